@@ -1,0 +1,47 @@
+"""Define the shape every analyser has, after Hugging Face pipelines.
+
+``preprocess`` turns a document into model inputs, ``_forward`` is the only place that touches
+the model, ``postprocess`` returns the JSON-ready result; ``__call__`` and ``batch`` chain the
+three. Analysers know nothing of Celery or Redis, so the CLI, benchmarks and tests call them
+in-process.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+from copydesk.core.document import Document
+
+Result = dict[str, Any]
+
+
+class Analyser(ABC):
+    """Base for summary, sentiment and topics analysers."""
+
+    name: ClassVar[str]
+
+    @property
+    @abstractmethod
+    def model_name(self) -> str:
+        """Name (and version) of the model that produces results; reported in each result."""
+
+    @abstractmethod
+    def preprocess(self, doc: Document, options: Mapping[str, Any]) -> Any: ...
+
+    @abstractmethod
+    def _forward(self, inputs: Any) -> Any: ...
+
+    @abstractmethod
+    def postprocess(self, doc: Document, outputs: Any, options: Mapping[str, Any]) -> Result: ...
+
+    def __call__(self, doc: Document, options: Mapping[str, Any] | None = None) -> Result:
+        opts = options or {}
+        return self.postprocess(doc, self._forward(self.preprocess(doc, opts)), opts)
+
+    def batch(
+        self, docs: Sequence[Document], options: Sequence[Mapping[str, Any] | None]
+    ) -> list[Result]:
+        """Analyse several documents; subclasses may share one forward pass across them."""
+        return [self(doc, opts) for doc, opts in zip(docs, options, strict=True)]

@@ -1,0 +1,118 @@
+"""Name every failure copydesk reports, with its HTTP status and stable machine code.
+
+One root exception; ``retryable`` separates infrastructure faults (retry with backoff) from
+terminal ones (bad input: a 4xx problem or a failed analysis, never a crash). The table of
+codes lives on the classes, so the intake's problem responses and the workers' failed
+analyses speak the same language.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+PROBLEM_BASE = "https://copydesk.dev/problems/"
+
+
+class CopydeskError(Exception):
+    """Root of every error copydesk raises on purpose."""
+
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "internal_error"
+    title: ClassVar[str] = "Internal error"
+    retryable: ClassVar[bool] = False
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+    def to_problem(self, *, instance: str | None = None) -> dict[str, Any]:
+        """Render as an RFC 9457 problem object."""
+        problem: dict[str, Any] = {
+            "type": PROBLEM_BASE + self.code.replace("_", "-"),
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            "code": self.code,
+        }
+        if instance:
+            problem["instance"] = instance
+        problem.update(self.extra)
+        return problem
+
+
+class MalformedJSON(CopydeskError):
+    status, code, title = 400, "malformed_json", "Malformed JSON"
+
+
+class ValidationFailed(CopydeskError):
+    status, code, title = 422, "validation_failed", "Request failed validation"
+
+
+class UnknownAnalysis(CopydeskError):
+    status, code, title = 422, "unknown_analysis", "Unknown analysis"
+
+
+class EmptyArticle(CopydeskError):
+    status, code, title = 422, "empty_article", "Article has no text to analyse"
+
+
+class UnsupportedMediaType(CopydeskError):
+    status, code, title = 415, "unsupported_media_type", "Body must be application/json"
+
+
+class BodyTooLarge(CopydeskError):
+    status, code, title = 413, "body_too_large", "Request body too large"
+
+
+class JobNotFound(CopydeskError):
+    status, code, title = 404, "job_not_found", "Job not found"
+
+
+class NotFound(CopydeskError):
+    status, code, title = 404, "not_found", "Not found"
+
+
+class MethodNotAllowed(CopydeskError):
+    status, code, title = 405, "method_not_allowed", "Method not allowed"
+
+
+class ServiceUnavailable(CopydeskError):
+    status, code, title = 503, "service_unavailable", "Service unavailable"
+    retryable = True
+
+
+# --- analysis outcomes (recorded as a failed analysis, not raised to a client) ---
+
+
+class AnalysisError(CopydeskError):
+    """An analysis cannot produce a result for this input; retrying will not help."""
+
+    status, code, title = 422, "analysis_failed", "Analysis failed"
+
+
+class UnsupportedLanguage(AnalysisError):
+    code, title = "unsupported_language", "Language not supported by the configured model"
+
+
+class AnalysisUnavailable(AnalysisError):
+    code, title = "analysis_unavailable", "Analysis not available in this deployment"
+
+
+class WorkerLost(AnalysisError):
+    status, code, title = 500, "worker_lost", "Analysis kept killing its worker"
+
+
+class InternalAnalysisError(AnalysisError):
+    status, code, title = 500, "internal_error", "Analysis crashed"
+
+
+class WebhookRefused(CopydeskError):
+    """The webhook destination is not allowed (non-public address) or invalid."""
+
+    status, code, title = 422, "webhook_refused", "Webhook destination refused"
+
+
+class WebhookDeliveryFailed(CopydeskError):
+    status, code, title = 502, "webhook_delivery_failed", "Webhook delivery failed"
+    retryable = True

