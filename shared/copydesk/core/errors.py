@@ -103,6 +103,10 @@ class WorkerLost(AnalysisError):
     status, code, title = 500, "worker_lost", "Analysis kept killing its worker"
 
 
+class AnalysisTimeout(AnalysisError):
+    status, code, title = 504, "analysis_timeout", "Analysis ran out of time"
+
+
 class InternalAnalysisError(AnalysisError):
     status, code, title = 500, "internal_error", "Analysis crashed"
 

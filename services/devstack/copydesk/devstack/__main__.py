@@ -1,0 +1,67 @@
+"""``make run``: start a local copydesk and stop it all on Ctrl-C."""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import signal
+import sys
+import time
+from pathlib import Path
+
+from copydesk.core.settings import Settings
+from copydesk.devstack.stack import Stack
+
+CURL = """\
+  curl -s -X POST {url}/v1/jobs -H 'Content-Type: application/json' \\
+       -d '{{"article": {{"title": "Storm closes ports", "text": "A powerful storm forced \
+the closure of three ports on Monday. Shipping companies warned of delays."}}}}'
+  curl -s {url}/v1/jobs/<id>"""
+
+
+def main() -> int:
+    try:
+        settings = Settings()
+    except Exception as exc:  # pydantic's message names the bad variable
+        print(f"copydesk: invalid configuration:\n{exc}", file=sys.stderr)
+        return 2
+    var_dir = Path(os.environ.get("COPYDESK_VAR_DIR", "var")).resolve()
+    extra_env = {"COPYDESK_WEBHOOK_SECRET": _webhook_secret(settings, var_dir)}
+    stack = Stack(
+        var_dir=var_dir,
+        http_port=settings.http_port,
+        redis_url=os.environ.get("COPYDESK_REDIS_URL") or None,
+        extra_env=extra_env,
+    )
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
+    try:
+        stack.start(timeout=120)
+        print(f"\ncopydesk is running at {stack.base_url}  (Redis: {stack.redis_url})")
+        print(f"webhook signing secret (COPYDESK_WEBHOOK_SECRET): {extra_env['COPYDESK_WEBHOOK_SECRET']}")
+        print("try:\n" + CURL.format(url=stack.base_url) + "\nCtrl-C stops everything.\n", flush=True)
+        while all(p.poll() is None for p in stack.processes.values()):
+            time.sleep(0.5)
+        print("copydesk: a process exited; stopping the rest", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\ncopydesk: stopping", file=sys.stderr)
+        return 0
+    finally:
+        stack.stop()
+
+
+def _webhook_secret(settings: Settings, var_dir: Path) -> str:
+    """Use the configured secret, else one generated once and kept under var/."""
+    if settings.webhook_secret is not None:
+        return settings.webhook_secret.get_secret_value()
+    path = var_dir / "webhook_secret"
+    if not path.exists():
+        var_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text("whsec_" + base64.b64encode(secrets.token_bytes(24)).decode() + "\n")
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

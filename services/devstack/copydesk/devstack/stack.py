@@ -1,0 +1,133 @@
+"""Start and stop copydesk's processes: Redis (unless one is named), intake, workers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from copydesk.devstack.redis_server import RedisServer, free_port
+
+ANALYSIS_QUEUES = "summary,sentiment,topics"
+
+
+@dataclass
+class Stack:
+    """The processes of one local copydesk, started in dependency order."""
+
+    var_dir: Path
+    http_port: int = 8000
+    redis_url: str | None = None
+    analysis_concurrency: int = 2
+    log_dir: Path | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+    redis: RedisServer | None = None
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            {
+                "COPYDESK_REDIS_URL": self.redis_url or "",
+                "COPYDESK_HTTP_PORT": str(self.http_port),
+                "HF_HUB_OFFLINE": "1",
+                "TRANSFORMERS_OFFLINE": "1",
+                "OMP_NUM_THREADS": "1",
+                "TOKENIZERS_PARALLELISM": "false",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        env.update(self.extra_env)
+        return env
+
+    def start(self, *, timeout: float = 60.0) -> Stack:
+        if self.redis_url is None:
+            self.redis = RedisServer(data_dir=self.var_dir / "redis").start()
+            self.redis_url = self.redis.url
+        python = sys.executable
+        celery = [python, "-m", "celery", "-A", "copydesk.workers.celery_app", "worker"]
+        quiet = ["--without-gossip", "--without-mingle", "--loglevel", "INFO"]
+        self._spawn(
+            "intake",
+            [
+                python, "-m", "gunicorn",
+                "--bind", f"127.0.0.1:{self.http_port}",
+                "--workers", "2", "--threads", "4",
+                "--graceful-timeout", "10",
+                "copydesk.intake.wsgi:app",
+            ],
+        )  # fmt: skip
+        self._spawn(
+            "analysis-worker",
+            [*celery, "-Q", ANALYSIS_QUEUES, "-c", str(self.analysis_concurrency),
+             "-n", f"analysis-{os.getpid()}@%h", *quiet],
+        )  # fmt: skip
+        self._spawn(
+            "webhook-worker",
+            [*celery, "-Q", "webhooks", "-P", "threads", "-c", "4",
+             "-n", f"webhooks-{os.getpid()}@%h", *quiet],
+        )  # fmt: skip
+        self.wait_ready(timeout=timeout)
+        return self
+
+    def _spawn(self, name: str, args: list[str]) -> None:
+        if self.log_dir is None:
+            self.processes[name] = subprocess.Popen(args, env=self.env())
+            return
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        with (self.log_dir / f"{name}.log").open("ab") as output:
+            self.processes[name] = subprocess.Popen(
+                args, env=self.env(), stdout=output, stderr=subprocess.STDOUT
+            )
+
+    def wait_ready(self, *, timeout: float) -> None:
+        """Wait until the intake answers /readyz (Redis reachable)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for name, process in self.processes.items():
+                if process.poll() is not None:
+                    raise RuntimeError(f"{name} exited with code {process.returncode}")
+            try:
+                with urllib.request.urlopen(self.base_url + "/readyz", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"the intake did not become ready within {timeout:.0f} s")
+
+    def stop(self, *, timeout: float = 20.0) -> None:
+        """Stop every process this stack started (by PID), gently, then firmly."""
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+        if self.redis is not None:
+            self.redis.stop()
+
+
+def pick_port(preferred: int) -> int:
+    """Return ``preferred`` if it is free on 127.0.0.1, else any free port."""
+    import socket
+
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", preferred))
+        except OSError:
+            return free_port()
+    return preferred

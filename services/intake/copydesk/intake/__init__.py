@@ -1,0 +1,22 @@
+"""The intake: the v1 HTTP API in front of the job store and the analysis queues."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from copydesk.core.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the intake app; nothing connects until the first request needs Redis."""
+    from copydesk.intake import problems, views
+    from copydesk.intake.service import IntakeService
+
+    settings = settings or get_settings()
+    app = Flask("copydesk.intake")
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["copydesk"] = IntakeService.from_settings(settings)
+    problems.register(app)
+    app.register_blueprint(views.bp)
+    return app

@@ -1,0 +1,86 @@
+"""Turn every error into an RFC 9457 ``application/problem+json`` response.
+
+One place maps exceptions to status and stable ``code``: copydesk's own errors carry theirs,
+pydantic validation errors become 422 naming the field, and Werkzeug's HTTP errors (404, 405,
+413, ...) are translated so that no client ever sees an HTML error page.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, json, request
+from pydantic import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from copydesk.core import errors
+
+log = logging.getLogger(__name__)
+PROBLEM_JSON = "application/problem+json"
+
+_HTTP_ERRORS: dict[int, type[errors.CopydeskError]] = {
+    404: errors.NotFound,
+    405: errors.MethodNotAllowed,
+    413: errors.BodyTooLarge,
+    415: errors.UnsupportedMediaType,
+}
+
+
+def problem_response(error: errors.CopydeskError, **headers: str) -> Response:
+    body = json.dumps(error.to_problem(instance=request.path))
+    response = Response(body, status=error.status, mimetype=PROBLEM_JSON)
+    response.headers.update(headers)
+    return response
+
+
+def from_validation_error(exc: ValidationError) -> errors.CopydeskError:
+    """Build a 422 problem that names each offending field (``article.text``, ...)."""
+    issues = [
+        {
+            "field": ".".join(str(part) for part in issue["loc"]) or "(body)",
+            "message": issue["msg"],
+            "type": issue["type"],
+        }
+        for issue in exc.errors(include_url=False, include_input=False)
+    ]
+    first = issues[0]
+    detail = f"{first['field']}: {first['message']}"
+    if any(issue["type"] == "unknown_analysis" for issue in issues):
+        return errors.UnknownAnalysis(detail, errors=issues)
+    return errors.ValidationFailed(detail, errors=issues)
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(errors.CopydeskError)
+    def _copydesk_error(exc: errors.CopydeskError) -> Response:
+        headers: dict[str, Any] = {}
+        if exc.retryable:
+            headers["Retry-After"] = "5"
+        return problem_response(exc, **headers)
+
+    @app.errorhandler(ValidationError)
+    def _validation_error(exc: ValidationError) -> Response:
+        return problem_response(from_validation_error(exc))
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Response:
+        status = exc.code or 500
+        kind = _HTTP_ERRORS.get(status)
+        if kind is errors.BodyTooLarge:
+            limit = app.config["MAX_CONTENT_LENGTH"]
+            error: errors.CopydeskError = kind(f"the body exceeds the limit of {limit} bytes")
+        elif kind is not None:
+            error = kind(exc.description or kind.title)
+        else:
+            error = errors.CopydeskError(exc.description or "HTTP error")
+            error.status, error.code, error.title = status, f"http_{status}", exc.name  # type: ignore[misc]
+        response = problem_response(error)
+        if status == 405 and exc.get_response().headers.get("Allow"):
+            response.headers["Allow"] = exc.get_response().headers["Allow"]
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return problem_response(errors.CopydeskError("an unexpected error occurred"))

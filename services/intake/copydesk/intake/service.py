@@ -1,0 +1,90 @@
+"""Accept a validated submission: prepare its text, store the job, queue its analyses.
+
+Kept apart from the views so the HTTP layer only parses and renders. The job is stored
+before any task is queued (a worker never sees an unknown id); if queueing fails the job is
+removed and the client gets a 503 to retry, so an accepted job is always a queued job.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from celery import Celery
+
+from copydesk.core import errors
+from copydesk.core.document import Document
+from copydesk.core.names import ANALYSIS_TASKS
+from copydesk.core.schemas import JobRequest
+from copydesk.core.settings import Settings
+from copydesk.core.store import RedisJobStore, new_job_id, now_rfc3339
+from copydesk.core.text import prepare
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class IntakeService:
+    settings: Settings
+    store: RedisJobStore
+    broker: Celery
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> IntakeService:
+        broker = Celery("copydesk-intake", broker=settings.redis_url, set_as_current=False)
+        broker.conf.broker_connection_retry_on_startup = False
+        broker.conf.broker_transport_options = {"max_retries": 3}
+        broker.conf.task_serializer = "json"
+        store = RedisJobStore.from_url(settings.redis_url, ttl_seconds=settings.job_ttl_seconds)
+        return cls(settings=settings, store=store, broker=broker)
+
+    def submit(self, request: JobRequest, *, base_url: str) -> dict[str, Any]:
+        """Store and queue one job; returns the stored job."""
+        doc = self._prepare(request)
+        job_id = new_job_id()
+        record = self._record(job_id=job_id, request=request, doc=doc, base_url=base_url)
+        self.store.create(job_id=job_id, record=record, doc=doc)
+        try:
+            for analysis in record["analyses"]:
+                self.broker.send_task(
+                    ANALYSIS_TASKS[analysis], args=(job_id,), queue=analysis, retry=True
+                )
+        except Exception as exc:
+            log.exception("could not queue job %s; removing it", job_id)
+            self.store.delete(job_id)
+            raise errors.ServiceUnavailable("the job queue is unavailable; retry later") from exc
+        job = self.store.get(job_id)
+        assert job is not None
+        return job
+
+    def _prepare(self, request: JobRequest) -> Document:
+        article = request.article
+        doc = prepare(
+            text=article.text, html=article.html, title=article.title, language=article.language
+        )
+        if not doc.text.strip() or not doc.sentences:
+            raise errors.EmptyArticle("no article text remained after cleaning the input")
+        return doc
+
+    @staticmethod
+    def _record(
+        *, job_id: str, request: JobRequest, doc: Document, base_url: str
+    ) -> dict[str, Any]:
+        article = request.article
+        webhook = request.webhook.model_dump(exclude_none=True) if request.webhook else None
+        return {
+            "id": job_id,
+            "created_at": now_rfc3339(),
+            "analyses": request.analyses,
+            "options": {name: request.options_for(name) for name in request.analyses},
+            "article": {
+                "title": article.title or doc.title,
+                "ref": article.ref,
+                "url": article.url,
+                "language": doc.language or article.language,
+                "characters": len(doc.text),
+            },
+            "webhook": webhook,
+            "base_url": base_url.rstrip("/"),
+        }

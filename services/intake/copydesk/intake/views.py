@@ -1,0 +1,86 @@
+"""Serve the v1 job API and the health endpoints."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
+
+from copydesk.core import errors
+from copydesk.core.names import ANALYSES, QUEUES
+from copydesk.core.schemas import JobRequest
+from copydesk.core.render import render_job
+from copydesk.intake.service import IntakeService
+
+bp = Blueprint("v1", __name__)
+
+
+def _service() -> IntakeService:
+    return current_app.extensions["copydesk"]
+
+
+def _json_body() -> Any:
+    mimetype = request.mimetype or ""
+    if not (mimetype == "application/json" or mimetype.endswith("+json")):
+        raise errors.UnsupportedMediaType(
+            f"send the job as JSON with 'Content-Type: application/json' (got {mimetype or 'none'!r})"
+        )
+    raw = request.get_data(cache=False)
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise errors.MalformedJSON(f"the body is not valid JSON: {exc}") from exc
+
+
+@bp.post("/v1/jobs")
+def submit_job() -> Response:
+    body = _json_body()
+    if not isinstance(body, dict):
+        raise errors.ValidationFailed(
+            "the body must be a JSON object", errors=[{"field": "(body)", "message": "not an object"}]
+        )
+    job_request = JobRequest.model_validate(body)
+    job = _service().submit(job_request, base_url=request.host_url)
+    response = jsonify(render_job(job))
+    response.status_code = 202
+    response.headers["Location"] = url_for("v1.get_job", job_id=job["id"])
+    return response
+
+
+@bp.get("/v1/jobs/<job_id>")
+def get_job(job_id: str) -> Response:
+    return jsonify(render_job(_load(job_id)))
+
+
+@bp.get("/v1/jobs/<job_id>/text")
+def get_job_text(job_id: str) -> Response:
+    doc = _service().store.document(job_id)
+    if doc is None:
+        raise errors.JobNotFound(f"no job with id {job_id!r}")
+    return Response(doc.text, mimetype="text/plain")
+
+
+def _load(job_id: str) -> dict[str, Any]:
+    job = _service().store.get(job_id)
+    if job is None:
+        raise errors.JobNotFound(f"no job with id {job_id!r}")
+    return job
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    return jsonify({"status": "ok"})
+
+
+@bp.get("/readyz")
+def readyz() -> Response:
+    service = _service()
+    try:
+        service.store.ping()
+        depths = {queue: service.store.redis.llen(queue) for queue in QUEUES}
+    except Exception as exc:  # any Redis failure means "not ready", with the reason
+        body = {"status": "unavailable", "redis": {"ok": False, "error": str(exc)}}
+        return Response(json.dumps(body), status=503, mimetype="application/json")
+    body = {"status": "ok", "redis": {"ok": True}, "queues": depths, "analyses": list(ANALYSES)}
+    return jsonify(body)

@@ -1,0 +1,5 @@
+"""WSGI entry point: ``gunicorn copydesk.intake.wsgi:app``."""
+
+from copydesk.intake import create_app
+
+app = create_app()

@@ -1,0 +1,1 @@
+"""Celery workers: the app factory, analysis tasks and webhook delivery."""

@@ -1,0 +1,60 @@
+"""Build the Celery app that runs copydesk's analyses and webhook deliveries.
+
+Delivery guarantees live in configuration, not in task bodies: late acks with
+``reject_on_worker_lost`` put a task back when its process dies, and a short
+``unacked_restore`` sweep brings back messages a dead worker held within seconds of their
+visibility timeout rather than kombu's default ~100 s.
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+from celery.signals import worker_process_init
+from kombu import Queue
+
+from copydesk.core.names import ANALYSIS_TASKS, QUEUES, WEBHOOK_QUEUE, WEBHOOK_TASK
+from copydesk.core.settings import Settings, get_settings
+
+
+def create_celery_app(settings: Settings | None = None) -> Celery:
+    """Return a configured Celery app with copydesk's tasks registered."""
+    from copydesk.workers import tasks
+
+    settings = settings or get_settings()
+    app = Celery("copydesk", broker=settings.redis_url, set_as_current=True)
+    app.conf.update(
+        task_queues=[Queue(name) for name in QUEUES],
+        task_default_queue=WEBHOOK_QUEUE,
+        task_routes={
+            **{task: {"queue": name} for name, task in ANALYSIS_TASKS.items()},
+            WEBHOOK_TASK: {"queue": WEBHOOK_QUEUE},
+        },
+        task_serializer="json",
+        accept_content=["json"],
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_acks_on_failure_or_timeout=True,
+        task_soft_time_limit=settings.task_soft_time_limit,
+        task_time_limit=settings.task_soft_time_limit + 30,
+        worker_prefetch_multiplier=1,
+        worker_cancel_long_running_tasks_on_connection_loss=True,
+        worker_hijack_root_logger=False,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={
+            "visibility_timeout": settings.task_visibility_timeout,
+            "unacked_restore_interval": 2,
+            "unacked_restore_throttle": 1,
+        },
+    )
+    app.conf.copydesk_settings = settings
+    tasks.register(app, settings)
+    return app
+
+
+@worker_process_init.connect
+def _limit_torch_threads(**_: object) -> None:
+    """Pin torch to the configured thread count in each pool process (1 is fastest here)."""
+    import torch
+
+    torch.set_num_threads(get_settings().torch_threads)

@@ -1,0 +1,84 @@
+"""Register copydesk's Celery tasks: thin adapters around the runner and the webhook sender.
+
+Each task takes a job id, nothing more. Guarantees stand on the decorator: late acks,
+re-delivery when the worker dies, retries with backoff when Redis is unreachable.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import cached_property
+
+import redis
+from celery import Celery, Task
+
+from copydesk.analysis.registry import AnalyserRegistry
+from copydesk.core.names import ANALYSIS_TASKS, WEBHOOK_QUEUE, WEBHOOK_TASK
+from copydesk.core.settings import Settings
+from copydesk.core.store import RedisJobStore, Transition, is_terminal
+from copydesk.workers import delivery
+from copydesk.workers.runner import run_analysis
+
+log = logging.getLogger(__name__)
+INFRASTRUCTURE_ERRORS = (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError)
+
+
+class CopydeskTask(Task):
+    """Base task holding the process-wide store and analyser registry."""
+
+    abstract = True
+    settings: Settings
+
+    @cached_property
+    def store(self) -> RedisJobStore:
+        return RedisJobStore.from_url(
+            self.settings.redis_url, ttl_seconds=self.settings.job_ttl_seconds
+        )
+
+    @cached_property
+    def registry(self) -> AnalyserRegistry:
+        return AnalyserRegistry(self.settings)
+
+
+def register(app: Celery, settings: Settings) -> None:
+    """Attach one analysis task per queue and the webhook task to ``app``."""
+    base = type("BoundCopydeskTask", (CopydeskTask,), {"settings": settings, "abstract": True})
+    common = {
+        "base": base,
+        "bind": True,
+        "acks_late": True,
+        "reject_on_worker_lost": True,
+        "autoretry_for": INFRASTRUCTURE_ERRORS,
+        "retry_backoff": True,
+        "retry_backoff_max": 60,
+        "max_retries": 20,
+    }
+    for analysis, name in ANALYSIS_TASKS.items():
+        app.task(name=name, queue=analysis, **common)(_analysis_task(analysis))
+    app.task(name=WEBHOOK_TASK, queue=WEBHOOK_QUEUE, **common)(delivery.deliver_webhook_task)
+
+
+def _analysis_task(analysis: str):  # noqa: ANN202 - returns a task body
+    def analyse(self: CopydeskTask, job_id: str) -> str:
+        transition = run_analysis(
+            store=self.store,
+            registry=self.registry,
+            job_id=job_id,
+            analysis=analysis,
+            max_deliveries=self.settings.task_max_deliveries,
+        )
+        _after(self, job_id, transition)
+        return transition.outcome
+
+    analyse.__name__ = f"analyse_{analysis}"
+    analyse.__doc__ = f"Run the {analysis} analysis of one job."
+    return analyse
+
+
+def _after(task: CopydeskTask, job_id: str, transition: Transition) -> None:
+    """Queue the webhook once the job is terminal; also on re-delivery after a crash."""
+    if transition.outcome == "missing":
+        log.warning("job %s no longer exists; dropping its task", job_id)
+        return
+    if is_terminal(transition.status):
+        delivery.ensure_queued(task.app, task.store, job_id)

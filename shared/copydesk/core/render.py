@@ -1,0 +1,34 @@
+"""Render a stored job as the public v1 job document.
+
+Secrets and internal fields (the webhook secret, delivery bookkeeping) never leave here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def render_job(job: dict[str, Any]) -> dict[str, Any]:
+    job_id = job["id"]
+    results = {}
+    for analysis in job["analyses"]:
+        result = job["results"].get(analysis)
+        if result is None:
+            state = "running" if job.get("started", {}).get(analysis) else "queued"
+            result = {"status": state}
+        results[analysis] = result
+    rendered: dict[str, Any] = {
+        "id": job_id,
+        "status": job["status"],
+        "created_at": job["created_at"],
+        "updated_at": job["updated_at"],
+        "completed_at": job.get("completed_at"),
+        "article": job["article"],
+        "analyses": job["analyses"],
+        "options": job["options"],
+        "results": results,
+    }
+    if job.get("webhook"):
+        rendered["webhook"] = {"url": job["webhook"]["url"], "state": job.get("webhook_state")}
+    rendered["links"] = {"self": f"/v1/jobs/{job_id}", "text": f"/v1/jobs/{job_id}/text"}
+    return rendered

@@ -1,0 +1,138 @@
+"""Validate v1 submissions and shape v1 job documents.
+
+The request models are strict (unknown fields are refused) so that a client's typo becomes a
+422 naming the field instead of a silently ignored option.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from copydesk.core.names import ANALYSES
+
+MAX_TEXT_CHARS = 1_000_000
+LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+WEBHOOK_SECRET = re.compile(r"^whsec_[A-Za-z0-9+/=]{16,}$")
+
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class ArticleIn(_Strict):
+    html: str | None = Field(default=None, max_length=MAX_TEXT_CHARS)
+    text: str | None = Field(default=None, max_length=MAX_TEXT_CHARS, validate_default=True)
+    title: str | None = Field(default=None, max_length=1000)
+    url: str | None = Field(default=None, max_length=2048)
+    language: str | None = Field(default=None, max_length=35)
+    ref: str | None = Field(default=None, max_length=200)
+
+    @field_validator("text")
+    @classmethod
+    def _text_or_html(cls, value: str | None, info: ValidationInfo) -> str | None:
+        html = info.data.get("html")
+        if value is None and html is None:
+            if "html" in info.data:
+                raise PydanticCustomError("missing", "article.text (or article.html) is required")
+            return value  # html itself failed validation; that error is reported
+        if value is not None and html is not None:
+            raise PydanticCustomError("conflict", "give article.text or article.html, not both")
+        if not (value if value is not None else html).strip():
+            raise PydanticCustomError("empty", "the article has no text")
+        return value
+
+    @field_validator("language")
+    @classmethod
+    def _language_tag(cls, value: str | None) -> str | None:
+        if value is not None and not LANGUAGE_TAG.match(value):
+            raise ValueError("must be a BCP 47 language tag such as 'en' or 'en-GB'")
+        return value.lower() if value else value
+
+
+class SummaryOptions(_Strict):
+    max_sentences: int = Field(default=3, ge=1, le=20)
+    mode: Literal["extractive", "abstractive"] = "extractive"
+
+
+class SentimentOptions(_Strict):
+    pass
+
+
+class TopicsOptions(_Strict):
+    labels: list[Label] | None = Field(default=None, min_length=1, max_length=50)
+    top_k: int = Field(default=3, ge=1, le=50)
+
+    @field_validator("labels")
+    @classmethod
+    def _unique(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and len({v.casefold() for v in value}) != len(value):
+            raise ValueError("labels must be unique")
+        return value
+
+
+class Options(_Strict):
+    summary: SummaryOptions = Field(default_factory=SummaryOptions)
+    sentiment: SentimentOptions = Field(default_factory=SentimentOptions)
+    topics: TopicsOptions = Field(default_factory=TopicsOptions)
+
+
+class WebhookIn(_Strict):
+    url: str = Field(max_length=2048)
+    secret: str | None = Field(default=None, max_length=200)
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/?#]+", value, flags=re.IGNORECASE):
+            raise ValueError("must be an absolute http(s) URL")
+        return value
+
+    @field_validator("secret")
+    @classmethod
+    def _secret(cls, value: str | None) -> str | None:
+        if value is not None and not WEBHOOK_SECRET.match(value):
+            raise ValueError("must be a Standard Webhooks secret: 'whsec_' + base64")
+        return value
+
+
+class JobRequest(_Strict):
+    article: ArticleIn
+    analyses: list[str] = Field(default_factory=lambda: list(ANALYSES), min_length=1)
+    options: Options = Field(default_factory=Options)
+    webhook: WebhookIn | None = None
+
+    @field_validator("analyses")
+    @classmethod
+    def _known(cls, value: list[str]) -> list[str]:
+        unknown = [name for name in value if name not in ANALYSES]
+        if unknown:
+            raise PydanticCustomError(
+                "unknown_analysis",
+                "unknown analysis {unknown}; choose from {known}",
+                {"unknown": ", ".join(map(str, unknown)), "known": ", ".join(ANALYSES)},
+            )
+        return list(dict.fromkeys(value))
+
+    def options_for(self, analysis: str) -> dict[str, Any]:
+        return getattr(self.options, analysis).model_dump(exclude_none=True)
+
+
+JobStatus = Literal[
+    "queued", "running", "succeeded", "partially_succeeded", "failed", "cancelled"
+]
+TERMINAL_STATUSES: frozenset[str] = frozenset(
+    {"succeeded", "partially_succeeded", "failed", "cancelled"}
+)

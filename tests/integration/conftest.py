@@ -1,0 +1,67 @@
+"""Integration fixtures: real Redis, the real intake app, a real in-process Celery worker."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import redis
+
+from copydesk.core.names import QUEUES
+from copydesk.core.settings import Settings
+from copydesk.core.store import RedisJobStore
+
+
+@pytest.fixture
+def settings(redis_url: str) -> Settings:
+    return Settings(redis_url=redis_url, webhook_allow_networks=["127.0.0.0/8"])
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def store(settings: Settings, redis_client: redis.Redis) -> RedisJobStore:
+    return RedisJobStore(redis_client, ttl_seconds=settings.job_ttl_seconds)
+
+
+@pytest.fixture
+def client(settings: Settings, redis_client: redis.Redis):  # noqa: ANN201 - Flask test client
+    from copydesk.intake import create_app
+
+    app = create_app(settings)
+    app.config["TESTING"] = True
+    return app.test_client()
+
+
+@pytest.fixture
+def start_worker(settings: Settings) -> Iterator[Callable[..., Any]]:
+    """Start a real Celery worker thread on all queues for the given (or default) settings."""
+    from celery.contrib.testing.worker import start_worker as celery_start_worker
+
+    from copydesk.workers.app import create_celery_app
+
+    contexts = []
+
+    def start(worker_settings: Settings | None = None) -> Any:
+        app = create_celery_app(worker_settings or settings)
+        context = celery_start_worker(
+            app,
+            pool="threads",
+            concurrency=2,
+            perform_ping_check=False,
+            queues=list(QUEUES),
+            shutdown_timeout=30,
+        )
+        contexts.append(context)
+        return context.__enter__()
+
+    yield start
+    for context in reversed(contexts):
+        context.__exit__(None, None, None)

@@ -1,0 +1,90 @@
+"""The job store against a real Redis: atomic completion, idempotence, delivery counts."""
+
+from __future__ import annotations
+
+import threading
+
+from copydesk.core.document import Document, Span
+from copydesk.core.store import RedisJobStore, now_rfc3339
+
+DOC = Document(text="One. Two.", sentences=(Span(0, 4), Span(5, 9)), language="en")
+
+
+def _create(store: RedisJobStore, job_id: str, analyses: list[str]) -> None:
+    record = {"id": job_id, "created_at": now_rfc3339(), "analyses": analyses, "options": {}}
+    store.create(job_id=job_id, record=record, doc=DOC)
+
+
+def test_created_job_is_queued_with_its_document(store: RedisJobStore) -> None:
+    _create(store, "j1", ["summary", "topics"])
+    job = store.get("j1")
+    assert job is not None
+    assert job["status"] == "queued" and job["results"] == {} and job["completed_at"] is None
+    assert store.document("j1") == DOC
+    assert store.redis.ttl(store.job_key("j1")) > 0
+
+
+def test_last_result_completes_job_exactly_once_under_concurrency(store: RedisJobStore) -> None:
+    analyses = ["summary", "sentiment", "topics"]
+    for round_ in range(25):
+        job_id = f"race{round_}"
+        _create(store, job_id, analyses)
+        outcomes: list[str] = []
+        barrier = threading.Barrier(len(analyses))
+
+        def finish(name: str, job_id: str = job_id) -> None:
+            barrier.wait()
+            outcomes.append(store.record_result(job_id, name, {"status": "succeeded"}).outcome)
+
+        threads = [threading.Thread(target=finish, args=(name,)) for name in analyses]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(outcomes) == ["completed", "recorded", "recorded"]
+        assert store.get(job_id)["status"] == "succeeded"
+
+
+def test_final_status_reflects_failures(store: RedisJobStore) -> None:
+    _create(store, "p", ["summary", "topics"])
+    store.record_result("p", "summary", {"status": "succeeded"})
+    done = store.record_result("p", "topics", {"status": "failed", "error": {"code": "x"}})
+    assert done.completed and done.status == "partially_succeeded"
+    assert store.get("p")["completed_at"] is not None
+
+    _create(store, "f", ["summary"])
+    assert store.record_result("f", "summary", {"status": "failed"}).status == "failed"
+
+
+def test_recording_twice_is_a_no_op(store: RedisJobStore) -> None:
+    _create(store, "d", ["summary", "topics"])
+    assert store.record_result("d", "summary", {"status": "succeeded", "v": 1}).outcome == "recorded"
+    again = store.record_result("d", "summary", {"status": "failed"})
+    assert again.outcome == "duplicate"
+    assert store.get("d")["results"]["summary"] == {"status": "succeeded", "v": 1}
+    assert store.get("d")["status"] == "running"
+
+
+def test_start_counts_deliveries_and_reports_done(store: RedisJobStore) -> None:
+    _create(store, "s", ["summary"])
+    first = store.start_analysis("s", "summary")
+    assert (first.outcome, first.status, first.attempts) == ("started", "running", 1)
+    assert store.start_analysis("s", "summary").attempts == 2
+    store.record_result("s", "summary", {"status": "succeeded"})
+    assert store.start_analysis("s", "summary").outcome == "done"
+    assert store.start_analysis("nope", "summary").outcome == "missing"
+    assert store.record_result("nope", "summary", {"status": "succeeded"}).outcome == "missing"
+
+
+def test_transitions_are_published(store: RedisJobStore) -> None:
+    _create(store, "e", ["summary"])
+    pubsub = store.redis.pubsub()
+    pubsub.subscribe(store.channel("e"))
+    pubsub.get_message(timeout=1)
+    store.record_result("e", "summary", {"status": "succeeded"})
+    types = []
+    for _ in range(2):
+        message = pubsub.get_message(timeout=1)
+        types.append(message and message["data"])
+    pubsub.close()
+    assert b"analysis.completed" in types[0] and b"job.succeeded" in types[1]
