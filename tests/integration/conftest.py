@@ -32,12 +32,21 @@ def store(settings: Settings, redis_client: redis.Redis) -> RedisJobStore:
 
 
 @pytest.fixture
-def client(settings: Settings, redis_client: redis.Redis):  # noqa: ANN201 - Flask test client
+def make_client(redis_client: redis.Redis) -> Callable[[Settings], Any]:
+    """Build a Flask test client of the real intake app for given settings."""
     from copydesk.intake import create_app
 
-    app = create_app(settings)
-    app.config["TESTING"] = True
-    return app.test_client()
+    def make(app_settings: Settings) -> Any:
+        app = create_app(app_settings)
+        app.config["TESTING"] = True
+        return app.test_client()
+
+    return make
+
+
+@pytest.fixture
+def client(settings: Settings, make_client: Callable[[Settings], Any]) -> Any:
+    return make_client(settings)
 
 
 @pytest.fixture

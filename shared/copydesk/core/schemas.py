@@ -64,7 +64,7 @@ class ArticleIn(_Strict):
 
 class SummaryOptions(_Strict):
     max_sentences: int = Field(default=3, ge=1, le=20)
-    mode: Literal["extractive", "abstractive"] = "extractive"
+    mode: Literal["extractive", "abstractive"] | None = None  # None: the deployment's default
 
 
 class SentimentOptions(_Strict):

@@ -148,7 +148,7 @@ class RedisJobStore:
 
     def delete(self, job_id: str) -> None:
         key, _, doc_key = self._keys(job_id)
-        self.redis.delete(key, doc_key)
+        self.redis.delete(key, doc_key, key + ":deliveries")
 
     def get(self, job_id: str) -> dict[str, Any] | None:
         """Return the stored job as one dict (record fields, status, results) or None."""
@@ -193,6 +193,19 @@ class RedisJobStore:
 
     def set_webhook_state(self, job_id: str, state: str) -> None:
         self.redis.hset(self.job_key(job_id), "webhook_state", state)
+
+    def append_delivery(self, job_id: str, entry: str) -> None:
+        """Append one webhook delivery attempt to the job's delivery log."""
+        key = self.job_key(job_id) + ":deliveries"
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.rpush(key, entry)
+            pipe.ltrim(key, -50, -1)
+            pipe.expire(key, self.ttl)
+            pipe.execute()
+
+    def deliveries(self, job_id: str) -> list[dict[str, Any]]:
+        key = self.job_key(job_id) + ":deliveries"
+        return [json.loads(raw) for raw in self.redis.lrange(key, 0, -1)]
 
     def ping(self) -> bool:
         return bool(self.redis.ping())

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import redis
 from flask import Flask, Response, json, request
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
@@ -62,6 +63,12 @@ def register(app: Flask) -> None:
     @app.errorhandler(ValidationError)
     def _validation_error(exc: ValidationError) -> Response:
         return problem_response(from_validation_error(exc))
+
+    @app.errorhandler(redis.RedisError)
+    def _redis_error(exc: redis.RedisError) -> Response:
+        log.warning("Redis unavailable on %s %s: %s", request.method, request.path, exc)
+        unavailable = errors.ServiceUnavailable("the job store is unavailable; retry later")
+        return problem_response(unavailable, **{"Retry-After": "5"})
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:

@@ -7,7 +7,9 @@ removed and the client gets a 503 to retry, so an accepted job is always a queue
 
 from __future__ import annotations
 
+import base64
 import logging
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,9 +19,10 @@ from copydesk.core import errors
 from copydesk.core.document import Document
 from copydesk.core.names import ANALYSIS_TASKS
 from copydesk.core.schemas import JobRequest
-from copydesk.core.settings import Settings
+from copydesk.core.settings import EMBEDDED, Settings
 from copydesk.core.store import RedisJobStore, new_job_id, now_rfc3339
 from copydesk.core.text import prepare
+from copydesk.workers.webhooks import check_destination
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +44,15 @@ class IntakeService:
 
     def submit(self, request: JobRequest, *, base_url: str) -> dict[str, Any]:
         """Store and queue one job; returns the stored job."""
+        if request.webhook is not None:
+            check_destination(
+                request.webhook.url, allow_networks=self.settings.webhook_allow_networks, resolve=False
+            )
+        self._check_available(request)
         doc = self._prepare(request)
         job_id = new_job_id()
         record = self._record(job_id=job_id, request=request, doc=doc, base_url=base_url)
+        record["webhook"] = self._webhook(request)
         self.store.create(job_id=job_id, record=record, doc=doc)
         try:
             for analysis in record["analyses"]:
@@ -57,6 +66,27 @@ class IntakeService:
         job = self.store.get(job_id)
         assert job is not None
         return job
+
+    def _webhook(self, request: JobRequest) -> dict[str, Any] | None:
+        """Keep the webhook with its signing secret; mint one if neither client nor config has one.
+
+        A minted secret is returned once, in the 202 answer, and never rendered again.
+        """
+        if request.webhook is None:
+            return None
+        webhook = request.webhook.model_dump(exclude_none=True)
+        if "secret" not in webhook and self.settings.webhook_secret is None:
+            webhook["secret"] = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+            webhook["minted"] = True
+        return webhook
+
+    def _check_available(self, request: JobRequest) -> None:
+        wants_abstractive = request.options.summary.mode == "abstractive"
+        if "summary" in request.analyses and wants_abstractive and self.settings.summary_model == EMBEDDED:
+            raise errors.AnalysisUnavailable(
+                "abstractive summaries need a seq2seq model (COPYDESK_SUMMARY_MODEL); "
+                "this deployment offers extractive summaries"
+            )
 
     def _prepare(self, request: JobRequest) -> Document:
         article = request.article
@@ -72,7 +102,6 @@ class IntakeService:
         *, job_id: str, request: JobRequest, doc: Document, base_url: str
     ) -> dict[str, Any]:
         article = request.article
-        webhook = request.webhook.model_dump(exclude_none=True) if request.webhook else None
         return {
             "id": job_id,
             "created_at": now_rfc3339(),
@@ -85,6 +114,5 @@ class IntakeService:
                 "language": doc.language or article.language,
                 "characters": len(doc.text),
             },
-            "webhook": webhook,
             "base_url": base_url.rstrip("/"),
         }

@@ -42,7 +42,10 @@ def submit_job() -> Response:
         )
     job_request = JobRequest.model_validate(body)
     job = _service().submit(job_request, base_url=request.host_url)
-    response = jsonify(render_job(job))
+    rendered = render_job(job)
+    if (job.get("webhook") or {}).get("minted"):
+        rendered["webhook"]["secret"] = job["webhook"]["secret"]  # shown once, here only
+    response = jsonify(rendered)
     response.status_code = 202
     response.headers["Location"] = url_for("v1.get_job", job_id=job["id"])
     return response

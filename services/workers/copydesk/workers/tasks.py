@@ -45,6 +45,7 @@ def register(app: Celery, settings: Settings) -> None:
     base = type("BoundCopydeskTask", (CopydeskTask,), {"settings": settings, "abstract": True})
     common = {
         "base": base,
+        "shared": False,
         "bind": True,
         "acks_late": True,
         "reject_on_worker_lost": True,

@@ -1,0 +1,156 @@
+"""The v1 intake API against a real Redis: accepted jobs, their shape, and every bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from copydesk.core.names import QUEUES
+
+PROBLEM = "application/problem+json"
+
+
+def _post(client, body, **kwargs):  # noqa: ANN001, ANN202
+    data = body if isinstance(body, str | bytes) else json.dumps(body)
+    kwargs.setdefault("content_type", "application/json")
+    return client.post("/v1/jobs", data=data, **kwargs)
+
+
+def _assert_problem(response, status: int, code: str) -> dict:  # noqa: ANN001
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == PROBLEM
+    problem = response.get_json(force=True)
+    assert problem["status"] == status and problem["code"] == code
+    assert problem["type"].startswith("https://") and problem["title"] and problem["detail"]
+    return problem
+
+
+def test_submit_returns_202_location_and_queued_job(client, seed_article, redis_client) -> None:
+    response = _post(client, {"article": {"text": seed_article, "ref": "c-1"}})
+    assert response.status_code == 202
+    job = response.get_json()
+    assert response.headers["Location"] == f"/v1/jobs/{job['id']}"
+    assert job["status"] == "queued"
+    assert job["analyses"] == ["summary", "sentiment", "topics"]
+    assert job["article"]["ref"] == "c-1" and job["article"]["language"] == "en"
+    assert job["article"]["title"] == "IS Chechen commander vows to revenge Russia"
+    assert set(job["results"]) == {"summary", "sentiment", "topics"}
+    assert {r["status"] for r in job["results"].values()} == {"queued"}
+    assert job["created_at"].endswith("Z") and job["completed_at"] is None
+    for queue in ("summary", "sentiment", "topics"):
+        assert redis_client.llen(queue) == 1
+
+
+def test_get_job_and_text(client, seed_article) -> None:
+    job = _post(client, {"article": {"text": seed_article}, "analyses": ["topics"]}).get_json()
+    fetched = client.get(f"/v1/jobs/{job['id']}")
+    assert fetched.status_code == 200 and fetched.get_json()["id"] == job["id"]
+    text = client.get(f"/v1/jobs/{job['id']}/text")
+    assert text.status_code == 200 and text.mimetype == "text/plain"
+    body = text.get_data(as_text=True)
+    assert job["article"]["characters"] == len(body)
+    assert "Top stories" not in body and "Partner news" not in body
+    assert body.startswith("PanARMENIAN.Net")
+
+
+def test_unknown_job_is_404_problem(client) -> None:
+    _assert_problem(client.get("/v1/jobs/doesnotexist"), 404, "job_not_found")
+    _assert_problem(client.get("/v1/jobs/doesnotexist/text"), 404, "job_not_found")
+    _assert_problem(client.get("/v2/nothing"), 404, "not_found")
+    _assert_problem(client.delete("/healthz"), 405, "method_not_allowed")
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code", "field"),
+    [
+        ("{not json", 400, "malformed_json", None),
+        (b"\xff\xfe{", 400, "malformed_json", None),
+        ({"article": {}}, 422, "validation_failed", "article.text"),
+        ({"article": {"text": 42}}, 422, "validation_failed", "article.text"),
+        ({"article": {"text": "   "}}, 422, "validation_failed", "article.text"),
+        ({"article": {"text": "x", "html": "<p>x</p>"}}, 422, "validation_failed", "article.text"),
+        ({"article": {"text": "Some text."}, "analyses": ["summary", "nope"]}, 422, "unknown_analysis", "analyses"),
+        ({"article": {"text": "Some text."}, "analyses": []}, 422, "validation_failed", "analyses"),
+        ({"article": {"text": "Some text."}, "colour": "red"}, 422, "validation_failed", "colour"),
+        ({"article": {"text": "Some text."}, "options": {"summary": {"max_sentences": 0}}}, 422, "validation_failed", "options.summary.max_sentences"),
+        ({"article": {"text": "Some text."}, "options": {"topics": {"labels": []}}}, 422, "validation_failed", "options.topics.labels"),
+        ({"article": {"text": "Some text."}, "webhook": {"url": "ftp://x"}}, 422, "validation_failed", "webhook.url"),
+        ({"article": {"text": "Some text."}, "webhook": {"url": "https://example.org/h", "secret": "nope"}}, 422, "validation_failed", "webhook.secret"),
+        ([1, 2], 422, "validation_failed", None),
+        ("null", 422, "validation_failed", None),
+    ],
+)
+def test_bad_input_is_a_4xx_problem(client, body, status, code, field) -> None:  # noqa: ANN001
+    problem = _assert_problem(_post(client, body), status, code)
+    if field is not None:
+        assert field in [issue["field"] for issue in problem["errors"]]
+        assert field in problem["detail"]
+
+
+def test_wrong_content_type_is_415(client) -> None:
+    response = client.post("/v1/jobs", data="article=x", content_type="application/x-www-form-urlencoded")
+    _assert_problem(response, 415, "unsupported_media_type")
+
+
+def test_oversized_body_is_413(client) -> None:
+    body = json.dumps({"article": {"text": "word " * 400_000}})
+    assert len(body) > 2_000_000
+    _assert_problem(_post(client, body), 413, "body_too_large")
+
+
+def test_nothing_left_after_cleaning_is_422(client) -> None:
+    html = "<html><head><script>track()</script></head><body><div> </div></body></html>"
+    _assert_problem(_post(client, {"article": {"html": html}}), 422, "empty_article")
+
+
+def test_html_article_is_extracted(client) -> None:
+    paragraphs = "".join(
+        f"<p>Paragraph {i} reports that the city council approved a new budget for schools "
+        f"and roads after a long debate on Tuesday evening.</p>"
+        for i in range(6)
+    )
+    html = f"<html><head><title>Budget</title></head><body><nav>Home | World</nav><article><h1>Budget</h1>{paragraphs}</article><footer>© News Corp</footer></body></html>"
+    job = _post(client, {"article": {"html": html}}).get_json()
+    text = client.get(f"/v1/jobs/{job['id']}/text").get_data(as_text=True)
+    assert "city council approved" in text and "News Corp" not in text and "Home | World" not in text
+
+
+def test_webhook_secret_is_never_rendered(client) -> None:
+    secret = "whsec_" + "A" * 32
+    body = {"article": {"text": "Some text here."}, "webhook": {"url": "https://example.org/h", "secret": secret}}
+    response = _post(client, body)
+    assert response.status_code == 202
+    assert secret not in response.get_data(as_text=True)
+    job_id = response.get_json()["id"]
+    assert secret not in client.get(f"/v1/jobs/{job_id}").get_data(as_text=True)
+
+
+def test_health_and_readiness(client, redis_client) -> None:
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert set(ready.get_json()["queues"]) == set(QUEUES)
+
+
+def test_readiness_fails_without_redis(settings) -> None:
+    from copydesk.intake import create_app
+
+    from copydesk.devstack.redis_server import free_port
+
+    broken = settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"})
+    app = create_app(broken)
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503 and response.get_json()["redis"]["ok"] is False
+
+
+def test_submission_when_redis_is_down_is_503_not_500(settings) -> None:
+    from copydesk.intake import create_app
+
+    from copydesk.devstack.redis_server import free_port
+
+    broken = settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"})
+    response = _post(create_app(broken).test_client(), {"article": {"text": "Some text here."}})
+    problem = _assert_problem(response, 503, "service_unavailable")
+    assert response.headers["Retry-After"]
+    assert "unavailable" in problem["detail"]

@@ -1,0 +1,145 @@
+"""Jobs through a real Celery worker and real Redis: results, failures, re-delivery guards."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from copydesk.core.store import RedisJobStore
+from copydesk.devstack.waiting import wait_for
+
+TERMINAL = {"succeeded", "partially_succeeded", "failed", "cancelled"}
+
+
+def _submit(client, body: dict) -> dict:  # noqa: ANN001
+    response = client.post("/v1/jobs", data=json.dumps(body), content_type="application/json")
+    assert response.status_code == 202, response.get_data(as_text=True)
+    return response.get_json()
+
+
+def _finished(client, job_id: str, timeout: float = 120) -> dict:  # noqa: ANN001
+    def poll() -> dict | None:
+        job = client.get(f"/v1/jobs/{job_id}").get_json()
+        return job if job["status"] in TERMINAL else None
+
+    return wait_for(poll, timeout=timeout, every=0.2)
+
+
+def test_seed_article_is_analysed(client, start_worker, seed_article) -> None:
+    start_worker()
+    job = _finished(client, _submit(client, {"article": {"text": seed_article}})["id"])
+    assert job["status"] == "succeeded", job
+    text = client.get(f"/v1/jobs/{job['id']}/text").get_data(as_text=True)
+
+    summary = job["results"]["summary"]
+    assert summary["status"] == "succeeded" and 1 <= len(summary["sentences"]) <= 3
+    for sentence in summary["sentences"]:
+        assert text[sentence["start"] : sentence["end"]] == sentence["text"]
+        assert "Azerbaijan" not in sentence["text"]
+    assert summary["model"] and summary["coverage"] == 1.0
+
+    sentiment = job["results"]["sentiment"]
+    assert sentiment["label"] == "negative" and -1 <= sentiment["score"] < 0
+    for sentence in sentiment["sentences"]:
+        assert text[sentence["start"] : sentence["end"]] == sentence["text"]
+
+    labels = [entry["label"] for entry in job["results"]["topics"]["labels"]]
+    assert "conflict, war and peace" in labels[:3]
+    scores = [entry["score"] for entry in job["results"]["topics"]["labels"]]
+    assert scores == sorted(scores, reverse=True) and all(0 <= s <= 1 for s in scores)
+    assert job["completed_at"] is not None
+
+
+def test_custom_labels_and_options(client, start_worker) -> None:
+    start_worker()
+    body = {
+        "article": {"text": "The striker scored twice as the home team won the cup final 3-1. "
+                            "Fans celebrated in the stadium long after the match ended."},
+        "analyses": ["topics", "summary"],
+        "options": {"topics": {"labels": ["sport", "technology", "politics"], "top_k": 2},
+                    "summary": {"max_sentences": 1}},
+    }
+    job = _finished(client, _submit(client, body)["id"])
+    assert job["status"] == "succeeded"
+    assert [entry["label"] for entry in job["results"]["topics"]["labels"]][0] == "sport"
+    assert len(job["results"]["topics"]["labels"]) == 2
+    assert len(job["results"]["summary"]["sentences"]) == 1
+    assert "sentiment" not in job["results"]
+
+
+def test_unsupported_language_fails_each_analysis_with_a_problem(client, start_worker) -> None:
+    start_worker()
+    text = ("Die Bundesregierung hat am Mittwoch ein neues Gesetz zur Förderung erneuerbarer "
+            "Energien beschlossen. Der Bundestag soll noch vor der Sommerpause darüber abstimmen.")
+    job = _finished(client, _submit(client, {"article": {"text": text}})["id"])
+    assert job["status"] == "failed"
+    for result in job["results"].values():
+        assert result["status"] == "failed"
+        assert result["error"]["code"] == "unsupported_language" and result["error"]["status"] == 422
+
+
+def test_poison_task_is_failed_after_max_deliveries(store: RedisJobStore, settings) -> None:  # noqa: ANN001
+    from copydesk.analysis.registry import AnalyserRegistry
+    from copydesk.core.document import Document, Span
+    from copydesk.core.store import now_rfc3339
+    from copydesk.workers.runner import run_analysis
+
+    record = {"id": "p", "created_at": now_rfc3339(), "analyses": ["summary"], "options": {"summary": {}}}
+    store.create(job_id="p", record=record, doc=Document("Hi there.", (Span(0, 9),), "en"))
+    for _ in range(settings.task_max_deliveries):
+        store.start_analysis("p", "summary")  # deliveries that died mid-task
+    outcome = run_analysis(
+        store=store, registry=AnalyserRegistry(settings), job_id="p", analysis="summary",
+        max_deliveries=settings.task_max_deliveries,
+    )
+    assert outcome.completed and outcome.status == "failed"
+    assert store.get("p")["results"]["summary"]["error"]["code"] == "worker_lost"
+
+
+@pytest.fixture(scope="module")
+def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    from copydesk.analysis.testing import build_tiny_models
+
+    return build_tiny_models(tmp_path_factory.mktemp("tiny"))
+
+
+def test_hugging_face_models_run_through_the_worker(make_client, start_worker, settings, tiny_models) -> None:  # noqa: ANN001
+    hf = settings.model_copy(
+        update={f"{name}_model": str(path) for name, path in tiny_models.items()}
+    )
+    client = make_client(hf)
+    start_worker(hf)
+    long_text = " ".join(
+        f"Paragraph {i}: the council debated the budget for roads and schools at length." for i in range(60)
+    )
+    body = {
+        "article": {"text": long_text},
+        "options": {"summary": {"mode": "abstractive"}, "topics": {"labels": ["economy", "sport"]}},
+    }
+    job = _finished(client, _submit(client, body)["id"], timeout=180)
+    assert job["status"] == "succeeded", job
+    for name, path in tiny_models.items():
+        result = job["results"][name]
+        assert str(path) in result["model"] or path.name in result["model"], result
+        assert result["coverage"] == 1.0
+    assert job["results"]["summary"]["method"] == "abstractive"
+    assert job["results"]["sentiment"]["label"] in {"negative", "neutral", "positive"}
+    assert {entry["label"] for entry in job["results"]["topics"]["labels"]} == {"economy", "sport"}
+
+
+def test_hf_sentiment_on_other_language_gives_partial_success(make_client, start_worker, settings, tiny_models) -> None:  # noqa: ANN001
+    hf = settings.model_copy(update={"sentiment_model": str(tiny_models["sentiment"])})
+    client = make_client(hf)
+    start_worker(hf)
+    text = "Le gouvernement a présenté mercredi un nouveau budget. Les syndicats ont protesté."
+    job = _finished(client, _submit(client, {"article": {"text": text}})["id"])
+    assert job["status"] == "partially_succeeded"
+    assert job["results"]["sentiment"]["status"] == "succeeded"
+    assert job["results"]["summary"]["error"]["code"] == "unsupported_language"
+
+
+def test_abstractive_summary_without_a_model_is_refused_at_intake(client) -> None:  # noqa: ANN001
+    body = {"article": {"text": "Some text here."}, "options": {"summary": {"mode": "abstractive"}}}
+    response = client.post("/v1/jobs", data=json.dumps(body), content_type="application/json")
+    assert response.status_code == 422 and response.get_json()["code"] == "analysis_unavailable"
