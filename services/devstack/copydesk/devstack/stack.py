@@ -22,6 +22,7 @@ class Stack:
 
     var_dir: Path
     http_port: int = 8000
+    http_host: str = "127.0.0.1"
     redis_url: str | None = None
     analysis_concurrency: int = 2
     log_dir: Path | None = None
@@ -31,7 +32,8 @@ class Stack:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.http_port}"
+        host = "127.0.0.1" if self.http_host in ("0.0.0.0", "::") else self.http_host
+        return f"http://{host}:{self.http_port}"
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -60,7 +62,7 @@ class Stack:
             "intake",
             [
                 python, "-m", "gunicorn",
-                "--bind", f"127.0.0.1:{self.http_port}",
+                "--bind", f"{self.http_host}:{self.http_port}",
                 "--workers", "2", "--threads", "4",
                 "--graceful-timeout", "10",
                 "copydesk.intake.wsgi:app",

@@ -13,7 +13,7 @@ from celery.signals import worker_process_init
 from kombu import Queue
 
 from copydesk.core.names import ANALYSIS_TASKS, QUEUES, WEBHOOK_QUEUE, WEBHOOK_TASK
-from copydesk.core.settings import Settings, get_settings
+from copydesk.core.settings import EMBEDDED, Settings, get_settings
 
 
 def create_celery_app(settings: Settings | None = None) -> Celery:
@@ -53,8 +53,18 @@ def create_celery_app(settings: Settings | None = None) -> Celery:
 
 
 @worker_process_init.connect
-def _limit_torch_threads(**_: object) -> None:
-    """Pin torch to the configured thread count in each pool process (1 is fastest here)."""
+def _prepare_process(**_: object) -> None:
+    """Pin torch threads (1 is fastest on small boxes) and load the embedder before work arrives.
+
+    Loading here rather than on the first task keeps the first job as fast as the rest.
+    """
     import torch
 
-    torch.set_num_threads(get_settings().torch_threads)
+    settings = get_settings()
+    torch.set_num_threads(settings.torch_threads)
+    if settings.preload_models and EMBEDDED in (
+        settings.summary_model, settings.sentiment_model, settings.topics_model
+    ):
+        from copydesk.analysis.embedder import get_embedder
+
+        get_embedder(settings.embedding_model)

@@ -1,0 +1,135 @@
+"""The whole stack over HTTP, as a newcomer uses it after ``make run``."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from standardwebhooks.webhooks import Webhook
+
+from copydesk.devstack.waiting import wait_for
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+def test_seed_article_succeeds_within_30_seconds(jobs, seed_article) -> None:  # noqa: ANN001
+    started = time.monotonic()
+    response = jobs.submit({"article": {"text": seed_article}})
+    assert response.status_code == 202
+    assert response.headers["Location"] == f"/v1/jobs/{response.json()['id']}"
+    job = jobs.finished(response.json()["id"], timeout=30)
+    assert job["status"] == "succeeded", job
+    assert time.monotonic() - started < 30
+    text = jobs.get(response.headers["Location"] + "/text").text
+    link_lines = [line for line in seed_article.splitlines()[-7:] if line.strip()]
+    for sentence in job["results"]["summary"]["sentences"]:
+        assert text[sentence["start"] : sentence["end"]] == sentence["text"]
+        assert all(sentence["text"] not in line and line not in sentence["text"] for line in link_lines)
+    assert job["results"]["sentiment"]["label"] == "negative"
+    top3 = [entry["label"] for entry in job["results"]["topics"]["labels"][:3]]
+    assert "conflict, war and peace" in top3
+    assert not text.startswith("IS Chechen commander vows to revenge Russia")
+    assert "Top stories" not in text and "Partner news" not in text
+
+
+class _Receiver:
+    def __init__(self) -> None:
+        self.requests: list[tuple[dict[str, str], bytes]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers["content-length"]))
+                outer.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+
+
+def test_webhook_arrives_signed_and_ipv6_loopback_is_refused(jobs) -> None:  # noqa: ANN001
+    receiver = _Receiver()
+    try:
+        body = {"article": {"text": "Markets rallied on Friday after strong jobs data."},
+                "analyses": ["sentiment"], "webhook": {"url": receiver.url}}
+        job_id = jobs.submit(body).json()["id"]
+        wait_for(lambda: receiver.requests, timeout=30)
+        headers, payload = receiver.requests[0]
+        event = Webhook(SECRET).verify(payload, headers)
+        assert event["type"] == "job.succeeded" and event["data"]["job_id"] == job_id
+        assert event["data"]["job_url"].endswith(f"/v1/jobs/{job_id}")
+    finally:
+        receiver.server.shutdown()
+        receiver.server.server_close()
+
+    listener = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    listener.bind(("::1", 0))
+    listener.listen(1)
+    listener.settimeout(3)
+    try:
+        port = listener.getsockname()[1]
+        refused = jobs.submit({"article": {"text": "Some text here."},
+                               "webhook": {"url": f"http://[::1]:{port}/"}})
+        assert refused.status_code == 422 and refused.json()["code"] == "webhook_refused"
+        with pytest.raises(TimeoutError):
+            listener.accept()
+    finally:
+        listener.close()
+
+
+def _pool_children(pid: int) -> list[int]:
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(child) for child in children]
+
+
+def test_killing_pool_processes_mid_task_loses_nothing(jobs, stack) -> None:  # noqa: ANN001
+    paragraph = (
+        "The regional council met on Tuesday to debate the new transport budget, which funds "
+        "buses, trams and road repairs across the province. Opposition members argued that "
+        "rural districts had been ignored for years, while the governor defended the plan. "
+    )
+    text = "\n\n".join(f"Section {i}. {paragraph}" for i in range(500))  # ~20,000 words
+    job_id = jobs.submit({"article": {"text": text}}).json()["id"]
+    main_pid = stack.processes["analysis-worker"].pid
+
+    def busy() -> list[int]:
+        job = jobs.get(f"/v1/jobs/{job_id}").json()
+        return job["status"] == "running" and _pool_children(main_pid)
+
+    victims = wait_for(busy, timeout=60, every=0.05)
+    time.sleep(0.5)
+    for pid in victims:
+        os.kill(pid, signal.SIGKILL)
+    job = jobs.finished(job_id, timeout=240)
+    assert job["status"] == "succeeded", job
+    for result in job["results"].values():
+        assert result["coverage"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        (b"{oops", 400, "malformed_json"),
+        (json.dumps({"article": {"title": "no text"}}).encode(), 422, "validation_failed"),
+        (json.dumps({"article": {"text": ["a"]}}).encode(), 422, "validation_failed"),
+        (json.dumps({"article": {"text": "x"}, "analyses": ["astrology"]}).encode(), 422, "unknown_analysis"),
+        (json.dumps({"article": {"text": "word " * 420_000}}).encode(), 413, "body_too_large"),
+    ],
+)
+def test_bad_input_over_http_is_a_problem_never_a_5xx(jobs, body, status, code) -> None:  # noqa: ANN001
+    response = jobs.submit(body)
+    assert response.status_code == status
+    assert response.headers["Content-Type"].startswith("application/problem+json")
+    assert response.json()["code"] == code

@@ -1,0 +1,264 @@
+"""The container stack is wired as designed: read docker-compose.yml and the Dockerfiles.
+
+No Docker engine: the files are parsed, and the module paths they start are checked against
+the source tree, so a rename breaks this test instead of a deployment.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import shlex
+import tomllib
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+from copydesk.core.names import QUEUES
+
+ROOT = Path(__file__).resolve().parents[2]
+APP_SERVICES = {"intake", *(f"worker-{queue}" for queue in QUEUES)}
+WORKER_SERVICES = sorted(APP_SERVICES - {"intake"})
+DOCKERFILES = {"intake": "services/intake/Dockerfile", "workers": "services/workers/Dockerfile"}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+@pytest.fixture(scope="module")
+def services(compose: dict) -> dict:
+    return compose["services"]
+
+
+def argv(command: str | list) -> list[str]:
+    return shlex.split(command) if isinstance(command, str) else [str(a) for a in command]
+
+
+def option(args: list[str], *names: str) -> str:
+    """Return the single value of an option given as ``--name value`` or ``--name=value``."""
+    values = []
+    for i, arg in enumerate(args):
+        for name in names:
+            if arg == name:
+                values.append(args[i + 1])
+            elif arg.startswith(name + "="):
+                values.append(arg.split("=", 1)[1])
+    assert len(values) == 1, f"expected one {names} in {args}"
+    return values[0]
+
+
+def env(service: dict) -> dict[str, str]:
+    raw = service.get("environment") or {}
+    if isinstance(raw, list):
+        raw = dict(item.split("=", 1) for item in raw)
+    return {key: str(value) for key, value in raw.items()}
+
+
+def module_file(module: str) -> Path:
+    """Map a ``copydesk.<part>`` module to its file in the namespace layout."""
+    parts = module.split(".")
+    assert parts[0] == "copydesk"
+    base = {"core": "shared", "intake": "services/intake", "workers": "services/workers"}
+    return ROOT / base[parts[1]] / Path(*parts).with_suffix(".py")
+
+
+def top_level_names(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.AnnAssign | ast.AugAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+        elif isinstance(node, ast.ImportFrom | ast.Import):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.FunctionDef | ast.ClassDef):
+            names.add(node.name)
+    return names
+
+
+def test_services_are_redis_intake_and_one_worker_per_queue(services: dict) -> None:
+    assert set(services) == {
+        "redis",
+        "intake",
+        "worker-summary",
+        "worker-sentiment",
+        "worker-topics",
+        "worker-webhooks",
+    }
+
+
+@pytest.mark.parametrize("name", WORKER_SERVICES)
+def test_worker_consumes_exactly_its_queue(services: dict, name: str) -> None:
+    queue = name.removeprefix("worker-")
+    args = argv(services[name]["command"])
+    assert args[:4] == ["celery", "-A", "copydesk.workers.celery_app", "worker"]
+    assert option(args, "--queues", "-Q").split(",") == [queue]
+    assert option(args, "--hostname", "-n") == f"{queue}@%h"
+    assert option(args, "--concurrency", "-c") == ("4" if queue == "webhooks" else "1")
+
+
+def test_worker_queues_are_exactly_the_named_queues(services: dict) -> None:
+    consumed = []
+    for name in WORKER_SERVICES:
+        consumed += option(argv(services[name]["command"]), "--queues", "-Q").split(",")
+    assert sorted(consumed) == sorted(QUEUES)
+
+
+@pytest.mark.parametrize("name", sorted(APP_SERVICES))
+def test_app_service_uses_the_redis_service(services: dict, name: str) -> None:
+    url = urlsplit(env(services[name])["COPYDESK_REDIS_URL"])
+    assert url.scheme == "redis" and url.hostname == "redis" and url.port == 6379
+    assert services[name]["depends_on"]["redis"]["condition"] == "service_healthy"
+
+
+@pytest.mark.parametrize("name", WORKER_SERVICES)
+def test_worker_runs_offline_with_one_thread(services: dict, name: str) -> None:
+    variables = env(services[name])
+    assert variables["HF_HUB_OFFLINE"] == "1"
+    assert variables["TRANSFORMERS_OFFLINE"] == "1"
+    assert variables["OMP_NUM_THREADS"] == "1"
+    assert services[name]["restart"] == "unless-stopped"
+
+
+def test_redis_persists_with_append_only_file(services: dict, compose: dict) -> None:
+    redis = services["redis"]
+    assert redis["image"] == "redis:7-alpine"
+    args = argv(redis["command"])
+    assert option(args, "--appendonly") == "yes"
+    assert option(args, "--appendfsync") == "everysec"
+    assert "redis-data:/data" in redis["volumes"]
+    assert "redis-data" in compose["volumes"]
+
+
+@pytest.mark.parametrize("name", ["redis", *sorted(APP_SERVICES)])
+def test_every_service_has_a_healthcheck(services: dict, name: str) -> None:
+    check = services[name]["healthcheck"]
+    assert check["test"][0] in {"CMD", "CMD-SHELL"} and len(check["test"]) >= 2
+
+
+def test_redis_healthcheck_pings(services: dict) -> None:
+    assert services["redis"]["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
+
+
+@pytest.mark.parametrize("name", WORKER_SERVICES)
+def test_worker_healthcheck_pings_its_own_node(services: dict, name: str) -> None:
+    queue = name.removeprefix("worker-")
+    kind, command = services[name]["healthcheck"]["test"]
+    assert kind == "CMD-SHELL"  # the shell expands $HOSTNAME
+    args = shlex.split(command.replace("$$", "$"))  # compose turns $$ into a literal $
+    assert args[:5] == ["celery", "-A", "copydesk.workers.celery_app", "inspect", "ping"]
+    assert option(args, "-d", "--destination") == f"{queue}@$HOSTNAME"
+    assert "$$HOSTNAME" in command  # unescaped, compose would interpolate it on the host
+
+
+def test_intake_serves_the_wsgi_app_on_port_8000(services: dict) -> None:
+    intake = services["intake"]
+    args = argv(intake["command"])
+    assert args[0] == "gunicorn"
+    assert option(args, "--bind", "-b") == "0.0.0.0:8000"
+    assert "8000:8000" in intake["ports"]
+    assert env(intake)["COPYDESK_HTTP_HOST"] == "0.0.0.0"
+    check = " ".join(intake["healthcheck"]["test"])
+    assert "urllib" in check and "http://127.0.0.1:8000/healthz" in check
+
+
+def test_intake_command_names_an_existing_wsgi_app(services: dict) -> None:
+    target = argv(services["intake"]["command"])[-1]
+    module, _, attribute = target.partition(":")
+    path = module_file(module)
+    assert path == ROOT / "services/intake/copydesk/intake/wsgi.py"
+    assert path.is_file(), f"{path} is missing"
+    assert attribute in top_level_names(path)
+
+
+def test_workers_and_their_healthchecks_start_an_existing_celery_app(services: dict) -> None:
+    apps = set()
+    for name in WORKER_SERVICES:
+        apps.add(option(argv(services[name]["command"]), "-A"))
+        apps.add(option(shlex.split(services[name]["healthcheck"]["test"][1]), "-A"))
+    assert apps == {"copydesk.workers.celery_app"}
+    path = module_file("copydesk.workers.celery_app")
+    assert path == ROOT / "services/workers/copydesk/workers/celery_app.py"
+    assert path.is_file(), f"{path} is missing"
+    assert {"app", "celery"} & top_level_names(path)  # what `celery -A module` looks up
+
+
+@pytest.mark.parametrize(
+    ("name", "role"), [("intake", "intake")] + [(n, "workers") for n in WORKER_SERVICES]
+)
+def test_service_builds_its_role_dockerfile(services: dict, name: str, role: str) -> None:
+    build = services[name]["build"]
+    assert build["context"] == "."
+    assert build["dockerfile"] == DOCKERFILES[role]
+    assert (ROOT / build["dockerfile"]).is_file()
+
+
+def instructions(dockerfile: str) -> list[tuple[str, str]]:
+    text = (ROOT / dockerfile).read_text().replace("\\\n", " ")
+    lines = [line.strip() for line in text.splitlines()]
+    return [
+        (line.split(None, 1)[0].upper(), line.split(None, 1)[1])
+        for line in lines
+        if line and not line.startswith("#")
+    ]
+
+
+@pytest.mark.parametrize("role", sorted(DOCKERFILES))
+def test_dockerfile_installs_its_extra_as_a_non_root_user(role: str) -> None:
+    steps = instructions(DOCKERFILES[role])
+    assert steps[0] == ("FROM", "python:3.11-slim")
+    copied = " ".join(arg for op, arg in steps if op == "COPY")
+    for needed in ("pyproject.toml", "README.md", "shared", "services"):
+        assert needed in copied
+    installs = [arg for op, arg in steps if op == "RUN" and "pip install" in arg]
+    extras = set(re.findall(r"'\.\[([a-z-]+)\]'", " ".join(installs)))
+    assert extras == {role}
+    assert all("--no-cache-dir" in arg for arg in installs)
+    env_text = " ".join(arg for op, arg in steps if op == "ENV")
+    assert "PYTHONUNBUFFERED=1" in env_text and "HF_HUB_OFFLINE=1" in env_text
+    users = [arg for op, arg in steps if op == "USER"]
+    assert users and users[-1] not in {"root", "0"}
+    last_install = max(i for i, (op, arg) in enumerate(steps) if "pip install" in arg)
+    assert max(i for i, (op, _) in enumerate(steps) if op == "USER") > last_install
+
+
+def test_extras_named_by_dockerfiles_exist_in_pyproject() -> None:
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    assert set(DOCKERFILES) <= set(extras)
+    assert not any(dep.startswith("torch") for dep in extras["intake"])
+
+
+def test_workers_image_installs_cpu_torch_before_the_extra() -> None:
+    steps = instructions(DOCKERFILES["workers"])
+    installs = [arg for op, arg in steps if op == "RUN" and "pip install" in arg]
+    torch_step = next(i for i, arg in enumerate(installs) if "torch" in arg)
+    extra_step = next(i for i, arg in enumerate(installs) if "'.[workers]'" in arg)
+    assert torch_step < extra_step
+    torch = installs[torch_step]
+    assert "torch==2.13.0" in torch
+    assert "--index-url https://download.pytorch.org/whl/cpu" in torch
+    pinned = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]["workers"]
+    assert "torch==2.13.0" in pinned  # the pre-installed CPU build satisfies the extra's pin
+
+
+def test_intake_image_has_no_torch() -> None:
+    text = (ROOT / DOCKERFILES["intake"]).read_text()
+    assert "torch" not in re.sub(r"#.*", "", text)
+
+
+def test_dockerignore_keeps_the_venv_and_git_out_but_not_the_sources() -> None:
+    patterns = {
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    assert {".git", ".venv"} <= patterns
+    assert not patterns & {"shared", "services", "pyproject.toml", "README.md", "*", "**"}

@@ -1,0 +1,712 @@
+"""Webhook delivery core: destination guard, pinned connections, signing, events, backoff.
+
+No sockets: name resolution, connections and sockets are fakes injected at the boundary.
+"""
+
+from __future__ import annotations
+
+import http.client
+import io
+import ipaddress
+import json
+import random
+import socket
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from copydesk.core.errors import WebhookDeliveryFailed, WebhookRefused
+from copydesk.core.settings import Settings
+from copydesk.workers import webhooks as wh
+from copydesk.workers.webhooks import (
+    DeliveryResult,
+    PinnedHTTPConnection,
+    PinnedHTTPSConnection,
+    ResolvedAddress,
+    WebhookSender,
+    backoff_seconds,
+    build_event,
+    check_destination,
+    encode_event,
+    event_type_for,
+    sign_headers,
+)
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+OTHER_SECRET = "whsec_dGhpcyBpcyBhbm90aGVyIHNlY3JldCBrZXk="
+PUBLIC_V4 = "93.184.216.34"
+PUBLIC_V6 = "2606:2800:220:1:248:1893:25c8:1946"
+
+REFUSED_ADDRESSES = [
+    "127.0.0.1",
+    "127.8.9.10",
+    "::1",
+    "10.1.2.3",
+    "172.16.0.1",
+    "192.168.1.1",
+    "169.254.169.254",  # cloud metadata
+    "100.64.0.1",  # CGNAT
+    "0.0.0.0",
+    "0.1.2.3",
+    "::",
+    "::ffff:127.0.0.1",  # IPv4-mapped loopback
+    "::ffff:10.0.0.1",
+    "::127.0.0.1",  # deprecated IPv4-compatible
+    "2002:7f00:1::",  # 6to4 wrapping 127.0.0.1
+    "2002:a01:203::",  # 6to4 wrapping 10.1.2.3
+    "64:ff9b::a01:203",  # NAT64 wrapping 10.1.2.3
+    "64:ff9b::7f00:1",  # NAT64 wrapping 127.0.0.1
+    "64:ff9b:1::808:808",  # local-use NAT64 prefix
+    "2001::1",  # Teredo
+    "fc00::1",  # unique local
+    "fd12:3456::1",
+    "fe80::1",  # link-local
+    "fec0::1",  # site-local (deprecated)
+    "224.0.0.1",
+    "224.0.1.1",  # multicast that ipaddress calls "global"
+    "ff02::1",
+    "ff0e::1",
+    "255.255.255.255",
+    "240.0.0.1",
+    "192.0.2.1",  # documentation
+    "2001:db8::1",
+    "198.18.0.1",  # benchmarking
+    "192.88.99.1",  # deprecated 6to4 relay anycast
+]
+PUBLIC_ADDRESSES = [PUBLIC_V4, "8.8.8.8", PUBLIC_V6, "::ffff:8.8.8.8", "64:ff9b::808:808"]
+
+
+def literal_url(ip: str, *, scheme: str = "http", port: int | None = None) -> str:
+    host = f"[{ip}]" if ":" in ip else ip
+    return f"{scheme}://{host}{f':{port}' if port else ''}/hook"
+
+
+def fake_resolver(answers: dict[str, list[str]], calls: list[tuple] | None = None):
+    """Answer like socket.getaddrinfo from a table; raise gaierror for unknown names."""
+
+    def resolve(host, port, family=0, type=0, proto=0, flags=0):  # noqa: A002
+        if calls is not None:
+            calls.append((host, port, type))
+        if host not in answers:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        infos = []
+        for ip in answers[host]:
+            if ":" in ip:
+                infos.append((socket.AF_INET6, socket.SOCK_STREAM, 6, "", (ip, port, 0, 0)))
+            else:
+                infos.append((socket.AF_INET, socket.SOCK_STREAM, 6, "", (ip, port)))
+        return infos
+
+    return resolve
+
+
+def no_resolver(*args, **kwargs):
+    raise AssertionError(f"resolver must not be called: {args} {kwargs}")
+
+
+# --- destination guard --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ip", REFUSED_ADDRESSES)
+@pytest.mark.parametrize("resolve", [True, False])
+def test_literal_non_public_address_is_refused(ip: str, resolve: bool) -> None:
+    with pytest.raises(WebhookRefused):
+        check_destination(
+            literal_url(ip), allow_networks=[], resolve=resolve, resolver=no_resolver
+        )
+
+
+@pytest.mark.parametrize("ip", REFUSED_ADDRESSES)
+def test_name_resolving_to_non_public_address_is_refused(ip: str) -> None:
+    resolver = fake_resolver({"hook.example.com": [ip]})
+    with pytest.raises(WebhookRefused, match="no allowed address"):
+        check_destination("https://hook.example.com/x", allow_networks=[], resolver=resolver)
+
+
+@pytest.mark.parametrize("ip", PUBLIC_ADDRESSES)
+def test_public_address_is_allowed(ip: str) -> None:
+    expected = [ResolvedAddress(ipaddress.ip_address(ip), 443)]
+    resolver = fake_resolver({"hook.example.com": [ip]})
+    got = check_destination("https://hook.example.com/x", allow_networks=[], resolver=resolver)
+    assert got == expected
+    literal = check_destination(literal_url(ip, scheme="https"), allow_networks=[])
+    assert literal == expected
+
+
+def test_resolution_asks_for_the_url_port_and_returns_every_allowed_address() -> None:
+    calls: list[tuple] = []
+    resolver = fake_resolver({"hook.example.com": [PUBLIC_V6, PUBLIC_V4, PUBLIC_V4]}, calls)
+    got = check_destination(
+        "http://Hook.Example.COM.:8080/x?y=1", allow_networks=[], resolver=resolver
+    )
+    assert calls == [("hook.example.com", 8080, socket.SOCK_STREAM)]
+    assert [(str(a.ip), a.port) for a in got] == [(PUBLIC_V6, 8080), (PUBLIC_V4, 8080)]
+    assert got[0].family == socket.AF_INET6 and got[1].family == socket.AF_INET
+    assert got[0].sockaddr == (PUBLIC_V6, 8080, 0, 0)
+    assert got[1].sockaddr == (PUBLIC_V4, 8080)
+
+
+def test_only_allowed_addresses_of_a_mixed_answer_are_kept() -> None:
+    resolver = fake_resolver({"hook.example.com": ["10.0.0.7", PUBLIC_V4, "::1"]})
+    got = check_destination("http://hook.example.com/", allow_networks=[], resolver=resolver)
+    assert [str(a.ip) for a in got] == [PUBLIC_V4]
+
+
+@pytest.mark.parametrize("host", ["localhost", "LOCALHOST.", "api.localhost"])
+def test_localhost_names_are_loopback_without_asking_dns(host: str) -> None:
+    calls: list[tuple] = []
+    resolver = fake_resolver({host.lower(): [PUBLIC_V4]}, calls)  # a lying resolver
+    with pytest.raises(WebhookRefused, match="127.0.0.1, ::1"):
+        check_destination(f"http://{host}:8000/", allow_networks=[], resolver=resolver)
+    with pytest.raises(WebhookRefused):
+        check_destination(f"http://{host}:8000/", allow_networks=[], resolve=False)
+    assert calls == []
+
+
+def test_allow_networks_admit_loopback_v4_but_not_v6() -> None:
+    allow = ["127.0.0.0/8"]
+    got = check_destination("http://127.0.0.1:9000/hook", allow_networks=allow)
+    assert got == [ResolvedAddress(ipaddress.ip_address("127.0.0.1"), 9000)]
+    mapped = check_destination("http://[::ffff:127.0.0.1]:9000/", allow_networks=allow)
+    assert [str(a.ip) for a in mapped] == ["::ffff:7f00:1"]
+    with pytest.raises(WebhookRefused):
+        check_destination("http://[::1]:9000/hook", allow_networks=allow)
+    with pytest.raises(WebhookRefused):
+        check_destination("http://10.1.2.3/", allow_networks=allow)
+    # localhost keeps only the loopback address the operator allowed
+    local = check_destination("http://localhost:9000/", allow_networks=allow)
+    assert [str(a.ip) for a in local] == ["127.0.0.1"]
+    resolver = fake_resolver({"receiver.internal": ["::1", "127.0.0.1"]})
+    named = check_destination("http://receiver.internal/", allow_networks=allow, resolver=resolver)
+    assert [str(a.ip) for a in named] == ["127.0.0.1"]
+
+
+def test_allow_networks_admit_private_v6_network() -> None:
+    got = check_destination("http://[fd00::5]/", allow_networks=["fd00::/8"])
+    assert [str(a.ip) for a in got] == ["fd00::5"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "",
+        "not a url",
+        "example.com/hook",
+        "//example.com/hook",
+        "ftp://example.com/hook",
+        "file:///etc/passwd",
+        "gopher://example.com/",
+        "javascript:alert(1)",
+        "data:text/plain,hi",
+        "ws://example.com/",
+        "http://",
+        "http:///hook",
+        "http://user:pw@example.com/hook",
+        "http://user@example.com/hook",
+        "http://@example.com/hook",
+        "http://exa mple.com/",
+        "http://example.com/a b",
+        "http://example.com\n.evil/",
+        "http://example.com/\x00",
+        "http://[::1/",
+        "http://::1/",
+        "http://example.com:99999/",
+        "http://example.com:0/",
+        "http://example.com:abc/",
+        "http://2130706433/",
+        "http://0x7f000001/",
+        "http://0x7f.1/",
+        "http://127.1/",
+        "http://017700000001/",
+        "http://[fe80::1%25eth0]/",
+        "http://exa%6dple.com/",
+        "http://-bad-.example/",
+        "http://a..b/",
+        "http://" + "a" * 64 + ".example/",
+        "http://exa_mple.com<>/",
+    ],
+)
+def test_malformed_or_unsupported_url_is_refused(url: str) -> None:
+    with pytest.raises(WebhookRefused):
+        check_destination(url, allow_networks=["0.0.0.0/0", "::/0"], resolver=no_resolver)
+
+
+def test_non_string_url_is_refused() -> None:
+    with pytest.raises(WebhookRefused):
+        check_destination(None, allow_networks=[])  # type: ignore[arg-type]
+
+
+def test_resolve_false_checks_syntax_only_for_names() -> None:
+    assert check_destination(
+        "https://hook.example.com:8443/x", allow_networks=[], resolve=False, resolver=no_resolver
+    ) == []
+    idn = check_destination("https://bücher.example/", allow_networks=[], resolve=False)
+    assert idn == []
+
+
+def test_idn_host_is_resolved_in_its_ascii_form() -> None:
+    calls: list[tuple] = []
+    resolver = fake_resolver({"xn--bcher-kva.example": [PUBLIC_V4]}, calls)
+    check_destination("https://bücher.example/", allow_networks=[], resolver=resolver)
+    assert calls[0][0] == "xn--bcher-kva.example"
+
+
+def test_unresolvable_name_is_a_retryable_failure_not_a_refusal() -> None:
+    with pytest.raises(WebhookDeliveryFailed) as caught:
+        check_destination("http://nope.example/", allow_networks=[], resolver=fake_resolver({}))
+    assert not isinstance(caught.value, WebhookRefused)
+    assert caught.value.retryable
+    with pytest.raises(WebhookDeliveryFailed, match="no IP address"):
+        resolver = fake_resolver({"empty.example": []})
+        check_destination("http://empty.example/", allow_networks=[], resolver=resolver)
+
+
+def test_refusal_is_a_422_problem_naming_the_code() -> None:
+    with pytest.raises(WebhookRefused) as caught:
+        check_destination("http://10.0.0.1/", allow_networks=[])
+    problem = caught.value.to_problem()
+    assert problem["status"] == 422 and problem["code"] == "webhook_refused"
+    assert "10.0.0.1" in problem["detail"]
+
+
+# --- signing and events -------------------------------------------------------------------
+
+
+def make_job(status: str = "succeeded") -> dict:
+    return {"id": "job_123", "status": status, "results": {"summary": {"text": "Zürich – ok"}}}
+
+
+def test_signature_verifies_with_standardwebhooks_and_only_with_that_secret() -> None:
+    event = build_event(job=make_job(), event_type="job.succeeded", job_url="https://x/v1/jobs/1")
+    payload = encode_event(event)
+    now = int(datetime.now(UTC).timestamp())
+    headers = sign_headers(payload=payload, secret=SECRET, msg_id="msg_1", timestamp=now)
+
+    assert Webhook(SECRET).verify(payload, headers) == event
+    with pytest.raises(WebhookVerificationError):
+        Webhook(OTHER_SECRET).verify(payload, headers)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(SECRET).verify(payload.replace(b"job_123", b"job_124"), headers)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(SECRET).verify(payload, {**headers, "webhook-id": "msg_2"})
+
+
+def test_headers_follow_standard_webhooks() -> None:
+    headers = sign_headers(payload=b"{}", secret=SECRET, msg_id="msg_abc", timestamp=1700000000)
+    assert headers["webhook-id"] == "msg_abc"
+    assert headers["webhook-timestamp"] == "1700000000"
+    assert headers["webhook-signature"].startswith("v1,")
+    assert len(headers["webhook-signature"]) == len("v1,") + 44  # base64 of 32 bytes
+    assert headers["content-type"] == "application/json"
+    assert headers["user-agent"] == "copydesk-webhooks/1"
+
+
+def test_signature_is_stable_for_the_same_message() -> None:
+    sign = lambda secret: sign_headers(  # noqa: E731
+        payload=b'{"a":1}', secret=secret, msg_id="msg_1", timestamp=1700000000
+    )["webhook-signature"]
+    assert sign(SECRET) == sign(SECRET)
+    assert sign(SECRET) != sign(OTHER_SECRET)
+
+
+@pytest.mark.parametrize("secret", ["", "whsec_"])
+def test_empty_secret_is_rejected(secret: str) -> None:
+    with pytest.raises(ValueError, match="invalid webhook secret"):
+        sign_headers(payload=b"{}", secret=secret, msg_id="msg_1", timestamp=1700000000)
+
+
+def test_payload_is_compact_ascii_json() -> None:
+    payload = encode_event({"a": [1, 2], "b": "Zürich – ✓"})
+    assert payload == b'{"a":[1,2],"b":"Z\\u00fcrich \\u2013 \\u2713"}'
+    assert json.loads(payload) == {"a": [1, 2], "b": "Zürich – ✓"}
+
+
+def test_event_shape() -> None:
+    job = make_job("partially_succeeded")
+    moment = datetime(2025, 1, 2, 4, 4, 5, 678000, tzinfo=timezone(timedelta(hours=1)))
+    event = build_event(
+        job=job,
+        event_type="job.partially_succeeded",
+        job_url="https://api/v1/jobs/job_123",
+        now=moment,
+    )
+    assert event == {
+        "type": "job.partially_succeeded",
+        "timestamp": "2025-01-02T03:04:05.678Z",
+        "data": {
+            "job_id": "job_123",
+            "job_url": "https://api/v1/jobs/job_123",
+            "status": "partially_succeeded",
+            "job": job,
+        },
+    }
+
+
+def test_event_timestamp_defaults_to_now_in_utc() -> None:
+    event = build_event(job=make_job(), event_type="job.succeeded", job_url="u")
+    stamp = datetime.fromisoformat(event["timestamp"].replace("Z", "+00:00"))
+    assert event["timestamp"].endswith("Z")
+    assert abs((datetime.now(UTC) - stamp).total_seconds()) < 5
+
+
+@pytest.mark.parametrize("status", ["succeeded", "partially_succeeded", "failed", "cancelled"])
+def test_event_type_for_terminal_status(status: str) -> None:
+    event_type = event_type_for(status)
+    assert event_type == f"job.{status}"
+    assert build_event(job=make_job(status), event_type=event_type, job_url="u")["type"] == (
+        event_type
+    )
+
+
+@pytest.mark.parametrize("status", ["queued", "running", "bogus"])
+def test_non_terminal_status_emits_no_event(status: str) -> None:
+    with pytest.raises(ValueError):
+        event_type_for(status)
+
+
+def test_unknown_event_type_is_rejected() -> None:
+    with pytest.raises(ValueError):
+        build_event(job=make_job(), event_type="job.running", job_url="u")
+
+
+# --- backoff ------------------------------------------------------------------------------
+
+
+def test_backoff_doubles_from_base() -> None:
+    assert [backoff_seconds(n, base=2.0) for n in range(1, 6)] == [2.0, 4.0, 8.0, 16.0, 32.0]
+
+
+def test_backoff_is_capped_and_never_overflows() -> None:
+    assert backoff_seconds(12, base=2.0) == 3600
+    assert backoff_seconds(5, base=2.0, cap=10) == 10
+    assert backoff_seconds(10_000, base=2.0) == 3600
+
+
+def test_backoff_full_jitter_stays_below_the_exponential_delay() -> None:
+    rng = random.Random(7)
+    draws = [backoff_seconds(4, base=2.0, jitter=True, rng=rng) for _ in range(200)]
+    assert all(0 <= d <= 16.0 for d in draws)
+    assert len(set(draws)) > 150  # spread, not a constant
+    assert max(draws) > 12 and min(draws) < 4
+
+
+@pytest.mark.parametrize("attempt", [0, -1])
+def test_backoff_counts_attempts_from_one(attempt: int) -> None:
+    with pytest.raises(ValueError):
+        backoff_seconds(attempt, base=1.0)
+
+
+# --- sender with a fake connection --------------------------------------------------------
+
+
+class FakeResponse:
+    def __init__(self, status: int, headers: dict[str, str] | None = None) -> None:
+        self.status = status
+        self._headers = {k.lower(): v for k, v in (headers or {}).items()}
+
+    def getheader(self, name: str, default: str | None = None) -> str | None:
+        return self._headers.get(name.lower(), default)
+
+
+class FakeConnection:
+    def __init__(self, response: FakeResponse | BaseException) -> None:
+        self.response = response
+        self.requests: list[tuple] = []
+        self.closed = False
+
+    def request(self, method, target, body=None, headers=None) -> None:
+        self.requests.append((method, target, body, headers))
+
+    def getresponse(self) -> FakeResponse:
+        if isinstance(self.response, BaseException):
+            raise self.response
+        return self.response
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class RecordingFactory:
+    def __init__(self, response: FakeResponse | BaseException = FakeResponse(204)) -> None:
+        self.calls: list[dict] = []
+        self.connections: list[FakeConnection] = []
+        self.response = response
+
+    def __call__(self, **kwargs) -> FakeConnection:
+        self.calls.append(kwargs)
+        conn = FakeConnection(self.response)
+        self.connections.append(conn)
+        return conn
+
+
+def make_sender(factory, *, answers=None, allow=()) -> WebhookSender:
+    resolver = fake_resolver({"hook.example.com": [PUBLIC_V4]} if answers is None else answers)
+    return WebhookSender(allow_networks=allow, timeout=3.5, resolver=resolver, connect=factory)
+
+
+def send(sender: WebhookSender, url: str = "https://hook.example.com/in?x=1") -> DeliveryResult:
+    event = build_event(job=make_job(), event_type="job.succeeded", job_url="https://a/v1/jobs/1")
+    return sender.send(url=url, event=event, secret=SECRET, msg_id="msg_42")
+
+
+@pytest.mark.parametrize(
+    ("url", "answers"),
+    [
+        ("http://127.0.0.1:8000/hook", {}),
+        ("http://[::1]/hook", {}),
+        ("http://169.254.169.254/latest/meta-data/", {}),
+        ("http://localhost/hook", {"localhost": [PUBLIC_V4]}),
+        ("https://rebind.example/hook", {"rebind.example": ["10.0.0.1"]}),
+        ("https://mixed.example/hook", {"mixed.example": ["::ffff:127.0.0.1", "fc00::1"]}),
+        ("ftp://hook.example.com/", {}),
+        ("http://user:pw@hook.example.com/", {}),
+    ],
+)
+def test_refused_destination_raises_before_any_connection(url: str, answers: dict) -> None:
+    factory = RecordingFactory()
+    with pytest.raises(WebhookRefused):
+        send(make_sender(factory, answers=answers), url)
+    assert factory.calls == []
+
+
+def test_delivery_connects_to_the_checked_address_and_sends_a_verifiable_request() -> None:
+    factory = RecordingFactory(FakeResponse(204))
+    answers = {"hook.example.com": ["10.9.9.9", PUBLIC_V4]}
+    result = send(make_sender(factory, answers=answers))
+
+    assert result.delivered and result.status == 204
+    assert not result.retryable and result.error is None and result.duration_ms >= 0
+    [call] = factory.calls
+    assert call == {
+        "scheme": "https",
+        "host": "hook.example.com",
+        "port": 443,
+        "addresses": [ResolvedAddress(ipaddress.ip_address(PUBLIC_V4), 443)],
+        "timeout": 3.5,
+    }
+    [conn] = factory.connections
+    [(method, target, body, headers)] = conn.requests
+    assert (method, target) == ("POST", "/in?x=1")
+    assert json.loads(body)["data"]["job_id"] == "job_123"
+    assert Webhook(SECRET).verify(body, headers)["type"] == "job.succeeded"
+    assert headers["webhook-id"] == "msg_42"
+    assert conn.closed
+
+
+@pytest.mark.parametrize(
+    ("status", "retryable", "error"),
+    [
+        (200, False, None),
+        (202, False, None),
+        (410, False, "endpoint gone"),
+        (400, True, "HTTP 400"),
+        (404, True, "HTTP 404"),
+        (408, True, "HTTP 408"),
+        (429, True, "HTTP 429"),
+        (500, True, "HTTP 500"),
+        (503, True, "HTTP 503"),
+    ],
+)
+def test_status_classification(status: int, retryable: bool, error: str | None) -> None:
+    factory = RecordingFactory(FakeResponse(status))
+    result = send(make_sender(factory))
+    assert result.delivered is (error is None)
+    assert (result.status, result.retryable) == (status, retryable)
+    assert result.error is None if error is None else error in result.error
+    assert factory.connections[0].closed
+
+
+def test_redirect_is_not_followed() -> None:
+    factory = RecordingFactory(FakeResponse(302, {"Location": "http://169.254.169.254/"}))
+    result = send(make_sender(factory))
+    assert not result.delivered and result.status == 302 and result.retryable
+    assert "redirect to http://169.254.169.254/ not followed" in result.error
+    assert len(factory.calls) == 1
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        ConnectionRefusedError(111, "Connection refused"),
+        TimeoutError("timed out"),
+        http.client.RemoteDisconnected("Remote end closed connection"),
+        OSError("certificate verify failed"),
+    ],
+)
+def test_network_failure_is_retryable(exc: BaseException) -> None:
+    factory = RecordingFactory(exc)
+    result = send(make_sender(factory))
+    assert not result.delivered and result.retryable and result.status is None
+    assert type(exc).__name__ in result.error
+    assert factory.connections[0].closed
+
+
+def test_unresolvable_host_is_retryable_without_connecting() -> None:
+    factory = RecordingFactory()
+    result = send(make_sender(factory, answers={}))
+    assert not result.delivered and result.retryable and result.status is None
+    assert "did not resolve" in result.error
+    assert factory.calls == []
+
+
+def test_sender_from_settings() -> None:
+    settings = Settings(webhook_allow_networks="127.0.0.0/8", webhook_timeout_seconds=2.5)
+    factory = RecordingFactory()
+    sender = WebhookSender.from_settings(settings, connect=factory)
+    assert send(sender, "http://127.0.0.1:9/x").delivered
+    assert factory.calls[0]["timeout"] == 2.5
+
+
+# --- pinned connections over fake sockets -------------------------------------------------
+
+
+class FakeSocket:
+    def __init__(self, log: list, family, *, refuse: bool, reply: bytes) -> None:
+        self.log, self.family, self.refuse, self.reply = log, family, refuse, reply
+        self.sent = b""
+        self.closed = False
+        self.timeout = None
+
+    def settimeout(self, timeout) -> None:
+        self.timeout = timeout
+
+    def connect(self, sockaddr) -> None:
+        self.log.append(("connect", self.family, sockaddr))
+        if self.refuse:
+            raise ConnectionRefusedError(111, "Connection refused")
+
+    def sendall(self, data) -> None:
+        self.sent += bytes(data)
+
+    def makefile(self, mode: str):
+        return io.BytesIO(self.reply)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def socket_factory(log: list, *, refuse: set[int] = frozenset(), reply: bytes = b""):
+    made: list[FakeSocket] = []
+
+    def make(family, kind):
+        assert kind == socket.SOCK_STREAM
+        sock = FakeSocket(log, family, refuse=len(made) in refuse, reply=reply)
+        made.append(sock)
+        return sock
+
+    make.made = made  # type: ignore[attr-defined]
+    return make
+
+
+@pytest.fixture
+def forbid_dns(monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(*args, **kwargs):
+        raise AssertionError("a pinned connection must not resolve names")
+
+    monkeypatch.setattr(socket, "getaddrinfo", boom)
+    monkeypatch.setattr(socket, "create_connection", boom)
+
+
+def addr(ip: str, port: int) -> ResolvedAddress:
+    return ResolvedAddress(ipaddress.ip_address(ip), port)
+
+
+@pytest.mark.usefixtures("forbid_dns")
+def test_pinned_http_connection_goes_to_the_checked_address_with_the_host_header() -> None:
+    log: list = []
+    factory = socket_factory(log, reply=b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n")
+
+    def connect(**kwargs):
+        kwargs.pop("scheme")
+        host, port = kwargs.pop("host"), kwargs.pop("port")
+        return PinnedHTTPConnection(host, port, socket_factory=factory, **kwargs)
+
+    sender = WebhookSender(
+        resolver=fake_resolver({"hook.example.com": [PUBLIC_V4]}), connect=connect, timeout=4
+    )
+    result = send(sender, "http://hook.example.com:8080/in")
+    assert result.delivered and result.status == 204
+    assert log == [("connect", socket.AF_INET, (PUBLIC_V4, 8080))]
+    [sock] = factory.made
+    head, _, body = sock.sent.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    assert lines[0] == "POST /in HTTP/1.1"
+    assert "Host: hook.example.com:8080" in lines
+    assert any(line.startswith("webhook-signature: v1,") for line in lines)
+    assert json.loads(body)["type"] == "job.succeeded"
+    assert sock.timeout == 4 and sock.closed
+
+
+@pytest.mark.usefixtures("forbid_dns")
+def test_pinned_connection_falls_back_to_the_next_checked_address() -> None:
+    log: list = []
+    factory = socket_factory(log, refuse={0})
+    addresses = [addr(PUBLIC_V6, 80), addr(PUBLIC_V4, 80)]
+    conn = PinnedHTTPConnection(
+        "hook.example.com", 80, addresses=addresses, timeout=1, socket_factory=factory
+    )
+    conn.connect()
+    assert log == [
+        ("connect", socket.AF_INET6, (PUBLIC_V6, 80, 0, 0)),
+        ("connect", socket.AF_INET, (PUBLIC_V4, 80)),
+    ]
+    assert factory.made[0].closed and conn.sock is factory.made[1]
+
+
+@pytest.mark.usefixtures("forbid_dns")
+def test_pinned_connection_raises_when_every_address_refuses() -> None:
+    factory = socket_factory([], refuse={0, 1})
+    addresses = [addr(PUBLIC_V4, 80), addr("8.8.8.8", 80)]
+    conn = PinnedHTTPConnection(
+        "h.example", 80, addresses=addresses, timeout=1, socket_factory=factory
+    )
+    with pytest.raises(ConnectionRefusedError):
+        conn.connect()
+    assert all(sock.closed for sock in factory.made)
+
+
+class FakeTLSContext:
+    verify_mode = 2  # ssl.CERT_REQUIRED
+    check_hostname = True
+
+    def __init__(self) -> None:
+        self.wrapped: list[tuple] = []
+
+    def wrap_socket(self, sock, *, server_hostname):
+        self.wrapped.append((sock, server_hostname))
+        return sock
+
+
+@pytest.mark.usefixtures("forbid_dns")
+def test_pinned_https_connection_verifies_tls_for_the_host_name_not_the_ip() -> None:
+    log: list = []
+    tls = FakeTLSContext()
+    factory = socket_factory(log)
+    conn = PinnedHTTPSConnection(
+        "hook.example.com",
+        443,
+        addresses=[addr(PUBLIC_V4, 443)],
+        timeout=1,
+        context=tls,
+        socket_factory=factory,
+    )
+    conn.connect()
+    assert log == [("connect", socket.AF_INET, (PUBLIC_V4, 443))]
+    assert tls.wrapped == [(factory.made[0], "hook.example.com")]
+
+
+def test_default_connection_factory_verifies_certificates() -> None:
+    conn = wh.open_pinned_connection(
+        scheme="https",
+        host="hook.example.com",
+        port=443,
+        addresses=[addr(PUBLIC_V4, 443)],
+        timeout=1,
+    )
+    assert isinstance(conn, PinnedHTTPSConnection)
+    assert conn._context.check_hostname and conn._context.verify_mode == 2
+    plain = wh.open_pinned_connection(
+        scheme="http", host="h.example", port=80, addresses=[addr(PUBLIC_V4, 80)], timeout=1
+    )
+    assert type(plain) is PinnedHTTPConnection
