@@ -16,13 +16,13 @@ from typing import Any
 from celery import Celery
 
 from copydesk.core import errors
+from copydesk.core.destinations import check_destination
 from copydesk.core.document import Document
 from copydesk.core.names import ANALYSIS_TASKS
 from copydesk.core.schemas import JobRequest
 from copydesk.core.settings import EMBEDDED, Settings
 from copydesk.core.store import RedisJobStore, new_job_id, now_rfc3339
 from copydesk.core.text import prepare
-from copydesk.workers.webhooks import check_destination
 
 log = logging.getLogger(__name__)
 
