@@ -77,6 +77,14 @@ class MethodNotAllowed(CopydeskError):
     status, code, title = 405, "method_not_allowed", "Method not allowed"
 
 
+class OtherHTTPError(CopydeskError):
+    """Any other HTTP error the web framework raises, carried with its own status."""
+
+    def __init__(self, detail: str, *, status: int, title: str) -> None:
+        super().__init__(detail)
+        self.status, self.title, self.code = status, title, f"http_{status}"  # type: ignore[misc]
+
+
 class ServiceUnavailable(CopydeskError):
     status, code, title = 503, "service_unavailable", "Service unavailable"
     retryable = True

@@ -80,8 +80,7 @@ def register(app: Flask) -> None:
         elif kind is not None:
             error = kind(exc.description or kind.title)
         else:
-            error = errors.CopydeskError(exc.description or "HTTP error")
-            error.status, error.code, error.title = status, f"http_{status}", exc.name  # type: ignore[misc]
+            error = errors.OtherHTTPError(exc.description or exc.name, status=status, title=exc.name)
         response = problem_response(error)
         if status == 405 and exc.get_response().headers.get("Allow"):
             response.headers["Allow"] = exc.get_response().headers["Allow"]
