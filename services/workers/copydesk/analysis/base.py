@@ -8,6 +8,7 @@ in-process.
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
@@ -15,6 +16,10 @@ from typing import Any, ClassVar
 from copydesk.core.document import Document
 
 Result = dict[str, Any]
+
+# transformers builds models under a process-global "meta device" context that is not
+# thread-safe: every model load in a process takes this lock, so threads never load at once.
+MODEL_LOAD_LOCK = threading.RLock()
 
 
 class Analyser(ABC):

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from functools import lru_cache
 
 import numpy as np
+
+from copydesk.analysis.base import MODEL_LOAD_LOCK
 
 DEFAULT_NAME = "all-MiniLM-L6-v2"
 
@@ -86,7 +87,12 @@ def _normalise(matrix: np.ndarray) -> np.ndarray:
     return matrix / np.maximum(norms, 1e-12)
 
 
-@lru_cache(maxsize=4)
+_EMBEDDERS: dict[str | None, Embedder] = {}
+
+
 def get_embedder(path: str | None = None) -> Embedder:
-    """Return this process's embedder for ``path``, loading it on first use."""
-    return Embedder(path=path)
+    """Return this process's embedder for ``path``, loading it once on first use."""
+    with MODEL_LOAD_LOCK:
+        if path not in _EMBEDDERS:
+            _EMBEDDERS[path] = Embedder(path=path)
+        return _EMBEDDERS[path]

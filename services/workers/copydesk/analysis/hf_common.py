@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from copydesk.analysis.base import Analyser
+from copydesk.analysis.base import MODEL_LOAD_LOCK, Analyser
 from copydesk.core.document import Document, Span
 from copydesk.core.errors import AnalysisError, AnalysisUnavailable, UnsupportedLanguage
 
@@ -62,7 +62,7 @@ class HFAnalyser(Analyser):
     def load(self) -> Loaded:
         """Return the loaded model, loading it on first use (thread-safe, once)."""
         if self._loaded is None:
-            with self._lock:
+            with self._lock, MODEL_LOAD_LOCK:
                 if self._loaded is None:
                     loaded = load_pretrained(self.model_id, self.auto_class, device=self.device)
                     self._check_model(loaded)

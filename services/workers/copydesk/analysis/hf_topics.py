@@ -77,7 +77,7 @@ class HFZeroShotClassifier(HFAnalyser):
         device: str = "cpu",
         languages: frozenset[str] | None = None,
         batch_size: int = 16,
-        max_chunks: int = 8,
+        max_chunks: int | None = None,
     ) -> None:
         super().__init__(model=model, device=device, languages=languages, batch_size=batch_size)
         self.max_chunks = max_chunks

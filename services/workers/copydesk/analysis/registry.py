@@ -7,22 +7,27 @@ process, never per task.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from typing import Any
 
-from copydesk.analysis.base import Analyser
+from copydesk.analysis.base import MODEL_LOAD_LOCK, Analyser
 from copydesk.core.errors import AnalysisUnavailable
 from copydesk.core.settings import EMBEDDED, Settings
 
 
+_BUILD_LOCK = MODEL_LOAD_LOCK
+
+
 class AnalyserRegistry:
-    """Build analysers from settings on first use and reuse them."""
+    """Build analysers from settings on first use and reuse them.
+
+    All builds in a process share one lock: transformers' lazy imports are not safe when two
+    threads trigger them at once, and a model must not load twice.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._cache: dict[tuple[str, str], Analyser] = {}
-        self._lock = threading.Lock()
 
     def for_request(self, analysis: str, options: Mapping[str, Any]) -> Analyser:
         """Return the analyser that serves ``analysis`` with these request options."""
@@ -43,8 +48,11 @@ class AnalyserRegistry:
 
     def get(self, analysis: str, model: str) -> Analyser:
         key = (analysis, model)
-        with self._lock:
+        if key in self._cache:
+            return self._cache[key]
+        with _BUILD_LOCK:
             if key not in self._cache:
+                _import_transformers()
                 self._cache[key] = self._build(analysis, model)
             return self._cache[key]
 
@@ -69,3 +77,23 @@ class AnalyserRegistry:
 
             return EmbeddingTopicClassifier(embedder=embedder)
         raise AnalysisUnavailable(f"unknown analysis {analysis!r}")
+
+
+def _import_transformers() -> None:
+    """Resolve transformers' lazy attributes once, under the lock, and silence progress bars."""
+    import transformers
+    from transformers import AutoModel, AutoTokenizer  # noqa: F401 - forces the lazy import
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    del transformers
+
+
+_REGISTRIES: dict[str, AnalyserRegistry] = {}
+
+
+def registry_for(settings: Settings) -> AnalyserRegistry:
+    """Return the process-wide registry for these settings (one model copy per process)."""
+    key = settings.model_dump_json()
+    with _BUILD_LOCK:
+        return _REGISTRIES.setdefault(key, AnalyserRegistry(settings))

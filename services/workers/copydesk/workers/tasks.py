@@ -12,7 +12,7 @@ from functools import cached_property
 import redis
 from celery import Celery, Task
 
-from copydesk.analysis.registry import AnalyserRegistry
+from copydesk.analysis.registry import AnalyserRegistry, registry_for
 from copydesk.core.names import ANALYSIS_TASKS, WEBHOOK_QUEUE, WEBHOOK_TASK
 from copydesk.core.settings import Settings
 from copydesk.core.store import RedisJobStore, Transition, is_terminal
@@ -35,9 +35,9 @@ class CopydeskTask(Task):
             self.settings.redis_url, ttl_seconds=self.settings.job_ttl_seconds
         )
 
-    @cached_property
+    @property
     def registry(self) -> AnalyserRegistry:
-        return AnalyserRegistry(self.settings)
+        return registry_for(self.settings)
 
 
 def register(app: Celery, settings: Settings) -> None:
