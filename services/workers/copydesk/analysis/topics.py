@@ -1,0 +1,204 @@
+"""Classify an article into topics zero-shot by comparing MiniLM embeddings.
+
+The article is the lead-weighted mean of all its sentence vectors (every sentence counts, so
+``coverage`` is 1.0); each label is the mean of texts that describe it. IPTC topics bring a
+definition and prototype sentences (``iptc.py``); a custom label is put into a few templates,
+and one that names a common news section ("business", "tech") also borrows that section's
+IPTC description. Cosine similarities become scores by a softmax whose temperature was fitted
+on a development split (bench/quality_topics.py), so scores are comparable across articles.
+Label vectors are cached per label set: most requests reuse the same few sets.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from copydesk.analysis import iptc
+from copydesk.analysis.base import Analyser, Result
+from copydesk.analysis.embedder import Embedder, get_embedder
+from copydesk.core.document import Document
+from copydesk.core.errors import AnalysisError, UnsupportedLanguage
+
+DEFAULT_TOP_K = 3
+TEMPERATURE = 0.045  # softmax over cosines; fitted by log-likelihood on the dev split
+LEAD_BOOST = 1.0  # the first sentence weighs 1 + LEAD_BOOST, fading with LEAD_DECAY
+LEAD_DECAY = 3.0
+TEMPLATE_SHARE = 0.3  # for a label that names a known section: templates vs IPTC description
+TEMPLATES = (
+    "This news article is about {}.",
+    "{} news",
+    "The article discusses {}.",
+    "Latest {} headlines.",
+    "A story about {}.",
+)
+CUSTOM = "custom"
+
+
+@dataclass(frozen=True, slots=True)
+class TopicInputs:
+    """What one document contributes: its texts in reading order and the label set."""
+
+    texts: tuple[str, ...]
+    labels: tuple[str, ...]
+    taxonomy: str
+    top_k: int
+
+
+class EmbeddingTopicClassifier(Analyser):
+    """Score IPTC Media Topics, or the client's own labels, against an article."""
+
+    name = "topics"
+
+    def __init__(self, *, embedder: Embedder | None = None, cache_size: int = 64) -> None:
+        self._embedder = embedder
+        self._cache: OrderedDict[tuple[str, ...], np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = get_embedder()
+        return self._embedder
+
+    @property
+    def model_name(self) -> str:
+        return f"copydesk-zeroshot/1 ({self.embedder.name})"
+
+    def preprocess(self, doc: Document, options: Mapping[str, Any]) -> TopicInputs:
+        labels, taxonomy = _labels(options)
+        top_k = _top_k(options, len(labels))
+        if doc.language and doc.language.split("-")[0].lower() != "en":
+            raise UnsupportedLanguage(
+                f"the embedded topic classifier reads English only; this article is "
+                f"{doc.language!r}",
+                language=doc.language,
+            )
+        texts = [t.strip() for t in doc.sentence_texts() if t.strip()]
+        if not texts:
+            raise AnalysisError("the article has no sentences to classify")
+        title = (doc.title or "").strip()
+        if title and title != texts[0]:
+            texts.insert(0, title)
+        return TopicInputs(tuple(texts), labels, taxonomy, top_k)
+
+    def _forward(self, inputs: TopicInputs) -> tuple[TopicInputs, np.ndarray]:
+        return inputs, self.embedder.encode(list(inputs.texts))
+
+    def postprocess(
+        self, doc: Document, outputs: tuple[TopicInputs, np.ndarray], options: Mapping[str, Any]
+    ) -> Result:
+        inputs, vectors = outputs
+        scores = _softmax(self.label_matrix(inputs.labels) @ document_vector(vectors))
+        order = sorted(range(len(scores)), key=lambda i: -scores[i])[: inputs.top_k]
+        return {
+            "labels": [
+                {"label": inputs.labels[i], "score": round(float(scores[i]), 4)} for i in order
+            ],
+            "model": self.model_name,
+            "taxonomy": inputs.taxonomy,
+            "coverage": 1.0,
+        }
+
+    def batch(
+        self, docs: Sequence[Document], options: Sequence[Mapping[str, Any] | None]
+    ) -> list[Result]:
+        """Embed every document's sentences in one encode call, then score each document.
+
+        Options and languages are checked before anything is embedded; a bad document raises
+        as it would alone, so a caller that needs the others isolates it by calling singly.
+        """
+        opts = [o or {} for o in options]
+        if len(opts) != len(docs):
+            raise ValueError("docs and options differ in length")
+        prepared = [self.preprocess(doc, o) for doc, o in zip(docs, opts, strict=True)]
+        vectors = self.embedder.encode([t for p in prepared for t in p.texts])
+        results, offset = [], 0
+        for doc, o, p in zip(docs, opts, prepared, strict=True):
+            block = vectors[offset : offset + len(p.texts)]
+            results.append(self.postprocess(doc, (p, block), o))
+            offset += len(p.texts)
+        return results
+
+    def label_matrix(self, labels: tuple[str, ...]) -> np.ndarray:
+        """Return one unit vector per label, embedding a label set only the first time."""
+        with self._lock:
+            cached = self._cache.get(labels)
+            if cached is not None:
+                self._cache.move_to_end(labels)
+                return cached
+        matrix = _embed_labels(self.embedder, labels)
+        with self._lock:
+            self._cache[labels] = matrix
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return matrix
+
+
+def document_vector(vectors: np.ndarray) -> np.ndarray:
+    """Average the sentence vectors, leaning on the lead as news writing does."""
+    weights = 1.0 + LEAD_BOOST * np.exp(-np.arange(len(vectors)) / LEAD_DECAY)
+    return _unit(weights @ vectors)
+
+
+def label_texts(label: str, *, taxonomy: str) -> tuple[list[str], list[str]]:
+    """Return (template texts, description texts) that stand for one label."""
+    topic = iptc.lookup(label)
+    described = list(topic.texts()) if topic else []
+    if taxonomy == iptc.TAXONOMY:
+        return [], described
+    return [t.format(label) for t in TEMPLATES], described
+
+
+def _embed_labels(embedder: Embedder, labels: tuple[str, ...]) -> np.ndarray:
+    taxonomy = iptc.TAXONOMY if list(labels) == iptc.topic_names() else CUSTOM
+    parts = [label_texts(label, taxonomy=taxonomy) for label in labels]
+    flat = [text for templates, described in parts for text in (*templates, *described)]
+    vectors = embedder.encode(flat)
+    rows, offset = [], 0
+    for templates, described in parts:
+        a = vectors[offset : offset + len(templates)]
+        b = vectors[offset + len(templates) : offset + len(templates) + len(described)]
+        offset += len(templates) + len(described)
+        if len(a) and len(b):
+            rows.append(TEMPLATE_SHARE * _unit(a.mean(0)) + (1 - TEMPLATE_SHARE) * _unit(b.mean(0)))
+        else:
+            rows.append((a if len(a) else b).mean(0))
+    return np.stack([_unit(row) for row in rows])
+
+
+def _labels(options: Mapping[str, Any]) -> tuple[tuple[str, ...], str]:
+    raw = options.get("labels")
+    if raw is None:
+        return tuple(iptc.topic_names()), iptc.TAXONOMY
+    if isinstance(raw, str) or not isinstance(raw, Sequence) or not raw:
+        raise AnalysisError("labels must be a non-empty list of strings")
+    labels = tuple(str(label).strip() if isinstance(label, str) else "" for label in raw)
+    if not all(labels):
+        raise AnalysisError("every label must be a non-empty string")
+    if len({label.casefold() for label in labels}) != len(labels):
+        raise AnalysisError("labels must be unique")
+    return labels, CUSTOM
+
+
+def _top_k(options: Mapping[str, Any], count: int) -> int:
+    value = options.get("top_k", DEFAULT_TOP_K)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise AnalysisError("top_k must be a positive integer")
+    return min(value, count)
+
+
+def _softmax(sims: np.ndarray) -> np.ndarray:
+    z = sims / TEMPERATURE
+    z = np.exp(z - z.max())
+    return z / z.sum()
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    return vector / max(float(np.linalg.norm(vector)), 1e-12)
