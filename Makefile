@@ -10,7 +10,7 @@ export TRANSFORMERS_OFFLINE := 1
 export OMP_NUM_THREADS := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run test test-unit test-integration test-e2e bench clean
+.PHONY: install lint run test test-unit test-integration test-e2e bench clean
 
 install: $(STAMP)
 
@@ -24,8 +24,11 @@ $(STAMP): pyproject.toml
 run: install
 	$(PY) -m copydesk.devstack
 
-test: install
+test: install lint
 	$(PY) -m pytest tests
+
+lint: install
+	$(VENV)/bin/ruff check services shared tests bench training
 
 test-unit: install
 	$(PY) -m pytest tests/unit
@@ -37,7 +40,9 @@ test-e2e: install
 	$(PY) -m pytest tests/e2e
 
 bench: install
+	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) bench/quality.py
+	$(PY) bench/speed.py
 
 clean:
 	rm -rf var .pytest_cache

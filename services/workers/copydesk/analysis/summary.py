@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from copydesk.analysis.base import Analyser, Result
-from copydesk.analysis.embedder import Embedder, get_embedder
+from copydesk.analysis.base import Result
+from copydesk.analysis.embedded import EmbeddingAnalyser, require_english
 from copydesk.core.document import Document, Span
-from copydesk.core.errors import AnalysisError, UnsupportedLanguage
+from copydesk.core.errors import AnalysisError
 
 DEFAULT_SENTENCES = 3
 MAX_SENTENCES = 20
@@ -57,19 +57,10 @@ class Sentences:
     eligible: tuple[bool, ...]
 
 
-class ExtractiveSummariser(Analyser):
+class ExtractiveSummariser(EmbeddingAnalyser):
     """Summarise a news article by quoting its most central, least redundant sentences."""
 
     name = "summary"
-
-    def __init__(self, *, embedder: Embedder | None = None) -> None:
-        self._embedder = embedder
-
-    @property
-    def embedder(self) -> Embedder:
-        if self._embedder is None:
-            self._embedder = get_embedder()
-        return self._embedder
 
     @property
     def model_name(self) -> str:
@@ -77,11 +68,8 @@ class ExtractiveSummariser(Analyser):
 
     def preprocess(self, doc: Document, options: Mapping[str, Any]) -> Sentences:
         _sentence_count(options)
-        require_english(doc)
+        require_english(doc, analyser="summariser")
         return split_candidates(doc)
-
-    def _forward(self, inputs: Sentences) -> tuple[Sentences, np.ndarray]:
-        return inputs, self.embedder.encode(list(inputs.texts))
 
     def postprocess(
         self, doc: Document, outputs: tuple[Sentences, np.ndarray], options: Mapping[str, Any]
@@ -103,35 +91,6 @@ class ExtractiveSummariser(Analyser):
             "method": "extractive",
             "coverage": 1.0,
         }
-
-    def batch(
-        self, docs: Sequence[Document], options: Sequence[Mapping[str, Any] | None]
-    ) -> list[Result]:
-        """Embed every document's sentences in one encode call, then rank each document.
-
-        Options and languages are checked before anything is embedded; a bad document raises
-        as it would alone, so a caller that needs the others isolates it by calling singly.
-        """
-        opts = [o or {} for o in options]
-        if len(opts) != len(docs):
-            raise ValueError("docs and options differ in length")
-        prepared = [self.preprocess(doc, o) for doc, o in zip(docs, opts, strict=True)]
-        vectors = self.embedder.encode([t for p in prepared for t in p.texts])
-        results, offset = [], 0
-        for doc, o, p in zip(docs, opts, prepared, strict=True):
-            block = vectors[offset : offset + len(p.texts)]
-            offset += len(p.texts)
-            results.append(self.postprocess(doc, (p, block), o))
-        return results
-
-
-def require_english(doc: Document) -> None:
-    """Refuse text MiniLM was not trained on, rather than return confident nonsense."""
-    if doc.language and doc.language.split("-")[0].lower() != "en":
-        raise UnsupportedLanguage(
-            f"the embedded summariser reads English only; this article is {doc.language!r}",
-            language=doc.language,
-        )
 
 
 def split_candidates(doc: Document) -> Sentences:

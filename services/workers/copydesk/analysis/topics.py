@@ -20,10 +20,11 @@ from typing import Any
 import numpy as np
 
 from copydesk.analysis import iptc
-from copydesk.analysis.base import Analyser, Result
-from copydesk.analysis.embedder import Embedder, get_embedder
+from copydesk.analysis.base import Result
+from copydesk.analysis.embedded import EmbeddingAnalyser, require_english
+from copydesk.analysis.embedder import Embedder
 from copydesk.core.document import Document
-from copydesk.core.errors import AnalysisError, UnsupportedLanguage
+from copydesk.core.errors import AnalysisError
 
 DEFAULT_TOP_K = 3
 TEMPERATURE = 0.045  # softmax over cosines; fitted by log-likelihood on the dev split
@@ -50,22 +51,16 @@ class TopicInputs:
     top_k: int
 
 
-class EmbeddingTopicClassifier(Analyser):
+class EmbeddingTopicClassifier(EmbeddingAnalyser):
     """Score IPTC Media Topics, or the client's own labels, against an article."""
 
     name = "topics"
 
     def __init__(self, *, embedder: Embedder | None = None, cache_size: int = 64) -> None:
-        self._embedder = embedder
+        super().__init__(embedder=embedder)
         self._cache: OrderedDict[tuple[str, ...], np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
-
-    @property
-    def embedder(self) -> Embedder:
-        if self._embedder is None:
-            self._embedder = get_embedder()
-        return self._embedder
 
     @property
     def model_name(self) -> str:
@@ -74,12 +69,7 @@ class EmbeddingTopicClassifier(Analyser):
     def preprocess(self, doc: Document, options: Mapping[str, Any]) -> TopicInputs:
         labels, taxonomy = _labels(options)
         top_k = _top_k(options, len(labels))
-        if doc.language and doc.language.split("-")[0].lower() != "en":
-            raise UnsupportedLanguage(
-                f"the embedded topic classifier reads English only; this article is "
-                f"{doc.language!r}",
-                language=doc.language,
-            )
+        require_english(doc, analyser="topic classifier")
         texts = [t.strip() for t in doc.sentence_texts() if t.strip()]
         if not texts:
             raise AnalysisError("the article has no sentences to classify")
@@ -87,9 +77,6 @@ class EmbeddingTopicClassifier(Analyser):
         if title and title != texts[0]:
             texts.insert(0, title)
         return TopicInputs(tuple(texts), labels, taxonomy, top_k)
-
-    def _forward(self, inputs: TopicInputs) -> tuple[TopicInputs, np.ndarray]:
-        return inputs, self.embedder.encode(list(inputs.texts))
 
     def postprocess(
         self, doc: Document, outputs: tuple[TopicInputs, np.ndarray], options: Mapping[str, Any]
@@ -105,26 +92,6 @@ class EmbeddingTopicClassifier(Analyser):
             "taxonomy": inputs.taxonomy,
             "coverage": 1.0,
         }
-
-    def batch(
-        self, docs: Sequence[Document], options: Sequence[Mapping[str, Any] | None]
-    ) -> list[Result]:
-        """Embed every document's sentences in one encode call, then score each document.
-
-        Options and languages are checked before anything is embedded; a bad document raises
-        as it would alone, so a caller that needs the others isolates it by calling singly.
-        """
-        opts = [o or {} for o in options]
-        if len(opts) != len(docs):
-            raise ValueError("docs and options differ in length")
-        prepared = [self.preprocess(doc, o) for doc, o in zip(docs, opts, strict=True)]
-        vectors = self.embedder.encode([t for p in prepared for t in p.texts])
-        results, offset = [], 0
-        for doc, o, p in zip(docs, opts, prepared, strict=True):
-            block = vectors[offset : offset + len(p.texts)]
-            results.append(self.postprocess(doc, (p, block), o))
-            offset += len(p.texts)
-        return results
 
     def label_matrix(self, labels: tuple[str, ...]) -> np.ndarray:
         """Return one unit vector per label, embedding a label set only the first time."""
