@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import redis
 from standardwebhooks.webhooks import Webhook
 
 from copydesk.devstack.waiting import wait_for
@@ -116,6 +117,9 @@ def test_killing_pool_processes_mid_task_loses_nothing(jobs, stack) -> None:  # 
     assert job["status"] == "succeeded", job
     for result in job["results"].values():
         assert result["coverage"] == 1.0
+    deliveries = redis.Redis.from_url(stack.redis_url).hgetall(f"copydesk:job:{job_id}")
+    attempts = {k: int(v) for k, v in deliveries.items() if k.startswith(b"attempts:")}
+    assert max(attempts.values()) >= 2, attempts  # the killed task really ran again
 
 
 @pytest.mark.parametrize(
