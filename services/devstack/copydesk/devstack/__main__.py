@@ -35,7 +35,9 @@ def main() -> int:
         redis_url=os.environ.get("COPYDESK_REDIS_URL") or None,
         extra_env=extra_env,
     )
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
+    # Ctrl-C reaches the whole process group; a shell may start us with SIGINT ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         stack.start(timeout=120)
         print(f"\ncopydesk is running at {stack.base_url}  (Redis: {stack.redis_url})")
