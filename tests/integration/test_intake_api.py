@@ -22,7 +22,8 @@ def _assert_problem(response, status: int, code: str) -> dict:  # noqa: ANN001
     assert response.mimetype == PROBLEM
     problem = response.get_json(force=True)
     assert problem["status"] == status and problem["code"] == code
-    assert problem["type"].startswith("https://") and problem["title"] and problem["detail"]
+    assert problem["type"] == "urn:copydesk:problem:" + code.replace("_", "-")
+    assert problem["title"] and problem["detail"]
     return problem
 
 
@@ -154,3 +155,10 @@ def test_submission_when_redis_is_down_is_503_not_500(settings) -> None:
     problem = _assert_problem(response, 503, "service_unavailable")
     assert response.headers["Retry-After"]
     assert "unavailable" in problem["detail"]
+
+
+def test_public_url_names_the_job_in_webhooks(settings, make_client, store) -> None:
+    public = settings.model_copy(update={"public_url": "https://copydesk.example.org/"})
+    body = {"article": {"text": "Some text here."}, "webhook": {"url": "https://example.org/h"}}
+    job_id = _post(make_client(public), body).get_json()["id"]
+    assert store.get(job_id)["base_url"] == "https://copydesk.example.org"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-PROBLEM_BASE = "https://copydesk.dev/problems/"
+PROBLEM_BASE = "urn:copydesk:problem:"  # stable identifiers; the `code` field says the same
 
 
 class CopydeskError(Exception):

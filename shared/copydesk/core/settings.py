@@ -27,6 +27,11 @@ class Settings(BaseSettings):
     )
     http_host: str = Field(default="127.0.0.1", description="Address the intake binds to.")
     http_port: int = Field(default=8000, ge=1, le=65535, description="Port of the intake.")
+    public_url: str | None = Field(
+        default=None,
+        description="Base URL clients reach the intake at (for job URLs in webhooks); "
+        "default: the URL of the submitting request.",
+    )
     max_body_bytes: int = Field(
         default=1_000_000, ge=1024, description="Largest accepted request body (413 above)."
     )

@@ -45,14 +45,12 @@ class IntakeService:
     def submit(self, request: JobRequest, *, base_url: str) -> dict[str, Any]:
         """Store and queue one job; returns the stored job."""
         if request.webhook is not None:
-            check_destination(
-                request.webhook.url, allow_networks=self.settings.webhook_allow_networks, resolve=False
-            )
+            allow = self.settings.webhook_allow_networks
+            check_destination(request.webhook.url, allow_networks=allow, resolve=False)
         self._check_available(request)
         doc = self._prepare(request)
         job_id = new_job_id()
         record = self._record(job_id=job_id, request=request, doc=doc, base_url=base_url)
-        record["webhook"] = self._webhook(request)
         self.store.create(job_id=job_id, record=record, doc=doc)
         try:
             for analysis in record["analyses"]:
@@ -82,7 +80,8 @@ class IntakeService:
 
     def _check_available(self, request: JobRequest) -> None:
         wants_abstractive = request.options.summary.mode == "abstractive"
-        if "summary" in request.analyses and wants_abstractive and self.settings.summary_model == EMBEDDED:
+        embedded = self.settings.summary_model == EMBEDDED
+        if "summary" in request.analyses and wants_abstractive and embedded:
             raise errors.AnalysisUnavailable(
                 "abstractive summaries need a seq2seq model (COPYDESK_SUMMARY_MODEL); "
                 "this deployment offers extractive summaries"
@@ -97,9 +96,8 @@ class IntakeService:
             raise errors.EmptyArticle("no article text remained after cleaning the input")
         return doc
 
-    @staticmethod
     def _record(
-        *, job_id: str, request: JobRequest, doc: Document, base_url: str
+        self, *, job_id: str, request: JobRequest, doc: Document, base_url: str
     ) -> dict[str, Any]:
         article = request.article
         return {
@@ -114,5 +112,6 @@ class IntakeService:
                 "language": doc.language or article.language,
                 "characters": len(doc.text),
             },
-            "base_url": base_url.rstrip("/"),
+            "webhook": self._webhook(request),
+            "base_url": (self.settings.public_url or base_url).rstrip("/"),
         }
