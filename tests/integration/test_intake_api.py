@@ -66,6 +66,8 @@ def test_unknown_job_is_404_problem(client) -> None:
     ("body", "status", "code", "field"),
     [
         ("{not json", 400, "malformed_json", None),
+        ("[" * 100_000 + "]" * 100_000, 400, "malformed_json", None),
+        ('{"article": {"text": "a\\ud800"}}', 422, "validation_failed", "article.text"),
         (b"\xff\xfe{", 400, "malformed_json", None),
         ({"article": {}}, 422, "validation_failed", "article.text"),
         ({"article": {"text": 42}}, 422, "validation_failed", "article.text"),

@@ -31,6 +31,8 @@ def _json_body() -> Any:
         return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise errors.MalformedJSON(f"the body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise errors.MalformedJSON("the body nests JSON too deeply") from exc
 
 
 @bp.post("/v1/jobs")
