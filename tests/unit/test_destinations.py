@@ -18,10 +18,10 @@ from copydesk.core.destinations import (
     check_destination,
     parse_destination,
 )
+from resolvers import PUBLIC_V4, PUBLIC_V6, fake_resolver
+
 from copydesk.core.errors import WebhookDeliveryFailed, WebhookRefused
 
-PUBLIC_V4 = "93.184.216.34"
-PUBLIC_V6 = "2606:2800:220:1:248:1893:25c8:1946"
 
 REFUSED_ADDRESSES = [
     "127.0.0.1",
@@ -65,25 +65,6 @@ PUBLIC_ADDRESSES = [PUBLIC_V4, "8.8.8.8", PUBLIC_V6, "::ffff:8.8.8.8", "64:ff9b:
 def literal_url(ip: str, *, scheme: str = "http", port: int | None = None) -> str:
     host = f"[{ip}]" if ":" in ip else ip
     return f"{scheme}://{host}{f':{port}' if port else ''}/hook"
-
-
-def fake_resolver(answers: dict[str, list[str]], calls: list[tuple] | None = None):
-    """Answer like socket.getaddrinfo from a table; raise gaierror for unknown names."""
-
-    def resolve(host, port, family=0, type=0, proto=0, flags=0):  # noqa: A002
-        if calls is not None:
-            calls.append((host, port, type))
-        if host not in answers:
-            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-        infos = []
-        for ip in answers[host]:
-            if ":" in ip:
-                infos.append((socket.AF_INET6, socket.SOCK_STREAM, 6, "", (ip, port, 0, 0)))
-            else:
-                infos.append((socket.AF_INET, socket.SOCK_STREAM, 6, "", (ip, port)))
-        return infos
-
-    return resolve
 
 
 def no_resolver(*args, **kwargs):

@@ -18,6 +18,8 @@ import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from copydesk.core.destinations import ResolvedAddress
+from resolvers import PUBLIC_V4, PUBLIC_V6, fake_resolver
+
 from copydesk.core.errors import WebhookRefused
 from copydesk.core.settings import Settings
 from copydesk.workers import webhooks as wh
@@ -35,27 +37,6 @@ from copydesk.workers.webhooks import (
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 OTHER_SECRET = "whsec_dGhpcyBpcyBhbm90aGVyIHNlY3JldCBrZXk="
-PUBLIC_V4 = "93.184.216.34"
-PUBLIC_V6 = "2606:2800:220:1:248:1893:25c8:1946"
-
-
-def fake_resolver(answers: dict[str, list[str]], calls: list[tuple] | None = None):
-    """Answer like socket.getaddrinfo from a table; raise gaierror for unknown names."""
-
-    def resolve(host, port, family=0, type=0, proto=0, flags=0):  # noqa: A002
-        if calls is not None:
-            calls.append((host, port, type))
-        if host not in answers:
-            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-        infos = []
-        for ip in answers[host]:
-            if ":" in ip:
-                infos.append((socket.AF_INET6, socket.SOCK_STREAM, 6, "", (ip, port, 0, 0)))
-            else:
-                infos.append((socket.AF_INET, socket.SOCK_STREAM, 6, "", (ip, port)))
-        return infos
-
-    return resolve
 
 
 # --- signing and events -------------------------------------------------------------------

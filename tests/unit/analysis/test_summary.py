@@ -7,6 +7,8 @@ import re
 import pytest
 import torch
 
+from documents import make_doc
+
 from copydesk.analysis.embedder import get_embedder
 from copydesk.analysis.summary import ExtractiveSummariser
 from copydesk.core.document import Document, Span
@@ -22,17 +24,6 @@ NEWS = (
     "Follow us on Twitter for the latest updates.\n"
     "Home buyers face higher mortgage payments as lenders pass on the increase.\n"
 )
-
-
-def make_doc(text: str, *, language: str | None = "en", title: str | None = None) -> Document:
-    """Split on line breaks and sentence ends, as text preparation roughly does."""
-    spans = []
-    for line in re.finditer(r"[^\n]+", text):
-        for piece in re.finditer(r".+?(?:[.!?]+[\"'”’]?(?=\s|$)|$)", line.group()):
-            if piece.group().strip():
-                start = line.start() + piece.start()
-                spans.append(Span(start, start + len(piece.group())))
-    return Document(text=text, sentences=tuple(spans), language=language, title=title)
 
 
 @pytest.fixture(scope="module")

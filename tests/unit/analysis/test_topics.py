@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import re
 
 import numpy as np
 import pytest
 import torch
 
+from documents import make_doc
+
 from copydesk.analysis.embedder import get_embedder
 from copydesk.analysis.topics import EmbeddingTopicClassifier
-from copydesk.core.document import Document, Span
+from copydesk.core.document import Document
 from copydesk.core.errors import AnalysisError, UnsupportedLanguage
 
 IPTC_NAMES = [
@@ -40,16 +41,6 @@ TECH = (
     "The company unveiled a new smartphone with a faster processor and a better camera. "
     "Its software update also brings improved battery life and security fixes."
 )
-
-
-def make_doc(text: str, *, language: str | None = "en", title: str | None = None) -> Document:
-    spans = []
-    for line in re.finditer(r"[^\n]+", text):
-        for piece in re.finditer(r".+?(?:[.!?]+[\"'”’]?(?=\s|$)|$)", line.group()):
-            if piece.group().strip():
-                start = line.start() + piece.start()
-                spans.append(Span(start, start + len(piece.group())))
-    return Document(text=text, sentences=tuple(spans), language=language, title=title)
 
 
 class CountingEmbedder:
