@@ -365,3 +365,23 @@ def test_import_has_no_side_effects_and_no_service_dependencies():
         "assert not {'flask', 'celery', 'torch'} & set(sys.modules), 'service dependency'\n"
     )
     subprocess.run([sys.executable, "-c", probe], check=True, timeout=120)
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        "Michael Bennett died yesterday at 44.",
+        "He asked the clerk to exchange it.",
+        "Purses jammed under arms, tokens jammed in hands.",
+        "Alert listeners, keep it up!",
+    ],
+)
+def test_short_english_is_never_called_another_language(snippet):
+    # lingua's fast mode calls each of these Dutch, Danish or Bokmal with confidence 0.5-0.93
+    assert detect_language(snippet) in (None, "en")
+    assert prepare(text=snippet, language="en").language == "en"
+
+
+def test_short_text_clearly_in_another_language_is_still_detected():
+    assert detect_language("Die Regierung hat das Gesetz am Dienstag beschlossen.") == "de"
+    assert prepare(text="Le gouvernement a présenté un nouveau budget.").language == "fr"

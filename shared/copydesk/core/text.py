@@ -25,6 +25,10 @@ LANGUAGE_SAMPLE = 2000
 
 LANGUAGE_MIN_LETTERS = 10
 LANGUAGE_MIN_CONFIDENCE = 0.5
+LANGUAGE_RELIABLE_LETTERS = 200
+"""Below this many letters lingua's fast mode often calls plain English Danish or Dutch."""
+LANGUAGE_SHORT_CONFIDENCE = 0.99
+"""So a short text is given a language only when the detector is nearly certain."""
 
 PYSBD_BUDGET = 200_000
 """Characters segmented with pysbd per article (~1.3 s); the rest uses the regex splitter."""
@@ -69,7 +73,8 @@ def prepare(
     """Build the shared Document from exactly one of ``text`` or ``html``.
 
     ``language`` is the client's hint: a confident detection wins over it, and both are kept
-    in ``meta`` so a wrong hint is visible rather than silently applied.
+    in ``meta`` so a wrong hint is visible rather than silently applied. On short texts,
+    where detection is weakest, the hint wins.
     """
     if (text is None) == (html is None):
         raise ValueError("pass exactly one of text= or html=")
@@ -84,10 +89,12 @@ def prepare(
     body = _unwrap_hard_breaks(cleaned.text)
     detected = detect_language(body)
     hint = _language_code(language)
+    short = sum(c.isalpha() for c in body[:LANGUAGE_SAMPLE]) < LANGUAGE_RELIABLE_LETTERS
+    chosen = hint if hint and short else detected or hint
     return Document(
         text=body,
-        sentences=split_sentences(body, language=detected or hint),
-        language=detected or hint,
+        sentences=split_sentences(body, language=chosen),
+        language=chosen,
         title=given_title or page_title or cleaned.title,
         meta={
             "language_hint": language,
@@ -167,12 +174,17 @@ def split_sentences(text: str, *, language: str | None = None) -> tuple[Span, ..
 
 
 def detect_language(text: str) -> str | None:
-    """Name the language of the text's opening (ISO 639-1), or None when unsure."""
+    """Name the language of the text's opening (ISO 639-1), or None when unsure.
+
+    Short texts need near certainty: a wrong guess refuses an English snippet outright.
+    """
     sample = text[:LANGUAGE_SAMPLE]
-    if sum(c.isalpha() for c in sample) < LANGUAGE_MIN_LETTERS:
+    letters = sum(c.isalpha() for c in sample)
+    if letters < LANGUAGE_MIN_LETTERS:
         return None
     values = _language_detector().compute_language_confidence_values(sample)
-    if not values or values[0].value < LANGUAGE_MIN_CONFIDENCE:
+    needed = LANGUAGE_MIN_CONFIDENCE if letters >= LANGUAGE_RELIABLE_LETTERS else LANGUAGE_SHORT_CONFIDENCE
+    if not values or values[0].value < needed:
         return None
     return values[0].language.iso_code_639_1.name.lower()
 
