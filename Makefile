@@ -29,6 +29,7 @@ test: install lint
 
 lint: install
 	$(VENV)/bin/ruff check services shared tests bench training
+	$(VENV)/bin/ruff format --check services shared tests training
 
 test-unit: install
 	$(PY) -m pytest tests/unit

@@ -65,12 +65,16 @@ def through_stack(articles: list[str]) -> tuple[float, list[float]]:
         stack.start(timeout=120)
         try:
             session = requests.Session()
-            warm = session.post(stack.base_url + "/v1/jobs", json={"article": {"text": articles[0]}})
+            warm = session.post(
+                stack.base_url + "/v1/jobs", json={"article": {"text": articles[0]}}
+            )
             _wait(session, stack.base_url, warm.json()["id"])
             began = time.perf_counter()
             submitted = []
             for text in articles:
-                response = session.post(stack.base_url + "/v1/jobs", json={"article": {"text": text}})
+                response = session.post(
+                    stack.base_url + "/v1/jobs", json={"article": {"text": text}}
+                )
                 submitted.append((response.json()["id"], time.perf_counter()))
             latencies = [_wait(session, stack.base_url, job_id) - at for job_id, at in submitted]
             return time.perf_counter() - began, latencies
@@ -100,10 +104,14 @@ def main() -> None:
     n = len(articles)
     print(f"articles: {n} x ~{args.words} words, analyses: {', '.join(ANALYSES)}")
     print(f"in-process baseline (1 process): {n / baseline * 60:7.1f} articles/min")
-    print(f"through the stack (2 workers):   {n / elapsed * 60:7.1f} articles/min"
-          f"  ratio {baseline / elapsed:.2f}x")
-    print(f"latency submit->succeeded: p50 {statistics.median(latencies):.2f} s,"
-          f" p95 {statistics.quantiles(latencies, n=20)[-1]:.2f} s (all submitted at once)")
+    print(
+        f"through the stack (2 workers):   {n / elapsed * 60:7.1f} articles/min"
+        f"  ratio {baseline / elapsed:.2f}x"
+    )
+    print(
+        f"latency submit->succeeded: p50 {statistics.median(latencies):.2f} s,"
+        f" p95 {statistics.quantiles(latencies, n=20)[-1]:.2f} s (all submitted at once)"
+    )
 
 
 if __name__ == "__main__":

@@ -108,8 +108,11 @@ def fit_blend(head: list[np.ndarray], vader: list[np.ndarray], y: list[np.ndarra
     design = np.stack([np.concatenate(head), np.concatenate(vader), np.ones(len(weights))], 1)
     root = np.sqrt(weights)
     coef = np.linalg.lstsq(design * root[:, None], np.concatenate(y) * root, rcond=None)[0]
-    return {"head": round(float(coef[0]), 6), "vader": round(float(coef[1]), 6),
-            "bias": round(float(coef[2]), 6)}
+    return {
+        "head": round(float(coef[0]), 6),
+        "vader": round(float(coef[1]), 6),
+        "bias": round(float(coef[2]), 6),
+    }
 
 
 def blend_transfer(loo: dict[str, np.ndarray], parts: list[Part]) -> dict[str, float]:
@@ -117,8 +120,7 @@ def blend_transfer(loo: dict[str, np.ndarray], parts: list[Part]) -> dict[str, f
     out = {}
     for held in parts:
         rest = [p for p in parts if p is not held]
-        blend = fit_blend([loo[p.name] for p in rest], [p.vader for p in rest],
-                          [p.y for p in rest])
+        blend = fit_blend([loo[p.name] for p in rest], [p.vader for p in rest], [p.y for p in rest])
         head = SentimentHead(arrays={}, meta={"blend": blend})
         out[held.name] = round(pearson(head.combine(loo[held.name], held.vader), held.y), 4)
     return out
@@ -134,7 +136,8 @@ def figures(pred: np.ndarray, y: np.ndarray) -> dict:
     for cut in (0.5, 1.0):
         clear = np.abs(y * 4) >= cut
         out[f"polarity_acc_{cut}"] = round(
-            float(np.mean(np.sign(pred[clear]) == np.sign(y[clear]))), 4)
+            float(np.mean(np.sign(pred[clear]) == np.sign(y[clear]))), 4
+        )
     return out
 
 
@@ -156,12 +159,17 @@ def choose_thresholds(pred: np.ndarray, y: np.ndarray) -> dict:
         for n in grid
         for p in grid
     )
-    return {"negative": float(best[1]), "positive": float(best[2]),
-            "val_macro_f1": round(best[0], 4), "gold_neutral_band": GOLD_NEUTRAL}
+    return {
+        "negative": float(best[1]),
+        "positive": float(best[2]),
+        "val_macro_f1": round(best[0], 4),
+        "gold_neutral_band": GOLD_NEUTRAL,
+    }
 
 
-def choose_aggregation(pred: np.ndarray, part: Part, texts: list[str],
-                       grid: list[tuple[float, float]]) -> dict:
+def choose_aggregation(
+    pred: np.ndarray, part: Part, texts: list[str], grid: list[tuple[float, float]]
+) -> dict:
     """Pick sentence weights whose document score tracks whole reviews' mean human rating."""
     docs: dict[str | None, list[int]] = {}
     for i, g in enumerate(part.groups):
@@ -170,10 +178,19 @@ def choose_aggregation(pred: np.ndarray, part: Part, texts: list[str],
     lengths = np.array([len(t) for t in texts])
     table = []
     for a, b in grid:
-        doc = np.array([aggregate(pred[idx], lengths=lengths[idx], length_power=a,
-                                  polar_power=b) for idx in docs.values()])
+        doc = np.array(
+            [
+                aggregate(pred[idx], lengths=lengths[idx], length_power=a, polar_power=b)
+                for idx in docs.values()
+            ]
+        )
         table.append((round(pearson(doc, truth), 4), a, b))
     best = max(table, key=lambda row: (row[0], -row[1] - row[2]))
-    return {"length_power": best[1], "polar_power": best[2], "dev": f"{part.name} reviews",
-            "dev_documents": len(docs), "dev_pearson": best[0],
-            "table": [list(row) for row in table]}
+    return {
+        "length_power": best[1],
+        "polar_power": best[2],
+        "dev": f"{part.name} reviews",
+        "dev_documents": len(docs),
+        "dev_pearson": best[0],
+        "table": [list(row) for row in table],
+    }

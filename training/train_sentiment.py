@@ -50,8 +50,11 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "services/workers/copydesk/analysis/data/sentiment_head_v1.npz"
 VAL_FRACTION = 0.15
 CANDIDATES = [
-    *({"kind": "ridge", "alpha": 10.0, "lexicon": w, "balance": b}
-      for w in (0.0, 0.3, 1.0, 3.0) for b in (False, True)),
+    *(
+        {"kind": "ridge", "alpha": 10.0, "lexicon": w, "balance": b}
+        for w in (0.0, 0.3, 1.0, 3.0)
+        for b in (False, True)
+    ),
     *({"kind": "mlp", "lexicon": w, "balance": b} for w in (0.3, 1.0) for b in (False, True)),
 ]
 AGGREGATIONS = [(a, b) for a in (0.0, 0.5, 1.0) for b in (0.0, 0.5, 1.0, 2.0)]
@@ -98,12 +101,15 @@ def select(train: list[sf.Part], lexicon: sf.Part) -> tuple[dict, dict, list[dic
     table, best = [], None
     for cand in CANDIDATES:
         loo = sf.leave_one_out(cand, train, lexicon)
-        row = {**cand,
-               "head_only": {p.name: round(sf.pearson(loo[p.name], p.y), 4) for p in train},
-               "blended": sf.blend_transfer(loo, train)}
+        row = {
+            **cand,
+            "head_only": {p.name: round(sf.pearson(loo[p.name], p.y), 4) for p in train},
+            "blended": sf.blend_transfer(loo, train),
+        }
         row["blended_mean"] = round(float(np.mean(list(row["blended"].values()))), 4)
-        row["blend"] = sf.fit_blend([loo[p.name] for p in train], [p.vader for p in train],
-                                    [p.y for p in train])
+        row["blend"] = sf.fit_blend(
+            [loo[p.name] for p in train], [p.vader for p in train], [p.y for p in train]
+        )
         table.append(row)
         print(json.dumps(row), flush=True)
         if best is None or row["blended_mean"] > best["blended_mean"]:
@@ -138,13 +144,17 @@ def main(argv: list[str] | None = None) -> None:
     validation = {p.name: sf.figures(val[p.name], p.y[p.val]) for p in train}
     validation["all"] = sf.figures(np.concatenate(list(val.values())), y_val)
     validation["all_head_only"] = sf.figures(
-        np.concatenate([head.raw(p.x[p.val]) for p in train]), y_val)
+        np.concatenate([head.raw(p.x[p.val]) for p in train]), y_val
+    )
     thresholds = sf.choose_thresholds(np.concatenate(list(val.values())), y_val)
     amazon = parts["amazon"]
     unseen = sf.fit(cand, [p for p in train if p is not amazon], lexicon, split=False)
     aggregation = sf.choose_aggregation(
-        head.combine(unseen.raw(amazon.x), amazon.vader), amazon,
-        [s.text for s in corpora["amazon"]], AGGREGATIONS)
+        head.combine(unseen.raw(amazon.x), amazon.vader),
+        amazon,
+        [s.text for s in corpora["amazon"]],
+        AGGREGATIONS,
+    )
 
     from copydesk.analysis.embedder import get_embedder
 
@@ -176,8 +186,9 @@ def main(argv: list[str] | None = None) -> None:
     summary = {k: meta[k] for k in ("validation", "thresholds")}
     summary["aggregation"] = {k: v for k, v in aggregation.items() if k != "table"}
     print(json.dumps(summary, indent=1))
-    print(f"wrote {opts.out} ({opts.out.stat().st_size} bytes) in "
-          f"{time.monotonic() - started:.0f}s")
+    print(
+        f"wrote {opts.out} ({opts.out.stat().st_size} bytes) in {time.monotonic() - started:.0f}s"
+    )
 
 
 if __name__ == "__main__":

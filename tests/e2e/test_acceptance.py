@@ -32,7 +32,9 @@ def test_seed_article_succeeds_within_30_seconds(jobs, seed_article) -> None:  #
     link_lines = [line for line in seed_article.splitlines()[-7:] if line.strip()]
     for sentence in job["results"]["summary"]["sentences"]:
         assert text[sentence["start"] : sentence["end"]] == sentence["text"]
-        assert all(sentence["text"] not in line and line not in sentence["text"] for line in link_lines)
+        assert all(
+            sentence["text"] not in line and line not in sentence["text"] for line in link_lines
+        )
     assert job["results"]["sentiment"]["label"] == "negative"
     top3 = [entry["label"] for entry in job["results"]["topics"]["labels"][:3]]
     assert "conflict, war and peace" in top3
@@ -63,8 +65,11 @@ class _Receiver:
 def test_webhook_arrives_signed_and_ipv6_loopback_is_refused(jobs) -> None:  # noqa: ANN001
     receiver = _Receiver()
     try:
-        body = {"article": {"text": "Markets rallied on Friday after strong jobs data."},
-                "analyses": ["sentiment"], "webhook": {"url": receiver.url}}
+        body = {
+            "article": {"text": "Markets rallied on Friday after strong jobs data."},
+            "analyses": ["sentiment"],
+            "webhook": {"url": receiver.url},
+        }
         job_id = jobs.submit(body).json()["id"]
         wait_for(lambda: receiver.requests, timeout=30)
         headers, payload = receiver.requests[0]
@@ -81,8 +86,9 @@ def test_webhook_arrives_signed_and_ipv6_loopback_is_refused(jobs) -> None:  # n
     listener.settimeout(3)
     try:
         port = listener.getsockname()[1]
-        refused = jobs.submit({"article": {"text": "Some text here."},
-                               "webhook": {"url": f"http://[::1]:{port}/"}})
+        refused = jobs.submit(
+            {"article": {"text": "Some text here."}, "webhook": {"url": f"http://[::1]:{port}/"}}
+        )
         assert refused.status_code == 422 and refused.json()["code"] == "webhook_refused"
         with pytest.raises(TimeoutError):
             listener.accept()
@@ -128,7 +134,11 @@ def test_killing_pool_processes_mid_task_loses_nothing(jobs, stack) -> None:  # 
         (b"{oops", 400, "malformed_json"),
         (json.dumps({"article": {"title": "no text"}}).encode(), 422, "validation_failed"),
         (json.dumps({"article": {"text": ["a"]}}).encode(), 422, "validation_failed"),
-        (json.dumps({"article": {"text": "x"}, "analyses": ["astrology"]}).encode(), 422, "unknown_analysis"),
+        (
+            json.dumps({"article": {"text": "x"}, "analyses": ["astrology"]}).encode(),
+            422,
+            "unknown_analysis",
+        ),
         (json.dumps({"article": {"text": "word " * 420_000}}).encode(), 413, "body_too_large"),
     ],
 )

@@ -73,13 +73,41 @@ def test_unknown_job_is_404_problem(client) -> None:
         ({"article": {"text": 42}}, 422, "validation_failed", "article.text"),
         ({"article": {"text": "   "}}, 422, "validation_failed", "article.text"),
         ({"article": {"text": "x", "html": "<p>x</p>"}}, 422, "validation_failed", "article.text"),
-        ({"article": {"text": "Some text."}, "analyses": ["summary", "nope"]}, 422, "unknown_analysis", "analyses"),
+        (
+            {"article": {"text": "Some text."}, "analyses": ["summary", "nope"]},
+            422,
+            "unknown_analysis",
+            "analyses",
+        ),
         ({"article": {"text": "Some text."}, "analyses": []}, 422, "validation_failed", "analyses"),
         ({"article": {"text": "Some text."}, "colour": "red"}, 422, "validation_failed", "colour"),
-        ({"article": {"text": "Some text."}, "options": {"summary": {"max_sentences": 0}}}, 422, "validation_failed", "options.summary.max_sentences"),
-        ({"article": {"text": "Some text."}, "options": {"topics": {"labels": []}}}, 422, "validation_failed", "options.topics.labels"),
-        ({"article": {"text": "Some text."}, "webhook": {"url": "ftp://x"}}, 422, "validation_failed", "webhook.url"),
-        ({"article": {"text": "Some text."}, "webhook": {"url": "https://example.org/h", "secret": "nope"}}, 422, "validation_failed", "webhook.secret"),
+        (
+            {"article": {"text": "Some text."}, "options": {"summary": {"max_sentences": 0}}},
+            422,
+            "validation_failed",
+            "options.summary.max_sentences",
+        ),
+        (
+            {"article": {"text": "Some text."}, "options": {"topics": {"labels": []}}},
+            422,
+            "validation_failed",
+            "options.topics.labels",
+        ),
+        (
+            {"article": {"text": "Some text."}, "webhook": {"url": "ftp://x"}},
+            422,
+            "validation_failed",
+            "webhook.url",
+        ),
+        (
+            {
+                "article": {"text": "Some text."},
+                "webhook": {"url": "https://example.org/h", "secret": "nope"},
+            },
+            422,
+            "validation_failed",
+            "webhook.secret",
+        ),
         ([1, 2], 422, "validation_failed", None),
         ("null", 422, "validation_failed", None),
     ],
@@ -92,7 +120,9 @@ def test_bad_input_is_a_4xx_problem(client, body, status, code, field) -> None: 
 
 
 def test_wrong_content_type_is_415(client) -> None:
-    response = client.post("/v1/jobs", data="article=x", content_type="application/x-www-form-urlencoded")
+    response = client.post(
+        "/v1/jobs", data="article=x", content_type="application/x-www-form-urlencoded"
+    )
     _assert_problem(response, 415, "unsupported_media_type")
 
 
@@ -116,12 +146,17 @@ def test_html_article_is_extracted(client) -> None:
     html = f"<html><head><title>Budget</title></head><body><nav>Home | World</nav><article><h1>Budget</h1>{paragraphs}</article><footer>© News Corp</footer></body></html>"
     job = _post(client, {"article": {"html": html}}).get_json()
     text = client.get(f"/v1/jobs/{job['id']}/text").get_data(as_text=True)
-    assert "city council approved" in text and "News Corp" not in text and "Home | World" not in text
+    assert (
+        "city council approved" in text and "News Corp" not in text and "Home | World" not in text
+    )
 
 
 def test_webhook_secret_is_never_rendered(client) -> None:
     secret = "whsec_" + "A" * 32
-    body = {"article": {"text": "Some text here."}, "webhook": {"url": "https://example.org/h", "secret": secret}}
+    body = {
+        "article": {"text": "Some text here."},
+        "webhook": {"url": "https://example.org/h", "secret": secret},
+    }
     response = _post(client, body)
     assert response.status_code == 202
     assert secret not in response.get_data(as_text=True)

@@ -54,11 +54,15 @@ def test_seed_article_is_analysed(client, start_worker, seed_article) -> None:
 def test_custom_labels_and_options(client, start_worker) -> None:
     start_worker()
     body = {
-        "article": {"text": "The striker scored twice as the home team won the cup final 3-1. "
-                            "Fans celebrated in the stadium long after the match ended."},
+        "article": {
+            "text": "The striker scored twice as the home team won the cup final 3-1. "
+            "Fans celebrated in the stadium long after the match ended."
+        },
         "analyses": ["topics", "summary"],
-        "options": {"topics": {"labels": ["sport", "technology", "politics"], "top_k": 2},
-                    "summary": {"max_sentences": 1}},
+        "options": {
+            "topics": {"labels": ["sport", "technology", "politics"], "top_k": 2},
+            "summary": {"max_sentences": 1},
+        },
     }
     job = _finished(client, _submit(client, body)["id"])
     assert job["status"] == "succeeded"
@@ -70,13 +74,17 @@ def test_custom_labels_and_options(client, start_worker) -> None:
 
 def test_unsupported_language_fails_each_analysis_with_a_problem(client, start_worker) -> None:
     start_worker()
-    text = ("Die Bundesregierung hat am Mittwoch ein neues Gesetz zur Förderung erneuerbarer "
-            "Energien beschlossen. Der Bundestag soll noch vor der Sommerpause darüber abstimmen.")
+    text = (
+        "Die Bundesregierung hat am Mittwoch ein neues Gesetz zur Förderung erneuerbarer "
+        "Energien beschlossen. Der Bundestag soll noch vor der Sommerpause darüber abstimmen."
+    )
     job = _finished(client, _submit(client, {"article": {"text": text}})["id"])
     assert job["status"] == "failed"
     for result in job["results"].values():
         assert result["status"] == "failed"
-        assert result["error"]["code"] == "unsupported_language" and result["error"]["status"] == 422
+        assert (
+            result["error"]["code"] == "unsupported_language" and result["error"]["status"] == 422
+        )
 
 
 def test_poison_task_is_failed_after_max_deliveries(store: RedisJobStore, settings) -> None:  # noqa: ANN001
@@ -85,12 +93,20 @@ def test_poison_task_is_failed_after_max_deliveries(store: RedisJobStore, settin
     from copydesk.core.store import now_rfc3339
     from copydesk.workers.runner import run_analysis
 
-    record = {"id": "p", "created_at": now_rfc3339(), "analyses": ["summary"], "options": {"summary": {}}}
+    record = {
+        "id": "p",
+        "created_at": now_rfc3339(),
+        "analyses": ["summary"],
+        "options": {"summary": {}},
+    }
     store.create(job_id="p", record=record, doc=Document("Hi there.", (Span(0, 9),), "en"))
     for _ in range(settings.task_max_deliveries):
         store.start_analysis("p", "summary")  # deliveries that died mid-task
     outcome = run_analysis(
-        store=store, registry=AnalyserRegistry(settings), job_id="p", analysis="summary",
+        store=store,
+        registry=AnalyserRegistry(settings),
+        job_id="p",
+        analysis="summary",
         max_deliveries=settings.task_max_deliveries,
     )
     assert outcome.completed and outcome.status == "failed"
@@ -104,14 +120,17 @@ def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return build_tiny_models(tmp_path_factory.mktemp("tiny"))
 
 
-def test_hugging_face_models_run_through_the_worker(make_client, start_worker, settings, tiny_models) -> None:  # noqa: ANN001
+def test_hugging_face_models_run_through_the_worker(
+    make_client, start_worker, settings, tiny_models
+) -> None:  # noqa: ANN001
     hf = settings.model_copy(
         update={f"{name}_model": str(path) for name, path in tiny_models.items()}
     )
     client = make_client(hf)
     start_worker(hf)
     long_text = " ".join(
-        f"Paragraph {i}: the council debated the budget for roads and schools at length." for i in range(60)
+        f"Paragraph {i}: the council debated the budget for roads and schools at length."
+        for i in range(60)
     )
     body = {
         "article": {"text": long_text},
@@ -128,7 +147,9 @@ def test_hugging_face_models_run_through_the_worker(make_client, start_worker, s
     assert {entry["label"] for entry in job["results"]["topics"]["labels"]} == {"economy", "sport"}
 
 
-def test_hf_sentiment_on_other_language_gives_partial_success(make_client, start_worker, settings, tiny_models) -> None:  # noqa: ANN001
+def test_hf_sentiment_on_other_language_gives_partial_success(
+    make_client, start_worker, settings, tiny_models
+) -> None:  # noqa: ANN001
     hf = settings.model_copy(update={"sentiment_model": str(tiny_models["sentiment"])})
     client = make_client(hf)
     start_worker(hf)

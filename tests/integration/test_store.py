@@ -58,7 +58,9 @@ def test_final_status_reflects_failures(store: RedisJobStore) -> None:
 
 def test_recording_twice_is_a_no_op(store: RedisJobStore) -> None:
     _create(store, "d", ["summary", "topics"])
-    assert store.record_result("d", "summary", {"status": "succeeded", "v": 1}).outcome == "recorded"
+    assert (
+        store.record_result("d", "summary", {"status": "succeeded", "v": 1}).outcome == "recorded"
+    )
     again = store.record_result("d", "summary", {"status": "failed"})
     assert again.outcome == "duplicate"
     assert store.get("d")["results"]["summary"] == {"status": "succeeded", "v": 1}

@@ -58,11 +58,19 @@ def receiver() -> Iterator[Receiver]:
 def _job(store: RedisJobStore, job_id: str, url: str, *, secret: str | None = SECRET) -> None:
     """Store a job whose only analysis already succeeded, ready for its webhook."""
     webhook = {"url": url, **({"secret": secret} if secret else {})}
-    record = {"id": job_id, "created_at": now_rfc3339(), "analyses": ["sentiment"],
-              "options": {"sentiment": {}}, "article": {"title": None, "characters": 9},
-              "webhook": webhook, "base_url": "http://127.0.0.1:8000"}
+    record = {
+        "id": job_id,
+        "created_at": now_rfc3339(),
+        "analyses": ["sentiment"],
+        "options": {"sentiment": {}},
+        "article": {"title": None, "characters": 9},
+        "webhook": webhook,
+        "base_url": "http://127.0.0.1:8000",
+    }
     store.create(job_id=job_id, record=record, doc=Document("Hi there.", (Span(0, 9),), "en"))
-    store.record_result(job_id, "sentiment", {"status": "succeeded", "label": "neutral", "score": 0.0})
+    store.record_result(
+        job_id, "sentiment", {"status": "succeeded", "label": "neutral", "score": 0.0}
+    )
 
 
 def _deliver(start_worker, settings, store, job_id: str) -> None:  # noqa: ANN001
@@ -100,7 +108,9 @@ def test_failed_delivery_is_retried(start_worker, settings, store) -> None:  # n
     assert [entry["status"] for entry in store.deliveries("w2")] == [503, 500, 204]
 
 
-def test_loopback_ipv6_destination_is_refused_without_connecting(start_worker, settings, store) -> None:  # noqa: ANN001
+def test_loopback_ipv6_destination_is_refused_without_connecting(
+    start_worker, settings, store
+) -> None:  # noqa: ANN001
     listener = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
     listener.bind(("::1", 0))
     listener.listen(1)

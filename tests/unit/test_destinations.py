@@ -78,9 +78,7 @@ def no_resolver(*args, **kwargs):
 @pytest.mark.parametrize("resolve", [True, False])
 def test_literal_non_public_address_is_refused(ip: str, resolve: bool) -> None:
     with pytest.raises(WebhookRefused):
-        check_destination(
-            literal_url(ip), allow_networks=[], resolve=resolve, resolver=no_resolver
-        )
+        check_destination(literal_url(ip), allow_networks=[], resolve=resolve, resolver=no_resolver)
 
 
 @pytest.mark.parametrize("ip", REFUSED_ADDRESSES)
@@ -204,9 +202,15 @@ def test_non_string_url_is_refused() -> None:
 
 
 def test_resolve_false_checks_syntax_only_for_names() -> None:
-    assert check_destination(
-        "https://hook.example.com:8443/x", allow_networks=[], resolve=False, resolver=no_resolver
-    ) == []
+    assert (
+        check_destination(
+            "https://hook.example.com:8443/x",
+            allow_networks=[],
+            resolve=False,
+            resolver=no_resolver,
+        )
+        == []
+    )
     idn = check_destination("https://bücher.example/", allow_networks=[], resolve=False)
     assert idn == []
 

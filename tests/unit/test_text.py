@@ -96,8 +96,19 @@ def test_html_page_yields_only_the_article():
     assert doc.text.startswith("The harbour city of Westmere on Thursday opened")
     assert doc.text.endswith("two metres above the normal tide.")
     assert doc.text.count("\n\n") == 4, "one blank line between the five paragraphs"
-    for furniture in ["Related articles", "Storm season", "Most read", "Celebrity chef", "cookies",
-                      "Subscribe", "Follow us", "©", "Privacy policy", "Lindqvist", "dataLayer"]:
+    for furniture in [
+        "Related articles",
+        "Storm season",
+        "Most read",
+        "Celebrity chef",
+        "cookies",
+        "Subscribe",
+        "Follow us",
+        "©",
+        "Privacy policy",
+        "Lindqvist",
+        "dataLayer",
+    ]:
         assert furniture not in doc.text
     assert doc.title == "Harbour city opens flood barrier after decade of work"
     assert doc.meta["source"] == "html"
@@ -114,9 +125,11 @@ def test_html_client_title_wins_over_page_title():
 
 
 def test_html_without_main_content_falls_back_to_visible_text():
-    page = ("<html><head><title>Scores</title><style>td{}</style></head><body><table>"
-            "<tr><td>Cell one text.</td><td>Cell two.</td></tr></table>"
-            "<script>track()</script></body></html>")
+    page = (
+        "<html><head><title>Scores</title><style>td{}</style></head><body><table>"
+        "<tr><td>Cell one text.</td><td>Cell two.</td></tr></table>"
+        "<script>track()</script></body></html>"
+    )
     doc = prepare(html=page)
     assert doc.text == "Cell one text.\n\nCell two."
 
@@ -136,8 +149,10 @@ def test_normalise_composes_unicode_but_keeps_typography():
 
 
 def test_normalise_whitespace_newlines_and_invisible_characters():
-    raw = ("  One\u00a0 two\t\tthree  \r\nzero\u200bwidth\ufeff soft\u00adhyphen\x07\rnext"
-           "\n\n\n\n\nPara\u2029two \n")
+    raw = (
+        "  One\u00a0 two\t\tthree  \r\nzero\u200bwidth\ufeff soft\u00adhyphen\x07\rnext"
+        "\n\n\n\n\nPara\u2029two \n"
+    )
     assert normalise(raw) == "One two three\nzerowidth softhyphen\nnext\n\nPara\n\ntwo"
 
 
@@ -147,10 +162,14 @@ def test_normalise_keeps_joiners_that_carry_meaning():
 
 
 def test_hard_wrapped_lines_are_joined_but_headings_stay():
-    doc = prepare(text="The council met on Monday to discuss\nthe budget for the coming year.\n\n"
-                       "Budget 2024\nSpending rises sharply this year.")
-    assert doc.text == ("The council met on Monday to discuss the budget for the coming year.\n\n"
-                        "Budget 2024\nSpending rises sharply this year.")
+    doc = prepare(
+        text="The council met on Monday to discuss\nthe budget for the coming year.\n\n"
+        "Budget 2024\nSpending rises sharply this year."
+    )
+    assert doc.text == (
+        "The council met on Monday to discuss the budget for the coming year.\n\n"
+        "Budget 2024\nSpending rises sharply this year."
+    )
     assert doc.sentence_texts() == [
         "The council met on Monday to discuss the budget for the coming year.",
         "Budget 2024",
@@ -193,9 +212,11 @@ def test_bylines_datelines_credits_and_share_lines_go():
 
 
 def test_sentences_that_look_like_bylines_or_dates_stay():
-    article = ("By Thursday the barrier will be closed for the first time.\n\n"
-               "On 14 March 2024 the council voted for the plan, by 31 votes to 12.\n\n"
-               "Copyright law was not a concern, the mayor said.")
+    article = (
+        "By Thursday the barrier will be closed for the first time.\n\n"
+        "On 14 March 2024 the council voted for the plan, by 31 votes to 12.\n\n"
+        "Copyright law was not a concern, the mayor said."
+    )
     assert prepare(text=article).text == article
 
 
@@ -223,9 +244,11 @@ def test_mid_article_related_heading_before_long_paragraphs_does_not_cut():
 
 
 def test_inline_promo_line_goes_sentence_with_colon_stays():
-    doc = prepare(text="The council met on Monday.\n"
-                       "Read more: Council approves new budget for roads\n"
-                       "Officials said one thing: the plan is final.")
+    doc = prepare(
+        text="The council met on Monday.\n"
+        "Read more: Council approves new budget for roads\n"
+        "Officials said one thing: the plan is final."
+    )
     assert doc.text == "The council met on Monday.\nOfficials said one thing: the plan is final."
 
 
@@ -237,11 +260,14 @@ def test_short_link_list_after_short_article_is_cut():
 
 
 def test_cookie_notice_goes_but_sentences_about_cookies_stay():
-    doc = prepare(text="We use cookies to improve your experience. Accept our cookie policy.\n"
-                       "The regulator said sites that say we use cookies must ask first.\n"
-                       "It was a long meeting.")
-    assert doc.text == ("The regulator said sites that say we use cookies must ask first.\n"
-                        "It was a long meeting.")
+    doc = prepare(
+        text="We use cookies to improve your experience. Accept our cookie policy.\n"
+        "The regulator said sites that say we use cookies must ask first.\n"
+        "It was a long meeting."
+    )
+    assert doc.text == (
+        "The regulator said sites that say we use cookies must ask first.\nIt was a long meeting."
+    )
 
 
 def test_symbol_only_separator_lines_go():
@@ -253,8 +279,10 @@ def test_symbol_only_separator_lines_go():
 
 
 def test_headings_are_their_own_sentences():
-    doc = prepare(text="Storm season\nForecasters expect a hard winter. Ports are preparing.\n\n"
-                       "What happens next\nThe council meets on Friday.")
+    doc = prepare(
+        text="Storm season\nForecasters expect a hard winter. Ports are preparing.\n\n"
+        "What happens next\nThe council meets on Friday."
+    )
     assert doc.sentence_texts() == [
         "Storm season",
         "Forecasters expect a hard winter.",
@@ -274,10 +302,14 @@ def test_abbreviations_do_not_split_sentences():
 
 def test_regex_fallback_splits_sensibly(monkeypatch):
     monkeypatch.setattr(text_module, "PYSBD_BUDGET", 0)
-    spans = split_sentences("Dr. Smith went to Washington. The U.S. economy grew 2.5 percent. "
-                            "“Really?” she asked. 今天天气很好。我们去公园吧！")
-    text = ("Dr. Smith went to Washington. The U.S. economy grew 2.5 percent. "
-            "“Really?” she asked. 今天天气很好。我们去公园吧！")
+    spans = split_sentences(
+        "Dr. Smith went to Washington. The U.S. economy grew 2.5 percent. "
+        "“Really?” she asked. 今天天气很好。我们去公园吧！"
+    )
+    text = (
+        "Dr. Smith went to Washington. The U.S. economy grew 2.5 percent. "
+        "“Really?” she asked. 今天天气很好。我们去公园吧！"
+    )
     assert [text[s.start : s.end] for s in spans] == [
         "Dr. Smith went to Washington.",
         "The U.S. economy grew 2.5 percent.",
@@ -288,11 +320,35 @@ def test_regex_fallback_splits_sensibly(monkeypatch):
 
 
 def _random_article(rng: random.Random) -> str:
-    pieces = ["The U.S. said so.", "Dr. Who?", "“Quoted,” he said.", "Heading line", "  ",
-              "\n", "\n\n", "\n\n\n", "\t", "Wow!!!", "e.g. this", "3.5 percent", "Café",
-              "今天天气很好。", "…", "...", "(Photo: AFP)", "Related", "A\u00a0b", "—",
-              "\u200b", "Ends without punctuation", "Mr. Smith", "x", "?", "Ü.",
-              "Second sentence here."]
+    pieces = [
+        "The U.S. said so.",
+        "Dr. Who?",
+        "“Quoted,” he said.",
+        "Heading line",
+        "  ",
+        "\n",
+        "\n\n",
+        "\n\n\n",
+        "\t",
+        "Wow!!!",
+        "e.g. this",
+        "3.5 percent",
+        "Café",
+        "今天天气很好。",
+        "…",
+        "...",
+        "(Photo: AFP)",
+        "Related",
+        "A\u00a0b",
+        "—",
+        "\u200b",
+        "Ends without punctuation",
+        "Mr. Smith",
+        "x",
+        "?",
+        "Ü.",
+        "Second sentence here.",
+    ]
     return " ".join(rng.choice(pieces) for _ in range(rng.randint(1, 60)))
 
 

@@ -144,8 +144,10 @@ def _drop_list_tail(lines: list[str | None]) -> int:
     total = sum(len(lines[i]) for i in content) or 1
     seen = 0
     for n, i in enumerate(content):
-        if n > 0 and _LIST_HEADING.match(lines[i]) and _looks_like_link_list(
-            lines, tail=content[n + 1 :], position=seen / total
+        if (
+            n > 0
+            and _LIST_HEADING.match(lines[i])
+            and _looks_like_link_list(lines, tail=content[n + 1 :], position=seen / total)
         ):
             for j in content[n:]:
                 lines[j] = None

@@ -138,9 +138,7 @@ class JobRequest(_Strict):
         return getattr(self.options, analysis).model_dump(exclude_none=True)
 
 
-JobStatus = Literal[
-    "queued", "running", "succeeded", "partially_succeeded", "failed", "cancelled"
-]
+JobStatus = Literal["queued", "running", "succeeded", "partially_succeeded", "failed", "cancelled"]
 TERMINAL_STATUSES: frozenset[str] = frozenset(
     {"succeeded", "partially_succeeded", "failed", "cancelled"}
 )

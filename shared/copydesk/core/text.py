@@ -183,7 +183,11 @@ def detect_language(text: str) -> str | None:
     if letters < LANGUAGE_MIN_LETTERS:
         return None
     values = _language_detector().compute_language_confidence_values(sample)
-    needed = LANGUAGE_MIN_CONFIDENCE if letters >= LANGUAGE_RELIABLE_LETTERS else LANGUAGE_SHORT_CONFIDENCE
+    needed = (
+        LANGUAGE_MIN_CONFIDENCE
+        if letters >= LANGUAGE_RELIABLE_LETTERS
+        else LANGUAGE_SHORT_CONFIDENCE
+    )
     if not values or values[0].value < needed:
         return None
     return values[0].language.iso_code_639_1.name.lower()

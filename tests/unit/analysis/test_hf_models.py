@@ -135,8 +135,14 @@ def test_summary_copes_with_beam_search_defaults(tmp_path: Path) -> None:
     """bart-large-cnn style generation settings must not warn (warnings are errors here)."""
     path = build_tiny_seq2seq(
         tmp_path / "cnn",
-        generation={"num_beams": 4, "length_penalty": 2.0, "min_length": 56,
-                    "max_length": 142, "early_stopping": True, "no_repeat_ngram_size": 3},
+        generation={
+            "num_beams": 4,
+            "length_penalty": 2.0,
+            "min_length": 56,
+            "max_length": 142,
+            "early_stopping": True,
+            "no_repeat_ngram_size": 3,
+        },
     )
     result = HFSummariser(model=str(path))(make_doc(PARAGRAPHS[:1]), {"max_sentences": 1})
     assert result["chunks"] == 1
@@ -152,8 +158,9 @@ def test_chunk_cap_is_reported_as_partial_coverage(models: dict[str, Path], cls:
     assert 0.0 < result["coverage"] < 0.5
 
 
-@pytest.mark.parametrize("options", [{"mode": "extractive"}, {"max_sentences": 0},
-                                     {"max_sentences": "3"}])
+@pytest.mark.parametrize(
+    "options", [{"mode": "extractive"}, {"max_sentences": 0}, {"max_sentences": "3"}]
+)
 def test_summary_rejects_bad_options(summariser: HFSummariser, options: dict) -> None:
     with pytest.raises(AnalysisError):
         summariser(make_doc(), options)
@@ -198,8 +205,11 @@ SCHEMES = [
     ({0: "POSITIVE", 1: "NEGATIVE"}, 1, "negative"),
     ({i: f"{i + 1} star{'s' if i else ''}" for i in range(5)}, 4, "positive"),
     ({i: f"{i + 1} star{'s' if i else ''}" for i in range(5)}, 2, "neutral"),
-    ({0: "very negative", 1: "negative", 2: "neutral", 3: "positive", 4: "very positive"},
-     0, "negative"),
+    (
+        {0: "very negative", 1: "negative", 2: "neutral", 3: "positive", 4: "very positive"},
+        0,
+        "negative",
+    ),
 ]
 
 
@@ -215,11 +225,14 @@ def test_sentiment_reads_each_label_scheme(
     assert result["score"] == pytest.approx(expected, abs=0.05)
 
 
-@pytest.mark.parametrize("id2label", [
-    {0: "sports", 1: "politics"},
-    {0: "LABEL_0", 1: "LABEL_1", 2: "LABEL_2", 3: "LABEL_3"},
-    {0: "negative", 1: "neutral", 2: "positive", 3: "mixed"},
-])
+@pytest.mark.parametrize(
+    "id2label",
+    [
+        {0: "sports", 1: "politics"},
+        {0: "LABEL_0", 1: "LABEL_1", 2: "LABEL_2", 3: "LABEL_3"},
+        {0: "negative", 1: "neutral", 2: "positive", 3: "mixed"},
+    ],
+)
 def test_sentiment_refuses_unmappable_labels(tmp_path: Path, id2label: dict[int, str]) -> None:
     path = build_tiny_classifier(tmp_path / "m", id2label=id2label)
     with pytest.raises(AnalysisUnavailable):
@@ -229,8 +242,7 @@ def test_sentiment_refuses_unmappable_labels(tmp_path: Path, id2label: dict[int,
 def test_polarity_weights() -> None:
     assert polarity_weights({0: "Negative", 1: "Neutral", 2: "Positive"}) == [-1.0, 0.0, 1.0]
     assert polarity_weights({0: "LABEL_2", 1: "LABEL_0", 2: "LABEL_1"}) == [1.0, -1.0, 0.0]
-    assert polarity_weights({i: f"{i + 1} stars" for i in range(5)}) == [
-        -1.0, -0.5, 0.0, 0.5, 1.0]
+    assert polarity_weights({i: f"{i + 1} stars" for i in range(5)}) == [-1.0, -0.5, 0.0, 0.5, 1.0]
     with pytest.raises(AnalysisUnavailable):
         polarity_weights({0: "neutral", 1: "positive"})  # nothing negative to weigh against
     with pytest.raises(AnalysisUnavailable):
@@ -266,7 +278,8 @@ def test_topics_batch_equals_single(topics: HFZeroShotClassifier) -> None:
     for got, doc, o in zip(topics.batch(docs, opts), docs, opts, strict=True):
         want = topics(doc, o)
         assert {x["label"]: x["score"] for x in got["labels"]} == pytest.approx(
-            {x["label"]: x["score"] for x in want["labels"]}, abs=2e-4)
+            {x["label"]: x["score"] for x in want["labels"]}, abs=2e-4
+        )
 
 
 NLI_SCHEMES = [
@@ -296,8 +309,9 @@ def test_nli_indices() -> None:
         nli_indices({0: "entailment"})
 
 
-@pytest.mark.parametrize("options", [{"labels": []}, {"labels": "sport"}, {"top_k": 0},
-                                     {"labels": ["sport " * 80]}])
+@pytest.mark.parametrize(
+    "options", [{"labels": []}, {"labels": "sport"}, {"top_k": 0}, {"labels": ["sport " * 80]}]
+)
 def test_topics_reject_bad_options(topics: HFZeroShotClassifier, options: dict) -> None:
     with pytest.raises(AnalysisError):
         topics(make_doc(), options)
@@ -355,7 +369,9 @@ def test_chunks_cover_every_sentence_within_budget(sentiment: HFSentimentClassif
     for span in doc.sentences:  # every sentence character lies in some chunk
         for i in range(span.start, span.end):
             assert any(c.start <= i < c.end for c in chunks) or doc.text[i].isspace()
-    assert all(n <= 50 for n in token_counts(tokenizer, [doc.text[c.start:c.end] for c in chunks]))
+    assert all(
+        n <= 50 for n in token_counts(tokenizer, [doc.text[c.start : c.end] for c in chunks])
+    )
 
 
 def test_max_input_tokens() -> None:

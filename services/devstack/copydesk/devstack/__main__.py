@@ -41,8 +41,12 @@ def main() -> int:
     try:
         stack.start(timeout=120)
         print(f"\ncopydesk is running at {stack.base_url}  (Redis: {stack.redis_url})")
-        print(f"webhook signing secret (COPYDESK_WEBHOOK_SECRET): {extra_env['COPYDESK_WEBHOOK_SECRET']}")
-        print("try:\n" + CURL.format(url=stack.base_url) + "\nCtrl-C stops everything.\n", flush=True)
+        print(
+            f"webhook signing secret (COPYDESK_WEBHOOK_SECRET): {extra_env['COPYDESK_WEBHOOK_SECRET']}"
+        )
+        print(
+            "try:\n" + CURL.format(url=stack.base_url) + "\nCtrl-C stops everything.\n", flush=True
+        )
         while all(p.poll() is None for p in stack.processes.values()):
             time.sleep(0.5)
         print("copydesk: a process exited; stopping the rest", file=sys.stderr)

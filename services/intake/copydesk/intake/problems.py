@@ -80,7 +80,9 @@ def register(app: Flask) -> None:
         elif kind is not None:
             error = kind(exc.description or kind.title)
         else:
-            error = errors.OtherHTTPError(exc.description or exc.name, status=status, title=exc.name)
+            error = errors.OtherHTTPError(
+                exc.description or exc.name, status=status, title=exc.name
+            )
         response = problem_response(error)
         if status == 405 and exc.get_response().headers.get("Allow"):
             response.headers["Allow"] = exc.get_response().headers["Allow"]

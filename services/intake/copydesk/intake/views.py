@@ -40,7 +40,8 @@ def submit_job() -> Response:
     body = _json_body()
     if not isinstance(body, dict):
         raise errors.ValidationFailed(
-            "the body must be a JSON object", errors=[{"field": "(body)", "message": "not an object"}]
+            "the body must be a JSON object",
+            errors=[{"field": "(body)", "message": "not an object"}],
         )
     job_request = JobRequest.model_validate(body)
     job = _service().submit(job_request, base_url=request.host_url)

@@ -18,8 +18,13 @@ ANALYSERS: dict[str, type[Analyser]] = {
     HFZeroShotClassifier.name: HFZeroShotClassifier,
 }
 
-__all__ = ["ANALYSERS", "HFSentimentClassifier", "HFSummariser", "HFZeroShotClassifier",
-           "build_analyser"]
+__all__ = [
+    "ANALYSERS",
+    "HFSentimentClassifier",
+    "HFSummariser",
+    "HFZeroShotClassifier",
+    "build_analyser",
+]
 
 
 def build_analyser(

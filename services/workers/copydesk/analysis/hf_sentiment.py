@@ -33,8 +33,10 @@ _BY_COUNT = {2: (-1.0, 1.0), 3: (-1.0, 0.0, 1.0)}  # cardiffnlp / SST-2 conventi
 
 def polarity_weights(id2label: Mapping[int, str]) -> list[float]:
     """Give each class index its polarity in [-1, 1], or refuse a model that isn't sentiment."""
-    names = {int(i): " ".join(str(v).lower().replace("_", " ").replace("-", " ").split())
-             for i, v in id2label.items()}
+    names = {
+        int(i): " ".join(str(v).lower().replace("_", " ").replace("-", " ").split())
+        for i, v in id2label.items()
+    }
     if sorted(names) != list(range(len(names))):
         raise AnalysisUnavailable(f"class ids are not 0..n-1: {sorted(names)}")
     indexed = [_INDEXED.match(names[i]) for i in range(len(names))]
@@ -102,8 +104,12 @@ class HFSentimentClassifier(HFAnalyser):
             "label": label_for(score),
             "score": round(score, 4),
             "sentences": [
-                {"text": doc.text[s.start : s.end], "start": s.start, "end": s.end,
-                 "score": round(float(v), 4)}
+                {
+                    "text": doc.text[s.start : s.end],
+                    "start": s.start,
+                    "end": s.end,
+                    "score": round(float(v), 4),
+                }
                 for s, v in zip(spans, outputs, strict=True)
             ],
             "model": self.model_name,
@@ -129,8 +135,12 @@ class HFSentimentClassifier(HFAnalyser):
 
         loaded = self.load()
         tok, model = loaded.tokenizer, loaded.model
-        enc = tok(list(texts), truncation=True, max_length=loaded.max_tokens,
-                  return_overflowing_tokens=True)
+        enc = tok(
+            list(texts),
+            truncation=True,
+            max_length=loaded.max_tokens,
+            return_overflowing_tokens=True,
+        )
         windows = enc["input_ids"]
         owners = np.asarray(enc.get("overflow_to_sample_mapping", range(len(windows))))
         window_scores = np.zeros(len(windows), dtype=np.float32)
@@ -145,8 +155,9 @@ class HFSentimentClassifier(HFAnalyser):
                 ids[row, : len(windows[i])] = torch.tensor(windows[i])
                 mask[row, : len(windows[i])] = 1
             with torch.inference_mode():
-                logits = model(input_ids=ids.to(self.device),
-                               attention_mask=mask.to(self.device)).logits
+                logits = model(
+                    input_ids=ids.to(self.device), attention_mask=mask.to(self.device)
+                ).logits
             probs = logits.float().softmax(-1).cpu().numpy()
             window_scores[part] = probs @ self._weights
         sums = np.zeros(len(texts), dtype=np.float64)

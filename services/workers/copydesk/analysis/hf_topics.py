@@ -97,7 +97,9 @@ class HFZeroShotClassifier(HFAnalyser):
         if hyp_tokens > room // 2:
             raise AnalysisError("a topic label is too long for the model's input window")
         chunks = chunk_spans(
-            tokenizer=loaded.tokenizer, text=doc.text, spans=sentence_spans(doc),
+            tokenizer=loaded.tokenizer,
+            text=doc.text,
+            spans=sentence_spans(doc),
             budget=room - hyp_tokens,
         )[: self.max_chunks]  # news puts what matters first: keep the lead when capping
         return TopicInputs(
@@ -164,9 +166,12 @@ class HFZeroShotClassifier(HFAnalyser):
         for begin in range(0, len(order), self.batch_size):
             part = order[begin : begin + self.batch_size]
             enc = loaded.tokenizer(
-                [pairs[i][0] for i in part], [pairs[i][1] for i in part],
-                truncation="only_first", max_length=loaded.max_tokens,
-                padding=True, return_tensors="pt",
+                [pairs[i][0] for i in part],
+                [pairs[i][1] for i in part],
+                truncation="only_first",
+                max_length=loaded.max_tokens,
+                padding=True,
+                return_tensors="pt",
             ).to(self.device)
             with torch.inference_mode():
                 logits = loaded.model(**enc).logits.float()

@@ -63,7 +63,9 @@ def _prepare_process(**_: object) -> None:
     settings = get_settings()
     torch.set_num_threads(settings.torch_threads)
     if settings.preload_models and EMBEDDED in (
-        settings.summary_model, settings.sentiment_model, settings.topics_model
+        settings.summary_model,
+        settings.sentiment_model,
+        settings.topics_model,
     ):
         from copydesk.analysis.embedder import get_embedder
 

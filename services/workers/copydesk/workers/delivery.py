@@ -57,21 +57,31 @@ def deliver_webhook_task(self: CopydeskTask, job_id: str) -> str:
     attempt = self.request.retries + 1
     try:
         outcome = sender.send(
-            url=job["webhook"]["url"], event=event, secret=secret, msg_id=f"msg_{job_id}_{event_type}"
+            url=job["webhook"]["url"],
+            event=event,
+            secret=secret,
+            msg_id=f"msg_{job_id}_{event_type}",
         )
     except WebhookRefused as exc:
         _log_attempt(store, job_id, attempt=attempt, status=None, error=exc.detail, ms=0.0)
         _settle(store, job_id, "refused", error=exc.detail)
         return "refused"
     _log_attempt(
-        store, job_id, attempt=attempt, status=outcome.status, error=outcome.error, ms=outcome.duration_ms
+        store,
+        job_id,
+        attempt=attempt,
+        status=outcome.status,
+        error=outcome.error,
+        ms=outcome.duration_ms,
     )
     if outcome.delivered:
         _settle(store, job_id, "delivered")
         return "delivered"
     if outcome.retryable and attempt < settings.webhook_max_attempts:
         cap = settings.task_visibility_timeout / 2
-        delay = backoff_seconds(attempt, base=settings.webhook_backoff_seconds, cap=cap, jitter=True)
+        delay = backoff_seconds(
+            attempt, base=settings.webhook_backoff_seconds, cap=cap, jitter=True
+        )
         raise self.retry(countdown=delay, max_retries=settings.webhook_max_attempts)
     _settle(store, job_id, "failed", error=outcome.error)
     return "failed"
@@ -87,7 +97,19 @@ def _settle(store: RedisJobStore, job_id: str, state: str, *, error: str | None 
 
 
 def _log_attempt(
-    store: RedisJobStore, job_id: str, *, attempt: int, status: int | None, error: str | None, ms: float
+    store: RedisJobStore,
+    job_id: str,
+    *,
+    attempt: int,
+    status: int | None,
+    error: str | None,
+    ms: float,
 ) -> None:
-    entry = {"attempt": attempt, "at": now_rfc3339(), "status": status, "error": error, "ms": round(ms, 1)}
+    entry = {
+        "attempt": attempt,
+        "at": now_rfc3339(),
+        "status": status,
+        "error": error,
+        "ms": round(ms, 1),
+    }
     store.append_delivery(job_id, json.dumps(entry))

@@ -43,7 +43,9 @@ def run_analysis(
     doc = store.document(job_id)
     if job is None or doc is None:
         return Transition("missing", "")
-    result = analyse(registry=registry, analysis=analysis, doc=doc, options=job["options"][analysis])
+    result = analyse(
+        registry=registry, analysis=analysis, doc=doc, options=job["options"][analysis]
+    )
     return store.record_result(job_id, analysis, result)
 
 
@@ -65,7 +67,9 @@ def analyse(
         if _is_infrastructure(exc):
             raise
         log.exception("%s analysis crashed", analysis)
-        crash = errors.InternalAnalysisError(f"the {analysis} analysis crashed: {type(exc).__name__}")
+        crash = errors.InternalAnalysisError(
+            f"the {analysis} analysis crashed: {type(exc).__name__}"
+        )
         return failed(crash)
     result = {"status": "succeeded", **result}
     result["elapsed_ms"] = round((time.perf_counter() - began) * 1000, 1)
