@@ -90,3 +90,10 @@ def test_transitions_are_published(store: RedisJobStore) -> None:
         types.append(message and message["data"])
     pubsub.close()
     assert b"analysis.completed" in types[0] and b"job.succeeded" in types[1]
+
+
+def test_queued_webhook_state_never_overwrites_an_outcome(store: RedisJobStore) -> None:
+    _create(store, "w", ["summary"])
+    store.set_webhook_state("w", "delivered")
+    store.set_webhook_state("w", "queued", only_if_unset=True)
+    assert store.get("w")["webhook_state"] == "delivered"

@@ -191,8 +191,12 @@ class RedisJobStore:
         )
         return Transition(_text(outcome), _text(status))
 
-    def set_webhook_state(self, job_id: str, state: str) -> None:
-        self.redis.hset(self.job_key(job_id), "webhook_state", state)
+    def set_webhook_state(self, job_id: str, state: str, *, only_if_unset: bool = False) -> None:
+        """Record where the job's webhook stands; ``only_if_unset`` never overwrites an outcome."""
+        if only_if_unset:
+            self.redis.hsetnx(self.job_key(job_id), "webhook_state", state)
+        else:
+            self.redis.hset(self.job_key(job_id), "webhook_state", state)
 
     def append_delivery(self, job_id: str, entry: str) -> None:
         """Append one webhook delivery attempt to the job's delivery log."""

@@ -33,7 +33,9 @@ def ensure_queued(app: Celery, store: RedisJobStore, job_id: str) -> None:
     if job is None or not job.get("webhook") or job.get("webhook_state") in SETTLED:
         return
     app.send_task(WEBHOOK_TASK, args=(job_id,), queue=WEBHOOK_QUEUE)
-    store.set_webhook_state(job_id, "queued")
+    # after sending: a crash in between re-sends (receivers dedupe by webhook-id) rather than
+    # losing the event; and a delivery that already finished keeps its outcome
+    store.set_webhook_state(job_id, "queued", only_if_unset=True)
 
 
 def deliver_webhook_task(self: CopydeskTask, job_id: str) -> str:
