@@ -164,3 +164,18 @@ def test_abstractive_summary_without_a_model_is_refused_at_intake(client) -> Non
     body = {"article": {"text": "Some text here."}, "options": {"summary": {"mode": "abstractive"}}}
     response = client.post("/v1/jobs", data=json.dumps(body), content_type="application/json")
     assert response.status_code == 422 and response.get_json()["code"] == "analysis_unavailable"
+
+
+def test_a_task_that_gives_up_fails_its_analysis_and_ends_the_job(store, settings) -> None:  # noqa: ANN001
+    from copydesk.core.document import Document, Span
+    from copydesk.core.names import ANALYSIS_TASKS
+    from copydesk.core.store import now_rfc3339
+    from copydesk.workers.app import create_celery_app
+
+    record = {"id": "g", "created_at": now_rfc3339(), "analyses": ["topics"], "options": {}}
+    store.create(job_id="g", record=record, doc=Document("Hi there.", (Span(0, 9),), "en"))
+    task = create_celery_app(settings).tasks[ANALYSIS_TASKS["topics"]]
+    task.on_failure(TimeoutError("redis kept timing out"), "task-id", ("g",), {}, None)
+    job = store.get("g")
+    assert job["status"] == "failed"
+    assert job["results"]["topics"]["error"]["code"] == "internal_error"

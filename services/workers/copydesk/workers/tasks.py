@@ -13,13 +13,15 @@ import redis
 from celery import Celery, Task
 
 from copydesk.analysis.registry import AnalyserRegistry, registry_for
+from copydesk.core import errors
 from copydesk.core.names import ANALYSIS_TASKS, WEBHOOK_QUEUE, WEBHOOK_TASK
 from copydesk.core.settings import Settings
 from copydesk.core.store import RedisJobStore, Transition, is_terminal
 from copydesk.workers import delivery
-from copydesk.workers.runner import run_analysis
+from copydesk.workers.runner import failed, run_analysis
 
 log = logging.getLogger(__name__)
+_ANALYSIS_BY_TASK = {task: analysis for analysis, task in ANALYSIS_TASKS.items()}
 INFRASTRUCTURE_ERRORS = (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError)
 
 
@@ -38,6 +40,19 @@ class CopydeskTask(Task):
     @property
     def registry(self) -> AnalyserRegistry:
         return registry_for(self.settings)
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:  # noqa: ANN001
+        """Fail the analysis when the task itself gave up, so the job still ends."""
+        analysis = _ANALYSIS_BY_TASK.get(self.name)
+        if analysis is None or not args:
+            return
+        job_id = args[0]
+        log.error("%s of job %s gave up: %r", analysis, job_id, exc)
+        crash = errors.InternalAnalysisError(f"the {analysis} task gave up: {type(exc).__name__}")
+        try:
+            _after(self, job_id, self.store.record_result(job_id, analysis, failed(crash)))
+        except redis.RedisError:
+            log.exception("could not record the failure of %s for job %s", analysis, job_id)
 
 
 def register(app: Celery, settings: Settings) -> None:
