@@ -38,6 +38,9 @@ def create_celery_app(settings: Settings | None = None) -> Celery:
         task_soft_time_limit=settings.task_soft_time_limit,
         task_time_limit=settings.task_soft_time_limit + 30,
         worker_prefetch_multiplier=1,
+        # a pool process loads its model before it reports up; Celery's 4 s default kills it
+        # mid-load on a busy machine, over and over
+        worker_proc_alive_timeout=120,
         worker_cancel_long_running_tasks_on_connection_loss=True,
         worker_hijack_root_logger=False,
         broker_connection_retry_on_startup=True,
