@@ -64,7 +64,7 @@ class Stack:
                 python, "-m", "gunicorn",
                 "--bind", f"{self.http_host}:{self.http_port}",
                 "--workers", "2", "--threads", "4",
-                "--graceful-timeout", "10",
+                "--graceful-timeout", "5",
                 "copydesk.intake.wsgi:app",
             ],
         )  # fmt: skip
@@ -92,20 +92,30 @@ class Stack:
             )
 
     def wait_ready(self, *, timeout: float) -> None:
-        """Wait until the intake answers /readyz (Redis reachable)."""
+        """Wait until the intake answers /readyz and both workers answer a ping."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        while not (self._intake_ready() and self._workers_ready()):
             for name, process in self.processes.items():
                 if process.poll() is not None:
                     raise RuntimeError(f"{name} exited with code {process.returncode}")
-            try:
-                with urllib.request.urlopen(self.base_url + "/readyz", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"copydesk did not become ready within {timeout:.0f} s")
             time.sleep(0.2)
-        raise RuntimeError(f"the intake did not become ready within {timeout:.0f} s")
+
+    def _intake_ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.base_url + "/readyz", timeout=2) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    def _workers_ready(self) -> bool:
+        """Ask every worker over the broker; ready when both answer."""
+        from celery import Celery
+
+        with Celery(broker=self.redis_url, set_as_current=False) as app:
+            replies = app.control.ping(timeout=1.0)
+        return len(replies) >= 2
 
     def stop(self, *, timeout: float = 20.0) -> None:
         """Stop every process this stack started (by PID), gently, then firmly."""

@@ -15,9 +15,6 @@ from copydesk.core.errors import AnalysisUnavailable
 from copydesk.core.settings import EMBEDDED, Settings
 
 
-_BUILD_LOCK = MODEL_LOAD_LOCK
-
-
 class AnalyserRegistry:
     """Build analysers from settings on first use and reuse them.
 
@@ -50,9 +47,9 @@ class AnalyserRegistry:
         key = (analysis, model)
         if key in self._cache:
             return self._cache[key]
-        with _BUILD_LOCK:
+        with MODEL_LOAD_LOCK:
             if key not in self._cache:
-                _import_transformers()
+                import_transformers()
                 self._cache[key] = self._build(analysis, model)
             return self._cache[key]
 
@@ -79,7 +76,7 @@ class AnalyserRegistry:
         raise AnalysisUnavailable(f"unknown analysis {analysis!r}")
 
 
-def _import_transformers() -> None:
+def import_transformers() -> None:
     """Resolve transformers' lazy attributes once, under the lock, and silence progress bars."""
     import transformers
     from transformers import AutoModel, AutoTokenizer  # noqa: F401 - forces the lazy import
@@ -95,5 +92,5 @@ _REGISTRIES: dict[str, AnalyserRegistry] = {}
 def registry_for(settings: Settings) -> AnalyserRegistry:
     """Return the process-wide registry for these settings (one model copy per process)."""
     key = settings.model_dump_json()
-    with _BUILD_LOCK:
+    with MODEL_LOAD_LOCK:
         return _REGISTRIES.setdefault(key, AnalyserRegistry(settings))

@@ -71,5 +71,7 @@ def _prepare_process(**_: object) -> None:
         settings.topics_model,
     ):
         from copydesk.analysis.embedder import get_embedder
+        from copydesk.analysis.registry import import_transformers
 
+        import_transformers()
         get_embedder(settings.embedding_model)
