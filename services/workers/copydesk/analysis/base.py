@@ -45,8 +45,29 @@ class Analyser(ABC):
         opts = options or {}
         return self.postprocess(doc, self._forward(self.preprocess(doc, opts)), opts)
 
+    def _forward_batch(self, batch: Sequence[Any]) -> list[Any]:
+        """Run the model over several documents' inputs; override to share forward passes."""
+        return [self._forward(inputs) for inputs in batch]
+
     def batch(
         self, docs: Sequence[Document], options: Sequence[Mapping[str, Any] | None]
     ) -> list[Result]:
-        """Analyse several documents; subclasses may share one forward pass across them."""
-        return [self(doc, opts) for doc, opts in zip(docs, options, strict=True)]
+        """Analyse several documents: every input is checked before the model runs once.
+
+        A bad document raises as it would alone, so a caller that needs the others isolates
+        it by calling singly.
+        """
+        opts = [o or {} for o in options]
+        inputs = [self.preprocess(doc, o) for doc, o in zip(docs, opts, strict=True)]
+        outputs = self._forward_batch(inputs)
+        return [
+            self.postprocess(doc, out, o) for doc, out, o in zip(docs, outputs, opts, strict=True)
+        ]
+
+
+def split_rows(values: Any, sizes: Sequence[int]) -> list[Any]:
+    """Cut one array computed for many documents back into each document's rows."""
+    bounds = [0]
+    for size in sizes:
+        bounds.append(bounds[-1] + size)
+    return [values[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]

@@ -1,18 +1,18 @@
 """Share what the embedded analysers have in common: English only, sentences in, vectors out.
 
-Summary and topics both embed a document's sentence texts with MiniLM and then work on the
-vectors; the forward pass and the cross-document batch live here once, so a later shared
+Summary, topics and sentiment all embed a document's sentence texts with MiniLM and then work
+on the vectors; the embedder and the English check live here once, so a later shared
 per-article embedding cache has one place to plug in.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 import numpy as np
 
-from copydesk.analysis.base import Analyser, Result
+from copydesk.analysis.base import Analyser, split_rows
 from copydesk.analysis.embedder import Embedder, get_embedder
 from copydesk.core.document import Document
 from copydesk.core.errors import UnsupportedLanguage
@@ -45,24 +45,10 @@ class EmbeddingAnalyser(Analyser):
         return self._embedder
 
     def _forward(self, inputs: HasTexts) -> tuple[Any, np.ndarray]:
-        return inputs, self.embedder.encode(list(inputs.texts))
+        return self._forward_batch([inputs])[0]
 
-    def batch(
-        self, docs: Sequence[Document], options: Sequence[Mapping[str, Any] | None]
-    ) -> list[Result]:
-        """Embed every document's sentences in one encode call, then finish each document.
-
-        Options and languages are checked before anything is embedded; a bad document raises
-        as it would alone, so a caller that needs the others isolates it by calling singly.
-        """
-        opts = [o or {} for o in options]
-        if len(opts) != len(docs):
-            raise ValueError("docs and options differ in length")
-        prepared = [self.preprocess(doc, o) for doc, o in zip(docs, opts, strict=True)]
-        vectors = self.embedder.encode([t for p in prepared for t in p.texts])
-        results, offset = [], 0
-        for doc, o, p in zip(docs, opts, prepared, strict=True):
-            block = vectors[offset : offset + len(p.texts)]
-            offset += len(p.texts)
-            results.append(self.postprocess(doc, (p, block), o))
-        return results
+    def _forward_batch(self, batch: Sequence[HasTexts]) -> list[tuple[Any, np.ndarray]]:
+        """Embed every document's sentences in one encode call."""
+        vectors = self.embedder.encode([t for inputs in batch for t in inputs.texts])
+        blocks = split_rows(vectors, [len(inputs.texts) for inputs in batch])
+        return list(zip(batch, blocks, strict=True))

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from copydesk.analysis.base import Result
+from copydesk.analysis.base import Result, split_rows
 from copydesk.analysis.hf_common import HFAnalyser, Loaded, coverage, sentence_spans
 from copydesk.core.document import Document, Span
 from copydesk.core.errors import AnalysisUnavailable
@@ -96,6 +96,11 @@ class HFSentimentClassifier(HFAnalyser):
     def _forward(self, inputs: SentimentInputs) -> np.ndarray:
         return self.score_texts(inputs.texts)
 
+    def _forward_batch(self, batch: Sequence[SentimentInputs]) -> list[np.ndarray]:
+        """Score every sentence of every document in shared forward passes."""
+        scores = self.score_texts([t for inputs in batch for t in inputs.texts])
+        return split_rows(scores, [len(inputs.texts) for inputs in batch])
+
     def postprocess(self, doc: Document, outputs: np.ndarray, options: Mapping[str, Any]) -> Result:
         spans = sentence_spans(doc)
         lengths = np.asarray([s.end - s.start for s in spans], dtype=np.float64)
@@ -115,19 +120,6 @@ class HFSentimentClassifier(HFAnalyser):
             "model": self.model_name,
             "coverage": coverage(doc.text, spans),
         }
-
-    def batch(
-        self, docs: Sequence[Document], options: Sequence[Mapping[str, Any] | None]
-    ) -> list[Result]:
-        """Score every sentence of every document in shared forward passes."""
-        opts = [o or {} for o in options]
-        inputs = [self.preprocess(d, o) for d, o in zip(docs, opts, strict=True)]
-        scores = self.score_texts([t for i in inputs for t in i.texts])
-        bounds = np.cumsum([0, *(len(i.texts) for i in inputs)])
-        return [
-            self.postprocess(d, scores[bounds[k] : bounds[k + 1]], o)
-            for k, (d, o) in enumerate(zip(docs, opts, strict=True))
-        ]
 
     def score_texts(self, texts: Sequence[str]) -> np.ndarray:
         """Score each text in [-1, 1]; texts over the window are split and averaged."""

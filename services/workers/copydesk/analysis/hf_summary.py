@@ -80,7 +80,10 @@ class HFSummariser(HFAnalyser):
         )
 
     def _forward(self, inputs: SummaryPlan) -> tuple[SummaryPlan, str]:
-        return inputs, self._forward_many([inputs])[0]
+        return self._forward_batch([inputs])[0]
+
+    def _forward_batch(self, batch: Sequence[SummaryPlan]) -> list[tuple[SummaryPlan, Any]]:
+        return list(zip(batch, self._forward_many(batch), strict=True))
 
     def _forward_many(self, plans: Sequence[SummaryPlan]) -> list[str]:
         """Map every chunk of every plan to a summary, then reduce multi-chunk plans."""
@@ -115,18 +118,6 @@ class HFSummariser(HFAnalyser):
             "coverage": plan.coverage,
             "chunks": len(plan.chunks),
         }
-
-    def batch(
-        self, docs: Sequence[Document], options: Sequence[Mapping[str, Any] | None]
-    ) -> list[Result]:
-        """Summarise several documents, sharing generate() calls across their chunks."""
-        opts = [o or {} for o in options]
-        plans = [self.preprocess(d, o) for d, o in zip(docs, opts, strict=True)]
-        texts = self._forward_many(plans)
-        return [
-            self.postprocess(d, (p, t), o)
-            for d, p, t, o in zip(docs, plans, texts, opts, strict=True)
-        ]
 
     def _generate(self, items: Sequence[tuple[str, int]]) -> list[str]:
         """Greedy-decode each text with its own token limit, batched by limit."""

@@ -112,7 +112,10 @@ class HFZeroShotClassifier(HFAnalyser):
         )
 
     def _forward(self, inputs: TopicInputs) -> tuple[TopicInputs, np.ndarray]:
-        return inputs, self._forward_many([inputs])[0]
+        return self._forward_batch([inputs])[0]
+
+    def _forward_batch(self, batch: Sequence[TopicInputs]) -> list[tuple[TopicInputs, Any]]:
+        return list(zip(batch, self._forward_many(batch), strict=True))
 
     def _forward_many(self, batch: Sequence[TopicInputs]) -> list[np.ndarray]:
         """Score every (chunk, label) pair of every document; one row per label."""
@@ -142,18 +145,6 @@ class HFZeroShotClassifier(HFAnalyser):
             "coverage": inputs.coverage,
             "chunks": len(inputs.chunks),
         }
-
-    def batch(
-        self, docs: Sequence[Document], options: Sequence[Mapping[str, Any] | None]
-    ) -> list[Result]:
-        """Classify several documents, sharing forward passes across all their pairs."""
-        opts = [o or {} for o in options]
-        inputs = [self.preprocess(d, o) for d, o in zip(docs, opts, strict=True)]
-        scores = self._forward_many(inputs)
-        return [
-            self.postprocess(d, (i, s), o)
-            for d, i, s, o in zip(docs, inputs, scores, opts, strict=True)
-        ]
 
     def _entailment(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
         """Return P(entailment) against contradiction for each (premise, hypothesis)."""

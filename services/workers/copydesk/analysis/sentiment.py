@@ -23,12 +23,12 @@ from typing import Any
 
 import numpy as np
 
-from copydesk.analysis.base import Analyser, Result
+from copydesk.analysis.base import Result, split_rows
+from copydesk.analysis.embedded import EmbeddingAnalyser, require_english
 from copydesk.core.document import Document, Span
-from copydesk.core.errors import AnalysisError, AnalysisUnavailable, UnsupportedLanguage
+from copydesk.core.errors import AnalysisError, AnalysisUnavailable
 
 DEFAULT_HEAD = Path(__file__).parent / "data" / "sentiment_head_v1.npz"
-LANGUAGES = frozenset({"en"})
 
 
 @dataclass(frozen=True)
@@ -159,13 +159,13 @@ class Scored:
     scores: np.ndarray
 
 
-class EmbeddingSentimentAnalyser(Analyser):
+class EmbeddingSentimentAnalyser(EmbeddingAnalyser):
     """Sentence and document sentiment from MiniLM embeddings and a trained head."""
 
     name = "sentiment"
 
     def __init__(self, *, embedder: Any = None, head_path: str | Path | None = None) -> None:
-        self._embedder = embedder
+        super().__init__(embedder=embedder)
         self.head_path = Path(head_path) if head_path else DEFAULT_HEAD
         self._head: SentimentHead | None = None
         self._lock = threading.Lock()
@@ -186,30 +186,24 @@ class EmbeddingSentimentAnalyser(Analyser):
             raise AnalysisUnavailable(f"sentiment head {self.head_path} unreadable: {exc}") from exc
 
     @property
-    def embedder(self) -> Any:
-        if self._embedder is None:
-            from copydesk.analysis.embedder import get_embedder
-
-            self._embedder = get_embedder()
-        return self._embedder
-
-    @property
     def model_name(self) -> str:
         return self.head.model_name
 
     def preprocess(self, doc: Document, options: Mapping[str, Any]) -> Prepared:
-        if doc.language is not None and doc.language not in LANGUAGES:
-            raise UnsupportedLanguage(
-                f"sentiment model is English-only; document language is {doc.language!r}",
-                language=doc.language,
-            )
+        require_english(doc, analyser="sentiment model")
         spans = [s for s in doc.sentences if doc.text[s.start : s.end].strip()]
         if not spans:
             raise AnalysisError("document has no sentences to score")
         return Prepared(texts=[doc.text[s.start : s.end] for s in spans], spans=spans)
 
     def _forward(self, inputs: Prepared) -> Scored:
-        return Scored(prepared=inputs, scores=self._score(inputs.texts))
+        return self._forward_batch([inputs])[0]
+
+    def _forward_batch(self, batch: Sequence[Prepared]) -> list[Scored]:
+        """Score all documents' sentences in one embedding call."""
+        scores = self._score([t for p in batch for t in p.texts])
+        blocks = split_rows(scores, [len(p.texts) for p in batch])
+        return [Scored(p, block) for p, block in zip(batch, blocks, strict=True)]
 
     def _score(self, texts: Sequence[str]) -> np.ndarray:
         head = self.head
@@ -236,16 +230,3 @@ class EmbeddingSentimentAnalyser(Analyser):
             "model": head.model_name,
             "coverage": 1.0,
         }
-
-    def batch(
-        self, docs: Sequence[Document], options: Sequence[Mapping[str, Any] | None]
-    ) -> list[Result]:
-        """Score all documents' sentences in one embedding call, then split per document."""
-        opts = [o or {} for o in options]
-        prepared = [self.preprocess(d, o) for d, o in zip(docs, opts, strict=True)]
-        scores = self._score([t for p in prepared for t in p.texts])
-        bounds = np.cumsum([0, *(len(p.texts) for p in prepared)])
-        return [
-            self.postprocess(doc, Scored(p, scores[bounds[i] : bounds[i + 1]]), opts[i])
-            for i, (doc, p) in enumerate(zip(docs, prepared, strict=True))
-        ]
