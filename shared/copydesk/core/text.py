@@ -89,8 +89,7 @@ def prepare(
     body = _unwrap_hard_breaks(cleaned.text)
     detected = detect_language(body)
     hint = _language_code(language)
-    short = sum(c.isalpha() for c in body[:LANGUAGE_SAMPLE]) < LANGUAGE_RELIABLE_LETTERS
-    chosen = hint if hint and short else detected or hint
+    chosen = hint if hint and _is_short(body) else detected or hint
     return Document(
         text=body,
         sentences=split_sentences(body, language=chosen),
@@ -179,18 +178,22 @@ def detect_language(text: str) -> str | None:
     Short texts need near certainty: a wrong guess refuses an English snippet outright.
     """
     sample = text[:LANGUAGE_SAMPLE]
-    letters = sum(c.isalpha() for c in sample)
-    if letters < LANGUAGE_MIN_LETTERS:
+    if _letters(sample) < LANGUAGE_MIN_LETTERS:
         return None
     values = _language_detector().compute_language_confidence_values(sample)
-    needed = (
-        LANGUAGE_MIN_CONFIDENCE
-        if letters >= LANGUAGE_RELIABLE_LETTERS
-        else LANGUAGE_SHORT_CONFIDENCE
-    )
+    needed = LANGUAGE_SHORT_CONFIDENCE if _is_short(sample) else LANGUAGE_MIN_CONFIDENCE
     if not values or values[0].value < needed:
         return None
     return values[0].language.iso_code_639_1.name.lower()
+
+
+def _letters(text: str) -> int:
+    return sum(c.isalpha() for c in text)
+
+
+def _is_short(text: str) -> bool:
+    """Tell whether detection on this text is too weak to override a client's hint."""
+    return _letters(text[:LANGUAGE_SAMPLE]) < LANGUAGE_RELIABLE_LETTERS
 
 
 @functools.lru_cache(maxsize=1)

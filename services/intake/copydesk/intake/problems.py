@@ -84,8 +84,9 @@ def register(app: Flask) -> None:
                 exc.description or exc.name, status=status, title=exc.name
             )
         response = problem_response(error)
-        if status == 405 and exc.get_response().headers.get("Allow"):
-            response.headers["Allow"] = exc.get_response().headers["Allow"]
+        allow = exc.get_response().headers.get("Allow") if status == 405 else None
+        if allow:
+            response.headers["Allow"] = allow
         return response
 
     @app.errorhandler(Exception)

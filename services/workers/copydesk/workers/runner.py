@@ -16,14 +16,14 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from copydesk.analysis.registry import AnalyserRegistry
 from copydesk.core import errors
-from copydesk.core.store import RedisJobStore, Transition
+from copydesk.core.store import JobStore, Transition
 
 log = logging.getLogger(__name__)
 
 
 def run_analysis(
     *,
-    store: RedisJobStore,
+    store: JobStore,
     registry: AnalyserRegistry,
     job_id: str,
     analysis: str,
