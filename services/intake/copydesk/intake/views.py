@@ -63,7 +63,10 @@ def get_job(job_id: str) -> Response:
 def get_job_text(job_id: str) -> Response:
     doc = _service().store.document(job_id)
     if doc is None:
-        raise errors.JobNotFound(f"no job with id {job_id!r}")
+        job = _load(job_id)
+        if not job["prepared"]:
+            raise errors.TextNotReady("the article is still being prepared; retry shortly")
+        raise errors.JobNotFound(f"job {job_id!r} has no analysed text")
     return Response(doc.text, mimetype="text/plain")
 
 

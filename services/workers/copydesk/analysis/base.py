@@ -41,7 +41,10 @@ class Analyser(ABC):
     @abstractmethod
     def postprocess(self, doc: Document, outputs: Any, options: Mapping[str, Any]) -> Result: ...
 
-    def __call__(self, doc: Document, options: Mapping[str, Any] | None = None) -> Result:
+    def __call__(
+        self, doc: Document, options: Mapping[str, Any] | None = None, *, vectors: Any = None
+    ) -> Result:
+        """Analyse one document; ``vectors`` (precomputed embeddings) serve embedded analysers."""
         opts = options or {}
         return self.postprocess(doc, self._forward(self.preprocess(doc, opts)), opts)
 

@@ -1,8 +1,9 @@
 """Share what the embedded analysers have in common: English only, sentences in, vectors out.
 
-Summary, topics and sentiment all embed a document's sentence texts with MiniLM and then work
-on the vectors; the embedder and the English check live here once, so a later shared
-per-article embedding cache has one place to plug in.
+Summary, topics and sentiment all work on MiniLM vectors of a document's sentence texts. In
+the service the prepare stage computes them once per article (``DocVectors``), so these
+analysers run without loading a model; called alone (tests, notebooks) they embed for
+themselves through the same code.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 
 from copydesk.analysis.base import Analyser, split_rows
 from copydesk.analysis.embedder import Embedder, get_embedder
+from copydesk.analysis.vectors import DocVectors
 from copydesk.core.document import Document
 from copydesk.core.errors import UnsupportedLanguage
 
@@ -43,6 +45,26 @@ class EmbeddingAnalyser(Analyser):
         if self._embedder is None:
             self._embedder = get_embedder()
         return self._embedder
+
+    def __call__(
+        self,
+        doc: Document,
+        options: Any = None,
+        *,
+        vectors: DocVectors | None = None,
+    ) -> dict[str, Any]:
+        """Analyse one document, from ``vectors`` when they hold every text it needs."""
+        opts = options or {}
+        inputs = self.preprocess(doc, opts)
+        found = vectors.lookup(inputs.texts) if vectors is not None else None
+        if found is None:
+            return self.postprocess(doc, self._forward(inputs), opts)
+        assert vectors is not None
+        return self.postprocess(doc, self._from_vectors(inputs, found, vectors), opts)
+
+    def _from_vectors(self, inputs: Any, found: np.ndarray, vectors: DocVectors) -> Any:
+        """Shape precomputed rows like ``_forward``'s output; analysers with more override."""
+        return inputs, found
 
     def _forward(self, inputs: HasTexts) -> tuple[Any, np.ndarray]:
         return self._forward_batch([inputs])[0]

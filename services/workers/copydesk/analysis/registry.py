@@ -7,12 +7,17 @@ process, never per task.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from copydesk.analysis.base import MODEL_LOAD_LOCK, Analyser
 from copydesk.core.errors import AnalysisUnavailable
 from copydesk.core.settings import EMBEDDED, Settings
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from copydesk.analysis.embedder import Embedder
 
 
 class AnalyserRegistry:
@@ -53,14 +58,22 @@ class AnalyserRegistry:
                 self._cache[key] = self._build(analysis, model)
             return self._cache[key]
 
+    def embedder(self) -> Embedder:
+        """Return this process's sentence encoder for the configured model and precision."""
+        from copydesk.analysis.embedder import get_embedder
+
+        with MODEL_LOAD_LOCK:
+            import_transformers()
+            return get_embedder(
+                self.settings.embedding_model, precision=self.settings.encoder_precision
+            )
+
     def _build(self, analysis: str, model: str) -> Analyser:
         if model != EMBEDDED:
             from copydesk.analysis.hf import build_analyser
 
             return build_analyser(analysis, model=model)
-        from copydesk.analysis.embedder import get_embedder
-
-        embedder = get_embedder(self.settings.embedding_model)
+        embedder = LazyEmbedder(self)
         if analysis == "summary":
             from copydesk.analysis.summary import ExtractiveSummariser
 
@@ -74,6 +87,27 @@ class AnalyserRegistry:
 
             return EmbeddingTopicClassifier(embedder=embedder)
         raise AnalysisUnavailable(f"unknown analysis {analysis!r}")
+
+
+class LazyEmbedder:
+    """Stand in for the encoder and load it only when something must really be embedded.
+
+    In the service the embedded analysers work on the prepare stage's vectors, so their
+    workers never pay for the model; only a text the vectors lack (or a direct call) loads it.
+    """
+
+    def __init__(self, registry: AnalyserRegistry) -> None:
+        self._registry = registry
+
+    @property
+    def name(self) -> str:
+        from copydesk.analysis.embedder import embedder_name
+
+        settings = self._registry.settings
+        return embedder_name(settings.embedding_model, settings.encoder_precision)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        return self._registry.embedder().encode(texts)
 
 
 def import_transformers() -> None:

@@ -205,9 +205,13 @@ class EmbeddingSentimentAnalyser(EmbeddingAnalyser):
         blocks = split_rows(scores, [len(p.texts) for p in batch])
         return [Scored(p, block) for p, block in zip(batch, blocks, strict=True)]
 
-    def _score(self, texts: Sequence[str]) -> np.ndarray:
+    def _from_vectors(self, inputs: Prepared, found: np.ndarray, vectors: Any) -> Scored:
+        return Scored(inputs, self._score(inputs.texts, embeddings=found))
+
+    def _score(self, texts: Sequence[str], *, embeddings: np.ndarray | None = None) -> np.ndarray:
         head = self.head
-        embeddings = self.embedder.encode(list(texts))
+        if embeddings is None:
+            embeddings = self.embedder.encode(list(texts))
         if embeddings.shape[1] != head.dim:
             raise AnalysisUnavailable(
                 f"embedder gives {embeddings.shape[1]}-d vectors; head expects {head.dim}"

@@ -29,11 +29,15 @@ LEAD_WEIGHT = 0.5  # share of the score that the position in the article decides
 LEAD_DECAY = 3.0  # candidates; the lead bonus falls to 1/e after this many
 DIVERSITY = 0.6  # MMR: how much similarity to already chosen sentences costs
 DUPLICATE = 0.92  # cosine above which a sentence counts as a repeat
+MAX_CANDIDATES = 200  # TextRank's n x n similarity runs on at most this many sentences
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 _FINAL = re.compile(r"[.!?…][\"'”’)\]]*$")
+# Email addresses: "x@y.z" anywhere. Each attempt starts only at a character before an "@"
+# and stops at the next "@" or space, so one huge token costs linear time, not quadratic.
+_EMAIL = re.compile(r"[^\s@]@[^\s@]+\.\w")
 _LINKY = re.compile(
-    r"https?://|www\.|\S+@\S+\.\w+|^\s*(?:read more|click here|sign up|subscribe|"
+    r"https?://|www\.|^\s*(?:read more|click here|sign up|subscribe|"
     r"follow us|share (?:this|on)|advertisement|related:|see also|image (?:source|caption)|"
     r"photo(?:graph)?:|copyright|©|all rights reserved)",
     re.IGNORECASE,
@@ -115,8 +119,14 @@ def split_candidates(doc: Document) -> Sentences:
 
 
 def select(*, vectors: np.ndarray, eligible: Sequence[bool], k: int) -> list[int]:
-    """Return the indices of up to ``k`` sentences, in document order."""
+    """Return the indices of up to ``k`` sentences, in document order.
+
+    Cost is O(n) plus O(c^2) for at most MAX_CANDIDATES candidates: a long article is first
+    narrowed to the sentences nearest its centroid and its lead, so no input can make the
+    similarity matrix grow without bound.
+    """
     pool = [i for i, ok in enumerate(eligible) if ok] or list(range(len(vectors)))
+    pool = shortlist(vectors, pool, size=MAX_CANDIDATES)
     candidates = vectors[pool]
     scores = _scores(candidates)
     overlap = np.zeros(len(pool))  # highest similarity to anything chosen so far
@@ -131,6 +141,19 @@ def select(*, vectors: np.ndarray, eligible: Sequence[bool], k: int) -> list[int
         open_[best] = False
         overlap = np.maximum(overlap, np.clip(candidates @ candidates[best], 0.0, None))
     return sorted(pool[j] for j in chosen)
+
+
+def shortlist(vectors: np.ndarray, pool: list[int], *, size: int) -> list[int]:
+    """Keep the ``size`` sentences of ``pool`` that score best on centrality and lead, O(n)."""
+    if len(pool) <= size:
+        return pool
+    members = vectors[pool]
+    centroid = members.sum(0)
+    centroid /= max(float(np.linalg.norm(centroid)), 1e-12)
+    lead = np.exp(-np.arange(len(pool)) / LEAD_DECAY)
+    score = (1 - LEAD_WEIGHT) * _unit_range(members @ centroid) + LEAD_WEIGHT * lead
+    keep = np.argpartition(-score, size - 1)[:size]
+    return [pool[i] for i in sorted(keep)]
 
 
 def _scores(vectors: np.ndarray) -> np.ndarray:
@@ -171,6 +194,7 @@ def _quotable(text: str) -> bool:
         len(_WORD.findall(text)) >= MIN_WORDS
         and bool(_FINAL.search(text))
         and not _LINKY.search(text)
+        and not _EMAIL.search(text)
     )
 
 

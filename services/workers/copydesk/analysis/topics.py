@@ -23,6 +23,7 @@ from copydesk.analysis import iptc
 from copydesk.analysis.base import Result
 from copydesk.analysis.embedded import EmbeddingAnalyser, require_english
 from copydesk.analysis.embedder import Embedder
+from copydesk.analysis.vectors import DocVectors
 from copydesk.core.document import Document
 from copydesk.core.errors import AnalysisError
 
@@ -78,11 +79,20 @@ class EmbeddingTopicClassifier(EmbeddingAnalyser):
             texts.insert(0, title)
         return TopicInputs(tuple(texts), labels, taxonomy, top_k)
 
+    def _from_vectors(
+        self, inputs: TopicInputs, found: np.ndarray, vectors: DocVectors
+    ) -> tuple[TopicInputs, np.ndarray, np.ndarray | None]:
+        return inputs, found, vectors.labels_for(inputs.labels)
+
     def postprocess(
-        self, doc: Document, outputs: tuple[TopicInputs, np.ndarray], options: Mapping[str, Any]
+        self,
+        doc: Document,
+        outputs: tuple[TopicInputs, np.ndarray] | tuple[TopicInputs, np.ndarray, np.ndarray | None],
+        options: Mapping[str, Any],
     ) -> Result:
-        inputs, vectors = outputs
-        scores = _softmax(self.label_matrix(inputs.labels) @ document_vector(vectors))
+        inputs, vectors, *given = outputs
+        labels = given[0] if given and given[0] is not None else self.label_matrix(inputs.labels)
+        scores = _softmax(labels @ document_vector(vectors))
         order = sorted(range(len(scores)), key=lambda i: -scores[i])[: inputs.top_k]
         return {
             "labels": [

@@ -12,8 +12,15 @@ from celery import Celery
 from celery.signals import worker_process_init
 from kombu import Queue
 
-from copydesk.core.names import ANALYSIS_TASKS, QUEUES, WEBHOOK_QUEUE, WEBHOOK_TASK
-from copydesk.core.settings import EMBEDDED, Settings, get_settings
+from copydesk.core.names import (
+    ANALYSIS_TASKS,
+    PREPARE_QUEUE,
+    PREPARE_TASK,
+    QUEUES,
+    WEBHOOK_QUEUE,
+    WEBHOOK_TASK,
+)
+from copydesk.core.settings import Settings, get_settings
 
 
 def create_celery_app(settings: Settings | None = None) -> Celery:
@@ -26,6 +33,7 @@ def create_celery_app(settings: Settings | None = None) -> Celery:
         task_queues=[Queue(name) for name in QUEUES],
         task_default_queue=WEBHOOK_QUEUE,
         task_routes={
+            PREPARE_TASK: {"queue": PREPARE_QUEUE},
             **{task: {"queue": name} for name, task in ANALYSIS_TASKS.items()},
             WEBHOOK_TASK: {"queue": WEBHOOK_QUEUE},
         },
@@ -38,6 +46,7 @@ def create_celery_app(settings: Settings | None = None) -> Celery:
         task_soft_time_limit=settings.task_soft_time_limit,
         task_time_limit=settings.task_soft_time_limit + 30,
         worker_prefetch_multiplier=1,
+        worker_max_memory_per_child=settings.worker_max_memory_per_child_mb * 1024 or None,
         # a pool process loads its model before it reports up; Celery's 4 s default kills it
         # mid-load on a busy machine, over and over
         worker_proc_alive_timeout=120,
@@ -57,21 +66,18 @@ def create_celery_app(settings: Settings | None = None) -> Celery:
 
 @worker_process_init.connect
 def _prepare_process(**_: object) -> None:
-    """Pin torch threads (1 is fastest on small boxes) and load the embedder before work arrives.
+    """Cap the process's memory, then load the models its queues need before work arrives.
 
-    Loading here rather than on the first task keeps the first job as fast as the rest.
+    Loading here rather than on the first task keeps the first job as fast as the rest. Only
+    the prepare queue and analyses configured with a Hugging Face model need a model: the
+    embedded analyses work on the vectors the prepare stage made, and the webhook worker
+    imports no torch at all.
     """
-    import torch
+    from celery import current_app
 
-    settings = get_settings()
-    torch.set_num_threads(settings.torch_threads)
-    if settings.preload_models and EMBEDDED in (
-        settings.summary_model,
-        settings.sentiment_model,
-        settings.topics_model,
-    ):
-        from copydesk.analysis.embedder import get_embedder
-        from copydesk.analysis.registry import import_transformers
+    from copydesk.workers.process import cap_memory, load_models
 
-        import_transformers()
-        get_embedder(settings.embedding_model)
+    settings = current_app.conf.copydesk_settings or get_settings()
+    cap_memory(settings.worker_memory_limit_mb)
+    consumed = current_app.amqp.queues.consume_from
+    load_models(settings, queues=set(consumed) if consumed else set(QUEUES))

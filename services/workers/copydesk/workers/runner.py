@@ -1,8 +1,10 @@
-"""Run one analysis of one job and record its outcome; no Celery in here.
+"""Run one stage of one job (prepare, or one analysis) and record its outcome.
 
-Bad input and unsupported requests become a failed analysis with a problem object; only
-infrastructure faults (Redis unreachable) propagate so the task retries. A delivery count
-stops a job whose input keeps killing the worker from looping forever.
+Plain logic over the job store and the stages: the Celery tasks are thin adapters around
+these functions. Bad input and unsupported requests become a failed analysis with a problem
+object; only infrastructure faults (Redis unreachable) propagate so the task retries. A
+delivery count stops a job whose input keeps killing the worker from looping forever, and an
+input that needs more memory than the process may use fails with ``resource_exhausted``.
 """
 
 from __future__ import annotations
@@ -14,11 +16,57 @@ from typing import Any
 import redis
 from celery.exceptions import SoftTimeLimitExceeded
 
+from copydesk.analysis.prepare import PrepareStage
 from copydesk.analysis.registry import AnalyserRegistry
+from copydesk.analysis.vectors import DocVectors
 from copydesk.core import errors
+from copydesk.core.messages import task_message
+from copydesk.core.names import ANALYSIS_TASKS
 from copydesk.core.store import JobStore, Transition
 
 log = logging.getLogger(__name__)
+
+
+def run_prepare(
+    *, store: JobStore, stage: PrepareStage, job_id: str, max_deliveries: int
+) -> Transition:
+    """Prepare the job's article and queue its analyses; a failure here ends them with a code."""
+    started = store.start_prepare(job_id)
+    if started.outcome in ("missing", "done"):
+        return started
+    job, article = store.get(job_id), store.raw_article(job_id)
+    if job is None or article is None:
+        return Transition("missing", "")
+    if started.attempts > max_deliveries:
+        lost = errors.WorkerLost(
+            f"preparing this article was delivered {started.attempts - 1} times without "
+            "finishing; its input may be crashing the worker"
+        )
+        return fail_job(store, job, lost)
+    try:
+        prepared = stage(article, analyses=job["analyses"], options=job["options"])
+    except Exception as exc:
+        return fail_job(store, job, _as_failure(exc, stage="prepare"))
+    transition = Transition("prepared", started.status)
+    for analysis, failure in prepared.failures.items():
+        transition = store.record_result(job_id, analysis, failed(failure))
+    remaining = [name for name in job["analyses"] if name not in prepared.failures]
+    messages = [
+        (name, task_message(ANALYSIS_TASKS[name], (job_id,), queue=name)) for name in remaining
+    ]
+    vectors = prepared.vectors.to_bytes() if prepared.vectors is not None and remaining else None
+    store.save_prepared(
+        job_id, doc=prepared.doc, vectors=vectors, article=prepared.article, messages=messages
+    )
+    return transition
+
+
+def fail_job(store: JobStore, job: dict[str, Any], failure: errors.CopydeskError) -> Transition:
+    """Record the same failure for every analysis of the job, which ends it."""
+    transition = Transition("missing", "")
+    for analysis in job["analyses"]:
+        transition = store.record_result(job["id"], analysis, failed(failure))
+    return transition
 
 
 def run_analysis(
@@ -43,34 +91,33 @@ def run_analysis(
     doc = store.document(job_id)
     if job is None or doc is None:
         return Transition("missing", "")
+    raw = store.vectors(job_id)
+    vectors = DocVectors.from_bytes(raw, doc) if raw is not None else None
     result = analyse(
-        registry=registry, analysis=analysis, doc=doc, options=job["options"][analysis]
+        registry=registry,
+        analysis=analysis,
+        doc=doc,
+        options=job["options"][analysis],
+        vectors=vectors,
     )
     return store.record_result(job_id, analysis, result)
 
 
 def analyse(
-    *, registry: AnalyserRegistry, analysis: str, doc: Any, options: dict[str, Any]
+    *,
+    registry: AnalyserRegistry,
+    analysis: str,
+    doc: Any,
+    options: dict[str, Any],
+    vectors: DocVectors | None = None,
 ) -> dict[str, Any]:
     """Return the JSON-ready result for one analysis, success or failure."""
     began = time.perf_counter()
     try:
         analyser = registry.for_request(analysis, options)
-        result = analyser(doc, options)
-    except errors.AnalysisError as exc:
-        return failed(exc)
-    except SoftTimeLimitExceeded:
-        return failed(errors.AnalysisTimeout(f"the {analysis} analysis ran out of time"))
-    except MemoryError:
-        raise
+        result = analyser(doc, options, vectors=vectors)
     except Exception as exc:
-        if _is_infrastructure(exc):
-            raise
-        log.exception("%s analysis crashed", analysis)
-        crash = errors.InternalAnalysisError(
-            f"the {analysis} analysis crashed: {type(exc).__name__}"
-        )
-        return failed(crash)
+        return failed(_as_failure(exc, stage=analysis))
     result = {"status": "succeeded", **result}
     result["elapsed_ms"] = round((time.perf_counter() - began) * 1000, 1)
     return result
@@ -80,5 +127,29 @@ def failed(error: errors.CopydeskError) -> dict[str, Any]:
     return {"status": "failed", "error": error.to_problem()}
 
 
-def _is_infrastructure(exc: Exception) -> bool:
-    return isinstance(exc, redis.RedisError)
+def _as_failure(exc: Exception, *, stage: str) -> errors.CopydeskError:
+    """Name what went wrong as a problem; infrastructure faults re-raise so the task retries."""
+    if isinstance(exc, redis.RedisError):
+        raise exc
+    if isinstance(exc, errors.AnalysisError):
+        return exc
+    if isinstance(exc, SoftTimeLimitExceeded):
+        return errors.AnalysisTimeout(f"the {stage} stage ran out of time")
+    if is_out_of_memory(exc):
+        log.warning("%s stage ran out of memory: %s", stage, exc)
+        return errors.ResourceExhausted(
+            f"the {stage} stage needed more memory than a worker process may use "
+            "(COPYDESK_WORKER_MEMORY_LIMIT_MB)"
+        )
+    log.exception("%s stage crashed", stage)
+    return errors.InternalAnalysisError(f"the {stage} stage crashed: {type(exc).__name__}")
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """Tell allocation failures apart: numpy raises MemoryError, torch a RuntimeError."""
+    if isinstance(exc, MemoryError):
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, RuntimeError) and (
+        "can't allocate memory" in text or "out of memory" in text
+    )

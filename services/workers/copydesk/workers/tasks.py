@@ -1,6 +1,7 @@
 """Register copydesk's Celery tasks: thin adapters around the runner and the webhook sender.
 
-Each task takes a job id, nothing more. Guarantees stand on the decorator: late acks,
+One task per stage: prepare, then one per analysis, then the webhook. Each takes a job id,
+nothing more. Guarantees stand on the decorator: late acks,
 re-delivery when the worker dies, retries with backoff when Redis is unreachable.
 """
 
@@ -12,13 +13,20 @@ from functools import cached_property
 import redis
 from celery import Celery, Task
 
+from copydesk.analysis.prepare import PrepareStage
 from copydesk.analysis.registry import AnalyserRegistry, registry_for
 from copydesk.core import errors
-from copydesk.core.names import ANALYSIS_TASKS, WEBHOOK_QUEUE, WEBHOOK_TASK
+from copydesk.core.names import (
+    ANALYSIS_TASKS,
+    PREPARE_QUEUE,
+    PREPARE_TASK,
+    WEBHOOK_QUEUE,
+    WEBHOOK_TASK,
+)
 from copydesk.core.settings import Settings
 from copydesk.core.store import RedisJobStore, Transition, is_terminal
 from copydesk.workers import delivery
-from copydesk.workers.runner import failed, run_analysis
+from copydesk.workers.runner import fail_job, failed, run_analysis, run_prepare
 
 log = logging.getLogger(__name__)
 _ANALYSIS_BY_TASK = {task: analysis for analysis, task in ANALYSIS_TASKS.items()}
@@ -41,18 +49,27 @@ class CopydeskTask(Task):
     def registry(self) -> AnalyserRegistry:
         return registry_for(self.settings)
 
+    @cached_property
+    def prepare_stage(self) -> PrepareStage:
+        return PrepareStage(self.registry)
+
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:  # noqa: ANN001
-        """Fail the analysis when the task itself gave up, so the job still ends."""
-        analysis = _ANALYSIS_BY_TASK.get(self.name)
-        if analysis is None or not args:
+        """Fail the stage when the task itself gave up, so the job still ends."""
+        stage = PREPARE_QUEUE if self.name == PREPARE_TASK else _ANALYSIS_BY_TASK.get(self.name)
+        if stage is None or not args:
             return
         job_id = args[0]
-        log.error("%s of job %s gave up: %r", analysis, job_id, exc)
-        crash = errors.InternalAnalysisError(f"the {analysis} task gave up: {type(exc).__name__}")
+        log.error("%s of job %s gave up: %r", stage, job_id, exc)
+        crash = errors.InternalAnalysisError(f"the {stage} task gave up: {type(exc).__name__}")
         try:
-            _after(self, job_id, self.store.record_result(job_id, analysis, failed(crash)))
+            if stage == PREPARE_QUEUE:
+                job = self.store.get(job_id)
+                transition = fail_job(self.store, job, crash) if job else Transition("missing", "")
+            else:
+                transition = self.store.record_result(job_id, stage, failed(crash))
+            _after(self, job_id, transition)
         except redis.RedisError:
-            log.exception("could not record the failure of %s for job %s", analysis, job_id)
+            log.exception("could not record the failure of %s for job %s", stage, job_id)
 
 
 def register(app: Celery, settings: Settings) -> None:
@@ -69,9 +86,22 @@ def register(app: Celery, settings: Settings) -> None:
         "retry_backoff_max": 60,
         "max_retries": 20,
     }
+    app.task(name=PREPARE_TASK, queue=PREPARE_QUEUE, **common)(prepare)
     for analysis, name in ANALYSIS_TASKS.items():
         app.task(name=name, queue=analysis, **common)(_analysis_task(analysis))
     app.task(name=WEBHOOK_TASK, queue=WEBHOOK_QUEUE, **common)(delivery.deliver_webhook_task)
+
+
+def prepare(self: CopydeskTask, job_id: str) -> str:
+    """Prepare one job's article and fan out to its analysis queues."""
+    transition = run_prepare(
+        store=self.store,
+        stage=self.prepare_stage,
+        job_id=job_id,
+        max_deliveries=self.settings.task_max_deliveries,
+    )
+    _after(self, job_id, transition)
+    return transition.outcome
 
 
 def _analysis_task(analysis: str):  # noqa: ANN202 - returns a task body

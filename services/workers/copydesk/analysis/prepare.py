@@ -1,0 +1,132 @@
+"""Prepare an article once for every analysis: text, sentences, language, limits, vectors.
+
+The stage between accepting and analysing. It turns what the client sent into the shared
+Document (HTML extraction, cleaning, sentence spans, language), enforces the per-article
+limits, checks each embedded analysis can run on the result, and embeds every sentence ONCE
+for all of them, instead of once per analysis. Analyses configured with a Hugging Face model
+are left to their own workers and never wait for the vectors. No Celery or Redis in here:
+the worker task, the ``copydesk analyze --local`` CLI and the benchmarks all call it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from copydesk.analysis.embedded import EmbeddingAnalyser
+from copydesk.analysis.registry import AnalyserRegistry
+from copydesk.analysis.vectors import DocVectors, embedded_texts
+from copydesk.core.document import Document
+from copydesk.core.errors import AnalysisError
+from copydesk.core.text import Limits, prepare
+
+
+@dataclass
+class Prepared:
+    """One article, ready for its analyses; ``failures`` name those that cannot run on it."""
+
+    doc: Document
+    article: dict[str, Any]
+    vectors: DocVectors | None
+    failures: dict[str, AnalysisError] = field(default_factory=dict)
+
+
+class PrepareStage:
+    """Build Prepared articles with the analysers a registry serves."""
+
+    def __init__(self, registry: AnalyserRegistry, *, limits: Limits | None = None) -> None:
+        self.registry = registry
+        self.limits = limits or Limits.from_settings(registry.settings)
+
+    def __call__(
+        self,
+        article: Mapping[str, Any],
+        *,
+        analyses: Sequence[str],
+        options: Mapping[str, Mapping[str, Any]],
+    ) -> Prepared:
+        """Prepare one article; raises AnalysisError when no analysis can use it."""
+        return self.batch([article], analyses=[analyses], options=[options])[0]
+
+    def batch(
+        self,
+        articles: Sequence[Mapping[str, Any]],
+        *,
+        analyses: Sequence[Sequence[str]],
+        options: Sequence[Mapping[str, Mapping[str, Any]]],
+    ) -> list[Prepared]:
+        """Prepare several articles, embedding all their sentences in one encoder call.
+
+        Raises the first article's AnalysisError; callers that need the others isolate a
+        failing article by preparing it alone.
+        """
+        staged = []
+        for article, names, opts in zip(articles, analyses, options, strict=True):
+            doc = prepare(
+                text=article.get("text"),
+                html=article.get("html"),
+                title=article.get("title"),
+                language=article.get("language"),
+                limits=self.limits,
+            )
+            embedded, failures = self._embedded(doc, names, opts)
+            staged.append((article, doc, embedded, failures))
+        needing = [(doc, embedded) for _, doc, embedded, _ in staged if embedded]
+        vectors = iter(self._embed(needing))
+        return [
+            Prepared(
+                doc=doc,
+                article=_article_view(article, doc),
+                vectors=next(vectors) if embedded else None,
+                failures=failures,
+            )
+            for article, doc, embedded, failures in staged
+        ]
+
+    def _embedded(
+        self, doc: Document, names: Sequence[str], options: Mapping[str, Mapping[str, Any]]
+    ) -> tuple[dict[str, tuple[EmbeddingAnalyser, Any]], dict[str, AnalysisError]]:
+        """Split the requested analyses: embedded ones that accept ``doc``, and failures."""
+        embedded: dict[str, tuple[EmbeddingAnalyser, Any]] = {}
+        failures: dict[str, AnalysisError] = {}
+        for name in names:
+            opts = options.get(name) or {}
+            try:
+                analyser = self.registry.for_request(name, opts)
+                if isinstance(analyser, EmbeddingAnalyser):
+                    embedded[name] = (analyser, analyser.preprocess(doc, opts))
+            except AnalysisError as exc:
+                failures[name] = exc
+        return embedded, failures
+
+    def _embed(
+        self, needing: list[tuple[Document, dict[str, tuple[EmbeddingAnalyser, Any]]]]
+    ) -> list[DocVectors]:
+        if not needing:
+            return []
+        embedder = next(iter(needing[0][1].values()))[0].embedder
+        texts = [embedded_texts(doc) for doc, _ in needing]
+        matrix = embedder.encode([t for group in texts for t in group])
+        out, offset = [], 0
+        for (_, embedded), group in zip(needing, texts, strict=True):
+            rows = matrix[offset : offset + len(group)]
+            offset += len(group)
+            labels, label_matrix = (), None
+            if "topics" in embedded:
+                topics, inputs = embedded["topics"]
+                labels = inputs.labels
+                label_matrix = topics.label_matrix(labels)  # type: ignore[attr-defined]
+            out.append(DocVectors(embedder.name, group, rows, labels, label_matrix))
+        return out
+
+
+def _article_view(article: Mapping[str, Any], doc: Document) -> dict[str, Any]:
+    """What the job shows of the article once prepared."""
+    return {
+        "title": article.get("title") or doc.title,
+        "ref": article.get("ref"),
+        "url": article.get("url"),
+        "language": doc.language or article.get("language"),
+        "characters": len(doc.text),
+    }

@@ -1,0 +1,66 @@
+"""Set up one worker pool process: a hard memory cap, then the models its queues need.
+
+The cap (RLIMIT_DATA, which covers heap and anonymous mappings) makes a runaway analysis
+fail inside its own process with ``resource_exhausted`` instead of waking the host's OOM
+killer, which may pick any process, Redis included. The log line says what was loaded, so
+an operator sees at start which worker holds which model.
+"""
+
+from __future__ import annotations
+
+import logging
+import resource
+from collections.abc import Set
+
+from copydesk.core.names import ANALYSES, PREPARE_QUEUE
+from copydesk.core.settings import EMBEDDED, Settings
+
+log = logging.getLogger(__name__)
+
+
+def cap_memory(limit_mb: int) -> None:
+    """Limit this process's data segment to ``limit_mb`` MiB (0 leaves it uncapped)."""
+    if limit_mb <= 0:
+        return
+    limit = limit_mb * 1024 * 1024
+    _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
+
+
+def models_for(settings: Settings, queues: Set[str]) -> dict[str, str]:
+    """Name the models a process consuming ``queues`` needs: {what: model}."""
+    needed: dict[str, str] = {}
+    embedded = [name for name in ANALYSES if getattr(settings, f"{name}_model") == EMBEDDED]
+    if PREPARE_QUEUE in queues and embedded:
+        needed["embedder"] = settings.embedding_model or "all-MiniLM-L6-v2"
+    for name in ANALYSES:
+        model = getattr(settings, f"{name}_model")
+        if name in queues and model != EMBEDDED:
+            needed[name] = model
+    return needed
+
+
+def load_models(settings: Settings, *, queues: Set[str]) -> dict[str, str]:
+    """Load what ``models_for`` names, once, and log it; returns what was loaded."""
+    needed = models_for(settings, queues)
+    if needed:
+        import torch
+
+        torch.set_num_threads(settings.torch_threads)
+    if settings.preload_models:
+        from copydesk.analysis.registry import registry_for
+
+        registry = registry_for(settings)
+        if "embedder" in needed:
+            registry.embedder().encode(["The first sentence warms the encoder up."])
+        for name in ANALYSES:
+            if name in needed:
+                registry.get(name, needed[name]).load()  # type: ignore[attr-defined]
+    log.info(
+        "worker process for queues %s loaded %s",
+        ",".join(sorted(queues)),
+        ", ".join(f"{what}={model}" for what, model in needed.items()) or "no model",
+    )
+    return needed
