@@ -98,8 +98,11 @@ def test_poison_task_is_failed_after_max_deliveries(store: RedisJobStore, settin
         "created_at": now_rfc3339(),
         "analyses": ["summary"],
         "options": {"summary": {}},
+        "article": {},
     }
-    store.create(job_id="p", record=record, doc=Document("Hi there.", (Span(0, 9),), "en"))
+    store.create(job_id="p", record=record, article={"text": "Hi there."})
+    doc = Document("Hi there.", (Span(0, 9),), "en")
+    store.save_prepared("p", doc=doc, vectors=None, article={}, messages=[])
     for _ in range(settings.task_max_deliveries):
         store.start_analysis("p", "summary")  # deliveries that died mid-task
     outcome = run_analysis(
@@ -167,15 +170,79 @@ def test_abstractive_summary_without_a_model_is_refused_at_intake(client) -> Non
 
 
 def test_a_task_that_gives_up_fails_its_analysis_and_ends_the_job(store, settings) -> None:  # noqa: ANN001
-    from copydesk.core.document import Document, Span
     from copydesk.core.names import ANALYSIS_TASKS
     from copydesk.core.store import now_rfc3339
     from copydesk.workers.app import create_celery_app
 
-    record = {"id": "g", "created_at": now_rfc3339(), "analyses": ["topics"], "options": {}}
-    store.create(job_id="g", record=record, doc=Document("Hi there.", (Span(0, 9),), "en"))
+    record = {
+        "id": "g",
+        "created_at": now_rfc3339(),
+        "analyses": ["topics"],
+        "options": {},
+        "article": {},
+    }
+    store.create(job_id="g", record=record, article={"text": "Hi there."})
     task = create_celery_app(settings).tasks[ANALYSIS_TASKS["topics"]]
     task.on_failure(TimeoutError("redis kept timing out"), "task-id", ("g",), {}, None)
     job = store.get("g")
     assert job["status"] == "failed"
     assert job["results"]["topics"]["error"]["code"] == "internal_error"
+
+
+def test_html_article_is_extracted_by_the_prepare_stage(client, start_worker) -> None:  # noqa: ANN001
+    start_worker()
+    paragraphs = "".join(
+        f"<p>Paragraph {i} reports that the city council approved a new budget for schools "
+        f"and roads after a long debate on Tuesday evening.</p>"
+        for i in range(6)
+    )
+    html = (
+        "<html><head><title>Budget</title></head><body><nav>Home | World</nav><article>"
+        f"<h1>Budget</h1>{paragraphs}</article><footer>© News Corp</footer></body></html>"
+    )
+    job = _finished(client, _submit(client, {"article": {"html": html}})["id"])
+    assert job["status"] == "succeeded", job
+    text = client.get(f"/v1/jobs/{job['id']}/text").get_data(as_text=True)
+    assert "city council approved" in text
+    assert "News Corp" not in text and "Home | World" not in text
+    assert job["article"]["characters"] == len(text) and job["article"]["language"] == "en"
+    assert job["article"]["title"] == "Budget"
+
+
+def test_nothing_left_after_cleaning_fails_the_job_with_a_code(client, start_worker) -> None:  # noqa: ANN001
+    start_worker()
+    html = "<html><head><script>track()</script></head><body><div> </div></body></html>"
+    job = _finished(client, _submit(client, {"article": {"html": html}})["id"])
+    assert job["status"] == "failed"
+    assert {r["error"]["code"] for r in job["results"].values()} == {"empty_article"}
+
+
+@pytest.mark.parametrize(
+    ("limit", "text", "code"),
+    [
+        ({"max_chars": 1000}, "A sentence of some length here. " * 100, "article_too_long"),
+        ({"max_sentences": 10}, "We go to the park. " * 40, "too_many_sentences"),
+    ],
+)
+def test_a_broken_limit_ends_the_job_with_its_code(
+    make_client, start_worker, settings, limit, text, code
+) -> None:  # noqa: ANN001
+    limited = settings.model_copy(update=limit)
+    client = make_client(limited)
+    start_worker(limited)
+    job = _finished(client, _submit(client, {"article": {"text": text}})["id"])
+    assert job["status"] == "failed"
+    for result in job["results"].values():
+        assert result["error"]["code"] == code and result["error"]["status"] == 413
+
+
+def test_vectors_are_made_once_and_deleted_when_the_job_ends(
+    client, start_worker, store, redis_client, seed_article
+) -> None:  # noqa: ANN001
+    start_worker()
+    job = _finished(client, _submit(client, {"article": {"text": seed_article}})["id"])
+    assert job["status"] == "succeeded"
+    key = store.job_key(job["id"])
+    assert redis_client.exists(key + ":doc") and not redis_client.exists(key + ":vectors")
+    assert not redis_client.exists(key + ":article")  # the raw article went with preparation
+    assert store.get(job["id"])["started"] == {"prepare": 1, **dict.fromkeys(job["analyses"], 1)}

@@ -11,8 +11,53 @@ DOC = Document(text="One. Two.", sentences=(Span(0, 4), Span(5, 9)), language="e
 
 
 def _create(store: RedisJobStore, job_id: str, analyses: list[str]) -> None:
-    record = {"id": job_id, "created_at": now_rfc3339(), "analyses": analyses, "options": {}}
-    store.create(job_id=job_id, record=record, doc=DOC)
+    """A job as the prepare stage leaves it: document stored, analyses queued elsewhere."""
+    record = {
+        "id": job_id,
+        "created_at": now_rfc3339(),
+        "analyses": analyses,
+        "options": {},
+        "article": {"ref": "r"},
+    }
+    store.create(job_id=job_id, record=record, article={"text": DOC.text})
+    store.save_prepared(job_id, doc=DOC, vectors=None, article={"characters": 9}, messages=[])
+
+
+def test_created_job_is_queued_with_its_raw_article_and_first_task(store: RedisJobStore) -> None:
+    record = {"id": "j0", "created_at": now_rfc3339(), "analyses": ["summary"], "options": {}}
+    record["article"] = {"ref": "r", "characters": None}
+    store.create(job_id="j0", record=record, article={"text": "One."}, message=("prepare", "m"))
+    job = store.get("j0")
+    assert job is not None and job["article"] == {"ref": "r", "characters": None}
+    assert job["status"] == "queued" and job["results"] == {} and job["completed_at"] is None
+    assert not job["prepared"] and store.document("j0") is None
+    assert store.raw_article("j0") == {"text": "One."}
+    assert store.redis.lrange("prepare", 0, -1) == [b"m"]
+    assert store.redis.ttl(store.job_key("j0")) > 0
+    assert store.redis.ttl(store.job_key("j0") + ":article") > 0
+
+
+def test_saving_the_prepared_job_queues_its_analyses_exactly_once(store: RedisJobStore) -> None:
+    record = {"id": "j2", "created_at": now_rfc3339(), "analyses": ["summary"], "options": {}}
+    record["article"] = {}
+    store.create(job_id="j2", record=record, article={"text": DOC.text})
+    assert store.start_prepare("j2").attempts == 1
+    messages = [("summary", "s1"), ("topics", "t1")]
+    saved = store.save_prepared(
+        "j2", doc=DOC, vectors=b"\x00\x01", article={"characters": 9}, messages=messages
+    )
+    again = store.save_prepared(
+        "j2", doc=DOC, vectors=b"\x00\x01", article={"characters": 9}, messages=messages
+    )
+    assert (saved, again) == ("prepared", "done")
+    assert store.redis.lrange("summary", 0, -1) == [b"s1"]
+    assert store.redis.lrange("topics", 0, -1) == [b"t1"]
+    assert store.document("j2") == DOC and store.vectors("j2") == b"\x00\x01"
+    assert store.raw_article("j2") is None
+    assert store.get("j2")["article"] == {"characters": 9}
+    assert store.start_prepare("j2").outcome == "done"
+    store.record_result("j2", "summary", {"status": "succeeded"})
+    assert store.vectors("j2") is None and store.document("j2") == DOC
 
 
 def test_created_job_is_queued_with_its_document(store: RedisJobStore) -> None:

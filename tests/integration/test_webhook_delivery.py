@@ -12,7 +12,6 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from copydesk.core.store import RedisJobStore, now_rfc3339
-from copydesk.core.document import Document, Span
 from copydesk.devstack.waiting import wait_for
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -67,7 +66,7 @@ def _job(store: RedisJobStore, job_id: str, url: str, *, secret: str | None = SE
         "webhook": webhook,
         "base_url": "http://127.0.0.1:8000",
     }
-    store.create(job_id=job_id, record=record, doc=Document("Hi there.", (Span(0, 9),), "en"))
+    store.create(job_id=job_id, record=record, article={"text": "Hi there."})
     store.record_result(
         job_id, "sentiment", {"status": "succeeded", "label": "neutral", "score": 0.0}
     )
