@@ -123,10 +123,11 @@ class Settings(BaseSettings):
         ge=0,
         description="A pool process whose RSS passes this after a task is replaced (0: never).",
     )
-    encoder_precision: str = Field(
-        default="fp32",
-        pattern="^(fp32|bf16)$",
-        description="Precision of the embedded sentence encoder: fp32 or bf16.",
+    encoder: str = Field(
+        default="onnx-int8",
+        pattern="^(onnx-int8|onnx-fp32|torch-fp32)$",
+        description="Backend of the embedded sentence encoder: onnx-int8, onnx-fp32 or "
+        "torch-fp32 (the reference; bench/encoder.py compares them).",
     )
     torch_threads: int = Field(default=1, ge=1, le=64, description="torch threads per process.")
     preload_models: bool = Field(

@@ -32,6 +32,9 @@ class Analyser(ABC):
     def model_name(self) -> str:
         """Name (and version) of the model that produces results; reported in each result."""
 
+    def warm_up(self) -> None:
+        """Load what the first call would (weights, lexicons), so the first job is not slower."""
+
     @abstractmethod
     def preprocess(self, doc: Document, options: Mapping[str, Any]) -> Any: ...
 

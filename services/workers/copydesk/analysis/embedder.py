@@ -1,26 +1,39 @@
-"""Embed sentences with all-MiniLM-L6-v2 through transformers, once per process.
+"""Embed sentences with all-MiniLM-L6-v2, once per process, on ONNX Runtime or torch.
 
 The embedded analysers all build on these vectors, so loading happens here and only here.
 Texts longer than the model's window are split into token windows and averaged rather than
-truncated: nothing a client sent is silently dropped.
+truncated: nothing a client sent is silently dropped. Windows are sorted by length and cut
+into buckets of similar length, so a batch pads little.
+
+Backends (``COPYDESK_ENCODER``), chosen by bench/encoder.py and bench/quality_*:
+- ``onnx-int8``: ONNX Runtime with dynamic int8 weights, the feed-forward output layers kept
+  in fp32 (quantising them cost the most accuracy); no torch in the process;
+- ``onnx-fp32``: ONNX Runtime, numerically the torch model;
+- ``torch-fp32``: the transformers model itself, the reference the others are held to.
+The ONNX files are exported from the packaged weights by ``onnx_build`` (no download).
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from copydesk.analysis.base import MODEL_LOAD_LOCK
 
 DEFAULT_NAME = "all-MiniLM-L6-v2"
+ENCODERS = ("onnx-int8", "onnx-fp32", "torch-fp32")
+MAX_BATCH = 64
+BUCKET_SLACK = 0.25  # a batch holds windows at most 25% (+4 tokens) longer than its shortest
 
 
-def embedder_name(path: str | None, precision: str = "fp32") -> str:
-    """Name the encoder as results report it: the model, and its precision unless fp32."""
+def embedder_name(path: str | None, encoder: str = "torch-fp32") -> str:
+    """Name the encoder as results report it: the model, and its backend unless the reference."""
     name = DEFAULT_NAME if path is None else str(path)
-    return name if precision == "fp32" else f"{name} {precision}"
+    return name if encoder == "torch-fp32" else f"{name} ({encoder})"
 
 
 def default_model_path() -> str:
@@ -33,24 +46,22 @@ class Embedder:
     """Mean-pooled, L2-normalised sentence embeddings (sentence-transformers compatible)."""
 
     def __init__(
-        self,
-        *,
-        path: str | None = None,
-        max_tokens: int = 256,
-        batch_size: int = 32,
-        precision: str = "fp32",
+        self, *, path: str | None = None, encoder: str = "onnx-int8", max_tokens: int = 256
     ) -> None:
-        from transformers import AutoModel, AutoTokenizer
-
+        if encoder not in ENCODERS:
+            raise ValueError(f"unknown encoder {encoder!r}; choose from {', '.join(ENCODERS)}")
         self.path = path or default_model_path()
-        self.name = embedder_name(path, precision)
-        self.precision = precision
-        self.tokenizer = AutoTokenizer.from_pretrained(self.path)
-        self.model = AutoModel.from_pretrained(self.path)
-        self.model.eval()
+        self.name = embedder_name(path, encoder)
+        self.encoder = encoder
         self.max_tokens = max_tokens
-        self.batch_size = batch_size
-        self.dim = int(self.model.config.hidden_size)
+        self.tokenizer = _tokenizer(self.path)
+        self._cls, self._sep = _special_ids(self.tokenizer)
+        self._forward = (
+            _onnx_forward(self.path, encoder)
+            if encoder.startswith("onnx")
+            else _torch_forward(self.path)
+        )
+        self.dim = int(self._forward(np.array([[self._cls, self._sep]]), np.ones((1, 2))).shape[1])
         self._lock = threading.Lock()
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
@@ -64,35 +75,109 @@ class Embedder:
         return _normalise(out)
 
     def count_tokens(self, text: str) -> int:
-        return len(self.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
+        return len(self.tokenizer.encode(text, add_special_tokens=False).ids)
 
     def _windows(self, texts: Sequence[str]) -> tuple[list[list[int]], np.ndarray]:
         """Split every text into model-sized token windows; the mapping says whose each is."""
-        encoded = self.tokenizer(
-            list(texts),
-            truncation=True,
-            max_length=self.max_tokens,
-            return_overflowing_tokens=True,
-        )
-        return encoded["input_ids"], np.asarray(encoded["overflow_to_sample_mapping"])
+        body = self.max_tokens - 2
+        windows, owners = [], []
+        encoded = self.tokenizer.encode_batch(list(texts), add_special_tokens=False)
+        for owner, encoding in enumerate(encoded):
+            ids = encoding.ids
+            for begin in range(0, max(len(ids), 1), body):
+                windows.append([self._cls, *ids[begin : begin + body], self._sep])
+                owners.append(owner)
+        return windows, np.asarray(owners)
 
     def _encode_windows(self, windows: list[list[int]]) -> np.ndarray:
-        import torch
-
-        order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
+        lengths = [len(w) for w in windows]
         result = np.zeros((len(windows), self.dim), dtype=np.float32)
-        autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bf16")
-        with self._lock, torch.inference_mode(), autocast:
-            for begin in range(0, len(order), self.batch_size):
-                chunk = order[begin : begin + self.batch_size]
-                batch = self.tokenizer.pad(
-                    {"input_ids": [windows[i] for i in chunk]}, return_tensors="pt"
-                )
-                hidden = self.model(**batch).last_hidden_state
-                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-                result[chunk] = _normalise(pooled.float().numpy())
-        return result
+        with self._lock:
+            for chunk in buckets(lengths):
+                width = lengths[chunk[-1]]
+                ids = np.zeros((len(chunk), width), dtype=np.int64)
+                mask = np.zeros((len(chunk), width), dtype=np.int64)
+                for row, index in enumerate(chunk):
+                    ids[row, : lengths[index]] = windows[index]
+                    mask[row, : lengths[index]] = 1
+                result[chunk] = self._forward(ids, mask)
+        return _normalise(result)
+
+
+def buckets(lengths: Sequence[int]) -> list[list[int]]:
+    """Group indices by length (sorted), so each batch pads at most ~BUCKET_SLACK."""
+    order = sorted(range(len(lengths)), key=lengths.__getitem__)
+    out: list[list[int]] = []
+    current: list[int] = []
+    for index in order:
+        full = len(current) >= MAX_BATCH
+        if current and (full or lengths[index] > lengths[current[0]] * (1 + BUCKET_SLACK) + 4):
+            out.append(current)
+            current = []
+        current.append(index)
+    if current:
+        out.append(current)
+    return out
+
+
+def _tokenizer(path: str) -> Any:
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(Path(path) / "tokenizer.json"))
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
+    return tokenizer
+
+
+def _special_ids(tokenizer: Any) -> tuple[int, int]:
+    for first, last in (("[CLS]", "[SEP]"), ("<s>", "</s>")):
+        cls, sep = tokenizer.token_to_id(first), tokenizer.token_to_id(last)
+        if cls is not None and sep is not None:
+            return cls, sep
+    raise ValueError("the tokenizer has neither [CLS]/[SEP] nor <s>/</s> tokens")
+
+
+def _onnx_forward(path: str, encoder: str) -> Any:
+    """Return ids, mask -> pooled unit vectors on an ONNX Runtime session, one thread."""
+    import onnxruntime as ort
+
+    from copydesk.analysis.onnx_build import ensure_model
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    model = ensure_model(path, variant=encoder.removeprefix("onnx-"))
+    session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+
+    def forward(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        feeds = {"input_ids": ids.astype(np.int64), "attention_mask": mask.astype(np.int64)}
+        return session.run(["sentence_embedding"], feeds)[0]
+
+    return forward
+
+
+def _torch_forward(path: str) -> Any:
+    """Return ids, mask -> pooled vectors on the transformers model (the reference)."""
+    import torch
+    from transformers import AutoModel
+
+    model = AutoModel.from_pretrained(path).eval()
+
+    def forward(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            ids_t, mask_t = (
+                torch.from_numpy(ids.astype(np.int64)),
+                torch.from_numpy(mask.astype(np.int64)),
+            )
+            hidden = model(input_ids=ids_t, attention_mask=mask_t).last_hidden_state
+            weights = mask_t.unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+            return pooled.float().numpy()
+
+    return forward
 
 
 def _normalise(matrix: np.ndarray) -> np.ndarray:
@@ -103,10 +188,17 @@ def _normalise(matrix: np.ndarray) -> np.ndarray:
 _EMBEDDERS: dict[tuple[str | None, str], Embedder] = {}
 
 
-def get_embedder(path: str | None = None, *, precision: str = "fp32") -> Embedder:
-    """Return this process's embedder for ``path``, loading it once on first use."""
+def get_embedder(path: str | None = None, *, encoder: str | None = None) -> Embedder:
+    """Return this process's embedder for ``path`` and backend, loading it once on first use.
+
+    ``encoder`` defaults to the configured one (``COPYDESK_ENCODER``).
+    """
+    if encoder is None:
+        from copydesk.core.settings import get_settings
+
+        encoder = get_settings().encoder
     with MODEL_LOAD_LOCK:
-        key = (path, precision)
+        key = (path, encoder)
         if key not in _EMBEDDERS:
-            _EMBEDDERS[key] = Embedder(path=path, precision=precision)
+            _EMBEDDERS[key] = Embedder(path=path, encoder=encoder)
         return _EMBEDDERS[key]

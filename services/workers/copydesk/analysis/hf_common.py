@@ -59,6 +59,9 @@ class HFAnalyser(Analyser):
     def model_name(self) -> str:
         return self.model_id
 
+    def warm_up(self) -> None:
+        self.load()
+
     def load(self) -> Loaded:
         """Return the loaded model, loading it on first use (thread-safe, once)."""
         if self._loaded is None:

@@ -54,7 +54,8 @@ class AnalyserRegistry:
             return self._cache[key]
         with MODEL_LOAD_LOCK:
             if key not in self._cache:
-                import_transformers()
+                if model != EMBEDDED:
+                    import_transformers()
                 self._cache[key] = self._build(analysis, model)
             return self._cache[key]
 
@@ -63,10 +64,9 @@ class AnalyserRegistry:
         from copydesk.analysis.embedder import get_embedder
 
         with MODEL_LOAD_LOCK:
-            import_transformers()
-            return get_embedder(
-                self.settings.embedding_model, precision=self.settings.encoder_precision
-            )
+            if self.settings.encoder.startswith("torch"):
+                import_transformers()
+            return get_embedder(self.settings.embedding_model, encoder=self.settings.encoder)
 
     def _build(self, analysis: str, model: str) -> Analyser:
         if model != EMBEDDED:
@@ -104,7 +104,7 @@ class LazyEmbedder:
         from copydesk.analysis.embedder import embedder_name
 
         settings = self._registry.settings
-        return embedder_name(settings.embedding_model, settings.encoder_precision)
+        return embedder_name(settings.embedding_model, settings.encoder)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         return self._registry.embedder().encode(texts)

@@ -179,6 +179,10 @@ class EmbeddingSentimentAnalyser(EmbeddingAnalyser):
                     self._head = self._load_head()
         return self._head
 
+    def warm_up(self) -> None:
+        if self.head.blend:
+            _vader()
+
     def _load_head(self) -> SentimentHead:
         try:
             return SentimentHead.load(self.head_path)

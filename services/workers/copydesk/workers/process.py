@@ -16,6 +16,10 @@ from copydesk.core.names import ANALYSES, PREPARE_QUEUE
 from copydesk.core.settings import EMBEDDED, Settings
 
 log = logging.getLogger(__name__)
+WARM_UP_ARTICLE = (
+    "The city council approved a new budget for schools and roads on Tuesday. "
+    "Members debated the plan for three hours before the vote."
+)
 
 
 def cap_memory(limit_mb: int) -> None:
@@ -50,14 +54,18 @@ def load_models(settings: Settings, *, queues: Set[str]) -> dict[str, str]:
 
         torch.set_num_threads(settings.torch_threads)
     if settings.preload_models:
+        from copydesk.analysis.prepare import PrepareStage
         from copydesk.analysis.registry import registry_for
 
         registry = registry_for(settings)
-        if "embedder" in needed:
-            registry.embedder().encode(["The first sentence warms the encoder up."])
+        if "embedder" in needed:  # encoder, language detector, sentence splitter, IPTC labels
+            embedded = [name for name in ANALYSES if registry.model_for(name, {}) == EMBEDDED]
+            PrepareStage(registry)(
+                {"text": WARM_UP_ARTICLE}, analyses=embedded, options=dict.fromkeys(embedded, {})
+            )
         for name in ANALYSES:
-            if name in needed:
-                registry.get(name, needed[name]).load()  # type: ignore[attr-defined]
+            if name in queues:
+                registry.for_request(name, {}).warm_up()
     log.info(
         "worker process for queues %s loaded %s",
         ",".join(sorted(queues)),

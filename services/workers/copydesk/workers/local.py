@@ -1,0 +1,88 @@
+"""Run a job's stages in this process: prepare, then each analysis, as the workers do.
+
+The same PrepareStage, analysers, vectors (through the same float16 bytes) and failure
+mapping as the service, with no Redis and no Celery: ``copydesk analyze --local`` and the
+benchmarks' in-process baseline call this, so the two paths differ only by the transport.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from copydesk.analysis.prepare import PrepareStage
+from copydesk.analysis.registry import AnalyserRegistry, registry_for
+from copydesk.analysis.vectors import DocVectors
+from copydesk.core.schemas import JobRequest
+from copydesk.core.settings import Settings
+from copydesk.core.store import now_rfc3339
+from copydesk.workers.process import load_models
+from copydesk.workers.runner import _as_failure, analyse, failed
+
+
+class LocalPipeline:
+    """Analyse validated job requests in-process; one instance per process."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.registry: AnalyserRegistry = registry_for(settings)
+        self.stage = PrepareStage(self.registry)
+
+    def warm_up(self) -> None:
+        """Load every model a worker would, so timings exclude start-up."""
+        load_models(self.settings, queues={"prepare", "summary", "sentiment", "topics"})
+
+    def run(self, request: JobRequest, *, job_id: str) -> dict[str, Any]:
+        """Return the job document a client would fetch once the job has ended."""
+        began = time.perf_counter()
+        created = now_rfc3339()
+        options = {name: request.options_for(name) for name in request.analyses}
+        article = request.article.model_dump(exclude_none=True)
+        view = {
+            "title": article.get("title"),
+            "ref": article.get("ref"),
+            "url": article.get("url"),
+            "language": article.get("language"),
+            "characters": None,
+        }
+        results: dict[str, Any] = {}
+        try:
+            prepared = self.stage(article, analyses=request.analyses, options=options)
+        except Exception as exc:
+            problem = failed(_as_failure(exc, stage="prepare"))
+            results = dict.fromkeys(request.analyses, problem)
+        else:
+            view = prepared.article
+            vectors = None
+            if prepared.vectors is not None:  # the same bytes the service stores in Redis
+                vectors = DocVectors.from_bytes(prepared.vectors.to_bytes(), prepared.doc)
+            for name in request.analyses:
+                if name in prepared.failures:
+                    results[name] = failed(prepared.failures[name])
+                    continue
+                results[name] = analyse(
+                    registry=self.registry,
+                    analysis=name,
+                    doc=prepared.doc,
+                    options=options[name],
+                    vectors=vectors,
+                )
+        return {
+            "id": job_id,
+            "status": job_status(results),
+            "created_at": created,
+            "completed_at": now_rfc3339(),
+            "article": view,
+            "analyses": request.analyses,
+            "options": options,
+            "results": results,
+            "elapsed_ms": round((time.perf_counter() - began) * 1000, 1),
+        }
+
+
+def job_status(results: dict[str, dict[str, Any]]) -> str:
+    """Name a finished job's status from its results, as the job store's completion does."""
+    succeeded = sum(result.get("status") == "succeeded" for result in results.values())
+    if succeeded == len(results):
+        return "succeeded"
+    return "failed" if succeeded == 0 else "partially_succeeded"
