@@ -18,6 +18,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet 'torch==2.13.0'
 	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m copydesk.analysis.onnx_build  # export the ONNX encoders once (no download)
 	rm -f $(VENV)/.installed-*
 	touch $@
 
@@ -42,8 +43,11 @@ test-e2e: install
 
 bench: install
 	$(PY) -m pip install --quiet -e '.[bench]'
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(PY) bench/quality.py
-	$(PY) bench/speed.py
+	$(PY) bench/encoder.py
+	$(PY) bench/throughput.py
+	$(PY) bench/adversarial.py
 
 clean:
 	rm -rf var .pytest_cache

@@ -56,8 +56,12 @@ def in_process(analyser, bodies: list[dict]) -> list[dict]:
     work, texts = [], []
     for request in map(JobRequest.model_validate, bodies):
         a = request.article
-        work.append((prepare(text=a.text, title=a.title, language=a.language),
-                     request.options_for(analyser.name)))
+        work.append(
+            (
+                prepare(text=a.text, title=a.title, language=a.language),
+                request.options_for(analyser.name),
+            )
+        )
         with contextlib.suppress(CopydeskError):
             texts += analyser.preprocess(*work[-1]).texts
     analyser.embedder.encode(texts)  # one batched pass; the calls below hit the memo
@@ -86,9 +90,11 @@ class Runner:
         secs = time.perf_counter() - began
         self.jobs, self.wall = self.jobs + len(bodies), self.wall + secs
         bad = [(i, r) for i, r in enumerate(api) if r.get("status") != "succeeded"]
-        print(f"  {label}: {len(bodies)} jobs in {secs:.0f} s ({len(bodies) / secs:.1f} jobs/s; "
-              f"in-process {local_secs:.0f} s); failed: API {len(bad)}, in-process "
-              f"{sum(r['status'] != 'succeeded' for r in mine)}")
+        print(
+            f"  {label}: {len(bodies)} jobs in {secs:.0f} s ({len(bodies) / secs:.1f} jobs/s; "
+            f"in-process {local_secs:.0f} s); failed: API {len(bad)}, in-process "
+            f"{sum(r['status'] != 'succeeded' for r in mine)}"
+        )
         for i, r in bad[:3]:
             print(f"    item {i}: {r.get('job_status', r['status'])} {r.get('error')}")
         return api, mine, [i for i in range(len(bodies)) if ok(api[i], mine[i])]
@@ -133,7 +139,9 @@ def acc(picks: list[str], truth: list[str]) -> float:
 
 
 def by(sections: list[str], section: str, *columns: list) -> list[list]:
-    return [[c for c, s in zip(column, sections, strict=True) if s == section] for column in columns]
+    return [
+        [c for c, s in zip(column, sections, strict=True) if s == section] for column in columns
+    ]
 
 
 def topics(runner: Runner, args) -> None:
@@ -141,25 +149,35 @@ def topics(runner: Runner, args) -> None:
 
     articles = qt.load(split="test", per_section=args.per_section or None)
     classifier = EmbeddingTopicClassifier(embedder=args.embedder)
-    print(f"\nBBC News test split: {len(articles)} articles "
-          f"({args.per_section or 'all'} per section), {2 * len(articles)} topic jobs")
+    print(
+        f"\nBBC News test split: {len(articles)} articles "
+        f"({args.per_section or 'all'} per section), {2 * len(articles)} topic jobs"
+    )
     custom = {"options": {"topics": {"labels": qt.CUSTOM, "top_k": 1}}}
     for task, extra, mapping in (("custom", custom, qt.TO_CUSTOM), ("iptc", {}, qt.TO_IPTC)):
-        bodies = [{"article": {"title": a.title, "text": a.body}, "analyses": ["topics"], **extra}
-                  for a in articles]
+        bodies = [
+            {"article": {"title": a.title, "text": a.body}, "analyses": ["topics"], **extra}
+            for a in articles
+        ]
         api, mine, keep = runner.both(classifier, bodies, label=task)
         top = {w: [r[i]["labels"][0] for i in keep] for w, r in (("API", api), ("in", mine))}
         picks = {w: [t["label"] for t in tops] for w, tops in top.items()}
         truth = [mapping[articles[i].section] for i in keep]
         sections = [articles[i].section for i in keep]
-        per = {w: {s: acc(*by(sections, s, p, truth)) for s in qt.SECTIONS} for w, p in picks.items()}
-        print(f"  {task:6s} top-1 API {acc(picks['API'], truth):.3f}  in-process "
-              f"{acc(picks['in'], truth):.3f}   per section (API/in-process) "
-              + " ".join(f"{s[:5]}={per['API'][s]:.3f}/{per['in'][s]:.3f}" for s in qt.SECTIONS))
+        per = {
+            w: {s: acc(*by(sections, s, p, truth)) for s in qt.SECTIONS} for w, p in picks.items()
+        }
+        print(
+            f"  {task:6s} top-1 API {acc(picks['API'], truth):.3f}  in-process "
+            f"{acc(picks['in'], truth):.3f}   per section (API/in-process) "
+            + " ".join(f"{s[:5]}={per['API'][s]:.3f}/{per['in'][s]:.3f}" for s in qt.SECTIONS)
+        )
         differ = [j for j, (a, b) in enumerate(zip(*picks.values(), strict=True)) if a != b]
         gap = max((abs(a["score"] - b["score"]) for a, b in zip(*top.values())), default=0.0)
-        print(f"  {task:6s} agreement: top-1 differs on {len(differ)}/{len(keep)}, "
-              f"max |top-1 score diff| {gap:.4f}")
+        print(
+            f"  {task:6s} agreement: top-1 differs on {len(differ)}/{len(keep)}, "
+            f"max |top-1 score diff| {gap:.4f}"
+        )
         for j in differ[:3]:
             a = articles[keep[j]]
             print(f"    {a.folder}/{a.file}: API {top['API'][j]} vs in-process {top['in'][j]}")
@@ -182,27 +200,38 @@ def sentiment(runner: Runner, args) -> None:
         bodies = [{"article": {"text": t}, "analyses": ["sentiment"]} for t in texts]
         api, mine, keep = runner.both(analyser, bodies, label=kind + "s")
         gold = np.array([np.mean([s.rating for s in group]) for group in rated]) / 4
-        scores = {w: np.array([r[i]["score"] for i in keep]) for w, r in (("API", api),
-                                                                         ("in", mine))}
+        scores = {
+            w: np.array([r[i]["score"] for i in keep]) for w, r in (("API", api), ("in", mine))
+        }
         truth = gold[keep]
         figures = {f"{kind} pearson": lambda p: np.corrcoef(p, truth)[0, 1]}
         for cut in (0.5, 1.0) if kind == "sentence" else ():
             clear = np.abs(truth) >= cut / 4
-            figures[f"polarity acc |r|>={cut} (n={int(clear.sum())})"] = (
-                lambda p, c=clear: np.mean(np.sign(p[c]) == np.sign(truth[c])))
+            figures[f"polarity acc |r|>={cut} (n={int(clear.sum())})"] = lambda p, c=clear: np.mean(
+                np.sign(p[c]) == np.sign(truth[c])
+            )
         for name, f in figures.items():
             print(f"  {name:32s} API {f(scores['API']):.3f}  in-process {f(scores['in']):.3f}")
         if kind == "sentence" and len(keep) < len(bodies):
             right = np.zeros(len(gold), dtype=bool)
             right[keep] = np.sign(scores["API"]) == np.sign(truth)
-            print("  API counting its failed jobs as wrong: " + ", ".join(
-                f"acc |r|>={cut} {right[np.abs(gold) >= cut / 4].mean():.3f}" for cut in (0.5, 1)))
+            print(
+                "  API counting its failed jobs as wrong: "
+                + ", ".join(
+                    f"acc |r|>={cut} {right[np.abs(gold) >= cut / 4].mean():.3f}"
+                    for cut in (0.5, 1)
+                )
+            )
         diff = np.abs(scores["API"] - scores["in"])
-        print(f"  {kind}s agreement: max |score diff| {diff.max(initial=0):.4f}, "
-              f"> 1e-3 on {int((diff > 1e-3).sum())}/{len(keep)}")
+        print(
+            f"  {kind}s agreement: max |score diff| {diff.max(initial=0):.4f}, "
+            f"> 1e-3 on {int((diff > 1e-3).sum())}/{len(keep)}"
+        )
         for j in [j for j in np.argsort(-diff)[:3] if diff[j] > 1e-3]:
-            print(f"    {texts[keep[j]][:70]!r}: API {scores['API'][j]:+.4f} "
-                  f"in-process {scores['in'][j]:+.4f}")
+            print(
+                f"    {texts[keep[j]][:70]!r}: API {scores['API'][j]:+.4f} "
+                f"in-process {scores['in'][j]:+.4f}"
+            )
 
 
 def main() -> None:
@@ -226,12 +255,17 @@ def main() -> None:
     args.embedder = MemoEmbedder(get_embedder())
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as var:
-        stack = None if args.url else Stack(
-            var_dir=Path(var), http_port=free_port(), log_dir=Path(var) / "logs")
+        stack = (
+            None
+            if args.url
+            else Stack(var_dir=Path(var), http_port=free_port(), log_dir=Path(var) / "logs")
+        )
         try:
             base = (args.url or stack.start(timeout=120).base_url).rstrip("/")
-            print(f"stack: {base} ({'given' if args.url else 'started, default configuration'})"
-                  f"; {args.threads} client threads")
+            print(
+                f"stack: {base} ({'given' if args.url else 'started, default configuration'})"
+                f"; {args.threads} client threads"
+            )
             runner = Runner(base, threads=args.threads, timeout=args.timeout)
             warm = {"article": {"text": "Shares rose. The team won the final."}}
             runner.api([warm] * 4, name="topics", threads=4)  # workers load their models
@@ -240,8 +274,10 @@ def main() -> None:
         finally:
             if stack is not None:
                 stack.stop()
-    print(f"\n{runner.jobs} jobs through the API in {runner.wall:.0f} s "
-          f"({runner.jobs / runner.wall:.1f} jobs/s); total run {time.perf_counter() - started:.0f} s")
+    print(
+        f"\n{runner.jobs} jobs through the API in {runner.wall:.0f} s "
+        f"({runner.jobs / runner.wall:.1f} jobs/s); total run {time.perf_counter() - started:.0f} s"
+    )
 
 
 if __name__ == "__main__":

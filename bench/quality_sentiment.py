@@ -69,8 +69,11 @@ def seed_document():
     except (ImportError, TypeError):
         from copydesk.core.document import Document, Span
 
-        spans = tuple(Span(m.start(), m.end()) for m in re.finditer(r"[^.!?\n]+[.!?]?", raw)
-                      if m.group().strip())
+        spans = tuple(
+            Span(m.start(), m.end())
+            for m in re.finditer(r"[^.!?\n]+[.!?]?", raw)
+            if m.group().strip()
+        )
         return Document(text=raw, sentences=spans, language="en")
 
 
@@ -108,10 +111,12 @@ def main() -> None:
     texts = [t for d in docs for t in d.sentence_texts()]
     embedder = get_embedder()
     file_order = [s.text for s in nyt]
-    vectors = vader_data.cached_embeddings(file_order, embedder=embedder, tag="nyt",
-                                           cache_dir=args.cache_dir)
+    vectors = vader_data.cached_embeddings(
+        file_order, embedder=embedder, tag="nyt", cache_dir=args.cache_dir
+    )
     analyser = EmbeddingSentimentAnalyser(
-        embedder=CachedEmbedder(embedder, texts=file_order, vectors=vectors))
+        embedder=CachedEmbedder(embedder, texts=file_order, vectors=vectors)
+    )
     t0 = time.monotonic()
     results = analyser.batch(docs, [None] * len(docs))
     ours_secs = time.monotonic() - t0
@@ -136,19 +141,27 @@ def main() -> None:
     print(f"training corpora {meta['training_corpora']} (excluded: {meta['excluded_corpora']})")
     print(f"train sizes {meta['n']}  validation sizes {meta['n_val']}")
     print(f"validation (head): {meta['validation']['all']}")
-    print(f"thresholds {neg:+.2f}/{pos:+.2f}  aggregation {meta['aggregation']['length_power']}"
-          f"/{meta['aggregation']['polar_power']}")
-    print(f"\nNYT editorials: {len(texts)} sentences, {len(docs)} editorials; clearly rated: "
-          f"{int(np.sum(np.abs(ratings) >= 0.5))} (|r|>=0.5), {int(np.sum(np.abs(ratings) >= 1))}"
-          " (|r|>=1.0)")
+    print(
+        f"thresholds {neg:+.2f}/{pos:+.2f}  aggregation {meta['aggregation']['length_power']}"
+        f"/{meta['aggregation']['polar_power']}"
+    )
+    print(
+        f"\nNYT editorials: {len(texts)} sentences, {len(docs)} editorials; clearly rated: "
+        f"{int(np.sum(np.abs(ratings) >= 0.5))} (|r|>=0.5), {int(np.sum(np.abs(ratings) >= 1))}"
+        " (|r|>=1.0)"
+    )
     head = analyser.head
     raw = np.clip(head.raw(analyser.embedder.encode(texts)), -1.0, 1.0)
     raw_lab = np.where(raw <= neg, -1, np.where(raw >= pos, 1, 0))
-    raw_doc = [head.aggregate(raw[a:b], np.array([len(t) for t in texts[a:b]]))
-               for a, b in zip(bounds[:-1], bounds[1:])]
-    rows = {"ours": sentence_figures(ours, ratings, ours_lab),
-            "head": sentence_figures(raw, ratings, raw_lab),
-            "vader": sentence_figures(comp, ratings, vader_lab)}
+    raw_doc = [
+        head.aggregate(raw[a:b], np.array([len(t) for t in texts[a:b]]))
+        for a, b in zip(bounds[:-1], bounds[1:])
+    ]
+    rows = {
+        "ours": sentence_figures(ours, ratings, ours_lab),
+        "head": sentence_figures(raw, ratings, raw_lab),
+        "vader": sentence_figures(comp, ratings, vader_lab),
+    }
     for name, doc in (("ours", ours_doc), ("head", raw_doc), ("vader", vader_doc)):
         rows[name]["doc_pearson"] = float(np.corrcoef(doc, doc_truth)[0, 1])
     keys = list(rows["ours"])
@@ -159,17 +172,23 @@ def main() -> None:
     print("(ours = what ships: head blended with VADER; head = embedding head alone)")
     clear = np.abs(ratings) >= 1.0
     zero = comp[clear] == 0
-    print(f"VADER scores {zero.mean():.1%} of |r|>=1.0 sentences exactly 0; on the rest its "
-          f"accuracy is {np.mean(np.sign(comp[clear][~zero]) == np.sign(ratings[clear][~zero])):.3f}")
+    print(
+        f"VADER scores {zero.mean():.1%} of |r|>=1.0 sentences exactly 0; on the rest its "
+        f"accuracy is {np.mean(np.sign(comp[clear][~zero]) == np.sign(ratings[clear][~zero])):.3f}"
+    )
     labels = dict(zip(*np.unique([r["label"] for r in results], return_counts=True)))
-    print(f"editorial labels (ours): {({str(k): int(v) for k, v in labels.items()})}")
+    print(f"editorial labels (ours): { ({str(k): int(v) for k, v in labels.items()}) }")
 
     if SEED_ARTICLE.exists():
         seed = analyser(seed_document())
-        print(f"\nseed article: label={seed['label']} score={seed['score']:+.3f} "
-              f"({len(seed['sentences'])} sentences)")
-    print(f"\nscoring time: ours {ours_secs:.2f}s (cached embeddings), vader {vader_secs:.2f}s;"
-          f" total {time.monotonic() - started:.0f}s")
+        print(
+            f"\nseed article: label={seed['label']} score={seed['score']:+.3f} "
+            f"({len(seed['sentences'])} sentences)"
+        )
+    print(
+        f"\nscoring time: ours {ours_secs:.2f}s (cached embeddings), vader {vader_secs:.2f}s;"
+        f" total {time.monotonic() - started:.0f}s"
+    )
 
 
 if __name__ == "__main__":

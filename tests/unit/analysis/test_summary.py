@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 import torch
 
@@ -44,7 +45,7 @@ def test_offsets_slice_the_analysed_text(summariser, seed_article):
 
 def test_result_names_model_method_and_full_coverage(summariser):
     result = summariser(make_doc(NEWS))
-    assert result["model"] == "copydesk-extractive/1 (all-MiniLM-L6-v2)"
+    assert result["model"] == "copydesk-extractive/1 (all-MiniLM-L6-v2, onnx-int8)"
     assert result["method"] == "extractive"
     assert result["coverage"] == 1.0
 
@@ -140,3 +141,27 @@ def test_english_or_unknown_language_is_accepted(summariser, language):
 def test_bad_max_sentences_fails(summariser, value):
     with pytest.raises(AnalysisError, match="max_sentences"):
         summariser(make_doc(NEWS), {"max_sentences": value})
+
+
+def test_selection_is_bounded_on_thousands_of_sentences() -> None:
+    from copydesk.analysis.summary import MAX_CANDIDATES, select, shortlist
+
+    rng = np.random.default_rng(1)
+    vectors = rng.normal(size=(20_000, 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    pool = shortlist(vectors, list(range(20_000)), size=MAX_CANDIDATES)
+    assert len(pool) == MAX_CANDIDATES and pool == sorted(pool) and 0 in pool
+    chosen = select(vectors=vectors, eligible=[True] * 20_000, k=3)
+    assert len(chosen) == 3 and chosen == sorted(chosen)
+
+
+def test_email_check_is_linear_on_one_huge_token() -> None:
+    import time
+
+    from copydesk.analysis.summary import _quotable
+
+    began = time.perf_counter()
+    assert not _quotable("x@" + "a" * 400_000)
+    assert not _quotable("@" * 200_000)
+    assert time.perf_counter() - began < 2.0
+    assert not _quotable("Write to the desk at news@example.org for more on the story.")

@@ -33,7 +33,7 @@ BUCKET_SLACK = 0.25  # a batch holds windows at most 25% (+4 tokens) longer than
 def embedder_name(path: str | None, encoder: str = "torch-fp32") -> str:
     """Name the encoder as results report it: the model, and its backend unless the reference."""
     name = DEFAULT_NAME if path is None else str(path)
-    return name if encoder == "torch-fp32" else f"{name} ({encoder})"
+    return name if encoder == "torch-fp32" else f"{name}, {encoder}"
 
 
 def default_model_path() -> str:

@@ -1,0 +1,885 @@
+"""Send hostile articles through the whole local stack and check it stays fast, bounded, alive.
+
+Why: copydesk takes articles from anywhere, so it gets pages of ``<p>x``, one 900 kB token,
+sentences that never end and markup nested 20,000 deep. Each must end as a result or a coded
+failure within a minute. No worker may grow past its memory budget, and neither the intake
+nor an ordinary article sent alongside may slow down. An input that needs more memory than
+a pool process may use must fail with ``resource_exhausted``, and every other process must
+live on.
+
+Phase 1 starts a stack with the default settings. Each input goes over HTTP in a body just
+under COPYDESK_MAX_BODY_BYTES, with a short ordinary article right behind it. The bench
+times the POST, the time to a terminal job state and the short article's time to done,
+and samples the memory of every worker process (mains, pool children, their forks) every
+0.1 s. The per-input peak combines those samples with the kernel's high-water mark (VmHWM),
+so a spike between two samples still counts. The inputs the issue lists come first, then
+the same shapes sized to the analysis limits (max_chars, max_sentences), so they get past
+the size checks and reach the models, then a big but legal news-like article.
+
+Phase 2 starts a second stack with COPYDESK_WORKER_MEMORY_LIMIT_MB set just above what a
+pool process holds once its models are loaded (VmData, the figure RLIMIT_DATA caps, measured
+in phase 1). It sends the big article and checks that it fails with a code, that the job
+ends, that every main process keeps its PID, that the kernel OOM killer stayed idle and that
+a short article still succeeds afterwards.
+
+    .venv/bin/python bench/adversarial.py [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import re
+import string
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from copydesk.core.settings import Settings
+from copydesk.devstack.redis_server import free_port
+from copydesk.devstack.stack import Stack
+from procs import alive, stack_processes
+
+TERMINAL = {"succeeded", "partially_succeeded", "failed", "cancelled"}
+POST_LIMIT_MS = 200.0
+TERMINAL_LIMIT_S = 60.0
+RSS_LIMIT_MB = 700.0
+SHORT_LIMIT_S = 5.0
+LATE_GRACE_S = 60.0  # after the limit, how long to keep waiting so the next input starts clean
+SAMPLE_EVERY_S = 0.1
+WORKERS = ("analysis-worker", "webhook-worker")
+JSON = {"Content-Type": "application/json"}
+CRASH = re.compile(
+    r"Traceback|CRITICAL|WorkerLostError|MemoryError|exited with|signal \d+|Killed|"
+    r"crashed|out of memory|bad_alloc|Segmentation|core dumped",
+    re.IGNORECASE,
+)
+
+SHORT_ARTICLE = (
+    "The city council approved a new budget for schools and roads on Tuesday. "
+    "Members debated the plan for three hours before the final vote. "
+    "The mayor said the money would repair forty schools over the next two years. "
+    "Opposition members warned that the plan relied on optimistic tax forecasts."
+)
+NEWS_SENTENCES = [
+    "The central bank raised its main interest rate by a quarter of a percentage point on "
+    "Wednesday, the fourth increase this year, citing stubborn inflation in services.",
+    "Officials said the decision had been unanimous, although two members of the committee "
+    "had argued in earlier meetings for a pause to gauge the effect of previous rises.",
+    "Opposition leaders criticised the move as a further blow to households already "
+    "struggling with higher energy bills, rents and the rising cost of weekly groceries.",
+    "Shares in regional lenders fell sharply after the announcement, while the currency "
+    "strengthened against the dollar and the euro in otherwise quiet afternoon trading.",
+    "Analysts at several large banks said they expected at least one further increase "
+    "before the end of the year, unless the labour market cooled faster than forecast.",
+    "The governor told reporters that wage growth remained too strong to be consistent "
+    "with the inflation target, and that the committee would act again if it had to.",
+    "Retailers warned that higher borrowing costs would weigh on holiday spending, with "
+    "several chains already reporting weaker sales of furniture, electronics and clothing.",
+    "Economists were divided over whether the economy could avoid a recession next year, "
+    "with some pointing to resilient hiring and others to falling business investment.",
+    "Mortgage lenders began raising their fixed-rate offers within hours of the decision, "
+    "adding hundreds of pounds a year to the cost of a typical new home loan.",
+    "The finance ministry said it welcomed the bank's commitment to price stability and "
+    "would set out its own plans for public spending in the budget next month.",
+    "Small business groups called for targeted support, arguing that many firms had not "
+    "recovered from the pandemic and now faced higher costs for credit and for energy.",
+    "Markets had largely priced in the rise, and long-term bond yields barely moved, "
+    "suggesting investors believe the bank is close to the end of its tightening cycle.",
+]
+SHORT_WORDS = (
+    "the a of to in and on at by for we go see big old new red sun sea day way man car "
+    "bus city park road town river house world time year work home news game team"
+).split()
+LATIN = "The committee met again on Friday to discuss the new budget for the region."
+CJK = "委员会星期五再次开会讨论该地区的新预算。"
+ARABIC = "اجتمعت اللجنة مرة أخرى يوم الجمعة لمناقشة الميزانية الجديدة للمنطقة."
+
+
+@dataclass(frozen=True)
+class Hostile:
+    """One hostile input: ``build(n)`` makes it from a count of ``unit``."""
+
+    name: str
+    kind: str  # "text" or "html": the article field it goes in
+    unit: str
+    build: Callable[[int], str]
+    target: int | None = None  # the count asked for; None fills the body to the limit
+
+
+@dataclass(frozen=True)
+class Payload:
+    hostile: Hostile
+    count: int
+    body: bytes
+    chars: int
+
+    @property
+    def shrunk(self) -> bool:
+        return self.hostile.target is not None and self.count < self.hostile.target
+
+
+@dataclass
+class ProcTrace:
+    """What the sampler saw of one process during one input."""
+
+    pid: int
+    role: str
+    depth: int  # 0 main process, 1 pool child, 2 a fork of a pool child
+    new: bool  # appeared after the first sample
+    rss_max: float = 0.0
+    hwm_first: float = 0.0
+    hwm_last: float = 0.0
+    data_first: float = 0.0
+    data_max: float = 0.0
+
+    @property
+    def peak_mb(self) -> float:
+        """Peak RSS within the window: VmHWM when it rose inside it, else the sampled max."""
+        if self.new or self.hwm_last > self.hwm_first:
+            return max(self.hwm_last, self.rss_max)
+        return self.rss_max
+
+
+@dataclass
+class Outcome:
+    payload: Payload
+    post_ms: float
+    post_status: int
+    seconds: float | None  # to a terminal state, None if it never got there
+    status: str
+    codes: list[str]
+    peak_mb: float
+    peak_who: str
+    sum_mb: float
+    data_growth_mb: float  # largest VmData rise of a pool process during the input
+    short_post_ms: float
+    short_seconds: float | None
+    short_status: str
+    late: bool = False
+    procs: list[ProcTrace] = field(default_factory=list)
+
+
+# --- inputs ------------------------------------------------------------------------------
+
+
+def hostile_inputs(settings: Settings) -> list[Hostile]:
+    """The issue's inputs, then the same shapes sized to pass the analysis limits."""
+    rng = random.Random(20240601)
+    letters = "".join(rng.choice(string.ascii_lowercase) for _ in range(1_000_000))
+    words = [rng.choice(SHORT_WORDS) for _ in range(200_000)]
+    codes = ["".join(rng.choice(string.ascii_letters + string.digits) for _ in range(5))]
+    codes += [
+        "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(5))
+        for _ in range(60_000)
+    ]
+    chars, sentences = settings.max_chars - 100, settings.max_sentences - 10
+
+    def links(n: int) -> str:
+        lead = ("More", "Read", "Also", "Next")
+        return "\n".join(f"{lead[i % 4]}: t.co/{codes[i]}" for i in range(n))
+
+    def scripts(n: int) -> str:
+        blocks = [
+            f"{LATIN} {CJK} {ARABIC}" if i % 2 else f"{ARABIC} {LATIN} {CJK}" for i in range(n)
+        ]
+        return "\n\n".join(" ".join(blocks[i : i + 3]) for i in range(0, n, 3))
+
+    def words_up_to(limit: int) -> str:
+        text = " ".join(words)
+        return text[: text.rfind(" ", 0, limit)]
+
+    return [
+        Hostile("<p>x repeated", "html", "<p>x", lambda n: "<p>x" * n),
+        Hostile("park sentence repeated", "text", "sentences", lambda n: "We go to the park. " * n),
+        Hostile("one ~900 kB token", "text", "letters", lambda n: letters[:n], 900_000),
+        Hostile("150k-word sentence", "text", "words", lambda n: " ".join(words[:n]), 150_000),
+        Hostile(
+            "20k nested <div>s",
+            "html",
+            "divs",
+            lambda n: "<div>" * n + "Deep inside the page." + "</div>" * n,
+            20_000,
+        ),
+        Hostile("50k link-like lines", "text", "lines", links, 50_000),
+        Hostile("Latin+CJK+Arabic mix", "text", "3-script blocks", scripts, 3_000),
+        Hostile(f"token at max_chars ({chars:,})", "text", "letters", lambda n: letters[:n], chars),
+        Hostile(f"sentence at max_chars ({chars:,})", "text", "chars", words_up_to, chars),
+        Hostile(
+            f"park at max_sentences ({sentences:,})",
+            "text",
+            "sentences",
+            lambda n: "We go to the park. " * n,
+            sentences,
+        ),
+        Hostile(f"links at max_sentences ({sentences:,})", "text", "lines", links, sentences),
+        Hostile("script mix under limits", "text", "3-script blocks", scripts, sentences // 3 - 3),
+        big_article_input(),
+    ]
+
+
+def big_article_input() -> Hostile:
+    return Hostile("big legal article (news)", "text", "chars", big_article, 250_000)
+
+
+def big_article(chars: int) -> str:
+    """Return about ``chars`` characters of news-like prose in paragraphs of four sentences."""
+    rng = random.Random(7)
+    paragraphs, size = [], 0
+    while size < chars:
+        paragraph = " ".join(rng.sample(NEWS_SENTENCES, 4))
+        paragraphs.append(paragraph)
+        size += len(paragraph) + 2
+    return "\n\n".join(paragraphs)[:chars].rsplit(".", 1)[0] + "."
+
+
+def encode(kind: str, value: str) -> bytes:
+    return json.dumps({"article": {kind: value}}, ensure_ascii=False).encode()
+
+
+def fit(hostile: Hostile, *, limit: int) -> Payload:
+    """Build the input at its target count, or at the largest count whose body is under
+    ``limit`` bytes (binary search: the body grows with the count)."""
+
+    def payload(n: int) -> Payload:
+        value = hostile.build(n)
+        return Payload(hostile, n, encode(hostile.kind, value), len(value))
+
+    if hostile.target is not None:
+        best = payload(hostile.target)
+        if len(best.body) < limit:
+            return best
+    low, high = 1, hostile.target if hostile.target is not None else limit
+    best = payload(low)
+    while low <= high:
+        middle = (low + high) // 2
+        candidate = payload(middle)
+        if len(candidate.body) < limit:
+            best, low = candidate, middle + 1
+        else:
+            high = middle - 1
+    return best
+
+
+# --- memory ------------------------------------------------------------------------------
+
+
+def read_status(pid: int) -> dict[str, float] | None:
+    """VmRSS, VmHWM and VmData of ``pid`` in MiB (None once it is gone)."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return None
+    out = {}
+    for line in lines:
+        key, _, rest = line.partition(":")
+        if key in ("VmRSS", "VmHWM", "VmData"):
+            out[key] = int(rest.split()[0]) / 1024
+    return out if len(out) == 3 else None
+
+
+def descendants(roots: dict[str, int]) -> dict[int, tuple[str, int]]:
+    """Every process under each root, from one scan of /proc: {pid: (role, depth)}."""
+    kids: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            kids.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry.name))
+    found: dict[int, tuple[str, int]] = {}
+    for role, root in roots.items():
+        layer, depth = [root], 0
+        while layer:
+            found.update((pid, (role, depth)) for pid in layer)
+            layer, depth = [kid for pid in layer for kid in kids.get(pid, [])], depth + 1
+    return found
+
+
+class MemorySampler:
+    """Sample every worker process's memory on a thread until the ``with`` block ends."""
+
+    def __init__(self, roots: dict[str, int], *, every: float = SAMPLE_EVERY_S) -> None:
+        self.roots, self.every = roots, every
+        self.traces: dict[int, ProcTrace] = {}
+        self.sum_max = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._first = True
+
+    def __enter__(self) -> MemorySampler:
+        self.sample()  # a baseline before anything is sent
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sample()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            self.sample()
+
+    def sample(self) -> None:
+        total = 0.0
+        for pid, (role, depth) in descendants(self.roots).items():
+            status = read_status(pid)
+            if status is None:
+                continue
+            rss, hwm, data = status["VmRSS"], status["VmHWM"], status["VmData"]
+            trace = self.traces.get(pid)
+            if trace is None:
+                trace = ProcTrace(pid, role, depth, not self._first, hwm_first=hwm, data_first=data)
+                self.traces[pid] = trace
+            trace.rss_max = max(trace.rss_max, rss)
+            trace.hwm_last = max(trace.hwm_last, hwm)
+            trace.data_max = max(trace.data_max, data)
+            total += rss
+        self.sum_max = max(self.sum_max, total)
+        self._first = False
+
+
+def worker_roots(stack: Stack) -> dict[str, int]:
+    return {name: stack.processes[name].pid for name in WORKERS}
+
+
+def pool_data_mb(stack: Stack) -> list[tuple[int, float, float]]:
+    """(pid, VmData MiB, VmRSS MiB) of each analysis pool process now."""
+    out = []
+    for proc in stack_processes(stack.processes):
+        if proc.role == "analysis-worker" and not proc.parent:
+            status = read_status(proc.pid)
+            if status is not None:
+                out.append((proc.pid, status["VmData"], status["VmRSS"]))
+    return out
+
+
+def oom_kills() -> int | None:
+    """The kernel's count of OOM-killer kills since boot (None where /proc/vmstat lacks it)."""
+    for line in Path("/proc/vmstat").read_text().splitlines():
+        name, _, value = line.partition(" ")
+        if name == "oom_kill":
+            return int(value)
+    return None
+
+
+# --- driving the stack -------------------------------------------------------------------
+
+
+def start_stack(var: Path, *, extra_env: dict[str, str] | None = None) -> Stack:
+    stack = Stack(
+        var_dir=var,
+        http_port=free_port(),
+        log_dir=var / "logs",
+        extra_env=extra_env or {},
+        analysis_concurrency=2,
+    )
+    began = time.perf_counter()
+    try:
+        stack.start(timeout=180)
+    except BaseException:
+        stack.stop()
+        raise
+    print(f"  stack up at {stack.base_url} in {time.perf_counter() - began:.1f} s")
+    return stack
+
+
+def post(session: requests.Session, stack: Stack, body: bytes) -> tuple[float, requests.Response]:
+    began = time.perf_counter()
+    response = session.post(stack.base_url + "/v1/jobs", data=body, headers=JSON, timeout=60)
+    return (time.perf_counter() - began) * 1000, response
+
+
+def wait_jobs(
+    session: requests.Session,
+    stack: Stack,
+    *,
+    jobs: dict[str, tuple[str, float]],
+    timeout: float,
+) -> dict[str, tuple[float | None, dict[str, Any]]]:
+    """Poll each job (name -> (id, submitted at)) until terminal or ``timeout`` s after its
+    submission; return name -> (seconds to terminal or None, last job document)."""
+    done: dict[str, tuple[float | None, dict[str, Any]]] = {}
+    last: dict[str, dict[str, Any]] = {}
+    while len(done) < len(jobs):
+        for name, (job_id, submitted) in jobs.items():
+            if name in done:
+                continue
+            job = session.get(f"{stack.base_url}/v1/jobs/{job_id}", timeout=10).json()
+            last[name] = job
+            elapsed = time.perf_counter() - submitted
+            if job.get("status") in TERMINAL:
+                done[name] = (elapsed, job)
+            elif elapsed > timeout:
+                done[name] = (None, job)
+        time.sleep(SAMPLE_EVERY_S)
+    return done
+
+
+def failure_codes(job: dict[str, Any]) -> list[str]:
+    """``analysis:code`` for every failed analysis (``<no code>`` where one is missing)."""
+    out = []
+    for name, result in (job.get("results") or {}).items():
+        if result.get("status") == "failed":
+            out.append(f"{name}:{(result.get('error') or {}).get('code') or '<no code>'}")
+    return out
+
+
+def short_codes(codes: list[str]) -> str:
+    found = {code.split(":", 1)[1] for code in codes}
+    if len(codes) > 1 and len(found) == 1:
+        return f"all:{found.pop()}"
+    return ",".join(codes) or "-"
+
+
+def run_input(
+    session: requests.Session, stack: Stack, *, payload: Payload, short_body: bytes
+) -> Outcome:
+    """Send one hostile input and a short article right behind it; watch both to the end."""
+    with MemorySampler(worker_roots(stack)) as sampler:
+        submitted = time.perf_counter()
+        post_ms, response = post(session, stack, payload.body)
+        short_submitted = time.perf_counter()
+        short_post_ms, short_response = post(session, stack, short_body)
+        jobs = {"short": (short_response.json()["id"], short_submitted)}
+        if response.status_code == 202:
+            jobs["hostile"] = (response.json()["id"], submitted)
+        done = wait_jobs(session, stack, jobs=jobs, timeout=TERMINAL_LIMIT_S)
+        late = False
+        if "hostile" in done and done["hostile"][0] is None:  # wait a while longer, so the
+            late = True  # next input does not queue behind it
+            again = wait_jobs(
+                session,
+                stack,
+                jobs={"hostile": jobs["hostile"]},
+                timeout=TERMINAL_LIMIT_S + LATE_GRACE_S,
+            )
+            done["hostile"] = (done["hostile"][0], again["hostile"][1])
+            late_seconds = again["hostile"][0]
+    if "hostile" in done:
+        seconds, job = done["hostile"]
+        status, codes = job.get("status", "?"), failure_codes(job)
+        if late:
+            status += f" (late: {late_seconds:.1f} s)" if late_seconds else " (stuck)"
+    else:
+        seconds, status, codes = None, f"HTTP {response.status_code}", []
+        codes = [str(response.json().get("code", "?"))] if response.content else []
+    traces = list(sampler.traces.values())
+    top = max(traces, key=lambda trace: trace.peak_mb)
+    pool = [trace for trace in traces if trace.role == "analysis-worker" and trace.depth == 1]
+    short_seconds, short_job = done["short"]
+    return Outcome(
+        payload=payload,
+        post_ms=post_ms,
+        post_status=response.status_code,
+        seconds=seconds,
+        status=status,
+        codes=codes,
+        peak_mb=top.peak_mb,
+        peak_who=f"{top.role}/{('main', 'pool', 'fork')[min(top.depth, 2)]}",
+        sum_mb=sampler.sum_max,
+        data_growth_mb=max((t.data_max - t.data_first for t in pool), default=0.0),
+        short_post_ms=short_post_ms,
+        short_seconds=short_seconds,
+        short_status=short_job.get("status", "?"),
+        late=late,
+        procs=traces,
+    )
+
+
+def log_findings(stack: Stack, *, since: dict[str, int] | None = None) -> dict[str, list[str]]:
+    """Lines of each worker log (after byte offset ``since``) that look like a crash."""
+    found: dict[str, list[str]] = {}
+    if stack.log_dir is None:
+        return found
+    for name in WORKERS:
+        path = stack.log_dir / f"{name}.log"
+        if not path.exists():
+            continue
+        with path.open("rb") as log:
+            log.seek((since or {}).get(name, 0))
+            text = log.read().decode(errors="replace")
+        found[name] = [line for line in text.splitlines() if CRASH.search(line)]
+    return found
+
+
+def log_offsets(stack: Stack) -> dict[str, int]:
+    assert stack.log_dir is not None
+    return {
+        name: (stack.log_dir / f"{name}.log").stat().st_size
+        for name in WORKERS
+        if (stack.log_dir / f"{name}.log").exists()
+    }
+
+
+def print_findings(findings: dict[str, list[str]], *, limit: int = 12) -> None:
+    for name, lines in findings.items():
+        print(f"  {name}.log: {len(lines)} line(s) that look like a crash")
+        for line in lines[:limit]:
+            print(f"    | {line[:180]}")
+        if len(lines) > limit:
+            print(f"    | ... {len(lines) - limit} more")
+
+
+# --- phases ------------------------------------------------------------------------------
+
+
+@dataclass
+class Phase1:
+    outcomes: list[Outcome]
+    loaded_data_mb: float  # largest VmData of an analysis pool process after warm-up
+    warm_post_ms: float
+    crash_lines: int
+
+
+@dataclass
+class Phase2:
+    cap_mb: int
+    seconds: float | None
+    status: str
+    codes: list[str]
+    pids_kept: bool
+    pid_report: list[str]
+    pool_before: list[int]
+    pool_after: list[int]
+    oom_before: int | None
+    oom_after: int | None
+    short_seconds: float | None
+    short_status: str
+    post_ms: float
+
+
+def phase1(var: Path, *, payloads: list[Payload], short_body: bytes) -> Phase1:
+    print("\nPhase 1: hostile inputs against the default limits")
+    stack = start_stack(var / "stack1")
+    try:
+        with requests.Session() as session:
+            warm_ms, response = post(session, stack, short_body)  # first requests are cold
+            wait_jobs(
+                session,
+                stack,
+                jobs={"warm": (response.json()["id"], time.perf_counter())},
+                timeout=60,
+            )
+            loaded = pool_data_mb(stack)
+            print(
+                "  analysis pool processes after warm-up (pid, VmData MiB, VmRSS MiB): "
+                + ", ".join(f"{pid} {data:.0f} {rss:.0f}" for pid, data, rss in loaded)
+            )
+            outcomes = []
+            for payload in payloads:
+                outcome = run_input(session, stack, payload=payload, short_body=short_body)
+                outcomes.append(outcome)
+                print(
+                    f"  . {payload.hostile.name}: {outcome.status} {short_codes(outcome.codes)}",
+                    flush=True,
+                )
+        findings = log_findings(stack)
+        print_table(outcomes)
+        print("\nworker logs, phase 1:")
+        print_findings(findings)
+        return Phase1(
+            outcomes=outcomes,
+            loaded_data_mb=max((data for _, data, _ in loaded), default=0.0),
+            warm_post_ms=warm_ms,
+            crash_lines=sum(len(lines) for lines in findings.values()),
+        )
+    finally:
+        stack.stop()
+
+
+def choose_cap(*, loaded_mb: float, big: Outcome | None) -> int:
+    """A data-segment cap between what a loaded pool process holds and what the big article
+    needs: loaded + 40% of the big article's measured VmData growth (at least 24 MiB, so
+    short articles still fit)."""
+    growth = big.data_growth_mb if big is not None else 0.0
+    return int(math.ceil(loaded_mb + max(24.0, 0.4 * growth)))
+
+
+def phase2(var: Path, *, cap_mb: int, big: Payload, short_body: bytes) -> Phase2:
+    print(f"\nPhase 2: COPYDESK_WORKER_MEMORY_LIMIT_MB={cap_mb}, a big legal article")
+    oom_before = oom_kills()
+    stack = start_stack(var / "stack2", extra_env={"COPYDESK_WORKER_MEMORY_LIMIT_MB": str(cap_mb)})
+    try:
+        with requests.Session() as session:
+            _, response = post(session, stack, short_body)
+            warm = wait_jobs(
+                session,
+                stack,
+                jobs={"warm": (response.json()["id"], time.perf_counter())},
+                timeout=60,
+            )["warm"]
+            print(
+                f"  short article under the cap before the big one: {warm[1].get('status')} "
+                f"{short_codes(failure_codes(warm[1]))}"
+            )
+            for pid, data, rss in pool_data_mb(stack):
+                print(f"  pool process {pid}: VmData {data:.0f} MiB, RSS {rss:.0f} MiB")
+            mains = {name: popen.pid for name, popen in stack.processes.items()}
+            if stack.redis is not None and stack.redis.process is not None:
+                mains["redis"] = stack.redis.process.pid
+            pool_before = sorted(p.pid for p in stack_processes(stack.processes) if not p.parent)
+            offsets = log_offsets(stack)
+            submitted = time.perf_counter()
+            post_ms, response = post(session, stack, big.body)
+            result = wait_jobs(
+                session,
+                stack,
+                jobs={"big": (response.json()["id"], submitted)},
+                timeout=TERMINAL_LIMIT_S + LATE_GRACE_S,
+            )["big"]
+            seconds, job = result
+            time.sleep(1.0)  # let Celery replace a pool process that died, if one did
+            report, kept = [], True
+            for name, pid in mains.items():
+                popen = stack.processes.get(name)
+                running = alive(pid) and (popen is None or popen.poll() is None)
+                kept &= running
+                report.append(f"{name} {pid} {'alive' if running else 'GONE'}")
+            pool_after = sorted(p.pid for p in stack_processes(stack.processes) if not p.parent)
+            after_submitted = time.perf_counter()
+            _, response = post(session, stack, short_body)
+            short_seconds, short_job = wait_jobs(
+                session,
+                stack,
+                jobs={"short": (response.json()["id"], after_submitted)},
+                timeout=60,
+            )["short"]
+            findings = log_findings(stack, since=offsets)
+        print("\nworker logs, phase 2 (from the big article on):")
+        print_findings(findings)
+        return Phase2(
+            cap_mb=cap_mb,
+            seconds=seconds,
+            status=job.get("status", "?"),
+            codes=failure_codes(job),
+            pids_kept=kept,
+            pid_report=report,
+            pool_before=pool_before,
+            pool_after=pool_after,
+            oom_before=oom_before,
+            oom_after=oom_kills(),
+            short_seconds=short_seconds,
+            short_status=short_job.get("status", "?"),
+            post_ms=post_ms,
+        )
+    finally:
+        stack.stop()
+
+
+# --- report ------------------------------------------------------------------------------
+
+
+def seconds_text(value: float | None) -> str:
+    return f"{value:.2f}" if value is not None else f">{TERMINAL_LIMIT_S:.0f}"
+
+
+def print_table(outcomes: list[Outcome]) -> None:
+    header = (
+        f"{'input':<34} {'count':>9} {'body kB':>8} {'POST ms':>8} {'end s':>7} "
+        f"{'status':<20} {'codes':<28} {'peak RSS MB':>11} {'(who)':<20} {'sum MB':>7} "
+        f"{'VmData+ MB':>10} {'short s':>8}"
+    )
+    print("\n" + header)
+    print("-" * len(header))
+    for o in outcomes:
+        p = o.payload
+        short = seconds_text(o.short_seconds)
+        if o.short_status != "succeeded":
+            short += f" {o.short_status}"
+        print(
+            f"{p.hostile.name[:34]:<34} {p.count:>9,} {len(p.body) / 1000:>8.1f} "
+            f"{o.post_ms:>8.1f} {seconds_text(o.seconds):>7} {o.status[:20]:<20} "
+            f"{short_codes(o.codes)[:28]:<28} {o.peak_mb:>11.0f} {o.peak_who:<20} "
+            f"{o.sum_mb:>7.0f} {o.data_growth_mb:>10.0f} {short:>8}"
+        )
+    print(
+        "\ncount: how many of the input's unit the body holds; body kB: JSON body (UTF-8) in "
+        "kB, each under the limit; end s: POST to terminal state (client side); peak RSS: "
+        "largest single worker process; sum: all worker processes at once; VmData+: largest "
+        "data-segment growth of an analysis pool process; short s: the short article sent "
+        "right after, POST to terminal."
+    )
+    for o in outcomes:
+        h, p = o.payload.hostile, o.payload
+        if p.shrunk:
+            print(
+                f"note: {h.name}: shrunk from {h.target:,} to {p.count:,} {h.unit} to stay "
+                "under the body limit"
+            )
+        elif h.target is None:
+            print(f"note: {h.name}: {p.count:,} x {h.unit!r}, as many as fit under the limit")
+
+
+def check(ok: bool, text: str) -> bool:
+    print(f"{'PASS' if ok else 'FAIL'}  {text}")
+    return ok
+
+
+def verdicts(one: Phase1, two: Phase2 | None, *, limit: int) -> bool:
+    outs = one.outcomes
+    ok = True
+    print()
+    biggest = max(outs, key=lambda o: len(o.payload.body))
+    ok &= check(
+        all(len(o.payload.body) < limit for o in outs),
+        f"every body under COPYDESK_MAX_BODY_BYTES={limit:,} (largest {len(biggest.payload.body):,}"
+        f" B: {biggest.payload.hostile.name})",
+    )
+    slowest = max(outs, key=lambda o: o.post_ms)
+    refused = [o.payload.hostile.name for o in outs if o.post_status != 202]
+    ok &= check(
+        not refused and slowest.post_ms <= POST_LIMIT_MS,
+        f"intake accepts each hostile POST (202) within {POST_LIMIT_MS:.0f} ms (slowest "
+        f"{slowest.post_ms:.1f} ms: {slowest.payload.hostile.name}"
+        + (f"; refused: {', '.join(refused)}" if refused else "")
+        + ")",
+    )
+
+    def ended_well(o: Outcome) -> bool:
+        coded = all(not code.endswith("<no code>") for code in o.codes)
+        return (
+            o.seconds is not None
+            and o.seconds <= TERMINAL_LIMIT_S
+            and o.status in ("succeeded", "partially_succeeded", "failed")
+            and coded
+            and (o.status == "succeeded" or bool(o.codes))
+        )
+
+    bad = [o.payload.hostile.name for o in outs if not ended_well(o)]
+    ended = [o.seconds for o in outs if o.seconds is not None]
+    ok &= check(
+        not bad,
+        f"each hostile job ends within {TERMINAL_LIMIT_S:.0f} s, succeeded or failed with a "
+        f"code (slowest {max(ended, default=math.nan):.2f} s"
+        + (f"; not so: {', '.join(bad)}" if bad else "")
+        + ")",
+    )
+    top = max(outs, key=lambda o: o.peak_mb)
+    ok &= check(
+        top.peak_mb <= RSS_LIMIT_MB,
+        f"no worker process over {RSS_LIMIT_MB:.0f} MB RSS (peak {top.peak_mb:.0f} MB, "
+        f"{top.peak_who}, during {top.payload.hostile.name})",
+    )
+    slow = [
+        o
+        for o in outs
+        if o.short_seconds is None
+        or o.short_status != "succeeded"
+        or o.short_seconds > SHORT_LIMIT_S
+    ]
+    worst = max(outs, key=lambda o: o.short_seconds if o.short_seconds is not None else math.inf)
+    ok &= check(
+        not slow,
+        f"the short article sent beside each hostile one succeeds within {SHORT_LIMIT_S:.0f} s "
+        f"(slowest {seconds_text(worst.short_seconds)} s beside {worst.payload.hostile.name}"
+        + (
+            f"; late or failed beside: {', '.join(o.payload.hostile.name for o in slow)}"
+            if slow
+            else ""
+        )
+        + ")",
+    )
+    if two is None:
+        return check(False, "the memory-cap phase ran to the end") and False
+    exhausted = bool(two.codes) and all(c.endswith(":resource_exhausted") for c in two.codes)
+    ok &= check(
+        exhausted and two.status == "failed",
+        f"under a {two.cap_mb} MiB cap the big article's analyses fail with resource_exhausted "
+        f"(status {two.status}, codes {short_codes(two.codes)})",
+    )
+    ok &= check(
+        two.seconds is not None,
+        f"the capped job reaches a terminal state (in {seconds_text(two.seconds)} s)",
+    )
+    kills = (
+        two.oom_after - two.oom_before
+        if two.oom_after is not None and two.oom_before is not None
+        else None
+    )
+    ok &= check(
+        two.pids_kept and not kills,
+        f"nothing else is killed: {'; '.join(two.pid_report)}; kernel OOM kills during the "
+        f"phase: {kills if kills is not None else 'unknown'}",
+    )
+    ok &= check(
+        two.short_status == "succeeded"
+        and two.short_seconds is not None
+        and two.short_seconds <= SHORT_LIMIT_S,
+        f"a short article after it still succeeds within {SHORT_LIMIT_S:.0f} s "
+        f"({two.short_status} in {seconds_text(two.short_seconds)} s)",
+    )
+    return ok
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--keep", action="store_true", help="keep the stacks' logs and data")
+    args = parser.parse_args()
+    settings = Settings()
+    limit = settings.max_body_bytes
+    began = time.perf_counter()
+    short_body = encode("text", SHORT_ARTICLE)
+    print(
+        f"copydesk adversarial bench: body limit {limit:,} B, max_chars {settings.max_chars:,}, "
+        f"max_sentences {settings.max_sentences:,}, worker memory cap "
+        f"{settings.worker_memory_limit_mb} MiB, 2 analysis processes; checks: POST <= "
+        f"{POST_LIMIT_MS:.0f} ms, terminal <= {TERMINAL_LIMIT_S:.0f} s, worker RSS <= "
+        f"{RSS_LIMIT_MB:.0f} MB, short article <= {SHORT_LIMIT_S:.0f} s"
+    )
+    payloads = [fit(hostile, limit=limit) for hostile in hostile_inputs(settings)]
+    var_dir = Path(tempfile.mkdtemp(prefix="copydesk-adversarial-"))
+    two: Phase2 | None = None
+    try:
+        one = phase1(var_dir, payloads=payloads, short_body=short_body)
+        big = next((o for o in one.outcomes if o.payload.hostile == big_article_input()), None)
+        cap = choose_cap(loaded_mb=one.loaded_data_mb, big=big)
+        print(
+            f"\nmemory cap: loaded pool process VmData {one.loaded_data_mb:.0f} MiB; the big "
+            f"article grew a pool process's VmData by "
+            f"{big.data_growth_mb if big else math.nan:.0f} MiB uncapped -> cap {cap} MiB"
+        )
+        big_payload = big.payload if big else fit(big_article_input(), limit=limit)
+        try:
+            two = phase2(var_dir, cap_mb=cap, big=big_payload, short_body=short_body)
+        except Exception as exc:  # reported, and the phase's checks fail
+            print(f"  phase 2 failed: {type(exc).__name__}: {exc}")
+            return int(not verdicts(one, None, limit=limit))
+        print(
+            f"  big article: {len(big_payload.body) / 1000:.1f} kB body, POST "
+            f"{two.post_ms:.1f} ms, ended {two.status} in {seconds_text(two.seconds)} s, "
+            f"codes {short_codes(two.codes)}"
+        )
+        print(f"  main processes: {'; '.join(two.pid_report)}")
+        replaced = sorted(set(two.pool_before) - set(two.pool_after))
+        print(
+            f"  pool processes before {two.pool_before}, after {two.pool_after}"
+            + (f" (replaced: {replaced})" if replaced else " (none replaced)")
+        )
+        print(
+            f"  short article afterwards: {two.short_status} in {seconds_text(two.short_seconds)} s"
+        )
+    finally:
+        if args.keep:
+            print(f"\nlogs and data kept in {var_dir}")
+        else:
+            import shutil
+
+            shutil.rmtree(var_dir, ignore_errors=True)
+    print(f"\ntotal run time {time.perf_counter() - began:.0f} s")
+    return 0 if verdicts(one, two, limit=limit) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""The sentence encoder's backends agree with the reference, and vectors travel intact."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from documents import make_doc
+
+from copydesk.analysis.embedder import MAX_BATCH, Embedder, buckets, get_embedder
+from copydesk.analysis.summary import ExtractiveSummariser
+from copydesk.analysis.vectors import DocVectors, embedded_texts
+
+SENTENCES = [
+    "The central bank raised interest rates by half a point on Thursday.",
+    "Troops launched an offensive against rebel positions in the north.",
+    "The striker scored twice as the home team won the cup final.",
+    "Shares fell.",
+    "A very long sentence " + "about the budget and the schools and the roads " * 60,
+    "",
+]
+
+
+@pytest.fixture(scope="module")
+def reference() -> np.ndarray:
+    return get_embedder(encoder="torch-fp32").encode(SENTENCES)
+
+
+@pytest.mark.parametrize(("encoder", "floor"), [("onnx-fp32", 0.9999), ("onnx-int8", 0.97)])
+def test_onnx_backends_agree_with_the_torch_reference(reference, encoder, floor) -> None:
+    vectors = get_embedder(encoder=encoder).encode(SENTENCES)
+    cosines = (vectors * reference).sum(1)
+    assert cosines.min() >= floor, cosines
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_long_texts_are_windowed_not_truncated() -> None:
+    embedder = get_embedder()
+    windows, owners = embedder._windows(SENTENCES)
+    assert max(len(w) for w in windows) <= embedder.max_tokens
+    assert (owners == 4).sum() > 1  # the long sentence spans several windows
+
+
+def test_buckets_cover_every_index_once_and_pad_little() -> None:
+    lengths = list(np.random.default_rng(0).integers(3, 256, size=500))
+    groups = buckets(lengths)
+    assert sorted(i for group in groups for i in group) == list(range(500))
+    for group in groups:
+        sizes = [lengths[i] for i in group]
+        assert len(group) <= MAX_BATCH and max(sizes) <= min(sizes) * 1.25 + 4
+
+
+def test_unknown_encoder_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown encoder"):
+        Embedder(encoder="gpu-magic")
+
+
+def test_vectors_round_trip_as_float16_and_serve_the_analysers(seed_article) -> None:
+    embedder = get_embedder()
+    doc = make_doc(seed_article, title="IS Chechen commander vows to revenge Russia")
+    texts = embedded_texts(doc)
+    labels = ("war", "sport")
+    original = DocVectors(
+        embedder.name, texts, embedder.encode(texts), labels, embedder.encode(list(labels))
+    )
+    data = original.to_bytes()
+    assert len(data) < len(texts) * embedder.dim * 2 + 2000  # float16
+    restored = DocVectors.from_bytes(data, doc)
+    assert restored.texts == texts
+    assert np.abs(restored.matrix - original.matrix).max() < 1e-3
+    assert restored.labels_for(labels) is not None and restored.labels_for(("war",)) is None
+    assert restored.lookup(["not in the article"]) is None
+
+    summariser = ExtractiveSummariser(embedder=embedder)
+    direct = summariser(doc, {})
+    from_vectors = summariser(doc, {}, vectors=restored)
+    assert from_vectors["sentences"] == direct["sentences"]

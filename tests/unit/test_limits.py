@@ -1,0 +1,82 @@
+"""Every per-article limit holds for hostile input, with its own error code, in linear time."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from copydesk.core import errors
+from copydesk.core.deadline import ChildFailed, DeadlineExceeded, call_with_deadline
+from copydesk.core.text import Limits, prepare, split_sentences
+
+
+def test_too_long_article_fails_with_its_code() -> None:
+    with pytest.raises(errors.ArticleTooLong) as raised:
+        prepare(text="A sentence of some length here. " * 100, limits=Limits(max_chars=1000))
+    assert raised.value.code == "article_too_long" and raised.value.extra["limit"] == 1000
+
+
+def test_too_many_sentences_fails_with_its_code() -> None:
+    with pytest.raises(errors.TooManySentences) as raised:
+        prepare(text="We go to the park. " * 50, limits=Limits(max_sentences=20))
+    assert raised.value.extra["sentences"] == 50
+
+
+def test_too_large_html_fails_before_parsing() -> None:
+    with pytest.raises(errors.HtmlTooLarge):
+        prepare(html="<p>x</p>" * 200, limits=Limits(max_html_chars=1000))
+
+
+def test_a_sentence_without_punctuation_is_cut_at_spaces_into_bounded_pieces() -> None:
+    text = " ".join(f"word{i}" for i in range(3000))
+    spans = split_sentences(text, max_chars=500)
+    assert all(span.end - span.start <= 500 for span in spans)
+    assert " ".join(text[s.start : s.end] for s in spans) == text  # nothing dropped
+    assert all(text[s.start] != " " and text[s.end - 1] != " " for s in spans)
+
+
+def test_one_unbroken_token_is_cut_hard() -> None:
+    text = "a" * 10_000
+    spans = split_sentences(text, max_chars=1500)
+    assert [s.end - s.start for s in spans] == [1500] * 6 + [1000]
+
+
+def test_hostile_texts_prepare_in_linear_time() -> None:
+    hostile = {
+        "token": "a" * 900_000,
+        "park": "We go to the park. " * 45_000,
+        "links": "\n".join(f"Read more: https://example.com/story/{i}" for i in range(50_000)),
+        "punctuation": "!?." * 200_000,
+    }
+    limits = Limits(max_chars=1_000_000, max_sentences=1_000_000)
+    for name, text in hostile.items():
+        began = time.perf_counter()
+        try:
+            prepare(text=text, limits=limits)
+        except errors.AnalysisError:
+            pass
+        assert time.perf_counter() - began < 20, name
+
+
+def test_html_extraction_past_its_deadline_falls_back_to_the_tag_strip() -> None:
+    html = "".join(f"<p>Paragraph {i} says the council met." for i in range(30_000))
+    doc_limits = Limits(html_timeout_seconds=0.5, max_sentences=10**6, max_chars=10**7)
+    began = time.perf_counter()
+    doc = prepare(html=html, limits=doc_limits)
+    assert time.perf_counter() - began < 15
+    assert doc.meta["extraction"] == "tag-strip (extraction deadline)"
+    assert len(doc.sentences) == 30_000 and "Paragraph 29999 says" in doc.text
+
+
+def test_a_page_of_bare_tags_is_an_empty_article_not_a_crash() -> None:
+    with pytest.raises(errors.EmptyArticle):
+        prepare(html="<p>x" * 150_000, limits=Limits(html_timeout_seconds=0.5))
+
+
+def test_deadline_returns_the_childs_value_or_raises() -> None:
+    assert call_with_deadline(lambda: sum(range(10)), seconds=5) == 45
+    with pytest.raises(DeadlineExceeded):
+        call_with_deadline(lambda: time.sleep(5), seconds=0.2)
+    with pytest.raises(ChildFailed, match="ZeroDivisionError"):
+        call_with_deadline(lambda: 1 / 0, seconds=5)

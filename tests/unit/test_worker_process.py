@@ -1,0 +1,63 @@
+"""Worker processes load only what their queues need, and a memory cap fails an input cleanly."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from copydesk.core.settings import Settings
+from copydesk.workers.process import models_for
+
+
+@pytest.mark.parametrize(
+    ("queues", "update", "expected"),
+    [
+        ({"webhooks"}, {}, set()),
+        ({"summary", "sentiment", "topics"}, {}, set()),  # embedded: the vectors suffice
+        ({"prepare"}, {}, {"embedder"}),
+        ({"prepare", "sentiment"}, {"sentiment_model": "/m/sent"}, {"embedder", "sentiment"}),
+        ({"sentiment"}, {"sentiment_model": "/m/sent"}, {"sentiment"}),
+        (
+            {"prepare"},
+            {name: "/m" for name in ("summary_model", "sentiment_model", "topics_model")},
+            set(),
+        ),
+    ],
+)
+def test_models_follow_the_queues(queues, update, expected) -> None:
+    settings = Settings(**update)
+    assert set(models_for(settings, queues)) == expected
+
+
+def _run(code: str) -> dict:
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_the_worker_app_imports_no_model_runtime() -> None:
+    loaded = _run(
+        "import json, sys\n"
+        "import copydesk.workers.celery_app\n"
+        "print(json.dumps([m for m in ('torch', 'transformers', 'onnxruntime') if m in sys.modules]))"
+    )
+    assert loaded == []
+
+
+def test_an_input_over_the_memory_cap_fails_with_resource_exhausted() -> None:
+    result = _run(
+        "import json, numpy as np\n"
+        "from copydesk.workers.process import cap_memory\n"
+        "from copydesk.workers.runner import failed, _as_failure\n"
+        "cap_memory(600)\n"
+        "try:\n"
+        "    np.ones((40_000, 40_000))\n"
+        "    print(json.dumps({'code': None}))\n"
+        "except Exception as exc:\n"
+        "    problem = failed(_as_failure(exc, stage='summary'))['error']\n"
+        "    small = np.ones((1000, 1000)).sum()  # the process carries on\n"
+        "    print(json.dumps({'code': problem['code'], 'after': float(small)}))\n"
+    )
+    assert result == {"code": "resource_exhausted", "after": 1_000_000.0}
