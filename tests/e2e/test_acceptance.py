@@ -147,3 +147,33 @@ def test_bad_input_over_http_is_a_problem_never_a_5xx(jobs, body, status, code) 
     assert response.status_code == status
     assert response.headers["Content-Type"].startswith("application/problem+json")
     assert response.json()["code"] == code
+
+
+@pytest.mark.parametrize(
+    ("article", "codes"),
+    [
+        ({"text": "We go to the park. " * 45_000}, {"article_too_long"}),
+        ({"text": "We go to the park. " * 15_000}, {"too_many_sentences"}),
+        ({"text": "a" * 900_000}, {"article_too_long"}),
+        ({"html": "<div>" * 20_000 + "Deep text here." + "</div>" * 20_000}, None),
+    ],
+    ids=["park-855kB", "park-285kB", "one-900kB-token", "20000-nested-divs"],
+)
+def test_hostile_article_ends_with_a_code_and_a_short_one_still_runs(
+    jobs, stack, article, codes
+) -> None:  # noqa: ANN001
+    began = time.monotonic()
+    hostile = jobs.submit({"article": article})
+    assert hostile.status_code == 202 and time.monotonic() - began < 1.0
+    short = jobs.submit({"article": {"text": "The council approved the school budget on Monday."}})
+    assert jobs.finished(short.json()["id"], timeout=5)["status"] == "succeeded"
+    job = jobs.finished(hostile.json()["id"], timeout=60)
+    if codes is None:
+        assert job["status"] in {"succeeded", "failed"}, job
+        if job["status"] == "failed":
+            assert all(r["error"]["code"] for r in job["results"].values())
+    else:
+        assert job["status"] == "failed"
+        assert {r["error"]["code"] for r in job["results"].values()} == codes
+    for name, process in stack.processes.items():
+        assert process.poll() is None, f"{name} died"

@@ -129,6 +129,11 @@ class Settings(BaseSettings):
         description="Backend of the embedded sentence encoder: onnx-int8, onnx-fp32 or "
         "torch-fp32 (the reference; bench/encoder.py compares them).",
     )
+    model_cache: str | None = Field(
+        default=None,
+        description="Folder of the exported ONNX encoders; default: share/copydesk/models "
+        "inside the Python environment (make install and the worker image fill it).",
+    )
     torch_threads: int = Field(default=1, ge=1, le=64, description="torch threads per process.")
     preload_models: bool = Field(
         default=True, description="Load the embedding model when a worker process starts."

@@ -27,7 +27,9 @@ VARIANTS = ("fp32", "int8")
 
 
 def cache_dir() -> Path:
-    configured = os.environ.get("COPYDESK_MODEL_CACHE")
+    from copydesk.core.settings import get_settings
+
+    configured = get_settings().model_cache
     return Path(configured) if configured else Path(sys.prefix) / "share" / "copydesk" / "models"
 
 
