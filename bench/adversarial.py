@@ -12,14 +12,17 @@ under COPYDESK_MAX_BODY_BYTES, with a short ordinary article right behind it. Th
 times the POST, the time to a terminal job state and the short article's time to done,
 and samples the memory of every worker process (mains, pool children, their forks) every
 0.1 s. The per-input peak combines those samples with the kernel's high-water mark (VmHWM),
-so a spike between two samples still counts. The inputs the issue lists come first, then
-the same shapes sized to the analysis limits (max_chars, max_sentences), so they get past
-the size checks and reach the models, then a big but legal news-like article.
+so a spike between two samples still counts. A big but legal news-like article goes first:
+its memory growth on a freshly loaded process sizes phase 2's cap. The inputs the issue
+lists follow, then the same shapes sized to the analysis limits (max_chars, max_sentences),
+so they get past the size checks and reach the models. Every input is held to the same
+checks.
 
-Phase 2 starts a second stack with COPYDESK_WORKER_MEMORY_LIMIT_MB set just above what a
-pool process holds once its models are loaded (VmData, the figure RLIMIT_DATA caps, measured
-in phase 1). It sends the big article and checks that it fails with a code, that the job
-ends, that every main process keeps its PID, that the kernel OOM killer stayed idle and that
+Phase 2 starts a second stack with COPYDESK_WORKER_MEMORY_LIMIT_MB just above what a pool
+process holds once its models are loaded: the VmData that RLIMIT_DATA caps, measured in
+phase 1, plus half the big article's growth, kept within 8-64 MiB. It sends the big article
+and checks four things: the analysis that needs more memory fails with resource_exhausted;
+the job ends; every main process keeps its PID while the kernel OOM killer stays idle; and
 a short article still succeeds afterwards.
 
     .venv/bin/python bench/adversarial.py [--keep]
@@ -32,6 +35,7 @@ import json
 import math
 import random
 import re
+import statistics
 import string
 import sys
 import tempfile
@@ -58,10 +62,9 @@ LATE_GRACE_S = 60.0  # after the limit, how long to keep waiting so the next inp
 SAMPLE_EVERY_S = 0.1
 WORKERS = ("analysis-worker", "webhook-worker")
 JSON = {"Content-Type": "application/json"}
-CRASH = re.compile(
-    r"Traceback|CRITICAL|WorkerLostError|MemoryError|exited with|signal \d+|Killed|"
-    r"crashed|out of memory|bad_alloc|Segmentation|core dumped",
-    re.IGNORECASE,
+CRASH = re.compile(  # log levels in capitals only: Celery's own warnings mention "error"
+    r"\b(ERROR|CRITICAL)\b|Traceback|(?i:WorkerLostError|MemoryError|exited with|signal \d+|"
+    r"killed|crashed|out of memory|bad_alloc|segmentation fault|core dumped)"
 )
 
 SHORT_ARTICLE = (
@@ -114,6 +117,7 @@ class Hostile:
     unit: str
     build: Callable[[int], str]
     target: int | None = None  # the count asked for; None fills the body to the limit
+    group: str = "issue"  # "issue": listed in the issue; "limits": sized to the analysis limits
 
 
 @dataclass(frozen=True)
@@ -136,6 +140,7 @@ class ProcTrace:
     role: str
     depth: int  # 0 main process, 1 pool child, 2 a fork of a pool child
     new: bool  # appeared after the first sample
+    rss_first: float = 0.0
     rss_max: float = 0.0
     hwm_first: float = 0.0
     hwm_last: float = 0.0
@@ -149,6 +154,15 @@ class ProcTrace:
             return max(self.hwm_last, self.rss_max)
         return self.rss_max
 
+    @property
+    def rise_mb(self) -> float:
+        """How far the peak rose above the RSS this process had when first sampled."""
+        return self.peak_mb - self.rss_first
+
+    @property
+    def who(self) -> str:
+        return f"{self.role}/{('main', 'pool', 'fork')[min(self.depth, 2)]} {self.pid}"
+
 
 @dataclass
 class Outcome:
@@ -160,6 +174,8 @@ class Outcome:
     codes: list[str]
     peak_mb: float
     peak_who: str
+    rise_mb: float  # the largest rise of one process's RSS during the input
+    rise_who: str
     sum_mb: float
     data_growth_mb: float  # largest VmData rise of a pool process during the input
     short_post_ms: float
@@ -173,20 +189,31 @@ class Outcome:
 
 
 def hostile_inputs(settings: Settings) -> list[Hostile]:
-    """The issue's inputs, then the same shapes sized to pass the analysis limits."""
+    """The issue's inputs, then the same shapes sized to pass the analysis limits (the
+    one-letter words are the issue's 150,000-word sentence in a form that passes max_chars)."""
     rng = random.Random(20240601)
     letters = "".join(rng.choice(string.ascii_lowercase) for _ in range(1_000_000))
-    words = [rng.choice(SHORT_WORDS) for _ in range(200_000)]
+    words = [rng.choice(SHORT_WORDS) for _ in range(150_000)]
     codes = ["".join(rng.choice(string.ascii_letters + string.digits) for _ in range(5))]
     codes += [
         "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(5))
         for _ in range(60_000)
     ]
     chars, sentences = settings.max_chars - 100, settings.max_sentences - 10
+    one_letter = min(150_000, (settings.max_chars + 1) // 2)
 
     def links(n: int) -> str:
         lead = ("More", "Read", "Also", "Next")
         return "\n".join(f"{lead[i % 4]}: t.co/{codes[i]}" for i in range(n))
+
+    def headlines(n: int) -> str:  # English enough to pass language detection
+        topics = ("schools", "roads", "parks", "hospitals", "housing")
+        return "\n".join(
+            f"Council approves new budget for {topics[i % 5]} ({i})"
+            if i % 2
+            else f"Read more: https://example.com/story/{i}"
+            for i in range(n)
+        )
 
     def scripts(n: int) -> str:
         blocks = [
@@ -194,13 +221,13 @@ def hostile_inputs(settings: Settings) -> list[Hostile]:
         ]
         return "\n\n".join(" ".join(blocks[i : i + 3]) for i in range(0, n, 3))
 
-    def words_up_to(limit: int) -> str:
-        text = " ".join(words)
-        return text[: text.rfind(" ", 0, limit)]
+    def park(n: int) -> str:
+        return "We go to the park. " * n
 
+    limits = "limits"
     return [
         Hostile("<p>x repeated", "html", "<p>x", lambda n: "<p>x" * n),
-        Hostile("park sentence repeated", "text", "sentences", lambda n: "We go to the park. " * n),
+        Hostile("park sentence repeated", "text", "sentences", park),
         Hostile("one ~900 kB token", "text", "letters", lambda n: letters[:n], 900_000),
         Hostile("150k-word sentence", "text", "words", lambda n: " ".join(words[:n]), 150_000),
         Hostile(
@@ -212,23 +239,23 @@ def hostile_inputs(settings: Settings) -> list[Hostile]:
         ),
         Hostile("50k link-like lines", "text", "lines", links, 50_000),
         Hostile("Latin+CJK+Arabic mix", "text", "3-script blocks", scripts, 3_000),
-        Hostile(f"token at max_chars ({chars:,})", "text", "letters", lambda n: letters[:n], chars),
-        Hostile(f"sentence at max_chars ({chars:,})", "text", "chars", words_up_to, chars),
+        Hostile("token at max_chars", "text", "letters", lambda n: letters[:n], chars, limits),
+        Hostile("park at max_sentences", "text", "sentences", park, sentences, limits),
+        Hostile("links at max_sentences", "text", "lines", headlines, sentences, limits),
+        Hostile("script mix under limits", "text", "3-script blocks", scripts, 990, limits),
         Hostile(
-            f"park at max_sentences ({sentences:,})",
+            f"{one_letter // 1000}k one-letter words",
             "text",
-            "sentences",
-            lambda n: "We go to the park. " * n,
-            sentences,
+            "words",
+            lambda n: " ".join(letters[:n]),
+            one_letter,
+            limits,
         ),
-        Hostile(f"links at max_sentences ({sentences:,})", "text", "lines", links, sentences),
-        Hostile("script mix under limits", "text", "3-script blocks", scripts, sentences // 3 - 3),
-        big_article_input(),
     ]
 
 
 def big_article_input() -> Hostile:
-    return Hostile("big legal article (news)", "text", "chars", big_article, 250_000)
+    return Hostile("big legal article (news)", "text", "chars", big_article, 250_000, "reference")
 
 
 def big_article(chars: int) -> str:
@@ -340,7 +367,9 @@ class MemorySampler:
             rss, hwm, data = status["VmRSS"], status["VmHWM"], status["VmData"]
             trace = self.traces.get(pid)
             if trace is None:
-                trace = ProcTrace(pid, role, depth, not self._first, hwm_first=hwm, data_first=data)
+                trace = ProcTrace(
+                    pid, role, depth, not self._first, rss, hwm_first=hwm, data_first=data
+                )
                 self.traces[pid] = trace
             trace.rss_max = max(trace.rss_max, rss)
             trace.hwm_last = max(trace.hwm_last, hwm)
@@ -477,6 +506,7 @@ def run_input(
         codes = [str(response.json().get("code", "?"))] if response.content else []
     traces = list(sampler.traces.values())
     top = max(traces, key=lambda trace: trace.peak_mb)
+    riser = max(traces, key=lambda trace: trace.rise_mb)
     pool = [trace for trace in traces if trace.role == "analysis-worker" and trace.depth == 1]
     short_seconds, short_job = done["short"]
     return Outcome(
@@ -487,7 +517,9 @@ def run_input(
         status=status,
         codes=codes,
         peak_mb=top.peak_mb,
-        peak_who=f"{top.role}/{('main', 'pool', 'fork')[min(top.depth, 2)]}",
+        peak_who=top.who,
+        rise_mb=riser.rise_mb,
+        rise_who=riser.who,
         sum_mb=sampler.sum_max,
         data_growth_mb=max((t.data_max - t.data_first for t in pool), default=0.0),
         short_post_ms=short_post_ms,
@@ -499,7 +531,7 @@ def run_input(
 
 
 def log_findings(stack: Stack, *, since: dict[str, int] | None = None) -> dict[str, list[str]]:
-    """Lines of each worker log (after byte offset ``since``) that look like a crash."""
+    """Lines of each worker log (after byte offset ``since``) that report an error or crash."""
     found: dict[str, list[str]] = {}
     if stack.log_dir is None:
         return found
@@ -525,7 +557,7 @@ def log_offsets(stack: Stack) -> dict[str, int]:
 
 def print_findings(findings: dict[str, list[str]], *, limit: int = 12) -> None:
     for name, lines in findings.items():
-        print(f"  {name}.log: {len(lines)} line(s) that look like a crash")
+        print(f"  {name}.log: {len(lines)} line(s) reporting an error or a crash")
         for line in lines[:limit]:
             print(f"    | {line[:180]}")
         if len(lines) > limit:
@@ -539,8 +571,6 @@ def print_findings(findings: dict[str, list[str]], *, limit: int = 12) -> None:
 class Phase1:
     outcomes: list[Outcome]
     loaded_data_mb: float  # largest VmData of an analysis pool process after warm-up
-    warm_post_ms: float
-    crash_lines: int
 
 
 @dataclass
@@ -549,6 +579,7 @@ class Phase2:
     seconds: float | None
     status: str
     codes: list[str]
+    succeeded: list[str]
     pids_kept: bool
     pid_report: list[str]
     pool_before: list[int]
@@ -573,6 +604,7 @@ def phase1(var: Path, *, payloads: list[Payload], short_body: bytes) -> Phase1:
                 timeout=60,
             )
             loaded = pool_data_mb(stack)
+            print(f"  warm-up: a short article, first POST {warm_ms:.1f} ms")
             print(
                 "  analysis pool processes after warm-up (pid, VmData MiB, VmRSS MiB): "
                 + ", ".join(f"{pid} {data:.0f} {rss:.0f}" for pid, data, rss in loaded)
@@ -585,15 +617,26 @@ def phase1(var: Path, *, payloads: list[Payload], short_body: bytes) -> Phase1:
                     f"  . {payload.hostile.name}: {outcome.status} {short_codes(outcome.codes)}",
                     flush=True,
                 )
+            time.sleep(1.0)
+            idle = pool_data_mb(stack)
         findings = log_findings(stack)
         print_table(outcomes)
+        done = sorted(o.short_seconds for o in outcomes if o.short_seconds is not None)
+        print(
+            f"\nshort article sent right behind each of the {len(outcomes)} inputs: "
+            f"{len(done)} ended, median {statistics.median(done) if done else math.nan:.2f} s, "
+            f"slowest {max(done, default=math.nan):.2f} s; its POST took at most "
+            f"{max(o.short_post_ms for o in outcomes):.1f} ms"
+        )
+        print(
+            "\nanalysis pool processes, idle at the end of phase 1 (pid, VmData MiB, VmRSS MiB): "
+            + ", ".join(f"{pid} {data:.0f} {rss:.0f}" for pid, data, rss in idle)
+        )
         print("\nworker logs, phase 1:")
         print_findings(findings)
         return Phase1(
             outcomes=outcomes,
             loaded_data_mb=max((data for _, data, _ in loaded), default=0.0),
-            warm_post_ms=warm_ms,
-            crash_lines=sum(len(lines) for lines in findings.values()),
         )
     finally:
         stack.stop()
@@ -601,10 +644,10 @@ def phase1(var: Path, *, payloads: list[Payload], short_body: bytes) -> Phase1:
 
 def choose_cap(*, loaded_mb: float, big: Outcome | None) -> int:
     """A data-segment cap between what a loaded pool process holds and what the big article
-    needs: loaded + 40% of the big article's measured VmData growth (at least 24 MiB, so
-    short articles still fit)."""
+    needs: loaded + half the big article's measured VmData growth, kept within 8-64 MiB so a
+    short article still fits and the big one surely does not."""
     growth = big.data_growth_mb if big is not None else 0.0
-    return int(math.ceil(loaded_mb + max(24.0, 0.4 * growth)))
+    return int(math.ceil(loaded_mb + min(64.0, max(8.0, 0.5 * growth))))
 
 
 def phase2(var: Path, *, cap_mb: int, big: Payload, short_body: bytes) -> Phase2:
@@ -664,6 +707,11 @@ def phase2(var: Path, *, cap_mb: int, big: Payload, short_body: bytes) -> Phase2
             seconds=seconds,
             status=job.get("status", "?"),
             codes=failure_codes(job),
+            succeeded=[
+                name
+                for name, result in (job.get("results") or {}).items()
+                if result.get("status") == "succeeded"
+            ],
             pids_kept=kept,
             pid_report=report,
             pool_before=pool_before,
@@ -685,32 +733,47 @@ def seconds_text(value: float | None) -> str:
     return f"{value:.2f}" if value is not None else f">{TERMINAL_LIMIT_S:.0f}"
 
 
+GROUPS = {
+    "reference": "reference: a big but legal news article (sizes the phase 2 cap)",
+    "issue": "the issue's hostile inputs, each body just under the limit",
+    "limits": "the same shapes sized to pass max_chars / max_sentences, so they reach the models",
+}
+
+
 def print_table(outcomes: list[Outcome]) -> None:
     header = (
-        f"{'input':<34} {'count':>9} {'body kB':>8} {'POST ms':>8} {'end s':>7} "
-        f"{'status':<20} {'codes':<28} {'peak RSS MB':>11} {'(who)':<20} {'sum MB':>7} "
-        f"{'VmData+ MB':>10} {'short s':>8}"
+        f"{'input':<26} {'count':>9} {'body kB':>7} {'POST ms':>7} {'end s':>6} "
+        f"{'status':<20} {'codes':<26} {'peak MB':>7} {'rise MB':>7} {'(process)':<27} "
+        f"{'sum MB':>6} {'VmData+':>7} {'short s':>7}"
     )
     print("\n" + header)
-    print("-" * len(header))
+    group = None
     for o in outcomes:
         p = o.payload
+        if p.hostile.group != group:
+            group = p.hostile.group
+            print("-" * len(header) + f"\n{GROUPS.get(group, group)}")
         short = seconds_text(o.short_seconds)
         if o.short_status != "succeeded":
             short += f" {o.short_status}"
         print(
-            f"{p.hostile.name[:34]:<34} {p.count:>9,} {len(p.body) / 1000:>8.1f} "
-            f"{o.post_ms:>8.1f} {seconds_text(o.seconds):>7} {o.status[:20]:<20} "
-            f"{short_codes(o.codes)[:28]:<28} {o.peak_mb:>11.0f} {o.peak_who:<20} "
-            f"{o.sum_mb:>7.0f} {o.data_growth_mb:>10.0f} {short:>8}"
+            f"{p.hostile.name[:26]:<26} {p.count:>9,} {len(p.body) / 1000:>7.1f} "
+            f"{o.post_ms:>7.1f} {seconds_text(o.seconds):>6} {o.status[:20]:<20} "
+            f"{short_codes(o.codes)[:26]:<26} {o.peak_mb:>7.0f} {o.rise_mb:>+7.0f} "
+            f"{o.rise_who if o.rise_mb > 50 else o.peak_who:<27} {o.sum_mb:>6.0f} "
+            f"{o.data_growth_mb:>+7.0f} {short:>7}"
         )
     print(
-        "\ncount: how many of the input's unit the body holds; body kB: JSON body (UTF-8) in "
-        "kB, each under the limit; end s: POST to terminal state (client side); peak RSS: "
-        "largest single worker process; sum: all worker processes at once; VmData+: largest "
+        "\ncount: how many of the input's unit the body holds; body kB: the JSON body (UTF-8), "
+        "each under the limit; end s: POST to terminal state (client side); peak MB: largest "
+        "RSS of one worker process while the input ran (samples and VmHWM); rise MB: the largest "
+        "rise of one process's RSS during the input (the process named when it is over 50 MB, "
+        "else the one with the peak); sum MB: all worker processes at once; VmData+: largest "
         "data-segment growth of an analysis pool process; short s: the short article sent "
         "right after, POST to terminal."
     )
+    if not any(o.payload.shrunk for o in outcomes):
+        print("note: every input with a set count fit under the body limit at that count")
     for o in outcomes:
         h, p = o.payload.hostile, o.payload
         if p.shrunk:
@@ -767,10 +830,19 @@ def verdicts(one: Phase1, two: Phase2 | None, *, limit: int) -> bool:
         + ")",
     )
     top = max(outs, key=lambda o: o.peak_mb)
+    riser = max(outs, key=lambda o: o.rise_mb)
+    over = [
+        f"{o.payload.hostile.name} [{o.payload.hostile.group}]"
+        for o in outs
+        if o.peak_mb > RSS_LIMIT_MB
+    ]
     ok &= check(
-        top.peak_mb <= RSS_LIMIT_MB,
+        not over,
         f"no worker process over {RSS_LIMIT_MB:.0f} MB RSS (peak {top.peak_mb:.0f} MB, "
-        f"{top.peak_who}, during {top.payload.hostile.name})",
+        f"{top.peak_who}, during {top.payload.hostile.name}; largest rise {riser.rise_mb:+.0f} "
+        f"MB, {riser.rise_who}, during {riser.payload.hostile.name}"
+        + (f"; over the limit during: {', '.join(over)}" if over else "")
+        + ")",
     )
     slow = [
         o
@@ -792,12 +864,15 @@ def verdicts(one: Phase1, two: Phase2 | None, *, limit: int) -> bool:
         + ")",
     )
     if two is None:
-        return check(False, "the memory-cap phase ran to the end") and False
-    exhausted = bool(two.codes) and all(c.endswith(":resource_exhausted") for c in two.codes)
+        check(False, "the memory-cap phase ran to the end")
+        return False
+    exhausted = [c.split(":")[0] for c in two.codes if c.endswith(":resource_exhausted")]
+    uncoded = [c for c in two.codes if c.endswith("<no code>")]
     ok &= check(
-        exhausted and two.status == "failed",
-        f"under a {two.cap_mb} MiB cap the big article's analyses fail with resource_exhausted "
-        f"(status {two.status}, codes {short_codes(two.codes)})",
+        bool(exhausted) and not uncoded and two.status in ("failed", "partially_succeeded"),
+        f"under a {two.cap_mb} MiB cap the analysis that needs more fails with "
+        f"resource_exhausted (job {two.status}; failed: {short_codes(two.codes)}; "
+        f"succeeded: {', '.join(two.succeeded) or 'none'})",
     )
     ok &= check(
         two.seconds is not None,
@@ -838,12 +913,15 @@ def main() -> int:
         f"{POST_LIMIT_MS:.0f} ms, terminal <= {TERMINAL_LIMIT_S:.0f} s, worker RSS <= "
         f"{RSS_LIMIT_MB:.0f} MB, short article <= {SHORT_LIMIT_S:.0f} s"
     )
-    payloads = [fit(hostile, limit=limit) for hostile in hostile_inputs(settings)]
+    # the big article first: its memory growth, measured on a freshly loaded process, sizes
+    # the phase 2 cap (a pool process keeps the heap an earlier input made it grow)
+    hostiles = [big_article_input(), *hostile_inputs(settings)]
+    payloads = [fit(hostile, limit=limit) for hostile in hostiles]
     var_dir = Path(tempfile.mkdtemp(prefix="copydesk-adversarial-"))
     two: Phase2 | None = None
     try:
         one = phase1(var_dir, payloads=payloads, short_body=short_body)
-        big = next((o for o in one.outcomes if o.payload.hostile == big_article_input()), None)
+        big = next((o for o in one.outcomes if o.payload.hostile.group == "reference"), None)
         cap = choose_cap(loaded_mb=one.loaded_data_mb, big=big)
         print(
             f"\nmemory cap: loaded pool process VmData {one.loaded_data_mb:.0f} MiB; the big "

@@ -80,3 +80,16 @@ def test_deadline_returns_the_childs_value_or_raises() -> None:
         call_with_deadline(lambda: time.sleep(5), seconds=0.2)
     with pytest.raises(ChildFailed, match="ZeroDivisionError"):
         call_with_deadline(lambda: 1 / 0, seconds=5)
+
+
+def test_too_many_encoder_tokens_fails_before_embedding() -> None:
+    from copydesk.analysis.prepare import PrepareStage
+    from copydesk.analysis.registry import AnalyserRegistry
+    from copydesk.core.settings import Settings
+
+    stage = PrepareStage(AnalyserRegistry(Settings(max_tokens=1000)))
+    english = "The council approved a new budget for the schools and the roads. " * 40
+    text = english + "\n\n" + "這是一個很長的句子，關於學校和道路的預算。" * 200  # ~1 token a glyph
+    with pytest.raises(errors.TooManyTokens) as raised:
+        stage({"text": text}, analyses=["topics"], options={"topics": {}})
+    assert raised.value.extra["tokens"] > 1000

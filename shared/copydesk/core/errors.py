@@ -108,6 +108,10 @@ class ArticleTooLong(AnalysisError):
     status, code, title = 413, "article_too_long", "Article longer than this deployment analyses"
 
 
+class TooManyTokens(AnalysisError):
+    status, code, title = 413, "too_many_tokens", "Article has more tokens than allowed"
+
+
 class TooManySentences(AnalysisError):
     status, code, title = 413, "too_many_sentences", "Article has more sentences than allowed"
 

@@ -94,6 +94,12 @@ class Settings(BaseSettings):
         ge=1000,
         description="Most characters analysed per article, after cleaning (article_too_long).",
     )
+    max_tokens: int = Field(
+        default=60_000,
+        ge=1000,
+        description="Most model tokens per article for the sentence encoder (too_many_tokens); "
+        "bounds its time: a long English article has ~20,000.",
+    )
     max_sentences: int = Field(
         default=3000, ge=10, description="Most sentences per article (too_many_sentences)."
     )

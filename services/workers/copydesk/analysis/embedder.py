@@ -27,6 +27,7 @@ from copydesk.analysis.base import MODEL_LOAD_LOCK
 DEFAULT_NAME = "all-MiniLM-L6-v2"
 ENCODERS = ("onnx-int8", "onnx-fp32", "torch-fp32")
 MAX_BATCH = 64
+BATCH_TOKENS = 8192  # padded tokens per forward pass: bounds attention memory (~100 MB)
 BUCKET_SLACK = 0.25  # a batch holds windows at most 25% (+4 tokens) longer than its shortest
 
 
@@ -77,6 +78,11 @@ class Embedder:
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer.encode(text, add_special_tokens=False).ids)
 
+    def total_tokens(self, texts: Sequence[str]) -> int:
+        """Count the tokens of all ``texts`` together (Rust tokenizer: ~ms per article)."""
+        encoded = self.tokenizer.encode_batch(list(texts), add_special_tokens=False)
+        return sum(len(encoding.ids) for encoding in encoded)
+
     def _windows(self, texts: Sequence[str]) -> tuple[list[list[int]], np.ndarray]:
         """Split every text into model-sized token windows; the mapping says whose each is."""
         body = self.max_tokens - 2
@@ -105,12 +111,16 @@ class Embedder:
 
 
 def buckets(lengths: Sequence[int]) -> list[list[int]]:
-    """Group indices by length (sorted), so each batch pads at most ~BUCKET_SLACK."""
+    """Group indices by length (sorted), so each batch pads at most ~BUCKET_SLACK.
+
+    A batch also stops at MAX_BATCH windows or BATCH_TOKENS padded tokens, so memory per
+    forward pass stays bounded whatever the input.
+    """
     order = sorted(range(len(lengths)), key=lengths.__getitem__)
     out: list[list[int]] = []
     current: list[int] = []
     for index in order:
-        full = len(current) >= MAX_BATCH
+        full = len(current) >= MAX_BATCH or (len(current) + 1) * lengths[index] > BATCH_TOKENS
         if current and (full or lengths[index] > lengths[current[0]] * (1 + BUCKET_SLACK) + 4):
             out.append(current)
             current = []
@@ -149,6 +159,9 @@ def _onnx_forward(path: str, encoder: str) -> Any:
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    # ORT's arena keeps the largest batch it ever saw; with varying shapes that is RSS that
+    # only grows. Plain malloc/free measured as fast here (bench/encoder.py).
+    options.enable_cpu_mem_arena = False
     model = ensure_model(path, variant=encoder.removeprefix("onnx-"))
     session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
 

@@ -18,7 +18,7 @@ from copydesk.analysis.embedded import EmbeddingAnalyser
 from copydesk.analysis.registry import AnalyserRegistry
 from copydesk.analysis.vectors import DocVectors, embedded_texts
 from copydesk.core.document import Document
-from copydesk.core.errors import AnalysisError
+from copydesk.core.errors import AnalysisError, TooManyTokens
 from copydesk.core.text import Limits, prepare
 
 
@@ -38,6 +38,7 @@ class PrepareStage:
     def __init__(self, registry: AnalyserRegistry, *, limits: Limits | None = None) -> None:
         self.registry = registry
         self.limits = limits or Limits.from_settings(registry.settings)
+        self.max_tokens = registry.settings.max_tokens
 
     def __call__(
         self,
@@ -107,6 +108,15 @@ class PrepareStage:
             return []
         embedder = next(iter(needing[0][1].values()))[0].embedder
         texts = [embedded_texts(doc) for doc, _ in needing]
+        for group in texts:
+            tokens = embedder.total_tokens(group)
+            if tokens > self.max_tokens:
+                raise TooManyTokens(
+                    f"the article has {tokens} tokens for the sentence encoder; this deployment "
+                    f"embeds at most {self.max_tokens} (COPYDESK_MAX_TOKENS)",
+                    tokens=tokens,
+                    limit=self.max_tokens,
+                )
         matrix = embedder.encode([t for group in texts for t in group])
         out, offset = [], 0
         for (_, embedded), group in zip(needing, texts, strict=True):

@@ -109,6 +109,9 @@ class LazyEmbedder:
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         return self._registry.embedder().encode(texts)
 
+    def total_tokens(self, texts: Sequence[str]) -> int:
+        return self._registry.embedder().total_tokens(texts)
+
 
 def import_transformers() -> None:
     """Resolve transformers' lazy attributes once, under the lock, and silence progress bars."""
