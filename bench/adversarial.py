@@ -14,16 +14,17 @@ and samples the memory of every worker process (mains, pool children, their fork
 0.1 s. The per-input peak combines those samples with the kernel's high-water mark (VmHWM),
 so a spike between two samples still counts. A big but legal news-like article goes first:
 its memory growth on a freshly loaded process sizes phase 2's cap. The inputs the issue
-lists follow, then the same shapes sized to the analysis limits (max_chars, max_sentences),
-so they get past the size checks and reach the models. Every input is held to the same
-checks.
+lists follow, then the same shapes sized to the analysis limits (max_chars, max_sentences,
+max_tokens), so they get past the size checks and reach the models. Every input is held to
+the same checks.
 
-Phase 2 starts a second stack with COPYDESK_WORKER_MEMORY_LIMIT_MB just above what a pool
-process holds once its models are loaded: the VmData that RLIMIT_DATA caps, measured in
-phase 1, plus half the big article's growth, kept within 8-64 MiB. It sends the big article
-and checks four things: the analysis that needs more memory fails with resource_exhausted;
-the job ends; every main process keeps its PID while the kernel OOM killer stays idle; and
-a short article still succeeds afterwards.
+Phase 2 starts a stack with COPYDESK_WORKER_MEMORY_LIMIT_MB just above what a pool process
+holds once its models are loaded: the VmData that RLIMIT_DATA caps, measured in phase 1,
+plus a quarter, a half, then three quarters of the big article's growth (one stack each,
+margins kept within 8-64 MiB), since where an allocation fails moves with the cap. Under
+each cap it sends the big article and checks four things: the analysis that needs more
+memory fails with resource_exhausted; the job ends; every main process keeps its PID while
+the kernel OOM killer stays idle; and a short article still succeeds afterwards.
 
     .venv/bin/python bench/adversarial.py [--keep]
 """
@@ -42,7 +43,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -181,8 +182,6 @@ class Outcome:
     short_post_ms: float
     short_seconds: float | None
     short_status: str
-    late: bool = False
-    procs: list[ProcTrace] = field(default_factory=list)
 
 
 # --- inputs ------------------------------------------------------------------------------
@@ -194,13 +193,11 @@ def hostile_inputs(settings: Settings) -> list[Hostile]:
     rng = random.Random(20240601)
     letters = "".join(rng.choice(string.ascii_lowercase) for _ in range(1_000_000))
     words = [rng.choice(SHORT_WORDS) for _ in range(150_000)]
-    codes = ["".join(rng.choice(string.ascii_letters + string.digits) for _ in range(5))]
-    codes += [
-        "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(5))
-        for _ in range(60_000)
-    ]
+    alphabet = string.ascii_letters + string.digits
+    codes = ["".join(rng.choice(alphabet) for _ in range(5)) for _ in range(60_000)]
     chars, sentences = settings.max_chars - 100, settings.max_sentences - 10
     one_letter = min(150_000, (settings.max_chars + 1) // 2)
+    tokens = settings.max_tokens - 100  # a one-letter word is one encoder token
 
     def links(n: int) -> str:
         lead = ("More", "Read", "Also", "Next")
@@ -249,6 +246,14 @@ def hostile_inputs(settings: Settings) -> list[Hostile]:
             "words",
             lambda n: " ".join(letters[:n]),
             one_letter,
+            limits,
+        ),
+        Hostile(
+            "one-letter words at max_tokens",
+            "text",
+            "words",
+            lambda n: " ".join(letters[:n]),
+            tokens,
             limits,
         ),
     ]
@@ -485,25 +490,23 @@ def run_input(
         if response.status_code == 202:
             jobs["hostile"] = (response.json()["id"], submitted)
         done = wait_jobs(session, stack, jobs=jobs, timeout=TERMINAL_LIMIT_S)
-        late = False
-        if "hostile" in done and done["hostile"][0] is None:  # wait a while longer, so the
-            late = True  # next input does not queue behind it
-            again = wait_jobs(
-                session,
-                stack,
-                jobs={"hostile": jobs["hostile"]},
-                timeout=TERMINAL_LIMIT_S + LATE_GRACE_S,
-            )
-            done["hostile"] = (done["hostile"][0], again["hostile"][1])
-            late_seconds = again["hostile"][0]
+        late = ""
+        if "hostile" in done and done["hostile"][0] is None:
+            # past the limit: wait a while longer, so the next input does not queue behind it
+            timeout = TERMINAL_LIMIT_S + LATE_GRACE_S
+            again = wait_jobs(session, stack, jobs={"hostile": jobs["hostile"]}, timeout=timeout)
+            seconds, job = again["hostile"]
+            done["hostile"] = (None, job)
+            late = f" (ended at {seconds:.1f} s)" if seconds is not None else " (stuck)"
     if "hostile" in done:
         seconds, job = done["hostile"]
-        status, codes = job.get("status", "?"), failure_codes(job)
-        if late:
-            status += f" (late: {late_seconds:.1f} s)" if late_seconds else " (stuck)"
+        status, codes = job.get("status", "?") + late, failure_codes(job)
     else:
-        seconds, status, codes = None, f"HTTP {response.status_code}", []
-        codes = [str(response.json().get("code", "?"))] if response.content else []
+        seconds, status = None, f"HTTP {response.status_code}"
+        try:
+            codes = [f"intake:{response.json().get('code', '?')}"]
+        except ValueError:
+            codes = ["intake:<no JSON>"]
     traces = list(sampler.traces.values())
     top = max(traces, key=lambda trace: trace.peak_mb)
     riser = max(traces, key=lambda trace: trace.rise_mb)
@@ -525,8 +528,6 @@ def run_input(
         short_post_ms=short_post_ms,
         short_seconds=short_seconds,
         short_status=short_job.get("status", "?"),
-        late=late,
-        procs=traces,
     )
 
 
@@ -576,6 +577,7 @@ class Phase1:
 @dataclass
 class Phase2:
     cap_mb: int
+    short_before: str
     seconds: float | None
     status: str
     codes: list[str]
@@ -642,47 +644,46 @@ def phase1(var: Path, *, payloads: list[Payload], short_body: bytes) -> Phase1:
         stack.stop()
 
 
-def choose_cap(*, loaded_mb: float, big: Outcome | None) -> int:
-    """A data-segment cap between what a loaded pool process holds and what the big article
-    needs: loaded + half the big article's measured VmData growth, kept within 8-64 MiB so a
-    short article still fits and the big one surely does not."""
+CAP_SHARES = (0.25, 0.5, 0.75)
+
+
+def choose_caps(*, loaded_mb: float, big: Outcome | None) -> list[int]:
+    """Data-segment caps between what a loaded pool process holds and what the big article
+    needs: loaded + a quarter, a half and three quarters of the big article's measured VmData
+    growth, each margin kept within 8-64 MiB so a short article still fits. Several caps,
+    because where the allocation fails (numpy, ONNX Runtime, ...) moves with the cap."""
     growth = big.data_growth_mb if big is not None else 0.0
-    return int(math.ceil(loaded_mb + min(64.0, max(8.0, 0.5 * growth))))
+    margins = [min(64.0, max(8.0, share * growth)) for share in CAP_SHARES]
+    return sorted({int(math.ceil(loaded_mb + margin)) for margin in margins})
 
 
 def phase2(var: Path, *, cap_mb: int, big: Payload, short_body: bytes) -> Phase2:
-    print(f"\nPhase 2: COPYDESK_WORKER_MEMORY_LIMIT_MB={cap_mb}, a big legal article")
+    """Start a stack whose pool processes are capped at ``cap_mb``; send a short article,
+    the big one, then a short one again; see who survived."""
+    print(f"\nPhase 2: COPYDESK_WORKER_MEMORY_LIMIT_MB={cap_mb}, the big legal article")
     oom_before = oom_kills()
-    stack = start_stack(var / "stack2", extra_env={"COPYDESK_WORKER_MEMORY_LIMIT_MB": str(cap_mb)})
+    extra_env = {"COPYDESK_WORKER_MEMORY_LIMIT_MB": str(cap_mb)}
+    stack = start_stack(var / f"stack-cap-{cap_mb}", extra_env=extra_env)
     try:
         with requests.Session() as session:
+            began = time.perf_counter()
             _, response = post(session, stack, short_body)
-            warm = wait_jobs(
-                session,
-                stack,
-                jobs={"warm": (response.json()["id"], time.perf_counter())},
-                timeout=60,
-            )["warm"]
-            print(
-                f"  short article under the cap before the big one: {warm[1].get('status')} "
-                f"{short_codes(failure_codes(warm[1]))}"
+            jobs = {"before": (response.json()["id"], began)}
+            _, before = wait_jobs(session, stack, jobs=jobs, timeout=60)["before"]
+            pools = ", ".join(
+                f"{pid} {data:.0f}/{rss:.0f}" for pid, data, rss in pool_data_mb(stack)
             )
-            for pid, data, rss in pool_data_mb(stack):
-                print(f"  pool process {pid}: VmData {data:.0f} MiB, RSS {rss:.0f} MiB")
+            print(f"  pool processes after a short article (pid VmData/RSS MiB): {pools}")
             mains = {name: popen.pid for name, popen in stack.processes.items()}
             if stack.redis is not None and stack.redis.process is not None:
                 mains["redis"] = stack.redis.process.pid
             pool_before = sorted(p.pid for p in stack_processes(stack.processes) if not p.parent)
             offsets = log_offsets(stack)
-            submitted = time.perf_counter()
+            began = time.perf_counter()
             post_ms, response = post(session, stack, big.body)
-            result = wait_jobs(
-                session,
-                stack,
-                jobs={"big": (response.json()["id"], submitted)},
-                timeout=TERMINAL_LIMIT_S + LATE_GRACE_S,
-            )["big"]
-            seconds, job = result
+            jobs = {"big": (response.json()["id"], began)}
+            timeout = TERMINAL_LIMIT_S + LATE_GRACE_S
+            seconds, job = wait_jobs(session, stack, jobs=jobs, timeout=timeout)["big"]
             time.sleep(1.0)  # let Celery replace a pool process that died, if one did
             report, kept = [], True
             for name, pid in mains.items():
@@ -691,19 +692,14 @@ def phase2(var: Path, *, cap_mb: int, big: Payload, short_body: bytes) -> Phase2
                 kept &= running
                 report.append(f"{name} {pid} {'alive' if running else 'GONE'}")
             pool_after = sorted(p.pid for p in stack_processes(stack.processes) if not p.parent)
-            after_submitted = time.perf_counter()
+            began = time.perf_counter()
             _, response = post(session, stack, short_body)
-            short_seconds, short_job = wait_jobs(
-                session,
-                stack,
-                jobs={"short": (response.json()["id"], after_submitted)},
-                timeout=60,
-            )["short"]
+            jobs = {"after": (response.json()["id"], began)}
+            short_seconds, short_job = wait_jobs(session, stack, jobs=jobs, timeout=60)["after"]
             findings = log_findings(stack, since=offsets)
-        print("\nworker logs, phase 2 (from the big article on):")
-        print_findings(findings)
-        return Phase2(
+        two = Phase2(
             cap_mb=cap_mb,
+            short_before=before.get("status", "?"),
             seconds=seconds,
             status=job.get("status", "?"),
             codes=failure_codes(job),
@@ -722,6 +718,21 @@ def phase2(var: Path, *, cap_mb: int, big: Payload, short_body: bytes) -> Phase2
             short_status=short_job.get("status", "?"),
             post_ms=post_ms,
         )
+        replaced = sorted(set(pool_before) - set(pool_after))
+        print(
+            f"  short article before the big one: {two.short_before}\n"
+            f"  big article: {len(big.body) / 1000:.1f} kB body, POST {post_ms:.1f} ms, ended "
+            f"{two.status} in {seconds_text(seconds)} s; failed: {short_codes(two.codes)}; "
+            f"succeeded: {', '.join(two.succeeded) or 'none'}\n"
+            f"  main processes after it: {'; '.join(report)}\n"
+            f"  pool processes before {pool_before}, after {pool_after}"
+            + (f" (replaced: {replaced})" if replaced else " (none replaced)")
+            + f"\n  short article afterwards: {two.short_status} in "
+            f"{seconds_text(short_seconds)} s"
+        )
+        print("  worker logs from the big article on:")
+        print_findings(findings)
+        return two
     finally:
         stack.stop()
 
@@ -736,13 +747,14 @@ def seconds_text(value: float | None) -> str:
 GROUPS = {
     "reference": "reference: a big but legal news article (sizes the phase 2 cap)",
     "issue": "the issue's hostile inputs, each body just under the limit",
-    "limits": "the same shapes sized to pass max_chars / max_sentences, so they reach the models",
+    "limits": "the same shapes sized to the analysis limits (max_chars, max_sentences, "
+    "max_tokens), to reach the models",
 }
 
 
 def print_table(outcomes: list[Outcome]) -> None:
     header = (
-        f"{'input':<26} {'count':>9} {'body kB':>7} {'POST ms':>7} {'end s':>6} "
+        f"{'input':<30} {'count':>9} {'body kB':>7} {'POST ms':>7} {'end s':>6} "
         f"{'status':<20} {'codes':<26} {'peak MB':>7} {'rise MB':>7} {'(process)':<27} "
         f"{'sum MB':>6} {'VmData+':>7} {'short s':>7}"
     )
@@ -757,7 +769,7 @@ def print_table(outcomes: list[Outcome]) -> None:
         if o.short_status != "succeeded":
             short += f" {o.short_status}"
         print(
-            f"{p.hostile.name[:26]:<26} {p.count:>9,} {len(p.body) / 1000:>7.1f} "
+            f"{p.hostile.name[:30]:<30} {p.count:>9,} {len(p.body) / 1000:>7.1f} "
             f"{o.post_ms:>7.1f} {seconds_text(o.seconds):>6} {o.status[:20]:<20} "
             f"{short_codes(o.codes)[:26]:<26} {o.peak_mb:>7.0f} {o.rise_mb:>+7.0f} "
             f"{o.rise_who if o.rise_mb > 50 else o.peak_who:<27} {o.sum_mb:>6.0f} "
@@ -790,7 +802,7 @@ def check(ok: bool, text: str) -> bool:
     return ok
 
 
-def verdicts(one: Phase1, two: Phase2 | None, *, limit: int) -> bool:
+def verdicts(one: Phase1, twos: list[Phase2], *, limit: int, caps: int) -> bool:
     outs = one.outcomes
     ok = True
     print()
@@ -863,37 +875,55 @@ def verdicts(one: Phase1, two: Phase2 | None, *, limit: int) -> bool:
         )
         + ")",
     )
-    if two is None:
-        check(False, "the memory-cap phase ran to the end")
+    if len(twos) < caps:
+        ok &= check(False, f"the memory-cap phase ran under all {caps} caps (ran: {len(twos)})")
+    if not twos:
         return False
-    exhausted = [c.split(":")[0] for c in two.codes if c.endswith(":resource_exhausted")]
-    uncoded = [c for c in two.codes if c.endswith("<no code>")]
+    capped = "/".join(str(two.cap_mb) for two in twos)
+
+    def exhausted(two: Phase2) -> bool:
+        named = any(code.endswith(":resource_exhausted") for code in two.codes)
+        uncoded = any(code.endswith("<no code>") for code in two.codes)
+        return named and not uncoded and two.status in ("failed", "partially_succeeded")
+
     ok &= check(
-        bool(exhausted) and not uncoded and two.status in ("failed", "partially_succeeded"),
-        f"under a {two.cap_mb} MiB cap the analysis that needs more fails with "
-        f"resource_exhausted (job {two.status}; failed: {short_codes(two.codes)}; "
-        f"succeeded: {', '.join(two.succeeded) or 'none'})",
+        all(exhausted(two) for two in twos),
+        f"under caps of {capped} MiB the analysis that needs more fails with resource_exhausted ("
+        + "; ".join(f"{two.cap_mb}: {two.status} {short_codes(two.codes)}" for two in twos)
+        + ")",
     )
     ok &= check(
-        two.seconds is not None,
-        f"the capped job reaches a terminal state (in {seconds_text(two.seconds)} s)",
+        all(two.seconds is not None for two in twos),
+        "each capped job reaches a terminal state ("
+        + ", ".join(f"{seconds_text(two.seconds)} s" for two in twos)
+        + ")",
     )
-    kills = (
+    kills = [
         two.oom_after - two.oom_before
         if two.oom_after is not None and two.oom_before is not None
         else None
+        for two in twos
+    ]
+    ok &= check(
+        all(two.pids_kept for two in twos) and not any(kills),
+        "nothing else is killed: every main process (intake, both workers, redis) keeps its "
+        f"PID under each cap ({'yes' if all(two.pids_kept for two in twos) else 'NO'}); "
+        f"kernel OOM kills: {sum(k or 0 for k in kills)}"
+        + (" (unknown: no oom_kill in /proc/vmstat)" if None in kills else ""),
     )
     ok &= check(
-        two.pids_kept and not kills,
-        f"nothing else is killed: {'; '.join(two.pid_report)}; kernel OOM kills during the "
-        f"phase: {kills if kills is not None else 'unknown'}",
-    )
-    ok &= check(
-        two.short_status == "succeeded"
-        and two.short_seconds is not None
-        and two.short_seconds <= SHORT_LIMIT_S,
-        f"a short article after it still succeeds within {SHORT_LIMIT_S:.0f} s "
-        f"({two.short_status} in {seconds_text(two.short_seconds)} s)",
+        all(
+            two.short_status == "succeeded"
+            and two.short_seconds is not None
+            and two.short_seconds <= SHORT_LIMIT_S
+            for two in twos
+        ),
+        f"a short article after it still succeeds within {SHORT_LIMIT_S:.0f} s ("
+        + "; ".join(
+            f"{two.cap_mb}: {two.short_status} in {seconds_text(two.short_seconds)} s"
+            for two in twos
+        )
+        + ")",
     )
     return ok
 
@@ -908,7 +938,8 @@ def main() -> int:
     short_body = encode("text", SHORT_ARTICLE)
     print(
         f"copydesk adversarial bench: body limit {limit:,} B, max_chars {settings.max_chars:,}, "
-        f"max_sentences {settings.max_sentences:,}, worker memory cap "
+        f"max_sentences {settings.max_sentences:,}, max_tokens {settings.max_tokens:,}, "
+        f"worker memory cap "
         f"{settings.worker_memory_limit_mb} MiB, 2 analysis processes; checks: POST <= "
         f"{POST_LIMIT_MS:.0f} ms, terminal <= {TERMINAL_LIMIT_S:.0f} s, worker RSS <= "
         f"{RSS_LIMIT_MB:.0f} MB, short article <= {SHORT_LIMIT_S:.0f} s"
@@ -918,36 +949,22 @@ def main() -> int:
     hostiles = [big_article_input(), *hostile_inputs(settings)]
     payloads = [fit(hostile, limit=limit) for hostile in hostiles]
     var_dir = Path(tempfile.mkdtemp(prefix="copydesk-adversarial-"))
-    two: Phase2 | None = None
+    twos: list[Phase2] = []
     try:
         one = phase1(var_dir, payloads=payloads, short_body=short_body)
         big = next((o for o in one.outcomes if o.payload.hostile.group == "reference"), None)
-        cap = choose_cap(loaded_mb=one.loaded_data_mb, big=big)
+        caps = choose_caps(loaded_mb=one.loaded_data_mb, big=big)
         print(
-            f"\nmemory cap: loaded pool process VmData {one.loaded_data_mb:.0f} MiB; the big "
-            f"article grew a pool process's VmData by "
-            f"{big.data_growth_mb if big else math.nan:.0f} MiB uncapped -> cap {cap} MiB"
+            f"\nmemory caps: a loaded pool process holds {one.loaded_data_mb:.0f} MiB of VmData; "
+            f"the big article grew one by {big.data_growth_mb if big else math.nan:.0f} MiB "
+            f"uncapped -> caps {', '.join(map(str, caps))} MiB"
         )
         big_payload = big.payload if big else fit(big_article_input(), limit=limit)
-        try:
-            two = phase2(var_dir, cap_mb=cap, big=big_payload, short_body=short_body)
-        except Exception as exc:  # reported, and the phase's checks fail
-            print(f"  phase 2 failed: {type(exc).__name__}: {exc}")
-            return int(not verdicts(one, None, limit=limit))
-        print(
-            f"  big article: {len(big_payload.body) / 1000:.1f} kB body, POST "
-            f"{two.post_ms:.1f} ms, ended {two.status} in {seconds_text(two.seconds)} s, "
-            f"codes {short_codes(two.codes)}"
-        )
-        print(f"  main processes: {'; '.join(two.pid_report)}")
-        replaced = sorted(set(two.pool_before) - set(two.pool_after))
-        print(
-            f"  pool processes before {two.pool_before}, after {two.pool_after}"
-            + (f" (replaced: {replaced})" if replaced else " (none replaced)")
-        )
-        print(
-            f"  short article afterwards: {two.short_status} in {seconds_text(two.short_seconds)} s"
-        )
+        for cap in caps:
+            try:
+                twos.append(phase2(var_dir, cap_mb=cap, big=big_payload, short_body=short_body))
+            except Exception as exc:  # reported; the phase's checks then fail
+                print(f"  phase 2 at {cap} MiB failed: {type(exc).__name__}: {exc}")
     finally:
         if args.keep:
             print(f"\nlogs and data kept in {var_dir}")
@@ -956,7 +973,7 @@ def main() -> int:
 
             shutil.rmtree(var_dir, ignore_errors=True)
     print(f"\ntotal run time {time.perf_counter() - began:.0f} s")
-    return 0 if verdicts(one, two, limit=limit) else 1
+    return 0 if verdicts(one, twos, limit=limit, caps=len(caps)) else 1
 
 
 if __name__ == "__main__":

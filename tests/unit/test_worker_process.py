@@ -61,3 +61,24 @@ def test_an_input_over_the_memory_cap_fails_with_resource_exhausted() -> None:
         "    print(json.dumps({'code': problem['code'], 'after': float(small)}))\n"
     )
     assert result == {"code": "resource_exhausted", "after": 1_000_000.0}
+
+
+def test_the_encoder_over_the_memory_cap_fails_with_resource_exhausted() -> None:
+    result = _run(
+        "import json\n"
+        "from copydesk.analysis.embedder import get_embedder\n"
+        "from copydesk.workers.process import cap_memory\n"
+        "from copydesk.workers.runner import failed, _as_failure\n"
+        "embedder = get_embedder(encoder='onnx-int8')\n"
+        "embedder.encode(['warm up'])\n"
+        "data = int(next(l for l in open('/proc/self/status') if l.startswith('VmData')).split()[1])\n"
+        "cap_memory(data // 1024 + 30)\n"
+        "try:\n"
+        "    embedder.encode(['word ' * 2000] * 16)\n"
+        "    print(json.dumps({'code': None}))\n"
+        "except Exception as exc:\n"
+        "    problem = failed(_as_failure(exc, stage='prepare'))['error']\n"
+        "    after = embedder.encode(['The process carries on.']).shape[0]\n"
+        "    print(json.dumps({'code': problem['code'], 'after': after}))\n"
+    )
+    assert result == {"code": "resource_exhausted", "after": 1}

@@ -7,7 +7,7 @@ import pytest
 
 from documents import make_doc
 
-from copydesk.analysis.embedder import MAX_BATCH, Embedder, buckets, get_embedder
+from copydesk.analysis.embedder import BATCH_ATTENTION, MAX_BATCH, Embedder, buckets, get_embedder
 from copydesk.analysis.summary import ExtractiveSummariser
 from copydesk.analysis.vectors import DocVectors, embedded_texts
 
@@ -48,6 +48,7 @@ def test_buckets_cover_every_index_once_and_pad_little() -> None:
     for group in groups:
         sizes = [lengths[i] for i in group]
         assert len(group) <= MAX_BATCH and max(sizes) <= min(sizes) * 1.25 + 4
+        assert len(group) == 1 or len(group) * max(sizes) ** 2 <= BATCH_ATTENTION
 
 
 def test_unknown_encoder_is_refused() -> None:

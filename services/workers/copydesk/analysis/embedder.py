@@ -27,7 +27,9 @@ from copydesk.analysis.base import MODEL_LOAD_LOCK
 DEFAULT_NAME = "all-MiniLM-L6-v2"
 ENCODERS = ("onnx-int8", "onnx-fp32", "torch-fp32")
 MAX_BATCH = 64
-BATCH_TOKENS = 8192  # padded tokens per forward pass: bounds attention memory (~100 MB)
+# Attention memory grows with batch x width^2, so a forward pass holds at most this many
+# (8 windows of 256 tokens: ~90 MB; short news sentences still go 64 at a time).
+BATCH_ATTENTION = 8 * 256 * 256
 BUCKET_SLACK = 0.25  # a batch holds windows at most 25% (+4 tokens) longer than its shortest
 
 
@@ -113,14 +115,15 @@ class Embedder:
 def buckets(lengths: Sequence[int]) -> list[list[int]]:
     """Group indices by length (sorted), so each batch pads at most ~BUCKET_SLACK.
 
-    A batch also stops at MAX_BATCH windows or BATCH_TOKENS padded tokens, so memory per
-    forward pass stays bounded whatever the input.
+    A batch also stops at MAX_BATCH windows or BATCH_ATTENTION (windows x width^2), so the
+    memory of one forward pass stays bounded whatever the input.
     """
     order = sorted(range(len(lengths)), key=lengths.__getitem__)
     out: list[list[int]] = []
     current: list[int] = []
     for index in order:
-        full = len(current) >= MAX_BATCH or (len(current) + 1) * lengths[index] > BATCH_TOKENS
+        width = lengths[index]
+        full = len(current) >= MAX_BATCH or (len(current) + 1) * width * width > BATCH_ATTENTION
         if current and (full or lengths[index] > lengths[current[0]] * (1 + BUCKET_SLACK) + 4):
             out.append(current)
             current = []

@@ -146,10 +146,9 @@ def _as_failure(exc: Exception, *, stage: str) -> errors.CopydeskError:
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
-    """Tell allocation failures apart: numpy raises MemoryError, torch a RuntimeError."""
+    """Tell allocation failures apart: numpy raises MemoryError, torch a RuntimeError, ONNX
+    Runtime its own RuntimeException naming C++'s ``std::bad_alloc``."""
     if isinstance(exc, MemoryError):
         return True
     text = str(exc).lower()
-    return isinstance(exc, RuntimeError) and (
-        "can't allocate memory" in text or "out of memory" in text
-    )
+    return any(sign in text for sign in ("can't allocate memory", "out of memory", "bad_alloc"))

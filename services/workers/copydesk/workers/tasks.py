@@ -26,6 +26,7 @@ from copydesk.core.names import (
 from copydesk.core.settings import Settings
 from copydesk.core.store import RedisJobStore, Transition, is_terminal
 from copydesk.workers import delivery
+from copydesk.workers.process import release_memory
 from copydesk.workers.runner import fail_job, failed, run_analysis, run_prepare
 
 log = logging.getLogger(__name__)
@@ -94,12 +95,15 @@ def register(app: Celery, settings: Settings) -> None:
 
 def prepare(self: CopydeskTask, job_id: str) -> str:
     """Prepare one job's article and fan out to its analysis queues."""
-    transition = run_prepare(
-        store=self.store,
-        stage=self.prepare_stage,
-        job_id=job_id,
-        max_deliveries=self.settings.task_max_deliveries,
-    )
+    try:
+        transition = run_prepare(
+            store=self.store,
+            stage=self.prepare_stage,
+            job_id=job_id,
+            max_deliveries=self.settings.task_max_deliveries,
+        )
+    finally:
+        release_memory()
     _after(self, job_id, transition)
     return transition.outcome
 
