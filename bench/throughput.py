@@ -200,15 +200,12 @@ def main() -> int:
             rss_start = rss_table(stack)
             seconds, latencies, statuses = through_stack(stack, articles)
             rss_run = rss_table(stack)
-            load_figures = intake_load(stack)
-            soaked = 0
-            rss_soak = rss_run
+            soaked, rss_soak = 0, rss_run
             if args.soak_jobs:
-                drain(stack)
                 cycle = (articles * (args.soak_jobs // len(articles) + 1))[: args.soak_jobs]
                 through_stack(stack, cycle, senders=2)
-                soaked = len(cycle)
-                rss_soak = rss_table(stack)
+                soaked, rss_soak = len(cycle), rss_table(stack)
+            load_figures = intake_load(stack)  # last: it leaves thousands of jobs queued
         finally:
             stack.stop()
 
@@ -229,17 +226,35 @@ def main() -> int:
     for name in sorted(rss_start):
         print(f"  {name:34} {rss_start[name]:7.0f} {rss_run.get(name, float('nan')):7.0f} "
               f"{rss_soak.get(name, float('nan')):7.0f}")  # fmt: skip
-    return 0
-
-
-def drain(stack: Stack) -> None:
-    """Wait until the queues the load test filled are empty, so the soak measures its own jobs."""
-    import redis
-
-    client = redis.Redis.from_url(stack.redis_url)
-    while sum(client.llen(q) for q in ("prepare", "summary", "sentiment", "topics")):
-        time.sleep(1.0)
-    client.close()
+    pools = [name for name in rss_start if name.startswith("analysis-worker pool")]
+    webhook = [name for name in rss_start if name.startswith("webhook-worker")]
+    peak = max(max(rss_run.get(n, 0), rss_soak.get(n, 0)) for n in pools)
+    growth = max(rss_soak.get(n, float("inf")) / rss_start[n] - 1 for n in pools)
+    checks = [
+        (stack_rate >= 400, f"through the stack >= 400 articles/min ({stack_rate:.0f})"),
+        (
+            stack_rate >= 0.9 * local_rate,
+            f"stack >= 0.9 x in-process ({stack_rate / local_rate:.2f})",
+        ),
+        (
+            load_figures["accepted_per_second"] >= 1000 and load_figures["p99_ms"] < 50,
+            f"intake >= 1000 accepted/s with p99 < 50 ms "
+            f"({load_figures['accepted_per_second']:.0f}/s, {load_figures['p99_ms']:.1f} ms)",
+        ),
+        (peak <= 700, f"analysis worker processes <= 700 MB RSS (peak {peak:.0f})"),
+        (
+            not soaked or growth <= 0.10,
+            f"analysis worker RSS grows <= 10% from start over {len(articles) + soaked} jobs "
+            f"({growth:+.1%})",
+        ),
+        (
+            max(rss_soak.get(n, 0) for n in webhook) <= 150,
+            f"webhook worker <= 150 MB ({max(rss_soak.get(n, 0) for n in webhook):.0f})",
+        ),
+    ]
+    for ok, text in checks:
+        print(f"{'PASS' if ok else 'FAIL'}  {text}")
+    return 0 if all(ok for ok, _ in checks) else 1
 
 
 def _time(stamp: str) -> float:

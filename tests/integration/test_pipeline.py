@@ -215,6 +215,8 @@ def test_nothing_left_after_cleaning_fails_the_job_with_a_code(client, start_wor
     job = _finished(client, _submit(client, {"article": {"html": html}})["id"])
     assert job["status"] == "failed"
     assert {r["error"]["code"] for r in job["results"].values()} == {"empty_article"}
+    text = client.get(f"/v1/jobs/{job['id']}/text")
+    assert text.status_code == 404 and text.get_json()["code"] == "text_not_found"
 
 
 @pytest.mark.parametrize(

@@ -70,6 +70,10 @@ class TextNotReady(CopydeskError):
     retryable = True
 
 
+class TextNotFound(CopydeskError):
+    status, code, title = 404, "text_not_found", "Job has no analysed text"
+
+
 class NotFound(CopydeskError):
     status, code, title = 404, "not_found", "Not found"
 

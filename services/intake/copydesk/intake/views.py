@@ -11,6 +11,7 @@ from copydesk.core import errors
 from copydesk.core.names import ANALYSES, QUEUES
 from copydesk.core.schemas import JobRequest
 from copydesk.core.render import render_job
+from copydesk.core.store import is_terminal
 from copydesk.intake.service import IntakeService
 
 bp = Blueprint("v1", __name__)
@@ -64,9 +65,9 @@ def get_job_text(job_id: str) -> Response:
     doc = _service().store.document(job_id)
     if doc is None:
         job = _load(job_id)
-        if not job["prepared"]:
+        if not job["prepared"] and not is_terminal(job["status"]):
             raise errors.TextNotReady("the article is still being prepared; retry shortly")
-        raise errors.JobNotFound(f"job {job_id!r} has no analysed text")
+        raise errors.TextNotFound(f"job {job_id!r} ended before its article was prepared")
     return Response(doc.text, mimetype="text/plain")
 
 

@@ -19,6 +19,7 @@ from copydesk.analysis.registry import AnalyserRegistry
 from copydesk.analysis.vectors import DocVectors, embedded_texts
 from copydesk.core.document import Document
 from copydesk.core.errors import AnalysisError, TooManyTokens
+from copydesk.core.settings import EMBEDDED
 from copydesk.core.text import Limits, prepare
 
 
@@ -94,7 +95,9 @@ class PrepareStage:
         for name in names:
             opts = options.get(name) or {}
             try:
-                analyser = self.registry.for_request(name, opts)
+                if self.registry.model_for(name, opts) != EMBEDDED:
+                    continue  # a Hugging Face model: its own worker reads the text
+                analyser = self.registry.get(name, EMBEDDED)
                 if isinstance(analyser, EmbeddingAnalyser):
                     embedded[name] = (analyser, analyser.preprocess(doc, opts))
             except AnalysisError as exc:
