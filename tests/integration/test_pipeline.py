@@ -248,3 +248,34 @@ def test_vectors_are_made_once_and_deleted_when_the_job_ends(
     assert redis_client.exists(key + ":doc") and not redis_client.exists(key + ":vectors")
     assert not redis_client.exists(key + ":article")  # the raw article went with preparation
     assert store.get(job["id"])["started"] == {"prepare": 1, **dict.fromkeys(job["analyses"], 1)}
+
+
+def test_hugging_face_analysis_beside_embedded_ones_starts_before_the_encoder(
+    make_client, start_worker, settings, tiny_models, store, seed_article
+) -> None:  # noqa: ANN001
+    from copydesk.analysis.prepare import PrepareStage
+    from copydesk.analysis.registry import AnalyserRegistry
+    from copydesk.core.names import PREPARE_QUEUE
+    from copydesk.workers.runner import run_prepare
+
+    mixed = settings.model_copy(update={"sentiment_model": str(tiny_models["sentiment"])})
+    client = make_client(mixed)
+    queued = _submit(client, {"article": {"text": seed_article}})
+    store.redis.delete(PREPARE_QUEUE)  # run the stage here, step by step
+
+    class Watching(PrepareStage):
+        def embed(self, prepared):  # noqa: ANN001, ANN201
+            assert store.redis.llen("sentiment") == 1  # already queued
+            assert store.redis.llen("summary") == store.redis.llen("topics") == 0
+            return super().embed(prepared)
+
+    stage = Watching(AnalyserRegistry(mixed))
+    run_prepare(store=store, stage=stage, job_id=queued["id"], max_deliveries=5)
+    assert store.redis.llen("summary") == store.redis.llen("topics") == 1
+    assert store.vectors(queued["id"]) is not None
+    start_worker(mixed)
+    job = _finished(client, queued["id"])
+    assert job["status"] == "succeeded", job
+    assert str(tiny_models["sentiment"]) in job["results"]["sentiment"]["model"]
+    assert "onnx-int8" in job["results"]["summary"]["model"]
+    assert job["results"]["topics"]["labels"][0]["label"] == "conflict, war and peace"

@@ -52,15 +52,22 @@ return {'started', status, attempts}
 
 _SAVE_PREPARED = """
 -- KEYS: job hash, channel, doc, vectors, raw article, then one queue per message
--- ARGV: doc json, vectors bytes ('' for none), article json, now, ttl, then one message each
+-- ARGV: doc json, vectors bytes ('' for none), article json, now, ttl, step, then one
+-- message per queue. Step 'text' stores the document and queues the analyses that need no
+-- vectors (once); step 'final' stores the vectors and queues the rest, and ends preparing.
 if redis.call('EXISTS', KEYS[1]) == 0 then return 'missing' end
 if redis.call('HGET', KEYS[1], 'prepared') == '1' then return 'done' end
+local step = ARGV[6]
+if step == 'text' and redis.call('HGET', KEYS[1], 'text_ready') == '1' then return 'done' end
 redis.call('SET', KEYS[3], ARGV[1], 'EX', ARGV[5])
 if ARGV[2] ~= '' then redis.call('SET', KEYS[4], ARGV[2], 'EX', ARGV[5]) end
-redis.call('HSET', KEYS[1], 'prepared', '1', 'article', ARGV[3], 'updated_at', ARGV[4])
-redis.call('DEL', KEYS[5])
-redis.call('PUBLISH', KEYS[2], cjson.encode({type='job.prepared'}))
-for i = 6, #KEYS do redis.call('LPUSH', KEYS[i], ARGV[i]) end
+redis.call('HSET', KEYS[1], 'text_ready', '1', 'article', ARGV[3], 'updated_at', ARGV[4])
+if step == 'final' then
+  redis.call('HSET', KEYS[1], 'prepared', '1')
+  redis.call('DEL', KEYS[5])
+end
+redis.call('PUBLISH', KEYS[2], cjson.encode({type='job.' .. step .. '_prepared'}))
+for i = 6, #KEYS do redis.call('LPUSH', KEYS[i], ARGV[i + 1]) end
 return 'prepared'
 """
 
@@ -144,6 +151,7 @@ class JobStore(Protocol):
         vectors: bytes | None,
         article: dict[str, Any],
         messages: list[tuple[str, str]],
+        step: str = "final",
     ) -> str: ...
     def start_analysis(self, job_id: str, analysis: str) -> Transition: ...
     def record_result(self, job_id: str, analysis: str, result: dict[str, Any]) -> Transition: ...
@@ -240,11 +248,14 @@ class RedisJobStore:
         vectors: bytes | None,
         article: dict[str, Any],
         messages: list[tuple[str, str]],
+        step: str = "final",
     ) -> str:
         """Store the prepared document and vectors and queue the analyses, in one step.
 
         One script, so a crash leaves either nothing (the prepare task is delivered again) or
         everything; a second delivery that gets here finds ``prepared`` and queues nothing.
+        ``step="text"`` first queues the analyses that need no vectors (Hugging Face models),
+        once even across deliveries, so they never wait for the encoder; ``"final"`` follows.
         Analyses that failed in the prepare stage are recorded before this, so the document
         is stored even when they ended the job (``GET .../text`` still shows it).
         """
@@ -255,6 +266,7 @@ class RedisJobStore:
             json.dumps(article, ensure_ascii=False),
             now_rfc3339(),
             self.ttl,
+            step,
             *(payload for _, payload in messages),
         ]
         return _text(self._save_prepared(keys=keys, args=args))
@@ -267,7 +279,7 @@ class RedisJobStore:
         fields = {k.decode(): v.decode() for k, v in raw.items()}
         job = json.loads(fields["record"])
         job["article"] = json.loads(fields.get("article") or "null") or job.get("article")
-        job["prepared"] = fields.get("prepared") == "1"
+        job["prepared"] = fields.get("text_ready") == "1"
         job["status"] = fields["status"]
         job["updated_at"] = fields["updated_at"]
         job["completed_at"] = fields.get("completed_at")

@@ -25,16 +25,22 @@ from copydesk.core.text import Limits, prepare
 
 @dataclass
 class Prepared:
-    """One article, ready for its analyses; ``failures`` name those that cannot run on it."""
+    """One article, ready for its analyses; ``failures`` name those that cannot run on it.
+
+    ``embedded`` maps each embedded analysis that accepted the document to its analyser and
+    inputs: they need ``vectors``, which the ``embed`` step fills in. The other analyses
+    (Hugging Face models) can start as soon as the text is ready.
+    """
 
     doc: Document
     article: dict[str, Any]
-    vectors: DocVectors | None
+    embedded: dict[str, tuple[EmbeddingAnalyser, Any]] = field(default_factory=dict)
     failures: dict[str, AnalysisError] = field(default_factory=dict)
+    vectors: DocVectors | None = None
 
 
 class PrepareStage:
-    """Build Prepared articles with the analysers a registry serves."""
+    """Build Prepared articles with the analysers a registry serves: text, then vectors."""
 
     def __init__(self, registry: AnalyserRegistry, *, limits: Limits | None = None) -> None:
         self.registry = registry
@@ -49,42 +55,58 @@ class PrepareStage:
         options: Mapping[str, Mapping[str, Any]],
     ) -> Prepared:
         """Prepare one article; raises AnalysisError when no analysis can use it."""
-        return self.batch([article], analyses=[analyses], options=[options])[0]
+        return self.embed([self.text(article, analyses=analyses, options=options)])[0]
 
-    def batch(
+    def text(
         self,
-        articles: Sequence[Mapping[str, Any]],
+        article: Mapping[str, Any],
         *,
-        analyses: Sequence[Sequence[str]],
-        options: Sequence[Mapping[str, Mapping[str, Any]]],
-    ) -> list[Prepared]:
-        """Prepare several articles, embedding all their sentences in one encoder call.
+        analyses: Sequence[str],
+        options: Mapping[str, Mapping[str, Any]],
+    ) -> Prepared:
+        """Extract, clean, split and check the article; which analyses can run on it."""
+        doc = prepare(
+            text=article.get("text"),
+            html=article.get("html"),
+            title=article.get("title"),
+            language=article.get("language"),
+            limits=self.limits,
+        )
+        embedded, failures = self._embedded(doc, analyses, options)
+        return Prepared(doc, _article_view(article, doc), embedded, failures)
 
-        Raises the first article's AnalysisError; callers that need the others isolate a
-        failing article by preparing it alone.
+    def embed(self, prepared: Sequence[Prepared]) -> list[Prepared]:
+        """Fill in the vectors of every article that needs them, in one encoder call.
+
+        Raises TooManyTokens for the first article over the limit; a caller that needs the
+        others isolates it by embedding it alone.
         """
-        staged = []
-        for article, names, opts in zip(articles, analyses, options, strict=True):
-            doc = prepare(
-                text=article.get("text"),
-                html=article.get("html"),
-                title=article.get("title"),
-                language=article.get("language"),
-                limits=self.limits,
-            )
-            embedded, failures = self._embedded(doc, names, opts)
-            staged.append((article, doc, embedded, failures))
-        needing = [(doc, embedded) for _, doc, embedded, _ in staged if embedded]
-        vectors = iter(self._embed(needing))
-        return [
-            Prepared(
-                doc=doc,
-                article=_article_view(article, doc),
-                vectors=next(vectors) if embedded else None,
-                failures=failures,
-            )
-            for article, doc, embedded, failures in staged
-        ]
+        needing = [item for item in prepared if item.embedded]
+        if not needing:
+            return list(prepared)
+        embedder = next(iter(needing[0].embedded.values()))[0].embedder
+        texts = [embedded_texts(item.doc) for item in needing]
+        for group in texts:
+            tokens = embedder.total_tokens(group)
+            if tokens > self.max_tokens:
+                raise TooManyTokens(
+                    f"the article has {tokens} tokens for the sentence encoder; this deployment "
+                    f"embeds at most {self.max_tokens} (COPYDESK_MAX_TOKENS)",
+                    tokens=tokens,
+                    limit=self.max_tokens,
+                )
+        matrix = embedder.encode([t for group in texts for t in group])
+        offset = 0
+        for item, group in zip(needing, texts, strict=True):
+            rows = matrix[offset : offset + len(group)]
+            offset += len(group)
+            labels, label_matrix = (), None
+            if "topics" in item.embedded:
+                topics, inputs = item.embedded["topics"]
+                labels = inputs.labels
+                label_matrix = topics.label_matrix(labels)  # type: ignore[attr-defined]
+            item.vectors = DocVectors(embedder.name, group, rows, labels, label_matrix)
+        return list(prepared)
 
     def _embedded(
         self, doc: Document, names: Sequence[str], options: Mapping[str, Mapping[str, Any]]
@@ -103,35 +125,6 @@ class PrepareStage:
             except AnalysisError as exc:
                 failures[name] = exc
         return embedded, failures
-
-    def _embed(
-        self, needing: list[tuple[Document, dict[str, tuple[EmbeddingAnalyser, Any]]]]
-    ) -> list[DocVectors]:
-        if not needing:
-            return []
-        embedder = next(iter(needing[0][1].values()))[0].embedder
-        texts = [embedded_texts(doc) for doc, _ in needing]
-        for group in texts:
-            tokens = embedder.total_tokens(group)
-            if tokens > self.max_tokens:
-                raise TooManyTokens(
-                    f"the article has {tokens} tokens for the sentence encoder; this deployment "
-                    f"embeds at most {self.max_tokens} (COPYDESK_MAX_TOKENS)",
-                    tokens=tokens,
-                    limit=self.max_tokens,
-                )
-        matrix = embedder.encode([t for group in texts for t in group])
-        out, offset = [], 0
-        for (_, embedded), group in zip(needing, texts, strict=True):
-            rows = matrix[offset : offset + len(group)]
-            offset += len(group)
-            labels, label_matrix = (), None
-            if "topics" in embedded:
-                topics, inputs = embedded["topics"]
-                labels = inputs.labels
-                label_matrix = topics.label_matrix(labels)  # type: ignore[attr-defined]
-            out.append(DocVectors(embedder.name, group, rows, labels, label_matrix))
-        return out
 
 
 def _article_view(article: Mapping[str, Any], doc: Document) -> dict[str, Any]:

@@ -47,18 +47,23 @@ class LocalPipeline:
         }
         results: dict[str, Any] = {}
         try:
-            prepared = self.stage(article, analyses=request.analyses, options=options)
+            prepared = self.stage.text(article, analyses=request.analyses, options=options)
         except Exception as exc:
             problem = failed(_as_failure(exc, stage="prepare"))
             results = dict.fromkeys(request.analyses, problem)
         else:
             view = prepared.article
+            results = {name: failed(error) for name, error in prepared.failures.items()}
             vectors = None
+            try:
+                self.stage.embed([prepared])
+            except Exception as exc:  # as in the service: only the embedded analyses fail
+                problem = failed(_as_failure(exc, stage="prepare"))
+                results.update(dict.fromkeys(prepared.embedded, problem))
             if prepared.vectors is not None:  # the same bytes the service stores in Redis
                 vectors = DocVectors.from_bytes(prepared.vectors.to_bytes(), prepared.doc)
             for name in request.analyses:
-                if name in prepared.failures:
-                    results[name] = failed(prepared.failures[name])
+                if name in results:
                     continue
                 results[name] = analyse(
                     registry=self.registry,
@@ -67,6 +72,7 @@ class LocalPipeline:
                     options=options[name],
                     vectors=vectors,
                 )
+        results = {name: results[name] for name in request.analyses}
         return {
             "id": job_id,
             "status": job_status(results),

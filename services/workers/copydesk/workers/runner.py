@@ -9,6 +9,7 @@ input that needs more memory than the process may use fails with ``resource_exha
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from typing import Any
@@ -35,8 +36,10 @@ def run_prepare(
     if started.outcome in ("missing", "done"):
         return started
     job, article = store.get(job_id), store.raw_article(job_id)
-    if job is None or article is None:
+    if job is None:
         return Transition("missing", "")
+    if article is None:  # an earlier delivery failed the job, then died before its ack
+        return Transition("done", job["status"])
     if started.attempts > max_deliveries:
         lost = errors.WorkerLost(
             f"preparing this article was delivered {started.attempts - 1} times without "
@@ -44,21 +47,41 @@ def run_prepare(
         )
         return fail_job(store, job, lost)
     try:
-        prepared = stage(article, analyses=job["analyses"], options=job["options"])
+        prepared = stage.text(article, analyses=job["analyses"], options=job["options"])
     except Exception as exc:
         return fail_job(store, job, _as_failure(exc, stage="prepare"))
     transition = Transition("prepared", started.status)
     for analysis, failure in prepared.failures.items():
         transition = store.record_result(job_id, analysis, failed(failure))
-    remaining = [name for name in job["analyses"] if name not in prepared.failures]
-    messages = [
-        (name, task_message(ANALYSIS_TASKS[name], (job_id,), queue=name)) for name in remaining
+    save = functools.partial(
+        store.save_prepared, job_id, doc=prepared.doc, article=prepared.article
+    )
+    ready = [
+        a for a in job["analyses"] if a not in prepared.failures and a not in prepared.embedded
     ]
-    vectors = prepared.vectors.to_bytes() if prepared.vectors is not None and remaining else None
-    store.save_prepared(
-        job_id, doc=prepared.doc, vectors=vectors, article=prepared.article, messages=messages
+    if ready and prepared.embedded:  # Hugging Face analyses start before the encoder runs
+        save(vectors=None, messages=_messages(job_id, ready), step="text")
+        ready = []
+    vectors = None
+    if prepared.embedded:
+        try:
+            vectors = stage.embed([prepared])[0].vectors
+        except Exception as exc:
+            failure = failed(_as_failure(exc, stage="prepare"))
+            for analysis in prepared.embedded:
+                transition = store.record_result(job_id, analysis, failure)
+        else:
+            ready += list(prepared.embedded)
+    save(
+        vectors=vectors.to_bytes() if vectors is not None and ready else None,
+        messages=_messages(job_id, ready),
+        step="final",
     )
     return transition
+
+
+def _messages(job_id: str, analyses: list[str]) -> list[tuple[str, str]]:
+    return [(name, task_message(ANALYSIS_TASKS[name], (job_id,), queue=name)) for name in analyses]
 
 
 def fail_job(store: JobStore, job: dict[str, Any], failure: errors.CopydeskError) -> Transition:
