@@ -21,29 +21,13 @@ from copydesk.core.schemas import TERMINAL_STATUSES
 PREFIX = "copydesk"
 
 _START = """
--- KEYS[1] job hash, KEYS[2] channel; ARGV: analysis, now
+-- KEYS[1] job hash, KEYS[2] channel; ARGV: stage, field whose presence means done, now
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing', '', 0} end
 local status = redis.call('HGET', KEYS[1], 'status')
-if redis.call('HEXISTS', KEYS[1], 'result:' .. ARGV[1]) == 1 then
-  return {'done', status, 0}
-end
+if redis.call('HEXISTS', KEYS[1], ARGV[2]) == 1 then return {'done', status, 0} end
 local attempts = redis.call('HINCRBY', KEYS[1], 'attempts:' .. ARGV[1], 1)
 if status == 'queued' then
-  redis.call('HSET', KEYS[1], 'status', 'running', 'updated_at', ARGV[2])
-  redis.call('PUBLISH', KEYS[2], cjson.encode({type='job.running', status='running'}))
-  status = 'running'
-end
-return {'started', status, attempts}
-"""
-
-_START_PREPARE = """
--- KEYS[1] job hash, KEYS[2] channel; ARGV: now
-if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing', '', 0} end
-local status = redis.call('HGET', KEYS[1], 'status')
-if redis.call('HGET', KEYS[1], 'prepared') == '1' then return {'done', status, 0} end
-local attempts = redis.call('HINCRBY', KEYS[1], 'attempts:prepare', 1)
-if status == 'queued' then
-  redis.call('HSET', KEYS[1], 'status', 'running', 'updated_at', ARGV[1])
+  redis.call('HSET', KEYS[1], 'status', 'running', 'updated_at', ARGV[3])
   redis.call('PUBLISH', KEYS[2], cjson.encode({type='job.running', status='running'}))
   status = 'running'
 end
@@ -164,7 +148,6 @@ class RedisJobStore:
         self.redis = client
         self.ttl = ttl_seconds
         self._start = client.register_script(_START)
-        self._start_prepare = client.register_script(_START_PREPARE)
         self._save_prepared = client.register_script(_SAVE_PREPARED)
         self._record = client.register_script(_RECORD)
 
@@ -236,8 +219,13 @@ class RedisJobStore:
 
     def start_prepare(self, job_id: str) -> Transition:
         """Mark the prepare stage as started; ``done`` when a delivery already fanned out."""
+        return self._begin(job_id, "prepare", done_field="prepared")
+
+    def _begin(self, job_id: str, stage: str, *, done_field: str) -> Transition:
+        """Count a delivery of ``stage`` and mark the job running, unless it is done."""
         key, channel, *_ = self._keys(job_id)
-        outcome, status, attempts = self._start_prepare(keys=[key, channel], args=[now_rfc3339()])
+        args = [stage, done_field, now_rfc3339()]
+        outcome, status, attempts = self._start(keys=[key, channel], args=args)
         return Transition(_text(outcome), _text(status), int(attempts))
 
     def save_prepared(
@@ -302,9 +290,7 @@ class RedisJobStore:
 
     def start_analysis(self, job_id: str, analysis: str) -> Transition:
         """Mark an analysis as started; counts deliveries so a poison task can be stopped."""
-        key, channel, *_ = self._keys(job_id)
-        outcome, status, attempts = self._start(keys=[key, channel], args=[analysis, now_rfc3339()])
-        return Transition(_text(outcome), _text(status), int(attempts))
+        return self._begin(job_id, analysis, done_field=f"result:{analysis}")
 
     def record_result(self, job_id: str, analysis: str, result: dict[str, Any]) -> Transition:
         """Record one analysis outcome; returns ``completed`` exactly once per job."""
