@@ -51,7 +51,9 @@ def models_for(settings: Settings, queues: Set[str]) -> dict[str, str]:
     needed: dict[str, str] = {}
     embedded = [name for name in ANALYSES if getattr(settings, f"{name}_model") == EMBEDDED]
     if PREPARE_QUEUE in queues and embedded:
-        needed["embedder"] = settings.embedding_model or "all-MiniLM-L6-v2"
+        from copydesk.analysis.embedder import embedder_name
+
+        needed["embedder"] = embedder_name(settings.embedding_model, settings.encoder)
     for name in ANALYSES:
         model = getattr(settings, f"{name}_model")
         if name in queues and model != EMBEDDED:
