@@ -644,16 +644,17 @@ def phase1(var: Path, *, payloads: list[Payload], short_body: bytes) -> Phase1:
         stack.stop()
 
 
-CAP_SHARES = (0.25, 0.5, 0.75)
+CAP_SHARES = (0.5, 0.65, 0.8)
 
 
 def choose_caps(*, loaded_mb: float, big: Outcome | None) -> list[int]:
     """Data-segment caps between what a loaded pool process holds and what the big article
-    needs: loaded + a quarter, a half and three quarters of the big article's measured VmData
-    growth, each margin kept within 8-64 MiB so a short article still fits. Several caps,
-    because where the allocation fails (numpy, ONNX Runtime, ...) moves with the cap."""
+    needs: loaded + half, 65% and 80% of the big article's measured VmData growth, each
+    margin kept within 40-96 MiB: pool processes differ by up to ~30 MiB after loading, and a
+    short article must still fit. Several caps, because where the allocation fails (numpy,
+    ONNX Runtime, ...) moves with the cap."""
     growth = big.data_growth_mb if big is not None else 0.0
-    margins = [min(64.0, max(8.0, share * growth)) for share in CAP_SHARES]
+    margins = [min(96.0, max(40.0, share * growth)) for share in CAP_SHARES]
     return sorted({int(math.ceil(loaded_mb + margin)) for margin in margins})
 
 
