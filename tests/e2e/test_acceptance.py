@@ -147,6 +147,8 @@ def test_bad_input_over_http_is_a_problem_never_a_5xx(jobs, body, status, code) 
     assert response.status_code == status
     assert response.headers["Content-Type"].startswith("application/problem+json")
     assert response.json()["code"] == code
+    for _ in range(3):  # the same keep-alive connection still serves the next requests
+        assert jobs.get("/healthz").status_code == 200
 
 
 @pytest.mark.parametrize(

@@ -52,6 +52,24 @@ def from_validation_error(exc: ValidationError) -> errors.CopydeskError:
     return errors.ValidationFailed(detail, errors=issues)
 
 
+def _drain_body(*, limit: int) -> None:
+    """Read and drop an oversized body (up to ``limit`` bytes) before answering 413.
+
+    The server keeps the connection alive after the answer, but drains at most 64 KB of an
+    unread body and otherwise closes it silently, so the client's next request on that
+    connection would fail. Reading the rest here keeps the connection usable; a body past
+    ``limit`` is not read, and that connection closes.
+    """
+    stream, length = request.environ.get("wsgi.input"), request.content_length
+    if stream is None or length is None or length > limit:
+        return
+    while length > 0:
+        chunk = stream.read(min(length, 1 << 16))
+        if not chunk:
+            return
+        length -= len(chunk)
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(errors.CopydeskError)
     def _copydesk_error(exc: errors.CopydeskError) -> Response:
@@ -84,6 +102,8 @@ def register(app: Flask) -> None:
                 exc.description or exc.name, status=status, title=exc.name
             )
         response = problem_response(error)
+        if status == 413:
+            _drain_body(limit=8 * app.config["MAX_CONTENT_LENGTH"])
         allow = exc.get_response().headers.get("Allow") if status == 405 else None
         if allow:
             response.headers["Allow"] = allow
