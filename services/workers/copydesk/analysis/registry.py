@@ -60,7 +60,7 @@ class AnalyserRegistry:
             return self._cache[key]
 
     def embedder(self) -> Embedder:
-        """Return this process's sentence encoder for the configured model and precision."""
+        """Return this process's sentence encoder for the configured model and backend."""
         from copydesk.analysis.embedder import get_embedder
 
         with MODEL_LOAD_LOCK:

@@ -77,7 +77,7 @@ def _prepare_process(**_: object) -> None:
 
     from copydesk.workers.process import cap_memory, load_models
 
-    settings = current_app.conf.copydesk_settings or get_settings()
+    settings = getattr(current_app.conf, "copydesk_settings", None) or get_settings()
     cap_memory(settings.worker_memory_limit_mb)
     consumed = current_app.amqp.queues.consume_from
     load_models(settings, queues=set(consumed) if consumed else set(QUEUES))
