@@ -179,3 +179,20 @@ def test_hostile_article_ends_with_a_code_and_a_short_one_still_runs(
         assert {r["error"]["code"] for r in job["results"].values()} == codes
     for name, process in stack.processes.items():
         assert process.poll() is None, f"{name} died"
+
+
+def test_chunked_body_over_the_limit_is_413_not_malformed(jobs) -> None:  # noqa: ANN001
+    def chunks():  # noqa: ANN202 - no Content-Length: sent with Transfer-Encoding: chunked
+        yield b'{"article": {"text": "'
+        for _ in range(200):
+            yield b"word " * 2_000
+        yield b'"}}'
+
+    response = jobs.session.post(
+        jobs.base_url + "/v1/jobs",
+        data=chunks(),
+        headers={"Content-Type": "application/json"},
+        timeout=30,
+    )
+    assert response.status_code == 413
+    assert response.json()["code"] == "body_too_large"

@@ -78,6 +78,18 @@ def test_intake_does_no_text_work_on_a_hostile_page(client) -> None:
     assert time.perf_counter() - began < 1.0
 
 
+@pytest.mark.parametrize(
+    "suffix", [":doc", ":deliveries", ":article", ":vectors", "/../x", "%00", "*", "A" * 32]
+)
+def test_malformed_job_id_is_404_and_never_touches_redis(client, seed_article, suffix) -> None:
+    job = _post(client, {"article": {"text": seed_article}}).get_json()
+    target = job["id"] + suffix if not suffix.startswith("A") else suffix
+    for path in (f"/v1/jobs/{target}", f"/v1/jobs/{target}/text"):
+        response = client.get(path)
+        assert response.status_code == 404, (path, response.get_data(as_text=True))
+        assert response.mimetype == PROBLEM
+
+
 def test_unknown_job_is_404_problem(client) -> None:
     _assert_problem(client.get("/v1/jobs/doesnotexist"), 404, "job_not_found")
     _assert_problem(client.get("/v1/jobs/doesnotexist/text"), 404, "job_not_found")
@@ -104,6 +116,34 @@ def test_unknown_job_is_404_problem(client) -> None:
         ),
         ({"article": {"text": "Some text."}, "analyses": []}, 422, "validation_failed", "analyses"),
         ({"article": {"text": "Some text."}, "colour": "red"}, 422, "validation_failed", "colour"),
+        (
+            {"article": {"text": "Some text."}, "options": {"summary": {"max_sentences": True}}},
+            422,
+            "validation_failed",
+            "options.summary.max_sentences",
+        ),
+        (
+            {"article": {"text": "Some text."}, "options": {"topics": {"top_k": "3"}}},
+            422,
+            "validation_failed",
+            "options.topics.top_k",
+        ),
+        (
+            {"article": {"text": "Some text."}, "analyses": ["topics", "topics"]},
+            422,
+            "validation_failed",
+            "analyses",
+        ),
+        (
+            {
+                "article": {"text": "Some text."},
+                "analyses": ["topics"],
+                "options": {"summary": {"max_sentences": 2}},
+            },
+            422,
+            "validation_failed",
+            "options",
+        ),
         (
             {"article": {"text": "Some text."}, "options": {"summary": {"max_sentences": 0}}},
             422,
@@ -183,7 +223,7 @@ def test_readiness_fails_without_redis(settings) -> None:
     broken = settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"})
     app = create_app(broken)
     response = app.test_client().get("/readyz")
-    assert response.status_code == 503 and response.get_json()["redis"]["ok"] is False
+    assert response.status_code == 503 and response.get_json()["redis"] == {"ok": False}
 
 
 def test_submission_when_redis_is_down_is_503_not_500(settings) -> None:

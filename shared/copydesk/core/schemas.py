@@ -65,7 +65,7 @@ class ArticleIn(_Strict):
 
 
 class SummaryOptions(_Strict):
-    max_sentences: int = Field(default=3, ge=1, le=20)
+    max_sentences: int = Field(default=3, ge=1, le=20, strict=True)
     mode: Literal["extractive", "abstractive"] | None = None  # None: the deployment's default
 
 
@@ -75,7 +75,7 @@ class SentimentOptions(_Strict):
 
 class TopicsOptions(_Strict):
     labels: list[Label] | None = Field(default=None, min_length=1, max_length=50)
-    top_k: int = Field(default=3, ge=1, le=50)
+    top_k: int = Field(default=3, ge=1, le=50, strict=True)
 
     @field_validator("labels")
     @classmethod
@@ -132,7 +132,23 @@ class JobRequest(_Strict):
                 "unknown analysis {unknown}; choose from {known}",
                 {"unknown": ", ".join(map(str, unknown)), "known": ", ".join(ANALYSES)},
             )
-        return list(dict.fromkeys(value))
+        if len(set(value)) != len(value):
+            raise PydanticCustomError("duplicate", "each analysis may be named only once")
+        return value
+
+    @field_validator("options")
+    @classmethod
+    def _options_match_analyses(cls, value: Options, info: ValidationInfo) -> Options:
+        """Refuse options for an analysis that was not asked for: likely a client's mistake."""
+        requested = info.data.get("analyses")
+        given = sorted(value.model_fields_set - set(requested or ANALYSES))
+        if requested is not None and given:
+            raise PydanticCustomError(
+                "unrequested_options",
+                "options.{name} is given but {name} is not among the analyses",
+                {"name": given[0]},
+            )
+        return value
 
     def options_for(self, analysis: str) -> dict[str, Any]:
         return getattr(self.options, analysis).model_dump(exclude_none=True)

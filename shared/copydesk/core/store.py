@@ -8,6 +8,7 @@ transition is published on the job's event channel for pollers and SSE.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -96,7 +97,11 @@ def now_rfc3339() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+JOB_ID = re.compile(r"[0-9a-f]{32}")
+
+
 def new_job_id() -> str:
+    """Return a new job id: 32 lowercase hex digits, the only form ``JOB_ID`` accepts."""
     return uuid.uuid4().hex
 
 

@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 import redis
-from flask import Flask, Response, json, request
+from flask import Flask, Response, current_app, json, request
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
@@ -29,6 +29,8 @@ _HTTP_ERRORS: dict[int, type[errors.CopydeskError]] = {
 
 
 def problem_response(error: errors.CopydeskError, **headers: str) -> Response:
+    if error.status == 413:
+        _drain_body(limit=8 * current_app.config["MAX_CONTENT_LENGTH"])
     body = json.dumps(error.to_problem(instance=request.path))
     response = Response(body, status=error.status, mimetype=PROBLEM_JSON)
     response.headers.update(headers)
@@ -102,8 +104,6 @@ def register(app: Flask) -> None:
                 exc.description or exc.name, status=status, title=exc.name
             )
         response = problem_response(error)
-        if status == 413:
-            _drain_body(limit=8 * app.config["MAX_CONTENT_LENGTH"])
         allow = exc.get_response().headers.get("Allow") if status == 405 else None
         if allow:
             response.headers["Allow"] = allow

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
@@ -11,10 +12,11 @@ from copydesk.core import errors
 from copydesk.core.names import ANALYSES, QUEUES
 from copydesk.core.schemas import JobRequest
 from copydesk.core.render import render_job
-from copydesk.core.store import is_terminal
+from copydesk.core.store import JOB_ID, is_terminal
 from copydesk.intake.service import IntakeService
 
 bp = Blueprint("v1", __name__)
+log = logging.getLogger(__name__)
 
 
 def _service() -> IntakeService:
@@ -27,7 +29,15 @@ def _json_body() -> Any:
         raise errors.UnsupportedMediaType(
             f"send the job as JSON with 'Content-Type: application/json' (got {mimetype or 'none'!r})"
         )
-    raw = request.get_data(cache=False)
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    too_large = errors.BodyTooLarge(f"the body exceeds the limit of {limit} bytes")
+    if (request.content_length or 0) > limit:
+        raise too_large
+    # the server's own reader: a chunked body has no length to check up front, and Werkzeug's
+    # stream would cut it at the limit silently
+    raw = request.environ["wsgi.input"].read(limit + 1)
+    if len(raw) > limit:
+        raise too_large
     try:
         return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -62,7 +72,7 @@ def get_job(job_id: str) -> Response:
 
 @bp.get("/v1/jobs/<job_id>/text")
 def get_job_text(job_id: str) -> Response:
-    doc = _service().store.document(job_id)
+    doc = _service().store.document(_checked(job_id))
     if doc is None:
         job = _load(job_id)
         if not job["prepared"] and not is_terminal(job["status"]):
@@ -71,8 +81,15 @@ def get_job_text(job_id: str) -> Response:
     return Response(doc.text, mimetype="text/plain")
 
 
+def _checked(job_id: str) -> str:
+    """Refuse anything that is not a job id before it becomes part of a Redis key."""
+    if not JOB_ID.fullmatch(job_id):
+        raise errors.JobNotFound(f"no job with id {job_id[:100]!r}")
+    return job_id
+
+
 def _load(job_id: str) -> dict[str, Any]:
-    job = _service().store.get(job_id)
+    job = _service().store.get(_checked(job_id))
     if job is None:
         raise errors.JobNotFound(f"no job with id {job_id!r}")
     return job
@@ -89,8 +106,9 @@ def readyz() -> Response:
     try:
         service.store.ping()
         depths = {queue: service.store.redis.llen(queue) for queue in QUEUES}
-    except Exception as exc:  # any Redis failure means "not ready", with the reason
-        body = {"status": "unavailable", "redis": {"ok": False, "error": str(exc)}}
+    except Exception as exc:  # any Redis failure means "not ready"; the log has the detail
+        log.warning("readiness check failed: %r", exc)
+        body = {"status": "unavailable", "redis": {"ok": False}}
         return Response(json.dumps(body), status=503, mimetype="application/json")
     body = {"status": "ok", "redis": {"ok": True}, "queues": depths, "analyses": list(ANALYSES)}
     return jsonify(body)
