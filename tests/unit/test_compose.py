@@ -131,6 +131,7 @@ def test_redis_persists_with_append_only_file(services: dict, compose: dict) -> 
     args = argv(redis["command"])
     assert option(args, "--appendonly") == "yes"
     assert option(args, "--appendfsync") == "everysec"
+    assert option(args, "--maxmemory-policy") == "noeviction"
     assert "redis-data:/data" in redis["volumes"]
     assert "redis-data" in compose["volumes"]
 

@@ -105,15 +105,19 @@ class WebhookIn(_Strict):
     @field_validator("secret")
     @classmethod
     def _secret(cls, value: str | None) -> str | None:
-        if value is None:
-            return value
-        try:
-            key = base64.b64decode(value.removeprefix("whsec_"), validate=True)
-        except binascii.Error:
-            key = b""
-        if not WEBHOOK_SECRET.match(value) or len(key) < 16:
+        if value is not None and not is_webhook_secret(value):
             raise ValueError("must be a Standard Webhooks secret: 'whsec_' + base64 of >= 16 bytes")
         return value
+
+
+def is_webhook_secret(value: str) -> bool:
+    """Tell whether ``value`` is a Standard Webhooks secret a signer can use: whsec_ + base64."""
+    if not WEBHOOK_SECRET.match(value):
+        return False
+    try:
+        return len(base64.b64decode(value.removeprefix("whsec_"), validate=True)) >= 16
+    except binascii.Error:
+        return False
 
 
 class JobRequest(_Strict):

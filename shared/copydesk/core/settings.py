@@ -171,8 +171,12 @@ class Settings(BaseSettings):
     @field_validator("webhook_secret")
     @classmethod
     def _check_secret(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not value.get_secret_value().startswith("whsec_"):
-            raise ValueError("a Standard Webhooks secret starts with 'whsec_'")
+        from copydesk.core.schemas import is_webhook_secret
+
+        if value is not None and not is_webhook_secret(value.get_secret_value()):
+            raise ValueError(
+                "a Standard Webhooks secret is 'whsec_' followed by base64 of >= 16 bytes"
+            )
         return value
 
 

@@ -58,13 +58,15 @@ return 'prepared'
 
 _RECORD = """
 -- KEYS[1] job hash, KEYS[2] channel, KEYS[3] doc, KEYS[4] vectors, KEYS[5] raw article
--- ARGV: analysis, result json, now, ttl
+-- ARGV: analysis, result json, now, ttl, '1' if the analysis succeeded else '0'
+-- O(1) whatever the results weigh: successes are counted, results are never decoded here.
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing', ''} end
 local field = 'result:' .. ARGV[1]
 if redis.call('HEXISTS', KEYS[1], field) == 1 then
   return {'duplicate', redis.call('HGET', KEYS[1], 'status')}
 end
 redis.call('HSET', KEYS[1], field, ARGV[2], 'updated_at', ARGV[3])
+local ok = redis.call('HINCRBY', KEYS[1], 'succeeded', tonumber(ARGV[5]))
 local pending = redis.call('HINCRBY', KEYS[1], 'pending', -1)
 local status = redis.call('HGET', KEYS[1], 'status')
 redis.call('PUBLISH', KEYS[2], cjson.encode({type='analysis.completed', analysis=ARGV[1]}))
@@ -75,12 +77,8 @@ if pending > 0 then
   end
   return {'recorded', status}
 end
-local ok, total = 0, 0
-for name in string.gmatch(redis.call('HGET', KEYS[1], 'analyses'), '[^,]+') do
-  total = total + 1
-  local raw = redis.call('HGET', KEYS[1], 'result:' .. name)
-  if raw and cjson.decode(raw)['status'] == 'succeeded' then ok = ok + 1 end
-end
+local total = 0
+for _ in string.gmatch(redis.call('HGET', KEYS[1], 'analyses'), '[^,]+') do total = total + 1 end
 if ok == total then status = 'succeeded'
 elseif ok == 0 then status = 'failed'
 else status = 'partially_succeeded' end
@@ -300,8 +298,10 @@ class RedisJobStore:
     def record_result(self, job_id: str, analysis: str, result: dict[str, Any]) -> Transition:
         """Record one analysis outcome; returns ``completed`` exactly once per job."""
         payload = json.dumps(result, ensure_ascii=False)
+        succeeded = "1" if result.get("status") == "succeeded" else "0"
         outcome, status = self._record(
-            keys=self._keys(job_id), args=[analysis, payload, now_rfc3339(), self.ttl]
+            keys=self._keys(job_id),
+            args=[analysis, payload, now_rfc3339(), self.ttl, succeeded],
         )
         return Transition(_text(outcome), _text(status))
 

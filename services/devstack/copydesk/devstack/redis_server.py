@@ -54,6 +54,7 @@ class RedisServer:
             "--dir", str(self.data_dir),
             "--appendonly", "yes" if self.appendonly else "no",
             "--appendfsync", "everysec",
+            "--maxmemory-policy", "noeviction",  # a full Redis refuses writes, never drops jobs
             "--save", "",
             "--protected-mode", "yes",
             "--loglevel", "warning",

@@ -1,0 +1,27 @@
+"""Settings fail at start, naming the variable, rather than later inside a task."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from copydesk.core.settings import Settings
+
+
+@pytest.mark.parametrize(
+    "secret", ["whsec_not-base64!!", "whsec_abc", "MfKQ9r8GKYqrTwjUPD8ILPZIo2La"]
+)
+def test_a_webhook_secret_that_cannot_sign_is_refused_at_start(secret) -> None:
+    with pytest.raises(ValidationError, match="webhook_secret"):
+        Settings(webhook_secret=secret)
+
+
+def test_a_standard_webhooks_secret_is_accepted() -> None:
+    settings = Settings(webhook_secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+    assert settings.webhook_secret is not None
+
+
+@pytest.mark.parametrize("encoder", ["gpu", "onnx", ""])
+def test_an_unknown_encoder_is_refused_at_start(encoder) -> None:
+    with pytest.raises(ValidationError, match="encoder"):
+        Settings(encoder=encoder)
