@@ -76,3 +76,18 @@ def test_vectors_round_trip_as_float16_and_serve_the_analysers(seed_article) -> 
     direct = summariser(doc, {})
     from_vectors = summariser(doc, {}, vectors=restored)
     assert from_vectors["sentences"] == direct["sentences"]
+
+
+def test_coverage_is_computed_from_the_spans_that_reached_the_model() -> None:
+    from copydesk.analysis.base import coverage
+    from copydesk.core.document import Span
+
+    text = "One two. Three four.\n\nFurniture line"
+    assert coverage(text, [Span(0, 8), Span(9, 20)]) == round(17 / 30, 4)
+    assert coverage(text, [Span(0, 8), Span(9, 20), Span(22, 36)]) == 1.0
+    assert coverage(text, []) == 0.0
+    summariser = ExtractiveSummariser(embedder=get_embedder())
+    doc = make_doc("The council approved the budget on Monday evening after a debate.\n\n ")
+    partial = type(doc)(doc.text + "Dropped tail", doc.sentences, "en")
+    assert summariser(doc, {})["coverage"] == 1.0
+    assert summariser(partial, {})["coverage"] < 1.0

@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from copydesk.core.document import Document
+from copydesk.core.document import Document, Span
 
 Result = dict[str, Any]
 
@@ -77,3 +77,25 @@ def split_rows(values: Any, sizes: Sequence[int]) -> list[Any]:
     for size in sizes:
         bounds.append(bounds[-1] + size)
     return [values[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+
+
+def coverage(text: str, spans: Sequence[Span]) -> float:
+    """Return the share of the text's non-blank characters that lie inside ``spans``.
+
+    Each analyser reports it for the spans that really reached its model, so a client sees
+    when part of an article was left out instead of trusting a constant.
+    """
+    total = _nonblank(text)
+    if not total:
+        return 1.0
+    covered, reach = 0, 0
+    for span in sorted(spans, key=lambda s: s.start):
+        start = max(span.start, reach)
+        if span.end > start:
+            covered += _nonblank(text[start : span.end])
+            reach = span.end
+    return round(covered / total, 4)
+
+
+def _nonblank(text: str) -> int:
+    return len("".join(text.split()))

@@ -202,21 +202,3 @@ def _split_long(*, tokenizer: Any, text: str, span: Span, budget: int) -> list[t
         (Span(span.start + i, span.start + min(i + step, len(piece))), budget)
         for i in range(0, len(piece), step)
     ]
-
-
-def coverage(text: str, spans: Sequence[Span]) -> float:
-    """Return the share of the text's non-blank characters that lie inside ``spans``."""
-    total = _nonblank(text)
-    if not total:
-        return 1.0
-    covered, reach = 0, 0
-    for span in sorted(spans, key=lambda s: s.start):
-        start = max(span.start, reach)
-        if span.end > start:
-            covered += _nonblank(text[start : span.end])
-            reach = span.end
-    return round(covered / total, 4)
-
-
-def _nonblank(text: str) -> int:
-    return len("".join(text.split()))

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from copydesk.analysis.base import Result, split_rows
-from copydesk.analysis.hf_common import HFAnalyser, Loaded, coverage, sentence_spans
+from copydesk.analysis.base import Result, coverage, split_rows
+from copydesk.analysis.hf_common import HFAnalyser, Loaded, sentence_spans
 from copydesk.core.document import Document, Span
 from copydesk.core.errors import AnalysisUnavailable
 

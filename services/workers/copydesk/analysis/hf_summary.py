@@ -13,11 +13,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from copydesk.analysis.base import Result
+from copydesk.analysis.base import Result, coverage
 from copydesk.analysis.hf_common import (
     HFAnalyser,
     chunk_spans,
-    coverage,
     sentence_spans,
     special_tokens,
     token_counts,

@@ -16,12 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from copydesk.analysis.base import Result
+from copydesk.analysis.base import Result, coverage
 from copydesk.analysis.hf_common import (
     HFAnalyser,
     Loaded,
     chunk_spans,
-    coverage,
     sentence_spans,
     special_tokens,
     token_counts,

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from copydesk.analysis.base import Result, split_rows
+from copydesk.analysis.base import Result, coverage, split_rows
 from copydesk.analysis.embedded import EmbeddingAnalyser, require_english
 from copydesk.core.document import Document, Span
 from copydesk.core.errors import AnalysisError, AnalysisUnavailable
@@ -236,5 +236,5 @@ class EmbeddingSentimentAnalyser(EmbeddingAnalyser):
                 )
             ],
             "model": head.model_name,
-            "coverage": 1.0,
+            "coverage": coverage(doc.text, prepared.spans),
         }

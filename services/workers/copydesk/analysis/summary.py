@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from copydesk.analysis.base import Result
+from copydesk.analysis.base import Result, coverage
 from copydesk.analysis.embedded import EmbeddingAnalyser, require_english
 from copydesk.core.document import Document, Span
 from copydesk.core.errors import AnalysisError
@@ -93,7 +93,7 @@ class ExtractiveSummariser(EmbeddingAnalyser):
             "sentences": picked,
             "model": self.model_name,
             "method": "extractive",
-            "coverage": 1.0,
+            "coverage": coverage(doc.text, sentences.spans),
         }
 
 

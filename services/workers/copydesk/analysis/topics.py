@@ -1,8 +1,8 @@
 """Classify an article into topics zero-shot by comparing MiniLM embeddings.
 
-The article is the lead-weighted mean of all its sentence vectors (every sentence counts, so
-``coverage`` is 1.0); each label is the mean of texts that describe it. IPTC topics bring a
-definition and prototype sentences (``iptc.py``); a custom label is put into a few templates,
+The article is the lead-weighted mean of all its sentence vectors (every sentence counts;
+``coverage`` is the share of the text they hold); each label is the mean of texts that
+describe it. IPTC topics bring a definition and prototype sentences (``iptc.py``); a custom label is put into a few templates,
 and one that names a common news section ("business", "tech") also borrows that section's
 IPTC description. Cosine similarities become scores by a softmax whose temperature was fitted
 on a development split (bench/quality_topics.py), so scores are comparable across articles.
@@ -20,11 +20,11 @@ from typing import Any
 import numpy as np
 
 from copydesk.analysis import iptc
-from copydesk.analysis.base import Result
+from copydesk.analysis.base import Result, coverage
 from copydesk.analysis.embedded import EmbeddingAnalyser, require_english
 from copydesk.analysis.embedder import Embedder
 from copydesk.analysis.vectors import DocVectors
-from copydesk.core.document import Document
+from copydesk.core.document import Document, Span
 from copydesk.core.errors import AnalysisError
 
 DEFAULT_TOP_K = 3
@@ -50,6 +50,7 @@ class TopicInputs:
     labels: tuple[str, ...]
     taxonomy: str
     top_k: int
+    spans: tuple[Span, ...] = ()  # the sentences among ``texts``, for coverage
 
 
 class EmbeddingTopicClassifier(EmbeddingAnalyser):
@@ -71,13 +72,14 @@ class EmbeddingTopicClassifier(EmbeddingAnalyser):
         labels, taxonomy = _labels(options)
         top_k = _top_k(options, len(labels))
         require_english(doc, analyser="topic classifier")
-        texts = [t.strip() for t in doc.sentence_texts() if t.strip()]
+        spans = [s for s in doc.sentences if doc.text[s.start : s.end].strip()]
+        texts = [doc.text[s.start : s.end].strip() for s in spans]
         if not texts:
             raise AnalysisError("the article has no sentences to classify")
         title = (doc.title or "").strip()
         if title and title != texts[0]:
             texts.insert(0, title)
-        return TopicInputs(tuple(texts), labels, taxonomy, top_k)
+        return TopicInputs(tuple(texts), labels, taxonomy, top_k, tuple(spans))
 
     def _from_vectors(
         self, inputs: TopicInputs, found: np.ndarray, vectors: DocVectors
@@ -100,7 +102,7 @@ class EmbeddingTopicClassifier(EmbeddingAnalyser):
             ],
             "model": self.model_name,
             "taxonomy": inputs.taxonomy,
-            "coverage": 1.0,
+            "coverage": coverage(doc.text, inputs.spans),
         }
 
     def label_matrix(self, labels: tuple[str, ...]) -> np.ndarray:
