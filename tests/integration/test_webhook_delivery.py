@@ -140,3 +140,42 @@ def test_minted_secret_is_returned_once(client) -> None:  # noqa: ANN001
     assert secret.startswith("whsec_")
     again = client.get(created.headers["Location"]).get_data(as_text=True)
     assert secret not in again
+
+
+def test_a_receiver_that_drips_bytes_is_cut_off_at_the_deadline() -> None:
+    import time
+
+    from copydesk.workers.webhooks import WebhookSender
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    stop = threading.Event()
+
+    def drip() -> None:
+        conn, _ = server.accept()
+        conn.recv(65536)
+        for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 1000:
+            if stop.is_set():
+                break
+            try:
+                conn.send(bytes([byte]))
+            except OSError:
+                break
+            time.sleep(0.2)  # each byte well inside the socket timeout
+        conn.close()
+
+    threading.Thread(target=drip, daemon=True).start()
+    sender = WebhookSender(allow_networks=["127.0.0.0/8"], timeout=1.5)
+    began = time.monotonic()
+    result = sender.send(
+        url=f"http://127.0.0.1:{server.getsockname()[1]}/hook",
+        event={"type": "job.succeeded", "data": {}},
+        secret=SECRET,
+        msg_id="msg_drip",
+    )
+    stop.set()
+    server.close()
+    assert time.monotonic() - began < 4
+    assert not result.delivered and result.retryable
+    assert "deadline" in (result.error or "")

@@ -61,7 +61,10 @@ class Settings(BaseSettings):
         description="Comma-separated CIDRs a webhook may reach besides public addresses.",
     )
     webhook_timeout_seconds: float = Field(
-        default=10.0, gt=0, le=120, description="Connect and read timeout of one delivery."
+        default=10.0,
+        gt=0,
+        le=120,
+        description="Deadline of one delivery attempt, connect, send and read together.",
     )
     webhook_max_attempts: int = Field(
         default=8, ge=1, le=30, description="Delivery attempts before a webhook is given up."

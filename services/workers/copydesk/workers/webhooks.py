@@ -14,6 +14,7 @@ import json
 import random
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -221,6 +222,17 @@ def backoff_seconds(
 # --- the sender ---------------------------------------------------------------------------
 
 
+def _cut(conn: http.client.HTTPConnection, expired: threading.Event) -> None:
+    """End an attempt that ran out of time: shut its socket so the blocked read returns."""
+    expired.set()
+    sock = conn.sock
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
 class WebhookSender:
     """Send one signed event over a pinned connection and classify the answer."""
 
@@ -274,13 +286,24 @@ class WebhookSender:
             addresses=addresses,
             timeout=self._timeout,
         )
+        # Socket timeouts bound each read, not the attempt: a receiver that drips a byte at a
+        # time would hold the delivery slot forever. A watchdog cuts the connection when the
+        # whole attempt (connect, send, read) passes the deadline.
+        expired = threading.Event()
+        watchdog = threading.Timer(self._timeout, _cut, args=(conn, expired))
+        watchdog.daemon = True
+        watchdog.start()
         try:
             conn.request("POST", dest.target, body=payload, headers=headers)
             response = conn.getresponse()
             status, location = response.status, response.getheader("location")
         except (OSError, http.client.HTTPException) as exc:
+            if expired.is_set():
+                error = f"the attempt passed its {self._timeout:g} s deadline"
+                return result(None, retryable=True, error=error)
             return result(None, retryable=True, error=f"{type(exc).__name__}: {exc}")
         finally:
+            watchdog.cancel()
             conn.close()
         if 200 <= status < 300:
             return result(status, retryable=False, error=None)
