@@ -82,3 +82,15 @@ def test_the_encoder_over_the_memory_cap_fails_with_resource_exhausted() -> None
         "    print(json.dumps({'code': problem['code'], 'after': after}))\n"
     )
     assert result == {"code": "resource_exhausted", "after": 1}
+
+
+def test_the_intake_needs_neither_celery_nor_text_or_model_libraries() -> None:
+    loaded = _run(
+        "import json, sys\n"
+        "from copydesk.intake import create_app\n"
+        "from copydesk.intake import views, service, problems\n"
+        "create_app()\n"
+        "heavy = ('celery', 'kombu', 'torch', 'numpy', 'trafilatura', 'lingua', 'pysbd')\n"
+        "print(json.dumps([m for m in heavy if m in sys.modules]))"
+    )
+    assert loaded == []
