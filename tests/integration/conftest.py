@@ -32,16 +32,21 @@ def store(settings: Settings, redis_client: redis.Redis) -> RedisJobStore:
 
 
 @pytest.fixture
-def make_client(redis_client: redis.Redis) -> Callable[[Settings], Any]:
+def make_client(redis_client: redis.Redis) -> Iterator[Callable[[Settings], Any]]:
     """Build a Flask test client of the real intake app for given settings."""
     from copydesk.intake import create_app
+
+    apps = []
 
     def make(app_settings: Settings) -> Any:
         app = create_app(app_settings)
         app.config["TESTING"] = True
+        apps.append(app)
         return app.test_client()
 
-    return make
+    yield make
+    for app in apps:  # the app's own Redis connections, one per thread that used it
+        app.extensions["copydesk"].store.redis.close()
 
 
 @pytest.fixture

@@ -243,3 +243,51 @@ def test_public_url_names_the_job_in_webhooks(settings, make_client, store) -> N
     body = {"article": {"text": "Some text here."}, "webhook": {"url": "https://example.org/h"}}
     job_id = _post(make_client(public), body).get_json()["id"]
     assert store.get(job_id)["base_url"] == "https://copydesk.example.org"
+
+
+def test_idempotency_key_replays_the_same_job(client, redis_client) -> None:
+    body = {"article": {"text": "Some text here."}, "webhook": {"url": "https://example.org/h"}}
+    first = _post(client, body, headers={"Idempotency-Key": "order-42"})
+    again = _post(client, body, headers={"Idempotency-Key": "order-42"})
+    assert first.status_code == again.status_code == 202
+    assert again.get_json()["id"] == first.get_json()["id"]
+    assert again.headers["Location"] == first.headers["Location"]
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers
+    # the answer the client may have lost is the answer it gets: minted secret included
+    assert again.get_json()["webhook"]["secret"] == first.get_json()["webhook"]["secret"]
+    assert redis_client.llen("prepare") == 1  # one job, one task
+    same_json_other_order = json.dumps(
+        {"webhook": {"url": "https://example.org/h"}, "article": {"text": "Some text here."}}
+    )
+    replay = _post(client, same_json_other_order, headers={"Idempotency-Key": "order-42"})
+    assert replay.get_json()["id"] == first.get_json()["id"]
+
+
+def test_idempotency_key_with_another_body_is_422(client) -> None:
+    _post(client, {"article": {"text": "First text."}}, headers={"Idempotency-Key": "k-1"})
+    other = _post(client, {"article": {"text": "Second text."}}, headers={"Idempotency-Key": "k-1"})
+    _assert_problem(other, 422, "idempotency_key_reused")
+    fresh = _post(client, {"article": {"text": "Second text."}}, headers={"Idempotency-Key": "k-2"})
+    assert fresh.status_code == 202
+
+
+@pytest.mark.parametrize("key", ["", " leading-space", "x" * 256, "naïve"])
+def test_malformed_idempotency_key_is_400(client, key) -> None:
+    response = _post(client, {"article": {"text": "Text."}}, headers={"Idempotency-Key": key})
+    _assert_problem(response, 400, "invalid_idempotency_key")
+
+
+def test_concurrent_retries_with_one_key_make_one_job(client, redis_client) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    body = {"article": {"text": "Concurrent retries of one request."}}
+
+    def send(_: int) -> str:
+        response = _post(client, body, headers={"Idempotency-Key": "race-1"})
+        assert response.status_code == 202
+        return response.get_json()["id"]
+
+    with ThreadPoolExecutor(8) as pool:
+        ids = set(pool.map(send, range(32)))
+    assert len(ids) == 1 and redis_client.llen("prepare") == 1

@@ -61,6 +61,14 @@ class BodyTooLarge(CopydeskError):
     status, code, title = 413, "body_too_large", "Request body too large"
 
 
+class InvalidIdempotencyKey(CopydeskError):
+    status, code, title = 400, "invalid_idempotency_key", "Invalid Idempotency-Key header"
+
+
+class IdempotencyKeyReused(CopydeskError):
+    status, code, title = 422, "idempotency_key_reused", "Idempotency-Key used for another request"
+
+
 class JobNotFound(CopydeskError):
     status, code, title = 404, "job_not_found", "Job not found"
 

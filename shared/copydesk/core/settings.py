@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     job_ttl_seconds: int = Field(
         default=7 * 24 * 3600, ge=60, description="How long a job and its results are kept."
     )
+    idempotency_ttl_seconds: int = Field(
+        default=24 * 3600,
+        ge=60,
+        description="How long an Idempotency-Key is remembered (a retry in that time replays).",
+    )
     task_soft_time_limit: int = Field(
         default=300, ge=10, description="Seconds an analysis may run before it is failed."
     )

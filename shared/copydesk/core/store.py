@@ -7,6 +7,7 @@ transition is published on the job's event channel for pollers and SSE.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import uuid
@@ -20,6 +21,25 @@ from copydesk.core.document import Document
 from copydesk.core.schemas import TERMINAL_STATUSES
 
 PREFIX = "copydesk"
+
+_CREATE = """
+-- KEYS: job hash, raw article, first queue, [idempotency key]
+-- ARGV: job id, record json, article view json, analyses csv, pending, now, raw article json,
+--       ttl, first message ('' for none), request fingerprint, idempotency ttl
+-- With an idempotency key: a key already used answers with its 'fingerprint job-id' and
+-- nothing is created, so two concurrent retries can never make two jobs.
+if #KEYS == 4 then
+  local seen = redis.call('GET', KEYS[4])
+  if seen then return {'exists', seen} end
+end
+redis.call('HSET', KEYS[1], 'record', ARGV[2], 'article', ARGV[3], 'analyses', ARGV[4],
+  'pending', ARGV[5], 'status', 'queued', 'updated_at', ARGV[6])
+redis.call('EXPIRE', KEYS[1], ARGV[8])
+redis.call('SET', KEYS[2], ARGV[7], 'EX', ARGV[8])
+if ARGV[9] ~= '' then redis.call('LPUSH', KEYS[3], ARGV[9]) end
+if #KEYS == 4 then redis.call('SET', KEYS[4], ARGV[10] .. ' ' .. ARGV[1], 'EX', ARGV[11]) end
+return {'created', ''}
+"""
 
 _START = """
 -- KEYS[1] job hash, KEYS[2] channel; ARGV: stage, field whose presence means done, now
@@ -104,6 +124,16 @@ def new_job_id() -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class Idempotency:
+    """A client's Idempotency-Key, where it applies, and what the request said."""
+
+    scope: str  # the tenant, once there are tenants
+    key: str
+    fingerprint: str  # a hash of the request body
+    ttl: int
+
+
+@dataclass(frozen=True, slots=True)
 class Transition:
     """What a store operation did: ``outcome`` names it, ``status`` is the job's status after."""
 
@@ -124,7 +154,8 @@ class JobStore(Protocol):
         record: dict[str, Any],
         article: dict[str, Any],
         message: tuple[str, str] | None = None,
-    ) -> None: ...
+        idempotency: Idempotency | None = None,
+    ) -> str | None: ...
     def get(self, job_id: str) -> dict[str, Any] | None: ...
     def raw_article(self, job_id: str) -> dict[str, Any] | None: ...
     def document(self, job_id: str) -> Document | None: ...
@@ -150,6 +181,7 @@ class RedisJobStore:
     def __init__(self, client: redis.Redis, *, ttl_seconds: int) -> None:
         self.redis = client
         self.ttl = ttl_seconds
+        self._create = client.register_script(_CREATE)
         self._start = client.register_script(_START)
         self._save_prepared = client.register_script(_SAVE_PREPARED)
         self._record = client.register_script(_RECORD)
@@ -181,31 +213,42 @@ class RedisJobStore:
         record: dict[str, Any],
         article: dict[str, Any],
         message: tuple[str, str] | None = None,
-    ) -> None:
+        idempotency: Idempotency | None = None,
+    ) -> str | None:
         """Store a new queued job, its raw article and (optionally) its first task at once.
 
         ``record`` holds the static part (options, webhook, ...); ``record["article"]`` is
         what the job shows of the article until the prepare stage replaces it. ``message`` is
         ``(queue, payload)`` from :func:`copydesk.core.messages.task_message`: written in the
-        same transaction, so a job never exists without its task (one round trip).
+        same script, so a job never exists without its task (one round trip). With
+        ``idempotency``, a key seen before creates nothing: the return value is then the
+        earlier request's ``"fingerprint job-id"``, else None.
         """
         key, _, _, _, raw_key = self._keys(job_id)
-        now = record["created_at"]
-        fields = {
-            "record": json.dumps(record, ensure_ascii=False),
-            "article": json.dumps(record["article"], ensure_ascii=False),
-            "analyses": ",".join(record["analyses"]),
-            "pending": len(record["analyses"]),
-            "status": "queued",
-            "updated_at": now,
-        }
-        with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, mapping=fields)
-            pipe.set(raw_key, json.dumps(article, ensure_ascii=False), ex=self.ttl)
-            pipe.expire(key, self.ttl)
-            if message is not None:
-                pipe.lpush(*message)
-            pipe.execute()
+        queue, payload = message or ("", "")
+        keys = [key, raw_key, queue or f"{PREFIX}:none"]
+        if idempotency is not None:
+            keys.append(self.idempotency_key(idempotency.scope, idempotency.key))
+        args: list[Any] = [
+            job_id,
+            json.dumps(record, ensure_ascii=False),
+            json.dumps(record["article"], ensure_ascii=False),
+            ",".join(record["analyses"]),
+            len(record["analyses"]),
+            record["created_at"],
+            json.dumps(article, ensure_ascii=False),
+            self.ttl,
+            payload,
+            idempotency.fingerprint if idempotency else "",
+            idempotency.ttl if idempotency else 0,
+        ]
+        outcome, seen = self._create(keys=keys, args=args)
+        return _text(seen) if _text(outcome) == "exists" else None
+
+    @staticmethod
+    def idempotency_key(scope: str, key: str) -> str:
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        return f"{PREFIX}:idempotency:{scope}:{digest}"
 
     def delete(self, job_id: str) -> None:
         key, _, *data = self._keys(job_id)

@@ -20,7 +20,7 @@ from copydesk.core.messages import task_message
 from copydesk.core.names import PREPARE_QUEUE, PREPARE_TASK
 from copydesk.core.schemas import JobRequest
 from copydesk.core.settings import EMBEDDED, Settings
-from copydesk.core.store import RedisJobStore, new_job_id, now_rfc3339
+from copydesk.core.store import Idempotency, RedisJobStore, new_job_id, now_rfc3339
 
 
 @dataclass
@@ -33,8 +33,14 @@ class IntakeService:
         store = RedisJobStore.from_url(settings.redis_url, ttl_seconds=settings.job_ttl_seconds)
         return cls(settings=settings, store=store)
 
-    def submit(self, request: JobRequest, *, base_url: str) -> dict[str, Any]:
-        """Store and queue one job; returns the stored job."""
+    def submit(
+        self, request: JobRequest, *, base_url: str, idempotency: Idempotency | None = None
+    ) -> tuple[dict[str, Any], bool]:
+        """Store and queue one job; returns the job and whether it is an earlier one replayed.
+
+        With ``idempotency``, a key already used for the same request returns that request's
+        job instead of making a second; used for a different request, it is a 422.
+        """
         if request.webhook is not None:
             allow = self.settings.webhook_allow_networks
             check_destination(request.webhook.url, allow_networks=allow, resolve=False)
@@ -43,8 +49,13 @@ class IntakeService:
         record = self._record(job_id=job_id, request=request, base_url=base_url)
         article = request.article.model_dump(exclude_none=True)
         message = (PREPARE_QUEUE, task_message(PREPARE_TASK, (job_id,), queue=PREPARE_QUEUE))
-        self.store.create(job_id=job_id, record=record, article=article, message=message)
-        return {
+        seen = self.store.create(
+            job_id=job_id, record=record, article=article, message=message, idempotency=idempotency
+        )
+        if seen is not None:
+            assert idempotency is not None
+            return self._replay(seen, idempotency), True
+        job = {
             **record,
             "status": "queued",
             "updated_at": record["created_at"],
@@ -52,6 +63,18 @@ class IntakeService:
             "results": {},
             "webhook_state": None,
         }
+        return job, False
+
+    def _replay(self, seen: str, idempotency: Idempotency) -> dict[str, Any]:
+        fingerprint, _, job_id = seen.partition(" ")
+        if fingerprint != idempotency.fingerprint:
+            raise errors.IdempotencyKeyReused(
+                "this Idempotency-Key was used for a different request; use a new key"
+            )
+        job = self.store.get(job_id)
+        if job is None:
+            raise errors.JobNotFound(f"the job this Idempotency-Key created ({job_id}) expired")
+        return job
 
     def _webhook(self, request: JobRequest) -> dict[str, Any] | None:
         """Keep the webhook with its signing secret; mint one if neither client nor config has one.

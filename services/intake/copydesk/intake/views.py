@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import re
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
@@ -12,11 +14,12 @@ from copydesk.core import errors
 from copydesk.core.names import ANALYSES, QUEUES
 from copydesk.core.schemas import JobRequest
 from copydesk.core.render import render_job
-from copydesk.core.store import JOB_ID, is_terminal
+from copydesk.core.store import JOB_ID, Idempotency, is_terminal
 from copydesk.intake.service import IntakeService
 
 bp = Blueprint("v1", __name__)
 log = logging.getLogger(__name__)
+IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e][\x20-\x7e]{0,254}")
 
 
 def _service() -> IntakeService:
@@ -55,14 +58,38 @@ def submit_job() -> Response:
             errors=[{"field": "(body)", "message": "not an object"}],
         )
     job_request = JobRequest.model_validate(body)
-    job = _service().submit(job_request, base_url=request.host_url)
+    idempotency = _idempotency(body)
+    job, replayed = _service().submit(
+        job_request, base_url=request.host_url, idempotency=idempotency
+    )
     rendered = render_job(job)
     if (job.get("webhook") or {}).get("minted"):
-        rendered["webhook"]["secret"] = job["webhook"]["secret"]  # shown once, here only
+        # shown in the 202 only (and in its replay, which is the same answer sent again)
+        rendered["webhook"]["secret"] = job["webhook"]["secret"]
     response = jsonify(rendered)
     response.status_code = 202
     response.headers["Location"] = url_for("v1.get_job", job_id=job["id"])
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
     return response
+
+
+def _idempotency(body: Any) -> Idempotency | None:
+    """Read the Idempotency-Key header (IETF httpapi draft): 1-255 printable ASCII chars."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not IDEMPOTENCY_KEY.fullmatch(key):
+        raise errors.InvalidIdempotencyKey(
+            "Idempotency-Key must be 1 to 255 printable ASCII characters"
+        )
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return Idempotency(
+        scope="public",
+        key=key,
+        fingerprint=hashlib.sha256(canonical.encode()).hexdigest(),
+        ttl=_service().settings.idempotency_ttl_seconds,
+    )
 
 
 @bp.get("/v1/jobs/<job_id>")
