@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -279,3 +280,46 @@ def test_hugging_face_analysis_beside_embedded_ones_starts_before_the_encoder(
     assert str(tiny_models["sentiment"]) in job["results"]["sentiment"]["model"]
     assert "onnx-int8" in job["results"]["summary"]["model"]
     assert job["results"]["topics"]["labels"][0]["label"] == "conflict, war and peace"
+
+
+def test_cancelling_a_queued_job_ends_it_and_its_tasks_do_nothing(
+    client, start_worker, store, redis_client
+) -> None:  # noqa: ANN001
+    body = {"article": {"text": "The council approved the budget."}}
+    body["webhook"] = {"url": "https://example.org/h"}
+    job = _submit(client, body)
+    cancelled = client.post(f"/v1/jobs/{job['id']}/cancel")
+    assert cancelled.status_code == 202
+    data = cancelled.get_json()
+    assert data["status"] == "cancelled" and data["completed_at"] is not None
+    assert {r["status"] for r in data["results"].values()} == {"cancelled"}
+    assert redis_client.llen("webhooks") == 1  # job.cancelled is announced like any end
+    redis_client.delete("webhooks")  # example.org is not reachable from here
+    start_worker()
+    wait_for(lambda: redis_client.llen("prepare") == 0, timeout=30, every=0.1)
+    time.sleep(0.5)
+    after = store.get(job["id"])
+    assert after["status"] == "cancelled" and store.vectors(job["id"]) is None
+    assert redis_client.llen("summary") == redis_client.llen("topics") == 0
+    again = client.post(f"/v1/jobs/{job['id']}/cancel")
+    assert again.status_code == 202 and again.get_json()["status"] == "cancelled"
+
+
+def test_cancelling_a_finished_job_leaves_it_as_it_is(client, start_worker) -> None:  # noqa: ANN001
+    start_worker()
+    job = _finished(client, _submit(client, {"article": {"text": "Shares rose sharply."}})["id"])
+    response = client.post(f"/v1/jobs/{job['id']}/cancel")
+    assert response.status_code == 202 and response.get_json()["status"] == job["status"]
+    assert response.get_json()["results"] == job["results"]
+
+
+def test_deliveries_lists_the_attempts(client, store) -> None:  # noqa: ANN001
+    body = {"article": {"text": "Some text."}, "webhook": {"url": "https://example.org/h"}}
+    job = _submit(client, body)
+    listed = client.get(f"/v1/jobs/{job['id']}/deliveries").get_json()
+    assert listed == {"job_id": job["id"], "webhook_state": None, "attempts": []}
+    entry = {"attempt": 1, "at": "2026-11-29T12:00:00.000Z", "status": 503, "error": "HTTP 503"}
+    store.append_delivery(job["id"], json.dumps(entry))
+    assert client.get(f"/v1/jobs/{job['id']}/deliveries").get_json()["attempts"] == [entry]
+    missing = client.get("/v1/jobs/" + "0" * 32 + "/deliveries")
+    assert missing.status_code == 404 and missing.get_json()["code"] == "job_not_found"

@@ -41,11 +41,38 @@ if #KEYS == 4 then redis.call('SET', KEYS[4], ARGV[10] .. ' ' .. ARGV[1], 'EX', 
 return {'created', ''}
 """
 
+_CANCEL = """
+-- KEYS[1] job hash, KEYS[2] channel, KEYS[3] vectors, KEYS[4] raw article, KEYS[5] webhooks
+-- ARGV: cancelled result json, now, ttl, webhook task message ('' when the job has none)
+-- A finished job stays as it is; otherwise every analysis without a result gets the
+-- cancelled result and the job ends, in one step, so no worker can complete it meanwhile.
+if redis.call('EXISTS', KEYS[1]) == 0 then return 'missing' end
+if redis.call('HEXISTS', KEYS[1], 'completed_at') == 1 then
+  return redis.call('HGET', KEYS[1], 'status')
+end
+for name in string.gmatch(redis.call('HGET', KEYS[1], 'analyses'), '[^,]+') do
+  redis.call('HSETNX', KEYS[1], 'result:' .. name, ARGV[1])
+end
+redis.call('HSET', KEYS[1], 'status', 'cancelled', 'pending', 0, 'completed_at', ARGV[2],
+  'updated_at', ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+redis.call('DEL', KEYS[3], KEYS[4])
+redis.call('PUBLISH', KEYS[2], cjson.encode({type='job.cancelled', status='cancelled'}))
+if ARGV[4] ~= '' then
+  redis.call('LPUSH', KEYS[5], ARGV[4])
+  redis.call('HSETNX', KEYS[1], 'webhook_state', 'queued')
+end
+return 'cancelled'
+"""
+
 _START = """
 -- KEYS[1] job hash, KEYS[2] channel; ARGV: stage, field whose presence means done, now
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing', '', 0} end
 local status = redis.call('HGET', KEYS[1], 'status')
-if redis.call('HEXISTS', KEYS[1], ARGV[2]) == 1 then return {'done', status, 0} end
+if redis.call('HEXISTS', KEYS[1], ARGV[2]) == 1 or redis.call('HEXISTS', KEYS[1], 'completed_at') == 1
+then
+  return {'done', status, 0}
+end
 local attempts = redis.call('HINCRBY', KEYS[1], 'attempts:' .. ARGV[1], 1)
 if status == 'queued' then
   redis.call('HSET', KEYS[1], 'status', 'running', 'updated_at', ARGV[3])
@@ -62,6 +89,12 @@ _SAVE_PREPARED = """
 -- vectors (once); step 'final' stores the vectors and queues the rest, and ends preparing.
 if redis.call('EXISTS', KEYS[1]) == 0 then return 'missing' end
 if redis.call('HGET', KEYS[1], 'prepared') == '1' then return 'done' end
+if redis.call('HEXISTS', KEYS[1], 'completed_at') == 1 then  -- cancelled meanwhile: text only
+  redis.call('SET', KEYS[3], ARGV[1], 'EX', ARGV[5])
+  redis.call('HSET', KEYS[1], 'text_ready', '1', 'article', ARGV[3])
+  redis.call('DEL', KEYS[5])
+  return 'done'
+end
 local step = ARGV[6]
 if step == 'text' and redis.call('HGET', KEYS[1], 'text_ready') == '1' then return 'done' end
 redis.call('SET', KEYS[3], ARGV[1], 'EX', ARGV[5])
@@ -160,6 +193,19 @@ class JobStore(Protocol):
     def raw_article(self, job_id: str) -> dict[str, Any] | None: ...
     def document(self, job_id: str) -> Document | None: ...
     def vectors(self, job_id: str) -> bytes | None: ...
+    def cancel(self, job_id: str, *, webhook: tuple[str, str] | None = None) -> str:
+        """End a job that has not finished as ``cancelled``; returns the job's status after.
+
+        Analyses already recorded keep their results; the others never run (their tasks find
+        the job finished and do nothing). ``webhook`` is the ``(queue, message)`` that
+        announces the cancellation, queued in the same step. ``missing`` for an unknown job.
+        """
+        key, channel, _, vectors, raw = self._keys(job_id)
+        queue, message = webhook or (f"{PREFIX}:none", "")
+        result = json.dumps({"status": "cancelled"})
+        keys = [key, channel, vectors, raw, queue]
+        return _text(self._cancel(keys=keys, args=[result, now_rfc3339(), self.ttl, message]))
+
     def start_prepare(self, job_id: str) -> Transition: ...
     def save_prepared(
         self,
@@ -183,6 +229,7 @@ class RedisJobStore:
         self.ttl = ttl_seconds
         self._create = client.register_script(_CREATE)
         self._start = client.register_script(_START)
+        self._cancel = client.register_script(_CANCEL)
         self._save_prepared = client.register_script(_SAVE_PREPARED)
         self._record = client.register_script(_RECORD)
 
@@ -262,6 +309,19 @@ class RedisJobStore:
     def vectors(self, job_id: str) -> bytes | None:
         """Return the prepare stage's sentence vectors, or None (none made, or job ended)."""
         return self.redis.get(self.job_key(job_id) + ":vectors")
+
+    def cancel(self, job_id: str, *, webhook: tuple[str, str] | None = None) -> str:
+        """End a job that has not finished as ``cancelled``; returns the job's status after.
+
+        Analyses already recorded keep their results; the others never run (their tasks find
+        the job finished and do nothing). ``webhook`` is the ``(queue, message)`` that
+        announces the cancellation, queued in the same step. ``missing`` for an unknown job.
+        """
+        key, channel, _, vectors, raw = self._keys(job_id)
+        queue, message = webhook or (f"{PREFIX}:none", "")
+        result = json.dumps({"status": "cancelled"})
+        keys = [key, channel, vectors, raw, queue]
+        return _text(self._cancel(keys=keys, args=[result, now_rfc3339(), self.ttl, message]))
 
     def start_prepare(self, job_id: str) -> Transition:
         """Mark the prepare stage as started; ``done`` when a delivery already fanned out."""

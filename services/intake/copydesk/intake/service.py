@@ -17,7 +17,7 @@ from typing import Any
 from copydesk.core import errors
 from copydesk.core.destinations import check_destination
 from copydesk.core.messages import task_message
-from copydesk.core.names import PREPARE_QUEUE, PREPARE_TASK
+from copydesk.core.names import PREPARE_QUEUE, PREPARE_TASK, WEBHOOK_QUEUE, WEBHOOK_TASK
 from copydesk.core.schemas import JobRequest
 from copydesk.core.settings import EMBEDDED, Settings
 from copydesk.core.store import Idempotency, RedisJobStore, new_job_id, now_rfc3339
@@ -64,6 +64,13 @@ class IntakeService:
             "webhook_state": None,
         }
         return job, False
+
+    def cancel(self, job: dict[str, Any]) -> str:
+        """Cancel the job; its webhook (if any) announces ``job.cancelled`` as for any end."""
+        webhook = None
+        if job.get("webhook"):
+            webhook = (WEBHOOK_QUEUE, task_message(WEBHOOK_TASK, (job["id"],), queue=WEBHOOK_QUEUE))
+        return self.store.cancel(job["id"], webhook=webhook)
 
     def _replay(self, seen: str, idempotency: Idempotency) -> dict[str, Any]:
         fingerprint, _, job_id = seen.partition(" ")

@@ -108,6 +108,26 @@ def get_job_text(job_id: str) -> Response:
     return Response(doc.text, mimetype="text/plain")
 
 
+@bp.post("/v1/jobs/<job_id>/cancel")
+def cancel_job(job_id: str) -> Response:
+    """Cancel a job: analyses not yet started never run. A finished job stays as it is."""
+    job = _load(job_id)
+    _service().cancel(job)
+    response = jsonify(render_job(_load(job_id)))
+    response.status_code = 202
+    return response
+
+
+@bp.get("/v1/jobs/<job_id>/deliveries")
+def get_job_deliveries(job_id: str) -> Response:
+    """List the job's webhook delivery attempts: time, status code, latency and error."""
+    job = _load(job_id)
+    attempts = _service().store.deliveries(job["id"]) if job.get("webhook") else []
+    return jsonify(
+        {"job_id": job["id"], "webhook_state": job.get("webhook_state"), "attempts": attempts}
+    )
+
+
 def _checked(job_id: str) -> str:
     """Refuse anything that is not a job id before it becomes part of a Redis key."""
     if not JOB_ID.fullmatch(job_id):
