@@ -13,9 +13,14 @@ from copydesk.core.settings import Settings
 from copydesk.core.store import RedisJobStore
 
 
+SECRETS_KEY = "l4uoQ7lt2pUw0Wq9b0Kf1w6fUoX0V2jq7mQfM9M6QxA="
+
+
 @pytest.fixture
 def settings(redis_url: str) -> Settings:
-    return Settings(redis_url=redis_url, webhook_allow_networks=["127.0.0.0/8"])
+    return Settings(
+        redis_url=redis_url, webhook_allow_networks=["127.0.0.0/8"], secrets_key=SECRETS_KEY
+    )
 
 
 @pytest.fixture

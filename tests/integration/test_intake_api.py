@@ -291,3 +291,25 @@ def test_concurrent_retries_with_one_key_make_one_job(client, redis_client) -> N
     with ThreadPoolExecutor(8) as pool:
         ids = set(pool.map(send, range(32)))
     assert len(ids) == 1 and redis_client.llen("prepare") == 1
+
+
+def test_webhook_secrets_are_never_stored_in_plaintext(client, redis_client) -> None:
+    secret = "whsec_" + "B" * 32
+    given = {"url": "https://example.org/h", "secret": secret}
+    job = _post(client, {"article": {"text": "Text."}, "webhook": given}).get_json()
+    minted = _post(
+        client, {"article": {"text": "Text."}, "webhook": {"url": "https://example.org/h"}}
+    ).get_json()
+    dump = b"".join(redis_client.dump(key) or b"" for key in redis_client.scan_iter("copydesk:*"))
+    assert secret.encode() not in dump and minted["webhook"]["secret"].encode() not in dump
+    assert b"fernet:" in redis_client.hget(f"copydesk:job:{job['id']}", "record")
+
+
+def test_webhooks_without_a_secrets_key_are_refused_not_stored_in_clear(
+    settings, make_client
+) -> None:
+    keyless = make_client(settings.model_copy(update={"secrets_key": None}))
+    body = {"article": {"text": "Text."}, "webhook": {"url": "https://example.org/h"}}
+    problem = _assert_problem(_post(keyless, body), 503, "service_unavailable")
+    assert "COPYDESK_SECRETS_KEY" in problem["detail"]
+    assert _post(keyless, {"article": {"text": "Text."}}).status_code == 202

@@ -56,7 +56,12 @@ def receiver() -> Iterator[Receiver]:
 
 def _job(store: RedisJobStore, job_id: str, url: str, *, secret: str | None = SECRET) -> None:
     """Store a job whose only analysis already succeeded, ready for its webhook."""
-    webhook = {"url": url, **({"secret": secret} if secret else {})}
+    from conftest import SECRETS_KEY
+
+    from copydesk.core.secrets import SecretBox
+
+    sealed = SecretBox(SECRETS_KEY).seal(secret) if secret else None
+    webhook = {"url": url, **({"secret": sealed} if sealed else {})}
     record = {
         "id": job_id,
         "created_at": now_rfc3339(),

@@ -25,3 +25,20 @@ def test_a_standard_webhooks_secret_is_accepted() -> None:
 def test_an_unknown_encoder_is_refused_at_start(encoder) -> None:
     with pytest.raises(ValidationError, match="encoder"):
         Settings(encoder=encoder)
+
+
+@pytest.mark.parametrize(
+    "key", ["nope", "a" * 44, "l4uoQ7lt2pUw0Wq9b0Kf1w6fUoX0V2jq7mQfM9M6QxA=,bad"]
+)
+def test_a_secrets_key_that_is_not_fernet_is_refused_at_start(key) -> None:
+    with pytest.raises(ValidationError, match="secrets_key"):
+        Settings(secrets_key=key)
+
+
+def test_sealed_secrets_open_with_any_of_the_rotated_keys() -> None:
+    from copydesk.core.secrets import SecretBox, new_key
+
+    old, new = new_key(), new_key()
+    sealed = SecretBox(old).seal("whsec_abc")
+    assert sealed.startswith("fernet:") and "whsec_abc" not in sealed
+    assert SecretBox(f"{new},{old}").open(sealed) == "whsec_abc"

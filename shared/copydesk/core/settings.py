@@ -61,6 +61,11 @@ class Settings(BaseSettings):
         default=None,
         description="Default Standard Webhooks secret (whsec_...) when a job names none.",
     )
+    secrets_key: SecretStr | None = Field(
+        default=None,
+        description="Fernet key(s), comma-separated (the first encrypts), that encrypt webhook "
+        "secrets in Redis; make run generates one. Without it, webhooks are refused (503).",
+    )
     webhook_allow_networks: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Comma-separated CIDRs a webhook may reach besides public addresses.",
@@ -174,6 +179,20 @@ class Settings(BaseSettings):
                 ipaddress.ip_network(cidr, strict=False)
             except ValueError as exc:
                 raise ValueError(f"not a CIDR network: {cidr!r}") from exc
+        return value
+
+    @field_validator("secrets_key", "webhook_secret", "public_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value  # compose passes unset variables as ""
+
+    @field_validator("secrets_key")
+    @classmethod
+    def _check_secrets_key(cls, value: SecretStr | None) -> SecretStr | None:
+        from copydesk.core.secrets import check_keys
+
+        if value is not None:
+            check_keys(value.get_secret_value())
         return value
 
     @field_validator("webhook_secret")

@@ -51,7 +51,20 @@ class Stack:
             }
         )
         env.update(self.extra_env)
+        if not env.get("COPYDESK_SECRETS_KEY"):
+            env["COPYDESK_SECRETS_KEY"] = self._secrets_key()
         return env
+
+    def _secrets_key(self) -> str:
+        """Generate the key that seals webhook secrets once, and keep it under var/."""
+        from copydesk.core.secrets import new_key
+
+        path = self.var_dir / "secrets_key"
+        if not path.exists():
+            self.var_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(new_key() + "\n")
+            path.chmod(0o600)
+        return path.read_text().strip()
 
     def start(self, *, timeout: float = 60.0) -> Stack:
         if self.redis_url is None:

@@ -19,6 +19,7 @@ from copydesk.core.destinations import check_destination
 from copydesk.core.messages import task_message
 from copydesk.core.names import PREPARE_QUEUE, PREPARE_TASK, WEBHOOK_QUEUE, WEBHOOK_TASK
 from copydesk.core.schemas import JobRequest
+from copydesk.core.secrets import SecretBox
 from copydesk.core.settings import EMBEDDED, Settings
 from copydesk.core.store import Idempotency, RedisJobStore, new_job_id, now_rfc3339
 
@@ -27,11 +28,21 @@ from copydesk.core.store import Idempotency, RedisJobStore, new_job_id, now_rfc3
 class IntakeService:
     settings: Settings
     store: RedisJobStore
+    box: SecretBox | None = None  # seals webhook secrets before they reach Redis
 
     @classmethod
     def from_settings(cls, settings: Settings) -> IntakeService:
         store = RedisJobStore.from_url(settings.redis_url, ttl_seconds=settings.job_ttl_seconds)
-        return cls(settings=settings, store=store)
+        key = settings.secrets_key
+        box = SecretBox(key.get_secret_value()) if key is not None else None
+        return cls(settings=settings, store=store, box=box)
+
+    def minted_secret(self, job: dict[str, Any]) -> str | None:
+        """Return the secret minted for this job's webhook, for its 202 answer only."""
+        webhook = job.get("webhook") or {}
+        if not webhook.get("minted") or self.box is None:
+            return None
+        return self.box.open(webhook["secret"])
 
     def submit(
         self, request: JobRequest, *, base_url: str, idempotency: Idempotency | None = None
@@ -86,7 +97,8 @@ class IntakeService:
     def _webhook(self, request: JobRequest) -> dict[str, Any] | None:
         """Keep the webhook with its signing secret; mint one if neither client nor config has one.
 
-        A minted secret is returned once, in the 202 answer, and never rendered again.
+        A minted secret is returned once, in the 202 answer, and never rendered again. Secrets
+        are sealed (Fernet) before they are stored.
         """
         if request.webhook is None:
             return None
@@ -94,6 +106,13 @@ class IntakeService:
         if "secret" not in webhook and self.settings.webhook_secret is None:
             webhook["secret"] = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
             webhook["minted"] = True
+        if "secret" in webhook:
+            if self.box is None:
+                raise errors.ServiceUnavailable(
+                    "this deployment keeps no webhook secrets: set COPYDESK_SECRETS_KEY "
+                    "(or COPYDESK_WEBHOOK_SECRET for one shared secret)"
+                )
+            webhook["secret"] = self.box.seal(webhook["secret"])
         return webhook
 
     def _check_available(self, request: JobRequest) -> None:

@@ -63,9 +63,10 @@ def submit_job() -> Response:
         job_request, base_url=request.host_url, idempotency=idempotency
     )
     rendered = render_job(job)
-    if (job.get("webhook") or {}).get("minted"):
+    minted = _service().minted_secret(job)
+    if minted is not None:
         # shown in the 202 only (and in its replay, which is the same answer sent again)
-        rendered["webhook"]["secret"] = job["webhook"]["secret"]
+        rendered["webhook"]["secret"] = minted
     response = jsonify(rendered)
     response.status_code = 202
     response.headers["Location"] = url_for("v1.get_job", job_id=job["id"])

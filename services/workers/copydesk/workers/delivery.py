@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from copydesk.core.errors import WebhookRefused
 from copydesk.core.names import WEBHOOK_QUEUE, WEBHOOK_TASK
 from copydesk.core.render import render_job
+from copydesk.core.secrets import SecretBox
 from copydesk.core.store import RedisJobStore, is_terminal, now_rfc3339
 from copydesk.workers.webhooks import WebhookSender, backoff_seconds, build_event, event_type_for
 
@@ -46,11 +47,10 @@ def deliver_webhook_task(self: CopydeskTask, job_id: str) -> str:
         return "skipped"
     if job.get("webhook_state") in ("delivered", "refused", "failed"):
         return str(job["webhook_state"])
-    secret = job["webhook"].get("secret") or (
-        settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-    )
-    if secret is None:
-        _settle(store, job_id, "failed", error="no signing secret configured")
+    try:
+        secret = _signing_secret(job, settings)
+    except ValueError as exc:
+        _settle(store, job_id, "failed", error=str(exc))
         return "failed"
     event_type = event_type_for(job["status"])
     public = render_job(job)
@@ -87,6 +87,23 @@ def deliver_webhook_task(self: CopydeskTask, job_id: str) -> str:
         raise self.retry(countdown=delay, max_retries=settings.webhook_max_attempts)
     _settle(store, job_id, "failed", error=outcome.error)
     return "failed"
+
+
+def _signing_secret(job: dict[str, Any], settings: Any) -> str:
+    """Open the job's sealed secret, else use the deployment's; ValueError says what is wrong."""
+    sealed = job["webhook"].get("secret")
+    if sealed is None:
+        if settings.webhook_secret is None:
+            raise ValueError("no signing secret configured")
+        return settings.webhook_secret.get_secret_value()
+    if settings.secrets_key is None:
+        raise ValueError("the job's secret is sealed and COPYDESK_SECRETS_KEY is not set")
+    from cryptography.fernet import InvalidToken
+
+    try:
+        return SecretBox(settings.secrets_key.get_secret_value()).open(sealed)
+    except InvalidToken as exc:
+        raise ValueError("the job's secret cannot be opened with COPYDESK_SECRETS_KEY") from exc
 
 
 def _job_url(job: dict[str, Any]) -> str:
