@@ -313,3 +313,25 @@ def test_webhooks_without_a_secrets_key_are_refused_not_stored_in_clear(
     problem = _assert_problem(_post(keyless, body), 503, "service_unavailable")
     assert "COPYDESK_SECRETS_KEY" in problem["detail"]
     assert _post(keyless, {"article": {"text": "Text."}}).status_code == 202
+
+
+def test_over_depth_submissions_get_429_with_retry_after(settings, make_client) -> None:
+    client = make_client(settings.model_copy(update={"max_queued_jobs": 2}))
+    body = {"article": {"text": "Text."}}
+    first = _post(client, body, headers={"Idempotency-Key": "early"})
+    assert first.status_code == 202 and _post(client, body).status_code == 202
+    busy = _post(client, body)
+    problem = _assert_problem(busy, 429, "queue_full")
+    assert busy.headers["Retry-After"] and problem["queued"] == 2
+    replay = _post(client, body, headers={"Idempotency-Key": "early"})  # nothing new to queue
+    assert replay.status_code == 202 and replay.get_json()["id"] == first.get_json()["id"]
+
+
+def test_an_expired_job_is_410_gone_and_an_unknown_one_404(client, store) -> None:
+    job = _post(client, {"article": {"text": "Text."}}).get_json()
+    key = store.job_key(job["id"])
+    assert store.redis.ttl(store.expiry_marker(job["id"])) > store.redis.ttl(key)
+    store.redis.delete(key, key + ":article")  # what the TTL does when it runs out
+    _assert_problem(client.get(f"/v1/jobs/{job['id']}"), 410, "job_expired")
+    _assert_problem(client.get(f"/v1/jobs/{job['id']}/text"), 410, "job_expired")
+    _assert_problem(client.get("/v1/jobs/" + "f" * 32), 404, "job_not_found")

@@ -82,6 +82,15 @@ class TextNotFound(CopydeskError):
     status, code, title = 404, "text_not_found", "Job has no analysed text"
 
 
+class JobExpired(CopydeskError):
+    status, code, title = 410, "job_expired", "Job expired"
+
+
+class QueueFull(CopydeskError):
+    status, code, title = 429, "queue_full", "Too many jobs waiting"
+    retryable = True
+
+
 class NotFound(CopydeskError):
     status, code, title = 404, "not_found", "Not found"
 

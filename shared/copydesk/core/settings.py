@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     job_ttl_seconds: int = Field(
         default=7 * 24 * 3600, ge=60, description="How long a job and its results are kept."
     )
+    max_queued_jobs: int = Field(
+        default=20_000,
+        ge=0,
+        description="Jobs that may wait to be prepared before new ones get 429 (0: no limit).",
+    )
     idempotency_ttl_seconds: int = Field(
         default=24 * 3600,
         ge=60,

@@ -23,21 +23,28 @@ from copydesk.core.schemas import TERMINAL_STATUSES
 PREFIX = "copydesk"
 
 _CREATE = """
--- KEYS: job hash, raw article, first queue, [idempotency key]
+-- KEYS: job hash, raw article, first queue, expiry marker, [idempotency key]
 -- ARGV: job id, record json, article view json, analyses csv, pending, now, raw article json,
---       ttl, first message ('' for none), request fingerprint, idempotency ttl
+--       ttl, first message ('' for none), request fingerprint, idempotency ttl,
+--       most messages the first queue may hold (0: no limit), marker ttl
 -- With an idempotency key: a key already used answers with its 'fingerprint job-id' and
--- nothing is created, so two concurrent retries can never make two jobs.
-if #KEYS == 4 then
-  local seen = redis.call('GET', KEYS[4])
+-- nothing is created, so two concurrent retries can never make two jobs. A full first queue
+-- answers 'busy' (backpressure) and creates nothing.
+if #KEYS == 5 then
+  local seen = redis.call('GET', KEYS[5])
   if seen then return {'exists', seen} end
 end
+local depth = redis.call('LLEN', KEYS[3])
+if tonumber(ARGV[12]) > 0 and depth >= tonumber(ARGV[12]) then
+  return {'busy', tostring(depth)}
+end
+redis.call('SET', KEYS[4], '1', 'EX', ARGV[13])
 redis.call('HSET', KEYS[1], 'record', ARGV[2], 'article', ARGV[3], 'analyses', ARGV[4],
   'pending', ARGV[5], 'status', 'queued', 'updated_at', ARGV[6])
 redis.call('EXPIRE', KEYS[1], ARGV[8])
 redis.call('SET', KEYS[2], ARGV[7], 'EX', ARGV[8])
 if ARGV[9] ~= '' then redis.call('LPUSH', KEYS[3], ARGV[9]) end
-if #KEYS == 4 then redis.call('SET', KEYS[4], ARGV[10] .. ' ' .. ARGV[1], 'EX', ARGV[11]) end
+if #KEYS == 5 then redis.call('SET', KEYS[5], ARGV[10] .. ' ' .. ARGV[1], 'EX', ARGV[11]) end
 return {'created', ''}
 """
 
@@ -156,6 +163,17 @@ def new_job_id() -> str:
     return uuid.uuid4().hex
 
 
+GONE_GRACE_SECONDS = 30 * 24 * 3600  # how long an expired job still answers 410, not 404
+
+
+class QueueFull(Exception):
+    """The first queue holds too many messages to accept another job now."""
+
+    def __init__(self, depth: int) -> None:
+        super().__init__(f"{depth} jobs are waiting")
+        self.depth = depth
+
+
 @dataclass(frozen=True, slots=True)
 class Idempotency:
     """A client's Idempotency-Key, where it applies, and what the request said."""
@@ -261,6 +279,7 @@ class RedisJobStore:
         article: dict[str, Any],
         message: tuple[str, str] | None = None,
         idempotency: Idempotency | None = None,
+        max_queued: int = 0,
     ) -> str | None:
         """Store a new queued job, its raw article and (optionally) its first task at once.
 
@@ -269,11 +288,12 @@ class RedisJobStore:
         ``(queue, payload)`` from :func:`copydesk.core.messages.task_message`: written in the
         same script, so a job never exists without its task (one round trip). With
         ``idempotency``, a key seen before creates nothing: the return value is then the
-        earlier request's ``"fingerprint job-id"``, else None.
+        earlier request's ``"fingerprint job-id"``, else None. With ``max_queued``, a first
+        queue already holding that many messages raises QueueFull and creates nothing.
         """
         key, _, _, _, raw_key = self._keys(job_id)
         queue, payload = message or ("", "")
-        keys = [key, raw_key, queue or f"{PREFIX}:none"]
+        keys = [key, raw_key, queue or f"{PREFIX}:none", self.expiry_marker(job_id)]
         if idempotency is not None:
             keys.append(self.idempotency_key(idempotency.scope, idempotency.key))
         args: list[Any] = [
@@ -288,9 +308,21 @@ class RedisJobStore:
             payload,
             idempotency.fingerprint if idempotency else "",
             idempotency.ttl if idempotency else 0,
+            max_queued,
+            2 * self.ttl + GONE_GRACE_SECONDS,  # outlives the job however late it completes
         ]
         outcome, seen = self._create(keys=keys, args=args)
+        if _text(outcome) == "busy":
+            raise QueueFull(int(_text(seen)))
         return _text(seen) if _text(outcome) == "exists" else None
+
+    @staticmethod
+    def expiry_marker(job_id: str) -> str:
+        return f"{PREFIX}:gone:{job_id}"
+
+    def expired(self, job_id: str) -> bool:
+        """Tell whether a job that is no longer stored existed (410 Gone rather than 404)."""
+        return bool(self.redis.exists(self.expiry_marker(job_id)))
 
     @staticmethod
     def idempotency_key(scope: str, key: str) -> str:

@@ -21,7 +21,7 @@ from copydesk.core.names import PREPARE_QUEUE, PREPARE_TASK, WEBHOOK_QUEUE, WEBH
 from copydesk.core.schemas import JobRequest
 from copydesk.core.secrets import SecretBox
 from copydesk.core.settings import EMBEDDED, Settings
-from copydesk.core.store import Idempotency, RedisJobStore, new_job_id, now_rfc3339
+from copydesk.core.store import Idempotency, QueueFull, RedisJobStore, new_job_id, now_rfc3339
 
 
 @dataclass
@@ -60,9 +60,19 @@ class IntakeService:
         record = self._record(job_id=job_id, request=request, base_url=base_url)
         article = request.article.model_dump(exclude_none=True)
         message = (PREPARE_QUEUE, task_message(PREPARE_TASK, (job_id,), queue=PREPARE_QUEUE))
-        seen = self.store.create(
-            job_id=job_id, record=record, article=article, message=message, idempotency=idempotency
-        )
+        try:
+            seen = self.store.create(
+                job_id=job_id,
+                record=record,
+                article=article,
+                message=message,
+                idempotency=idempotency,
+                max_queued=self.settings.max_queued_jobs,
+            )
+        except QueueFull as full:
+            raise errors.QueueFull(
+                f"{full.depth} jobs are waiting to be analysed; retry later", queued=full.depth
+            ) from full
         if seen is not None:
             assert idempotency is not None
             return self._replay(seen, idempotency), True

@@ -137,7 +137,10 @@ def _checked(job_id: str) -> str:
 
 
 def _load(job_id: str) -> dict[str, Any]:
-    job = _service().store.get(_checked(job_id))
+    store = _service().store
+    job = store.get(_checked(job_id))
+    if job is None and store.expired(job_id):
+        raise errors.JobExpired(f"job {job_id!r} has expired and its results were deleted")
     if job is None:
         raise errors.JobNotFound(f"no job with id {job_id!r}")
     return job
