@@ -39,7 +39,7 @@ class Settings(BaseSettings):
         default=7 * 24 * 3600, ge=60, description="How long a job and its results are kept."
     )
     max_queued_jobs: int = Field(
-        default=20_000,
+        default=50_000,
         ge=0,
         description="Jobs that may wait to be prepared before new ones get 429 (0: no limit).",
     )
