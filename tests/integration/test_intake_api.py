@@ -335,3 +335,32 @@ def test_an_expired_job_is_410_gone_and_an_unknown_one_404(client, store) -> Non
     _assert_problem(client.get(f"/v1/jobs/{job['id']}"), 410, "job_expired")
     _assert_problem(client.get(f"/v1/jobs/{job['id']}/text"), 410, "job_expired")
     _assert_problem(client.get("/v1/jobs/" + "f" * 32), 404, "job_not_found")
+
+
+def test_listing_pages_newest_first_with_cursors_and_filters(client, store) -> None:
+    ids = []
+    for i in range(25):
+        job = _post(client, {"article": {"text": f"Text {i}.", "ref": f"r{i % 3}"}}).get_json()
+        ids.append(job["id"])
+    for job_id in ids[:4]:
+        client.post(f"/v1/jobs/{job_id}/cancel")
+    seen, url, pages = [], "/v1/jobs?limit=10", 0
+    while url:
+        page = client.get(url).get_json()
+        seen += [job["id"] for job in page["jobs"]]
+        url, pages = page.get("next"), pages + 1
+    assert pages == 3 and seen == ids[::-1]
+    refs = client.get("/v1/jobs?ref=r1&limit=100").get_json()
+    assert [job["id"] for job in refs["jobs"]] == ids[1::3][::-1] and "next" not in refs
+    cancelled = client.get("/v1/jobs?status=cancelled").get_json()["jobs"]
+    assert {job["id"] for job in cancelled} == set(ids[:4])
+    assert {job["status"] for job in cancelled} == {"cancelled"}
+    store.redis.delete(store.job_key(ids[-1]))  # expired: dropped from the index
+    assert client.get("/v1/jobs?limit=1").get_json()["jobs"][0]["id"] == ids[-2]
+
+
+@pytest.mark.parametrize(
+    "query", ["limit=0", "limit=101", "limit=x", "status=done", "cursor=bm9wZQ", "cursor=%%%"]
+)
+def test_bad_listing_arguments_are_422(client, query) -> None:
+    _assert_problem(client.get(f"/v1/jobs?{query}"), 422, "validation_failed")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -159,6 +159,7 @@ class JobRequest(_Strict):
 
 
 JobStatus = Literal["queued", "running", "succeeded", "partially_succeeded", "failed", "cancelled"]
+JOB_STATUSES: tuple[str, ...] = get_args(JobStatus)
 TERMINAL_STATUSES: frozenset[str] = frozenset(
     {"succeeded", "partially_succeeded", "failed", "cancelled"}
 )

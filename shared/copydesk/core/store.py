@@ -23,15 +23,17 @@ from copydesk.core.schemas import TERMINAL_STATUSES
 PREFIX = "copydesk"
 
 _CREATE = """
--- KEYS: job hash, raw article, first queue, expiry marker, [idempotency key]
+-- KEYS: job hash, raw article, first queue, expiry marker, job index, [idempotency key]
 -- ARGV: job id, record json, article view json, analyses csv, pending, now, raw article json,
 --       ttl, first message ('' for none), request fingerprint, idempotency ttl,
---       most messages the first queue may hold (0: no limit), marker ttl
+--       most messages the first queue may hold (0: no limit), marker ttl, job key prefix
+-- The index orders jobs by a counter (creation order, exact even within a millisecond); each
+-- creation also drops up to two expired jobs from its old end, so it tracks stored jobs.
 -- With an idempotency key: a key already used answers with its 'fingerprint job-id' and
 -- nothing is created, so two concurrent retries can never make two jobs. A full first queue
 -- answers 'busy' (backpressure) and creates nothing.
-if #KEYS == 5 then
-  local seen = redis.call('GET', KEYS[5])
+if #KEYS == 6 then
+  local seen = redis.call('GET', KEYS[6])
   if seen then return {'exists', seen} end
 end
 local depth = redis.call('LLEN', KEYS[3])
@@ -44,7 +46,11 @@ redis.call('HSET', KEYS[1], 'record', ARGV[2], 'article', ARGV[3], 'analyses', A
 redis.call('EXPIRE', KEYS[1], ARGV[8])
 redis.call('SET', KEYS[2], ARGV[7], 'EX', ARGV[8])
 if ARGV[9] ~= '' then redis.call('LPUSH', KEYS[3], ARGV[9]) end
-if #KEYS == 5 then redis.call('SET', KEYS[5], ARGV[10] .. ' ' .. ARGV[1], 'EX', ARGV[11]) end
+redis.call('ZADD', KEYS[5], redis.call('INCR', KEYS[5] .. ':seq'), ARGV[1])
+for _, old in ipairs(redis.call('ZRANGE', KEYS[5], 0, 1)) do
+  if redis.call('EXISTS', ARGV[14] .. old) == 0 then redis.call('ZREM', KEYS[5], old) end
+end
+if #KEYS == 6 then redis.call('SET', KEYS[6], ARGV[10] .. ' ' .. ARGV[1], 'EX', ARGV[11]) end
 return {'created', ''}
 """
 
@@ -163,6 +169,9 @@ def new_job_id() -> str:
     return uuid.uuid4().hex
 
 
+JOB_INDEX = f"{PREFIX}:jobs"  # sorted set: job id by creation number
+LIST_BATCH = 100
+LIST_SCAN_LIMIT = 2000  # index entries one page may read while filtering
 GONE_GRACE_SECONDS = 30 * 24 * 3600  # how long an expired job still answers 410, not 404
 
 
@@ -293,7 +302,7 @@ class RedisJobStore:
         """
         key, _, _, _, raw_key = self._keys(job_id)
         queue, payload = message or ("", "")
-        keys = [key, raw_key, queue or f"{PREFIX}:none", self.expiry_marker(job_id)]
+        keys = [key, raw_key, queue or f"{PREFIX}:none", self.expiry_marker(job_id), JOB_INDEX]
         if idempotency is not None:
             keys.append(self.idempotency_key(idempotency.scope, idempotency.key))
         args: list[Any] = [
@@ -310,11 +319,55 @@ class RedisJobStore:
             idempotency.ttl if idempotency else 0,
             max_queued,
             2 * self.ttl + GONE_GRACE_SECONDS,  # outlives the job however late it completes
+            self.job_key(""),
         ]
         outcome, seen = self._create(keys=keys, args=args)
         if _text(outcome) == "busy":
             raise QueueFull(int(_text(seen)))
         return _text(seen) if _text(outcome) == "exists" else None
+
+    def list_jobs(
+        self,
+        *,
+        limit: int,
+        before: tuple[int, str] | None = None,
+        status: str | None = None,
+        ref: str | None = None,
+    ) -> tuple[list[dict[str, Any]], tuple[int, str] | None]:
+        """Return up to ``limit`` jobs, newest first, and the cursor of the next page or None.
+
+        ``before`` is a cursor: (creation number, job id) of the last job already listed. Filters
+        are applied while reading the index, at most LIST_SCAN_LIMIT entries per page (a
+        sparse filter then returns a short page with a cursor); ids of expired jobs are pruned.
+        """
+        found: list[tuple[tuple[int, str], dict[str, Any]]] = []
+        position, scanned = before, 0
+        while len(found) <= limit:
+            if scanned >= LIST_SCAN_LIMIT:
+                return [job for _, job in found[:limit]], position
+            top = f"({position[0] + 1}" if position else "+inf"
+            rows = self.redis.zrevrangebyscore(
+                JOB_INDEX, top, "-inf", start=0, num=LIST_BATCH, withscores=True
+            )
+            rows = [(int(score), _text(member)) for member, score in rows]
+            rows = [row for row in rows if position is None or row < position]
+            if not rows:
+                break
+            for row in rows:
+                scanned += 1
+                position = row
+                job = self.get(row[1])
+                if job is None:
+                    self.redis.zrem(JOB_INDEX, row[1])
+                elif (status is None or job["status"] == status) and (
+                    ref is None or (job.get("article") or {}).get("ref") == ref
+                ):
+                    found.append((row, job))
+                    if len(found) > limit:
+                        break
+        page = found[:limit]
+        more = len(found) > limit
+        return [job for _, job in page], (page[-1][0] if more and page else None)
 
     @staticmethod
     def expiry_marker(job_id: str) -> str:

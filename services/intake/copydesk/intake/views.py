@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import logging
@@ -12,7 +13,7 @@ from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
 from copydesk.core import errors
 from copydesk.core.names import ANALYSES, QUEUES
-from copydesk.core.schemas import JobRequest
+from copydesk.core.schemas import JOB_STATUSES, JobRequest
 from copydesk.core.render import render_job
 from copydesk.core.store import JOB_ID, Idempotency, is_terminal
 from copydesk.intake.service import IntakeService
@@ -91,6 +92,61 @@ def _idempotency(body: Any) -> Idempotency | None:
         fingerprint=hashlib.sha256(canonical.encode()).hexdigest(),
         ttl=_service().settings.idempotency_ttl_seconds,
     )
+
+
+@bp.get("/v1/jobs")
+def list_jobs() -> Response:
+    """List jobs newest first; ``status`` and ``ref`` filter, ``cursor`` pages on."""
+    args = request.args
+    limit = _int_arg("limit", default=20, low=1, high=100)
+    status = args.get("status")
+    if status is not None and status not in JOB_STATUSES:
+        raise _bad_arg("status", f"must be one of {', '.join(JOB_STATUSES)}")
+    before = _decode_cursor(args["cursor"]) if "cursor" in args else None
+    jobs, after = _service().store.list_jobs(
+        limit=limit, before=before, status=status, ref=args.get("ref")
+    )
+    body: dict[str, Any] = {"jobs": [_summary(job) for job in jobs]}
+    if after is not None:
+        query = {k: v for k, v in args.items() if k != "cursor"} | {"cursor": _encode_cursor(after)}
+        body["next"] = url_for("v1.list_jobs", **query)
+    return jsonify(body)
+
+
+def _summary(job: dict[str, Any]) -> dict[str, Any]:
+    rendered = render_job(job)
+    keep = ("id", "status", "created_at", "updated_at", "completed_at", "article", "links")
+    return {key: rendered[key] for key in keep}
+
+
+def _int_arg(name: str, *, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise _bad_arg(name, f"must be an integer from {low} to {high}")
+    return int(raw)
+
+
+def _bad_arg(name: str, message: str) -> errors.CopydeskError:
+    return errors.ValidationFailed(
+        f"{name}: {message}", errors=[{"field": name, "message": message}]
+    )
+
+
+def _encode_cursor(position: tuple[int, str]) -> str:
+    return base64.urlsafe_b64encode(f"{position[0]}:{position[1]}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[int, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        millis, job_id = raw.split(":", 1)
+        if JOB_ID.fullmatch(job_id) and millis.isdigit():
+            return int(millis), job_id
+    except (ValueError, UnicodeDecodeError):
+        pass
+    raise _bad_arg("cursor", "not a cursor this API gave out")
 
 
 @bp.get("/v1/jobs/<job_id>")
