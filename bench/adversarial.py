@@ -644,12 +644,12 @@ def phase1(var: Path, *, payloads: list[Payload], short_body: bytes) -> Phase1:
         stack.stop()
 
 
-CAP_SHARES = (0.5, 0.65, 0.8)
+CAP_SHARES = (0.35, 0.5, 0.65)
 
 
 def choose_caps(*, loaded_mb: float, big: Outcome | None) -> list[int]:
     """Data-segment caps between what a loaded pool process holds and what the big article
-    needs: loaded + half, 65% and 80% of the big article's measured VmData growth, each
+    needs: loaded + 35%, half and 65% of the big article's measured VmData growth, each
     margin kept within 40-96 MiB: pool processes differ by up to ~30 MiB after loading, and a
     short article must still fit. Several caps, because where the allocation fails (numpy,
     ONNX Runtime, ...) moves with the cap."""
