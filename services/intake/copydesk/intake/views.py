@@ -141,9 +141,9 @@ def _encode_cursor(position: tuple[int, str]) -> str:
 def _decode_cursor(cursor: str) -> tuple[int, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        millis, job_id = raw.split(":", 1)
-        if JOB_ID.fullmatch(job_id) and millis.isdigit():
-            return int(millis), job_id
+        number, job_id = raw.split(":", 1)
+        if JOB_ID.fullmatch(job_id) and number.isdigit():
+            return int(number), job_id
     except (ValueError, UnicodeDecodeError):
         pass
     raise _bad_arg("cursor", "not a cursor this API gave out")
