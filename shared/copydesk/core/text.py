@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from html.parser import HTMLParser
 from typing import TYPE_CHECKING
 
 from dataclasses import dataclass, fields
@@ -20,6 +19,7 @@ from copydesk.core import errors
 from copydesk.core.boilerplate import remove_boilerplate
 from copydesk.core.deadline import DeadlineExceeded, call_with_deadline
 from copydesk.core.document import Document, Span
+from copydesk.core.html import extract_html, strip_tags
 
 if TYPE_CHECKING:
     from lingua import LanguageDetector
@@ -185,26 +185,8 @@ def _extract_within_limits(html: str, limits: Limits) -> tuple[str, str | None, 
             lambda: extract_html(html), seconds=limits.html_timeout_seconds
         )
     except DeadlineExceeded:
-        return _strip_tags(html), None, "tag-strip (extraction deadline)"
+        return strip_tags(html), None, "tag-strip (extraction deadline)"
     return body, title, "trafilatura"
-
-
-def extract_html(html: str) -> tuple[str, str | None]:
-    """Extract the article's main text (one block per paragraph) and its title from a page.
-
-    trafilatura drops navigation, asides and footers; when it finds no main content (tiny or
-    odd pages) a plain tag strip keeps the client's text rather than losing it.
-    """
-    import trafilatura  # heavy import (lxml, justext): only the HTML path pays for it
-
-    extracted = trafilatura.bare_extraction(
-        html, with_metadata=True, include_comments=False, include_tables=False
-    )
-    if extracted is None:
-        return _strip_tags(html), None
-    title = (extracted.title or "").strip() or None
-    body = (extracted.text or "").strip()
-    return (body.replace("\n", "\n\n") if body else _strip_tags(html)), title
 
 
 def split_sentences(
@@ -321,42 +303,3 @@ def _regex_cuts(line: str) -> list[int]:
         if match.end() < len(line):
             cuts.append(match.end())
     return cuts
-
-
-class _TagStripper(HTMLParser):
-    """Collect a page's visible text, one paragraph per block element."""
-
-    _SKIP = frozenset({"script", "style", "noscript", "template", "title", "svg", "iframe"})
-    _BLOCK = frozenset(
-        "p div br li ul ol h1 h2 h3 h4 h5 h6 section article header footer nav aside "
-        "blockquote pre table tr td th figure figcaption main body dd dt".split()
-    )
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skipping = 0
-
-    def handle_starttag(self, tag: str, attrs) -> None:
-        if tag in self._SKIP:
-            self._skipping += 1
-        elif tag in self._BLOCK:
-            self.parts.append("\n\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self._SKIP:
-            self._skipping = max(0, self._skipping - 1)
-        elif tag in self._BLOCK:
-            self.parts.append("\n\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self._skipping:
-            self.parts.append(data.replace("\n", " "))
-
-
-def _strip_tags(html: str) -> str:
-    """Fall back to every visible text node when trafilatura finds no main content."""
-    stripper = _TagStripper()
-    stripper.feed(html)
-    stripper.close()
-    return "".join(stripper.parts)
