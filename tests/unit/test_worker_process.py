@@ -94,3 +94,14 @@ def test_the_intake_needs_neither_celery_nor_text_or_model_libraries() -> None:
         "print(json.dumps([m for m in heavy if m in sys.modules]))"
     )
     assert loaded == []
+
+
+def test_a_prepare_process_with_the_onnx_encoder_imports_no_torch() -> None:
+    loaded = _run(
+        "import json, sys\n"
+        "from copydesk.core.settings import Settings\n"
+        "from copydesk.workers.process import load_models\n"
+        "load_models(Settings(), queues={'prepare', 'summary', 'sentiment', 'topics'})\n"
+        "print(json.dumps([m for m in ('torch', 'transformers', 'onnxruntime') if m in sys.modules]))"
+    )
+    assert loaded == ["onnxruntime"]

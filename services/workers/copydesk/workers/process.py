@@ -64,7 +64,10 @@ def models_for(settings: Settings, queues: Set[str]) -> dict[str, str]:
 def load_models(settings: Settings, *, queues: Set[str]) -> dict[str, str]:
     """Load what ``models_for`` names, once, and log it; returns what was loaded."""
     needed = models_for(settings, queues)
-    if needed:
+    uses_torch = any(what != "embedder" for what in needed) or (
+        "embedder" in needed and settings.encoder.startswith("torch")
+    )
+    if uses_torch:  # the ONNX encoder runs without torch: importing it costs ~200 MB
         import torch
 
         torch.set_num_threads(settings.torch_threads)
