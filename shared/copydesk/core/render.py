@@ -5,7 +5,22 @@ Secrets and internal fields (the webhook secret, delivery bookkeeping) never lea
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from copydesk.core.document import Document
+
+
+def article_view(article: Mapping[str, Any], doc: Document | None = None) -> dict[str, Any]:
+    """What a job shows of its article: as sent until prepared, then what preparing found."""
+    return {
+        "title": article.get("title") or (doc.title if doc else None),
+        "ref": article.get("ref"),
+        "url": article.get("url"),
+        "language": (doc.language if doc else None) or article.get("language"),
+        "characters": len(doc.text) if doc else None,
+    }
 
 
 def render_job(job: dict[str, Any]) -> dict[str, Any]:

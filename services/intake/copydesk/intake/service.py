@@ -17,6 +17,7 @@ from typing import Any
 from copydesk.core import errors
 from copydesk.core.destinations import check_destination
 from copydesk.core.messages import task_message
+from copydesk.core.render import article_view
 from copydesk.core.names import PREPARE_QUEUE, PREPARE_TASK, WEBHOOK_QUEUE, WEBHOOK_TASK
 from copydesk.core.schemas import JobRequest
 from copydesk.core.secrets import SecretBox
@@ -135,19 +136,13 @@ class IntakeService:
             )
 
     def _record(self, *, job_id: str, request: JobRequest, base_url: str) -> dict[str, Any]:
-        article = request.article
         return {
             "id": job_id,
             "created_at": now_rfc3339(),
             "analyses": request.analyses,
             "options": {name: request.options_for(name) for name in request.analyses},
-            "article": {  # until the prepare stage fills in what it found
-                "title": article.title,
-                "ref": article.ref,
-                "url": article.url,
-                "language": article.language,
-                "characters": None,
-            },
+            # until the prepare stage fills in what it found
+            "article": article_view(request.article.model_dump(exclude_none=True)),
             "webhook": self._webhook(request),
             "base_url": (self.settings.public_url or base_url).rstrip("/"),
         }

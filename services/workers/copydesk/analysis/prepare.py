@@ -19,6 +19,7 @@ from copydesk.analysis.registry import AnalyserRegistry
 from copydesk.analysis.vectors import DocVectors, embedded_texts
 from copydesk.core.document import Document
 from copydesk.core.errors import AnalysisError, TooManyTokens
+from copydesk.core.render import article_view
 from copydesk.core.settings import EMBEDDED
 from copydesk.core.text import Limits, prepare
 
@@ -73,7 +74,7 @@ class PrepareStage:
             limits=self.limits,
         )
         embedded, failures = self._embedded(doc, analyses, options)
-        return Prepared(doc, _article_view(article, doc), embedded, failures)
+        return Prepared(doc, article_view(article, doc), embedded, failures)
 
     def embed(self, prepared: Sequence[Prepared]) -> list[Prepared]:
         """Fill in the vectors of every article that needs them, in one encoder call.
@@ -125,14 +126,3 @@ class PrepareStage:
             except AnalysisError as exc:
                 failures[name] = exc
         return embedded, failures
-
-
-def _article_view(article: Mapping[str, Any], doc: Document) -> dict[str, Any]:
-    """What the job shows of the article once prepared."""
-    return {
-        "title": article.get("title") or doc.title,
-        "ref": article.get("ref"),
-        "url": article.get("url"),
-        "language": doc.language or article.get("language"),
-        "characters": len(doc.text),
-    }

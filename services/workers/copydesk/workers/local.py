@@ -13,6 +13,7 @@ from typing import Any
 from copydesk.analysis.prepare import PrepareStage
 from copydesk.analysis.registry import AnalyserRegistry, registry_for
 from copydesk.analysis.vectors import DocVectors
+from copydesk.core.render import article_view
 from copydesk.core.schemas import JobRequest
 from copydesk.core.settings import Settings
 from copydesk.core.store import now_rfc3339
@@ -38,13 +39,7 @@ class LocalPipeline:
         created = now_rfc3339()
         options = {name: request.options_for(name) for name in request.analyses}
         article = request.article.model_dump(exclude_none=True)
-        view = {
-            "title": article.get("title"),
-            "ref": article.get("ref"),
-            "url": article.get("url"),
-            "language": article.get("language"),
-            "characters": None,
-        }
+        view = article_view(article)
         results: dict[str, Any] = {}
         try:
             prepared = self.stage.text(article, analyses=request.analyses, options=options)
