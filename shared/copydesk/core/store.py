@@ -249,10 +249,6 @@ class RedisJobStore:
         digest = hashlib.sha256(key.encode()).hexdigest()
         return f"{PREFIX}:idempotency:{scope}:{digest}"
 
-    def delete(self, job_id: str) -> None:
-        key, _, *data = self._keys(job_id)
-        self.redis.delete(key, *data, key + ":deliveries")
-
     def raw_article(self, job_id: str) -> dict[str, Any] | None:
         """Return the article as the client sent it, until the prepare stage has consumed it."""
         raw = self.redis.get(self.job_key(job_id) + ":article")
