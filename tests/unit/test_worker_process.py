@@ -50,13 +50,13 @@ def test_an_input_over_the_memory_cap_fails_with_resource_exhausted() -> None:
     result = _run(
         "import json, numpy as np\n"
         "from copydesk.workers.process import cap_memory\n"
-        "from copydesk.workers.runner import failed, _as_failure\n"
+        "from copydesk.workers.runner import failed, as_failure\n"
         "cap_memory(600)\n"
         "try:\n"
         "    np.ones((40_000, 40_000))\n"
         "    print(json.dumps({'code': None}))\n"
         "except Exception as exc:\n"
-        "    problem = failed(_as_failure(exc, stage='summary'))['error']\n"
+        "    problem = failed(as_failure(exc, stage='summary'))['error']\n"
         "    small = np.ones((1000, 1000)).sum()  # the process carries on\n"
         "    print(json.dumps({'code': problem['code'], 'after': float(small)}))\n"
     )
@@ -68,7 +68,7 @@ def test_the_encoder_over_the_memory_cap_fails_with_resource_exhausted() -> None
         "import json\n"
         "from copydesk.analysis.embedder import get_embedder\n"
         "from copydesk.workers.process import cap_memory\n"
-        "from copydesk.workers.runner import failed, _as_failure\n"
+        "from copydesk.workers.runner import failed, as_failure\n"
         "embedder = get_embedder(encoder='onnx-int8')\n"
         "embedder.encode(['warm up'])\n"
         "data = int(next(l for l in open('/proc/self/status') if l.startswith('VmData')).split()[1])\n"
@@ -77,7 +77,7 @@ def test_the_encoder_over_the_memory_cap_fails_with_resource_exhausted() -> None
         "    embedder.encode(['word ' * 2000] * 16)\n"
         "    print(json.dumps({'code': None}))\n"
         "except Exception as exc:\n"
-        "    problem = failed(_as_failure(exc, stage='prepare'))['error']\n"
+        "    problem = failed(as_failure(exc, stage='prepare'))['error']\n"
         "    after = embedder.encode(['The process carries on.']).shape[0]\n"
         "    print(json.dumps({'code': problem['code'], 'after': after}))\n"
     )

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from copydesk.core.settings import Settings
-from copydesk.devstack.stack import Stack
+from copydesk.devstack.stack import Stack, kept_secret
 
 CURL = """\
   curl -s -X POST {url}/v1/jobs -H 'Content-Type: application/json' \\
@@ -62,12 +62,10 @@ def _webhook_secret(settings: Settings, var_dir: Path) -> str:
     """Use the configured secret, else one generated once and kept under var/."""
     if settings.webhook_secret is not None:
         return settings.webhook_secret.get_secret_value()
-    path = var_dir / "webhook_secret"
-    if not path.exists():
-        var_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text("whsec_" + base64.b64encode(secrets.token_bytes(24)).decode() + "\n")
-        path.chmod(0o600)
-    return path.read_text().strip()
+    return kept_secret(
+        var_dir / "webhook_secret",
+        make=lambda: "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode(),
+    )
 
 
 if __name__ == "__main__":

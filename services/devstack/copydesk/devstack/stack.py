@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,12 +60,7 @@ class Stack:
         """Generate the key that seals webhook secrets once, and keep it under var/."""
         from copydesk.core.secrets import new_key
 
-        path = self.var_dir / "secrets_key"
-        if not path.exists():
-            self.var_dir.mkdir(parents=True, exist_ok=True)
-            path.write_text(new_key() + "\n")
-            path.chmod(0o600)
-        return path.read_text().strip()
+        return kept_secret(self.var_dir / "secrets_key", make=new_key)
 
     def start(self, *, timeout: float = 60.0) -> Stack:
         if self.redis_url is None:
@@ -149,6 +145,15 @@ class Stack:
                 process.wait(timeout=5)
         if self.redis is not None:
             self.redis.stop()
+
+
+def kept_secret(path: Path, *, make: Callable[[], str]) -> str:
+    """Return the secret stored at ``path``, making and storing it (mode 600) the first time."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(make() + "\n")
+        path.chmod(0o600)
+    return path.read_text().strip()
 
 
 def pick_port(preferred: int) -> int:

@@ -18,7 +18,7 @@ from copydesk.core.schemas import JobRequest
 from copydesk.core.settings import Settings
 from copydesk.core.store import now_rfc3339
 from copydesk.workers.process import load_models
-from copydesk.workers.runner import _as_failure, analyse, failed
+from copydesk.workers.runner import as_failure, analyse, failed
 
 
 class LocalPipeline:
@@ -44,7 +44,7 @@ class LocalPipeline:
         try:
             prepared = self.stage.text(article, analyses=request.analyses, options=options)
         except Exception as exc:
-            problem = failed(_as_failure(exc, stage="prepare"))
+            problem = failed(as_failure(exc, stage="prepare"))
             results = dict.fromkeys(request.analyses, problem)
         else:
             view = prepared.article
@@ -53,7 +53,7 @@ class LocalPipeline:
             try:
                 self.stage.embed([prepared])
             except Exception as exc:  # as in the service: only the embedded analyses fail
-                problem = failed(_as_failure(exc, stage="prepare"))
+                problem = failed(as_failure(exc, stage="prepare"))
                 results.update(dict.fromkeys(prepared.embedded, problem))
             if prepared.vectors is not None:  # the same bytes the service stores in Redis
                 vectors = DocVectors.from_bytes(prepared.vectors.to_bytes(), prepared.doc)

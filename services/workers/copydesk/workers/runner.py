@@ -49,7 +49,7 @@ def run_prepare(
     try:
         prepared = stage.text(article, analyses=job["analyses"], options=job["options"])
     except Exception as exc:
-        return fail_job(store, job, _as_failure(exc, stage="prepare"))
+        return fail_job(store, job, as_failure(exc, stage="prepare"))
     transition = Transition("prepared", started.status)
     for analysis, failure in prepared.failures.items():
         transition = store.record_result(job_id, analysis, failed(failure))
@@ -67,7 +67,7 @@ def run_prepare(
         try:
             vectors = stage.embed([prepared])[0].vectors
         except Exception as exc:
-            failure = failed(_as_failure(exc, stage="prepare"))
+            failure = failed(as_failure(exc, stage="prepare"))
             for analysis in prepared.embedded:
                 transition = store.record_result(job_id, analysis, failure)
         else:
@@ -140,7 +140,7 @@ def analyse(
         analyser = registry.for_request(analysis, options)
         result = analyser(doc, options, vectors=vectors)
     except Exception as exc:
-        return failed(_as_failure(exc, stage=analysis))
+        return failed(as_failure(exc, stage=analysis))
     result = {"status": "succeeded", **result}
     result["elapsed_ms"] = round((time.perf_counter() - began) * 1000, 1)
     return result
@@ -150,7 +150,7 @@ def failed(error: errors.CopydeskError) -> dict[str, Any]:
     return {"status": "failed", "error": error.to_problem()}
 
 
-def _as_failure(exc: Exception, *, stage: str) -> errors.CopydeskError:
+def as_failure(exc: Exception, *, stage: str) -> errors.CopydeskError:
     """Name what went wrong as a problem; infrastructure faults re-raise so the task retries."""
     if isinstance(exc, redis.RedisError):
         raise exc
