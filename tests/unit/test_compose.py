@@ -19,8 +19,8 @@ import yaml
 from copydesk.core.names import QUEUES
 
 ROOT = Path(__file__).resolve().parents[2]
-APP_SERVICES = {"intake", *(f"worker-{queue}" for queue in QUEUES)}
-WORKER_SERVICES = sorted(APP_SERVICES - {"intake"})
+WORKER_SERVICES = sorted(f"worker-{queue}" for queue in QUEUES)
+APP_SERVICES = {"intake", "dispatcher", *WORKER_SERVICES}
 DOCKERFILES = {"intake": "services/intake/Dockerfile", "workers": "services/workers/Dockerfile"}
 
 
@@ -88,7 +88,7 @@ def test_services_are_redis_intake_and_one_worker_per_queue(services: dict) -> N
         "worker-summary",
         "worker-sentiment",
         "worker-topics",
-        "worker-webhooks",
+        "dispatcher",
     }
 
 
@@ -99,7 +99,7 @@ def test_worker_consumes_exactly_its_queue(services: dict, name: str) -> None:
     assert args[:4] == ["celery", "-A", "copydesk.workers.celery_app", "worker"]
     assert option(args, "--queues", "-Q").split(",") == [queue]
     assert option(args, "--hostname", "-n") == f"{queue}@%h"
-    assert option(args, "--concurrency", "-c") == ("4" if queue == "webhooks" else "1")
+    assert option(args, "--concurrency", "-c") == "1"
 
 
 def test_worker_queues_are_exactly_the_named_queues(services: dict) -> None:
@@ -157,6 +157,19 @@ def test_worker_healthcheck_pings_its_own_node(services: dict, name: str) -> Non
     assert "$$HOSTNAME" in command  # unescaped, compose would interpolate it on the host
 
 
+def test_dispatcher_runs_the_dispatcher_module_and_checks_it(services: dict) -> None:
+    dispatcher = services["dispatcher"]
+    assert argv(dispatcher["command"]) == ["python", "-m", "copydesk.workers.dispatcher"]
+    assert dispatcher["healthcheck"]["test"][1:] == [
+        "python", "-m", "copydesk.workers.dispatcher", "check"
+    ]  # fmt: skip
+    path = module_file("copydesk.workers.dispatcher")
+    assert {"main"} <= top_level_names(path)
+    assert "__main__" in path.read_text()
+    assert env(dispatcher)["COPYDESK_SECRETS_KEY"]  # it opens the sealed webhook secrets
+    assert dispatcher["restart"] == "unless-stopped"
+
+
 def test_intake_serves_the_wsgi_app_on_port_8000(services: dict) -> None:
     intake = services["intake"]
     args = argv(intake["command"])
@@ -190,7 +203,8 @@ def test_workers_and_their_healthchecks_start_an_existing_celery_app(services: d
 
 
 @pytest.mark.parametrize(
-    ("name", "role"), [("intake", "intake")] + [(n, "workers") for n in WORKER_SERVICES]
+    ("name", "role"),
+    [("intake", "intake"), ("dispatcher", "workers")] + [(n, "workers") for n in WORKER_SERVICES],
 )
 def test_service_builds_its_role_dockerfile(services: dict, name: str, role: str) -> None:
     build = services[name]["build"]

@@ -42,3 +42,22 @@ def test_sealed_secrets_open_with_any_of_the_rotated_keys() -> None:
     sealed = SecretBox(old).seal("whsec_abc")
     assert sealed.startswith("fernet:") and "whsec_abc" not in sealed
     assert SecretBox(f"{new},{old}").open(sealed) == "whsec_abc"
+
+
+def test_the_default_webhook_schedule_spans_more_than_a_day() -> None:
+    delays = Settings().webhook_retry_delays
+    assert sum(delays) >= 24 * 3600
+    assert delays == sorted(delays)  # waits only grow
+
+
+def test_webhook_retry_delays_read_from_the_environment(monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setenv("COPYDESK_WEBHOOK_RETRY_DELAYS", "1, 2,4,8,16,32")
+    assert Settings().webhook_retry_delays == [1, 2, 4, 8, 16, 32]
+    monkeypatch.setenv("COPYDESK_WEBHOOK_RETRY_DELAYS", "1,-2")
+    with pytest.raises(ValueError, match="retry delay"):
+        Settings()
+
+
+def test_the_stall_deadline_follows_the_time_limits() -> None:
+    assert Settings(task_soft_time_limit=100).stall_deadline == 100 + 30 + 60
+    assert Settings(stall_seconds=20).stall_deadline == 20

@@ -1,4 +1,4 @@
-"""Webhook delivery: pinned connections, signing, events, backoff and the sender.
+"""Webhook delivery: pinned connections, signing, events, Retry-After and the sender.
 
 No sockets: name resolution, connections and sockets are fakes injected at the boundary.
 Which destinations are refused is tested in test_destinations.py.
@@ -10,7 +10,6 @@ import http.client
 import io
 import ipaddress
 import json
-import random
 import socket
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -28,7 +27,6 @@ from copydesk.workers.webhooks import (
     PinnedHTTPConnection,
     PinnedHTTPSConnection,
     WebhookSender,
-    backoff_seconds,
     build_event,
     encode_event,
     event_type_for,
@@ -139,31 +137,20 @@ def test_unknown_event_type_is_rejected() -> None:
         build_event(job=make_job(), event_type="job.running", job_url="u")
 
 
-# --- backoff ------------------------------------------------------------------------------
+# --- Retry-After ------------------------------------------------------------------------
 
 
-def test_backoff_doubles_from_base() -> None:
-    assert [backoff_seconds(n, base=2.0) for n in range(1, 6)] == [2.0, 4.0, 8.0, 16.0, 32.0]
+def test_retry_after_reads_delay_seconds_and_http_dates() -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC).timestamp()
+    assert wh.retry_after_seconds("120", now=now) == 120.0
+    assert wh.retry_after_seconds(" 0 ", now=now) == 0.0
+    assert wh.retry_after_seconds("Thu, 01 Jan 2026 00:05:00 GMT", now=now) == 300.0
+    assert wh.retry_after_seconds("Wed, 31 Dec 2025 00:00:00 GMT", now=now) == 0.0  # past
 
 
-def test_backoff_is_capped_and_never_overflows() -> None:
-    assert backoff_seconds(12, base=2.0) == 3600
-    assert backoff_seconds(5, base=2.0, cap=10) == 10
-    assert backoff_seconds(10_000, base=2.0) == 3600
-
-
-def test_backoff_full_jitter_stays_below_the_exponential_delay() -> None:
-    rng = random.Random(7)
-    draws = [backoff_seconds(4, base=2.0, jitter=True, rng=rng) for _ in range(200)]
-    assert all(0 <= d <= 16.0 for d in draws)
-    assert len(set(draws)) > 150  # spread, not a constant
-    assert max(draws) > 12 and min(draws) < 4
-
-
-@pytest.mark.parametrize("attempt", [0, -1])
-def test_backoff_counts_attempts_from_one(attempt: int) -> None:
-    with pytest.raises(ValueError):
-        backoff_seconds(attempt, base=1.0)
+@pytest.mark.parametrize("value", [None, "", "soon", "-5", "1.5e9", "Thu, 01 Jan 2026 00:05:00"])
+def test_unreadable_retry_after_is_ignored(value: str | None) -> None:
+    assert wh.retry_after_seconds(value, now=0.0) is None
 
 
 # --- sender with a fake connection --------------------------------------------------------
@@ -285,6 +272,18 @@ def test_status_classification(status: int, retryable: bool, error: str | None) 
     assert (result.status, result.retryable) == (status, retryable)
     assert result.error is None if error is None else error in result.error
     assert factory.connections[0].closed
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_retry_after_is_reported_on_429_and_503(status: int) -> None:
+    factory = RecordingFactory(FakeResponse(status, {"Retry-After": "90"}))
+    result = send(make_sender(factory))
+    assert (result.status, result.retryable, result.retry_after) == (status, True, 90.0)
+
+
+def test_retry_after_is_not_reported_on_other_errors() -> None:
+    result = send(make_sender(RecordingFactory(FakeResponse(500, {"Retry-After": "90"}))))
+    assert result.retry_after is None
 
 
 def test_redirect_is_not_followed() -> None:

@@ -105,3 +105,26 @@ def test_a_prepare_process_with_the_onnx_encoder_imports_no_torch() -> None:
         "print(json.dumps([m for m in ('torch', 'transformers', 'onnxruntime') if m in sys.modules]))"
     )
     assert loaded == ["onnxruntime"]
+
+
+def test_a_result_over_the_size_limit_is_trimmed_and_says_so() -> None:
+    from copydesk.workers.runner import bounded
+
+    sentences = [{"text": "x" * 90, "start": i * 100, "end": i * 100 + 90} for i in range(500)]
+    result = {"status": "succeeded", "score": 0.1, "sentences": sentences}
+    small = bounded(result, max_bytes=10_000, analysis="sentiment")
+    size = len(json.dumps(small).encode())
+    assert small["truncated"] is True and small["sentences_total"] == 500
+    assert 0 < len(small["sentences"]) < 500 and size <= 10_000
+    assert small["sentences"] == sentences[: len(small["sentences"])]  # a prefix, in order
+    one_more = {**small, "sentences": sentences[: len(small["sentences"]) + 1]}
+    assert len(json.dumps(one_more).encode()) > 10_000  # the longest prefix that fits
+    assert bounded(result, max_bytes=10**7, analysis="sentiment") is result
+
+
+def test_a_result_that_cannot_fit_fails_with_a_code() -> None:
+    from copydesk.workers.runner import bounded
+
+    result = {"status": "succeeded", "text": "y" * 20_000, "sentences": []}
+    failed = bounded(result, max_bytes=10_000, analysis="summary")
+    assert failed["status"] == "failed" and failed["error"]["code"] == "result_too_large"

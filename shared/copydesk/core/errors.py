@@ -107,6 +107,14 @@ class OtherHTTPError(CopydeskError):
         self.status, self.title, self.code = status, title, f"http_{status}"  # type: ignore[misc]
 
 
+class DeliveryNotFound(CopydeskError):
+    status, code, title = 404, "delivery_not_found", "Webhook delivery not found"
+
+
+class JobNotFinished(CopydeskError):
+    status, code, title = 409, "job_not_finished", "Job has not finished"
+
+
 class ServiceUnavailable(CopydeskError):
     status, code, title = 503, "service_unavailable", "Service unavailable"
     retryable = True
@@ -157,6 +165,14 @@ class WorkerLost(AnalysisError):
     status, code, title = 500, "worker_lost", "Analysis kept killing its worker"
 
 
+class ResultTooLarge(AnalysisError):
+    status, code, title = 500, "result_too_large", "Result too large to store"
+
+
+class JobStalled(AnalysisError):
+    status, code, title = 500, "job_stalled", "Analysis made no progress"
+
+
 class AnalysisTimeout(AnalysisError):
     status, code, title = 504, "analysis_timeout", "Analysis ran out of time"
 
@@ -174,3 +190,8 @@ class WebhookRefused(CopydeskError):
 class WebhookDeliveryFailed(CopydeskError):
     status, code, title = 502, "webhook_delivery_failed", "Webhook delivery failed"
     retryable = True
+
+
+def failed_result(error: CopydeskError) -> dict[str, Any]:
+    """The stored result of an analysis that failed with ``error``."""
+    return {"status": "failed", "error": error.to_problem()}

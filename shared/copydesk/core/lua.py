@@ -4,18 +4,42 @@ Each script names the race it closes in its header. Kept apart from ``store.py``
 Python side reads as the store's interface; ``RedisJobStore`` registers them once.
 """
 
-CREATE = """
--- KEYS: job hash, raw article, first queue, expiry marker, job index, [idempotency key]
+# Functions every script may call, prepended to each: the server's clock (so every host agrees,
+# whatever its own clock says), and what ending a job does besides setting its status.
+_COMMON = """
+local function now()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) + tonumber(t[2]) / 1000000
+end
+-- the job left the in-flight set; its webhook (if any) is due at once
+local function finished(job, inflight, due, id)
+  redis.call('ZREM', inflight, id)
+  if redis.call('HGET', job, 'webhook') == '1' then
+    local at = now()
+    redis.call('ZADD', due, at, id)
+    redis.call('HSET', job, 'webhook_state', 'pending', 'webhook_next_at', at,
+      'webhook_attempts', 0)
+  end
+end
+"""
+
+CREATE = (
+    _COMMON
+    + """
+-- KEYS: job hash, raw article, first queue, expiry marker, job index, in-flight set,
+--       [idempotency key]
 -- ARGV: job id, record json, article view json, analyses csv, pending, now, raw article json,
 --       ttl, first message ('' for none), request fingerprint, idempotency ttl,
---       most messages the first queue may hold (0: no limit), marker ttl, job key prefix
+--       most messages the first queue may hold (0: no limit), marker ttl, job key prefix,
+--       '1' if the job has a webhook, stall seconds
+-- The job joins the in-flight set, due for the sweeper's look once it could have stalled.
 -- The index orders jobs by a counter (creation order, exact even within a millisecond); each
 -- creation also drops up to two expired jobs from its old end, so it tracks stored jobs.
 -- With an idempotency key: a key already used answers with its 'fingerprint job-id' and
 -- nothing is created, so two concurrent retries can never make two jobs. A full first queue
 -- answers 'busy' (backpressure) and creates nothing.
-if #KEYS == 6 then
-  local seen = redis.call('GET', KEYS[6])
+if #KEYS == 7 then
+  local seen = redis.call('GET', KEYS[7])
   if seen then return {'exists', seen} end
 end
 local depth = redis.call('LLEN', KEYS[3])
@@ -24,23 +48,28 @@ if tonumber(ARGV[12]) > 0 and depth >= tonumber(ARGV[12]) then
 end
 redis.call('SET', KEYS[4], '1', 'EX', ARGV[13])
 redis.call('HSET', KEYS[1], 'record', ARGV[2], 'article', ARGV[3], 'analyses', ARGV[4],
-  'pending', ARGV[5], 'status', 'queued', 'updated_at', ARGV[6])
+  'pending', ARGV[5], 'status', 'queued', 'updated_at', ARGV[6], 'webhook', ARGV[15])
 redis.call('EXPIRE', KEYS[1], ARGV[8])
+redis.call('ZADD', KEYS[6], now() + tonumber(ARGV[16]), ARGV[1])
 redis.call('SET', KEYS[2], ARGV[7], 'EX', ARGV[8])
 if ARGV[9] ~= '' then redis.call('LPUSH', KEYS[3], ARGV[9]) end
 redis.call('ZADD', KEYS[5], redis.call('INCR', KEYS[5] .. ':seq'), ARGV[1])
 for _, old in ipairs(redis.call('ZRANGE', KEYS[5], 0, 1)) do
   if redis.call('EXISTS', ARGV[14] .. old) == 0 then redis.call('ZREM', KEYS[5], old) end
 end
-if #KEYS == 6 then redis.call('SET', KEYS[6], ARGV[10] .. ' ' .. ARGV[1], 'EX', ARGV[11]) end
+if #KEYS == 7 then redis.call('SET', KEYS[7], ARGV[10] .. ' ' .. ARGV[1], 'EX', ARGV[11]) end
 return {'created', ''}
 """
+)
 
-CANCEL = """
--- KEYS[1] job hash, KEYS[2] channel, KEYS[3] vectors, KEYS[4] raw article, KEYS[5] webhooks
--- ARGV: cancelled result json, now, ttl, webhook task message ('' when the job has none)
+CANCEL = (
+    _COMMON
+    + """
+-- KEYS[1] job hash, KEYS[2] channel, KEYS[3] vectors, KEYS[4] raw article,
+-- KEYS[5] in-flight set, KEYS[6] due deliveries; ARGV: cancelled result json, now, ttl, job id
 -- A finished job stays as it is; otherwise every analysis without a result gets the
--- cancelled result and the job ends, in one step, so no worker can complete it meanwhile.
+-- cancelled result and the job ends, in one step, so no worker can complete it meanwhile;
+-- its webhook (if any) is due at once, in the same step.
 if redis.call('EXISTS', KEYS[1]) == 0 then return 'missing' end
 if redis.call('HEXISTS', KEYS[1], 'completed_at') == 1 then
   return redis.call('HGET', KEYS[1], 'status')
@@ -53,22 +82,32 @@ redis.call('HSET', KEYS[1], 'status', 'cancelled', 'pending', 0, 'completed_at',
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 redis.call('DEL', KEYS[3], KEYS[4])
 redis.call('PUBLISH', KEYS[2], cjson.encode({type='job.cancelled', status='cancelled'}))
-if ARGV[4] ~= '' then
-  redis.call('LPUSH', KEYS[5], ARGV[4])
-  redis.call('HSETNX', KEYS[1], 'webhook_state', 'queued')
-end
+finished(KEYS[1], KEYS[5], KEYS[6], ARGV[4])
 return 'cancelled'
 """
+)
 
-START = """
--- KEYS[1] job hash, KEYS[2] channel; ARGV: stage, field whose presence means done, now
+START = (
+    _COMMON
+    + """
+-- KEYS[1] job hash, KEYS[2] channel, KEYS[3] in-flight set
+-- ARGV: stage, field whose presence means done, now, delivery token, '1' if the message is a
+--       retry, job id, stall seconds
+-- Counts deliveries that may have crashed their worker: a first delivery, or the same message
+-- (same token) delivered again. A retry that the task itself sent after a Redis error is not a
+-- crash, and does not count. Starting is progress: the sweeper's look moves later.
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing', '', 0} end
 local status = redis.call('HGET', KEYS[1], 'status')
 if redis.call('HEXISTS', KEYS[1], ARGV[2]) == 1 or redis.call('HEXISTS', KEYS[1], 'completed_at') == 1
 then
   return {'done', status, 0}
 end
-local attempts = redis.call('HINCRBY', KEYS[1], 'attempts:' .. ARGV[1], 1)
+local token_field = 'token:' .. ARGV[1]
+local counted = ARGV[5] ~= '1' or redis.call('HGET', KEYS[1], token_field) == ARGV[4]
+local attempts = redis.call('HINCRBY', KEYS[1], 'attempts:' .. ARGV[1], counted and 1 or 0)
+if attempts == 0 then attempts = redis.call('HINCRBY', KEYS[1], 'attempts:' .. ARGV[1], 1) end
+redis.call('HSET', KEYS[1], token_field, ARGV[4])
+redis.call('ZADD', KEYS[3], 'GT', now() + tonumber(ARGV[7]), ARGV[6])
 if status == 'queued' then
   redis.call('HSET', KEYS[1], 'status', 'running', 'updated_at', ARGV[3])
   redis.call('PUBLISH', KEYS[2], cjson.encode({type='job.running', status='running'}))
@@ -76,11 +115,14 @@ if status == 'queued' then
 end
 return {'started', status, attempts}
 """
+)
 
-SAVE_PREPARED = """
--- KEYS: job hash, channel, doc, vectors, raw article, then one queue per message
--- ARGV: doc json, vectors bytes ('' for none), article json, now, ttl, step, then one
--- message per queue. Step 'text' stores the document and queues the analyses that need no
+SAVE_PREPARED = (
+    _COMMON
+    + """
+-- KEYS: job hash, channel, doc, vectors, raw article, in-flight set, then one queue per message
+-- ARGV: doc json, vectors bytes ('' for none), article json, now, ttl, step, job id, stall
+-- seconds, then one message per queue. Step 'text' stores the document and queues the analyses that need no
 -- vectors (once); step 'final' stores the vectors and queues the rest, and ends preparing.
 if redis.call('EXISTS', KEYS[1]) == 0 then return 'missing' end
 if redis.call('HGET', KEYS[1], 'prepared') == '1' then return 'done' end
@@ -100,14 +142,21 @@ if step == 'final' then
   redis.call('DEL', KEYS[5])
 end
 redis.call('PUBLISH', KEYS[2], cjson.encode({type='job.' .. step .. '_prepared'}))
-for i = 6, #KEYS do redis.call('LPUSH', KEYS[i], ARGV[i + 1]) end
+redis.call('ZADD', KEYS[6], 'GT', now() + tonumber(ARGV[8]), ARGV[7])
+for i = 7, #KEYS do redis.call('LPUSH', KEYS[i], ARGV[i + 2]) end
 return 'prepared'
 """
+)
 
-RECORD = """
--- KEYS[1] job hash, KEYS[2] channel, KEYS[3] doc, KEYS[4] vectors, KEYS[5] raw article
--- ARGV: analysis, result json, now, ttl, '1' if the analysis succeeded else '0'
--- O(1) whatever the results weigh: successes are counted, results are never decoded here.
+RECORD = (
+    _COMMON
+    + """
+-- KEYS[1] job hash, KEYS[2] channel, KEYS[3] doc, KEYS[4] vectors, KEYS[5] raw article,
+-- KEYS[6] in-flight set, KEYS[7] due deliveries
+-- ARGV: analysis, result json, now, ttl, '1' if the analysis succeeded else '0', job id,
+--       stall seconds
+-- O(number of analyses) whatever the results weigh: successes are counted, results are never
+-- decoded here. The last result ends the job and makes its webhook due, in the same step.
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing', ''} end
 local field = 'result:' .. ARGV[1]
 if redis.call('HEXISTS', KEYS[1], field) == 1 then
@@ -123,6 +172,7 @@ if pending > 0 then
     status = 'running'
     redis.call('HSET', KEYS[1], 'status', status)
   end
+  redis.call('ZADD', KEYS[6], 'GT', now() + tonumber(ARGV[7]), ARGV[6])
   return {'recorded', status}
 end
 local total = 0
@@ -135,5 +185,123 @@ redis.call('EXPIRE', KEYS[1], ARGV[4])
 redis.call('EXPIRE', KEYS[3], ARGV[4])
 redis.call('DEL', KEYS[4], KEYS[5])
 redis.call('PUBLISH', KEYS[2], cjson.encode({type='job.' .. status, status=status}))
+finished(KEYS[1], KEYS[6], KEYS[7], ARGV[6])
 return {'completed', status}
 """
+)
+
+CLAIM = (
+    _COMMON
+    + """
+-- KEYS[1] due deliveries; ARGV: lease seconds, most to claim
+-- Takes deliveries whose time has come and moves each a lease into the future, in one step:
+-- several dispatchers never send the same one together, and a dispatcher that dies mid-send
+-- leaves its claims to come due again when the lease runs out.
+local at = now()
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', at, 'LIMIT', 0, tonumber(ARGV[2]))
+for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], at + tonumber(ARGV[1]), id) end
+return ids
+"""
+)
+
+SETTLE = (
+    _COMMON
+    + """
+-- KEYS[1] job hash, KEYS[2] due deliveries, KEYS[3] delivery log
+-- ARGV: job id, state after the attempt (pending, delivered, failed), seconds to the next
+--       attempt (pending), log entry json, error ('' for none), log ttl, log length kept
+-- Logs the attempt and moves the webhook on, in one step. Only a pending webhook moves: an
+-- attempt that outlived its lease and finishes late cannot undo a later outcome.
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  return 'missing'
+end
+redis.call('RPUSH', KEYS[3], ARGV[4])
+redis.call('LTRIM', KEYS[3], -tonumber(ARGV[7]), -1)
+redis.call('EXPIRE', KEYS[3], ARGV[6])
+if redis.call('HGET', KEYS[1], 'webhook_state') ~= 'pending' then return 'stale' end
+redis.call('HINCRBY', KEYS[1], 'webhook_attempts', 1)
+if ARGV[5] == '' then redis.call('HDEL', KEYS[1], 'webhook_error')
+else redis.call('HSET', KEYS[1], 'webhook_error', ARGV[5]) end
+if ARGV[2] == 'pending' then
+  local at = now() + tonumber(ARGV[3])
+  redis.call('ZADD', KEYS[2], at, ARGV[1])
+  redis.call('HSET', KEYS[1], 'webhook_next_at', at)
+else
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  redis.call('HSET', KEYS[1], 'webhook_state', ARGV[2])
+  redis.call('HDEL', KEYS[1], 'webhook_next_at')
+end
+return ARGV[2]
+"""
+)
+
+REDELIVER = (
+    _COMMON
+    + """
+-- KEYS[1] job hash, KEYS[2] due deliveries, KEYS[3] the URL's gone marker; ARGV: job id
+-- Starts the webhook's schedule again from its first attempt, with the same webhook-id. A
+-- client asking for it has fixed its receiver, so an earlier 410 from that URL is forgotten.
+if redis.call('EXISTS', KEYS[1]) == 0 then return 'missing' end
+if redis.call('HGET', KEYS[1], 'webhook') ~= '1' then return 'none' end
+if redis.call('HEXISTS', KEYS[1], 'completed_at') == 0 then return 'running' end
+local at = now()
+redis.call('DEL', KEYS[3])
+redis.call('ZADD', KEYS[2], at, ARGV[1])
+redis.call('HSET', KEYS[1], 'webhook_state', 'pending', 'webhook_next_at', at,
+  'webhook_attempts', 0)
+redis.call('HDEL', KEYS[1], 'webhook_error')
+return 'pending'
+"""
+)
+
+SWEEP = (
+    _COMMON
+    + """
+-- KEYS: job hash, in-flight set, prepare queue, then one queue per analysis of the job
+-- ARGV: job id, stall seconds, most rounds, prepare message, then per analysis: its name and
+--       a fresh message for it
+-- Looks at one job that made no progress for the stall time, and re-queues the stage it is
+-- stuck at: its message was lost (deleted, or held by a worker that died, or dropped by a
+-- Redis restart), or the worker running it died. A stage that has not started while its
+-- queue still holds messages may just be waiting its turn: the job is looked at again later,
+-- without using a round. Past the last round the answer is 'exhausted' and the caller fails
+-- what is left; the job stays in the set until then, so a crash in between loses nothing.
+-- Re-queued work is harmless twice over: a stage that already finished finds its result.
+local id = ARGV[1]
+if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HEXISTS', KEYS[1], 'completed_at') == 1
+then
+  redis.call('ZREM', KEYS[2], id)
+  return {'done'}
+end
+local later = now() + tonumber(ARGV[2])
+local targets = {}
+if redis.call('HGET', KEYS[1], 'prepared') ~= '1' then
+  targets[1] = {'prepare', KEYS[3], ARGV[4]}
+else
+  local k = 4
+  for i = 5, #ARGV, 2 do
+    if redis.call('HEXISTS', KEYS[1], 'result:' .. ARGV[i]) == 0 then
+      targets[#targets + 1] = {ARGV[i], KEYS[k], ARGV[i + 1]}
+    end
+    k = k + 1
+  end
+end
+for _, target in ipairs(targets) do
+  local started = redis.call('HEXISTS', KEYS[1], 'attempts:' .. target[1]) == 1
+  if not started and redis.call('LLEN', target[2]) > 0 then
+    redis.call('ZADD', KEYS[2], later, id)
+    return {'waiting'}
+  end
+end
+redis.call('ZADD', KEYS[2], later, id)
+local rounds = redis.call('HINCRBY', KEYS[1], 'sweeps', 1)
+if rounds > tonumber(ARGV[3]) then return {'exhausted'} end
+local names = {}
+for _, target in ipairs(targets) do
+  redis.call('LPUSH', target[2], target[3])
+  names[#names + 1] = target[1]
+end
+return {'requeued', unpack(names)}
+"""
+)

@@ -12,9 +12,7 @@ AnalysisName = Literal["summary", "sentiment", "topics"]
 ANALYSES: Final[tuple[AnalysisName, ...]] = ("summary", "sentiment", "topics")
 
 PREPARE_QUEUE: Final = "prepare"
-WEBHOOK_QUEUE: Final = "webhooks"
-QUEUES: Final[tuple[str, ...]] = (PREPARE_QUEUE, *ANALYSES, WEBHOOK_QUEUE)
+QUEUES: Final[tuple[str, ...]] = (PREPARE_QUEUE, *ANALYSES)  # webhooks: see workers.delivery
 
 PREPARE_TASK: Final = "copydesk.prepare"
 ANALYSIS_TASKS: Final[dict[str, str]] = {name: f"copydesk.analyse.{name}" for name in ANALYSES}
-WEBHOOK_TASK: Final = "copydesk.deliver_webhook"

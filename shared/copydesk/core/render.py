@@ -23,6 +23,30 @@ def article_view(article: Mapping[str, Any], doc: Document | None = None) -> dic
     }
 
 
+def delivery_id(job: dict[str, Any]) -> str | None:
+    """The ``webhook-id`` of the job's event, the same on every attempt and redelivery (so a
+    receiver can drop copies); None until the job has ended, or when it has no webhook."""
+    from copydesk.core.schemas import TERMINAL_STATUSES
+
+    if not job.get("webhook") or job["status"] not in TERMINAL_STATUSES:
+        return None
+    return f"msg_{job['id']}_job.{job['status']}"
+
+
+def webhook_view(job: dict[str, Any]) -> dict[str, Any]:
+    """Where a job's webhook stands: ``state`` is None until the job ends, then ``pending``
+    (with ``next_attempt_at``), ``delivered`` or ``failed`` (with ``error``, the reason).
+    While pending after a failed attempt, ``error`` tells why that attempt failed."""
+    state = job.get("webhook_state")
+    return {
+        "url": job["webhook"]["url"],
+        "state": state,
+        "attempts": job.get("webhook_attempts", 0),
+        "next_attempt_at": job.get("webhook_next_at") if state == "pending" else None,
+        "error": job.get("webhook_error") if state in ("pending", "failed") else None,
+    }
+
+
 def render_job(job: dict[str, Any]) -> dict[str, Any]:
     job_id = job["id"]
     results = {}
@@ -44,6 +68,6 @@ def render_job(job: dict[str, Any]) -> dict[str, Any]:
         "results": results,
     }
     if job.get("webhook"):
-        rendered["webhook"] = {"url": job["webhook"]["url"], "state": job.get("webhook_state")}
+        rendered["webhook"] = webhook_view(job)
     rendered["links"] = {"self": f"/v1/jobs/{job_id}", "text": f"/v1/jobs/{job_id}/text"}
     return rendered

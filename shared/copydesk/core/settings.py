@@ -81,14 +81,40 @@ class Settings(BaseSettings):
         le=120,
         description="Deadline of one delivery attempt, connect, send and read together.",
     )
-    webhook_max_attempts: int = Field(
-        default=8, ge=1, le=30, description="Delivery attempts before a webhook is given up."
+    webhook_retry_delays: Annotated[list[float], NoDecode] = Field(
+        default_factory=lambda: [5, 300, 1800, 7200, 18000, 36000, 36000],
+        description="Comma-separated seconds before each retry of a failed delivery (the "
+        "first attempt is immediate); the default spans 27 h. Retry-After on 429/503 may "
+        "lengthen a wait, up to 24 h.",
     )
-    webhook_backoff_seconds: float = Field(
-        default=2.0,
-        gt=0,
-        description="First retry delay; doubles per attempt (full jitter), capped at half "
-        "the visibility timeout.",
+    webhook_concurrency: int = Field(
+        default=8, ge=1, le=256, description="Deliveries one dispatcher sends at a time."
+    )
+    sweep_interval_seconds: float = Field(
+        default=30.0, gt=0, description="How often the sweeper looks for stalled jobs."
+    )
+    stall_seconds: int | None = Field(
+        default=None,
+        ge=1,
+        description="How long a job may show no progress before the sweeper re-queues its "
+        "unfinished stage; default: the task's hard time limit plus 60 s.",
+    )
+    sweep_max_rounds: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        description="Re-queues of one job before its unfinished analyses fail (job_stalled).",
+    )
+    max_result_bytes: int = Field(
+        default=1_000_000,
+        ge=10_000,
+        description="Largest stored result of one analysis; longer per-sentence lists are "
+        "trimmed and the result says so (truncated: true).",
+    )
+    wait_aof: bool = Field(
+        default=False,
+        description="Answer 202 only after Redis has written the job to its AOF on disk "
+        "(WAITAOF; Redis 7.2+ or Valkey), closing the one-second window of appendfsync everysec.",
     )
 
     summary_model: str = Field(
@@ -168,6 +194,30 @@ class Settings(BaseSettings):
         if self.task_visibility_timeout <= self.task_soft_time_limit + 30:
             raise ValueError("task_visibility_timeout must exceed task_soft_time_limit + 30 s")
         return self
+
+    @property
+    def task_time_limit(self) -> int:
+        """Hard time limit of a task: the soft limit plus 30 s to clean up."""
+        return self.task_soft_time_limit + 30
+
+    @property
+    def stall_deadline(self) -> int:
+        """Seconds without progress after which the sweeper acts on a job."""
+        return self.stall_seconds or self.task_time_limit + 60
+
+    @field_validator("webhook_retry_delays", mode="before")
+    @classmethod
+    def _split_delays(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("webhook_retry_delays")
+    @classmethod
+    def _check_delays(cls, value: list[float]) -> list[float]:
+        if any(delay < 0 or delay > 7 * 24 * 3600 for delay in value):
+            raise ValueError("each retry delay is between 0 and 604800 seconds")
+        return value
 
     @field_validator("webhook_allow_networks", mode="before")
     @classmethod

@@ -13,13 +13,16 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import redis
 
 from copydesk.core import lua
 from copydesk.core.document import Document
 from copydesk.core.schemas import TERMINAL_STATUSES
+
+if TYPE_CHECKING:
+    from copydesk.core.settings import Settings
 
 PREFIX = "copydesk"
 
@@ -37,6 +40,9 @@ def new_job_id() -> str:
 
 
 JOB_INDEX = f"{PREFIX}:jobs"  # sorted set: job id by creation number
+INFLIGHT = f"{PREFIX}:inflight"  # sorted set: unfinished job id by when the sweeper looks
+DUE = f"{PREFIX}:webhooks:due"  # sorted set: job id by when its webhook's next attempt is due
+DELIVERY_LOG_LENGTH = 100  # attempts kept per job
 LIST_BATCH = 100
 LIST_SCAN_LIMIT = 2000  # index entries one page may read while filtering
 GONE_GRACE_SECONDS = 30 * 24 * 3600  # how long an expired job still answers 410, not 404
@@ -87,20 +93,8 @@ class JobStore(Protocol):
     def raw_article(self, job_id: str) -> dict[str, Any] | None: ...
     def document(self, job_id: str) -> Document | None: ...
     def vectors(self, job_id: str) -> bytes | None: ...
-    def cancel(self, job_id: str, *, webhook: tuple[str, str] | None = None) -> str:
-        """End a job that has not finished as ``cancelled``; returns the job's status after.
-
-        Analyses already recorded keep their results; the others never run (their tasks find
-        the job finished and do nothing). ``webhook`` is the ``(queue, message)`` that
-        announces the cancellation, queued in the same step. ``missing`` for an unknown job.
-        """
-        key, channel, _, vectors, raw = self._keys(job_id)
-        queue, message = webhook or (f"{PREFIX}:none", "")
-        result = json.dumps({"status": "cancelled"})
-        keys = [key, channel, vectors, raw, queue]
-        return _text(self._cancel(keys=keys, args=[result, now_rfc3339(), self.ttl, message]))
-
-    def start_prepare(self, job_id: str) -> Transition: ...
+    def cancel(self, job_id: str) -> str: ...
+    def start_prepare(self, job_id: str, *, token: str = "", retry: bool = False) -> Transition: ...
     def save_prepared(
         self,
         job_id: str,
@@ -111,27 +105,43 @@ class JobStore(Protocol):
         messages: list[tuple[str, str]],
         step: str = "final",
     ) -> str: ...
-    def start_analysis(self, job_id: str, analysis: str) -> Transition: ...
+    def start_analysis(
+        self, job_id: str, analysis: str, *, token: str = "", retry: bool = False
+    ) -> Transition: ...
     def record_result(self, job_id: str, analysis: str, result: dict[str, Any]) -> Transition: ...
 
 
 class RedisJobStore:
     """The job store on Redis: one hash per job plus its prepared document."""
 
-    def __init__(self, client: redis.Redis, *, ttl_seconds: int) -> None:
+    def __init__(self, client: redis.Redis, *, ttl_seconds: int, stall_seconds: int = 390) -> None:
         self.redis = client
         self.ttl = ttl_seconds
+        self.stall = stall_seconds  # no progress for this long and the sweeper looks
         self._create = client.register_script(lua.CREATE)
         self._start = client.register_script(lua.START)
         self._cancel = client.register_script(lua.CANCEL)
         self._save_prepared = client.register_script(lua.SAVE_PREPARED)
         self._record = client.register_script(lua.RECORD)
+        self._claim = client.register_script(lua.CLAIM)
+        self._settle = client.register_script(lua.SETTLE)
+        self._redeliver = client.register_script(lua.REDELIVER)
+        self._sweep = client.register_script(lua.SWEEP)
 
     @classmethod
-    def from_url(cls, url: str, *, ttl_seconds: int) -> RedisJobStore:
+    def from_url(cls, url: str, *, ttl_seconds: int, stall_seconds: int = 390) -> RedisJobStore:
         return cls(
             redis.Redis.from_url(url, socket_timeout=10, health_check_interval=30),
             ttl_seconds=ttl_seconds,
+            stall_seconds=stall_seconds,
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RedisJobStore:
+        return cls.from_url(
+            settings.redis_url,
+            ttl_seconds=settings.job_ttl_seconds,
+            stall_seconds=settings.stall_deadline,
         )
 
     @staticmethod
@@ -169,7 +179,9 @@ class RedisJobStore:
         """
         key, _, _, _, raw_key = self._keys(job_id)
         queue, payload = message or ("", "")
-        keys = [key, raw_key, queue or f"{PREFIX}:none", self.expiry_marker(job_id), JOB_INDEX]
+        keys = [
+            key, raw_key, queue or f"{PREFIX}:none", self.expiry_marker(job_id), JOB_INDEX, INFLIGHT
+        ]  # fmt: skip
         if idempotency is not None:
             keys.append(self.idempotency_key(idempotency.scope, idempotency.key))
         args: list[Any] = [
@@ -187,6 +199,8 @@ class RedisJobStore:
             max_queued,
             2 * self.ttl + GONE_GRACE_SECONDS,  # outlives the job however late it completes
             self.job_key(""),
+            "1" if record.get("webhook") else "0",
+            self.stall,
         ]
         outcome, seen = self._create(keys=keys, args=args)
         if _text(outcome) == "busy":
@@ -258,28 +272,35 @@ class RedisJobStore:
         """Return the prepare stage's sentence vectors, or None (none made, or job ended)."""
         return self.redis.get(self.job_key(job_id) + ":vectors")
 
-    def cancel(self, job_id: str, *, webhook: tuple[str, str] | None = None) -> str:
+    def cancel(self, job_id: str) -> str:
         """End a job that has not finished as ``cancelled``; returns the job's status after.
 
         Analyses already recorded keep their results; the others never run (their tasks find
-        the job finished and do nothing). ``webhook`` is the ``(queue, message)`` that
-        announces the cancellation, queued in the same step. ``missing`` for an unknown job.
+        the job finished and do nothing). Its webhook, if any, is due in the same step.
+        ``missing`` for an unknown job.
         """
         key, channel, _, vectors, raw = self._keys(job_id)
-        queue, message = webhook or (f"{PREFIX}:none", "")
         result = json.dumps({"status": "cancelled"})
-        keys = [key, channel, vectors, raw, queue]
-        return _text(self._cancel(keys=keys, args=[result, now_rfc3339(), self.ttl, message]))
+        keys = [key, channel, vectors, raw, INFLIGHT, DUE]
+        return _text(self._cancel(keys=keys, args=[result, now_rfc3339(), self.ttl, job_id]))
 
-    def start_prepare(self, job_id: str) -> Transition:
+    def start_prepare(self, job_id: str, *, token: str = "", retry: bool = False) -> Transition:
         """Mark the prepare stage as started; ``done`` when a delivery already fanned out."""
-        return self._begin(job_id, "prepare", done_field="prepared")
+        return self._begin(job_id, "prepare", "prepared", token=token, retry=retry)
 
-    def _begin(self, job_id: str, stage: str, *, done_field: str) -> Transition:
-        """Count a delivery of ``stage`` and mark the job running, unless it is done."""
+    def _begin(
+        self, job_id: str, stage: str, done_field: str, *, token: str, retry: bool
+    ) -> Transition:
+        """Count a delivery of ``stage`` and mark the job running, unless it is done.
+
+        ``token`` names the delivered message (task id and retry number) and ``retry`` says the
+        task sent it itself after a Redis error: such a retry is not counted as a delivery that
+        may have crashed, unless the same message comes again. No token: always counted.
+        """
         key, channel, *_ = self._keys(job_id)
-        args = [stage, done_field, now_rfc3339()]
-        outcome, status, attempts = self._start(keys=[key, channel], args=args)
+        token = token or uuid.uuid4().hex
+        args = [stage, done_field, now_rfc3339(), token, "1" if retry else "0", job_id, self.stall]
+        outcome, status, attempts = self._start(keys=[key, channel, INFLIGHT], args=args)
         return Transition(_text(outcome), _text(status), int(attempts))
 
     def save_prepared(
@@ -301,7 +322,7 @@ class RedisJobStore:
         Analyses that failed in the prepare stage are recorded before this, so the document
         is stored even when they ended the job (``GET .../text`` still shows it).
         """
-        keys = [*self._keys(job_id), *(queue for queue, _ in messages)]
+        keys = [*self._keys(job_id), INFLIGHT, *(queue for queue, _ in messages)]
         args: list[Any] = [
             doc.to_json(),
             vectors or b"",
@@ -309,6 +330,8 @@ class RedisJobStore:
             now_rfc3339(),
             self.ttl,
             step,
+            job_id,
+            self.stall,
             *(payload for _, payload in messages),
         ]
         return _text(self._save_prepared(keys=keys, args=args))
@@ -336,48 +359,124 @@ class RedisJobStore:
             if name.startswith("attempts:")
         }
         job["webhook_state"] = fields.get("webhook_state")
+        job["webhook_attempts"] = int(fields.get("webhook_attempts") or 0)
+        job["webhook_next_at"] = _moment(fields.get("webhook_next_at"))
+        job["webhook_error"] = fields.get("webhook_error")
+        job["sweeps"] = int(fields.get("sweeps") or 0)
         return job
 
     def document(self, job_id: str) -> Document | None:
         raw = self.redis.get(self.job_key(job_id) + ":doc")
         return Document.from_json(raw) if raw is not None else None
 
-    def start_analysis(self, job_id: str, analysis: str) -> Transition:
+    def start_analysis(
+        self, job_id: str, analysis: str, *, token: str = "", retry: bool = False
+    ) -> Transition:
         """Mark an analysis as started; counts deliveries so a poison task can be stopped."""
-        return self._begin(job_id, analysis, done_field=f"result:{analysis}")
+        return self._begin(job_id, analysis, f"result:{analysis}", token=token, retry=retry)
 
     def record_result(self, job_id: str, analysis: str, result: dict[str, Any]) -> Transition:
         """Record one analysis outcome; returns ``completed`` exactly once per job."""
         payload = json.dumps(result, ensure_ascii=False)
         succeeded = "1" if result.get("status") == "succeeded" else "0"
         outcome, status = self._record(
-            keys=self._keys(job_id),
-            args=[analysis, payload, now_rfc3339(), self.ttl, succeeded],
+            keys=[*self._keys(job_id), INFLIGHT, DUE],
+            args=[analysis, payload, now_rfc3339(), self.ttl, succeeded, job_id, self.stall],
         )
         return Transition(_text(outcome), _text(status))
 
-    def set_webhook_state(self, job_id: str, state: str, *, only_if_unset: bool = False) -> None:
-        """Record where the job's webhook stands; ``only_if_unset`` never overwrites an outcome."""
-        if only_if_unset:
-            self.redis.hsetnx(self.job_key(job_id), "webhook_state", state)
-        else:
-            self.redis.hset(self.job_key(job_id), "webhook_state", state)
+    # --- webhook deliveries ---------------------------------------------------------------
 
-    def append_delivery(self, job_id: str, entry: str) -> None:
-        """Append one webhook delivery attempt to the job's delivery log."""
-        key = self.job_key(job_id) + ":deliveries"
-        with self.redis.pipeline(transaction=True) as pipe:
-            pipe.rpush(key, entry)
-            pipe.ltrim(key, -50, -1)
-            pipe.expire(key, self.ttl)
-            pipe.execute()
+    def claim_deliveries(self, *, lease_seconds: float, limit: int) -> list[str]:
+        """Claim up to ``limit`` due webhooks (job ids) for ``lease_seconds``."""
+        ids = self._claim(keys=[DUE], args=[lease_seconds, limit])
+        return [_text(job_id) for job_id in ids]
+
+    def settle_delivery(
+        self,
+        job_id: str,
+        *,
+        state: str,
+        entry: dict[str, Any],
+        error: str | None = None,
+        retry_in: float = 0.0,
+    ) -> str:
+        """Log one attempt and set the webhook ``pending`` (due in ``retry_in`` s), ``delivered``
+        or ``failed``; ``stale`` when the webhook was no longer pending, ``missing`` if gone."""
+        keys = [self.job_key(job_id), DUE, self.job_key(job_id) + ":deliveries"]
+        args = [
+            job_id,
+            state,
+            retry_in,
+            json.dumps(entry),
+            error or "",
+            self.ttl,
+            DELIVERY_LOG_LENGTH,
+        ]
+        return _text(self._settle(keys=keys, args=args))
+
+    def redeliver(self, job_id: str, *, url: str) -> str:
+        """Send a finished job's webhook again from the first attempt of its schedule.
+
+        ``pending`` once due, ``running`` for an unfinished job, ``none`` without a webhook,
+        ``missing`` for an unknown job.
+        """
+        keys = [self.job_key(job_id), DUE, self.gone_marker(url)]
+        return _text(self._redeliver(keys=keys, args=[job_id]))
+
+    @staticmethod
+    def gone_marker(url: str) -> str:
+        """Key that marks a webhook URL whose receiver answered 410 Gone."""
+        return f"{PREFIX}:webhooks:gone:{hashlib.sha256(url.encode()).hexdigest()}"
 
     def deliveries(self, job_id: str) -> list[dict[str, Any]]:
         key = self.job_key(job_id) + ":deliveries"
         return [json.loads(raw) for raw in self.redis.lrange(key, 0, -1)]
 
+    # --- the sweeper ----------------------------------------------------------------------
+
+    def stalled(self, *, limit: int) -> list[str]:
+        """Ids of unfinished jobs that made no progress for the stall time, oldest first."""
+        rows = self.redis.zrangebyscore(INFLIGHT, "-inf", "(" + repr(self.server_time()), 0, limit)
+        return [_text(job_id) for job_id in rows]
+
+    def server_time(self) -> float:
+        seconds, micros = self.redis.time()
+        return seconds + micros / 1e6
+
+    def sweep(
+        self,
+        job_id: str,
+        *,
+        analyses: list[str],
+        prepare_message: str,
+        analysis_messages: dict[str, str],
+        max_rounds: int,
+    ) -> tuple[str, list[str]]:
+        """Look at one stalled job and re-queue what it is stuck at (see ``lua.SWEEP``).
+
+        Returns the outcome (``done``, ``waiting``, ``requeued``, ``exhausted``) and the stages
+        re-queued.
+        """
+        from copydesk.core.names import PREPARE_QUEUE
+
+        keys = [self.job_key(job_id), INFLIGHT, PREPARE_QUEUE, *analyses]
+        args: list[Any] = [job_id, self.stall, max_rounds, prepare_message]
+        for analysis in analyses:
+            args += [analysis, analysis_messages[analysis]]
+        outcome, *stages = self._sweep(keys=keys, args=args)
+        return _text(outcome), [_text(stage) for stage in stages]
+
     def ping(self) -> bool:
         return bool(self.redis.ping())
+
+
+def _moment(epoch: str | None) -> str | None:
+    """An epoch time stored by a script, as RFC 3339 (None stays None)."""
+    if not epoch:
+        return None
+    moment = datetime.fromtimestamp(float(epoch), tz=UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _text(value: bytes | str) -> str:

@@ -47,15 +47,30 @@ def main() -> int:
         print(
             "try:\n" + CURL.format(url=stack.base_url) + "\nCtrl-C stops everything.\n", flush=True
         )
-        while all(p.poll() is None for p in stack.processes.values()):
-            time.sleep(0.5)
-        print("copydesk: a process exited; stopping the rest", file=sys.stderr)
-        return 1
+        return _supervise(stack)
     except KeyboardInterrupt:
         print("\ncopydesk: stopping", file=sys.stderr)
         return 0
     finally:
         stack.stop()
+
+
+def _supervise(stack: Stack, *, most_restarts: int = 5, window: float = 300.0) -> int:
+    """Restart a process that exits, as compose's ``restart: unless-stopped`` would; give up
+    (and stop everything) when one keeps dying."""
+    restarts: dict[str, list[float]] = {}
+    while True:
+        time.sleep(0.5)
+        for name, process in list(stack.processes.items()):
+            if process.poll() is None:
+                continue
+            recent = [t for t in restarts.get(name, []) if time.monotonic() - t < window]
+            if len(recent) >= most_restarts:
+                print(f"copydesk: {name} keeps exiting; stopping everything", file=sys.stderr)
+                return 1
+            print(f"copydesk: {name} exited ({process.returncode}); restarting it", file=sys.stderr)
+            restarts[name] = [*recent, time.monotonic()]
+            stack.restart(name)
 
 
 def _webhook_secret(settings: Settings, var_dir: Path) -> str:

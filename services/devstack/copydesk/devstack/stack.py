@@ -1,4 +1,5 @@
-"""Start and stop copydesk's processes: Redis (unless one is named), intake, workers."""
+"""Start and stop copydesk's processes: Redis (unless one is named), intake, the analysis
+worker and the dispatcher (webhooks and the sweeper)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ class Stack:
     extra_env: dict[str, str] = field(default_factory=dict)
     redis: RedisServer | None = None
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    commands: dict[str, tuple[list[str], int]] = field(default_factory=dict)
 
     @property
     def base_url(self) -> str:
@@ -85,16 +87,13 @@ class Stack:
              "-n", f"analysis-{os.getpid()}@%h", *quiet],
             nice=self.worker_nice,
         )  # fmt: skip
-        self._spawn(
-            "webhook-worker",
-            [*celery, "-Q", "webhooks", "-P", "threads", "-c", "4",
-             "-n", f"webhooks-{os.getpid()}@%h", *quiet],
-        )  # fmt: skip
+        self._spawn("dispatcher", [python, "-m", "copydesk.workers.dispatcher"])
         self.wait_ready(timeout=timeout)
         return self
 
     def _spawn(self, name: str, args: list[str], *, nice: int = 0) -> None:
         """Start one process; ``nice`` lowers its CPU priority (batch work behind the API)."""
+        self.commands[name] = (args, nice)
         lower = (lambda: os.nice(nice)) if nice else None
         if self.log_dir is None:
             self.processes[name] = subprocess.Popen(args, env=self.env(), preexec_fn=lower)
@@ -105,8 +104,16 @@ class Stack:
                 args, env=self.env(), stdout=output, stderr=subprocess.STDOUT, preexec_fn=lower
             )
 
+    def restart(self, name: str) -> None:
+        """Start process ``name`` again as it was first started (after it died or was killed)."""
+        process = self.processes[name]
+        if process.poll() is None:
+            raise RuntimeError(f"{name} is still running")
+        args, nice = self.commands[name]
+        self._spawn(name, args, nice=nice)
+
     def wait_ready(self, *, timeout: float) -> None:
-        """Wait until the intake answers /readyz and both workers answer a ping."""
+        """Wait until the intake answers /readyz and the analysis worker answers a ping."""
         deadline = time.monotonic() + timeout
         while not (self._intake_ready() and self._workers_ready()):
             for name, process in self.processes.items():
@@ -124,12 +131,12 @@ class Stack:
             return False
 
     def _workers_ready(self) -> bool:
-        """Ask every worker over the broker; ready when both answer."""
+        """Ask the worker over the broker; ready when it answers."""
         from celery import Celery
 
         with Celery(broker=self.redis_url, set_as_current=False) as app:
             replies = app.control.ping(timeout=1.0)
-        return len(replies) >= 2
+        return len(replies) >= 1
 
     def stop(self, *, timeout: float = 20.0) -> None:
         """Stop every process this stack started (by PID), gently, then firmly."""

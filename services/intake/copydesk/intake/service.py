@@ -18,7 +18,7 @@ from copydesk.core import errors
 from copydesk.core.destinations import check_destination
 from copydesk.core.messages import task_message
 from copydesk.core.render import article_view
-from copydesk.core.names import PREPARE_QUEUE, PREPARE_TASK, WEBHOOK_QUEUE, WEBHOOK_TASK
+from copydesk.core.names import PREPARE_QUEUE, PREPARE_TASK
 from copydesk.core.schemas import JobRequest
 from copydesk.core.secrets import SecretBox
 from copydesk.core.settings import EMBEDDED, Settings
@@ -33,7 +33,7 @@ class IntakeService:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> IntakeService:
-        store = RedisJobStore.from_url(settings.redis_url, ttl_seconds=settings.job_ttl_seconds)
+        store = RedisJobStore.from_settings(settings)
         key = settings.secrets_key
         box = SecretBox(key.get_secret_value()) if key is not None else None
         return cls(settings=settings, store=store, box=box)
@@ -77,6 +77,8 @@ class IntakeService:
         if seen is not None:
             assert idempotency is not None
             return self._replay(seen, idempotency), True
+        if self.settings.wait_aof:
+            self._wait_durable()
         job = {
             **record,
             "status": "queued",
@@ -84,15 +86,47 @@ class IntakeService:
             "completed_at": None,
             "results": {},
             "webhook_state": None,
+            "webhook_attempts": 0,
+            "webhook_next_at": None,
+            "webhook_error": None,
         }
         return job, False
 
+    def _wait_durable(self) -> None:
+        """Return once Redis has fsynced the job to its append-only file (WAITAOF, Redis 7.2+).
+
+        Without it, ``appendfsync everysec`` can lose up to a second of accepted jobs if the
+        host crashes. A timeout answers 503: the job may exist, so a client retries with the
+        same Idempotency-Key.
+        """
+        import redis
+
+        try:
+            local, _ = self.store.redis.execute_command("WAITAOF", 1, 0, 2000)
+        except redis.ResponseError as exc:
+            raise errors.ServiceUnavailable(
+                "COPYDESK_WAIT_AOF needs Redis 7.2+ (or Valkey) with appendonly yes"
+            ) from exc
+        if int(local) < 1:
+            raise errors.ServiceUnavailable(
+                "Redis did not confirm the job on disk in time; retry with the same Idempotency-Key"
+            )
+
     def cancel(self, job: dict[str, Any]) -> str:
         """Cancel the job; its webhook (if any) announces ``job.cancelled`` as for any end."""
-        webhook = None
-        if job.get("webhook"):
-            webhook = (WEBHOOK_QUEUE, task_message(WEBHOOK_TASK, (job["id"],), queue=WEBHOOK_QUEUE))
-        return self.store.cancel(job["id"], webhook=webhook)
+        return self.store.cancel(job["id"])
+
+    def redeliver(self, job: dict[str, Any]) -> None:
+        """Send a finished job's webhook again, from the first attempt of the schedule."""
+        if not job.get("webhook"):
+            raise errors.DeliveryNotFound(f"job {job['id']!r} has no webhook")
+        outcome = self.store.redeliver(job["id"], url=job["webhook"]["url"])
+        if outcome == "running":
+            raise errors.JobNotFinished(
+                "the job has not finished: its webhook is sent when it does"
+            )
+        if outcome == "missing":
+            raise errors.JobNotFound(f"no job with id {job['id']!r}")
 
     def _replay(self, seen: str, idempotency: Idempotency) -> dict[str, Any]:
         fingerprint, _, job_id = seen.partition(" ")

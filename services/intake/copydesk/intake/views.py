@@ -14,7 +14,7 @@ from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from copydesk.core import errors
 from copydesk.core.names import ANALYSES, QUEUES
 from copydesk.core.schemas import JOB_STATUSES, JobRequest
-from copydesk.core.render import render_job
+from copydesk.core.render import delivery_id, render_job, webhook_view
 from copydesk.core.store import JOB_ID, Idempotency, is_terminal
 from copydesk.intake.service import IntakeService
 
@@ -178,11 +178,33 @@ def cancel_job(job_id: str) -> Response:
 @bp.get("/v1/jobs/<job_id>/deliveries")
 def get_job_deliveries(job_id: str) -> Response:
     """List the job's webhook delivery attempts: time, status code, latency and error."""
+    return jsonify(_deliveries(_load(job_id)))
+
+
+@bp.post("/v1/jobs/<job_id>/deliveries/<delivery>/redeliver")
+def redeliver(job_id: str, delivery: str) -> Response:
+    """Send the job's event again (same ``webhook-id``), from the first attempt of the schedule."""
     job = _load(job_id)
+    if job.get("webhook") and not is_terminal(job["status"]):
+        raise errors.JobNotFinished("the job has not finished: its webhook is sent when it does")
+    if delivery != delivery_id(job):
+        raise errors.DeliveryNotFound(f"job {job['id']!r} has no delivery {delivery[:100]!r}")
+    _service().redeliver(job)
+    response = jsonify(_deliveries(_load(job_id)))
+    response.status_code = 202
+    return response
+
+
+def _deliveries(job: dict[str, Any]) -> dict[str, Any]:
     attempts = _service().store.deliveries(job["id"]) if job.get("webhook") else []
-    return jsonify(
-        {"job_id": job["id"], "webhook_state": job.get("webhook_state"), "attempts": attempts}
-    )
+    webhook = webhook_view(job) if job.get("webhook") else None
+    return {
+        "job_id": job["id"],
+        "delivery_id": delivery_id(job),
+        "webhook_state": job.get("webhook_state"),
+        "webhook": webhook,
+        "attempts": attempts,
+    }
 
 
 def _checked(job_id: str) -> str:

@@ -1,4 +1,4 @@
-"""Build the Celery app that runs copydesk's analyses and webhook deliveries.
+"""Build the Celery app that runs copydesk's prepare stage and analyses.
 
 Delivery guarantees live in configuration, not in task bodies: late acks with
 ``reject_on_worker_lost`` put a task back when its process dies, and a short
@@ -17,8 +17,6 @@ from copydesk.core.names import (
     PREPARE_QUEUE,
     PREPARE_TASK,
     QUEUES,
-    WEBHOOK_QUEUE,
-    WEBHOOK_TASK,
 )
 from copydesk.core.settings import Settings, get_settings
 
@@ -31,11 +29,10 @@ def create_celery_app(settings: Settings | None = None) -> Celery:
     app = Celery("copydesk", broker=settings.redis_url, set_as_current=True)
     app.conf.update(
         task_queues=[Queue(name) for name in QUEUES],
-        task_default_queue=WEBHOOK_QUEUE,
+        task_default_queue=PREPARE_QUEUE,
         task_routes={
             PREPARE_TASK: {"queue": PREPARE_QUEUE},
             **{task: {"queue": name} for name, task in ANALYSIS_TASKS.items()},
-            WEBHOOK_TASK: {"queue": WEBHOOK_QUEUE},
         },
         task_serializer="json",
         accept_content=["json"],
@@ -44,7 +41,7 @@ def create_celery_app(settings: Settings | None = None) -> Celery:
         task_reject_on_worker_lost=True,
         task_acks_on_failure_or_timeout=True,
         task_soft_time_limit=settings.task_soft_time_limit,
-        task_time_limit=settings.task_soft_time_limit + 30,
+        task_time_limit=settings.task_time_limit,
         worker_prefetch_multiplier=1,
         worker_max_memory_per_child=settings.worker_max_memory_per_child_mb * 1024 or None,
         # a pool process loads its model before it reports up; Celery's 4 s default kills it

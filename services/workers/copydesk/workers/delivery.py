@@ -1,95 +1,149 @@
-"""Queue and deliver a job's webhook: at least once, deduplicable by ``webhook-id``.
+"""Deliver a job's webhook on a schedule kept in Redis: at least once, deduplicable.
 
-The message id is derived from the job and event, so a receiver that sees the same event
-twice (a worker died after sending, before recording) can drop the copy. Retries follow an
-exponential schedule capped below the broker's visibility timeout, so a waiting retry is
-never handed to a second worker.
+A job that ends becomes due in the same script that ends it (``lua.RECORD``, ``lua.CANCEL``),
+so no crash can lose its event. A dispatcher claims due webhooks with a lease
+(``RedisJobStore.claim_deliveries``), sends one attempt, and settles it: delivered, failed with
+a reason, or pending until the next attempt of ``COPYDESK_WEBHOOK_RETRY_DELAYS``. Every
+attempt ends with a recorded outcome, whatever it raised. The ``webhook-id`` is derived from
+the job and event, so a receiver that sees an event twice (a dispatcher died after sending,
+before settling) can drop the copy.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import redis
 
 from copydesk.core.errors import WebhookRefused
-from copydesk.core.names import WEBHOOK_QUEUE, WEBHOOK_TASK
-from copydesk.core.render import render_job
+from copydesk.core.render import delivery_id, render_job
 from copydesk.core.secrets import SecretBox
-from copydesk.core.store import RedisJobStore, is_terminal, now_rfc3339
-from copydesk.workers.webhooks import WebhookSender, backoff_seconds, build_event, event_type_for
-
-if TYPE_CHECKING:
-    from celery import Celery
-
-    from copydesk.workers.tasks import CopydeskTask
+from copydesk.core.settings import Settings
+from copydesk.core.store import DUE, RedisJobStore, now_rfc3339
+from copydesk.workers.webhooks import (
+    DeliveryResult,
+    Sender,
+    WebhookSender,
+    build_event,
+    event_type_for,
+)
 
 log = logging.getLogger(__name__)
-SETTLED = frozenset({"queued", "delivered", "failed", "refused"})
+GONE_MEMORY_SECONDS = 30 * 24 * 3600  # how long a 410 from a URL stops deliveries to it
+LONGEST_RETRY_AFTER = 24 * 3600  # a receiver's Retry-After is honoured up to this
 
 
-def ensure_queued(app: Celery, store: RedisJobStore, job_id: str) -> None:
-    """Queue the webhook of a terminal job unless that already happened."""
-    job = store.get(job_id)
-    if job is None or not job.get("webhook") or job.get("webhook_state") in SETTLED:
-        return
-    app.send_task(WEBHOOK_TASK, args=(job_id,), queue=WEBHOOK_QUEUE)
-    # after sending: a crash in between re-sends (receivers dedupe by webhook-id) rather than
-    # losing the event; and a delivery that already finished keeps its outcome
-    store.set_webhook_state(job_id, "queued", only_if_unset=True)
+class Deliverer:
+    """Make one attempt at one claimed webhook and record how it went."""
 
+    def __init__(
+        self, *, store: RedisJobStore, settings: Settings, sender: Sender | None = None
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.sender = sender or WebhookSender.from_settings(settings)
 
-def deliver_webhook_task(self: CopydeskTask, job_id: str) -> str:
-    """Deliver the terminal-state event of one job; retry with backoff on failure."""
-    store, settings = self.store, self.settings
-    job = store.get(job_id)
-    if job is None or not job.get("webhook") or not is_terminal(job["status"]):
-        return "skipped"
-    if job.get("webhook_state") in ("delivered", "refused", "failed"):
-        return str(job["webhook_state"])
-    try:
-        secret = _signing_secret(job, settings)
-    except ValueError as exc:
-        _settle(store, job_id, "failed", error=str(exc))
-        return "failed"
-    event_type = event_type_for(job["status"])
-    public = render_job(job)
-    event = build_event(job=public, event_type=event_type, job_url=_job_url(job))
-    sender = WebhookSender.from_settings(settings)
-    attempt = self.request.retries + 1
-    try:
-        outcome = sender.send(
-            url=job["webhook"]["url"],
-            event=event,
-            secret=secret,
-            msg_id=f"msg_{job_id}_{event_type}",
+    def deliver(self, job_id: str) -> str:
+        """Attempt the job's webhook once; returns the state it is left in.
+
+        Redis errors propagate: nothing could be recorded, and the claim's lease brings the
+        webhook back. Any other exception ends the attempt as an internal error, on schedule.
+        """
+        job = self.store.get(job_id)
+        if job is None or not job.get("webhook") or job.get("webhook_state") != "pending":
+            self.store.redis.zrem(DUE, job_id)
+            return "stale"
+        attempt = job["webhook_attempts"] + 1
+        event_type = event_type_for(job["status"])
+        entry: dict[str, Any] = {
+            "delivery_id": delivery_id(job),
+            "attempt": attempt,
+            "at": now_rfc3339(),
+            "status": None,
+            "error": None,
+            "ms": 0.0,
+        }
+        try:
+            outcome = self._send(job, event_type)
+        except redis.RedisError:
+            raise
+        except _Final as final:
+            return self._settle(job_id, entry, state="failed", error=final.reason)
+        except Exception as exc:  # a defect must not leave the webhook stuck: log, schedule
+            log.exception("webhook attempt %d of job %s crashed", attempt, job_id)
+            outcome = DeliveryResult(False, None, True, f"internal error: {type(exc).__name__}", 0)
+        entry.update(status=outcome.status, error=outcome.error, ms=round(outcome.duration_ms, 1))
+        if outcome.delivered:
+            return self._settle(job_id, entry, state="delivered")
+        if outcome.status == 410:
+            url = job["webhook"]["url"]
+            self.store.redis.set(self.store.gone_marker(url), "1", ex=GONE_MEMORY_SECONDS)
+            error = "the receiver answered 410 Gone: deliveries to this URL have stopped"
+            return self._settle(job_id, entry, state="failed", error=error)
+        delays = self.settings.webhook_retry_delays
+        if not outcome.retryable or attempt > len(delays):
+            given_up = f"{outcome.error} (after {attempt} attempts)"
+            return self._settle(job_id, entry, state="failed", error=given_up)
+        wait = delays[attempt - 1]
+        if outcome.retry_after is not None:
+            wait = max(wait, min(outcome.retry_after, LONGEST_RETRY_AFTER))
+        return self._settle(job_id, entry, state="pending", error=outcome.error, retry_in=wait)
+
+    def _send(self, job: dict[str, Any], event_type: str) -> DeliveryResult:
+        url = job["webhook"]["url"]
+        if self.store.redis.exists(self.store.gone_marker(url)):
+            raise _Final(
+                "the receiver answered 410 Gone to an earlier delivery: deliveries to this URL "
+                "have stopped (redeliver to try again)"
+            )
+        try:
+            secret = signing_secret(job, self.settings)
+        except ValueError as exc:
+            raise _Final(str(exc)) from exc
+        event = build_event(job=render_job(job), event_type=event_type, job_url=_job_url(job))
+        try:
+            return self.sender.send(
+                url=url, event=event, secret=secret, msg_id=str(delivery_id(job))
+            )
+        except WebhookRefused as exc:
+            raise _Final(f"destination refused: {exc.detail}") from exc
+        except ValueError as exc:  # the secret cannot sign
+            raise _Final(str(exc)) from exc
+
+    def _settle(
+        self,
+        job_id: str,
+        entry: dict[str, Any],
+        *,
+        state: str,
+        error: str | None = None,
+        retry_in: float = 0.0,
+    ) -> str:
+        settled = self.store.settle_delivery(
+            job_id, state=state, entry=entry, error=error, retry_in=retry_in
         )
-    except WebhookRefused as exc:
-        _log_attempt(store, job_id, attempt=attempt, status=None, error=exc.detail, ms=0.0)
-        _settle(store, job_id, "refused", error=exc.detail)
-        return "refused"
-    _log_attempt(
-        store,
-        job_id,
-        attempt=attempt,
-        status=outcome.status,
-        error=outcome.error,
-        ms=outcome.duration_ms,
-    )
-    if outcome.delivered:
-        _settle(store, job_id, "delivered")
-        return "delivered"
-    if outcome.retryable and attempt < settings.webhook_max_attempts:
-        cap = settings.task_visibility_timeout / 2
-        delay = backoff_seconds(
-            attempt, base=settings.webhook_backoff_seconds, cap=cap, jitter=True
+        tail = f", next attempt in {retry_in:g} s" if state == "pending" else ""
+        log.info(
+            "webhook of job %s, attempt %d: %s%s%s",
+            job_id,
+            entry["attempt"],
+            state,
+            f" ({error})" if error else "",
+            tail,
         )
-        raise self.retry(countdown=delay, max_retries=settings.webhook_max_attempts)
-    _settle(store, job_id, "failed", error=outcome.error)
-    return "failed"
+        return settled
 
 
-def _signing_secret(job: dict[str, Any], settings: Any) -> str:
+class _Final(Exception):
+    """An attempt that cannot succeed by trying again: the webhook fails with ``reason``."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def signing_secret(job: dict[str, Any], settings: Settings) -> str:
     """Open the job's sealed secret, else use the deployment's; ValueError says what is wrong."""
     sealed = job["webhook"].get("secret")
     if sealed is None:
@@ -108,27 +162,3 @@ def _signing_secret(job: dict[str, Any], settings: Any) -> str:
 
 def _job_url(job: dict[str, Any]) -> str:
     return f"{job.get('base_url', '')}/v1/jobs/{job['id']}"
-
-
-def _settle(store: RedisJobStore, job_id: str, state: str, *, error: str | None = None) -> None:
-    log.info("webhook of job %s: %s%s", job_id, state, f" ({error})" if error else "")
-    store.set_webhook_state(job_id, state)
-
-
-def _log_attempt(
-    store: RedisJobStore,
-    job_id: str,
-    *,
-    attempt: int,
-    status: int | None,
-    error: str | None,
-    ms: float,
-) -> None:
-    entry = {
-        "attempt": attempt,
-        "at": now_rfc3339(),
-        "status": status,
-        "error": error,
-        "ms": round(ms, 1),
-    }
-    store.append_delivery(job_id, json.dumps(entry))

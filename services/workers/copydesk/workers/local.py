@@ -66,6 +66,7 @@ class LocalPipeline:
                     doc=prepared.doc,
                     options=options[name],
                     vectors=vectors,
+                    max_bytes=self.settings.max_result_bytes,
                 )
         results = {name: results[name] for name in request.analyses}
         return {

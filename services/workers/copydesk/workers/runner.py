@@ -10,6 +10,7 @@ input that needs more memory than the process may use fails with ``resource_exha
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import time
 from typing import Any
@@ -23,16 +24,26 @@ from copydesk.analysis.vectors import DocVectors
 from copydesk.core import errors
 from copydesk.core.messages import task_message
 from copydesk.core.names import ANALYSIS_TASKS
+from copydesk.core.errors import failed_result as failed
 from copydesk.core.store import JobStore, Transition
 
 log = logging.getLogger(__name__)
 
 
 def run_prepare(
-    *, store: JobStore, stage: PrepareStage, job_id: str, max_deliveries: int
+    *,
+    store: JobStore,
+    stage: PrepareStage,
+    job_id: str,
+    max_deliveries: int,
+    token: str = "",
+    retry: bool = False,
 ) -> Transition:
-    """Prepare the job's article and queue its analyses; a failure here ends them with a code."""
-    started = store.start_prepare(job_id)
+    """Prepare the job's article and queue its analyses; a failure here ends them with a code.
+
+    ``token`` and ``retry`` describe the delivery (see ``RedisJobStore.start_prepare``).
+    """
+    started = store.start_prepare(job_id, token=token, retry=retry)
     if started.outcome in ("missing", "done"):
         return started
     job, article = store.get(job_id), store.raw_article(job_id)
@@ -99,9 +110,12 @@ def run_analysis(
     job_id: str,
     analysis: str,
     max_deliveries: int,
+    token: str = "",
+    retry: bool = False,
+    max_result_bytes: int = 1_000_000,
 ) -> Transition:
     """Analyse, record, and return the store transition (``completed`` once per job)."""
-    started = store.start_analysis(job_id, analysis)
+    started = store.start_analysis(job_id, analysis, token=token, retry=retry)
     if started.outcome in ("missing", "done"):
         return started
     if started.attempts > max_deliveries:
@@ -122,6 +136,7 @@ def run_analysis(
         doc=doc,
         options=job["options"][analysis],
         vectors=vectors,
+        max_bytes=max_result_bytes,
     )
     return store.record_result(job_id, analysis, result)
 
@@ -133,8 +148,10 @@ def analyse(
     doc: Any,
     options: dict[str, Any],
     vectors: DocVectors | None = None,
+    max_bytes: int = 1_000_000,
 ) -> dict[str, Any]:
-    """Return the JSON-ready result for one analysis, success or failure."""
+    """Return the JSON-ready result for one analysis, success or failure, of at most
+    ``max_bytes`` (see :func:`bounded`)."""
     began = time.perf_counter()
     try:
         analyser = registry.for_request(analysis, options)
@@ -143,11 +160,43 @@ def analyse(
         return failed(as_failure(exc, stage=analysis))
     result = {"status": "succeeded", **result}
     result["elapsed_ms"] = round((time.perf_counter() - began) * 1000, 1)
-    return result
+    return bounded(result, max_bytes=max_bytes, analysis=analysis)
 
 
-def failed(error: errors.CopydeskError) -> dict[str, Any]:
-    return {"status": "failed", "error": error.to_problem()}
+LISTS = ("sentences", "labels")  # the per-item lists a result may trim
+
+
+def bounded(result: dict[str, Any], *, max_bytes: int, analysis: str) -> dict[str, Any]:
+    """Keep a stored result under ``max_bytes`` of JSON: its per-sentence (or per-label) list
+    is cut to the longest prefix that fits, and the result says so (``truncated: true``, with
+    ``<list>_total``). A result that still does not fit fails with ``result_too_large``."""
+
+    def size(candidate: dict[str, Any]) -> int:
+        return len(json.dumps(candidate, ensure_ascii=False).encode())
+
+    if size(result) <= max_bytes:
+        return result
+    for key in LISTS:
+        items = result.get(key)
+        if not isinstance(items, list) or not items:
+            continue
+        low, high = 0, len(items)  # the longest prefix that fits lies in [low, high]
+        while low < high:
+            middle = (low + high + 1) // 2
+            trial = {**result, key: items[:middle], "truncated": True}
+            if size(trial) <= max_bytes:
+                low = middle
+            else:
+                high = middle - 1
+        result = {**result, key: items[:low], "truncated": True, f"{key}_total": len(items)}
+        if size(result) <= max_bytes:
+            return result
+    return failed(
+        errors.ResultTooLarge(
+            f"the {analysis} result needs more than {max_bytes} bytes "
+            "(COPYDESK_MAX_RESULT_BYTES), even with its lists trimmed"
+        )
+    )
 
 
 def as_failure(exc: Exception, *, stage: str) -> errors.CopydeskError:

@@ -1,8 +1,9 @@
-"""Register copydesk's Celery tasks: thin adapters around the runner and the webhook sender.
+"""Register copydesk's Celery tasks: thin adapters around the runner.
 
-One task per stage: prepare, then one per analysis, then the webhook. Each takes a job id,
-nothing more. Guarantees stand on the decorator: late acks,
-re-delivery when the worker dies, retries with backoff when Redis is unreachable.
+One task per stage: prepare, then one per analysis. Each takes a job id, nothing more.
+Guarantees stand on the decorator: late acks, re-delivery when the worker dies, retries with
+backoff when Redis is unreachable. Ending a job makes its webhook due inside the store's own
+script; the dispatcher (``copydesk.workers.dispatcher``) delivers it.
 """
 
 from __future__ import annotations
@@ -16,16 +17,9 @@ from celery import Celery, Task
 from copydesk.analysis.prepare import PrepareStage
 from copydesk.analysis.registry import AnalyserRegistry, registry_for
 from copydesk.core import errors
-from copydesk.core.names import (
-    ANALYSIS_TASKS,
-    PREPARE_QUEUE,
-    PREPARE_TASK,
-    WEBHOOK_QUEUE,
-    WEBHOOK_TASK,
-)
+from copydesk.core.names import ANALYSIS_TASKS, PREPARE_QUEUE, PREPARE_TASK
 from copydesk.core.settings import Settings
-from copydesk.core.store import RedisJobStore, Transition, is_terminal
-from copydesk.workers import delivery
+from copydesk.core.store import RedisJobStore, Transition
 from copydesk.workers.process import release_memory
 from copydesk.workers.runner import fail_job, failed, run_analysis, run_prepare
 
@@ -42,9 +36,7 @@ class CopydeskTask(Task):
 
     @cached_property
     def store(self) -> RedisJobStore:
-        return RedisJobStore.from_url(
-            self.settings.redis_url, ttl_seconds=self.settings.job_ttl_seconds
-        )
+        return RedisJobStore.from_settings(self.settings)
 
     @property
     def registry(self) -> AnalyserRegistry:
@@ -53,6 +45,11 @@ class CopydeskTask(Task):
     @cached_property
     def prepare_stage(self) -> PrepareStage:
         return PrepareStage(self.registry)
+
+    def delivery(self) -> dict[str, object]:
+        """Name the message being run: a retry the task sent after a Redis error is no crash."""
+        retries = int(self.request.retries or 0)
+        return {"token": f"{self.request.id}:{retries}", "retry": retries > 0}
 
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:  # noqa: ANN001
         """Fail the stage when the task itself gave up, so the job still ends."""
@@ -68,13 +65,13 @@ class CopydeskTask(Task):
                 transition = fail_job(self.store, job, crash) if job else Transition("missing", "")
             else:
                 transition = self.store.record_result(job_id, stage, failed(crash))
-            _after(self, job_id, transition)
+            _after(job_id, transition)
         except redis.RedisError:
             log.exception("could not record the failure of %s for job %s", stage, job_id)
 
 
 def register(app: Celery, settings: Settings) -> None:
-    """Attach one analysis task per queue and the webhook task to ``app``."""
+    """Attach the prepare task and one analysis task per queue to ``app``."""
     base = type("BoundCopydeskTask", (CopydeskTask,), {"settings": settings, "abstract": True})
     common = {
         "base": base,
@@ -90,7 +87,6 @@ def register(app: Celery, settings: Settings) -> None:
     app.task(name=PREPARE_TASK, queue=PREPARE_QUEUE, **common)(prepare)
     for analysis, name in ANALYSIS_TASKS.items():
         app.task(name=name, queue=analysis, **common)(_analysis_task(analysis))
-    app.task(name=WEBHOOK_TASK, queue=WEBHOOK_QUEUE, **common)(delivery.deliver_webhook_task)
 
 
 def prepare(self: CopydeskTask, job_id: str) -> str:
@@ -101,10 +97,11 @@ def prepare(self: CopydeskTask, job_id: str) -> str:
             stage=self.prepare_stage,
             job_id=job_id,
             max_deliveries=self.settings.task_max_deliveries,
+            **self.delivery(),
         )
     finally:
         release_memory()
-    _after(self, job_id, transition)
+    _after(job_id, transition)
     return transition.outcome
 
 
@@ -116,8 +113,10 @@ def _analysis_task(analysis: str):  # noqa: ANN202 - returns a task body
             job_id=job_id,
             analysis=analysis,
             max_deliveries=self.settings.task_max_deliveries,
+            max_result_bytes=self.settings.max_result_bytes,
+            **self.delivery(),
         )
-        _after(self, job_id, transition)
+        _after(job_id, transition)
         return transition.outcome
 
     analyse.__name__ = f"analyse_{analysis}"
@@ -125,10 +124,6 @@ def _analysis_task(analysis: str):  # noqa: ANN202 - returns a task body
     return analyse
 
 
-def _after(task: CopydeskTask, job_id: str, transition: Transition) -> None:
-    """Queue the webhook once the job is terminal; also on re-delivery after a crash."""
+def _after(job_id: str, transition: Transition) -> None:
     if transition.outcome == "missing":
         log.warning("job %s no longer exists; dropping its task", job_id)
-        return
-    if is_terminal(transition.status):
-        delivery.ensure_queued(task.app, task.store, job_id)

@@ -3,15 +3,15 @@
 Whether a destination may be reached at all is decided in :mod:`copydesk.core.destinations`
 (shared with the intake); this module connects only to the addresses that check returned, so
 a second DNS answer (rebinding) cannot redirect a delivery. Uses ``http.client`` (no proxies
-from the environment, no redirects) and no Celery: the task that retries deliveries is a thin
-adapter around :class:`WebhookSender`.
+from the environment, no redirects) and no Celery or Redis: the schedule of attempts lives in
+:mod:`copydesk.workers.delivery`.
 """
 
 from __future__ import annotations
 
 import http.client
+import email.utils
 import json
-import random
 import socket
 import ssl
 import threading
@@ -36,13 +36,15 @@ EVENT_TYPES = ("job.succeeded", "job.partially_succeeded", "job.failed", "job.ca
 
 @dataclass(frozen=True, slots=True)
 class DeliveryResult:
-    """Outcome of one delivery attempt; ``retryable`` tells the task whether to try again."""
+    """Outcome of one delivery attempt; ``retryable`` says whether trying again may help, and
+    ``retry_after`` is the wait a 429 or 503 asked for, in seconds."""
 
     delivered: bool
     status: int | None
     retryable: bool
     error: str | None
     duration_ms: float
+    retry_after: float | None = None
 
 
 class Sender(Protocol):
@@ -199,24 +201,20 @@ def sign_headers(*, payload: bytes, secret: str, msg_id: str, timestamp: int) ->
     }
 
 
-def backoff_seconds(
-    attempt: int,
-    *,
-    base: float,
-    cap: float = 3600,
-    jitter: bool = False,
-    rng: random.Random | None = None,
-) -> float:
-    """Space retries exponentially so a struggling receiver gets room to recover.
-
-    Retry ``attempt`` (1-based) waits ``base * 2**(attempt-1)`` seconds, at most ``cap``;
-    ``jitter=True`` draws uniformly below that ("full jitter") so receivers that failed
-    together do not retry in lockstep.
-    """
-    if attempt < 1:
-        raise ValueError("attempt counts from 1")
-    delay = min(cap, base * 2 ** min(attempt - 1, 64))
-    return (rng or random).uniform(0, delay) if jitter else delay
+def retry_after_seconds(value: str | None, *, now: float) -> float | None:
+    """Read a Retry-After header: delay seconds or an HTTP date (RFC 9110); None if unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        return None
+    return max(0.0, moment.timestamp() - now)
 
 
 # --- the sender ---------------------------------------------------------------------------
@@ -269,9 +267,15 @@ class WebhookSender:
             payload=payload, secret=secret, msg_id=msg_id, timestamp=int(self._clock())
         )
 
-        def result(status: int | None, *, retryable: bool, error: str | None) -> DeliveryResult:
+        def result(
+            status: int | None,
+            *,
+            retryable: bool,
+            error: str | None,
+            retry_after: float | None = None,
+        ) -> DeliveryResult:
             elapsed = (time.perf_counter() - started) * 1000
-            return DeliveryResult(error is None, status, retryable, error, elapsed)
+            return DeliveryResult(error is None, status, retryable, error, elapsed, retry_after)
 
         try:
             addresses = allowed_addresses(
@@ -297,6 +301,7 @@ class WebhookSender:
             conn.request("POST", dest.target, body=payload, headers=headers)
             response = conn.getresponse()
             status, location = response.status, response.getheader("location")
+            wait = retry_after_seconds(response.getheader("retry-after"), now=self._clock())
         except (OSError, http.client.HTTPException) as exc:
             if expired.is_set():
                 error = f"the attempt passed its {self._timeout:g} s deadline"
@@ -313,4 +318,6 @@ class WebhookSender:
             where = (location or "?")[:200]
             error = f"HTTP {status}: redirect to {where} not followed"
             return result(status, retryable=True, error=error)
+        if status in (429, 503):
+            return result(status, retryable=True, error=f"HTTP {status}", retry_after=wait)
         return result(status, retryable=True, error=f"HTTP {status}")
