@@ -49,6 +49,7 @@ bench: install
 	$(PY) bench/encoder.py
 	$(PY) bench/throughput.py
 	$(PY) bench/adversarial.py
+	$(PY) bench/soak.py
 
 clean:
 	rm -rf var .pytest_cache

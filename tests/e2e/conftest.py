@@ -25,7 +25,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         extra_env={
             "COPYDESK_WEBHOOK_ALLOW_NETWORKS": "127.0.0.0/8",
             "COPYDESK_WEBHOOK_SECRET": SECRET,
-            "COPYDESK_WEBHOOK_BACKOFF_SECONDS": "0.5",
+            "COPYDESK_WEBHOOK_RETRY_DELAYS": "0.5,0.5,0.5",
         },
     )
     try:
