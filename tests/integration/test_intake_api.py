@@ -7,6 +7,7 @@ import json
 import time
 
 import pytest
+from pydantic import SecretStr
 
 from copydesk.core.names import QUEUES
 
@@ -364,3 +365,84 @@ def test_listing_pages_newest_first_with_cursors_and_filters(client, store) -> N
 )
 def test_bad_listing_arguments_are_422(client, query) -> None:
     _assert_problem(client.get(f"/v1/jobs?{query}"), 422, "validation_failed")
+
+
+# --- API keys and tenants -----------------------------------------------------------------
+
+NEWSROOM, MONITOR = "k3y-for-the-newsroom-1", "another-long-key-22"
+
+
+@pytest.fixture
+def keyed(settings, make_client):  # noqa: ANN001, ANN201
+    keys = f"newsroom:{NEWSROOM},monitor:{MONITOR}"
+    return make_client(settings.model_copy(update={"api_keys": SecretStr(keys)}))
+
+
+def _as(key: str, **headers: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}", **headers}
+
+
+def test_a_missing_or_wrong_key_is_401_problem(keyed) -> None:  # noqa: ANN001
+    body = json.dumps({"article": {"text": "Some text."}})
+    for headers in ({}, _as("wrong-key-0123456789"), {"Authorization": NEWSROOM}):
+        for response in (
+            keyed.post("/v1/jobs", data=body, content_type="application/json", headers=headers),
+            keyed.get("/v1/jobs", headers=headers),
+            keyed.get("/v1/jobs/" + "0" * 32, headers=headers),
+        ):
+            assert response.status_code == 401
+            assert response.mimetype == "application/problem+json"
+            assert response.get_json()["code"] == "unauthorized"
+            assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert keyed.get("/healthz").status_code == 200  # probes need no key
+
+
+def test_tenants_see_only_their_own_jobs(keyed, store) -> None:  # noqa: ANN001
+    body = {
+        "article": {"text": "Some text.", "ref": "r1"},
+        "webhook": {"url": "https://example.org/h"},
+    }
+    created = keyed.post("/v1/jobs", json=body, headers=_as(NEWSROOM))
+    assert created.status_code == 202
+    job_id = created.get_json()["id"]
+    store.cancel(job_id)  # finished, so every sub-resource exists for its owner
+    paths = ["", "/text", "/deliveries"]
+    for path in paths:
+        own = keyed.get(f"/v1/jobs/{job_id}{path}", headers=_as(NEWSROOM))
+        assert own.status_code == 200 or own.get_json()["code"] == "text_not_found", path
+        other = keyed.get(f"/v1/jobs/{job_id}{path}", headers=_as(MONITOR))
+        assert other.status_code == 404 and other.get_json()["code"] == "job_not_found", path
+    delivery = f"msg_{job_id}_job.cancelled"
+    for path in ("/cancel", f"/deliveries/{delivery}/redeliver"):
+        other = keyed.post(f"/v1/jobs/{job_id}{path}", headers=_as(MONITOR))
+        assert other.status_code == 404, path
+    assert (
+        keyed.post(
+            f"/v1/jobs/{job_id}/deliveries/{delivery}/redeliver", headers=_as(NEWSROOM)
+        ).status_code
+        == 202
+    )
+    listed = keyed.get("/v1/jobs?ref=r1", headers=_as(NEWSROOM)).get_json()["jobs"]
+    assert [job["id"] for job in listed] == [job_id]
+    assert keyed.get("/v1/jobs", headers=_as(MONITOR)).get_json()["jobs"] == []
+
+
+def test_an_expired_job_is_410_only_to_its_tenant(keyed, store) -> None:  # noqa: ANN001
+    job_id = keyed.post(
+        "/v1/jobs", json={"article": {"text": "Hi."}}, headers=_as(NEWSROOM)
+    ).get_json()["id"]
+    store.redis.delete(store.job_key(job_id))  # its TTL ran out
+    assert keyed.get(f"/v1/jobs/{job_id}", headers=_as(NEWSROOM)).status_code == 410
+    assert keyed.get(f"/v1/jobs/{job_id}", headers=_as(MONITOR)).status_code == 404
+
+
+def test_idempotency_keys_are_scoped_per_tenant(keyed) -> None:  # noqa: ANN001
+    body = {"article": {"text": "The same article."}}
+    first = keyed.post("/v1/jobs", json=body, headers=_as(NEWSROOM, **{"Idempotency-Key": "k-1"}))
+    again = keyed.post("/v1/jobs", json=body, headers=_as(NEWSROOM, **{"Idempotency-Key": "k-1"}))
+    other = keyed.post("/v1/jobs", json=body, headers=_as(MONITOR, **{"Idempotency-Key": "k-1"}))
+    assert first.status_code == again.status_code == other.status_code == 202
+    assert again.get_json()["id"] == first.get_json()["id"]
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert other.get_json()["id"] != first.get_json()["id"]
+    assert "Idempotent-Replayed" not in other.headers

@@ -61,3 +61,33 @@ def test_webhook_retry_delays_read_from_the_environment(monkeypatch) -> None:  #
 def test_the_stall_deadline_follows_the_time_limits() -> None:
     assert Settings(task_soft_time_limit=100).stall_deadline == 100 + 30 + 60
     assert Settings(stall_seconds=20).stall_deadline == 20
+
+
+def test_api_keys_are_name_key_pairs() -> None:
+    keys = "newsroom:k3y-for-the-newsroom-1,monitor:another-long-key-22"
+    assert Settings(api_keys=keys).api_keys.get_secret_value() == keys
+    for bad in ("nokey", "Bad Name:0123456789abcdef", "a:short", "a:0123456789abcdef,a:x" * 1):
+        with pytest.raises(ValidationError):
+            Settings(api_keys=bad)
+    with pytest.raises(ValidationError, match="unique"):
+        Settings(api_keys="a:0123456789abcdef,b:0123456789abcdef")
+
+
+def test_no_keys_on_a_public_address_is_refused_unless_allowed() -> None:
+    with pytest.raises(ValidationError, match="without API keys"):
+        Settings(http_host="0.0.0.0")
+    assert Settings(http_host="0.0.0.0", allow_open_access=True).api_keys is None
+    assert Settings(http_host="0.0.0.0", api_keys="a:0123456789abcdef").http_host == "0.0.0.0"
+    assert Settings(http_host="127.0.0.1").api_keys is None
+
+
+def test_the_keyring_finds_the_tenant_of_a_bearer_key() -> None:
+    from copydesk.intake.auth import Keyring
+
+    ring = Keyring.parse("newsroom:k3y-for-the-newsroom-1,monitor:another-long-key-22")
+    assert ring.enabled and not Keyring.parse(None).enabled
+    assert ring.tenant_for("Bearer k3y-for-the-newsroom-1") == "newsroom"
+    assert ring.tenant_for("bearer another-long-key-22") == "monitor"
+    for wrong in (None, "", "Bearer", "Bearer nope", "Basic k3y-for-the-newsroom-1"):
+        assert ring.tenant_for(wrong) is None
+    assert all(len(digest) == 32 for digest, _ in ring.digests)  # only digests are kept

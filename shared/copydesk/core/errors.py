@@ -69,6 +69,10 @@ class IdempotencyKeyReused(CopydeskError):
     status, code, title = 422, "idempotency_key_reused", "Idempotency-Key used for another request"
 
 
+class Unauthorized(CopydeskError):
+    status, code, title = 401, "unauthorized", "API key missing or invalid"
+
+
 class JobNotFound(CopydeskError):
     status, code, title = 404, "job_not_found", "Job not found"
 

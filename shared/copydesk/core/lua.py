@@ -31,8 +31,10 @@ CREATE = (
 -- ARGV: job id, record json, article view json, analyses csv, pending, now, raw article json,
 --       ttl, first message ('' for none), request fingerprint, idempotency ttl,
 --       most messages the first queue may hold (0: no limit), marker ttl, job key prefix,
---       '1' if the job has a webhook, stall seconds
+--       '1' if the job has a webhook, stall seconds, tenant
 -- The job joins the in-flight set, due for the sweeper's look once it could have stalled.
+-- The job index is the tenant's; the expiry marker remembers the tenant, so an expired job
+-- answers 410 only to its own tenant.
 -- The index orders jobs by a counter (creation order, exact even within a millisecond); each
 -- creation also drops up to two expired jobs from its old end, so it tracks stored jobs.
 -- With an idempotency key: a key already used answers with its 'fingerprint job-id' and
@@ -46,7 +48,7 @@ local depth = redis.call('LLEN', KEYS[3])
 if tonumber(ARGV[12]) > 0 and depth >= tonumber(ARGV[12]) then
   return {'busy', tostring(depth)}
 end
-redis.call('SET', KEYS[4], '1', 'EX', ARGV[13])
+redis.call('SET', KEYS[4], ARGV[17], 'EX', ARGV[13])
 redis.call('HSET', KEYS[1], 'record', ARGV[2], 'article', ARGV[3], 'analyses', ARGV[4],
   'pending', ARGV[5], 'status', 'queued', 'updated_at', ARGV[6], 'webhook', ARGV[15])
 redis.call('EXPIRE', KEYS[1], ARGV[8])

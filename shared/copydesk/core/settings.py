@@ -7,6 +7,7 @@ instead of surfacing later inside a request or a task.
 from __future__ import annotations
 
 import ipaddress
+import re
 from functools import lru_cache
 from typing import Annotated
 
@@ -14,6 +15,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 EMBEDDED = "embedded"
+TENANT = re.compile(r"[a-z0-9_-]{1,64}")
 
 
 class Settings(BaseSettings):
@@ -27,6 +29,16 @@ class Settings(BaseSettings):
     )
     http_host: str = Field(default="127.0.0.1", description="Address the intake binds to.")
     http_port: int = Field(default=8000, ge=1, le=65535, description="Port of the intake.")
+    api_keys: SecretStr | None = Field(
+        default=None,
+        description="API keys as 'name:key,name:key'; each name is a tenant that sees only its "
+        "own jobs. None: no authentication (refused on a non-loopback address unless "
+        "allow_open_access).",
+    )
+    allow_open_access: bool = Field(
+        default=False,
+        description="Serve without API keys on a non-loopback address (behind your own gateway).",
+    )
     public_url: str | None = Field(
         default=None,
         description="Base URL clients reach the intake at (for job URLs in webhooks); "
@@ -205,6 +217,35 @@ class Settings(BaseSettings):
         """Seconds without progress after which the sweeper acts on a job."""
         return self.stall_seconds or self.task_time_limit + 60
 
+    @model_validator(mode="after")
+    def _keys_off_the_loopback(self) -> Settings:
+        loopback = self.http_host in ("127.0.0.1", "::1", "localhost")
+        if self.api_keys is None and not loopback and not self.allow_open_access:
+            raise ValueError(
+                f"refusing to serve on {self.http_host} without API keys: set "
+                "COPYDESK_API_KEYS (or COPYDESK_ALLOW_OPEN_ACCESS=true behind your own gateway)"
+            )
+        return self
+
+    @field_validator("api_keys")
+    @classmethod
+    def _check_api_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        names, keys = set(), set()
+        for item in value.get_secret_value().split(","):
+            name, sep, key = item.strip().partition(":")
+            if not sep or not TENANT.fullmatch(name) or len(key) < 16 or not key.isprintable():
+                raise ValueError(
+                    "API keys are 'name:key' pairs, comma-separated; a name is 1-64 of "
+                    "a-z 0-9 _ -, a key at least 16 printable characters"
+                )
+            if name in names or key in keys:
+                raise ValueError(f"API key names and keys must be unique ({name!r} repeats)")
+            names.add(name)
+            keys.add(key)
+        return value
+
     @field_validator("webhook_retry_delays", mode="before")
     @classmethod
     def _split_delays(cls, value: object) -> object:
@@ -236,7 +277,7 @@ class Settings(BaseSettings):
                 raise ValueError(f"not a CIDR network: {cidr!r}") from exc
         return value
 
-    @field_validator("secrets_key", "webhook_secret", "public_url", mode="before")
+    @field_validator("secrets_key", "webhook_secret", "public_url", "api_keys", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value  # compose passes unset variables as ""

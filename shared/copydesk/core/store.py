@@ -39,7 +39,7 @@ def new_job_id() -> str:
     return uuid.uuid4().hex
 
 
-JOB_INDEX = f"{PREFIX}:jobs"  # sorted set: job id by creation number
+JOB_INDEX = f"{PREFIX}:jobs"  # + ":" + tenant: sorted set of job ids by creation number
 INFLIGHT = f"{PREFIX}:inflight"  # sorted set: unfinished job id by when the sweeper looks
 DUE = f"{PREFIX}:webhooks:due"  # sorted set: job id by when its webhook's next attempt is due
 DELIVERY_LOG_LENGTH = 100  # attempts kept per job
@@ -179,8 +179,10 @@ class RedisJobStore:
         """
         key, _, _, _, raw_key = self._keys(job_id)
         queue, payload = message or ("", "")
+        tenant = record.get("tenant", "public")
         keys = [
-            key, raw_key, queue or f"{PREFIX}:none", self.expiry_marker(job_id), JOB_INDEX, INFLIGHT
+            key, raw_key, queue or f"{PREFIX}:none", self.expiry_marker(job_id),
+            self.job_index(tenant), INFLIGHT,
         ]  # fmt: skip
         if idempotency is not None:
             keys.append(self.idempotency_key(idempotency.scope, idempotency.key))
@@ -201,21 +203,27 @@ class RedisJobStore:
             self.job_key(""),
             "1" if record.get("webhook") else "0",
             self.stall,
+            tenant,
         ]
         outcome, seen = self._create(keys=keys, args=args)
         if _text(outcome) == "busy":
             raise QueueFull(int(_text(seen)))
         return _text(seen) if _text(outcome) == "exists" else None
 
+    @staticmethod
+    def job_index(tenant: str) -> str:
+        return f"{JOB_INDEX}:{tenant}"
+
     def list_jobs(
         self,
         *,
+        tenant: str,
         limit: int,
         before: tuple[int, str] | None = None,
         status: str | None = None,
         ref: str | None = None,
     ) -> tuple[list[dict[str, Any]], tuple[int, str] | None]:
-        """Return up to ``limit`` jobs, newest first, and the cursor of the next page or None.
+        """Return up to ``limit`` of the tenant's jobs, newest first, and the next page's cursor.
 
         ``before`` is a cursor: (creation number, job id) of the last job already listed. Filters
         are applied while reading the index, at most LIST_SCAN_LIMIT entries per page (a
@@ -228,7 +236,7 @@ class RedisJobStore:
                 return [job for _, job in found[:limit]], position
             top = f"({position[0] + 1}" if position else "+inf"
             rows = self.redis.zrevrangebyscore(
-                JOB_INDEX, top, "-inf", start=0, num=LIST_BATCH, withscores=True
+                self.job_index(tenant), top, "-inf", start=0, num=LIST_BATCH, withscores=True
             )
             rows = [(int(score), _text(member)) for member, score in rows]
             rows = [row for row in rows if position is None or row < position]
@@ -239,7 +247,7 @@ class RedisJobStore:
                 position = row
                 job = self.get(row[1])
                 if job is None:
-                    self.redis.zrem(JOB_INDEX, row[1])
+                    self.redis.zrem(self.job_index(tenant), row[1])
                 elif (status is None or job["status"] == status) and (
                     ref is None or (job.get("article") or {}).get("ref") == ref
                 ):
@@ -254,9 +262,9 @@ class RedisJobStore:
     def expiry_marker(job_id: str) -> str:
         return f"{PREFIX}:gone:{job_id}"
 
-    def expired(self, job_id: str) -> bool:
-        """Tell whether a job that is no longer stored existed (410 Gone rather than 404)."""
-        return bool(self.redis.exists(self.expiry_marker(job_id)))
+    def expired(self, job_id: str, *, tenant: str) -> bool:
+        """Tell whether the tenant's job, no longer stored, existed (410 Gone, not 404)."""
+        return _text(self.redis.get(self.expiry_marker(job_id)) or b"") == tenant
 
     @staticmethod
     def idempotency_key(scope: str, key: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask
 
 from copydesk.core.settings import Settings, get_settings
@@ -16,7 +18,14 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = Flask("copydesk.intake")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.extensions["copydesk"] = IntakeService.from_settings(settings)
+    service = IntakeService.from_settings(settings)
+    app.extensions["copydesk"] = service
+    if not service.keyring.enabled:
+        logging.getLogger("copydesk.intake").warning(
+            "API KEYS ARE OFF: anyone who can reach %s can submit articles and read every "
+            "job. Set COPYDESK_API_KEYS before exposing this service.",
+            settings.http_host,
+        )
     problems.register(app)
     app.register_blueprint(views.bp)
     return app

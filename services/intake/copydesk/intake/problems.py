@@ -78,6 +78,8 @@ def register(app: Flask) -> None:
         headers: dict[str, Any] = {}
         if exc.retryable:
             headers["Retry-After"] = "5"
+        if isinstance(exc, errors.Unauthorized):
+            headers["WWW-Authenticate"] = 'Bearer realm="copydesk"'
         return problem_response(exc, **headers)
 
     @app.errorhandler(ValidationError)

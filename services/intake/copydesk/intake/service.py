@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from copydesk.core import errors
@@ -23,6 +23,7 @@ from copydesk.core.schemas import JobRequest
 from copydesk.core.secrets import SecretBox
 from copydesk.core.settings import EMBEDDED, Settings
 from copydesk.core.store import Idempotency, QueueFull, RedisJobStore, new_job_id, now_rfc3339
+from copydesk.intake.auth import OPEN_TENANT, Keyring
 
 
 @dataclass
@@ -30,13 +31,15 @@ class IntakeService:
     settings: Settings
     store: RedisJobStore
     box: SecretBox | None = None  # seals webhook secrets before they reach Redis
+    keyring: Keyring = field(default_factory=lambda: Keyring(()))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> IntakeService:
         store = RedisJobStore.from_settings(settings)
         key = settings.secrets_key
         box = SecretBox(key.get_secret_value()) if key is not None else None
-        return cls(settings=settings, store=store, box=box)
+        keys = settings.api_keys.get_secret_value() if settings.api_keys else None
+        return cls(settings=settings, store=store, box=box, keyring=Keyring.parse(keys))
 
     def minted_secret(self, job: dict[str, Any]) -> str | None:
         """Return the secret minted for this job's webhook, for its 202 answer only."""
@@ -46,7 +49,12 @@ class IntakeService:
         return self.box.open(webhook["secret"])
 
     def submit(
-        self, request: JobRequest, *, base_url: str, idempotency: Idempotency | None = None
+        self,
+        request: JobRequest,
+        *,
+        base_url: str,
+        tenant: str = OPEN_TENANT,
+        idempotency: Idempotency | None = None,
     ) -> tuple[dict[str, Any], bool]:
         """Store and queue one job; returns the job and whether it is an earlier one replayed.
 
@@ -59,6 +67,7 @@ class IntakeService:
         self._check_available(request)
         job_id = new_job_id()
         record = self._record(job_id=job_id, request=request, base_url=base_url)
+        record["tenant"] = tenant
         article = request.article.model_dump(exclude_none=True)
         message = (PREPARE_QUEUE, task_message(PREPARE_TASK, (job_id,), queue=PREPARE_QUEUE))
         try:

@@ -9,13 +9,14 @@ import logging
 import re
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 
 from copydesk.core import errors
 from copydesk.core.names import ANALYSES, QUEUES
 from copydesk.core.schemas import JOB_STATUSES, JobRequest
 from copydesk.core.render import delivery_id, render_job, webhook_view
 from copydesk.core.store import JOB_ID, Idempotency, is_terminal
+from copydesk.intake.auth import OPEN_TENANT
 from copydesk.intake.service import IntakeService
 
 bp = Blueprint("v1", __name__)
@@ -25,6 +26,25 @@ IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e][\x20-\x7e]{0,254}")
 
 def _service() -> IntakeService:
     return current_app.extensions["copydesk"]
+
+
+@bp.before_request
+def _authenticate() -> None:
+    """Name the request's tenant from its API key; 401 without a valid one (when keys are on)."""
+    if not request.path.startswith("/v1/"):
+        return  # health checks stay open
+    keyring = _service().keyring
+    if not keyring.enabled:
+        g.tenant = OPEN_TENANT
+        return
+    tenant = keyring.tenant_for(request.headers.get("Authorization"))
+    if tenant is None:
+        raise errors.Unauthorized(
+            "send a valid API key as 'Authorization: Bearer <key>'"
+            if request.headers.get("Authorization")
+            else "this API needs a key: send 'Authorization: Bearer <key>'"
+        )
+    g.tenant = tenant
 
 
 def _json_body() -> Any:
@@ -61,7 +81,7 @@ def submit_job() -> Response:
     job_request = JobRequest.model_validate(body)
     idempotency = _idempotency(body)
     job, replayed = _service().submit(
-        job_request, base_url=request.host_url, idempotency=idempotency
+        job_request, tenant=g.tenant, base_url=request.host_url, idempotency=idempotency
     )
     rendered = render_job(job)
     minted = _service().minted_secret(job)
@@ -87,7 +107,7 @@ def _idempotency(body: Any) -> Idempotency | None:
         )
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return Idempotency(
-        scope="public",
+        scope=g.tenant,
         key=key,
         fingerprint=hashlib.sha256(canonical.encode()).hexdigest(),
         ttl=_service().settings.idempotency_ttl_seconds,
@@ -104,7 +124,7 @@ def list_jobs() -> Response:
         raise _bad_arg("status", f"must be one of {', '.join(JOB_STATUSES)}")
     before = _decode_cursor(args["cursor"]) if "cursor" in args else None
     jobs, after = _service().store.list_jobs(
-        limit=limit, before=before, status=status, ref=args.get("ref")
+        tenant=g.tenant, limit=limit, before=before, status=status, ref=args.get("ref")
     )
     body: dict[str, Any] = {"jobs": [_summary(job) for job in jobs]}
     if after is not None:
@@ -156,9 +176,9 @@ def get_job(job_id: str) -> Response:
 
 @bp.get("/v1/jobs/<job_id>/text")
 def get_job_text(job_id: str) -> Response:
-    doc = _service().store.document(_checked(job_id))
+    job = _load(job_id)  # the tenant's job, or 404
+    doc = _service().store.document(job["id"])
     if doc is None:
-        job = _load(job_id)
         if not job["prepared"] and not is_terminal(job["status"]):
             raise errors.TextNotReady("the article is still being prepared; retry shortly")
         raise errors.TextNotFound(f"job {job_id!r} ended before its article was prepared")
@@ -217,7 +237,9 @@ def _checked(job_id: str) -> str:
 def _load(job_id: str) -> dict[str, Any]:
     store = _service().store
     job = store.get(_checked(job_id))
-    if job is None and store.expired(job_id):
+    if job is not None and job.get("tenant", OPEN_TENANT) != g.tenant:
+        job = None  # another tenant's job does not exist, as far as this one can tell
+    elif job is None and store.expired(job_id, tenant=g.tenant):
         raise errors.JobExpired(f"job {job_id!r} has expired and its results were deleted")
     if job is None:
         raise errors.JobNotFound(f"no job with id {job_id!r}")
