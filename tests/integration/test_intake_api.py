@@ -9,7 +9,7 @@ import time
 import pytest
 from pydantic import SecretStr
 
-from copydesk.core.names import QUEUES
+from copydesk.core.names import QUEUES, queue_key
 
 PROBLEM = "application/problem+json"
 
@@ -48,14 +48,14 @@ def test_submit_returns_202_location_and_queued_job(client, seed_article, redis_
     assert set(job["results"]) == {"summary", "sentiment", "topics"}
     assert {r["status"] for r in job["results"].values()} == {"queued"}
     assert job["created_at"].endswith("Z") and job["completed_at"] is None
-    assert redis_client.llen("prepare") == 1
+    assert redis_client.llen(queue_key("prepare")) == 1
     for queue in ("summary", "sentiment", "topics"):
-        assert redis_client.llen(queue) == 0
+        assert redis_client.llen(queue_key(queue)) == 0
 
 
 def test_the_queued_message_is_a_celery_task_carrying_only_the_job_id(client, redis_client) -> None:
     job = _post(client, {"article": {"text": "Some text here."}}).get_json()
-    message = json.loads(redis_client.lindex("prepare", 0))
+    message = json.loads(redis_client.lindex(queue_key("prepare"), 0))
     assert message["headers"]["task"] == "copydesk.prepare"
     assert message["properties"]["delivery_info"]["routing_key"] == "prepare"
     args, kwargs, _ = json.loads(base64.b64decode(message["body"]))
@@ -257,7 +257,7 @@ def test_idempotency_key_replays_the_same_job(client, redis_client) -> None:
     assert "Idempotent-Replayed" not in first.headers
     # the answer the client may have lost is the answer it gets: minted secret included
     assert again.get_json()["webhook"]["secret"] == first.get_json()["webhook"]["secret"]
-    assert redis_client.llen("prepare") == 1  # one job, one task
+    assert redis_client.llen(queue_key("prepare")) == 1  # one job, one task
     same_json_other_order = json.dumps(
         {"webhook": {"url": "https://example.org/h"}, "article": {"text": "Some text here."}}
     )
@@ -291,7 +291,7 @@ def test_concurrent_retries_with_one_key_make_one_job(client, redis_client) -> N
 
     with ThreadPoolExecutor(8) as pool:
         ids = set(pool.map(send, range(32)))
-    assert len(ids) == 1 and redis_client.llen("prepare") == 1
+    assert len(ids) == 1 and redis_client.llen(queue_key("prepare")) == 1
 
 
 def test_webhook_secrets_are_never_stored_in_plaintext(client, redis_client) -> None:
@@ -425,6 +425,11 @@ def test_tenants_see_only_their_own_jobs(keyed, store) -> None:  # noqa: ANN001
     listed = keyed.get("/v1/jobs?ref=r1", headers=_as(NEWSROOM)).get_json()["jobs"]
     assert [job["id"] for job in listed] == [job_id]
     assert keyed.get("/v1/jobs", headers=_as(MONITOR)).get_json()["jobs"] == []
+    batch = keyed.post("/v1/batches", json={"jobs": [body]}, headers=_as(NEWSROOM)).get_json()
+    assert keyed.get(f"/v1/batches/{batch['id']}", headers=_as(NEWSROOM)).status_code == 200
+    foreign = keyed.get(f"/v1/batches/{batch['id']}", headers=_as(MONITOR))
+    assert foreign.status_code == 404 and foreign.get_json()["code"] == "batch_not_found"
+    assert keyed.get(f"/v1/jobs/{batch['jobs'][0]}", headers=_as(MONITOR)).status_code == 404
 
 
 def test_an_expired_job_is_410_only_to_its_tenant(keyed, store) -> None:  # noqa: ANN001

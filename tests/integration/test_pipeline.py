@@ -8,6 +8,7 @@ import time
 import pytest
 
 from copydesk.core.store import DUE, RedisJobStore
+from copydesk.core.names import queue_key
 from copydesk.devstack.waiting import wait_for
 
 TERMINAL = {"succeeded", "partially_succeeded", "failed", "cancelled"}
@@ -266,13 +267,15 @@ def test_hugging_face_analysis_beside_embedded_ones_starts_before_the_encoder(
 
     class Watching(PrepareStage):
         def embed(self, prepared):  # noqa: ANN001, ANN201
-            assert store.redis.llen("sentiment") == 1  # already queued
-            assert store.redis.llen("summary") == store.redis.llen("topics") == 0
+            assert store.redis.llen(queue_key("sentiment")) == 1  # already queued
+            assert (
+                store.redis.llen(queue_key("summary")) == store.redis.llen(queue_key("topics")) == 0
+            )
             return super().embed(prepared)
 
     stage = Watching(AnalyserRegistry(mixed))
     run_prepare(store=store, stage=stage, job_id=queued["id"], max_deliveries=5)
-    assert store.redis.llen("summary") == store.redis.llen("topics") == 1
+    assert store.redis.llen(queue_key("summary")) == store.redis.llen(queue_key("topics")) == 1
     assert store.vectors(queued["id"]) is not None
     start_worker(mixed)
     job = _finished(client, queued["id"])
@@ -296,11 +299,11 @@ def test_cancelling_a_queued_job_ends_it_and_its_tasks_do_nothing(
     assert redis_client.zscore(DUE, job["id"]) is not None  # job.cancelled is due like any end
     assert data["webhook"]["state"] == "pending"
     start_worker()
-    wait_for(lambda: redis_client.llen("prepare") == 0, timeout=30, every=0.1)
+    wait_for(lambda: redis_client.llen(queue_key("prepare")) == 0, timeout=30, every=0.1)
     time.sleep(0.5)
     after = store.get(job["id"])
     assert after["status"] == "cancelled" and store.vectors(job["id"]) is None
-    assert redis_client.llen("summary") == redis_client.llen("topics") == 0
+    assert redis_client.llen(queue_key("summary")) == redis_client.llen(queue_key("topics")) == 0
     again = client.post(f"/v1/jobs/{job['id']}/cancel")
     assert again.status_code == 202 and again.get_json()["status"] == "cancelled"
 

@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from copydesk.core.names import queue_key
 from copydesk.core.settings import Settings
 from copydesk.core.store import DUE, INFLIGHT, RedisJobStore
 from copydesk.devstack.waiting import wait_for
@@ -43,11 +44,13 @@ def test_a_job_whose_message_was_deleted_is_requeued_and_finishes(
 ) -> None:  # noqa: ANN001
     client = make_client(quick)
     job_id = _submit(client)
-    assert redis_client.delete("prepare") == 1  # the message vanishes behind the job's back
+    assert (
+        redis_client.delete(queue_key("prepare")) == 1
+    )  # the message vanishes behind the job's back
     assert sweeper.sweep() == {}  # not stalled yet
     _stall()
     assert sweeper.sweep() == {"requeued": 1}
-    assert redis_client.llen("prepare") == 1
+    assert redis_client.llen(queue_key("prepare")) == 1
     start_worker(quick)
     done = wait_for(
         lambda: (j := client.get(f"/v1/jobs/{job_id}").get_json())["status"] == "succeeded" and j,
@@ -65,7 +68,7 @@ def test_a_job_waiting_its_turn_in_a_busy_queue_is_left_alone(
     _stall()
     for _ in range(3):
         assert sweeper.sweep_job(job_id) == "waiting"  # its message is still queued
-    assert redis_client.llen("prepare") == 1
+    assert redis_client.llen(queue_key("prepare")) == 1
     assert sweeper.store.get(job_id)["sweeps"] == 0  # no round used
 
 
@@ -76,13 +79,15 @@ def test_only_the_analyses_without_a_result_are_requeued(
 
     client = make_client(quick)
     job_id = _submit(client)
-    redis_client.delete("prepare")
+    redis_client.delete(queue_key("prepare"))
     doc = Document(text="Hi.", sentences=(Span(0, 3),), language="en")
     sweeper.store.save_prepared(job_id, doc=doc, vectors=None, article={}, messages=[])
     sweeper.store.record_result(job_id, "summary", {"status": "succeeded"})
     _stall()
     assert sweeper.sweep_job(job_id) == "requeued"
-    lengths = {q: redis_client.llen(q) for q in ("prepare", "summary", "sentiment", "topics")}
+    lengths = {
+        q: redis_client.llen(queue_key(q)) for q in ("prepare", "summary", "sentiment", "topics")
+    }
     assert lengths == {"prepare": 0, "summary": 0, "sentiment": 1, "topics": 1}
 
 
@@ -98,7 +103,7 @@ def test_a_job_that_never_progresses_fails_with_job_stalled_and_its_webhook_is_d
     job_id = _submit(client, body)
     outcomes = []
     for _ in range(quick.sweep_max_rounds + 1):
-        redis_client.delete("prepare")  # every message is lost again
+        redis_client.delete(queue_key("prepare"))  # every message is lost again
         _stall()
         outcomes.append(sweeper.sweep_job(job_id))
     assert outcomes == ["requeued", "requeued", "exhausted"]
@@ -108,3 +113,26 @@ def test_a_job_that_never_progresses_fails_with_job_stalled_and_its_webhook_is_d
     assert codes == {"job_stalled"}
     assert redis_client.zscore(INFLIGHT, job_id) is None
     assert redis_client.zscore(DUE, job_id) is not None and job["webhook"]["state"] == "pending"
+
+
+def test_a_requeued_stage_waiting_in_a_busy_queue_uses_no_round(
+    make_client, quick, sweeper, redis_client
+) -> None:  # noqa: ANN001
+    """The stage had started (its worker then died); after the re-queue, its message waits
+    behind others: that is not another stall, however long the queue takes."""
+
+    client = make_client(quick)
+    job_id = _submit(client)
+    prepare = queue_key("prepare", "normal")
+    redis_client.delete(prepare)
+    sweeper.store.start_prepare(job_id)  # a worker took it, then died
+    _stall()
+    assert sweeper.sweep_job(job_id) == "requeued"
+    redis_client.lpush(prepare, "another job's message")  # the queue is busy
+    for _ in range(3):
+        _stall()
+        assert sweeper.sweep_job(job_id) == "waiting"
+    assert sweeper.store.get(job_id)["sweeps"] == 1
+    redis_client.delete(prepare)  # the re-queued message is lost too
+    _stall()
+    assert sweeper.sweep_job(job_id) == "requeued"

@@ -23,6 +23,7 @@ import requests
 from standardwebhooks.webhooks import Webhook
 
 from copydesk.core.messages import task_message
+from copydesk.core.names import queue_key
 from copydesk.devstack.redis_server import RedisServer, free_port
 from copydesk.devstack.stack import Stack
 from copydesk.devstack.waiting import wait_for
@@ -159,7 +160,7 @@ def _diagnosis(stack: Stack, ids: list[str]) -> str:
     """What the unfinished jobs look like in Redis, for a failure message."""
     client = redis.Redis.from_url(str(stack.redis_url), decode_responses=True)
     lines = [
-        f"queues: { {q: client.llen(q) for q in ('prepare', 'summary', 'sentiment', 'topics')} }"
+        f"queues: { {q: client.llen(queue_key(q)) for q in ('prepare', 'summary', 'sentiment', 'topics')} }"
     ]
     lines.append(
         f"unacked: {client.hlen('unacked')}, in flight: {client.zcard('copydesk:inflight')}"
@@ -248,7 +249,7 @@ def test_a_task_delivered_twice_completes_the_job_once(stack: Stack) -> None:
             ("prepare", "copydesk.prepare"),
             ("summary", "copydesk.analyse.summary"),
         ]:
-            client.lpush(queue, task_message(task, (job_id,), queue=queue))  # the copies
+            client.lpush(queue_key(queue), task_message(task, (job_id,), queue=queue))  # copies
         [status] = _all_finished(stack, [job_id], timeout=60).values()
         assert status == "succeeded"
         time.sleep(3)  # the copies run too, and must find the work done
@@ -258,7 +259,7 @@ def test_a_task_delivered_twice_completes_the_job_once(stack: Stack) -> None:
             if message["type"] == "pmessage":
                 ends.append(json.loads(message["data"])["type"])
         assert ends.count("job.succeeded") == 1
-        assert receiver.duplicates == 0 and client.llen("summary") == 0
+        assert receiver.duplicates == 0 and client.llen(queue_key("summary")) == 0
         pubsub.close()
         client.close()
     finally:

@@ -1,5 +1,15 @@
-"""The ``copydesk`` command: ``copydesk analyze --local FILE...`` analyses without a server.
+"""The ``copydesk`` command.
 
+- ``copydesk submit FILE... [--wait]`` sends articles to a running copydesk (``--url`` or
+  ``COPYDESK_URL``, key ``--api-key`` or ``COPYDESK_API_KEY``): one article as a job, several
+  as batches; with ``--wait`` it prints each finished job as a JSON line, with a progress bar
+  on stderr for many.
+- ``copydesk get ID`` prints a job; ``copydesk watch ID`` prints its live events until it ends.
+- ``copydesk analyze --local FILE...`` analyses without a server (below).
+
+All but ``analyze --local`` use :mod:`copydesk.client`, and need no worker dependencies.
+
+``analyze --local``:
 Each FILE is .txt (one article), .html (one page) or .jsonl (one article object per line, or
 a whole job request with ``article``, ``analyses`` and ``options``). Every article is
 validated like a POST /v1/jobs body, runs through the same prepare stage and analysers as the
@@ -35,8 +45,84 @@ def main(argv: list[str] | None = None) -> int:
     local.add_argument("--processes", type=int, default=1, help="worker processes (default 1)")
     local.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
     local.add_argument("--stats", type=Path, help="also write the timing summary as JSON here")
+    submit = commands.add_parser("submit", help="send articles to a running copydesk")
+    submit.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    submit.add_argument("--wait", action="store_true", help="print the finished jobs")
+    submit.add_argument("--analyses", help="comma-separated (default: all three)")
+    submit.add_argument("--priority", choices=["high", "normal", "low"])
+    submit.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
+    get = commands.add_parser("get", help="print a job")
+    get.add_argument("job_id", metavar="ID")
+    watch = commands.add_parser("watch", help="follow a job's events until it ends")
+    watch.add_argument("job_id", metavar="ID")
+    for command in (submit, get, watch):
+        command.add_argument("--url", help="copydesk's base URL (default: $COPYDESK_URL or "
+                             "http://127.0.0.1:8000)")  # fmt: skip
+        command.add_argument("--api-key", help="API key (default: $COPYDESK_API_KEY)")
     args = parser.parse_args(argv)
-    return analyze_local(args)
+    if args.command == "analyze":
+        return analyze_local(args)
+    from copydesk.client import ApiError
+
+    try:
+        return {"submit": submit_files, "get": get_job, "watch": watch_job}[args.command](args)
+    except ApiError as error:
+        print(f"copydesk: {error}", file=sys.stderr)
+        return 1
+
+
+BATCH = 1000  # jobs per POST /v1/batches (the server's default limit)
+
+
+def _client(args: argparse.Namespace) -> Any:
+    from copydesk.client import Client
+
+    return Client(args.url, api_key=args.api_key)
+
+
+def submit_files(args: argparse.Namespace) -> int:
+    """Submit every article; one alone as a job, more as batches; print ids, or results."""
+    client = _client(args)
+    bodies = []
+    for _, body in _bodies(args.files):
+        if args.analyses and "analyses" not in body:
+            body["analyses"] = [a.strip() for a in args.analyses.split(",") if a.strip()]
+        if args.priority and "priority" not in body:
+            body["priority"] = args.priority
+        bodies.append(body)
+    if len(bodies) == 1:
+        ids = [client.submit_request(bodies[0])["id"]]
+    else:
+        ids = []
+        for start in range(0, len(bodies), BATCH):
+            batch = client.submit_batch(
+                bodies[start : start + BATCH], priority=args.priority or "low"
+            )
+            ids += batch["jobs"]
+    if not args.wait:
+        for job_id in ids:
+            print(job_id)
+        return 0
+    show = args.progress if args.progress is not None else sys.stderr.isatty()
+    failed = 0
+    for job in _progress(
+        (client.wait(job_id) for job_id in ids), total=len(ids), show=show and len(ids) > 1
+    ):
+        failed += job["status"] != "succeeded"
+        sys.stdout.write(json.dumps(job, ensure_ascii=False) + "\n")
+    return 1 if failed else 0
+
+
+def get_job(args: argparse.Namespace) -> int:
+    print(json.dumps(_client(args).get(args.job_id), ensure_ascii=False, indent=2))
+    return 0
+
+
+def watch_job(args: argparse.Namespace) -> int:
+    for event in _client(args).events(args.job_id):
+        print(json.dumps({"id": event.id, "type": event.type, **event.data}, ensure_ascii=False))
+        sys.stdout.flush()
+    return 0
 
 
 def analyze_local(args: argparse.Namespace) -> int:
@@ -122,9 +208,18 @@ def _run(item: tuple[str, Any]) -> dict[str, Any]:
 def _progress(jobs: Iterator[dict[str, Any]], *, total: int, show: bool) -> Iterator[Any]:
     if not show:
         return jobs
-    from tqdm import tqdm
-
+    try:
+        from tqdm import tqdm
+    except ImportError:  # a client-only install: a plain counter
+        return _counted(jobs, total)
     return tqdm(jobs, total=total, unit="article", file=sys.stderr)
+
+
+def _counted(jobs: Iterator[Any], total: int) -> Iterator[Any]:
+    for done, job in enumerate(jobs, 1):
+        print(f"\r{done}/{total} articles", end="", file=sys.stderr, flush=True)
+        yield job
+    print(file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -73,6 +73,19 @@ class Unauthorized(CopydeskError):
     status, code, title = 401, "unauthorized", "API key missing or invalid"
 
 
+class IdempotencyKeyInFlight(CopydeskError):
+    status, code, title = 409, "idempotency_key_in_flight", "Request with this key in progress"
+    retryable = True
+
+
+class BatchNotFound(CopydeskError):
+    status, code, title = 404, "batch_not_found", "Batch not found"
+
+
+class TooManyJobs(CopydeskError):
+    status, code, title = 413, "batch_too_large", "Too many jobs in one batch"
+
+
 class JobNotFound(CopydeskError):
     status, code, title = 404, "job_not_found", "Job not found"
 

@@ -11,6 +11,16 @@ local function now()
   local t = redis.call('TIME')
   return tonumber(t[1]) + tonumber(t[2]) / 1000000
 end
+-- tell listeners: published on the job's channel, and appended to its event stream (what
+-- GET /v1/jobs/{id}/events reads, resuming from any entry), which lives as long as the job
+local function emit(job, channel, event)
+  local payload = cjson.encode(event)
+  redis.call('PUBLISH', channel, payload)
+  local stream = job .. ':stream'
+  redis.call('XADD', stream, 'MAXLEN', '~', 200, '*', 'event', payload)
+  local ttl = redis.call('TTL', job)
+  if ttl > 0 then redis.call('EXPIRE', stream, ttl) end
+end
 -- the job left the in-flight set; its webhook (if any) is due at once
 local function finished(job, inflight, due, id)
   redis.call('ZREM', inflight, id)
@@ -26,8 +36,8 @@ end
 CREATE = (
     _COMMON
     + """
--- KEYS: job hash, raw article, first queue, expiry marker, job index, in-flight set,
---       [idempotency key]
+-- KEYS: job hash, raw article, first queue, expiry marker, job index, in-flight set, the
+--       first stage's three priority lists (for the depth), [idempotency key]
 -- ARGV: job id, record json, article view json, analyses csv, pending, now, raw article json,
 --       ttl, first message ('' for none), request fingerprint, idempotency ttl,
 --       most messages the first queue may hold (0: no limit), marker ttl, job key prefix,
@@ -40,11 +50,12 @@ CREATE = (
 -- With an idempotency key: a key already used answers with its 'fingerprint job-id' and
 -- nothing is created, so two concurrent retries can never make two jobs. A full first queue
 -- answers 'busy' (backpressure) and creates nothing.
-if #KEYS == 7 then
-  local seen = redis.call('GET', KEYS[7])
+if #KEYS == 10 then
+  local seen = redis.call('GET', KEYS[10])
   if seen then return {'exists', seen} end
 end
-local depth = redis.call('LLEN', KEYS[3])
+local depth = 0
+for i = 7, 9 do depth = depth + redis.call('LLEN', KEYS[i]) end
 if tonumber(ARGV[12]) > 0 and depth >= tonumber(ARGV[12]) then
   return {'busy', tostring(depth)}
 end
@@ -52,6 +63,7 @@ redis.call('SET', KEYS[4], ARGV[17], 'EX', ARGV[13])
 redis.call('HSET', KEYS[1], 'record', ARGV[2], 'article', ARGV[3], 'analyses', ARGV[4],
   'pending', ARGV[5], 'status', 'queued', 'updated_at', ARGV[6], 'webhook', ARGV[15])
 redis.call('EXPIRE', KEYS[1], ARGV[8])
+emit(KEYS[1], KEYS[1] .. ':events', {type='job.queued', status='queued'})
 redis.call('ZADD', KEYS[6], now() + tonumber(ARGV[16]), ARGV[1])
 redis.call('SET', KEYS[2], ARGV[7], 'EX', ARGV[8])
 if ARGV[9] ~= '' then redis.call('LPUSH', KEYS[3], ARGV[9]) end
@@ -59,7 +71,7 @@ redis.call('ZADD', KEYS[5], redis.call('INCR', KEYS[5] .. ':seq'), ARGV[1])
 for _, old in ipairs(redis.call('ZRANGE', KEYS[5], 0, 1)) do
   if redis.call('EXISTS', ARGV[14] .. old) == 0 then redis.call('ZREM', KEYS[5], old) end
 end
-if #KEYS == 7 then redis.call('SET', KEYS[7], ARGV[10] .. ' ' .. ARGV[1], 'EX', ARGV[11]) end
+if #KEYS == 10 then redis.call('SET', KEYS[10], ARGV[10] .. ' ' .. ARGV[1], 'EX', ARGV[11]) end
 return {'created', ''}
 """
 )
@@ -83,7 +95,7 @@ redis.call('HSET', KEYS[1], 'status', 'cancelled', 'pending', 0, 'completed_at',
   'updated_at', ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 redis.call('DEL', KEYS[3], KEYS[4])
-redis.call('PUBLISH', KEYS[2], cjson.encode({type='job.cancelled', status='cancelled'}))
+emit(KEYS[1], KEYS[2], {type='job.cancelled', status='cancelled'})
 finished(KEYS[1], KEYS[5], KEYS[6], ARGV[4])
 return 'cancelled'
 """
@@ -112,7 +124,7 @@ redis.call('HSET', KEYS[1], token_field, ARGV[4])
 redis.call('ZADD', KEYS[3], 'GT', now() + tonumber(ARGV[7]), ARGV[6])
 if status == 'queued' then
   redis.call('HSET', KEYS[1], 'status', 'running', 'updated_at', ARGV[3])
-  redis.call('PUBLISH', KEYS[2], cjson.encode({type='job.running', status='running'}))
+  emit(KEYS[1], KEYS[2], {type='job.running', status='running'})
   status = 'running'
 end
 return {'started', status, attempts}
@@ -143,7 +155,7 @@ if step == 'final' then
   redis.call('HSET', KEYS[1], 'prepared', '1')
   redis.call('DEL', KEYS[5])
 end
-redis.call('PUBLISH', KEYS[2], cjson.encode({type='job.' .. step .. '_prepared'}))
+emit(KEYS[1], KEYS[2], {type='job.' .. step .. '_prepared'})
 redis.call('ZADD', KEYS[6], 'GT', now() + tonumber(ARGV[8]), ARGV[7])
 for i = 7, #KEYS do redis.call('LPUSH', KEYS[i], ARGV[i + 2]) end
 return 'prepared'
@@ -168,7 +180,7 @@ redis.call('HSET', KEYS[1], field, ARGV[2], 'updated_at', ARGV[3])
 local ok = redis.call('HINCRBY', KEYS[1], 'succeeded', tonumber(ARGV[5]))
 local pending = redis.call('HINCRBY', KEYS[1], 'pending', -1)
 local status = redis.call('HGET', KEYS[1], 'status')
-redis.call('PUBLISH', KEYS[2], cjson.encode({type='analysis.completed', analysis=ARGV[1]}))
+emit(KEYS[1], KEYS[2], {type='analysis.completed', analysis=ARGV[1]})
 if pending > 0 then
   if status == 'queued' then
     status = 'running'
@@ -186,7 +198,7 @@ redis.call('HSET', KEYS[1], 'status', status, 'completed_at', ARGV[3])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
 redis.call('EXPIRE', KEYS[3], ARGV[4])
 redis.call('DEL', KEYS[4], KEYS[5])
-redis.call('PUBLISH', KEYS[2], cjson.encode({type='job.' .. status, status=status}))
+emit(KEYS[1], KEYS[2], {type='job.' .. status, status=status})
 finished(KEYS[1], KEYS[6], KEYS[7], ARGV[6])
 return {'completed', status}
 """
@@ -290,7 +302,11 @@ else
   end
 end
 for _, target in ipairs(targets) do
-  local started = redis.call('HEXISTS', KEYS[1], 'attempts:' .. target[1]) == 1
+  -- started: a delivery began since the last re-queue (a re-queued message still waiting in
+  -- a busy queue is not a stall)
+  local attempts = tonumber(redis.call('HGET', KEYS[1], 'attempts:' .. target[1]) or '0')
+  local swept = tonumber(redis.call('HGET', KEYS[1], 'swept:' .. target[1]) or '-1')
+  local started = attempts > 0 and attempts ~= swept
   if not started and redis.call('LLEN', target[2]) > 0 then
     redis.call('ZADD', KEYS[2], later, id)
     return {'waiting'}
@@ -302,6 +318,8 @@ if rounds > tonumber(ARGV[3]) then return {'exhausted'} end
 local names = {}
 for _, target in ipairs(targets) do
   redis.call('LPUSH', target[2], target[3])
+  local attempts = redis.call('HGET', KEYS[1], 'attempts:' .. target[1]) or '0'
+  redis.call('HSET', KEYS[1], 'swept:' .. target[1], attempts)
   names[#names + 1] = target[1]
 end
 return {'requeued', unpack(names)}

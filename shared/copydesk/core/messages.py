@@ -16,9 +16,15 @@ import socket
 import uuid
 from typing import Any
 
+from copydesk.core.names import PRIORITY_STEPS
 
-def task_message(task: str, args: tuple[Any, ...], *, queue: str) -> str:
-    """Return the JSON that kombu's Redis transport LPUSHes onto list ``queue``."""
+
+def task_message(task: str, args: tuple[Any, ...], *, queue: str, priority: str = "normal") -> str:
+    """Return the JSON that kombu's Redis transport LPUSHes onto ``queue_key(queue, priority)``.
+
+    The priority travels in the message too: a message a dead worker held is restored to the
+    list of its own priority.
+    """
     task_id = str(uuid.uuid4())
     body = json.dumps(
         [list(args), {}, {"callbacks": None, "errbacks": None, "chain": None, "chord": None}]
@@ -55,7 +61,7 @@ def task_message(task: str, args: tuple[Any, ...], *, queue: str) -> str:
                 "reply_to": "",
                 "delivery_mode": 2,
                 "delivery_info": {"exchange": "", "routing_key": queue},
-                "priority": 0,
+                "priority": PRIORITY_STEPS[priority],
                 "body_encoding": "base64",
                 "delivery_tag": str(uuid.uuid4()),
             },

@@ -65,8 +65,11 @@ def render_job(job: dict[str, Any]) -> dict[str, Any]:
         "article": job["article"],
         "analyses": job["analyses"],
         "options": job["options"],
+        "priority": job.get("priority", "normal"),
         "results": results,
     }
+    if job.get("batch"):
+        rendered["batch"] = job["batch"]
     if job.get("webhook"):
         rendered["webhook"] = webhook_view(job)
     rendered["links"] = {"self": f"/v1/jobs/{job_id}", "text": f"/v1/jobs/{job_id}/text"}

@@ -21,7 +21,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from copydesk.core.names import ANALYSES
+from copydesk.core.names import ANALYSES, Priority
 
 MAX_TEXT_CHARS = 1_000_000
 LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
@@ -125,6 +125,7 @@ class JobRequest(_Strict):
     analyses: list[str] = Field(default_factory=lambda: list(ANALYSES), min_length=1)
     options: Options = Field(default_factory=Options)
     webhook: WebhookIn | None = None
+    priority: Priority = "normal"
 
     @field_validator("analyses")
     @classmethod
@@ -156,6 +157,14 @@ class JobRequest(_Strict):
 
     def options_for(self, analysis: str) -> dict[str, Any]:
         return getattr(self.options, analysis).model_dump(exclude_none=True)
+
+
+class BatchRequest(_Strict):
+    jobs: list[JobRequest] = Field(min_length=1)
+    priority: Priority = "low"  # for each job that names none
+
+    def job_priority(self, job: JobRequest) -> str:
+        return job.priority if "priority" in job.model_fields_set else self.priority
 
 
 JobStatus = Literal["queued", "running", "succeeded", "partially_succeeded", "failed", "cancelled"]

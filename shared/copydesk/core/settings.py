@@ -47,6 +47,18 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=1_000_000, ge=1024, description="Largest accepted request body (413 above)."
     )
+    sse_max_seconds: int = Field(
+        default=600,
+        ge=5,
+        description="Longest one event stream stays open; the client then reconnects with "
+        "Last-Event-ID (each open stream holds an intake thread).",
+    )
+    max_batch_jobs: int = Field(
+        default=1000, ge=1, le=100_000, description="Most jobs in one POST /v1/batches."
+    )
+    max_batch_body_bytes: int = Field(
+        default=50_000_000, ge=1024, description="Largest accepted batch body (413 above)."
+    )
     job_ttl_seconds: int = Field(
         default=7 * 24 * 3600, ge=60, description="How long a job and its results are kept."
     )

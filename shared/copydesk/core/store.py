@@ -19,6 +19,7 @@ import redis
 
 from copydesk.core import lua
 from copydesk.core.document import Document
+from copydesk.core.names import PREPARE_QUEUE, queue_key, queue_keys
 from copydesk.core.schemas import TERMINAL_STATUSES
 
 if TYPE_CHECKING:
@@ -171,18 +172,43 @@ class RedisJobStore:
 
         ``record`` holds the static part (options, webhook, ...); ``record["article"]`` is
         what the job shows of the article until the prepare stage replaces it. ``message`` is
-        ``(queue, payload)`` from :func:`copydesk.core.messages.task_message`: written in the
+        ``(list, payload)`` from :func:`copydesk.core.messages.task_message`: written in the
         same script, so a job never exists without its task (one round trip). With
         ``idempotency``, a key seen before creates nothing: the return value is then the
-        earlier request's ``"fingerprint job-id"``, else None. With ``max_queued``, a first
-        queue already holding that many messages raises QueueFull and creates nothing.
+        earlier request's ``"fingerprint job-id"``, else None. With ``max_queued``, prepare
+        lists already holding that many messages (all priorities) raise QueueFull and create
+        nothing.
         """
+        keys, args = self._create_call(
+            job_id=job_id,
+            record=record,
+            article=article,
+            message=message,
+            idempotency=idempotency,
+            max_queued=max_queued,
+        )
+        outcome, seen = self._create(keys=keys, args=args)
+        if _text(outcome) == "busy":
+            raise QueueFull(int(_text(seen)))
+        return _text(seen) if _text(outcome) == "exists" else None
+
+    def _create_call(
+        self,
+        *,
+        job_id: str,
+        record: dict[str, Any],
+        article: dict[str, Any],
+        message: tuple[str, str] | None,
+        idempotency: Idempotency | None,
+        max_queued: int,
+    ) -> tuple[list[str], list[Any]]:
+        """The keys and arguments of one CREATE script call."""
         key, _, _, _, raw_key = self._keys(job_id)
         queue, payload = message or ("", "")
         tenant = record.get("tenant", "public")
         keys = [
             key, raw_key, queue or f"{PREFIX}:none", self.expiry_marker(job_id),
-            self.job_index(tenant), INFLIGHT,
+            self.job_index(tenant), INFLIGHT, *queue_keys(PREPARE_QUEUE),
         ]  # fmt: skip
         if idempotency is not None:
             keys.append(self.idempotency_key(idempotency.scope, idempotency.key))
@@ -205,10 +231,74 @@ class RedisJobStore:
             self.stall,
             tenant,
         ]
-        outcome, seen = self._create(keys=keys, args=args)
-        if _text(outcome) == "busy":
-            raise QueueFull(int(_text(seen)))
-        return _text(seen) if _text(outcome) == "exists" else None
+        return keys, args
+
+    # --- batches ----------------------------------------------------------------------------
+
+    @staticmethod
+    def batch_key(batch_id: str) -> str:
+        return f"{PREFIX}:batch:{batch_id}"
+
+    def create_batch(
+        self,
+        *,
+        batch: dict[str, Any],
+        jobs: list[tuple[str, dict[str, Any], dict[str, Any], tuple[str, str]]],
+        idempotency: Idempotency | None = None,
+        max_queued: int = 0,
+    ) -> str | None:
+        """Store a batch and all its jobs (``(job_id, record, article, message)``) at once.
+
+        One MULTI/EXEC transaction of CREATE scripts: a crash leaves the whole batch or none
+        of it. With ``idempotency``, the key is claimed first (SET NX, short-lived while the
+        batch is written): a key in use answers its ``"fingerprint batch-id"``, or
+        ``"processing ..."`` while another request is still writing its batch (409). With
+        ``max_queued``, a batch that would take the prepare lists past it raises QueueFull.
+        """
+        claim = None
+        if idempotency is not None:
+            claim = self.idempotency_key(idempotency.scope, idempotency.key)
+            if not self.redis.set(claim, f"processing {idempotency.fingerprint}", nx=True, ex=120):
+                return _text(self.redis.get(claim) or b"processing ?")
+        try:
+            if max_queued:
+                depth = sum(self.redis.llen(name) for name in queue_keys(PREPARE_QUEUE))
+                if depth + len(jobs) > max_queued:
+                    raise QueueFull(depth)
+            with self.redis.pipeline(transaction=True) as pipe:
+                for job_id, record, article, message in jobs:
+                    keys, args = self._create_call(
+                        job_id=job_id,
+                        record=record,
+                        article=article,
+                        message=message,
+                        idempotency=None,
+                        max_queued=0,
+                    )
+                    self._create(keys=keys, args=args, client=pipe)
+                key = self.batch_key(batch["id"])
+                pipe.set(key, json.dumps(batch, ensure_ascii=False), ex=self.ttl)
+                if claim is not None:
+                    assert idempotency is not None
+                    value = f"{idempotency.fingerprint} {batch['id']}"
+                    pipe.set(claim, value, ex=idempotency.ttl)
+                pipe.execute()
+        except BaseException:
+            if claim is not None:
+                self.redis.delete(claim)
+            raise
+        return None
+
+    def batch(self, batch_id: str) -> dict[str, Any] | None:
+        raw = self.redis.get(self.batch_key(batch_id))
+        return json.loads(raw) if raw is not None else None
+
+    def statuses(self, job_ids: list[str]) -> list[str | None]:
+        """The status of each job (None once expired), in one round trip."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            for job_id in job_ids:
+                pipe.hget(self.job_key(job_id), "status")
+            return [_text(status) if status is not None else None for status in pipe.execute()]
 
     @staticmethod
     def job_index(tenant: str) -> str:
@@ -460,15 +550,19 @@ class RedisJobStore:
         prepare_message: str,
         analysis_messages: dict[str, str],
         max_rounds: int,
+        priority: str = "normal",
     ) -> tuple[str, list[str]]:
         """Look at one stalled job and re-queue what it is stuck at (see ``lua.SWEEP``).
 
         Returns the outcome (``done``, ``waiting``, ``requeued``, ``exhausted``) and the stages
         re-queued.
         """
-        from copydesk.core.names import PREPARE_QUEUE
-
-        keys = [self.job_key(job_id), INFLIGHT, PREPARE_QUEUE, *analyses]
+        keys = [
+            self.job_key(job_id),
+            INFLIGHT,
+            queue_key(PREPARE_QUEUE, priority),
+            *(queue_key(analysis, priority) for analysis in analyses),
+        ]
         args: list[Any] = [job_id, self.stall, max_rounds, prepare_message]
         for analysis in analyses:
             args += [analysis, analysis_messages[analysis]]

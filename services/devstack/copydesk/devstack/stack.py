@@ -76,7 +76,7 @@ class Stack:
             [
                 python, "-m", "gunicorn",
                 "--bind", f"{self.http_host}:{self.http_port}",
-                "--workers", "2", "--threads", "4",
+                "--workers", "2", "--threads", "8",
                 "--graceful-timeout", "5",
                 "copydesk.intake.wsgi:app",
             ],

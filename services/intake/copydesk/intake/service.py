@@ -18,8 +18,8 @@ from copydesk.core import errors
 from copydesk.core.destinations import check_destination
 from copydesk.core.messages import task_message
 from copydesk.core.render import article_view
-from copydesk.core.names import PREPARE_QUEUE, PREPARE_TASK
-from copydesk.core.schemas import JobRequest
+from copydesk.core.names import PREPARE_QUEUE, PREPARE_TASK, queue_key
+from copydesk.core.schemas import BatchRequest, JobRequest
 from copydesk.core.secrets import SecretBox
 from copydesk.core.settings import EMBEDDED, Settings
 from copydesk.core.store import Idempotency, QueueFull, RedisJobStore, new_job_id, now_rfc3339
@@ -69,7 +69,11 @@ class IntakeService:
         record = self._record(job_id=job_id, request=request, base_url=base_url)
         record["tenant"] = tenant
         article = request.article.model_dump(exclude_none=True)
-        message = (PREPARE_QUEUE, task_message(PREPARE_TASK, (job_id,), queue=PREPARE_QUEUE))
+        record["priority"] = request.priority
+        message = (
+            queue_key(PREPARE_QUEUE, request.priority),
+            task_message(PREPARE_TASK, (job_id,), queue=PREPARE_QUEUE, priority=request.priority),
+        )
         try:
             seen = self.store.create(
                 job_id=job_id,
@@ -100,6 +104,70 @@ class IntakeService:
             "webhook_error": None,
         }
         return job, False
+
+    def submit_batch(
+        self,
+        request: BatchRequest,
+        *,
+        base_url: str,
+        tenant: str = OPEN_TENANT,
+        idempotency: Idempotency | None = None,
+    ) -> tuple[dict[str, Any], bool]:
+        """Store a batch of normal jobs at once; returns the batch and whether it is replayed."""
+        for job in request.jobs:
+            if job.webhook is not None:
+                allow = self.settings.webhook_allow_networks
+                check_destination(job.webhook.url, allow_networks=allow, resolve=False)
+            self._check_available(job)
+        batch_id = new_job_id()
+        entries = []
+        for job in request.jobs:
+            job_id = new_job_id()
+            priority = request.job_priority(job)
+            record = self._record(job_id=job_id, request=job, base_url=base_url)
+            record.update(tenant=tenant, priority=priority, batch=batch_id)
+            message = (
+                queue_key(PREPARE_QUEUE, priority),
+                task_message(PREPARE_TASK, (job_id,), queue=PREPARE_QUEUE, priority=priority),
+            )
+            entries.append((job_id, record, job.article.model_dump(exclude_none=True), message))
+        batch = {
+            "id": batch_id,
+            "tenant": tenant,
+            "created_at": now_rfc3339(),
+            "priority": request.priority,
+            "jobs": [job_id for job_id, *_ in entries],
+        }
+        try:
+            seen = self.store.create_batch(
+                batch=batch,
+                jobs=entries,
+                idempotency=idempotency,
+                max_queued=self.settings.max_queued_jobs,
+            )
+        except QueueFull as full:
+            raise errors.QueueFull(
+                f"{full.depth} jobs are waiting; a batch of {len(entries)} does not fit now",
+                queued=full.depth,
+            ) from full
+        if seen is not None:
+            assert idempotency is not None
+            state, _, rest = seen.partition(" ")
+            if state == "processing":
+                raise errors.IdempotencyKeyInFlight(
+                    "a request with this Idempotency-Key is still being processed; retry shortly"
+                )
+            if state != idempotency.fingerprint:
+                raise errors.IdempotencyKeyReused(
+                    "this Idempotency-Key was used for a different request; use a new key"
+                )
+            earlier = self.store.batch(rest)
+            if earlier is None:
+                raise errors.JobNotFound(f"the batch this Idempotency-Key created ({rest}) expired")
+            return earlier, True
+        if self.settings.wait_aof:
+            self._wait_durable()
+        return batch, False
 
     def _wait_durable(self) -> None:
         """Return once Redis has fsynced the job to its append-only file (WAITAOF, Redis 7.2+).

@@ -7,13 +7,15 @@ import hashlib
 import json
 import logging
 import re
+import time
+from collections.abc import Iterator
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 
 from copydesk.core import errors
-from copydesk.core.names import ANALYSES, QUEUES
-from copydesk.core.schemas import JOB_STATUSES, JobRequest
+from copydesk.core.names import ANALYSES, PRIORITY_STEPS, QUEUES, queue_key
+from copydesk.core.schemas import JOB_STATUSES, BatchRequest, JobRequest
 from copydesk.core.render import delivery_id, render_job, webhook_view
 from copydesk.core.store import JOB_ID, Idempotency, is_terminal
 from copydesk.intake.auth import OPEN_TENANT
@@ -47,13 +49,13 @@ def _authenticate() -> None:
     g.tenant = tenant
 
 
-def _json_body() -> Any:
+def _json_body(limit: int | None = None) -> Any:
     mimetype = request.mimetype or ""
     if not (mimetype == "application/json" or mimetype.endswith("+json")):
         raise errors.UnsupportedMediaType(
             f"send the job as JSON with 'Content-Type: application/json' (got {mimetype or 'none'!r})"
         )
-    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    limit = limit or current_app.config["MAX_CONTENT_LENGTH"]
     too_large = errors.BodyTooLarge(f"the body exceeds the limit of {limit} bytes")
     if (request.content_length or 0) > limit:
         raise too_large
@@ -112,6 +114,66 @@ def _idempotency(body: Any) -> Idempotency | None:
         fingerprint=hashlib.sha256(canonical.encode()).hexdigest(),
         ttl=_service().settings.idempotency_ttl_seconds,
     )
+
+
+@bp.post("/v1/batches")
+def submit_batch() -> Response:
+    """Accept up to COPYDESK_MAX_BATCH_JOBS jobs at once; each is a normal job (priority low
+    unless it names one)."""
+    settings = _service().settings
+    request.max_content_length = settings.max_batch_body_bytes
+    body = _json_body(settings.max_batch_body_bytes)
+    if not isinstance(body, dict):
+        raise errors.ValidationFailed(
+            "the body must be a JSON object",
+            errors=[{"field": "(body)", "message": "not an object"}],
+        )
+    jobs = body.get("jobs")
+    if isinstance(jobs, list) and len(jobs) > settings.max_batch_jobs:
+        raise errors.TooManyJobs(
+            f"a batch holds at most {settings.max_batch_jobs} jobs (got {len(jobs)}); "
+            "split it (COPYDESK_MAX_BATCH_JOBS)"
+        )
+    batch_request = BatchRequest.model_validate(body)
+    batch, replayed = _service().submit_batch(
+        batch_request,
+        tenant=g.tenant,
+        base_url=request.host_url,
+        idempotency=_idempotency(body),
+    )
+    response = jsonify(_batch_view(batch))
+    response.status_code = 202
+    response.headers["Location"] = url_for("v1.get_batch", batch_id=batch["id"])
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+@bp.get("/v1/batches/<batch_id>")
+def get_batch(batch_id: str) -> Response:
+    """A batch: how many of its jobs are in each status, and their ids."""
+    batch = _service().store.batch(_checked(batch_id, errors.BatchNotFound))
+    if batch is None or batch["tenant"] != g.tenant:
+        raise errors.BatchNotFound(f"no batch with id {batch_id!r}")
+    return jsonify(_batch_view(batch))
+
+
+def _batch_view(batch: dict[str, Any]) -> dict[str, Any]:
+    statuses = _service().store.statuses(batch["jobs"])
+    counts = {status: 0 for status in JOB_STATUSES}
+    for status in statuses:
+        counts[status or "expired"] = counts.get(status or "expired", 0) + 1
+    done = all(status is None or is_terminal(status) for status in statuses)
+    return {
+        "id": batch["id"],
+        "status": "completed" if done else "running",
+        "created_at": batch["created_at"],
+        "priority": batch["priority"],
+        "total": len(batch["jobs"]),
+        "counts": counts,
+        "jobs": batch["jobs"],
+        "links": {"self": f"/v1/batches/{batch['id']}"},
+    }
 
 
 @bp.get("/v1/jobs")
@@ -185,6 +247,50 @@ def get_job_text(job_id: str) -> Response:
     return Response(doc.text, mimetype="text/plain")
 
 
+STREAM_ID = re.compile(r"\d{1,20}-\d{1,20}")
+TERMINAL_EVENTS = {f"job.{status}" for status in JOB_STATUSES if is_terminal(status)}
+
+
+@bp.get("/v1/jobs/<job_id>/events")
+def job_events(job_id: str) -> Response:
+    """Server-Sent Events: each status change and each analysis result, from the job's start
+    (or after ``Last-Event-ID``), ending after the terminal state. A stream lasts at most
+    COPYDESK_SSE_MAX_SECONDS; the client reconnects with Last-Event-ID and loses nothing."""
+    job = _load(job_id)
+    store = _service().store
+    last = request.headers.get("Last-Event-ID") or request.args.get("last_event_id") or "0"
+    if last != "0" and not STREAM_ID.fullmatch(last):
+        raise _bad_arg("Last-Event-ID", "not an event id this API gave out")
+    stream_key = store.job_key(job["id"]) + ":stream"
+    until = time.monotonic() + _service().settings.sse_max_seconds
+
+    def events() -> Iterator[str]:
+        cursor = last
+        yield "retry: 2000\n\n"
+        while time.monotonic() < until:
+            block = int(max(1, min(15, until - time.monotonic())) * 1000)
+            found = store.redis.xread({stream_key: cursor}, block=block, count=100)
+            if not found:
+                current = store.get(job["id"])
+                if current is None or is_terminal(current["status"]):
+                    return  # nothing more will come (the terminal event was sent before)
+                yield ": keep-alive\n\n"
+                continue
+            for entry_id, fields in found[0][1]:
+                cursor = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+                event = json.loads(fields[b"event"])
+                if event["type"] == "analysis.completed":
+                    current = store.get(job["id"]) or {"results": {}}
+                    event["result"] = current["results"].get(event["analysis"])
+                data = json.dumps(event, ensure_ascii=False)
+                yield f"id: {cursor}\nevent: {event['type']}\ndata: {data}\n\n"
+                if event["type"] in TERMINAL_EVENTS:
+                    return
+
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return Response(events(), mimetype="text/event-stream", headers=headers)
+
+
 @bp.post("/v1/jobs/<job_id>/cancel")
 def cancel_job(job_id: str) -> Response:
     """Cancel a job: analyses not yet started never run. A finished job stays as it is."""
@@ -227,10 +333,12 @@ def _deliveries(job: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _checked(job_id: str) -> str:
-    """Refuse anything that is not a job id before it becomes part of a Redis key."""
+def _checked(job_id: str, missing: type[errors.CopydeskError] = errors.JobNotFound) -> str:
+    """Refuse anything that is not an id before it becomes part of a Redis key."""
     if not JOB_ID.fullmatch(job_id):
-        raise errors.JobNotFound(f"no job with id {job_id[:100]!r}")
+        raise missing(
+            f"no {'batch' if missing is errors.BatchNotFound else 'job'} with id {job_id[:100]!r}"
+        )
     return job_id
 
 
@@ -256,10 +364,19 @@ def readyz() -> Response:
     service = _service()
     try:
         service.store.ping()
-        depths = {queue: service.store.redis.llen(queue) for queue in QUEUES}
+        by_priority = {
+            queue: {p: service.store.redis.llen(queue_key(queue, p)) for p in PRIORITY_STEPS}
+            for queue in QUEUES
+        }
     except Exception as exc:  # any Redis failure means "not ready"; the log has the detail
         log.warning("readiness check failed: %r", exc)
         body = {"status": "unavailable", "redis": {"ok": False}}
         return Response(json.dumps(body), status=503, mimetype="application/json")
-    body = {"status": "ok", "redis": {"ok": True}, "queues": depths, "analyses": list(ANALYSES)}
+    body = {
+        "status": "ok",
+        "redis": {"ok": True},
+        "queues": {queue: sum(depths.values()) for queue, depths in by_priority.items()},
+        "queues_by_priority": by_priority,
+        "analyses": list(ANALYSES),
+    }
     return jsonify(body)

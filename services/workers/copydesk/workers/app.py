@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from celery import Celery
 from celery.signals import worker_process_init
-from kombu import Queue
+from kombu import Exchange, Queue
 
 from copydesk.core.names import (
     ANALYSIS_TASKS,
     PREPARE_QUEUE,
     PREPARE_TASK,
+    PRIORITY_STEPS,
     QUEUES,
 )
 from copydesk.core.settings import Settings, get_settings
@@ -28,7 +29,11 @@ def create_celery_app(settings: Settings | None = None) -> Celery:
     settings = settings or get_settings()
     app = Celery("copydesk", broker=settings.redis_url, set_as_current=True)
     app.conf.update(
-        task_queues=[Queue(name) for name in QUEUES],
+        # each queue on its own direct exchange: a task Celery re-sends (a retry) reaches
+        # its own queue only
+        task_queues=[
+            Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUES
+        ],
         task_default_queue=PREPARE_QUEUE,
         task_routes={
             PREPARE_TASK: {"queue": PREPARE_QUEUE},
@@ -51,6 +56,8 @@ def create_celery_app(settings: Settings | None = None) -> Celery:
         worker_hijack_root_logger=False,
         broker_connection_retry_on_startup=True,
         broker_transport_options={
+            # job priorities (copydesk.core.names): every queue's high list before any normal
+            "priority_steps": sorted(PRIORITY_STEPS.values()),
             "visibility_timeout": settings.task_visibility_timeout,
             "unacked_restore_interval": 2,
             "unacked_restore_throttle": 1,

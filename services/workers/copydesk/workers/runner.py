@@ -23,7 +23,7 @@ from copydesk.analysis.registry import AnalyserRegistry
 from copydesk.analysis.vectors import DocVectors
 from copydesk.core import errors
 from copydesk.core.messages import task_message
-from copydesk.core.names import ANALYSIS_TASKS
+from copydesk.core.names import ANALYSIS_TASKS, queue_key
 from copydesk.core.errors import failed_result as failed
 from copydesk.core.store import JobStore, Transition
 
@@ -71,7 +71,7 @@ def run_prepare(
         a for a in job["analyses"] if a not in prepared.failures and a not in prepared.embedded
     ]
     if ready and prepared.embedded:  # Hugging Face analyses start before the encoder runs
-        save(vectors=None, messages=_messages(job_id, ready), step="text")
+        save(vectors=None, messages=_messages(job, ready), step="text")
         ready = []
     vectors = None
     if prepared.embedded:
@@ -85,14 +85,22 @@ def run_prepare(
             ready += list(prepared.embedded)
     save(
         vectors=vectors.to_bytes() if vectors is not None and ready else None,
-        messages=_messages(job_id, ready),
+        messages=_messages(job, ready),
         step="final",
     )
     return transition
 
 
-def _messages(job_id: str, analyses: list[str]) -> list[tuple[str, str]]:
-    return [(name, task_message(ANALYSIS_TASKS[name], (job_id,), queue=name)) for name in analyses]
+def _messages(job: dict[str, Any], analyses: list[str]) -> list[tuple[str, str]]:
+    """The analysis messages of a job, each for the list of the job's priority."""
+    priority = job.get("priority", "normal")
+    return [
+        (
+            queue_key(name, priority),
+            task_message(ANALYSIS_TASKS[name], (job["id"],), queue=name, priority=priority),
+        )
+        for name in analyses
+    ]
 
 
 def fail_job(store: JobStore, job: dict[str, Any], failure: errors.CopydeskError) -> Transition:

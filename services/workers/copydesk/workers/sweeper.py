@@ -39,14 +39,19 @@ class Sweeper:
     def sweep_job(self, job_id: str) -> str:
         job = self.store.get(job_id)
         analyses = list(job["analyses"]) if job else []
+        priority = (job or {}).get("priority", "normal")
         outcome, stages = self.store.sweep(
             job_id,
             analyses=analyses,
-            prepare_message=task_message(PREPARE_TASK, (job_id,), queue=PREPARE_QUEUE),
+            prepare_message=task_message(
+                PREPARE_TASK, (job_id,), queue=PREPARE_QUEUE, priority=priority
+            ),
             analysis_messages={
-                name: task_message(ANALYSIS_TASKS[name], (job_id,), queue=name) for name in analyses
+                name: task_message(ANALYSIS_TASKS[name], (job_id,), queue=name, priority=priority)
+                for name in analyses
             },
             max_rounds=self.settings.sweep_max_rounds,
+            priority=priority,
         )
         if outcome == "requeued":
             log.warning(

@@ -1,0 +1,84 @@
+"""The API a client builds on, over HTTP against the whole stack: batches and priority,
+live events, and the ``copydesk`` command with its client library."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from copydesk.client import Client
+
+from copydesk.devstack.waiting import wait_for
+
+COPYDESK = [sys.executable, "-m", "copydesk.cli"]
+
+
+def _when(stamp: str) -> float:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+def test_a_high_job_overtakes_a_batch_of_200(stack) -> None:  # noqa: ANN001
+    client = Client(stack.base_url)
+    jobs = [
+        {"article": {"text": f"Story {i}: the port reopened after the storm passed."}}
+        for i in range(200)
+    ]
+    batch = client.submit_batch(jobs)
+    urgent = client.submit({"text": "Breaking: the bridge has collapsed."}, priority="high")
+    done = wait_for(
+        lambda: (b := client.batch(batch["id"]))["status"] == "completed" and b, timeout=240
+    )
+    assert done["counts"]["succeeded"] == 200
+    finished = sorted(_when(client.get(job_id)["completed_at"]) for job_id in batch["jobs"])
+    high = client.wait(urgent["id"])
+    assert high["status"] == "succeeded" and high["priority"] == "high"
+    assert _when(high["completed_at"]) < finished[100]  # before the batch's last 100
+
+
+def test_events_stream_each_result_and_end(stack) -> None:  # noqa: ANN001
+    client = Client(stack.base_url)
+    job = client.submit({"text": "Shares rose sharply after the company beat forecasts."})
+    events = list(client.events(job["id"]))
+    kinds = [event.type for event in events]
+    assert kinds[0] == "job.queued" and kinds[-1] == "job.succeeded"
+    assert sorted(e.data["analysis"] for e in events if e.type == "analysis.completed") == [
+        "sentiment",
+        "summary",
+        "topics",
+    ]
+    again = list(client.events(job["id"], last_event_id=events[-2].id))
+    assert [e.id for e in again] == [events[-1].id]
+
+
+def test_the_copydesk_command_submits_waits_gets_and_watches(stack, tmp_path: Path) -> None:  # noqa: ANN001
+    article = tmp_path / "article.txt"
+    article.write_text("A powerful storm forced the closure of three ports on Monday.\n")
+    url = ["--url", stack.base_url]
+    submitted = subprocess.run(
+        [*COPYDESK, "submit", "--wait", str(article), *url],
+        capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    job = json.loads(submitted.stdout)
+    assert job["status"] == "succeeded"
+    assert {name: r["status"] for name, r in job["results"].items()} == {
+        "summary": "succeeded",
+        "sentiment": "succeeded",
+        "topics": "succeeded",
+    }
+    shown = subprocess.run(
+        [*COPYDESK, "get", job["id"], *url], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert json.loads(shown.stdout)["id"] == job["id"]
+    watched = subprocess.run(
+        [*COPYDESK, "watch", job["id"], *url],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    lines = [json.loads(line) for line in watched.stdout.splitlines()]
+    assert lines[0]["type"] == "job.queued" and lines[-1]["type"] == "job.succeeded"
+    missing = subprocess.run(
+        [*COPYDESK, "get", "0" * 32, *url], capture_output=True, text=True, timeout=60
+    )
+    assert missing.returncode == 1 and "job_not_found" in missing.stderr
