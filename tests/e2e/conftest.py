@@ -12,6 +12,7 @@ from copydesk.devstack.stack import Stack
 from copydesk.devstack.waiting import wait_for
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # the Standard Webhooks spec example
+KEYS = {"alice": "alice-key-0123456789", "bob": "bob-key-0123456789"}  # two tenants
 TERMINAL = {"succeeded", "partially_succeeded", "failed", "cancelled"}
 
 
@@ -26,6 +27,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "COPYDESK_WEBHOOK_ALLOW_NETWORKS": "127.0.0.0/8",
             "COPYDESK_WEBHOOK_SECRET": SECRET,
             "COPYDESK_WEBHOOK_RETRY_DELAYS": "0.5,0.5,0.5",
+            "COPYDESK_API_KEYS": ",".join(f"{name}:{key}" for name, key in KEYS.items()),
+            "COPYDESK_RATE_LIMIT": "100000/minute",
         },
     )
     try:
@@ -62,4 +65,5 @@ class Jobs:
 @pytest.fixture(scope="session")
 def jobs(stack: Stack) -> Iterator[Jobs]:
     with requests.Session() as session:
+        session.headers["Authorization"] = f"Bearer {KEYS['alice']}"
         yield Jobs(session, stack.base_url)

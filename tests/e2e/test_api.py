@@ -4,16 +4,20 @@ live events, and the ``copydesk`` command with its client library."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
 
-from copydesk.client import Client
+from conftest import KEYS
+
+from copydesk.client import ApiError, Client
 
 from copydesk.devstack.waiting import wait_for
 
 COPYDESK = [sys.executable, "-m", "copydesk.cli"]
+AS_ALICE = {**os.environ, "COPYDESK_API_KEY": KEYS["alice"]}
 
 
 def _when(stamp: str) -> float:
@@ -21,7 +25,7 @@ def _when(stamp: str) -> float:
 
 
 def test_a_high_job_overtakes_a_batch_of_200(stack) -> None:  # noqa: ANN001
-    client = Client(stack.base_url)
+    client = Client(stack.base_url, api_key=KEYS["alice"])
     jobs = [
         {"article": {"text": f"Story {i}: the port reopened after the storm passed."}}
         for i in range(200)
@@ -39,7 +43,7 @@ def test_a_high_job_overtakes_a_batch_of_200(stack) -> None:  # noqa: ANN001
 
 
 def test_events_stream_each_result_and_end(stack) -> None:  # noqa: ANN001
-    client = Client(stack.base_url)
+    client = Client(stack.base_url, api_key=KEYS["alice"])
     job = client.submit({"text": "Shares rose sharply after the company beat forecasts."})
     events = list(client.events(job["id"]))
     kinds = [event.type for event in events]
@@ -59,7 +63,7 @@ def test_the_copydesk_command_submits_waits_gets_and_watches(stack, tmp_path: Pa
     url = ["--url", stack.base_url]
     submitted = subprocess.run(
         [*COPYDESK, "submit", "--wait", str(article), *url],
-        capture_output=True, text=True, timeout=120, check=True,
+        capture_output=True, text=True, timeout=120, check=True, env=AS_ALICE,
     )  # fmt: skip
     job = json.loads(submitted.stdout)
     assert job["status"] == "succeeded"
@@ -69,16 +73,55 @@ def test_the_copydesk_command_submits_waits_gets_and_watches(stack, tmp_path: Pa
         "topics": "succeeded",
     }
     shown = subprocess.run(
-        [*COPYDESK, "get", job["id"], *url], capture_output=True, text=True, timeout=60, check=True
-    )
+        [*COPYDESK, "get", job["id"], *url],
+        capture_output=True, text=True, timeout=60, check=True, env=AS_ALICE,
+    )  # fmt: skip
     assert json.loads(shown.stdout)["id"] == job["id"]
     watched = subprocess.run(
         [*COPYDESK, "watch", job["id"], *url],
-        capture_output=True, text=True, timeout=60, check=True,
+        capture_output=True, text=True, timeout=60, check=True, env=AS_ALICE,
     )  # fmt: skip
     lines = [json.loads(line) for line in watched.stdout.splitlines()]
     assert lines[0]["type"] == "job.queued" and lines[-1]["type"] == "job.succeeded"
     missing = subprocess.run(
-        [*COPYDESK, "get", "0" * 32, *url], capture_output=True, text=True, timeout=60
+        [*COPYDESK, "get", "0" * 32, *url], capture_output=True, text=True, timeout=60, env=AS_ALICE
     )
     assert missing.returncode == 1 and "job_not_found" in missing.stderr
+
+
+def test_requests_gunicorn_refuses_are_problems_too(stack) -> None:  # noqa: ANN001
+    import requests
+
+    long_path = requests.get(stack.base_url + "/v1/jobs/" + "a" * 10_000, timeout=10)
+    assert long_path.status_code == 414
+    assert long_path.headers["content-type"] == "application/problem+json"
+    assert long_path.json()["code"] == "uri_too_long"
+
+
+def test_tenants_are_isolated_over_http(stack) -> None:  # noqa: ANN001
+    alice = Client(stack.base_url, api_key=KEYS["alice"])
+    bob = Client(stack.base_url, api_key=KEYS["bob"])
+    job = alice.submit({"text": "Alice's article about the harbour.", "ref": "alice-1"})
+    batch = alice.submit_batch([{"article": {"text": "Alice's batch article."}}])
+    for call in (
+        lambda: bob.get(job["id"]),
+        lambda: bob.text(job["id"]),
+        lambda: bob.cancel(job["id"]),
+        lambda: bob.batch(batch["id"]),
+        lambda: bob._call("GET", f"/v1/jobs/{job['id']}/deliveries"),
+    ):
+        try:
+            call()
+        except ApiError as error:
+            assert error.status == 404
+        else:
+            raise AssertionError("another tenant's job was visible")
+    assert bob._call("GET", "/v1/jobs?ref=alice-1")["jobs"] == []
+    assert [j["id"] for j in alice._call("GET", "/v1/jobs?ref=alice-1")["jobs"]] == [job["id"]]
+    for key in (None, "wrong-key-0123456789"):
+        try:
+            Client(stack.base_url, api_key=key or "", retries=0).get(job["id"])
+        except ApiError as error:
+            assert error.status == 401 and error.code == "unauthorized"
+        else:
+            raise AssertionError("a request without a valid key was answered")

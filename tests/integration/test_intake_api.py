@@ -451,3 +451,52 @@ def test_idempotency_keys_are_scoped_per_tenant(keyed) -> None:  # noqa: ANN001
     assert again.headers["Idempotent-Replayed"] == "true"
     assert other.get_json()["id"] != first.get_json()["id"]
     assert "Idempotent-Replayed" not in other.headers
+
+
+# --- rate limits --------------------------------------------------------------------------
+
+
+def test_each_tenant_has_its_own_rate_limit_with_ratelimit_headers(settings, make_client) -> None:  # noqa: ANN001
+    keys = SecretStr(f"newsroom:{NEWSROOM},monitor:{MONITOR}")
+    limited = make_client(settings.model_copy(update={"api_keys": keys, "rate_limit": "3/minute"}))
+    answers = [limited.get("/v1/jobs", headers=_as(NEWSROOM)) for _ in range(4)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert [a.headers["RateLimit-Remaining"] for a in answers[:3]] == ["2", "1", "0"]
+    assert answers[0].headers["RateLimit-Limit"] == "3"
+    over = answers[3]
+    assert over.mimetype == "application/problem+json"
+    assert over.get_json()["code"] == "rate_limited"
+    assert 0 < int(over.headers["Retry-After"]) <= 60
+    assert limited.get("/v1/jobs", headers=_as(MONITOR)).status_code == 200  # its own budget
+    assert limited.get("/healthz").status_code == 200  # probes are not limited
+    assert "RateLimit-Limit" not in limited.get("/healthz").headers
+
+
+# --- durability ---------------------------------------------------------------------------
+
+
+def test_wait_aof_answers_202_once_the_job_is_on_disk(settings, make_client, tmp_path) -> None:  # noqa: ANN001
+    from copydesk.devstack.redis_server import RedisServer
+
+    server = RedisServer(data_dir=tmp_path / "aof", appendonly=True).start()
+    try:
+        durable = make_client(
+            settings.model_copy(update={"redis_url": server.url, "wait_aof": True})
+        )
+        response = durable.post("/v1/jobs", json={"article": {"text": "Kept on disk."}})
+        assert response.status_code == 202
+        aof = b"".join(
+            path.read_bytes() for path in (tmp_path / "aof").rglob("*.aof*") if path.is_file()
+        )
+        assert (
+            response.get_json()["id"].encode() in aof
+        )  # WAITAOF confirmed it is in the fsynced AOF
+    finally:
+        server.stop()
+
+
+def test_wait_aof_without_an_append_only_file_is_a_clear_503(settings, make_client) -> None:  # noqa: ANN001
+    durable = make_client(settings.model_copy(update={"wait_aof": True}))  # appendonly off
+    response = durable.post("/v1/jobs", json={"article": {"text": "Not durable here."}})
+    assert response.status_code == 503
+    assert "COPYDESK_WAIT_AOF" in response.get_json()["detail"]

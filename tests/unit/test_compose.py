@@ -175,6 +175,8 @@ def test_intake_serves_the_wsgi_app_on_port_8000(services: dict) -> None:
     args = argv(intake["command"])
     assert args[0] == "gunicorn"
     assert option(args, "--bind", "-b") == "0.0.0.0:8000"
+    config = option(args, "--config", "-c").removeprefix("python:")
+    assert module_file(config).is_file()  # its errors are problems too
     assert "8000:8000" in intake["ports"]
     assert env(intake)["COPYDESK_HTTP_HOST"] == "0.0.0.0"
     check = " ".join(intake["healthcheck"]["test"])

@@ -108,6 +108,10 @@ class QueueFull(CopydeskError):
     retryable = True
 
 
+class RateLimited(CopydeskError):
+    status, code, title = 429, "rate_limited", "Too many requests"
+
+
 class NotFound(CopydeskError):
     status, code, title = 404, "not_found", "Not found"
 

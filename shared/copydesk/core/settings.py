@@ -53,6 +53,12 @@ class Settings(BaseSettings):
         description="Longest one event stream stays open; the client then reconnects with "
         "Last-Event-ID (each open stream holds an intake thread).",
     )
+    rate_limit: str = Field(
+        default="1200/minute;100/second",
+        description="Requests each tenant (API key) may make to /v1 (flask-limiter syntax, "
+        "';' between limits), counted in Redis across intake processes; '' turns limits off. "
+        "Without API keys there are no tenants and no limits.",
+    )
     max_batch_jobs: int = Field(
         default=1000, ge=1, le=100_000, description="Most jobs in one POST /v1/batches."
     )
@@ -238,6 +244,18 @@ class Settings(BaseSettings):
                 "COPYDESK_API_KEYS (or COPYDESK_ALLOW_OPEN_ACCESS=true behind your own gateway)"
             )
         return self
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _check_rate_limit(cls, value: str) -> str:
+        if value.strip():
+            from limits import parse_many
+
+            try:
+                parse_many(value)
+            except ValueError as exc:
+                raise ValueError(f"not a rate limit such as '600/minute': {value!r}") from exc
+        return value
 
     @field_validator("api_keys")
     @classmethod

@@ -75,6 +75,7 @@ class Stack:
             "intake",
             [
                 python, "-m", "gunicorn",
+                "--config", "python:copydesk.intake.gunicorn_conf",
                 "--bind", f"{self.http_host}:{self.http_port}",
                 "--workers", "2", "--threads", "8",
                 "--graceful-timeout", "5",

@@ -25,6 +25,7 @@ _HTTP_ERRORS: dict[int, type[errors.CopydeskError]] = {
     405: errors.MethodNotAllowed,
     413: errors.BodyTooLarge,
     415: errors.UnsupportedMediaType,
+    429: errors.RateLimited,  # flask-limiter's; its description names the limit
 }
 
 
@@ -99,6 +100,8 @@ def register(app: Flask) -> None:
         if kind is errors.BodyTooLarge:
             limit = app.config["MAX_CONTENT_LENGTH"]
             error: errors.CopydeskError = kind(f"the body exceeds the limit of {limit} bytes")
+        elif kind is errors.RateLimited:
+            error = kind(f"this tenant's rate limit ({exc.description}) is spent; see Retry-After")
         elif kind is not None:
             error = kind(exc.description or kind.title)
         else:

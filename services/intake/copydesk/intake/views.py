@@ -11,14 +11,25 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, g, jsonify, redirect, request, url_for
 
 from copydesk.core import errors
 from copydesk.core.names import ANALYSES, PRIORITY_STEPS, QUEUES, queue_key
 from copydesk.core.schemas import JOB_STATUSES, BatchRequest, JobRequest
 from copydesk.core.render import delivery_id, render_job, webhook_view
 from copydesk.core.store import JOB_ID, Idempotency, is_terminal
+from copydesk.core.api_models import (
+    BatchOut,
+    Deliveries,
+    EventHeaders,
+    Health,
+    IdempotencyHeaders,
+    JobList,
+    JobOut,
+    ListQuery,
+)
 from copydesk.intake.auth import OPEN_TENANT
+from copydesk.intake.openapi import documented, responses, spec
 from copydesk.intake.service import IntakeService
 
 bp = Blueprint("v1", __name__)
@@ -73,6 +84,12 @@ def _json_body(limit: int | None = None) -> Any:
 
 
 @bp.post("/v1/jobs")
+@documented(
+    json=JobRequest,
+    headers=IdempotencyHeaders,
+    resp=responses({202: JobOut}, 400, 413, 415, 422),
+    tags=["jobs"],
+)
 def submit_job() -> Response:
     body = _json_body()
     if not isinstance(body, dict):
@@ -117,6 +134,12 @@ def _idempotency(body: Any) -> Idempotency | None:
 
 
 @bp.post("/v1/batches")
+@documented(
+    json=BatchRequest,
+    headers=IdempotencyHeaders,
+    resp=responses({202: BatchOut}, 400, 409, 413, 415, 422),
+    tags=["batches"],
+)
 def submit_batch() -> Response:
     """Accept up to COPYDESK_MAX_BATCH_JOBS jobs at once; each is a normal job (priority low
     unless it names one)."""
@@ -150,6 +173,7 @@ def submit_batch() -> Response:
 
 
 @bp.get("/v1/batches/<batch_id>")
+@documented(resp=responses({200: BatchOut}, 404), tags=["batches"])
 def get_batch(batch_id: str) -> Response:
     """A batch: how many of its jobs are in each status, and their ids."""
     batch = _service().store.batch(_checked(batch_id, errors.BatchNotFound))
@@ -177,6 +201,7 @@ def _batch_view(batch: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.get("/v1/jobs")
+@documented(query=ListQuery, resp=responses({200: JobList}, 422), tags=["jobs"])
 def list_jobs() -> Response:
     """List jobs newest first; ``status`` and ``ref`` filter, ``cursor`` pages on."""
     args = request.args
@@ -232,11 +257,13 @@ def _decode_cursor(cursor: str) -> tuple[int, str]:
 
 
 @bp.get("/v1/jobs/<job_id>")
+@documented(resp=responses({200: JobOut}, 404, 410), tags=["jobs"])
 def get_job(job_id: str) -> Response:
     return jsonify(render_job(_load(job_id)))
 
 
 @bp.get("/v1/jobs/<job_id>/text")
+@documented(resp=responses({200: None}, 404, 409, 410, media="text/plain"), tags=["jobs"])
 def get_job_text(job_id: str) -> Response:
     job = _load(job_id)  # the tenant's job, or 404
     doc = _service().store.document(job["id"])
@@ -252,6 +279,11 @@ TERMINAL_EVENTS = {f"job.{status}" for status in JOB_STATUSES if is_terminal(sta
 
 
 @bp.get("/v1/jobs/<job_id>/events")
+@documented(
+    headers=EventHeaders,
+    resp=responses({200: None}, 404, 410, 422, media="text/event-stream"),
+    tags=["jobs"],
+)
 def job_events(job_id: str) -> Response:
     """Server-Sent Events: each status change and each analysis result, from the job's start
     (or after ``Last-Event-ID``), ending after the terminal state. A stream lasts at most
@@ -292,6 +324,7 @@ def job_events(job_id: str) -> Response:
 
 
 @bp.post("/v1/jobs/<job_id>/cancel")
+@documented(resp=responses({202: JobOut}, 404, 410), tags=["jobs"])
 def cancel_job(job_id: str) -> Response:
     """Cancel a job: analyses not yet started never run. A finished job stays as it is."""
     job = _load(job_id)
@@ -302,12 +335,14 @@ def cancel_job(job_id: str) -> Response:
 
 
 @bp.get("/v1/jobs/<job_id>/deliveries")
+@documented(resp=responses({200: Deliveries}, 404, 410), tags=["webhooks"])
 def get_job_deliveries(job_id: str) -> Response:
     """List the job's webhook delivery attempts: time, status code, latency and error."""
     return jsonify(_deliveries(_load(job_id)))
 
 
 @bp.post("/v1/jobs/<job_id>/deliveries/<delivery>/redeliver")
+@documented(resp=responses({202: Deliveries}, 404, 409, 410), tags=["webhooks"])
 def redeliver(job_id: str, delivery: str) -> Response:
     """Send the job's event again (same ``webhook-id``), from the first attempt of the schedule."""
     job = _load(job_id)
@@ -355,11 +390,13 @@ def _load(job_id: str) -> dict[str, Any]:
 
 
 @bp.get("/healthz")
+@documented(resp=responses({200: Health}, common=False), security={}, tags=["health"])
 def healthz() -> Response:
     return jsonify({"status": "ok"})
 
 
 @bp.get("/readyz")
+@documented(resp=responses({200: Health, 503: Health}, common=False), security={}, tags=["health"])
 def readyz() -> Response:
     service = _service()
     try:
@@ -380,3 +417,15 @@ def readyz() -> Response:
         "analyses": list(ANALYSES),
     }
     return jsonify(body)
+
+
+@bp.get("/openapi.json")
+def openapi_document() -> Response:
+    """The OpenAPI 3.1 document of this API."""
+    return jsonify(spec.spec)
+
+
+@bp.get("/docs")
+def docs() -> Response:
+    """Interactive API docs (Swagger UI)."""
+    return redirect("/docs/swagger/")

@@ -1,0 +1,35 @@
+"""gunicorn settings for the intake: ``gunicorn -c python:copydesk.intake.gunicorn_conf ...``.
+
+gunicorn answers requests it cannot parse (a request line over ``limit_request_line``, bad
+headers) itself, before Flask sees them, with an HTML page. Here its error writer answers
+with an RFC 9457 problem instead, like every other error of the API.
+"""
+
+from __future__ import annotations
+
+import json
+
+from gunicorn import util
+
+CODES = {400: "bad_request", 414: "uri_too_long", 431: "headers_too_large", 501: "not_implemented"}
+
+
+def write_problem(sock, status_int: int, reason: str, mesg: str) -> None:  # noqa: ANN001
+    code = CODES.get(status_int, f"http_{status_int}")
+    body = json.dumps(
+        {
+            "type": "urn:copydesk:problem:" + code.replace("_", "-"),
+            "title": reason,
+            "status": status_int,
+            "detail": mesg[:300] or reason,
+            "code": code,
+        }
+    ).encode()
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
+        f"Content-Type: application/problem+json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    util.write_nonblock(sock, head.encode("latin1") + body)
+
+
+util.write_error = write_problem

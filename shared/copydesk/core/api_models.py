@@ -1,0 +1,150 @@
+"""The shapes of v1 answers, as pydantic models: the OpenAPI document is generated from them
+(and from the request models in :mod:`copydesk.core.schemas`), and tests check real answers
+against them. Rendering stays in :mod:`copydesk.core.render`; these describe its output.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from copydesk.core.names import Priority
+from copydesk.core.schemas import JobStatus
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class FieldError(_Open):
+    field: str
+    message: str
+
+
+class Problem(_Open):
+    """An RFC 9457 problem; ``code`` is stable and names the error."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    instance: str | None = None
+    errors: list[FieldError] | None = None
+
+
+class ArticleView(BaseModel):
+    title: str | None
+    ref: str | None
+    url: str | None
+    language: str | None
+    characters: int | None
+
+
+class WebhookView(BaseModel):
+    url: str
+    state: Literal["pending", "delivered", "failed"] | None
+    attempts: int
+    next_attempt_at: str | None
+    error: str | None
+    secret: str | None = Field(
+        default=None, description="A minted secret, in the 202 answer (and its replays) only."
+    )
+
+
+class JobLinks(BaseModel):
+    self: str
+    text: str
+
+
+class JobOut(BaseModel):
+    id: str
+    status: JobStatus
+    created_at: str
+    updated_at: str
+    completed_at: str | None
+    article: ArticleView
+    analyses: list[str]
+    options: dict[str, Any]
+    priority: Priority
+    results: dict[str, dict[str, Any]] = Field(
+        description="Per analysis: its status, and its result or its error problem."
+    )
+    batch: str | None = None
+    webhook: WebhookView | None = None
+    links: JobLinks
+
+
+class JobSummary(BaseModel):
+    id: str
+    status: JobStatus
+    created_at: str
+    updated_at: str
+    completed_at: str | None
+    article: ArticleView
+    links: JobLinks
+
+
+class JobList(BaseModel):
+    jobs: list[JobSummary]
+    next: str | None = Field(default=None, description="The next page; absent on the last.")
+
+
+class DeliveryAttempt(_Open):
+    delivery_id: str | None = None
+    attempt: int
+    at: str
+    status: int | None
+    error: str | None
+    ms: float
+
+
+class Deliveries(BaseModel):
+    job_id: str
+    delivery_id: str | None
+    webhook_state: Literal["pending", "delivered", "failed"] | None
+    webhook: WebhookView | None
+    attempts: list[DeliveryAttempt]
+
+
+class BatchOut(BaseModel):
+    id: str
+    status: Literal["running", "completed"]
+    created_at: str
+    priority: Priority
+    total: int
+    counts: dict[str, int]
+    jobs: list[str]
+    links: dict[str, str]
+
+
+class Health(_Open):
+    status: str
+
+
+class ListQuery(BaseModel):
+    status: JobStatus | None = None
+    ref: str | None = None
+    limit: int = Field(default=20, ge=1, le=100)
+    cursor: str | None = None
+
+
+class IdempotencyHeaders(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    idempotency_key: str | None = Field(
+        default=None,
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        description="Makes a retry safe: the same key and body answer with the first result.",
+    )
+
+
+class EventHeaders(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    last_event_id: str | None = Field(
+        default=None, alias="Last-Event-ID", description="Resume after this event."
+    )
