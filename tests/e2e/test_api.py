@@ -125,3 +125,37 @@ def test_tenants_are_isolated_over_http(stack) -> None:  # noqa: ANN001
             assert error.status == 401 and error.code == "unauthorized"
         else:
             raise AssertionError("a request without a valid key was answered")
+
+
+def test_idempotency_over_http(stack) -> None:  # noqa: ANN001
+    from concurrent.futures import ThreadPoolExecutor
+
+    alice = Client(stack.base_url, api_key=KEYS["alice"])
+    bob = Client(stack.base_url, api_key=KEYS["bob"])
+    article = {"text": "The same article, sent twice."}
+    first = alice.submit(article, idempotency_key="e2e-1")
+    again = alice.submit(article, idempotency_key="e2e-1")
+    assert again["id"] == first["id"]
+    other_tenant = bob.submit(article, idempotency_key="e2e-1")
+    assert other_tenant["id"] != first["id"]  # keys are per tenant
+    try:
+        alice.submit({"text": "Another article."}, idempotency_key="e2e-1")
+    except ApiError as error:
+        assert error.status == 422 and error.code == "idempotency_key_reused"
+    else:
+        raise AssertionError("a reused key with another body was accepted")
+
+    jobs = [{"article": {"text": f"Batch story {i}."}} for i in range(300)]
+    raw = Client(stack.base_url, api_key=KEYS["alice"], retries=0)  # see every answer
+
+    def send(_: int) -> tuple[int, str | None]:
+        try:
+            return 202, raw.submit_batch(jobs, idempotency_key="e2e-batch")["id"]
+        except ApiError as error:
+            return error.status, error.code
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(send, range(4)))
+    created = {value for status, value in answers if status == 202}
+    assert len(created) == 1  # one batch, however the retries raced
+    assert all(status == 202 or code == "idempotency_key_in_flight" for status, code in answers)

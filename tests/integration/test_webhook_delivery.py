@@ -350,3 +350,34 @@ def test_intake_refuses_private_literal_destinations(client) -> None:  # noqa: A
         response = client.post("/v1/jobs", data=json.dumps(body), content_type="application/json")
         assert response.status_code == 422, url
         assert response.get_json()["code"] == "webhook_refused"
+
+
+def test_a_batch_webhook_fires_once_when_its_last_job_ends(
+    dispatch, settings, store, client, receiver
+) -> None:  # noqa: ANN001
+    body = {
+        "jobs": [{"article": {"text": f"Story {i}."}, "analyses": ["sentiment"]} for i in range(3)],
+        "webhook": {"url": receiver.url, "secret": SECRET},
+    }
+    created = client.post("/v1/batches", json=body)
+    assert created.status_code == 202
+    batch = created.get_json()
+    assert batch["webhook"]["state"] is None and "secret" not in batch["webhook"]
+    dispatch(settings)
+    first, second, third = batch["jobs"]
+    store.record_result(first, "sentiment", {"status": "succeeded"})
+    client.post(f"/v1/jobs/{second}/cancel")  # a cancelled job has ended too
+    time.sleep(1)
+    assert receiver.requests == []  # one job is still running
+    store.record_result(third, "sentiment", {"status": "failed", "error": {"code": "x"}})
+    wait_for(lambda: receiver.requests, timeout=30)
+    time.sleep(0.5)
+    [(_, headers, payload)] = receiver.requests
+    event = Webhook(SECRET).verify(payload, headers)
+    assert event["type"] == "batch.completed"
+    assert headers["webhook-id"] == f"msg_batch_{batch['id']}_batch.completed"
+    counts = event["data"]["batch"]["counts"]
+    assert (counts["succeeded"], counts["cancelled"], counts["failed"]) == (1, 1, 1)
+    assert event["data"]["batch_url"].endswith(f"/v1/batches/{batch['id']}")
+    shown = client.get(f"/v1/batches/{batch['id']}").get_json()
+    assert shown["status"] == "completed" and shown["webhook"]["state"] == "delivered"

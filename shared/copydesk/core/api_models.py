@@ -117,6 +117,7 @@ class BatchOut(BaseModel):
     counts: dict[str, int]
     jobs: list[str]
     links: dict[str, str]
+    webhook: WebhookView | None = None
 
 
 class Health(_Open):

@@ -21,14 +21,26 @@ local function emit(job, channel, event)
   local ttl = redis.call('TTL', job)
   if ttl > 0 then redis.call('EXPIRE', stream, ttl) end
 end
--- the job left the in-flight set; its webhook (if any) is due at once
+-- a webhook of a job (member: its id) or a batch (member: 'batch:<id>') is due at once
+local function due_now(hash, due, member)
+  local at = now()
+  redis.call('ZADD', due, at, member)
+  redis.call('HSET', hash, 'webhook_state', 'pending', 'webhook_next_at', at,
+    'webhook_attempts', 0)
+end
+-- the job left the in-flight set; its webhook (if any) is due at once; and when it was its
+-- batch's last job to end, the batch's webhook too
 local function finished(job, inflight, due, id)
   redis.call('ZREM', inflight, id)
-  if redis.call('HGET', job, 'webhook') == '1' then
-    local at = now()
-    redis.call('ZADD', due, at, id)
-    redis.call('HSET', job, 'webhook_state', 'pending', 'webhook_next_at', at,
-      'webhook_attempts', 0)
+  if redis.call('HGET', job, 'webhook') == '1' then due_now(job, due, id) end
+  local batch = redis.call('HGET', job, 'batch')
+  if batch and batch ~= '' then
+    local key = 'copydesk:batch:' .. batch
+    local ended = redis.call('HINCRBY', key, 'ended', 1)
+    if ended == tonumber(redis.call('HGET', key, 'total') or '-1')
+      and redis.call('HGET', key, 'webhook') == '1' then
+      due_now(key, due, 'batch:' .. batch)
+    end
   end
 end
 """
@@ -41,7 +53,7 @@ CREATE = (
 -- ARGV: job id, record json, article view json, analyses csv, pending, now, raw article json,
 --       ttl, first message ('' for none), request fingerprint, idempotency ttl,
 --       most messages the first queue may hold (0: no limit), marker ttl, job key prefix,
---       '1' if the job has a webhook, stall seconds, tenant
+--       '1' if the job has a webhook, stall seconds, tenant, batch id ('' for none)
 -- The job joins the in-flight set, due for the sweeper's look once it could have stalled.
 -- The job index is the tenant's; the expiry marker remembers the tenant, so an expired job
 -- answers 410 only to its own tenant.
@@ -61,7 +73,8 @@ if tonumber(ARGV[12]) > 0 and depth >= tonumber(ARGV[12]) then
 end
 redis.call('SET', KEYS[4], ARGV[17], 'EX', ARGV[13])
 redis.call('HSET', KEYS[1], 'record', ARGV[2], 'article', ARGV[3], 'analyses', ARGV[4],
-  'pending', ARGV[5], 'status', 'queued', 'updated_at', ARGV[6], 'webhook', ARGV[15])
+  'pending', ARGV[5], 'status', 'queued', 'updated_at', ARGV[6], 'webhook', ARGV[15],
+  'batch', ARGV[18])
 redis.call('EXPIRE', KEYS[1], ARGV[8])
 emit(KEYS[1], KEYS[1] .. ':events', {type='job.queued', status='queued'})
 redis.call('ZADD', KEYS[6], now() + tonumber(ARGV[16]), ARGV[1])
@@ -221,8 +234,8 @@ return ids
 SETTLE = (
     _COMMON
     + """
--- KEYS[1] job hash, KEYS[2] due deliveries, KEYS[3] delivery log
--- ARGV: job id, state after the attempt (pending, delivered, failed), seconds to the next
+-- KEYS[1] job (or batch) hash, KEYS[2] due deliveries, KEYS[3] delivery log
+-- ARGV: due member (job id, or 'batch:<id>'), state after the attempt (pending, delivered, failed), seconds to the next
 --       attempt (pending), log entry json, error ('' for none), log ttl, log length kept
 -- Logs the attempt and moves the webhook on, in one step. Only a pending webhook moves: an
 -- attempt that outlived its lease and finishes late cannot undo a later outcome.

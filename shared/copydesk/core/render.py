@@ -74,3 +74,27 @@ def render_job(job: dict[str, Any]) -> dict[str, Any]:
         rendered["webhook"] = webhook_view(job)
     rendered["links"] = {"self": f"/v1/jobs/{job_id}", "text": f"/v1/jobs/{job_id}/text"}
     return rendered
+
+
+def batch_view(batch: dict[str, Any], statuses: list[str | None]) -> dict[str, Any]:
+    """The public v1 batch: counts of its jobs per status (``statuses``, None once a job
+    expired), whether all have ended, their ids, and its webhook if it has one."""
+    from copydesk.core.schemas import JOB_STATUSES, TERMINAL_STATUSES
+
+    counts = dict.fromkeys(JOB_STATUSES, 0)
+    for status in statuses:
+        counts[status or "expired"] = counts.get(status or "expired", 0) + 1
+    done = all(status is None or status in TERMINAL_STATUSES for status in statuses)
+    view: dict[str, Any] = {
+        "id": batch["id"],
+        "status": "completed" if done else "running",
+        "created_at": batch["created_at"],
+        "priority": batch["priority"],
+        "total": len(batch["jobs"]),
+        "counts": counts,
+        "jobs": batch["jobs"],
+        "links": {"self": f"/v1/batches/{batch['id']}"},
+    }
+    if batch.get("webhook"):
+        view["webhook"] = webhook_view(batch)
+    return view

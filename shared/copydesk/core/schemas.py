@@ -162,6 +162,7 @@ class JobRequest(_Strict):
 class BatchRequest(_Strict):
     jobs: list[JobRequest] = Field(min_length=1)
     priority: Priority = "low"  # for each job that names none
+    webhook: WebhookIn | None = None  # batch.completed, once every job has ended
 
     def job_priority(self, job: JobRequest) -> str:
         return job.priority if "priority" in job.model_fields_set else self.priority

@@ -230,6 +230,7 @@ class RedisJobStore:
             "1" if record.get("webhook") else "0",
             self.stall,
             tenant,
+            record.get("batch") or "",
         ]
         return keys, args
 
@@ -277,7 +278,14 @@ class RedisJobStore:
                     )
                     self._create(keys=keys, args=args, client=pipe)
                 key = self.batch_key(batch["id"])
-                pipe.set(key, json.dumps(batch, ensure_ascii=False), ex=self.ttl)
+                fields = {
+                    "record": json.dumps(batch, ensure_ascii=False),
+                    "total": len(jobs),
+                    "ended": 0,
+                    "webhook": "1" if batch.get("webhook") else "0",
+                }
+                pipe.hset(key, mapping=fields)
+                pipe.expire(key, self.ttl)
                 if claim is not None:
                     assert idempotency is not None
                     value = f"{idempotency.fingerprint} {batch['id']}"
@@ -290,8 +298,16 @@ class RedisJobStore:
         return None
 
     def batch(self, batch_id: str) -> dict[str, Any] | None:
-        raw = self.redis.get(self.batch_key(batch_id))
-        return json.loads(raw) if raw is not None else None
+        """The batch as created, with its webhook's state like a job's (``webhook_state``...)."""
+        fields = {
+            _text(k): _text(v) for k, v in self.redis.hgetall(self.batch_key(batch_id)).items()
+        }
+        if not fields:
+            return None
+        batch = json.loads(fields["record"])
+        batch.update(_webhook_fields(fields))
+        batch["ended"] = int(fields.get("ended") or 0)
+        return batch
 
     def statuses(self, job_ids: list[str]) -> list[str | None]:
         """The status of each job (None once expired), in one round trip."""
@@ -456,10 +472,7 @@ class RedisJobStore:
             for name, value in fields.items()
             if name.startswith("attempts:")
         }
-        job["webhook_state"] = fields.get("webhook_state")
-        job["webhook_attempts"] = int(fields.get("webhook_attempts") or 0)
-        job["webhook_next_at"] = _moment(fields.get("webhook_next_at"))
-        job["webhook_error"] = fields.get("webhook_error")
+        job.update(_webhook_fields(fields))
         job["sweeps"] = int(fields.get("sweeps") or 0)
         return job
 
@@ -490,6 +503,12 @@ class RedisJobStore:
         ids = self._claim(keys=[DUE], args=[lease_seconds, limit])
         return [_text(job_id) for job_id in ids]
 
+    def subject_key(self, member: str) -> str:
+        """The hash of a due webhook's subject: a job (its id) or a batch ('batch:<id>')."""
+        if member.startswith("batch:"):
+            return self.batch_key(member.removeprefix("batch:"))
+        return self.job_key(member)
+
     def settle_delivery(
         self,
         job_id: str,
@@ -501,7 +520,8 @@ class RedisJobStore:
     ) -> str:
         """Log one attempt and set the webhook ``pending`` (due in ``retry_in`` s), ``delivered``
         or ``failed``; ``stale`` when the webhook was no longer pending, ``missing`` if gone."""
-        keys = [self.job_key(job_id), DUE, self.job_key(job_id) + ":deliveries"]
+        key = self.subject_key(job_id)
+        keys = [key, DUE, key + ":deliveries"]
         args = [
             job_id,
             state,
@@ -528,7 +548,8 @@ class RedisJobStore:
         return f"{PREFIX}:webhooks:gone:{hashlib.sha256(url.encode()).hexdigest()}"
 
     def deliveries(self, job_id: str) -> list[dict[str, Any]]:
-        key = self.job_key(job_id) + ":deliveries"
+        """The delivery log of a job (or, as 'batch:<id>', of a batch)."""
+        key = self.subject_key(job_id) + ":deliveries"
         return [json.loads(raw) for raw in self.redis.lrange(key, 0, -1)]
 
     # --- the sweeper ----------------------------------------------------------------------
@@ -571,6 +592,16 @@ class RedisJobStore:
 
     def ping(self) -> bool:
         return bool(self.redis.ping())
+
+
+def _webhook_fields(fields: dict[str, str]) -> dict[str, Any]:
+    """Where a job's (or a batch's) webhook stands, from its hash."""
+    return {
+        "webhook_state": fields.get("webhook_state"),
+        "webhook_attempts": int(fields.get("webhook_attempts") or 0),
+        "webhook_next_at": _moment(fields.get("webhook_next_at")),
+        "webhook_error": fields.get("webhook_error"),
+    }
 
 
 def _moment(epoch: str | None) -> str | None:

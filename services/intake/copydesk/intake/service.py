@@ -114,6 +114,9 @@ class IntakeService:
         idempotency: Idempotency | None = None,
     ) -> tuple[dict[str, Any], bool]:
         """Store a batch of normal jobs at once; returns the batch and whether it is replayed."""
+        if request.webhook is not None:
+            allow = self.settings.webhook_allow_networks
+            check_destination(request.webhook.url, allow_networks=allow, resolve=False)
         for job in request.jobs:
             if job.webhook is not None:
                 allow = self.settings.webhook_allow_networks
@@ -137,6 +140,8 @@ class IntakeService:
             "created_at": now_rfc3339(),
             "priority": request.priority,
             "jobs": [job_id for job_id, *_ in entries],
+            "webhook": self._webhook(request),
+            "base_url": (self.settings.public_url or base_url).rstrip("/"),
         }
         try:
             seen = self.store.create_batch(
@@ -216,7 +221,7 @@ class IntakeService:
             raise errors.JobNotFound(f"the job this Idempotency-Key created ({job_id}) expired")
         return job
 
-    def _webhook(self, request: JobRequest) -> dict[str, Any] | None:
+    def _webhook(self, request: JobRequest | BatchRequest) -> dict[str, Any] | None:
         """Keep the webhook with its signing secret; mint one if neither client nor config has one.
 
         A minted secret is returned once, in the 202 answer, and never rendered again. Secrets

@@ -16,7 +16,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, redirect, reques
 from copydesk.core import errors
 from copydesk.core.names import ANALYSES, PRIORITY_STEPS, QUEUES, queue_key
 from copydesk.core.schemas import JOB_STATUSES, BatchRequest, JobRequest
-from copydesk.core.render import delivery_id, render_job, webhook_view
+from copydesk.core.render import batch_view, delivery_id, render_job, webhook_view
 from copydesk.core.store import JOB_ID, Idempotency, is_terminal
 from copydesk.core.api_models import (
     BatchOut,
@@ -164,7 +164,11 @@ def submit_batch() -> Response:
         base_url=request.host_url,
         idempotency=_idempotency(body),
     )
-    response = jsonify(_batch_view(batch))
+    rendered = _batch_view(batch)
+    minted = _service().minted_secret(batch)
+    if minted is not None:  # in the 202 (and its replay) only, as for a job
+        rendered["webhook"]["secret"] = minted
+    response = jsonify(rendered)
     response.status_code = 202
     response.headers["Location"] = url_for("v1.get_batch", batch_id=batch["id"])
     if replayed:
@@ -183,21 +187,7 @@ def get_batch(batch_id: str) -> Response:
 
 
 def _batch_view(batch: dict[str, Any]) -> dict[str, Any]:
-    statuses = _service().store.statuses(batch["jobs"])
-    counts = {status: 0 for status in JOB_STATUSES}
-    for status in statuses:
-        counts[status or "expired"] = counts.get(status or "expired", 0) + 1
-    done = all(status is None or is_terminal(status) for status in statuses)
-    return {
-        "id": batch["id"],
-        "status": "completed" if done else "running",
-        "created_at": batch["created_at"],
-        "priority": batch["priority"],
-        "total": len(batch["jobs"]),
-        "counts": counts,
-        "jobs": batch["jobs"],
-        "links": {"self": f"/v1/batches/{batch['id']}"},
-    }
+    return batch_view(batch, _service().store.statuses(batch["jobs"]))
 
 
 @bp.get("/v1/jobs")

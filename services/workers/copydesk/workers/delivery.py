@@ -12,12 +12,13 @@ before settling) can drop the copy.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import redis
 
 from copydesk.core.errors import WebhookRefused
-from copydesk.core.render import delivery_id, render_job
+from copydesk.core.render import batch_view, delivery_id, render_job
 from copydesk.core.secrets import SecretBox
 from copydesk.core.settings import Settings
 from copydesk.core.store import DUE, RedisJobStore, now_rfc3339
@@ -25,6 +26,7 @@ from copydesk.workers.webhooks import (
     DeliveryResult,
     Sender,
     WebhookSender,
+    build_batch_event,
     build_event,
     event_type_for,
 )
@@ -44,20 +46,19 @@ class Deliverer:
         self.settings = settings
         self.sender = sender or WebhookSender.from_settings(settings)
 
-    def deliver(self, job_id: str) -> str:
-        """Attempt the job's webhook once; returns the state it is left in.
+    def deliver(self, member: str) -> str:
+        """Attempt one due webhook once (a job's id, or 'batch:<id>'); returns its state after.
 
         Redis errors propagate: nothing could be recorded, and the claim's lease brings the
         webhook back. Any other exception ends the attempt as an internal error, on schedule.
         """
-        job = self.store.get(job_id)
-        if job is None or not job.get("webhook") or job.get("webhook_state") != "pending":
-            self.store.redis.zrem(DUE, job_id)
+        subject = self._subject(member)
+        if subject is None:
+            self.store.redis.zrem(DUE, member)
             return "stale"
-        attempt = job["webhook_attempts"] + 1
-        event_type = event_type_for(job["status"])
+        attempt = subject.record["webhook_attempts"] + 1
         entry: dict[str, Any] = {
-            "delivery_id": delivery_id(job),
+            "delivery_id": subject.delivery_id,
             "attempt": attempt,
             "at": now_rfc3339(),
             "status": None,
@@ -65,46 +66,62 @@ class Deliverer:
             "ms": 0.0,
         }
         try:
-            outcome = self._send(job, event_type)
+            outcome = self._send(subject)
         except redis.RedisError:
             raise
         except _Final as final:
-            return self._settle(job_id, entry, state="failed", error=final.reason)
+            return self._settle(member, entry, state="failed", error=final.reason)
         except Exception as exc:  # a defect must not leave the webhook stuck: log, schedule
-            log.exception("webhook attempt %d of job %s crashed", attempt, job_id)
+            log.exception("webhook attempt %d of %s crashed", attempt, member)
             outcome = DeliveryResult(False, None, True, f"internal error: {type(exc).__name__}", 0)
         entry.update(status=outcome.status, error=outcome.error, ms=round(outcome.duration_ms, 1))
         if outcome.delivered:
-            return self._settle(job_id, entry, state="delivered")
+            return self._settle(member, entry, state="delivered")
         if outcome.status == 410:
-            url = job["webhook"]["url"]
+            url = subject.record["webhook"]["url"]
             self.store.redis.set(self.store.gone_marker(url), "1", ex=GONE_MEMORY_SECONDS)
             error = "the receiver answered 410 Gone: deliveries to this URL have stopped"
-            return self._settle(job_id, entry, state="failed", error=error)
+            return self._settle(member, entry, state="failed", error=error)
         delays = self.settings.webhook_retry_delays
         if not outcome.retryable or attempt > len(delays):
             given_up = f"{outcome.error} (after {attempt} attempts)"
-            return self._settle(job_id, entry, state="failed", error=given_up)
+            return self._settle(member, entry, state="failed", error=given_up)
         wait = delays[attempt - 1]
         if outcome.retry_after is not None:
             wait = max(wait, min(outcome.retry_after, LONGEST_RETRY_AFTER))
-        return self._settle(job_id, entry, state="pending", error=outcome.error, retry_in=wait)
+        return self._settle(member, entry, state="pending", error=outcome.error, retry_in=wait)
 
-    def _send(self, job: dict[str, Any], event_type: str) -> DeliveryResult:
-        url = job["webhook"]["url"]
+    def _subject(self, member: str) -> _Subject | None:
+        """What a due member announces, or None when there is nothing (left) to send."""
+        if member.startswith("batch:"):
+            batch = self.store.batch(member.removeprefix("batch:"))
+            if batch is None or not batch.get("webhook") or batch["webhook_state"] != "pending":
+                return None
+            view = batch_view(batch, self.store.statuses(batch["jobs"]))
+            url = f"{batch.get('base_url', '')}/v1/batches/{batch['id']}"
+            event = build_batch_event(batch=view, batch_url=url)
+            return _Subject(batch, f"msg_batch_{batch['id']}_batch.completed", event)
+        job = self.store.get(member)
+        if job is None or not job.get("webhook") or job.get("webhook_state") != "pending":
+            return None
+        event_type = event_type_for(job["status"])
+        event = build_event(job=render_job(job), event_type=event_type, job_url=_job_url(job))
+        return _Subject(job, str(delivery_id(job)), event)
+
+    def _send(self, subject: _Subject) -> DeliveryResult:
+        url = subject.record["webhook"]["url"]
         if self.store.redis.exists(self.store.gone_marker(url)):
             raise _Final(
                 "the receiver answered 410 Gone to an earlier delivery: deliveries to this URL "
                 "have stopped (redeliver to try again)"
             )
         try:
-            secret = signing_secret(job, self.settings)
+            secret = signing_secret(subject.record, self.settings)
         except ValueError as exc:
             raise _Final(str(exc)) from exc
-        event = build_event(job=render_job(job), event_type=event_type, job_url=_job_url(job))
         try:
             return self.sender.send(
-                url=url, event=event, secret=secret, msg_id=str(delivery_id(job))
+                url=url, event=subject.event, secret=secret, msg_id=subject.delivery_id
             )
         except WebhookRefused as exc:
             raise _Final(f"destination refused: {exc.detail}") from exc
@@ -133,6 +150,15 @@ class Deliverer:
             tail,
         )
         return settled
+
+
+@dataclass(frozen=True, slots=True)
+class _Subject:
+    """A due webhook: the record it belongs to (a job or a batch), its id, its event."""
+
+    record: dict[str, Any]
+    delivery_id: str
+    event: dict[str, Any]
 
 
 class _Final(Exception):

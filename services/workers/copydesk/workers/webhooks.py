@@ -178,6 +178,18 @@ def build_event(
     }
 
 
+def build_batch_event(
+    *, batch: dict, batch_url: str, now: datetime | None = None
+) -> dict[str, Any]:
+    """The ``batch.completed`` event: every job of the batch has ended."""
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    return {
+        "type": "batch.completed",
+        "timestamp": moment.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "data": {"batch_id": batch["id"], "batch_url": batch_url, "batch": batch},
+    }
+
+
 def encode_event(event: dict) -> bytes:
     """Serialise compactly and ASCII-only, so the signed bytes survive any receiver's decoding."""
     return json.dumps(event, separators=(",", ":"), ensure_ascii=True).encode("ascii")
