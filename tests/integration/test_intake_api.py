@@ -500,3 +500,16 @@ def test_wait_aof_without_an_append_only_file_is_a_clear_503(settings, make_clie
     response = durable.post("/v1/jobs", json={"article": {"text": "Not durable here."}})
     assert response.status_code == 503
     assert "COPYDESK_WAIT_AOF" in response.get_json()["detail"]
+
+
+def test_a_finished_job_expires_after_its_ttl_and_answers_410(settings, make_client, store) -> None:  # noqa: ANN001
+    short = make_client(settings.model_copy(update={"job_ttl_seconds": 2}))
+    job_id = _post(
+        short, {"article": {"text": "Short-lived."}, "analyses": ["sentiment"]}
+    ).get_json()["id"]
+    time.sleep(1.5)
+    store.ttl = 2
+    store.record_result(job_id, "sentiment", {"status": "succeeded"})  # finishing renews the TTL
+    assert short.get(f"/v1/jobs/{job_id}").status_code == 200  # 2 s after finishing, not creation
+    time.sleep(2.5)
+    _assert_problem(short.get(f"/v1/jobs/{job_id}"), 410, "job_expired")

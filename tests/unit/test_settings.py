@@ -91,3 +91,40 @@ def test_the_keyring_finds_the_tenant_of_a_bearer_key() -> None:
     for wrong in (None, "", "Bearer", "Bearer nope", "Basic k3y-for-the-newsroom-1"):
         assert ring.tenant_for(wrong) is None
     assert all(len(digest) == 32 for digest, _ in ring.digests)  # only digests are kept
+
+
+def test_gunicorn_refuses_a_public_bind_without_keys(monkeypatch) -> None:  # noqa: ANN001
+    from types import SimpleNamespace
+
+    import copydesk.core.settings as settings_module
+    from copydesk.intake import gunicorn_conf
+
+    def server(*binds: str) -> SimpleNamespace:
+        return SimpleNamespace(cfg=SimpleNamespace(bind=list(binds)))
+
+    monkeypatch.setattr(settings_module, "get_settings", lambda: Settings())
+    with pytest.raises(SystemExit, match="without API keys"):
+        gunicorn_conf.on_starting(server("127.0.0.1:8000", "0.0.0.0:8000"))
+    gunicorn_conf.on_starting(server("127.0.0.1:8000", "[::1]:8000", "unix:/tmp/s"))  # loopback
+    keyed = Settings(api_keys="a:0123456789abcdef")
+    monkeypatch.setattr(settings_module, "get_settings", lambda: keyed)
+    gunicorn_conf.on_starting(server("0.0.0.0:8000"))
+    open_ok = Settings(allow_open_access=True)
+    monkeypatch.setattr(settings_module, "get_settings", lambda: open_ok)
+    gunicorn_conf.on_starting(server("0.0.0.0:8000"))
+
+
+def test_gunicorn_errors_are_problem_json() -> None:
+    import json
+    import socket
+
+    from copydesk.intake import gunicorn_conf
+
+    left, right = socket.socketpair()
+    with left, right:
+        gunicorn_conf.write_problem(left, 414, "URI Too Long", "line too long")
+        raw = right.recv(4096).decode()
+    head, _, body = raw.partition("\r\n\r\n")
+    assert head.startswith("HTTP/1.1 414 URI Too Long")
+    assert "Content-Type: application/problem+json" in head
+    assert json.loads(body)["code"] == "uri_too_long"

@@ -11,7 +11,7 @@ import re
 from functools import lru_cache
 from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 EMBEDDED = "embedded"
@@ -21,7 +21,9 @@ TENANT = re.compile(r"[a-z0-9_-]{1,64}")
 class Settings(BaseSettings):
     """copydesk configuration; every field is ``COPYDESK_<NAME>`` in the environment."""
 
-    model_config = SettingsConfigDict(env_prefix="COPYDESK_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="COPYDESK_", extra="ignore", frozen=True, populate_by_name=True
+    )
 
     redis_url: str = Field(
         default="redis://127.0.0.1:6379/0",
@@ -66,7 +68,11 @@ class Settings(BaseSettings):
         default=50_000_000, ge=1024, description="Largest accepted batch body (413 above)."
     )
     job_ttl_seconds: int = Field(
-        default=7 * 24 * 3600, ge=60, description="How long a job and its results are kept."
+        default=7 * 24 * 3600,
+        ge=1,
+        validation_alias=AliasChoices("COPYDESK_JOB_TTL_SECONDS", "COPYDESK_RESULT_TTL"),
+        description="How long a job is kept, and its results after it finishes (also read "
+        "from COPYDESK_RESULT_TTL); an expired job answers 410 for 30 days more.",
     )
     max_queued_jobs: int = Field(
         default=50_000,

@@ -1,8 +1,11 @@
 """gunicorn settings for the intake: ``gunicorn -c python:copydesk.intake.gunicorn_conf ...``.
 
-gunicorn answers requests it cannot parse (a request line over ``limit_request_line``, bad
-headers) itself, before Flask sees them, with an HTML page. Here its error writer answers
-with an RFC 9457 problem instead, like every other error of the API.
+- gunicorn answers requests it cannot parse (a request line over ``limit_request_line``, bad
+  headers) itself, before Flask sees them, with an HTML page. Here its error writer answers
+  with an RFC 9457 problem instead, like every other error of the API.
+- It refuses to start on a non-loopback address without API keys (unless
+  COPYDESK_ALLOW_OPEN_ACCESS), whatever COPYDESK_HTTP_HOST says: the check is on the
+  addresses gunicorn actually binds.
 """
 
 from __future__ import annotations
@@ -33,3 +36,18 @@ def write_problem(sock, status_int: int, reason: str, mesg: str) -> None:  # noq
 
 
 util.write_error = write_problem
+
+
+LOOPBACK = ("127.", "[::1]", "::1", "localhost", "unix:")
+
+
+def on_starting(server) -> None:  # noqa: ANN001 - gunicorn's hook
+    from copydesk.core.settings import get_settings
+
+    settings = get_settings()
+    exposed = [str(b) for b in server.cfg.bind if not str(b).startswith(LOOPBACK)]
+    if exposed and settings.api_keys is None and not settings.allow_open_access:
+        raise SystemExit(
+            f"copydesk: refusing to serve on {', '.join(exposed)} without API keys: set "
+            "COPYDESK_API_KEYS (or COPYDESK_ALLOW_OPEN_ACCESS=true behind your own gateway)"
+        )
