@@ -15,6 +15,7 @@ import json
 import os
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -102,6 +103,23 @@ class Client:
 
     def get(self, job_id: str) -> dict[str, Any]:
         return self._call("GET", f"/v1/jobs/{job_id}")
+
+    def jobs(
+        self, *, status: str | None = None, ref: str | None = None, page_size: int = 50
+    ) -> Iterator[dict[str, Any]]:
+        """Every job of this tenant, newest first, following the pages' ``next`` links."""
+        query = urllib.parse.urlencode(
+            {k: v for k, v in (("status", status), ("ref", ref), ("limit", page_size)) if v}
+        )
+        path: str | None = f"/v1/jobs?{query}"
+        while path:
+            page = self._call("GET", path)
+            yield from page["jobs"]
+            path = page.get("next")
+
+    def deliveries(self, job_id: str) -> dict[str, Any]:
+        """The job's webhook: where it stands, and every attempt."""
+        return self._call("GET", f"/v1/jobs/{job_id}/deliveries")
 
     def batch(self, batch_id: str) -> dict[str, Any]:
         return self._call("GET", f"/v1/batches/{batch_id}")

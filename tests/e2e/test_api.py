@@ -108,7 +108,7 @@ def test_tenants_are_isolated_over_http(stack) -> None:  # noqa: ANN001
         lambda: bob.text(job["id"]),
         lambda: bob.cancel(job["id"]),
         lambda: bob.batch(batch["id"]),
-        lambda: bob._call("GET", f"/v1/jobs/{job['id']}/deliveries"),
+        lambda: bob.deliveries(job["id"]),
     ):
         try:
             call()
@@ -116,8 +116,8 @@ def test_tenants_are_isolated_over_http(stack) -> None:  # noqa: ANN001
             assert error.status == 404
         else:
             raise AssertionError("another tenant's job was visible")
-    assert bob._call("GET", "/v1/jobs?ref=alice-1")["jobs"] == []
-    assert [j["id"] for j in alice._call("GET", "/v1/jobs?ref=alice-1")["jobs"]] == [job["id"]]
+    assert list(bob.jobs(ref="alice-1")) == []
+    assert [j["id"] for j in alice.jobs(ref="alice-1")] == [job["id"]]
     for key in (None, "wrong-key-0123456789"):
         try:
             Client(stack.base_url, api_key=key or "", retries=0).get(job["id"])
@@ -159,3 +159,20 @@ def test_idempotency_over_http(stack) -> None:  # noqa: ANN001
     created = {value for status, value in answers if status == 202}
     assert len(created) == 1  # one batch, however the retries raced
     assert all(status == 202 or code == "idempotency_key_in_flight" for status, code in answers)
+
+
+def test_cancel_a_queued_job_and_page_through_a_listing(stack) -> None:  # noqa: ANN001
+    alice = Client(stack.base_url, api_key=KEYS["alice"])
+    backlog = alice.submit_batch([{"article": {"text": f"Backlog {i}."}} for i in range(150)])
+    waiting = alice.submit({"text": "Behind the backlog.", "ref": "page-e2e"}, priority="low")
+    cancelled = alice.cancel(waiting["id"])
+    assert cancelled["status"] == "cancelled"
+    assert {r["status"] for r in cancelled["results"].values()} == {"cancelled"}
+    wait_for(lambda: alice.batch(backlog["id"])["status"] == "completed", timeout=240)
+    assert alice.get(waiting["id"])["status"] == "cancelled"  # its tasks found it ended
+
+    made = {waiting["id"]} | {
+        alice.submit({"text": f"Listed {i}.", "ref": "page-e2e"})["id"] for i in range(4)
+    }
+    seen = [job["id"] for job in alice.jobs(ref="page-e2e", page_size=2)]  # 3 pages
+    assert sorted(seen) == sorted(made) and len(seen) == len(set(seen)) == 5
