@@ -121,6 +121,11 @@ class Client:
         """The job's webhook: where it stands, and every attempt."""
         return self._call("GET", f"/v1/jobs/{job_id}/deliveries")
 
+    def models(self) -> dict[str, Any]:
+        """Each analysis's backend, model, revision, window, device, precision and whether a
+        live worker has it loaded."""
+        return self._call("GET", "/v1/models")["analyses"]
+
     def batch(self, batch_id: str) -> dict[str, Any]:
         return self._call("GET", f"/v1/batches/{batch_id}")
 

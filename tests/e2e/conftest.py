@@ -23,6 +23,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         var_dir=var,
         http_port=free_port(),
         log_dir=var / "logs",
+        flower_port=free_port(),
         extra_env={
             "COPYDESK_WEBHOOK_ALLOW_NETWORKS": "127.0.0.0/8",
             "COPYDESK_WEBHOOK_SECRET": SECRET,

@@ -176,3 +176,94 @@ def test_cancel_a_queued_job_and_page_through_a_listing(stack) -> None:  # noqa:
     }
     seen = [job["id"] for job in alice.jobs(ref="page-e2e", page_size=2)]  # 3 pages
     assert sorted(seen) == sorted(made) and len(seen) == len(set(seen)) == 5
+
+
+def test_readiness_and_models_report_the_live_workers(stack) -> None:  # noqa: ANN001
+    import requests
+
+    ready = requests.get(stack.base_url + "/readyz", timeout=10)
+    assert ready.status_code == 200, ready.text
+    body = ready.json()
+    assert body["missing"] == [] and body["dispatchers"] >= 1
+    assert all(count >= 1 for count in body["workers"].values())
+    models = Client(stack.base_url, api_key=KEYS["alice"]).models()
+    assert set(models) == {"summary", "sentiment", "topics"}
+    for info in models.values():
+        assert info["loaded"] and info["backend"] == "embedded"
+        assert info["model"].startswith("all-MiniLM-L6-v2")
+        assert info["revision"].startswith("sha256:") and info["max_input_tokens"] == 256
+        assert (info["device"], info["precision"]) == ("cpu", "int8")
+
+
+def test_metrics_merge_the_intake_processes_and_read_the_workers(stack) -> None:  # noqa: ANN001
+    import requests
+    from prometheus_client.parser import text_string_to_metric_families
+
+    alice = Client(stack.base_url, api_key=KEYS["alice"])
+    alice.wait(alice.submit({"text": "Metrics after a real job."})["id"])
+    text = requests.get(stack.base_url + "/metrics", timeout=10).text
+    names = {s.name for family in text_string_to_metric_families(text) for s in family.samples}
+    assert {
+        "copydesk_http_requests_total",
+        "copydesk_http_request_duration_seconds_bucket",
+        "copydesk_jobs_total",
+        "copydesk_analyses_total",
+        "copydesk_analysis_duration_seconds_bucket",
+        "copydesk_queue_depth",
+        "copydesk_oldest_queued_seconds",
+        "copydesk_webhook_attempts_total",
+        "copydesk_worker_rss_bytes",
+    } <= names
+    requests_seen = sum(
+        s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == "copydesk_http_requests_total"
+    )
+    assert requests_seen >= 3  # counted across gunicorn processes (multiprocess mode)
+
+
+def test_one_jobs_logs_carry_its_id_everywhere_and_never_its_text(stack) -> None:  # noqa: ANN001
+    import json as jsonlib
+    import time
+
+    from test_acceptance import _Receiver
+
+    receiver = _Receiver()
+    secret_phrase = "Zanzibar marmalade quorum 7731"  # appears nowhere but in this article
+    try:
+        alice = Client(stack.base_url, api_key=KEYS["alice"])
+        job = alice.submit(
+            {"text": f"The committee met. {secret_phrase} was discussed at length."},
+            webhook={"url": receiver.url},
+        )
+        alice.wait(job["id"])
+        wait_for(lambda: receiver.requests, timeout=30)
+        time.sleep(1)  # the dispatcher logs after the receiver answered
+    finally:
+        receiver.server.shutdown()
+        receiver.server.server_close()
+    components: set[str] = set()
+    for name in ("intake", "analysis-worker", "dispatcher"):
+        text = (stack.log_dir / f"{name}.log").read_text(encoding="utf-8", errors="replace")
+        assert secret_phrase not in text, name
+        for line in text.splitlines():
+            if line.startswith("{"):
+                entry = jsonlib.loads(line)
+                if entry.get("job_id") == job["id"]:
+                    components.add(entry["component"])
+    assert components == {"intake", "worker", "dispatcher"}
+
+
+def test_flower_runs_beside_the_stack(stack) -> None:  # noqa: ANN001
+    import requests
+
+    url = f"http://127.0.0.1:{stack.flower_port}/healthcheck"
+
+    def healthy() -> bool:
+        try:
+            return requests.get(url, timeout=5).text == "OK"
+        except requests.RequestException:
+            return False
+
+    assert wait_for(healthy, timeout=60, every=0.5)

@@ -209,11 +209,58 @@ def test_webhook_secret_is_never_rendered(client) -> None:
     assert secret not in client.get(f"/v1/jobs/{job_id}").get_data(as_text=True)
 
 
-def test_health_and_readiness(client, redis_client) -> None:
+def _worker(redis_client, name: str, queues: list[str], models: dict | None = None) -> None:  # noqa: ANN001
+    from copydesk.core.presence import announce
+
+    payload = {"kind": "worker", "host": "h", "pid": name, "queues": queues, "models": models or {}}
+    announce(redis_client, f"h:{name}", payload)
+
+
+def test_readiness_needs_a_live_worker_for_every_queue_and_a_dispatcher(
+    client, redis_client
+) -> None:  # noqa: ANN001
     assert client.get("/healthz").get_json() == {"status": "ok"}
+    empty = client.get("/readyz")
+    assert empty.status_code == 503
+    assert set(empty.get_json()["missing"]) == {
+        *(f"worker for queue {q}" for q in QUEUES),
+        "dispatcher",
+    }
+    _worker(redis_client, "1", ["prepare", "summary", "sentiment"])  # topics is stopped
+    redis_client.set("copydesk:dispatcher:h:9", "1", ex=30)
+    partial = client.get("/readyz")
+    assert partial.status_code == 503
+    assert partial.get_json()["missing"] == ["worker for queue topics"]
+    _worker(redis_client, "2", ["topics"])
     ready = client.get("/readyz")
-    assert ready.status_code == 200
-    assert set(ready.get_json()["queues"]) == set(QUEUES)
+    assert ready.status_code == 200, ready.get_json()
+    body = ready.get_json()
+    assert set(body["queues"]) == set(QUEUES) and body["missing"] == []
+    assert body["workers"] == {"prepare": 1, "summary": 1, "sentiment": 1, "topics": 1}
+    assert "redis://" not in ready.get_data(as_text=True)  # no URLs, no secrets
+
+
+def test_models_names_every_analysis_and_what_live_workers_loaded(client, redis_client) -> None:  # noqa: ANN001
+    cold = client.get("/v1/models").get_json()["analyses"]
+    assert set(cold) == {"summary", "sentiment", "topics"}
+    assert all(not info["loaded"] and info["backend"] == "embedded" for info in cold.values())
+    encoder = {
+        "backend": "onnx-int8",
+        "model": "all-MiniLM-L6-v2, onnx-int8",
+        "revision": "sha256:0123456789abcdef",
+        "max_input_tokens": 256,
+        "device": "cpu",
+        "precision": "int8",
+    }
+    _worker(redis_client, "1", ["prepare", "summary", "sentiment", "topics"], {"encoder": encoder})
+    warm = client.get("/v1/models").get_json()["analyses"]
+    for info in warm.values():
+        assert info["loaded"] and info["workers"] == 1
+        assert (info["revision"], info["precision"], info["max_input_tokens"]) == (
+            "sha256:0123456789abcdef",
+            "int8",
+            256,
+        )
 
 
 def test_readiness_fails_without_redis(settings) -> None:

@@ -20,7 +20,7 @@ from copydesk.core.names import QUEUES
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER_SERVICES = sorted(f"worker-{queue}" for queue in QUEUES)
-APP_SERVICES = {"intake", "dispatcher", *WORKER_SERVICES}
+APP_SERVICES = {"intake", "dispatcher", "flower", *WORKER_SERVICES}
 DOCKERFILES = {"intake": "services/intake/Dockerfile", "workers": "services/workers/Dockerfile"}
 
 
@@ -89,6 +89,7 @@ def test_services_are_redis_intake_and_one_worker_per_queue(services: dict) -> N
         "worker-sentiment",
         "worker-topics",
         "dispatcher",
+        "flower",
     }
 
 
@@ -170,6 +171,15 @@ def test_dispatcher_runs_the_dispatcher_module_and_checks_it(services: dict) -> 
     assert dispatcher["restart"] == "unless-stopped"
 
 
+def test_flower_monitors_the_same_celery_app(services: dict) -> None:
+    flower = services["flower"]
+    args = argv(flower["command"])
+    assert args[:4] == ["celery", "-A", "copydesk.workers.celery_app", "flower"]
+    assert option(args, "--port") == "5555" and "5555:5555" in flower["ports"]
+    assert "/healthcheck" in " ".join(flower["healthcheck"]["test"])
+    assert "FLOWER_BASIC_AUTH" in env(flower)
+
+
 def test_intake_serves_the_wsgi_app_on_port_8000(services: dict) -> None:
     intake = services["intake"]
     args = argv(intake["command"])
@@ -206,7 +216,8 @@ def test_workers_and_their_healthchecks_start_an_existing_celery_app(services: d
 
 @pytest.mark.parametrize(
     ("name", "role"),
-    [("intake", "intake"), ("dispatcher", "workers")] + [(n, "workers") for n in WORKER_SERVICES],
+    [("intake", "intake"), ("dispatcher", "workers"), ("flower", "workers")]
+    + [(n, "workers") for n in WORKER_SERVICES],
 )
 def test_service_builds_its_role_dockerfile(services: dict, name: str, role: str) -> None:
     build = services[name]["build"]

@@ -149,3 +149,18 @@ class EventHeaders(BaseModel):
     last_event_id: str | None = Field(
         default=None, alias="Last-Event-ID", description="Resume after this event."
     )
+
+
+class ModelInfo(_Open):
+    backend: str
+    model: str
+    revision: str | None = None
+    max_input_tokens: int | None = None
+    device: str | None = None
+    precision: str | None = None
+    loaded: bool
+    workers: int
+
+
+class Models(BaseModel):
+    analyses: dict[str, ModelInfo]

@@ -32,6 +32,7 @@ end
 -- batch's last job to end, the batch's webhook too
 local function finished(job, inflight, due, id)
   redis.call('ZREM', inflight, id)
+  redis.call('HINCRBY', 'copydesk:stats', 'jobs|' .. redis.call('HGET', job, 'status'), 1)
   if redis.call('HGET', job, 'webhook') == '1' then due_now(job, due, id) end
   local batch = redis.call('HGET', job, 'batch')
   if batch and batch ~= '' then
@@ -77,6 +78,7 @@ redis.call('HSET', KEYS[1], 'record', ARGV[2], 'article', ARGV[3], 'analyses', A
   'batch', ARGV[18])
 redis.call('EXPIRE', KEYS[1], ARGV[8])
 emit(KEYS[1], KEYS[1] .. ':events', {type='job.queued', status='queued'})
+redis.call('HINCRBY', 'copydesk:stats', 'jobs|accepted', 1)
 redis.call('ZADD', KEYS[6], now() + tonumber(ARGV[16]), ARGV[1])
 redis.call('SET', KEYS[2], ARGV[7], 'EX', ARGV[8])
 if ARGV[9] ~= '' then redis.call('LPUSH', KEYS[3], ARGV[9]) end
@@ -181,7 +183,7 @@ RECORD = (
 -- KEYS[1] job hash, KEYS[2] channel, KEYS[3] doc, KEYS[4] vectors, KEYS[5] raw article,
 -- KEYS[6] in-flight set, KEYS[7] due deliveries
 -- ARGV: analysis, result json, now, ttl, '1' if the analysis succeeded else '0', job id,
---       stall seconds
+--       stall seconds, 'model|outcome' (metrics), seconds it took ('' unknown), its bucket
 -- O(number of analyses) whatever the results weigh: successes are counted, results are never
 -- decoded here. The last result ends the job and makes its webhook due, in the same step.
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing', ''} end
@@ -190,6 +192,12 @@ if redis.call('HEXISTS', KEYS[1], field) == 1 then
   return {'duplicate', redis.call('HGET', KEYS[1], 'status')}
 end
 redis.call('HSET', KEYS[1], field, ARGV[2], 'updated_at', ARGV[3])
+-- metrics (copydesk:stats, read by /metrics): outcome by analysis and model, and duration
+redis.call('HINCRBY', 'copydesk:stats', 'analysis|' .. ARGV[1] .. '|' .. ARGV[8], 1)
+if ARGV[9] ~= '' then
+  redis.call('HINCRBY', 'copydesk:stats', 'seconds_bucket|' .. ARGV[1] .. '|' .. ARGV[10], 1)
+  redis.call('HINCRBYFLOAT', 'copydesk:stats', 'seconds_sum|' .. ARGV[1], ARGV[9])
+end
 local ok = redis.call('HINCRBY', KEYS[1], 'succeeded', tonumber(ARGV[5]))
 local pending = redis.call('HINCRBY', KEYS[1], 'pending', -1)
 local status = redis.call('HGET', KEYS[1], 'status')
@@ -247,6 +255,8 @@ redis.call('RPUSH', KEYS[3], ARGV[4])
 redis.call('LTRIM', KEYS[3], -tonumber(ARGV[7]), -1)
 redis.call('EXPIRE', KEYS[3], ARGV[6])
 if redis.call('HGET', KEYS[1], 'webhook_state') ~= 'pending' then return 'stale' end
+local outcome = ARGV[2] == 'pending' and 'retry' or ARGV[2]
+redis.call('HINCRBY', 'copydesk:stats', 'webhook|' .. outcome, 1)
 redis.call('HINCRBY', KEYS[1], 'webhook_attempts', 1)
 if ARGV[5] == '' then redis.call('HDEL', KEYS[1], 'webhook_error')
 else redis.call('HSET', KEYS[1], 'webhook_error', ARGV[5]) end

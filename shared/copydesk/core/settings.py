@@ -220,6 +220,15 @@ class Settings(BaseSettings):
         description="Folder of the exported ONNX encoders; default: share/copydesk/models "
         "inside the Python environment (make install and the worker image fill it).",
     )
+    log_format: str = Field(
+        default="json",
+        pattern="^(json|console)$",
+        description="Log lines as JSON objects (one per line, with job ids) or as text; make run "
+        "uses console.",
+    )
+    log_level: str = Field(
+        default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$", description="Log level."
+    )
     torch_threads: int = Field(default=1, ge=1, le=64, description="torch threads per process.")
     preload_models: bool = Field(
         default=True, description="Load the embedding model when a worker process starts."

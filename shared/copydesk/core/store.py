@@ -490,10 +490,18 @@ class RedisJobStore:
         """Record one analysis outcome; returns ``completed`` exactly once per job."""
         payload = json.dumps(result, ensure_ascii=False)
         succeeded = "1" if result.get("status") == "succeeded" else "0"
+        model = str(result.get("model") or "none").replace("|", "/")
+        label = f"{model}|{result.get('status', 'unknown')}"
+        elapsed = result.get("elapsed_ms")
+        seconds = "" if elapsed is None else repr(float(elapsed) / 1000)
+        bucket = "" if elapsed is None else duration_bucket(float(elapsed) / 1000)
         outcome, status = self._record(
             keys=[*self._keys(job_id), INFLIGHT, DUE],
-            args=[analysis, payload, now_rfc3339(), self.ttl, succeeded, job_id, self.stall],
-        )
+            args=[
+                analysis, payload, now_rfc3339(), self.ttl, succeeded, job_id, self.stall,
+                label, seconds, bucket,
+            ],
+        )  # fmt: skip
         return Transition(_text(outcome), _text(status))
 
     # --- webhook deliveries ---------------------------------------------------------------
@@ -592,6 +600,18 @@ class RedisJobStore:
 
     def ping(self) -> bool:
         return bool(self.redis.ping())
+
+
+STATS = f"{PREFIX}:stats"  # counters the scripts keep for /metrics
+DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
+
+
+def duration_bucket(seconds: float) -> str:
+    """The histogram bucket (its upper bound, 'le') an analysis duration falls in."""
+    for bound in DURATION_BUCKETS:
+        if seconds <= bound:
+            return repr(bound)
+    return "+Inf"
 
 
 def _webhook_fields(fields: dict[str, str]) -> dict[str, Any]:

@@ -27,13 +27,20 @@ def main() -> int:
         print(f"copydesk: invalid configuration:\n{exc}", file=sys.stderr)
         return 2
     var_dir = Path(os.environ.get("COPYDESK_VAR_DIR", "var")).resolve()
-    extra_env = {"COPYDESK_WEBHOOK_SECRET": _webhook_secret(settings, var_dir)}
+    extra_env = {
+        "COPYDESK_WEBHOOK_SECRET": _webhook_secret(settings, var_dir),
+        # readable lines in a terminal; deployments keep the JSON default
+        "COPYDESK_LOG_FORMAT": os.environ.get("COPYDESK_LOG_FORMAT", "console"),
+    }
     stack = Stack(
         var_dir=var_dir,
         http_port=settings.http_port,
         http_host=settings.http_host,
         redis_url=os.environ.get("COPYDESK_REDIS_URL") or None,
         extra_env=extra_env,
+        flower_port=int(os.environ["COPYDESK_FLOWER_PORT"])
+        if os.environ.get("COPYDESK_FLOWER_PORT")
+        else None,
     )
     # Ctrl-C reaches the whole process group; a shell may start us with SIGINT ignored.
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -41,6 +48,9 @@ def main() -> int:
     try:
         stack.start(timeout=120)
         print(f"\ncopydesk is running at {stack.base_url}  (Redis: {stack.redis_url})")
+        print(f"API docs: {stack.base_url}/docs   metrics: {stack.base_url}/metrics")
+        if stack.flower_port:
+            print(f"Flower (Celery monitor): http://{stack.http_host}:{stack.flower_port}")
         print(
             f"webhook signing secret (COPYDESK_WEBHOOK_SECRET): {extra_env['COPYDESK_WEBHOOK_SECRET']}"
         )

@@ -29,6 +29,7 @@ class Stack:
     analysis_concurrency: int = field(default_factory=lambda: os.cpu_count() or 2)
     worker_nice: int = 10  # accepting stays fast while the workers use every core
     log_dir: Path | None = None
+    flower_port: int | None = None  # also start Flower (Celery's monitor) on this port
     extra_env: dict[str, str] = field(default_factory=dict)
     redis: RedisServer | None = None
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
@@ -51,6 +52,8 @@ class Stack:
                 "TOKENIZERS_PARALLELISM": "false",
                 "PYTHONUNBUFFERED": "1",
                 "MALLOC_ARENA_MAX": "2",  # fewer glibc arenas: less fragmentation, flat RSS
+                # the intake's gunicorn processes share their /metrics counters here
+                "PROMETHEUS_MULTIPROC_DIR": str(self.var_dir / "prometheus"),
             }
         )
         env.update(self.extra_env)
@@ -89,6 +92,12 @@ class Stack:
             nice=self.worker_nice,
         )  # fmt: skip
         self._spawn("dispatcher", [python, "-m", "copydesk.workers.dispatcher"])
+        if self.flower_port:
+            self._spawn(
+                "flower",
+                [*celery[:-1], "flower", f"--address={self.http_host}",
+                 f"--port={self.flower_port}"],
+            )  # fmt: skip
         self.wait_ready(timeout=timeout)
         return self
 

@@ -11,7 +11,7 @@ from copydesk.core.settings import Settings, get_settings
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the intake app; nothing connects until the first request needs Redis."""
-    from copydesk.intake import limits, openapi, problems, views
+    from copydesk.intake import limits, metrics, openapi, problems, views
     from copydesk.intake.service import IntakeService
 
     settings = settings or get_settings()
@@ -27,6 +27,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             settings.http_host,
         )
     limits.install(app, settings, service.keyring)
+    metrics.install(app, service.store)
     problems.register(app)
     app.register_blueprint(views.bp)
     openapi.spec.register(app)  # /docs/openapi.json and the docs pages

@@ -44,6 +44,7 @@ LOOPBACK = ("127.", "[::1]", "::1", "localhost", "unix:")
 def on_starting(server) -> None:  # noqa: ANN001 - gunicorn's hook
     from copydesk.core.settings import get_settings
 
+    _fresh_metrics_dir()
     settings = get_settings()
     exposed = [str(b) for b in server.cfg.bind if not str(b).startswith(LOOPBACK)]
     if exposed and settings.api_keys is None and not settings.allow_open_access:
@@ -51,3 +52,23 @@ def on_starting(server) -> None:  # noqa: ANN001 - gunicorn's hook
             f"copydesk: refusing to serve on {', '.join(exposed)} without API keys: set "
             "COPYDESK_API_KEYS (or COPYDESK_ALLOW_OPEN_ACCESS=true behind your own gateway)"
         )
+
+
+def _fresh_metrics_dir() -> None:
+    """prometheus-client's multiprocess mode keeps one file per worker process: start empty."""
+    import os
+    import shutil
+
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+        os.makedirs(folder, exist_ok=True)
+
+
+def child_exit(server, worker) -> None:  # noqa: ANN001 - gunicorn's hook
+    import os
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, redirect, request, url_for
 
-from copydesk.core import errors
+from copydesk.core import errors, presence
 from copydesk.core.names import ANALYSES, PRIORITY_STEPS, QUEUES, queue_key
 from copydesk.core.schemas import JOB_STATUSES, BatchRequest, JobRequest
 from copydesk.core.render import batch_view, delivery_id, render_job, webhook_view
@@ -27,7 +27,9 @@ from copydesk.core.api_models import (
     JobList,
     JobOut,
     ListQuery,
+    Models,
 )
+from copydesk.core.models_view import describe
 from copydesk.intake.auth import OPEN_TENANT
 from copydesk.intake.openapi import documented, responses, spec
 from copydesk.intake.service import IntakeService
@@ -102,6 +104,10 @@ def submit_job() -> Response:
     job, replayed = _service().submit(
         job_request, tenant=g.tenant, base_url=request.host_url, idempotency=idempotency
     )
+    log.info(
+        "job %s accepted%s", job["id"], " (replayed)" if replayed else "",
+        extra={"job_id": job["id"], "tenant": g.tenant, "outcome": "replayed" if replayed else "accepted"},
+    )  # fmt: skip
     rendered = render_job(job)
     minted = _service().minted_secret(job)
     if minted is not None:
@@ -164,6 +170,10 @@ def submit_batch() -> Response:
         base_url=request.host_url,
         idempotency=_idempotency(body),
     )
+    log.info(
+        "batch %s of %d jobs accepted", batch["id"], len(batch["jobs"]),
+        extra={"batch_id": batch["id"], "tenant": g.tenant},
+    )  # fmt: skip
     rendered = _batch_view(batch)
     minted = _service().minted_secret(batch)
     if minted is not None:  # in the 202 (and its replay) only, as for a job
@@ -388,25 +398,47 @@ def healthz() -> Response:
 @bp.get("/readyz")
 @documented(resp=responses({200: Health, 503: Health}, common=False), security={}, tags=["health"])
 def readyz() -> Response:
+    """Ready only when Redis answers, every queue has a live worker with its models loaded,
+    and a dispatcher runs; otherwise 503 naming what is missing. (/healthz: the process.)"""
     service = _service()
+    redis_client = service.store.redis
     try:
         service.store.ping()
         by_priority = {
-            queue: {p: service.store.redis.llen(queue_key(queue, p)) for p in PRIORITY_STEPS}
+            queue: {p: redis_client.llen(queue_key(queue, p)) for p in PRIORITY_STEPS}
             for queue in QUEUES
         }
+        workers = presence.live(redis_client)
+        dispatchers = presence.dispatchers(redis_client)
     except Exception as exc:  # any Redis failure means "not ready"; the log has the detail
         log.warning("readiness check failed: %r", exc)
-        body = {"status": "unavailable", "redis": {"ok": False}}
+        body = {"status": "unavailable", "redis": {"ok": False}, "missing": ["redis"]}
         return Response(json.dumps(body), status=503, mimetype="application/json")
+    serving = {queue: sum(queue in w["queues"] for w in workers) for queue in QUEUES}
+    missing = [f"worker for queue {queue}" for queue, count in serving.items() if not count]
+    if not dispatchers:
+        missing.append("dispatcher")
     body = {
-        "status": "ok",
+        "status": "unavailable" if missing else "ok",
         "redis": {"ok": True},
+        "missing": missing,
+        "workers": serving,
+        "dispatchers": dispatchers,
         "queues": {queue: sum(depths.values()) for queue, depths in by_priority.items()},
         "queues_by_priority": by_priority,
         "analyses": list(ANALYSES),
     }
-    return jsonify(body)
+    return Response(json.dumps(body), status=503 if missing else 200, mimetype="application/json")
+
+
+@bp.get("/v1/models")
+@documented(resp=responses({200: Models}), tags=["health"])
+def models() -> Response:
+    """For each analysis: its backend, model, revision, input window, device and precision,
+    and whether a live worker has it loaded."""
+    service = _service()
+    workers = presence.live(service.store.redis)
+    return jsonify({"analyses": describe(service.settings, workers)})
 
 
 @bp.get("/openapi.json")

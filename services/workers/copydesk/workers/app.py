@@ -9,7 +9,7 @@ visibility timeout rather than kombu's default ~100 s.
 from __future__ import annotations
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import setup_logging, worker_process_init
 from kombu import Exchange, Queue
 
 from copydesk.core.names import (
@@ -79,9 +79,20 @@ def _prepare_process(**_: object) -> None:
     """
     from celery import current_app
 
-    from copydesk.workers.process import cap_memory, load_models
+    from copydesk.workers.process import cap_memory, load_models, start_heartbeat
 
     settings = getattr(current_app.conf, "copydesk_settings", None) or get_settings()
     cap_memory(settings.worker_memory_limit_mb)
     consumed = current_app.amqp.queues.consume_from
-    load_models(settings, queues=set(consumed) if consumed else set(QUEUES))
+    queues = set(consumed) if consumed else set(QUEUES)
+    load_models(settings, queues=queues)
+    start_heartbeat(settings, queues)  # /readyz and /v1/models read it
+
+
+@setup_logging.connect
+def _logging(**_: object) -> None:
+    """copydesk's log format (JSON lines with job ids, or console) instead of Celery's own."""
+    from copydesk.core.logs import configure
+
+    settings = get_settings()
+    configure("worker", fmt=settings.log_format, level=settings.log_level)

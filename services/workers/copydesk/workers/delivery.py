@@ -141,13 +141,19 @@ class Deliverer:
             job_id, state=state, entry=entry, error=error, retry_in=retry_in
         )
         tail = f", next attempt in {retry_in:g} s" if state == "pending" else ""
+        context = {"attempt": entry["attempt"], "outcome": state, "ms": entry["ms"]}
+        if job_id.startswith("batch:"):
+            context["batch_id"] = job_id.removeprefix("batch:")
+        else:
+            context["job_id"] = job_id
         log.info(
-            "webhook of job %s, attempt %d: %s%s%s",
+            "webhook of %s, attempt %d: %s%s%s",
             job_id,
             entry["attempt"],
             state,
             f" ({error})" if error else "",
             tail,
+            extra=context,
         )
         return settled
 

@@ -20,8 +20,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import redis
 
+from copydesk.core.logs import configure
+from copydesk.core.presence import DISPATCHER_PREFIX
 from copydesk.core.settings import Settings, get_settings
-from copydesk.core.store import PREFIX, RedisJobStore
+from copydesk.core.store import RedisJobStore
 from copydesk.workers.delivery import Deliverer
 from copydesk.workers.sweeper import Sweeper
 
@@ -31,7 +33,7 @@ HEARTBEAT_SECONDS = 10
 
 
 def heartbeat_key(name: str) -> str:
-    return f"{PREFIX}:dispatcher:{name}"
+    return f"{DISPATCHER_PREFIX}{name}"
 
 
 class Dispatcher:
@@ -136,9 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         client = redis.Redis.from_url(settings.redis_url, socket_timeout=5)
         alive = list(client.scan_iter(heartbeat_key(f"{socket.gethostname()}:*")))
         return 0 if alive else 1
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure("dispatcher", fmt=settings.log_format, level=settings.log_level)
     dispatcher = Dispatcher(settings)
     signal.signal(signal.SIGTERM, lambda *_: dispatcher.stop())
     signal.signal(signal.SIGINT, lambda *_: dispatcher.stop())

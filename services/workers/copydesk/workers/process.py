@@ -9,9 +9,12 @@ an operator sees at start which worker holds which model.
 from __future__ import annotations
 
 import ctypes
+import hashlib
+import json
 import logging
 import resource
 from collections.abc import Set
+from typing import Any
 
 from copydesk.core.names import ANALYSES, PREPARE_QUEUE
 from copydesk.core.settings import EMBEDDED, Settings
@@ -90,3 +93,102 @@ def load_models(settings: Settings, *, queues: Set[str]) -> dict[str, str]:
         ", ".join(f"{what}={model}" for what, model in needed.items()) or "no model",
     )
     return needed
+
+
+def describe_models(settings: Settings, queues: Set[str]) -> dict[str, dict[str, Any]]:
+    """What this process holds, for /v1/models: per model, its id, a revision (hash of the
+    weights file, or the hub commit), the longest input per window, device and precision."""
+    from copydesk.analysis.registry import registry_for
+
+    registry = registry_for(settings)
+    described: dict[str, dict[str, Any]] = {}
+    needed = models_for(settings, queues)
+    if "embedder" in needed:
+        embedder = registry.embedder()
+        described["encoder"] = {
+            "backend": embedder.encoder,
+            "model": embedder.name,
+            "revision": _encoder_revision(embedder),
+            "max_input_tokens": embedder.max_tokens,
+            "device": "cpu",
+            "precision": "int8" if embedder.encoder == "onnx-int8" else "fp32",
+        }
+    for name in ANALYSES:
+        if name in needed:
+            loaded = registry.for_request(name, {}).load()
+            config = loaded.model.config
+            described[name] = {
+                "backend": "huggingface",
+                "model": needed[name],
+                "revision": getattr(config, "_commit_hash", None) or _config_hash(config),
+                "max_input_tokens": loaded.max_tokens,
+                "device": str(next(loaded.model.parameters()).device),
+                "precision": str(next(loaded.model.parameters()).dtype).removeprefix("torch."),
+            }
+    return described
+
+
+def _encoder_revision(embedder: Any) -> str:
+    from pathlib import Path
+
+    if embedder.encoder.startswith("onnx"):
+        from copydesk.analysis.onnx_build import model_file
+
+        weights = model_file(embedder.path, embedder.encoder.removeprefix("onnx-"))
+    else:
+        weights = next(iter(sorted(Path(embedder.path).glob("*.safetensors"))), None)
+    return _file_hash(weights) if weights is not None and weights.exists() else "unknown"
+
+
+def _file_hash(path: Any) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return "sha256:" + digest.hexdigest()[:16]
+
+
+def _config_hash(config: Any) -> str:
+    text = json.dumps(config.to_dict(), sort_keys=True, default=str)
+    return "config-sha256:" + hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def start_heartbeat(settings: Settings, queues: Set[str]) -> Any:
+    """Announce this process (queues, loaded models, RSS) while it lives; see core.presence."""
+    import os
+    import socket
+    import time
+
+    from copydesk.core.presence import Heartbeat
+    from copydesk.core.store import RedisJobStore
+
+    models = describe_models(settings, queues) if settings.preload_models else {}
+    host, pid, started = socket.gethostname(), os.getpid(), time.time()
+
+    def payload() -> dict[str, Any]:
+        return {
+            "kind": "worker",
+            "host": host,
+            "pid": pid,
+            "queues": sorted(queues),
+            "models": models,
+            "models_loaded": settings.preload_models,
+            "rss_mb": round(_rss_mb(), 1),
+            "started_at": started,
+        }
+
+    store = RedisJobStore.from_settings(settings)
+    beat = Heartbeat(store.redis, f"{host}:{pid}", payload)
+    beat.start()
+    return beat
+
+
+def _rss_mb() -> float:
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0

@@ -9,6 +9,7 @@ script; the dispatcher (``copydesk.workers.dispatcher``) delivers it.
 from __future__ import annotations
 
 import logging
+import time
 from functools import cached_property
 
 import redis
@@ -65,7 +66,7 @@ class CopydeskTask(Task):
                 transition = fail_job(self.store, job, crash) if job else Transition("missing", "")
             else:
                 transition = self.store.record_result(job_id, stage, failed(crash))
-            _after(job_id, transition)
+            _after(job_id, transition, stage=stage)
         except redis.RedisError:
             log.exception("could not record the failure of %s for job %s", stage, job_id)
 
@@ -91,6 +92,7 @@ def register(app: Celery, settings: Settings) -> None:
 
 def prepare(self: CopydeskTask, job_id: str) -> str:
     """Prepare one job's article and fan out to its analysis queues."""
+    began = time.perf_counter()
     try:
         transition = run_prepare(
             store=self.store,
@@ -101,12 +103,13 @@ def prepare(self: CopydeskTask, job_id: str) -> str:
         )
     finally:
         release_memory()
-    _after(job_id, transition)
+    _after(job_id, transition, stage="prepare", began=began)
     return transition.outcome
 
 
 def _analysis_task(analysis: str):  # noqa: ANN202 - returns a task body
     def analyse(self: CopydeskTask, job_id: str) -> str:
+        began = time.perf_counter()
         transition = run_analysis(
             store=self.store,
             registry=self.registry,
@@ -116,7 +119,7 @@ def _analysis_task(analysis: str):  # noqa: ANN202 - returns a task body
             max_result_bytes=self.settings.max_result_bytes,
             **self.delivery(),
         )
-        _after(job_id, transition)
+        _after(job_id, transition, stage=analysis, began=began)
         return transition.outcome
 
     analyse.__name__ = f"analyse_{analysis}"
@@ -124,6 +127,15 @@ def _analysis_task(analysis: str):  # noqa: ANN202 - returns a task body
     return analyse
 
 
-def _after(job_id: str, transition: Transition) -> None:
+def _after(
+    job_id: str, transition: Transition, *, stage: str = "", began: float | None = None
+) -> None:
+    """Log what the stage did, with the job's id (never its text)."""
     if transition.outcome == "missing":
-        log.warning("job %s no longer exists; dropping its task", job_id)
+        log.warning("job %s no longer exists; dropping its task", job_id, extra={"job_id": job_id})
+        return
+    context = {"job_id": job_id, "stage": stage, "outcome": transition.outcome}
+    if began is not None:
+        context["ms"] = round((time.perf_counter() - began) * 1000, 1)
+    log.info("%s of job %s: %s (job %s)", stage, job_id, transition.outcome, transition.status,
+             extra=context)  # fmt: skip

@@ -1,0 +1,174 @@
+"""``/metrics`` in Prometheus text format (prometheus-client).
+
+Two sources, so the figures are right however many processes and hosts run:
+- the intake's own requests (by route, method and status, with latency histograms), counted
+  in each gunicorn process and merged by prometheus-client's multiprocess mode when
+  ``PROMETHEUS_MULTIPROC_DIR`` is set (``make run`` and the image set it);
+- everything the workers and the dispatcher do, counted in Redis by the store's own scripts
+  (``copydesk:stats``: jobs accepted and ended by status, analyses by analysis, model and
+  outcome with duration histograms, webhook attempts by outcome), plus queue depths per queue
+  and priority, the age of the oldest waiting job, and each worker process's RSS from its
+  heartbeat. The intake reads these at scrape time: no worker needs to be scraped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from datetime import datetime
+
+from flask import Flask, Response, g, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
+
+from copydesk.core import presence
+from copydesk.core.names import PRIORITY_STEPS, QUEUES, queue_key
+from copydesk.core.store import DURATION_BUCKETS, STATS, RedisJobStore
+
+REQUESTS = Counter(
+    "copydesk_http_requests", "Intake requests by route, method and status.",
+    ["route", "method", "status"],
+)  # fmt: skip
+LATENCY = Histogram(
+    "copydesk_http_request_duration_seconds", "Intake request latency by route and method.",
+    ["route", "method"],
+)  # fmt: skip
+
+
+class RedisCollector(Collector):
+    """What the workers did and where the queues stand, read from Redis at scrape time."""
+
+    def __init__(self, store: RedisJobStore) -> None:
+        self.store = store
+
+    def collect(self) -> Iterator[Metric]:
+        client = self.store.redis
+        stats = {k.decode(): v.decode() for k, v in client.hgetall(STATS).items()}
+        jobs = CounterMetricFamily(
+            "copydesk_jobs", "Jobs accepted, and jobs ended by status.", labels=["event"]
+        )
+        analyses = CounterMetricFamily(
+            "copydesk_analyses", "Analyses recorded by analysis, model and outcome.",
+            labels=["analysis", "model", "outcome"],
+        )  # fmt: skip
+        webhooks = CounterMetricFamily(
+            "copydesk_webhook_attempts", "Webhook attempts by outcome (retry: will try again).",
+            labels=["outcome"],
+        )  # fmt: skip
+        buckets: dict[str, dict[str, int]] = {}
+        sums: dict[str, float] = {}
+        for field, value in stats.items():
+            kind, _, rest = field.partition("|")
+            if kind == "jobs":
+                jobs.add_metric([rest], float(value))
+            elif kind == "analysis":
+                analysis, model, outcome = rest.split("|", 2)
+                analyses.add_metric([analysis, model, outcome], float(value))
+            elif kind == "webhook":
+                webhooks.add_metric([rest], float(value))
+            elif kind == "seconds_bucket":
+                analysis, bound = rest.split("|", 1)
+                buckets.setdefault(analysis, {})[bound] = int(value)
+            elif kind == "seconds_sum":
+                sums[rest] = float(value)
+        yield from (jobs, analyses, webhooks)
+        durations = HistogramMetricFamily(
+            "copydesk_analysis_duration_seconds", "Time each analysis took.", labels=["analysis"]
+        )
+        for analysis, counts in sorted(buckets.items()):
+            running, cumulative = 0, []
+            for bound in [*map(repr, DURATION_BUCKETS), "+Inf"]:
+                running += counts.get(bound, 0)
+                cumulative.append((bound, running))
+            durations.add_metric([analysis], cumulative, sum_value=sums.get(analysis, 0.0))
+        yield durations
+        depth = GaugeMetricFamily(
+            "copydesk_queue_depth", "Messages waiting per queue and priority.",
+            labels=["queue", "priority"],
+        )  # fmt: skip
+        oldest = GaugeMetricFamily(
+            "copydesk_oldest_queued_seconds",
+            "Age of the job whose message is next in each queue (since it was submitted).",
+            labels=["queue"],
+        )
+        now = time.time()
+        for queue in QUEUES:
+            ages = [0.0]
+            for priority in PRIORITY_STEPS:
+                key = queue_key(queue, priority)
+                depth.add_metric([queue, priority], float(client.llen(key)))
+                ages.append(_age(client, key, now))
+            oldest.add_metric([queue], max(ages))
+        yield depth
+        yield oldest
+        rss = GaugeMetricFamily(
+            "copydesk_worker_rss_bytes", "Resident memory of each live worker process.",
+            labels=["host", "pid", "queues"],
+        )  # fmt: skip
+        for worker in presence.live(client):
+            rss.add_metric(
+                [str(worker["host"]), str(worker["pid"]), ",".join(worker["queues"])],
+                float(worker.get("rss_mb", 0.0)) * 1024 * 1024,
+            )
+        yield rss
+
+
+def _age(client, key: str, now: float) -> float:  # noqa: ANN001
+    """Seconds since the job of the next message in ``key`` was submitted (0: none)."""
+    raw = client.lindex(key, -1)  # kombu pops from the right: the next one out
+    if raw is None:
+        return 0.0
+    try:
+        job_id = json.loads(raw)["headers"]["argsrepr"].strip("(),' ")
+        record = client.hget(RedisJobStore.job_key(job_id), "record")
+        created = datetime.fromisoformat(json.loads(record)["created_at"].replace("Z", "+00:00"))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return 0.0  # not one of ours, or its job is gone
+    return max(0.0, now - created.timestamp())
+
+
+def install(app: Flask, store: RedisJobStore) -> None:
+    """Count every request, and serve /metrics."""
+
+    @app.before_request
+    def _started() -> None:
+        g.metrics_started = time.perf_counter()
+
+    @app.after_request
+    def _count(response: Response) -> Response:
+        route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+        started = g.get("metrics_started")
+        REQUESTS.labels(route, request.method, str(response.status_code)).inc()
+        if started is not None:
+            LATENCY.labels(route, request.method).observe(time.perf_counter() - started)
+        return response
+
+    collector = RedisCollector(store)
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        scraped = CollectorRegistry()
+        scraped.register(collector)
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # every gunicorn process's requests
+            from prometheus_client import multiprocess
+
+            multiprocess.MultiProcessCollector(scraped)
+            body = generate_latest(scraped)
+        else:  # one process: its own registry
+            body = generate_latest(REGISTRY) + generate_latest(scraped)
+        return Response(body, mimetype=CONTENT_TYPE_LATEST)

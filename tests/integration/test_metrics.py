@@ -1,0 +1,88 @@
+"""/metrics after real jobs through a real worker: every series, in a format Prometheus'
+own parser accepts."""
+
+from __future__ import annotations
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from copydesk.core.presence import announce
+from copydesk.devstack.waiting import wait_for
+
+
+def _samples(client) -> dict[str, list]:  # noqa: ANN001
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response.mimetype == "text/plain"
+    families = text_string_to_metric_families(response.get_data(as_text=True))
+    found: dict[str, list] = {}
+    for family in families:
+        for sample in family.samples:
+            found.setdefault(sample.name, []).append(sample)
+    return found
+
+
+def test_metrics_show_every_series_after_a_job(client, start_worker, store) -> None:  # noqa: ANN001
+    start_worker()
+    response = client.post("/v1/jobs", json={"article": {"text": "Shares rose after the report."}})
+    job_id = response.get_json()["id"]
+    wait_for(lambda: client.get(f"/v1/jobs/{job_id}").get_json()["status"] == "succeeded")
+    client.post("/v1/jobs", json={"article": {"text": "x"}, "analyses": ["nope"]})  # a 422
+    announce(store.redis, "h:1", {"host": "h", "pid": 1, "queues": ["prepare"], "rss_mb": 180.5})
+    entry = {"attempt": 1, "at": "2026-11-29T12:00:00.000Z", "status": 204, "error": None, "ms": 3}
+    store.redis.hset(store.job_key(job_id), "webhook_state", "pending")
+    store.settle_delivery(job_id, state="delivered", entry=entry)
+
+    samples = _samples(client)
+    requests = {
+        (s.labels["route"], s.labels["status"]) for s in samples["copydesk_http_requests_total"]
+    }
+    assert ("/v1/jobs", "202") in requests and ("/v1/jobs", "422") in requests
+    assert samples["copydesk_http_request_duration_seconds_bucket"]
+    jobs = {s.labels["event"]: s.value for s in samples["copydesk_jobs_total"]}
+    assert jobs["accepted"] == 1 and jobs["succeeded"] == 1  # the 422 was never accepted
+    analyses = {
+        (s.labels["analysis"], s.labels["outcome"]): s for s in samples["copydesk_analyses_total"]
+    }
+    assert {("summary", "succeeded"), ("sentiment", "succeeded"), ("topics", "succeeded")} <= set(
+        analyses
+    )
+    assert "MiniLM" in analyses[("topics", "succeeded")].labels["model"]
+    counts = {
+        s.labels["analysis"]: s.value for s in samples["copydesk_analysis_duration_seconds_count"]
+    }
+    assert counts["summary"] >= 1
+    infinite = [
+        s for s in samples["copydesk_analysis_duration_seconds_bucket"] if s.labels["le"] == "+Inf"
+    ]
+    assert {s.labels["analysis"] for s in infinite} >= {"summary", "sentiment", "topics"}
+    depths = {(s.labels["queue"], s.labels["priority"]) for s in samples["copydesk_queue_depth"]}
+    assert ("topics", "high") in depths and len(depths) == 4 * 3
+    assert {s.labels["queue"] for s in samples["copydesk_oldest_queued_seconds"]} == {
+        "prepare", "summary", "sentiment", "topics"
+    }  # fmt: skip
+    webhooks = {s.labels["outcome"]: s.value for s in samples["copydesk_webhook_attempts_total"]}
+    assert webhooks["delivered"] == 1
+    [rss] = samples["copydesk_worker_rss_bytes"]
+    assert rss.value == 180.5 * 1024 * 1024 and rss.labels["queues"] == "prepare"
+
+
+def test_the_oldest_waiting_job_has_an_age(client, store) -> None:  # noqa: ANN001
+    import time
+
+    client.post("/v1/jobs", json={"article": {"text": "Waiting with no worker."}})
+    time.sleep(1.1)
+    ages = {s.labels["queue"]: s.value for s in _samples(client)["copydesk_oldest_queued_seconds"]}
+    assert ages["prepare"] >= 1.0 and ages["topics"] == 0.0
+
+
+def test_a_heartbeat_announces_its_process_until_it_stops(redis_client) -> None:  # noqa: ANN001
+    from copydesk.core.presence import Heartbeat, live
+
+    beat = Heartbeat(redis_client, "h:42", lambda: {"host": "h", "pid": 42, "queues": ["topics"]})
+    beat.start()
+    wait_for(lambda: live(redis_client), timeout=5)
+    assert live(redis_client) == [{"host": "h", "pid": 42, "queues": ["topics"]}]
+    assert 0 < redis_client.ttl("copydesk:presence:h:42") <= 30  # gone soon after the process
+    beat.stopped.set()
+    beat.join(timeout=15)
+    assert not beat.is_alive()
