@@ -10,7 +10,7 @@ export TRANSFORMERS_OFFLINE := 1
 export OMP_NUM_THREADS := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install lint run test test-unit test-integration test-e2e bench clean
+.PHONY: install lint tools run test test-unit test-integration test-e2e bench clean
 
 install: $(STAMP)
 
@@ -25,8 +25,12 @@ $(STAMP): pyproject.toml
 run: install
 	$(PY) -m copydesk.devstack
 
-test: install lint
+test: install lint tools
 	$(PY) -m pytest tests
+
+# Debian's docker-compose validates docker-compose.yml without a Docker engine (tests/unit)
+tools:
+	command -v docker-compose >/dev/null || (apt-get update -qq && apt-get install -y -qq docker-compose)
 
 lint: install
 	$(VENV)/bin/ruff check services shared tests bench training

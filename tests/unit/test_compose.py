@@ -291,3 +291,31 @@ def test_dockerignore_keeps_the_venv_and_git_out_but_not_the_sources() -> None:
     }
     assert {".git", ".venv"} <= patterns
     assert not patterns & {"shared", "services", "pyproject.toml", "README.md", "*", "**"}
+
+
+def test_docker_compose_itself_accepts_the_file(tmp_path: Path) -> None:
+    """Debian's docker-compose (installed by `make test`) parses, interpolates and validates
+    the file against the Compose schema, with no engine."""
+    import shutil
+    import subprocess
+
+    binary = shutil.which("docker-compose")
+    assert binary, "docker-compose is missing: `make tools` installs it"
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    result = subprocess.run(
+        [binary, "-f", str(ROOT / "docker-compose.yml"), "config"],
+        capture_output=True, text=True, timeout=60, env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    resolved = yaml.safe_load(result.stdout)
+    assert set(resolved["services"]) == set(
+        yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    )
+    broken = tmp_path / "docker-compose.yml"
+    broken.write_text(
+        (ROOT / "docker-compose.yml").read_text().replace("    command:", "    commandd:", 1)
+    )
+    refused = subprocess.run(
+        [binary, "-f", str(broken), "config"], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert refused.returncode != 0  # the check can fail
