@@ -35,59 +35,17 @@ import threading
 import time
 import uuid
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import requests
-from standardwebhooks.webhooks import Webhook
 
+from copydesk.devstack.receiver import DedupReceiver
 from copydesk.devstack.redis_server import RedisServer, free_port
 from copydesk.devstack.stack import Stack
 from throughput import news
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 TERMINAL = {"succeeded", "partially_succeeded", "failed", "cancelled"}
-
-
-class Receiver:
-    """Verifies signatures, keeps each webhook-id once; answers 503 while ``down`` is set."""
-
-    def __init__(self) -> None:
-        self.events: dict[str, str] = {}  # webhook-id -> job id
-        self.duplicates = self.refused = self.bad = 0
-        self.down = threading.Event()
-        self.lock = threading.Lock()
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                body = self.rfile.read(int(self.headers["content-length"]))
-                status = outer.handle({k.lower(): v for k, v in self.headers.items()}, body)
-                self.send_response(status)
-                self.send_header("content-length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def handle(self, headers: dict[str, str], body: bytes) -> int:
-        with self.lock:
-            if self.down.is_set():
-                self.refused += 1
-                return 503
-            try:
-                event = Webhook(SECRET).verify(body, headers)
-            except Exception:
-                self.bad += 1
-                return 400
-            if headers["webhook-id"] in self.events:
-                self.duplicates += 1
-            self.events[headers["webhook-id"]] = event["data"]["job_id"]
-            return 204
 
 
 class Client:
@@ -139,14 +97,16 @@ def job_states(session: requests.Session, base: str, ids: list[str]) -> dict[str
     return states
 
 
-def drain(client: Client, receiver: Receiver, *, timeout: float) -> dict[str, dict]:
+def drain(client: Client, receiver: DedupReceiver, *, timeout: float) -> dict[str, dict]:
     deadline = time.monotonic() + timeout
     ids = list(client.accepted)
     while True:
         states = job_states(client.session, client.base, ids)
         ended = all(s.get("status") in TERMINAL for s in states.values())
-        arrived = {receiver.events.get(f"msg_{i}_job.{s.get('status')}") for i, s in states.items()}
-        if ended and None not in arrived:
+        arrived = all(
+            f"msg_{i}_job.{s.get('status')}" in receiver.processed for i, s in states.items()
+        )
+        if ended and arrived:
             return states
         if time.monotonic() > deadline:
             return states
@@ -200,7 +160,7 @@ def main() -> int:
             "COPYDESK_SWEEP_INTERVAL_SECONDS": "5",
         },
     )
-    receiver = Receiver()
+    receiver = DedupReceiver(SECRET)
     try:
         stack.start(timeout=180)
         print(f"stack up ({args.processes} analysis processes); logs in {tmp / 'logs'}")
@@ -246,7 +206,9 @@ def main() -> int:
         ended = [s for s in states.values() if s.get("status") in TERMINAL]
         lost_jobs = len(states) - len(ended)
         lost_events = sum(
-            1 for i, s in states.items() if f"msg_{i}_job.{s.get('status')}" not in receiver.events
+            1
+            for i, s in states.items()
+            if f"msg_{i}_job.{s.get('status')}" not in receiver.processed
         )
         statuses: dict[str, int] = {}
         for state in states.values():
@@ -257,7 +219,7 @@ def main() -> int:
     finally:
         stack.stop()
         redis_server.stop()
-        receiver.server.shutdown()
+        receiver.close()
 
     def pct(values: list[float], q: float) -> float:
         return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else float("nan")
@@ -286,7 +248,7 @@ def main() -> int:
         (len(client.accepted) == sent, f"every article accepted ({len(client.accepted)}/{sent})"),
         (lost_jobs == 0, f"0 jobs lost ({lost_jobs})"),
         (lost_events == 0, f"0 events lost ({lost_events})"),
-        (receiver.bad == 0, f"every signature valid ({receiver.bad} bad)"),
+        (receiver.bad_signatures == 0, f"every signature valid ({receiver.bad_signatures} bad)"),
         (statuses.get("succeeded", 0) == len(states), "every job succeeded"),
     ]
     for ok, text in checks:
@@ -298,7 +260,7 @@ def worker_pid(stack: Stack) -> int:
     return stack.processes["analysis-worker"].pid
 
 
-def outage(receiver: Receiver, seconds: float) -> None:
+def outage(receiver: DedupReceiver, seconds: float) -> None:
     receiver.down.set()
     time.sleep(seconds)
     receiver.down.clear()

@@ -11,19 +11,17 @@ from __future__ import annotations
 import json
 import os
 import signal
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 import redis
 import requests
-from standardwebhooks.webhooks import Webhook
 
 from copydesk.core.messages import task_message
 from copydesk.core.names import queue_key
+from copydesk.devstack.receiver import DedupReceiver
 from copydesk.devstack.redis_server import RedisServer, free_port
 from copydesk.devstack.stack import Stack
 from copydesk.devstack.waiting import wait_for
@@ -31,56 +29,6 @@ from copydesk.devstack.waiting import wait_for
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 TERMINAL = {"succeeded", "partially_succeeded", "failed", "cancelled"}
 FIXTURES = Path(__file__).parents[1] / "unit" / "fixtures"
-
-
-class DedupReceiver:
-    """A webhook receiver that refuses its first ``refuse`` requests (503), verifies every
-    signature, and processes each ``webhook-id`` once, as a careful client would."""
-
-    def __init__(self, *, refuse: int) -> None:
-        self.refuse = refuse
-        self.seen = 0
-        self.processed: dict[str, dict] = {}
-        self.duplicates = 0
-        self.bad_signatures = 0
-        self.lock = threading.Lock()
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                body = self.rfile.read(int(self.headers["content-length"]))
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                status = outer.handle(headers, body)
-                self.send_response(status)
-                self.send_header("content-length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def handle(self, headers: dict[str, str], body: bytes) -> int:
-        with self.lock:
-            self.seen += 1
-            if self.seen <= self.refuse:
-                return 503
-            try:
-                event = Webhook(SECRET).verify(body, headers)
-            except Exception:
-                self.bad_signatures += 1
-                return 400
-            if headers["webhook-id"] in self.processed:
-                self.duplicates += 1
-            else:
-                self.processed[headers["webhook-id"]] = event
-            return 204
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
@@ -191,7 +139,7 @@ def _kill(pids: list[int]) -> None:
 def test_the_fault_run_loses_nothing(stack: Stack, redis_server: RedisServer) -> None:
     """60 jobs with webhooks; the receiver refuses its first 60 deliveries; mid-run the pool
     processes and then Redis are killed with SIGKILL, and Redis restarts on its AOF."""
-    receiver = DedupReceiver(refuse=60)
+    receiver = DedupReceiver(SECRET, refuse_first=60)
     try:
         ids = _submit_all(stack.base_url, _articles(60), receiver.url)
         wait_for(lambda: list(_statuses(stack.base_url, ids).values()).count("succeeded") >= 5)
@@ -238,7 +186,7 @@ def test_killing_the_whole_worker_loses_nothing(stack: Stack) -> None:
 
 
 def test_a_task_delivered_twice_completes_the_job_once(stack: Stack) -> None:
-    receiver = DedupReceiver(refuse=0)
+    receiver = DedupReceiver(SECRET)
     try:
         client = redis.Redis.from_url(str(stack.redis_url))
         pubsub = client.pubsub()

@@ -35,12 +35,14 @@ local function finished(job, inflight, due, id)
   redis.call('HINCRBY', 'copydesk:stats', 'jobs|' .. redis.call('HGET', job, 'status'), 1)
   if redis.call('HGET', job, 'webhook') == '1' then due_now(job, due, id) end
   local batch = redis.call('HGET', job, 'batch')
-  if batch and batch ~= '' then
-    local key = 'copydesk:batch:' .. batch
-    local ended = redis.call('HINCRBY', key, 'ended', 1)
-    if ended == tonumber(redis.call('HGET', key, 'total') or '-1')
-      and redis.call('HGET', key, 'webhook') == '1' then
-      due_now(key, due, 'batch:' .. batch)
+  local batch_key = batch and batch ~= '' and 'copydesk:batch:' .. batch
+  if batch_key and redis.call('EXISTS', batch_key) == 1 then
+    local ended = redis.call('HINCRBY', batch_key, 'ended', 1)
+    local ttl = redis.call('TTL', job)  -- the batch lives as long as its last job
+    if ttl > redis.call('TTL', batch_key) then redis.call('EXPIRE', batch_key, ttl) end
+    if ended == tonumber(redis.call('HGET', batch_key, 'total') or '-1')
+      and redis.call('HGET', batch_key, 'webhook') == '1' then
+      due_now(batch_key, due, 'batch:' .. batch)
     end
   end
 end

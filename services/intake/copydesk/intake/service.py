@@ -61,18 +61,9 @@ class IntakeService:
         With ``idempotency``, a key already used for the same request returns that request's
         job instead of making a second; used for a different request, it is a 422.
         """
-        if request.webhook is not None:
-            allow = self.settings.webhook_allow_networks
-            check_destination(request.webhook.url, allow_networks=allow, resolve=False)
-        self._check_available(request)
-        job_id = new_job_id()
-        record = self._record(job_id=job_id, request=request, base_url=base_url)
-        record["tenant"] = tenant
-        article = request.article.model_dump(exclude_none=True)
-        record["priority"] = request.priority
-        message = (
-            queue_key(PREPARE_QUEUE, request.priority),
-            task_message(PREPARE_TASK, (job_id,), queue=PREPARE_QUEUE, priority=request.priority),
+        self._check(request)
+        job_id, record, article, message = self._entry(
+            request, base_url=base_url, tenant=tenant, priority=request.priority
         )
         try:
             seen = self.store.create(
@@ -114,26 +105,20 @@ class IntakeService:
         idempotency: Idempotency | None = None,
     ) -> tuple[dict[str, Any], bool]:
         """Store a batch of normal jobs at once; returns the batch and whether it is replayed."""
-        if request.webhook is not None:
-            allow = self.settings.webhook_allow_networks
-            check_destination(request.webhook.url, allow_networks=allow, resolve=False)
+        self._check_destination(request)
         for job in request.jobs:
-            if job.webhook is not None:
-                allow = self.settings.webhook_allow_networks
-                check_destination(job.webhook.url, allow_networks=allow, resolve=False)
-            self._check_available(job)
+            self._check(job)
         batch_id = new_job_id()
-        entries = []
-        for job in request.jobs:
-            job_id = new_job_id()
-            priority = request.job_priority(job)
-            record = self._record(job_id=job_id, request=job, base_url=base_url)
-            record.update(tenant=tenant, priority=priority, batch=batch_id)
-            message = (
-                queue_key(PREPARE_QUEUE, priority),
-                task_message(PREPARE_TASK, (job_id,), queue=PREPARE_QUEUE, priority=priority),
+        entries = [
+            self._entry(
+                job,
+                base_url=base_url,
+                tenant=tenant,
+                priority=request.job_priority(job),
+                batch=batch_id,
             )
-            entries.append((job_id, record, job.article.model_dump(exclude_none=True), message))
+            for job in request.jobs
+        ]
         batch = {
             "id": batch_id,
             "tenant": tenant,
@@ -173,6 +158,37 @@ class IntakeService:
         if self.settings.wait_aof:
             self._wait_durable()
         return batch, False
+
+    def _check(self, request: JobRequest) -> None:
+        """Refuse what this job cannot have: a forbidden webhook, an unavailable analysis."""
+        self._check_destination(request)
+        self._check_available(request)
+
+    def _check_destination(self, request: JobRequest | BatchRequest) -> None:
+        if request.webhook is not None:
+            allow = self.settings.webhook_allow_networks
+            check_destination(request.webhook.url, allow_networks=allow, resolve=False)
+
+    def _entry(
+        self,
+        request: JobRequest,
+        *,
+        base_url: str,
+        tenant: str,
+        priority: str,
+        batch: str | None = None,
+    ) -> tuple[str, dict[str, Any], dict[str, Any], tuple[str, str]]:
+        """A new job: its id, record, raw article and the prepare task's (list, message)."""
+        job_id = new_job_id()
+        record = self._record(job_id=job_id, request=request, base_url=base_url)
+        record.update(tenant=tenant, priority=priority)
+        if batch is not None:
+            record["batch"] = batch
+        message = (
+            queue_key(PREPARE_QUEUE, priority),
+            task_message(PREPARE_TASK, (job_id,), queue=PREPARE_QUEUE, priority=priority),
+        )
+        return job_id, record, request.article.model_dump(exclude_none=True), message
 
     def _wait_durable(self) -> None:
         """Return once Redis has fsynced the job to its append-only file (WAITAOF, Redis 7.2+).

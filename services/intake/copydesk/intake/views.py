@@ -62,6 +62,17 @@ def _authenticate() -> None:
     g.tenant = tenant
 
 
+def _json_object(limit: int | None = None) -> dict[str, Any]:
+    """The request's JSON body, which must be an object (422 otherwise)."""
+    body = _json_body(limit)
+    if not isinstance(body, dict):
+        raise errors.ValidationFailed(
+            "the body must be a JSON object",
+            errors=[{"field": "(body)", "message": "not an object"}],
+        )
+    return body
+
+
 def _json_body(limit: int | None = None) -> Any:
     mimetype = request.mimetype or ""
     if not (mimetype == "application/json" or mimetype.endswith("+json")):
@@ -93,12 +104,7 @@ def _json_body(limit: int | None = None) -> Any:
     tags=["jobs"],
 )
 def submit_job() -> Response:
-    body = _json_body()
-    if not isinstance(body, dict):
-        raise errors.ValidationFailed(
-            "the body must be a JSON object",
-            errors=[{"field": "(body)", "message": "not an object"}],
-        )
+    body = _json_object()
     job_request = JobRequest.model_validate(body)
     idempotency = _idempotency(body)
     job, replayed = _service().submit(
@@ -151,12 +157,7 @@ def submit_batch() -> Response:
     unless it names one)."""
     settings = _service().settings
     request.max_content_length = settings.max_batch_body_bytes
-    body = _json_body(settings.max_batch_body_bytes)
-    if not isinstance(body, dict):
-        raise errors.ValidationFailed(
-            "the body must be a JSON object",
-            errors=[{"field": "(body)", "message": "not an object"}],
-        )
+    body = _json_object(settings.max_batch_body_bytes)
     jobs = body.get("jobs")
     if isinstance(jobs, list) and len(jobs) > settings.max_batch_jobs:
         raise errors.TooManyJobs(
