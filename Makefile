@@ -28,9 +28,11 @@ run: install
 test: install lint tools
 	$(PY) -m pytest tests
 
-# Debian's docker-compose validates docker-compose.yml without a Docker engine (tests/unit)
+# Debian's docker-compose validates docker-compose.yml without a Docker engine (tests/unit);
+# Debian's Chromium and its driver run the dashboard's browser test (tests/e2e)
 tools:
-	command -v docker-compose >/dev/null || (apt-get update -qq && apt-get install -y -qq docker-compose)
+	command -v docker-compose >/dev/null && command -v chromedriver >/dev/null || \
+	  (apt-get update -qq && apt-get install -y -qq docker-compose chromium chromium-driver)
 
 lint: install
 	$(VENV)/bin/ruff check services shared tests bench training

@@ -452,3 +452,9 @@ def openapi_document() -> Response:
 def docs() -> Response:
     """Interactive API docs (Swagger UI)."""
     return redirect("/docs/swagger/")
+
+
+@bp.get("/")
+def dashboard() -> Response:
+    """The dashboard: paste an article and watch its analyses arrive."""
+    return current_app.send_static_file("index.html")
