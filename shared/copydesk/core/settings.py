@@ -29,6 +29,15 @@ class Settings(BaseSettings):
         default="redis://127.0.0.1:6379/0",
         description="Redis used as job store and Celery broker.",
     )
+    redis_sentinels: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated host:port of Redis Sentinels; when set, the job store and "
+        "the broker reach the master Sentinel names (COPYDESK_REDIS_SENTINEL_MASTER), and "
+        "COPYDESK_REDIS_URL gives only the password and database.",
+    )
+    redis_sentinel_master: str = Field(
+        default="mymaster", description="Name of the master the Sentinels watch."
+    )
     http_host: str = Field(default="127.0.0.1", description="Address the intake binds to.")
     http_port: int = Field(default=8000, ge=1, le=65535, description="Port of the intake.")
     api_keys: SecretStr | None = Field(
@@ -304,6 +313,26 @@ class Settings(BaseSettings):
         if any(delay < 0 or delay > 7 * 24 * 3600 for delay in value):
             raise ValueError("each retry delay is between 0 and 604800 seconds")
         return value
+
+    @field_validator("redis_sentinels", mode="before")
+    @classmethod
+    def _split_sentinels(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("redis_sentinels")
+    @classmethod
+    def _check_sentinels(cls, value: list[str]) -> list[str]:
+        for address in value:
+            host, _, port = address.rpartition(":")
+            if not host or not port.isdigit():
+                raise ValueError(f"a Sentinel is host:port, not {address!r}")
+        return value
+
+    @property
+    def sentinel_addresses(self) -> list[tuple[str, int]]:
+        return [(a.rpartition(":")[0], int(a.rpartition(":")[2])) for a in self.redis_sentinels]
 
     @field_validator("webhook_allow_networks", mode="before")
     @classmethod

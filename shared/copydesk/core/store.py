@@ -139,8 +139,8 @@ class RedisJobStore:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RedisJobStore:
-        return cls.from_url(
-            settings.redis_url,
+        return cls(
+            redis_client(settings),
             ttl_seconds=settings.job_ttl_seconds,
             stall_seconds=settings.stall_deadline,
         )
@@ -612,6 +612,24 @@ def duration_bucket(seconds: float) -> str:
         if seconds <= bound:
             return repr(bound)
     return "+Inf"
+
+
+def redis_client(settings: Settings) -> redis.Redis:
+    """The Redis of the settings: the URL's server, or the master the Sentinels name (the
+    client asks them again after a failover)."""
+    options: dict[str, Any] = {"socket_timeout": 10, "health_check_interval": 30}
+    if not settings.redis_sentinels:
+        return redis.Redis.from_url(settings.redis_url, **options)
+    from urllib.parse import urlsplit
+
+    from redis.sentinel import Sentinel
+
+    url = urlsplit(settings.redis_url)
+    database = int(url.path.strip("/") or 0)
+    sentinel = Sentinel(settings.sentinel_addresses, socket_timeout=5)
+    return sentinel.master_for(
+        settings.redis_sentinel_master, db=database, password=url.password, **options
+    )
 
 
 def _webhook_fields(fields: dict[str, str]) -> dict[str, Any]:

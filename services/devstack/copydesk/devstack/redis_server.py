@@ -91,3 +91,51 @@ class RedisServer:
         else:
             self.process.terminate()
         self.process.wait(timeout=15)
+
+
+class SentinelServer:
+    """A Sentinel (the same binary in sentinel mode) watching one master, for tests."""
+
+    def __init__(self, *, data_dir: Path, master_port: int, master: str = "mymaster") -> None:
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.master_port = master_port
+        self.master = master
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self, *, timeout: float = 10.0) -> SentinelServer:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        config = self.data_dir / "sentinel.conf"  # Sentinel rewrites its config: a file of its own
+        config.write_text(
+            f"port {self.port}\nbind 127.0.0.1\ndir {self.data_dir}\n"
+            f"sentinel monitor {self.master} 127.0.0.1 {self.master_port} 1\n"
+            f"sentinel down-after-milliseconds {self.master} 2000\n"
+        )
+        with (self.data_dir / "sentinel.log").open("ab") as log:
+            self.process = subprocess.Popen(
+                [redis_server_binary(), str(config), "--sentinel"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as conn:
+                    conn.sendall(
+                        b"SENTINEL get-master-addr-by-name " + self.master.encode() + b"\r\n"
+                    )
+                    if str(self.master_port).encode() in conn.recv(256):
+                        return self
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"the Sentinel on port {self.port} did not come up")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=15)

@@ -17,6 +17,18 @@ from copydesk.core.settings import Settings
 from copydesk.intake.auth import Keyring
 
 
+def storage_uri(settings: Settings) -> str:
+    """Where the counters live: the same Redis as the jobs (through Sentinel if set)."""
+    if not settings.redis_sentinels:
+        return settings.redis_url
+    from urllib.parse import urlsplit
+
+    url = urlsplit(settings.redis_url)
+    auth = f":{url.password}@" if url.password else ""
+    hosts = ",".join(settings.redis_sentinels)
+    return f"redis+sentinel://{auth}{hosts}/{settings.redis_sentinel_master}"
+
+
 def install(app: Flask, settings: Settings, keyring: Keyring) -> Limiter | None:
     """Limit every /v1 request per tenant; None without tenants (no API keys: local use) or
     when COPYDESK_RATE_LIMIT is empty."""
@@ -32,7 +44,7 @@ def install(app: Flask, settings: Settings, keyring: Keyring) -> Limiter | None:
         app=app,
         default_limits=[settings.rate_limit],
         default_limits_exempt_when=lambda: not request.path.startswith("/v1/"),
-        storage_uri=settings.redis_url,
+        storage_uri=storage_uri(settings),
         strategy="moving-window",
         key_prefix="copydesk:ratelimit",
         headers_enabled=True,

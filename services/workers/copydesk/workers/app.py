@@ -27,7 +27,7 @@ def create_celery_app(settings: Settings | None = None) -> Celery:
     from copydesk.workers import tasks
 
     settings = settings or get_settings()
-    app = Celery("copydesk", broker=settings.redis_url, set_as_current=True)
+    app = Celery("copydesk", broker=broker_url(settings), set_as_current=True)
     app.conf.update(
         # each queue on its own direct exchange: a task Celery re-sends (a retry) reaches
         # its own queue only
@@ -59,6 +59,7 @@ def create_celery_app(settings: Settings | None = None) -> Celery:
             # job priorities (copydesk.core.names): every queue's high list before any normal
             "priority_steps": sorted(PRIORITY_STEPS.values()),
             "visibility_timeout": settings.task_visibility_timeout,
+            **sentinel_options(settings),
             "unacked_restore_interval": 2,
             "unacked_restore_throttle": 1,
         },
@@ -66,6 +67,24 @@ def create_celery_app(settings: Settings | None = None) -> Celery:
     app.conf.copydesk_settings = settings
     tasks.register(app, settings)
     return app
+
+
+def broker_url(settings: Settings) -> str:
+    """Celery's broker: the Redis URL, or kombu's ``sentinel://`` list of the Sentinels."""
+    if not settings.redis_sentinels:
+        return settings.redis_url
+    from urllib.parse import urlsplit
+
+    url = urlsplit(settings.redis_url)
+    auth = f":{url.password}@" if url.password else ""
+    database = url.path.strip("/") or "0"
+    return ";".join(
+        f"sentinel://{auth}{address}/{database}" for address in settings.redis_sentinels
+    )
+
+
+def sentinel_options(settings: Settings) -> dict[str, object]:
+    return {"master_name": settings.redis_sentinel_master} if settings.redis_sentinels else {}
 
 
 @worker_process_init.connect

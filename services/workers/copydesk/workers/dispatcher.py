@@ -23,7 +23,7 @@ import redis
 from copydesk.core.logs import configure
 from copydesk.core.presence import DISPATCHER_PREFIX
 from copydesk.core.settings import Settings, get_settings
-from copydesk.core.store import RedisJobStore
+from copydesk.core.store import RedisJobStore, redis_client
 from copydesk.workers.delivery import Deliverer
 from copydesk.workers.sweeper import Sweeper
 
@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     settings = get_settings()
     if args[:1] == ["check"]:  # health check: is a dispatcher on this host alive?
-        client = redis.Redis.from_url(settings.redis_url, socket_timeout=5)
+        client = redis_client(settings)
         alive = list(client.scan_iter(heartbeat_key(f"{socket.gethostname()}:*")))
         return 0 if alive else 1
     configure("dispatcher", fmt=settings.log_format, level=settings.log_level)
