@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -212,3 +213,39 @@ def test_a_task_delivered_twice_completes_the_job_once(stack: Stack) -> None:
         client.close()
     finally:
         receiver.close()
+
+
+def test_readiness_names_the_queue_no_live_worker_serves(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    """The stack without a topics worker is not ready and says why; a topics worker joining
+    (on any host: it only needs the same Redis) makes it ready."""
+    partial = _stack(tmp_path, redis_server)
+    partial.analysis_queues = "prepare,summary,sentiment"
+    try:
+        partial.start(wait=False)
+        url = partial.base_url + "/readyz"
+
+        def answer() -> tuple[int, dict] | None:  # (a 503 Response is falsy: keep the parts)
+            try:
+                response = requests.get(url, timeout=5)
+            except requests.RequestException:
+                return None
+            body = response.json()
+            settled = body.get("workers", {}).get("prepare") and body.get("dispatchers")
+            return (response.status_code, body) if settled else None
+
+        status, body = wait_for(answer, timeout=120, every=0.5)
+        assert status == 503
+        assert body["missing"] == ["worker for queue topics"]
+        partial._spawn(
+            "topics-worker",
+            [sys.executable, "-m", "celery", "-A", "copydesk.workers.celery_app", "worker",
+             "-Q", "topics", "-c", "1", "-n", "topics@%h", "--without-gossip", "--without-mingle"],
+        )  # fmt: skip
+        ready = wait_for(
+            lambda: (r := requests.get(url, timeout=5)).status_code == 200 and r, timeout=120
+        )
+        assert ready.json()["missing"] == [] and ready.json()["workers"]["topics"] == 1
+    finally:
+        partial.stop()

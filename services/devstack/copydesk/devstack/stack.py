@@ -30,6 +30,7 @@ class Stack:
     worker_nice: int = 10  # accepting stays fast while the workers use every core
     log_dir: Path | None = None
     flower_port: int | None = None  # also start Flower (Celery's monitor) on this port
+    analysis_queues: str = ANALYSIS_QUEUES  # what the one analysis worker consumes
     extra_env: dict[str, str] = field(default_factory=dict)
     redis: RedisServer | None = None
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
@@ -67,7 +68,7 @@ class Stack:
 
         return kept_secret(self.var_dir / "secrets_key", make=new_key)
 
-    def start(self, *, timeout: float = 60.0) -> Stack:
+    def start(self, *, timeout: float = 60.0, wait: bool = True) -> Stack:
         if self.redis_url is None:
             self.redis = RedisServer(data_dir=self.var_dir / "redis").start()
             self.redis_url = self.redis.url
@@ -87,7 +88,7 @@ class Stack:
         )  # fmt: skip
         self._spawn(
             "analysis-worker",
-            [*celery, "-Q", ANALYSIS_QUEUES, "-c", str(self.analysis_concurrency),
+            [*celery, "-Q", self.analysis_queues, "-c", str(self.analysis_concurrency),
              "-n", f"analysis-{os.getpid()}@%h", *quiet],
             nice=self.worker_nice,
         )  # fmt: skip
@@ -98,7 +99,8 @@ class Stack:
                 [*celery[:-1], "flower", f"--address={self.http_host}",
                  f"--port={self.flower_port}"],
             )  # fmt: skip
-        self.wait_ready(timeout=timeout)
+        if wait:
+            self.wait_ready(timeout=timeout)
         return self
 
     def _spawn(self, name: str, args: list[str], *, nice: int = 0) -> None:
