@@ -300,25 +300,11 @@ class Settings(BaseSettings):
             keys.add(key)
         return value
 
-    @field_validator("webhook_retry_delays", mode="before")
-    @classmethod
-    def _split_delays(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
-
     @field_validator("webhook_retry_delays")
     @classmethod
     def _check_delays(cls, value: list[float]) -> list[float]:
         if any(delay < 0 or delay > 7 * 24 * 3600 for delay in value):
             raise ValueError("each retry delay is between 0 and 604800 seconds")
-        return value
-
-    @field_validator("redis_sentinels", mode="before")
-    @classmethod
-    def _split_sentinels(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
     @field_validator("redis_sentinels")
@@ -330,16 +316,27 @@ class Settings(BaseSettings):
                 raise ValueError(f"a Sentinel is host:port, not {address!r}")
         return value
 
-    @property
-    def sentinel_addresses(self) -> list[tuple[str, int]]:
-        return [(a.rpartition(":")[0], int(a.rpartition(":")[2])) for a in self.redis_sentinels]
-
-    @field_validator("webhook_allow_networks", mode="before")
+    @field_validator(
+        "webhook_retry_delays", "redis_sentinels", "webhook_allow_networks", mode="before"
+    )
     @classmethod
-    def _split_networks(cls, value: object) -> object:
+    def _split_commas(cls, value: object) -> object:
+        """Read a comma-separated environment value as a list."""
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @property
+    def redis_credentials(self) -> tuple[str | None, int]:
+        """The password and database of COPYDESK_REDIS_URL (what Sentinel setups still use)."""
+        from urllib.parse import urlsplit
+
+        url = urlsplit(self.redis_url)
+        return url.password, int(url.path.strip("/") or 0)
+
+    @property
+    def sentinel_addresses(self) -> list[tuple[str, int]]:
+        return [(a.rpartition(":")[0], int(a.rpartition(":")[2])) for a in self.redis_sentinels]
 
     @field_validator("webhook_allow_networks")
     @classmethod

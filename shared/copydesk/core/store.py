@@ -620,15 +620,12 @@ def redis_client(settings: Settings) -> redis.Redis:
     options: dict[str, Any] = {"socket_timeout": 10, "health_check_interval": 30}
     if not settings.redis_sentinels:
         return redis.Redis.from_url(settings.redis_url, **options)
-    from urllib.parse import urlsplit
-
     from redis.sentinel import Sentinel
 
-    url = urlsplit(settings.redis_url)
-    database = int(url.path.strip("/") or 0)
+    password, database = settings.redis_credentials
     sentinel = Sentinel(settings.sentinel_addresses, socket_timeout=5)
     return sentinel.master_for(
-        settings.redis_sentinel_master, db=database, password=url.password, **options
+        settings.redis_sentinel_master, db=database, password=password, **options
     )
 
 

@@ -21,10 +21,8 @@ def storage_uri(settings: Settings) -> str:
     """Where the counters live: the same Redis as the jobs (through Sentinel if set)."""
     if not settings.redis_sentinels:
         return settings.redis_url
-    from urllib.parse import urlsplit
-
-    url = urlsplit(settings.redis_url)
-    auth = f":{url.password}@" if url.password else ""
+    password, _ = settings.redis_credentials
+    auth = f":{password}@" if password else ""
     hosts = ",".join(settings.redis_sentinels)
     return f"redis+sentinel://{auth}{hosts}/{settings.redis_sentinel_master}"
 

@@ -73,11 +73,8 @@ def broker_url(settings: Settings) -> str:
     """Celery's broker: the Redis URL, or kombu's ``sentinel://`` list of the Sentinels."""
     if not settings.redis_sentinels:
         return settings.redis_url
-    from urllib.parse import urlsplit
-
-    url = urlsplit(settings.redis_url)
-    auth = f":{url.password}@" if url.password else ""
-    database = url.path.strip("/") or "0"
+    password, database = settings.redis_credentials
+    auth = f":{password}@" if password else ""
     return ";".join(
         f"sentinel://{auth}{address}/{database}" for address in settings.redis_sentinels
     )
