@@ -26,8 +26,6 @@ capacity (the baseline measured in the same invocation).
 from __future__ import annotations
 
 import argparse
-import os
-import signal
 import statistics
 import sys
 import tempfile
@@ -121,18 +119,6 @@ def latencies(states: dict[str, dict]) -> list[float]:
     ]
 
 
-def pool_children(pid: int) -> list[int]:
-    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-
-
-def kill(pids: list[int]) -> None:
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10)
@@ -180,7 +166,11 @@ def main() -> int:
         client = Client(stack.base_url, receiver.url)
         seconds = args.minutes * 60
         faults = [
-            (0.20, "kill -9 pool processes", lambda: kill(pool_children(worker_pid(stack)))),
+            (
+                0.20,
+                "kill -9 pool processes",
+                lambda: stack.kill_hard("analysis-worker", pool_only=True),
+            ),
             (0.35, f"receiver down {args.outage:g} s", lambda: outage(receiver, args.outage)),
             (0.55, "kill -9 Redis, restart on AOF", lambda: restart_redis(redis_server)),
             (0.75, "kill -9 whole worker, restart", lambda: restart_worker(stack)),
@@ -256,10 +246,6 @@ def main() -> int:
     return 0 if all(ok for ok, _ in checks) else 1
 
 
-def worker_pid(stack: Stack) -> int:
-    return stack.processes["analysis-worker"].pid
-
-
 def outage(receiver: DedupReceiver, seconds: float) -> None:
     receiver.down.set()
     time.sleep(seconds)
@@ -274,7 +260,7 @@ def restart_redis(server: RedisServer) -> None:
 
 def restart_worker(stack: Stack) -> None:
     process = stack.processes["analysis-worker"]
-    kill([process.pid, *pool_children(process.pid)])
+    stack.kill_hard("analysis-worker")
     process.wait(timeout=30)
     time.sleep(2)
     stack.restart("analysis-worker")

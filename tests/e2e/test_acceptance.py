@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 import redis
@@ -96,11 +93,6 @@ def test_webhook_arrives_signed_and_ipv6_loopback_is_refused(jobs) -> None:  # n
         listener.close()
 
 
-def _pool_children(pid: int) -> list[int]:
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    return [int(child) for child in children]
-
-
 def test_killing_pool_processes_mid_task_loses_nothing(jobs, stack) -> None:  # noqa: ANN001
     paragraph = (
         "The regional council met on Tuesday to debate the new transport budget, which funds "
@@ -109,16 +101,14 @@ def test_killing_pool_processes_mid_task_loses_nothing(jobs, stack) -> None:  # 
     )
     text = "\n\n".join(f"Section {i}. {paragraph}" for i in range(500))  # ~20,000 words
     job_id = jobs.submit({"article": {"text": text}}).json()["id"]
-    main_pid = stack.processes["analysis-worker"].pid
 
     def busy() -> list[int]:
         job = jobs.get(f"/v1/jobs/{job_id}").json()
-        return job["status"] == "running" and _pool_children(main_pid)
+        return job["status"] == "running" and stack.pool_pids("analysis-worker")
 
-    victims = wait_for(busy, timeout=60, every=0.05)
+    wait_for(busy, timeout=60, every=0.05)
     time.sleep(0.5)
-    for pid in victims:
-        os.kill(pid, signal.SIGKILL)
+    stack.kill_hard("analysis-worker", pool_only=True)
     job = jobs.finished(job_id, timeout=240)
     assert job["status"] == "succeeded", job
     for result in job["results"].values():

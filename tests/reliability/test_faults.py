@@ -9,8 +9,6 @@ lost, nothing sticks, and every event arrives once per ``webhook-id``.
 from __future__ import annotations
 
 import json
-import os
-import signal
 import sys
 import time
 from collections.abc import Iterator
@@ -125,18 +123,6 @@ def _diagnosis(stack: Stack, ids: list[str]) -> str:
     return "\n".join(lines)
 
 
-def _pool_children(pid: int) -> list[int]:
-    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-
-
-def _kill(pids: list[int]) -> None:
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-
-
 def test_the_fault_run_loses_nothing(stack: Stack, redis_server: RedisServer) -> None:
     """60 jobs with webhooks; the receiver refuses its first 60 deliveries; mid-run the pool
     processes and then Redis are killed with SIGKILL, and Redis restarts on its AOF."""
@@ -144,7 +130,7 @@ def test_the_fault_run_loses_nothing(stack: Stack, redis_server: RedisServer) ->
     try:
         ids = _submit_all(stack.base_url, _articles(60), receiver.url)
         wait_for(lambda: list(_statuses(stack.base_url, ids).values()).count("succeeded") >= 5)
-        _kill(_pool_children(stack.processes["analysis-worker"].pid))
+        stack.kill_hard("analysis-worker", pool_only=True)
         redis_server.stop(kill=True)
 
         started = time.monotonic()
@@ -179,7 +165,7 @@ def test_killing_the_whole_worker_loses_nothing(stack: Stack) -> None:
     ids = _submit_all(stack.base_url, _articles(12), None)
     worker = stack.processes["analysis-worker"]
     wait_for(lambda: "running" in _statuses(stack.base_url, ids).values(), every=0.05)
-    _kill([worker.pid, *_pool_children(worker.pid)])
+    stack.kill_hard("analysis-worker")
     worker.wait(timeout=10)
     stack.restart("analysis-worker")  # as compose's restart policy (or make run) would
     statuses = _all_finished(stack, ids, timeout=150)

@@ -124,6 +124,22 @@ class Stack:
         args, nice = self.commands[name]
         self._spawn(name, args, nice=nice)
 
+    def pool_pids(self, name: str) -> list[int]:
+        """The child processes of process ``name`` (a Celery worker's pool)."""
+        pid = self.processes[name].pid
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+    def kill_hard(self, name: str, *, pool_only: bool = False) -> list[int]:
+        """SIGKILL process ``name``'s pool, and the process itself unless ``pool_only`` (the
+        faults the reliability tests and bench/soak.py inject); returns the pids killed."""
+        pids = self.pool_pids(name) + ([] if pool_only else [self.processes[name].pid])
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        return pids
+
     def wait_ready(self, *, timeout: float) -> None:
         """Wait until the intake answers /readyz and the analysis worker answers a ping."""
         deadline = time.monotonic() + timeout

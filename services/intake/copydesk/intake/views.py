@@ -114,14 +114,21 @@ def submit_job() -> Response:
         "job %s accepted%s", job["id"], " (replayed)" if replayed else "",
         extra={"job_id": job["id"], "tenant": g.tenant, "outcome": "replayed" if replayed else "accepted"},
     )  # fmt: skip
-    rendered = render_job(job)
-    minted = _service().minted_secret(job)
+    location = url_for("v1.get_job", job_id=job["id"])
+    return _accepted(render_job(job), job, location=location, replayed=replayed)
+
+
+def _accepted(
+    rendered: dict[str, Any], stored: dict[str, Any], *, location: str, replayed: bool
+) -> Response:
+    """The 202 of a job or a batch: a minted webhook secret is shown here only (and in a
+    replay, which is the same answer sent again)."""
+    minted = _service().minted_secret(stored)
     if minted is not None:
-        # shown in the 202 only (and in its replay, which is the same answer sent again)
         rendered["webhook"]["secret"] = minted
     response = jsonify(rendered)
     response.status_code = 202
-    response.headers["Location"] = url_for("v1.get_job", job_id=job["id"])
+    response.headers["Location"] = location
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return response
@@ -175,16 +182,8 @@ def submit_batch() -> Response:
         "batch %s of %d jobs accepted", batch["id"], len(batch["jobs"]),
         extra={"batch_id": batch["id"], "tenant": g.tenant},
     )  # fmt: skip
-    rendered = _batch_view(batch)
-    minted = _service().minted_secret(batch)
-    if minted is not None:  # in the 202 (and its replay) only, as for a job
-        rendered["webhook"]["secret"] = minted
-    response = jsonify(rendered)
-    response.status_code = 202
-    response.headers["Location"] = url_for("v1.get_batch", batch_id=batch["id"])
-    if replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    return response
+    location = url_for("v1.get_batch", batch_id=batch["id"])
+    return _accepted(_batch_view(batch), batch, location=location, replayed=replayed)
 
 
 @bp.get("/v1/batches/<batch_id>")
