@@ -51,6 +51,7 @@ bench: install
 	$(PY) -m pip install --quiet -e '.[bench]'
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(PY) bench/quality.py
+	$(PY) bench/extraction.py
 	$(PY) bench/quality_api.py
 	$(PY) bench/encoder.py
 	$(PY) bench/throughput.py

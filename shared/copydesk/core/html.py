@@ -1,57 +1,206 @@
-"""Get an article's text out of an HTML page: its main content, else every visible text node.
+"""Get an article's text out of an HTML page: its main content, and never its menus.
 
-trafilatura finds the main content and drops navigation, asides and footers; a plain,
-linear tag strip is the fallback when it finds nothing or runs out of time, so a client's
-text is never lost because its page was odd.
+trafilatura finds the main content. Its own fallbacks take whatever text a page has, so a
+page that is only navigation, a footer or a cookie banner would come back as "Home" or "We
+use cookies" and be summarised. So the page's *content text* (every visible text node outside
+navigation, headers, footers, asides, menus, dialogs and cookie or consent banners) is read
+too: an extraction whose words are mostly not in it came from boilerplate and is dropped,
+and the content text is also the fallback when trafilatura finds nothing or runs out of time.
+A page with no content text yields "", which the prepare stage ends as ``empty_article``.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from html.parser import HTMLParser
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lxml.html import HtmlElement
+
+MIN_COVERAGE = 0.5
+"""Share of an extraction's distinct words that must occur in the page's content text."""
+
+_SKIP = frozenset(
+    "script style noscript template title svg iframe head nav footer aside menu dialog "
+    "button select option textarea".split()
+)
+_BLOCK = frozenset(
+    "p div br li ul ol h1 h2 h3 h4 h5 h6 section article header footer nav aside main "
+    "blockquote pre table tr td th figure figcaption body dd dt dl hr address".split()
+)
+_CONTENT = frozenset({"article", "main"})  # a <header> inside one is the article's own
+_ROLES = frozenset(
+    "navigation banner contentinfo complementary menu menubar search dialog alertdialog "
+    "toolbar tablist".split()
+)
+# a class or id that names a page's furniture (as a whole word of the name: "site-nav",
+# "cookie_banner"), unless the name also says it is a state or a layout ("menu-open",
+# "has-sidebar", "nav-wrapper") that may sit on the element holding the whole page
+_FURNITURE = re.compile(
+    r"(?:^|[-_])(?:cookies?|consent|gdpr|cmp|nav|navbar|navigation|menu|breadcrumbs?|footer|"
+    r"masthead|sidebar|newsletter|subscribe|share|sharing|social|promo|advert|ads?|skip)"
+    r"(?:$|[-_])",
+    re.IGNORECASE,
+)
+_LAYOUT = re.compile(
+    r"(?:^|[-_])(?:is|has|with|open|opened|active|visible|shown|layout|wrap|wrapper|container)"
+    r"(?:$|[-_])",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"\w+")
 
 
 def extract_html(html: str) -> tuple[str, str | None]:
     """Extract the article's main text (one block per paragraph) and its title from a page.
 
-    trafilatura drops navigation, asides and footers; when it finds no main content (tiny or
-    odd pages) a plain tag strip keeps the client's text rather than losing it.
+    Returns ("", title) for a page with no content text: the caller fails it as empty.
     """
     import trafilatura  # heavy import (lxml, justext): only the HTML path pays for it
 
+    tree = _parse(html)
+    content, sources = _content_text(tree) if tree is not None else ("", "")
+    if not content:
+        content = _deep_content_text(html)
     extracted = trafilatura.bare_extraction(
-        html, with_metadata=True, include_comments=False, include_tables=False
+        tree if tree is not None else html,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=False,
     )
-    if extracted is None:
-        return strip_tags(html), None
-    title = (extracted.title or "").strip() or None
-    body = (extracted.text or "").strip()
-    return (body.replace("\n", "\n\n") if body else strip_tags(html)), title
+    title = ((extracted.title or "").strip() or None) if extracted is not None else None
+    body = ((extracted.text or "").strip()) if extracted is not None else ""
+    if body and _coverage(body, content + "\n" + sources) >= MIN_COVERAGE:
+        return body.replace("\n", "\n\n"), title
+    return content, title
 
 
-class _TagStripper(HTMLParser):
-    """Collect a page's visible text, one paragraph per block element."""
+def strip_tags(html: str) -> str:
+    """Return the page's content text: visible text outside its navigation and furniture.
 
-    _SKIP = frozenset({"script", "style", "noscript", "template", "title", "svg", "iframe"})
-    _BLOCK = frozenset(
-        "p div br li ul ol h1 h2 h3 h4 h5 h6 section article header footer nav aside "
-        "blockquote pre table tr td th figure figcaption main body dd dt".split()
-    )
+    The fallback when main-content extraction runs out of time; lxml's parser is linear.
+    """
+    tree = _parse(html)
+    return (_content_text(tree)[0] if tree is not None else "") or _deep_content_text(html)
+
+
+def _deep_content_text(html: str) -> str:
+    """Read the content text with Python's own tokenizer, which has no nesting limit.
+
+    libxml2 gives up on a whole page nested deeper than 256 elements and returns nothing;
+    this slower, linear reader then keeps the page's text.
+    """
+    reader = _DeepReader()
+    reader.feed(html)
+    reader.close()
+    return _blocks(reader.parts)
+
+
+def _parse(html: str) -> HtmlElement | None:
+    """Parse like trafilatura does; a fragment or plain text becomes a one-block document."""
+    import lxml.html
+    from lxml.etree import ParserError
+    from trafilatura import load_html
+
+    tree = load_html(html)
+    if tree is not None:
+        return tree
+    try:
+        return lxml.html.document_fromstring(html)
+    except (ParserError, ValueError):
+        return None
+
+
+def _content_text(tree: HtmlElement) -> tuple[str, str]:
+    """Return (content text, structured-data text) of a parsed page.
+
+    The second is the text of its JSON-LD blocks, where some pages keep the article body:
+    words trafilatura takes from there are the article's, not furniture.
+    """
+    from lxml import etree
+
+    parts: list[str] = []
+    sources: list[str] = []
+    walk = etree.iterwalk(tree, events=("start", "end"))
+    content_depth = 0
+    for event, element in walk:
+        tag = element.tag if isinstance(element.tag, str) else ""
+        if event == "start":
+            if tag in _CONTENT:
+                content_depth += 1
+            if tag == "script" and "ld+json" in (element.get("type") or ""):
+                sources.append(element.text or "")
+            if not tag or _is_furniture(element.attrib, tag, inside_content=content_depth > 0):
+                walk.skip_subtree()
+                continue
+            if tag in _BLOCK:
+                parts.append("\n\n")
+            parts.append(_flat(element.text))
+        else:
+            if tag in _CONTENT:
+                content_depth -= 1
+            if tag in _BLOCK:
+                parts.append("\n\n")
+            parts.append(_flat(element.tail))
+    return _blocks(parts), "\n".join(sources)
+
+
+def _blocks(parts: list[str]) -> str:
+    blocks = (" ".join(block.split()) for block in "".join(parts).split("\n\n"))
+    return "\n\n".join(block for block in blocks if block)
+
+
+def _is_furniture(attrs: Mapping[str, str | None], tag: str, *, inside_content: bool) -> bool:
+    """Tell whether an element (its tag and attributes) is page furniture, not content."""
+    if tag in _SKIP or (tag == "header" and not inside_content):
+        return True
+    if tag in ("html", "body", "main", "article"):
+        return False
+    if "hidden" in attrs or attrs.get("aria-hidden") == "true":
+        return True
+    if (attrs.get("role") or "").strip().lower() in _ROLES:
+        return True
+    names = f"{attrs.get('class') or ''} {attrs.get('id') or ''}".split()
+    return any(_FURNITURE.search(name) and not _LAYOUT.search(name) for name in names)
+
+
+class _DeepReader(HTMLParser):
+    """Collect the content text as ``_content_text`` does, from a token stream."""
+
+    _VOID = frozenset("area base br col embed hr img input link meta source track wbr".split())
+    _REACH = 64  # open elements an end tag looks back through (a stray one costs no more)
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
+        self._open: list[tuple[str, bool]] = []  # (tag, starts a skipped region)
         self._skipping = 0
+        self._content = 0
 
-    def handle_starttag(self, tag: str, attrs) -> None:
-        if tag in self._SKIP:
-            self._skipping += 1
-        elif tag in self._BLOCK:
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._VOID:
+            if tag in _BLOCK and not self._skipping:
+                self.parts.append("\n\n")
+            return
+        skip = bool(self._skipping) or _is_furniture(
+            dict(attrs), tag, inside_content=self._content > 0
+        )
+        self._open.append((tag, skip and not self._skipping))
+        self._skipping += skip and not self._skipping
+        self._content += tag in _CONTENT
+        if tag in _BLOCK and not self._skipping:
             self.parts.append("\n\n")
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in self._SKIP:
-            self._skipping = max(0, self._skipping - 1)
-        elif tag in self._BLOCK:
+        for back in range(1, min(len(self._open), self._REACH) + 1):
+            if self._open[-back][0] == tag:
+                for closed, started in self._open[-back:]:
+                    self._skipping -= started
+                    self._content -= closed in _CONTENT
+                del self._open[-back:]
+                break
+        if tag in _BLOCK and not self._skipping:
             self.parts.append("\n\n")
 
     def handle_data(self, data: str) -> None:
@@ -59,9 +208,13 @@ class _TagStripper(HTMLParser):
             self.parts.append(data.replace("\n", " "))
 
 
-def strip_tags(html: str) -> str:
-    """Fall back to every visible text node when trafilatura finds no main content."""
-    stripper = _TagStripper()
-    stripper.feed(html)
-    stripper.close()
-    return "".join(stripper.parts)
+def _flat(text: str | None) -> str:
+    return text.replace("\n", " ") if text else ""
+
+
+def _coverage(extracted: str, content: str) -> float:
+    """Share of the extraction's distinct words that occur in ``content``."""
+    words = set(_WORD.findall(extracted.lower()))
+    if not words:
+        return 0.0
+    return len(words & set(_WORD.findall(content.lower()))) / len(words)

@@ -1,0 +1,72 @@
+"""Main-text extraction: menus, footers and cookie banners are never an article."""
+
+from __future__ import annotations
+
+import pytest
+
+from copydesk.core import errors
+from copydesk.core.html import extract_html, strip_tags
+from copydesk.core.text import Limits, prepare
+
+PROSE = (
+    "The city council approved the school budget on Monday after a long debate about "
+    "teacher salaries and the cost of new buildings. "
+) * 6
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "<html><body><nav>Home</nav></body></html>",
+        "<html><body><nav><a href='/'>Home</a> <a href='/news'>News</a></nav>"
+        "<footer>(c) 2024 Example Ltd. All rights reserved.</footer>"
+        "<div id='cookie-banner'>We use cookies to improve your experience. Accept all?</div>"
+        "</body></html>",
+        "<html><body><header><a>Example News</a></header><ul class='main-menu'><li>World</li>"
+        "<li>Sport</li></ul><div role='navigation'>Next page</div><aside>Most read</aside>"
+        "<div class='gdpr-consent'>Your privacy matters to us. Manage settings.</div></body></html>",
+    ],
+    ids=["nav-only", "nav-footer-cookies", "header-menus-consent"],
+)
+def test_a_page_of_furniture_has_no_text_and_fails_as_empty(page: str) -> None:
+    assert extract_html(page)[0] == ""
+    assert strip_tags(page) == ""
+    with pytest.raises(errors.EmptyArticle):
+        prepare(html=page, limits=Limits(html_timeout_seconds=None))
+
+
+def test_the_article_is_kept_and_its_menus_dropped() -> None:
+    page = (
+        "<html><body class='menu-open'><nav>Home World Sport</nav>"
+        f"<article><header><h1>Budget passes</h1></header><p>{PROSE}</p></article>"
+        "<footer>Contact us</footer></body></html>"
+    )
+    text, _ = extract_html(page)
+    assert "school budget" in text
+    assert "Home World Sport" not in text and "Contact us" not in text
+    fallback = strip_tags(page)
+    assert "Budget passes" in fallback and "school budget" in fallback
+    assert "Home" not in fallback and "Contact" not in fallback
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "<p>The council approved the budget on Monday after a long debate.</p>",
+        "The council approved the budget on Monday after a long debate.",
+        "<div>" * 20_000 + "The council approved the budget." + "</div>" * 20_000,
+    ],
+    ids=["fragment", "plain-text", "nested-past-libxml2-depth"],
+)
+def test_a_small_or_odd_page_keeps_its_text(page: str) -> None:
+    assert "council approved the budget" in extract_html(page)[0]
+    assert "council approved the budget" in strip_tags(page)
+
+
+def test_a_layout_class_never_hides_the_page() -> None:
+    page = (
+        "<html><body><div class='page-with-sidebar'><div class='content-wrapper'>"
+        f"<p>{PROSE}</p></div><div class='sidebar'>Popular now</div></div></body></html>"
+    )
+    text = strip_tags(page)
+    assert "school budget" in text and "Popular now" not in text
