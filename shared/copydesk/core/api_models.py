@@ -143,6 +143,16 @@ class IdempotencyHeaders(BaseModel):
     )
 
 
+class SubmitHeaders(IdempotencyHeaders):
+    content_encoding: Literal["gzip", "x-gzip", "identity"] | None = Field(
+        default=None,
+        alias="Content-Encoding",
+        description="gzip: the body is gzipped; the size limits apply after inflating it "
+        "(413 decompressed_body_too_large past the largest, 400 malformed_gzip if invalid, "
+        "415 unsupported_content_encoding for any other coding).",
+    )
+
+
 class EventHeaders(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 

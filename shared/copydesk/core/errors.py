@@ -61,6 +61,22 @@ class BodyTooLarge(CopydeskError):
     status, code, title = 413, "body_too_large", "Request body too large"
 
 
+class HtmlBodyTooLarge(CopydeskError):
+    status, code, title = 413, "html_body_too_large", "Request body with HTML too large"
+
+
+class DecompressedBodyTooLarge(CopydeskError):
+    status, code, title = 413, "decompressed_body_too_large", "Body inflates past the limit"
+
+
+class MalformedGzip(CopydeskError):
+    status, code, title = 400, "malformed_gzip", "Body is not a valid gzip stream"
+
+
+class UnsupportedContentEncoding(CopydeskError):
+    status, code, title = 415, "unsupported_content_encoding", "Content-Encoding not supported"
+
+
 class InvalidIdempotencyKey(CopydeskError):
     status, code, title = 400, "invalid_idempotency_key", "Invalid Idempotency-Key header"
 

@@ -56,7 +56,16 @@ class Settings(BaseSettings):
         "default: the URL of the submitting request.",
     )
     max_body_bytes: int = Field(
-        default=1_000_000, ge=1024, description="Largest accepted request body (413 above)."
+        default=1_000_000,
+        ge=1024,
+        description="Largest request body carrying article.text, after any gzip decoding "
+        "(413 body_too_large above).",
+    )
+    max_html_body_bytes: int = Field(
+        default=12_000_000,
+        ge=1024,
+        description="Largest request body carrying article.html, after any gzip decoding "
+        "(413 html_body_too_large above); the page itself is also held to max_html_chars.",
     )
     sse_max_seconds: int = Field(
         default=600,

@@ -81,6 +81,8 @@ def register(app: Flask) -> None:
             headers["Retry-After"] = "5"
         if isinstance(exc, errors.Unauthorized):
             headers["WWW-Authenticate"] = 'Bearer realm="copydesk"'
+        if isinstance(exc, errors.UnsupportedContentEncoding):
+            headers["Accept-Encoding"] = "gzip"  # RFC 9110 §12.5.3: the codings accepted
         return problem_response(exc, **headers)
 
     @app.errorhandler(ValidationError)
@@ -98,7 +100,7 @@ def register(app: Flask) -> None:
         status = exc.code or 500
         kind = _HTTP_ERRORS.get(status)
         if kind is errors.BodyTooLarge:
-            limit = app.config["MAX_CONTENT_LENGTH"]
+            limit = request.max_content_length or app.config["MAX_CONTENT_LENGTH"]
             error: errors.CopydeskError = kind(f"the body exceeds the limit of {limit} bytes")
         elif kind is errors.RateLimited:
             error = kind(f"this tenant's rate limit ({exc.description}) is spent; see Retry-After")

@@ -23,13 +23,14 @@ from copydesk.core.api_models import (
     Deliveries,
     EventHeaders,
     Health,
-    IdempotencyHeaders,
+    SubmitHeaders,
     JobList,
     JobOut,
     ListQuery,
     Models,
 )
 from copydesk.core.models_view import describe
+from copydesk.intake import body
 from copydesk.intake.auth import OPEN_TENANT
 from copydesk.intake.openapi import documented, responses, spec
 from copydesk.intake.service import IntakeService
@@ -62,51 +63,38 @@ def _authenticate() -> None:
     g.tenant = tenant
 
 
-def _json_object(limit: int | None = None) -> dict[str, Any]:
-    """The request's JSON body, which must be an object (422 otherwise)."""
-    body = _json_body(limit)
-    if not isinstance(body, dict):
-        raise errors.ValidationFailed(
-            "the body must be a JSON object",
-            errors=[{"field": "(body)", "message": "not an object"}],
-        )
-    return body
-
-
-def _json_body(limit: int | None = None) -> Any:
+def _json_object(*, ceiling: int) -> tuple[dict[str, Any], int]:
+    """The request's JSON body, which must be an object (422 otherwise), and its size."""
     mimetype = request.mimetype or ""
     if not (mimetype == "application/json" or mimetype.endswith("+json")):
         raise errors.UnsupportedMediaType(
             f"send the job as JSON with 'Content-Type: application/json' (got {mimetype or 'none'!r})"
         )
-    limit = limit or current_app.config["MAX_CONTENT_LENGTH"]
-    too_large = errors.BodyTooLarge(f"the body exceeds the limit of {limit} bytes")
-    if (request.content_length or 0) > limit:
-        raise too_large
-    # the server's own reader: a chunked body has no length to check up front, and Werkzeug's
-    # stream would cut it at the limit silently
-    raw = request.environ["wsgi.input"].read(limit + 1)
-    if len(raw) > limit:
-        raise too_large
-    try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise errors.MalformedJSON(f"the body is not valid JSON: {exc}") from exc
-    except RecursionError as exc:
-        raise errors.MalformedJSON("the body nests JSON too deeply") from exc
+    request.max_content_length = ceiling
+    parsed, size = body.read_json(request, ceiling=ceiling)
+    if not isinstance(parsed, dict):
+        raise errors.ValidationFailed(
+            "the body must be a JSON object",
+            errors=[{"field": "(body)", "message": "not an object"}],
+        )
+    return parsed, size
 
 
 @bp.post("/v1/jobs")
 @documented(
     json=JobRequest,
-    headers=IdempotencyHeaders,
+    headers=SubmitHeaders,
     resp=responses({202: JobOut}, 400, 413, 415, 422),
     tags=["jobs"],
 )
 def submit_job() -> Response:
-    body = _json_object()
-    job_request = JobRequest.model_validate(body)
-    idempotency = _idempotency(body)
+    """Accept one job. A body carrying article.html may be up to COPYDESK_MAX_HTML_BODY_BYTES,
+    one carrying article.text COPYDESK_MAX_BODY_BYTES; either may be sent gzipped."""
+    settings = _service().settings
+    parsed, size = _json_object(ceiling=body.job_ceiling(settings))
+    body.check_job_size(parsed.get("article"), size, settings)
+    job_request = JobRequest.model_validate(parsed)
+    idempotency = _idempotency(parsed)
     job, replayed = _service().submit(
         job_request, tenant=g.tenant, base_url=request.host_url, idempotency=idempotency
     )
@@ -134,7 +122,7 @@ def _accepted(
     return response
 
 
-def _idempotency(body: Any) -> Idempotency | None:
+def _idempotency(parsed: Any) -> Idempotency | None:
     """Read the Idempotency-Key header (IETF httpapi draft): 1-255 printable ASCII chars."""
     key = request.headers.get("Idempotency-Key")
     if key is None:
@@ -143,7 +131,7 @@ def _idempotency(body: Any) -> Idempotency | None:
         raise errors.InvalidIdempotencyKey(
             "Idempotency-Key must be 1 to 255 printable ASCII characters"
         )
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    canonical = json.dumps(parsed, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return Idempotency(
         scope=g.tenant,
         key=key,
@@ -155,7 +143,7 @@ def _idempotency(body: Any) -> Idempotency | None:
 @bp.post("/v1/batches")
 @documented(
     json=BatchRequest,
-    headers=IdempotencyHeaders,
+    headers=SubmitHeaders,
     resp=responses({202: BatchOut}, 400, 409, 413, 415, 422),
     tags=["batches"],
 )
@@ -163,20 +151,21 @@ def submit_batch() -> Response:
     """Accept up to COPYDESK_MAX_BATCH_JOBS jobs at once; each is a normal job (priority low
     unless it names one)."""
     settings = _service().settings
-    request.max_content_length = settings.max_batch_body_bytes
-    body = _json_object(settings.max_batch_body_bytes)
-    jobs = body.get("jobs")
+    parsed, _ = _json_object(ceiling=settings.max_batch_body_bytes)
+    jobs = parsed.get("jobs")
     if isinstance(jobs, list) and len(jobs) > settings.max_batch_jobs:
         raise errors.TooManyJobs(
             f"a batch holds at most {settings.max_batch_jobs} jobs (got {len(jobs)}); "
             "split it (COPYDESK_MAX_BATCH_JOBS)"
         )
-    batch_request = BatchRequest.model_validate(body)
+    for job in jobs if isinstance(jobs, list) else ():
+        body.check_html_chars(job.get("article") if isinstance(job, dict) else None, settings)
+    batch_request = BatchRequest.model_validate(parsed)
     batch, replayed = _service().submit_batch(
         batch_request,
         tenant=g.tenant,
         base_url=request.host_url,
-        idempotency=_idempotency(body),
+        idempotency=_idempotency(parsed),
     )
     log.info(
         "batch %s of %d jobs accepted", batch["id"], len(batch["jobs"]),
