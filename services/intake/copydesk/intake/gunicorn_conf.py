@@ -3,6 +3,9 @@
 - gunicorn answers requests it cannot parse (a request line over ``limit_request_line``, bad
   headers) itself, before Flask sees them, with an HTML page. Here its error writer answers
   with an RFC 9457 problem instead, like every other error of the API.
+- gunicorn's own limits (``limit_request_line``, ``limit_request_fields``,
+  ``limit_request_field_size``) bound the request line and headers only; it sets none on the
+  body, whose limits (text, HTML, gzip inflation) the app enforces as it reads it.
 - It refuses to start on a non-loopback address without API keys (unless
   COPYDESK_ALLOW_OPEN_ACCESS), whatever COPYDESK_HTTP_HOST says: the check is on the
   addresses gunicorn actually binds.
