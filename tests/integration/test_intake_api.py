@@ -44,6 +44,8 @@ def test_submit_returns_202_location_and_queued_job(client, seed_article, redis_
         "url": None,
         "language": None,
         "characters": None,
+        "analysed_characters": None,
+        "cleaning": {"enabled": True, "removed_lines": None, "removed_characters": None},
     }
     assert set(job["results"]) == {"summary", "sentiment", "topics"}
     assert {r["status"] for r in job["results"].values()} == {"queued"}

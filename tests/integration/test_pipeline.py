@@ -221,23 +221,37 @@ def test_nothing_left_after_cleaning_fails_the_job_with_a_code(client, start_wor
     assert text.status_code == 404 and text.get_json()["code"] == "text_not_found"
 
 
-@pytest.mark.parametrize(
-    ("limit", "text", "code"),
-    [
-        ({"max_chars": 1000}, "A sentence of some length here. " * 100, "article_too_long"),
-        ({"max_sentences": 10}, "We go to the park. " * 40, "too_many_sentences"),
-    ],
-)
-def test_a_broken_limit_ends_the_job_with_its_code(
-    make_client, start_worker, settings, limit, text, code
-) -> None:  # noqa: ANN001
-    limited = settings.model_copy(update=limit)
+def test_a_broken_limit_ends_the_job_with_its_code(make_client, start_worker, settings) -> None:  # noqa: ANN001
+    limited = settings.model_copy(update={"max_sentences": 10})
     client = make_client(limited)
     start_worker(limited)
+    text = "We go to the park. " * 40
     job = _finished(client, _submit(client, {"article": {"text": text}})["id"])
     assert job["status"] == "failed"
     for result in job["results"].values():
-        assert result["error"]["code"] == code and result["error"]["status"] == 413
+        assert result["error"]["code"] == "too_many_sentences"
+        assert result["error"]["status"] == 413
+
+
+def test_text_past_the_analysed_limit_lowers_coverage(make_client, start_worker, settings) -> None:  # noqa: ANN001
+    limited = settings.model_copy(update={"max_chars": 1000})
+    client = make_client(limited)
+    start_worker(limited)
+    text = "\n\n".join(
+        f"Paragraph {n}: the city council approved a new budget for schools and roads."
+        for n in range(40)
+    )
+    job = _finished(client, _submit(client, {"article": {"text": text}})["id"])
+    assert job["status"] == "succeeded", job
+    assert job["article"]["characters"] == len(text)
+    analysed = job["article"]["analysed_characters"]
+    assert 900 < analysed <= 1000
+    expected = round(len("".join(text[:analysed].split())) / len("".join(text.split())), 4)
+    for name, result in job["results"].items():
+        assert result["coverage"] == expected, name
+    summary_ends = [s["end"] for s in job["results"]["summary"]["sentences"]]
+    assert max(summary_ends) <= analysed
+    assert client.get(f"/v1/jobs/{job['id']}/text").get_data(as_text=True) == text
 
 
 def test_vectors_are_made_once_and_deleted_when_the_job_ends(
@@ -331,3 +345,26 @@ def test_deliveries_lists_the_attempts(client, store) -> None:  # noqa: ANN001
     assert listed["webhook"]["next_attempt_at"] > entry["at"]
     missing = client.get("/v1/jobs/" + "0" * 32 + "/deliveries")
     assert missing.status_code == 404 and missing.get_json()["code"] == "job_not_found"
+
+
+def test_cleaning_is_reported_and_can_be_turned_off(client, start_worker, seed_article) -> None:  # noqa: ANN001
+    start_worker()
+    cleaned = _finished(client, _submit(client, {"article": {"text": seed_article}})["id"])
+    kept = _finished(
+        client, _submit(client, {"article": {"text": seed_article, "clean": False}})["id"]
+    )
+    text = client.get(f"/v1/jobs/{cleaned['id']}/text").get_data(as_text=True)
+    raw = client.get(f"/v1/jobs/{kept['id']}/text").get_data(as_text=True)
+    assert "Top stories" not in text and "Top stories" in raw
+    report = cleaned["article"]["cleaning"]
+    assert report["enabled"] is True and report["removed_lines"] == 9
+    assert report["removed_characters"] == len("".join(raw.split("\n"))) - len(
+        "".join(text.split("\n"))
+    )
+    assert kept["article"]["cleaning"] == {
+        "enabled": False,
+        "removed_lines": 0,
+        "removed_characters": 0,
+    }
+    refused = client.post("/v1/jobs", json={"article": {"text": "x", "clean": "no"}})
+    assert refused.status_code == 422

@@ -6,15 +6,23 @@ import time
 
 import pytest
 
+from copydesk.analysis.base import coverage
 from copydesk.core import errors
 from copydesk.core.deadline import ChildFailed, DeadlineExceeded, call_with_deadline
 from copydesk.core.text import Limits, prepare, split_sentences
 
 
-def test_too_long_article_fails_with_its_code() -> None:
-    with pytest.raises(errors.ArticleTooLong) as raised:
-        prepare(text="A sentence of some length here. " * 100, limits=Limits(max_chars=1000))
-    assert raised.value.code == "article_too_long" and raised.value.extra["limit"] == 1000
+def test_text_past_the_analysed_limit_is_kept_but_not_analysed() -> None:
+    text = "\n\n".join(f"Paragraph {n} says something of some length here." for n in range(60))
+    doc = prepare(text=text, limits=Limits(max_chars=1000))
+    assert doc.text == text  # the client still gets all of it from /text
+    last = doc.sentences[-1]
+    assert last.end <= 1000 and doc.text[last.start : last.end].endswith("here.")
+    assert doc.meta["analysed_characters"] == last.end
+    assert coverage(doc.text, doc.sentences) == round(
+        len("".join(doc.text[: last.end].split())) / len("".join(text.split())), 4
+    )
+    assert coverage(doc.text, doc.sentences) < 0.5
 
 
 def test_too_many_sentences_fails_with_its_code() -> None:

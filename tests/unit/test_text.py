@@ -70,7 +70,15 @@ def test_seed_meta_language_and_sentences():
         "language_detected": "en",
         "source": "text",
         "extraction": "text",
-        "removed": {"title_repeats": 2, "boilerplate_lines": 7},
+        "removed": {
+            "title_repeats": 2,
+            "boilerplate_lines": 7,
+            "lines": 9,
+            "characters": sum(len(line.strip()) for line in SEED.split("\n"))
+            - sum(len(p) for p in seed_paragraphs()),
+        },
+        "cleaned": True,
+        "analysed_characters": len(doc.text),
         "original_characters": len(SEED),
     }
     sentences = doc.sentence_texts()
@@ -210,7 +218,15 @@ def test_bylines_datelines_credits_and_share_lines_go():
         "The gates will be tested every month. "
         "You can read more about it in the council report."
     )
-    assert doc.meta["removed"] == {"title_repeats": 0, "boilerplate_lines": 8}
+    gone = [
+        line for n, line in enumerate(BYLINED.split("\n")) if n in {2, 3, 6, 10, 13, 14, 15, 16}
+    ]
+    assert doc.meta["removed"] == {
+        "title_repeats": 0,
+        "boilerplate_lines": 8,
+        "lines": 8,
+        "characters": sum(map(len, gone)),
+    }
 
 
 def test_sentences_that_look_like_bylines_or_dates_stay():

@@ -34,12 +34,22 @@ class Problem(_Open):
     errors: list[FieldError] | None = None
 
 
+class CleaningView(BaseModel):
+    enabled: bool = Field(description="false when the client sent article.clean: false")
+    removed_lines: int | None = Field(description="lines cleaning removed (null until prepared)")
+    removed_characters: int | None = Field(description="characters in the removed lines")
+
+
 class ArticleView(BaseModel):
     title: str | None
     ref: str | None
     url: str | None
     language: str | None
-    characters: int | None
+    characters: int | None = Field(description="length of the text at GET .../text")
+    analysed_characters: int | None = Field(
+        description="how much of that text the analyses read (less past COPYDESK_MAX_CHARS)"
+    )
+    cleaning: CleaningView
 
 
 class WebhookView(BaseModel):

@@ -61,6 +61,7 @@ _BYLINE = re.compile(
     r"""(?x) ^\(?(?:
         (?i:written|reporting|additional\ reporting|editing|compiled|words)\ by\ .{2,120}
       | By\ [A-Z][\w.'’-]*(?:\ [A-Z][\w.'’-]*){0,3}  # capitalised names, not "By Monday the"
+        (?:\ (?i:reporter|correspondent|editor|writer|staff|team))?
         (?:\ ?(?:,|and|&|\||-|–|—)\ ?[^.!?]{0,80})?
     )\)?$""",
 )
@@ -81,6 +82,23 @@ _COOKIE_NOTICE = re.compile(
 _ONLY_SYMBOLS = re.compile(r"^[\s\-_*=~#•·.…—–|/\\+<>]+$")
 
 
+_LINK = re.compile(r"https?://|www\.")
+PROMO_OPENING = re.compile(
+    r"(?i)^\s*(?:read more|click here|sign up|subscribe|follow us|share (?:this|on)|advertisement"
+    r"|related:|see also|image (?:source|caption)|photo(?:graph)?:|copyright|©)"
+    r"|all rights reserved"
+)
+"""Sentences opening with a promotion or a credit: kept in the text, never quoted."""
+
+HEADLINE_CHARS = 150
+"""Longest line still taken for a headline in a run under a link-list heading."""
+
+_QUESTION_HEADLINE_CHARS = 100
+"""A question is a headline only when shorter: longer ones are a reporter's own lines."""
+
+_TERMINAL_END = re.compile(r"[.!…。！؟:;,][\"'”’»)\]]*$")
+
+
 @dataclass(frozen=True, slots=True)
 class Cleaned:
     """The text without furniture, the repeated headline if one was found, and what went."""
@@ -89,19 +107,55 @@ class Cleaned:
     title: str | None
     title_repeats: int
     boilerplate_lines: int
+    removed_characters: int = 0
+
+    @property
+    def removed_lines(self) -> int:
+        return self.title_repeats + self.boilerplate_lines
 
 
 def remove_boilerplate(text: str, *, titles: Iterable[str] = ()) -> Cleaned:
-    """Strip headline copies, link-list tails and furniture lines from normalised text.
+    """Strip headline copies, link-list runs and furniture lines from normalised text.
 
     ``titles`` are headlines known from elsewhere (the client's title, the page's <title>):
     copies of them at the top are removed, since the title travels in ``Document.title``.
     """
-    lines = text.split("\n")
+    lines: list[str | None] = list(text.split("\n"))
+    original = list(lines)
     title, title_repeats = _drop_title_copies(lines, titles=titles)
-    removed = _drop_list_tail(lines) + _drop_furniture(lines)
+    removed = _drop_list_runs(lines) + _drop_furniture(lines)
+    gone = sum(len(line) for line, now in zip(original, lines, strict=True) if now is None)
     kept = re.sub(r"\n{3,}", "\n\n", "\n".join(line for line in lines if line is not None))
-    return Cleaned(kept.strip(), title, title_repeats, removed)
+    return Cleaned(kept.strip(), title, title_repeats, removed, gone)
+
+
+def is_list_heading(line: str) -> bool:
+    """Tell whether a line is a link-list heading such as "Top stories" or "Related"."""
+    return bool(_LIST_HEADING.match(line))
+
+
+def is_furniture(line: str) -> bool:
+    """Tell whether a line is page furniture on its own, wherever it stands."""
+    return bool(
+        _ALWAYS_FURNITURE.match(line) or _INLINE_PROMO.match(line) or _ONLY_SYMBOLS.match(line)
+    )
+
+
+def is_promotion(sentence: str) -> bool:
+    """Tell whether a sentence carries a link, a promotion or a credit (never quoted)."""
+    return bool(_LINK.search(sentence) or PROMO_OPENING.search(sentence))
+
+
+def is_edge_furniture(line: str) -> bool:
+    """Tell whether a line is a byline, a dateline or a cookie notice (near the edges)."""
+    return bool(_BYLINE.match(line)) or _is_dateline(line) or _is_cookie_notice(line)
+
+
+def is_headline_like(line: str) -> bool:
+    """Tell a headline or link from prose: short, and without a sentence's final stop."""
+    if len(line) > HEADLINE_CHARS or _TERMINAL_END.search(line):
+        return False
+    return not line.rstrip("\"'”’»)]").endswith("?") or len(line) <= _QUESTION_HEADLINE_CHARS
 
 
 def title_key(line: str) -> str:
@@ -132,39 +186,55 @@ def _drop_title_copies(lines: list[str | None], *, titles: Iterable[str]) -> tup
     return repeated, count
 
 
-def _drop_list_tail(lines: list[str | None]) -> int:
-    """Cut at a link-list heading ("Top stories", "Related") when a list of headlines follows.
+def _drop_list_runs(lines: list[str | None]) -> int:
+    """Remove each link-list heading and the run of headlines under it, up to the first prose.
 
-    A heading alone is not enough: "Read more" in mid-article is often followed by more
-    article. The tail must look like a list (headlines without final punctuation, or lines
-    packed together with no blank line between them) and be short lines throughout, or
-    mostly short when the heading comes after 40% of the text.
+    A heading ("Top stories", "Related", "More on this story") is furniture, but what
+    follows it is removed only while it looks like a list: headline-like lines (short, no
+    final stop), or, in text whose paragraphs are set apart by blank lines, short lines packed
+    under the heading with no blank line between them (teasers under "Top stories"). The run
+    ends at the first line of prose, so a heading in mid-article costs only its own list, and
+    a reporter's paragraphs after it stay.
     """
     content = _content_indices(lines)
-    total = sum(len(lines[i]) for i in content) or 1
-    seen = 0
-    for n, i in enumerate(content):
-        if (
-            n > 0
-            and _LIST_HEADING.match(lines[i])
-            and _looks_like_link_list(lines, tail=content[n + 1 :], position=seen / total)
-        ):
-            for j in content[n:]:
-                lines[j] = None
-            return len(content) - n
-        seen += len(lines[i])
-    return 0
+    glued = _glued_lines(lines, content)
+    removed = 0
+    n = 1  # the first line is the article's, whatever it says
+    while n < len(content):
+        if not _LIST_HEADING.match(lines[content[n]]):
+            n += 1
+            continue
+        lines[content[n]] = None
+        removed += 1
+        n += 1
+        while n < len(content) and _continues_list(lines[content[n]], glued=content[n] in glued):
+            lines[content[n]] = None
+            removed += 1
+            n += 1
+    return removed
 
 
-def _looks_like_link_list(lines: list[str | None], *, tail: list[int], position: float) -> bool:
-    if not tail:
-        return True
-    short = [j for j in tail if len(lines[j]) <= SHORT_LINE]
-    headline_like = 2 * sum(lines[j][-1] not in _TERMINAL for j in short) >= len(tail)
-    packed = 2 * sum(bool(lines[j - 1]) for j in tail) >= len(tail)
-    all_short = len(short) == len(tail)
-    mostly_short = 2 * len(short) >= len(tail)
-    return (headline_like or packed) and (all_short or (position >= 0.4 and mostly_short))
+def _continues_list(line: str, *, glued: bool) -> bool:
+    return (
+        is_headline_like(line)
+        or bool(_LIST_HEADING.match(line))
+        or is_furniture(line)
+        or (glued and len(line) <= SHORT_LINE)
+    )
+
+
+def _glued_lines(lines: list[str | None], content: list[int]) -> set[int]:
+    """Lines packed under the one before them, in text that sets paragraphs apart by blanks.
+
+    When most paragraphs (long lines, if there are enough) follow a blank line, lines with
+    none before them are a list or a block of teasers; in text pasted with single newlines
+    nothing is glued.
+    """
+    glued = {i for i in content[1:] if lines[i - 1]}
+    paragraphs = [i for i in content[1:] if len(lines[i]) > HEADLINE_CHARS]
+    judged = paragraphs if len(paragraphs) >= 3 else content[1:]
+    apart = sum(i not in glued for i in judged)
+    return glued if len(judged) >= 2 and 2 * apart >= len(judged) else set()
 
 
 def _drop_furniture(lines: list[str | None]) -> int:
@@ -175,20 +245,10 @@ def _drop_furniture(lines: list[str | None]) -> int:
     for i in content:
         line = lines[i]
         near_edge = i in edges and len(content) > 1
-        if (
-            _ALWAYS_FURNITURE.match(line)
-            or _INLINE_PROMO.match(line)
-            or (_LIST_HEADING.match(line) and i != content[0])
-            or _ONLY_SYMBOLS.match(line)
-            or (near_edge and _is_edge_furniture(line))
-        ):
+        if is_furniture(line) or (near_edge and is_edge_furniture(line)):
             lines[i] = None
             removed += 1
     return removed
-
-
-def _is_edge_furniture(line: str) -> bool:
-    return bool(_BYLINE.match(line)) or _is_dateline(line) or _is_cookie_notice(line)
 
 
 def _is_dateline(line: str) -> bool:

@@ -170,10 +170,6 @@ class EmptyArticle(AnalysisError):
     status, code, title = 422, "empty_article", "Article has no text to analyse"
 
 
-class ArticleTooLong(AnalysisError):
-    status, code, title = 413, "article_too_long", "Article longer than this deployment analyses"
-
-
 class TooManyTokens(AnalysisError):
     status, code, title = 413, "too_many_tokens", "Article has more tokens than allowed"
 

@@ -20,6 +20,18 @@ def article_view(article: Mapping[str, Any], doc: Document | None = None) -> dic
         "url": article.get("url"),
         "language": (doc.language if doc else None) or article.get("language"),
         "characters": len(doc.text) if doc else None,
+        "analysed_characters": doc.meta.get("analysed_characters") if doc else None,
+        "cleaning": _cleaning_view(article, doc),
+    }
+
+
+def _cleaning_view(article: Mapping[str, Any], doc: Document | None) -> dict[str, Any]:
+    """What cleaning removed, so a client can see it (``enabled: false`` when turned off)."""
+    removed = doc.meta.get("removed", {}) if doc else {}
+    return {
+        "enabled": article.get("clean", True),
+        "removed_lines": removed.get("lines") if doc else None,
+        "removed_characters": removed.get("characters") if doc else None,
     }
 
 

@@ -41,6 +41,7 @@ class ArticleIn(_Strict):
     url: str | None = Field(default=None, max_length=2048)
     language: str | None = Field(default=None, max_length=35)
     ref: str | None = Field(default=None, max_length=200)
+    clean: bool = Field(default=True, strict=True)
 
     @field_validator("text")
     @classmethod

@@ -190,7 +190,8 @@ class Settings(BaseSettings):
     max_chars: int = Field(
         default=300_000,
         ge=1000,
-        description="Most characters analysed per article, after cleaning (article_too_long).",
+        description="Most characters analysed per article, after cleaning; the rest is kept "
+        "in /text and lowers each result's coverage.",
     )
     max_tokens: int = Field(
         default=60_000,

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from dataclasses import dataclass, fields
 
 from copydesk.core import errors
-from copydesk.core.boilerplate import remove_boilerplate
+from copydesk.core.boilerplate import Cleaned, remove_boilerplate
 from copydesk.core.deadline import DeadlineExceeded, call_with_deadline
 from copydesk.core.document import Document, Span
 from copydesk.core.html import extract_html, strip_tags
@@ -34,11 +34,29 @@ LANGUAGE_RELIABLE_LETTERS = 200
 LANGUAGE_SHORT_CONFIDENCE = 0.99
 """So a short text is given a language only when the detector is nearly certain."""
 
+LANGUAGE_SURE_CONFIDENCE = 0.9
+"""Below this, or on a short text, detection is unsure and a client's language hint wins."""
+
+ENGLISH_FUNCTION_SHARE = 0.3
+ENGLISH_MIN_WORDS = 6
+_ENGLISH_FUNCTION_WORDS = frozenset(
+    "the of and to in is that for it on was with as at by be this are from have has had not "
+    "but an they he she his her we you will would said were been or which their its who what "
+    "after about than there when more into our also can could should".split()
+)
+
 PYSBD_BUDGET = 200_000
 """Characters segmented with pysbd per article (~1.3 s); the rest uses the regex splitter."""
 
 PYSBD_MAX_PARAGRAPH = 10_000
 """pysbd slows down super-linearly inside one long paragraph; longer ones use the regex."""
+
+_WRAP_MIN_LINES = 5
+_WRAP_WIDTHS = (40, 100)
+"""Widths a fixed wrap is recognised at (72 and 80 columns are the usual ones)."""
+_WRAP_FULL_SHARE = 0.6
+_WRAP_SLACK = 20
+"""Lines within this many characters of the widest are judged; shorter ones end a block."""
 
 DETECTED_LANGUAGES = (
     "ENGLISH GERMAN FRENCH SPANISH ITALIAN PORTUGUESE DUTCH RUSSIAN UKRAINIAN POLISH CZECH "
@@ -89,13 +107,17 @@ def prepare(
     title: str | None = None,
     language: str | None = None,
     limits: Limits | None = None,
+    clean: bool = True,
 ) -> Document:
     """Build the shared Document from exactly one of ``text`` or ``html``.
 
     ``language`` is the client's hint: a confident detection wins over it, and both are kept
     in ``meta`` so a wrong hint is visible rather than silently applied. On short texts,
-    where detection is weakest, the hint wins. Every step is linear in the input, and
-    ``limits`` bound the rest (an AnalysisError with the limit's code).
+    where detection is weakest, or unsure, the hint wins. ``clean=False`` keeps page
+    furniture (the client's choice). Text past ``limits.max_chars`` stays in the document but
+    gets no sentences, so no analysis reads it and each reports ``coverage`` below 1. Every
+    step is linear in the input, and ``limits`` bound the rest (an AnalysisError with the
+    limit's code).
     """
     if (text is None) == (html is None):
         raise ValueError("pass exactly one of text= or html=")
@@ -108,21 +130,18 @@ def prepare(
         titles += [page_title] if page_title else []
     else:
         raw, page_title = text, None
-    cleaned = remove_boilerplate(normalise(raw), titles=titles)
+    unwrapped = unwrap_lines(normalise(raw))
+    cleaned = (
+        remove_boilerplate(unwrapped, titles=titles) if clean else Cleaned(unwrapped, None, 0, 0)
+    )
     body = _unwrap_hard_breaks(cleaned.text)
     if not body.strip():
         raise errors.EmptyArticle("no article text remained after cleaning the input")
-    if len(body) > limits.max_chars:
-        raise errors.ArticleTooLong(
-            f"the article has {len(body)} characters after cleaning; this deployment analyses "
-            f"at most {limits.max_chars} (COPYDESK_MAX_CHARS)",
-            characters=len(body),
-            limit=limits.max_chars,
-        )
-    detected = detect_language(body)
+    detected, sure = _detect(body)
     hint = _language_code(language)
-    chosen = hint if hint and _is_short(body) else detected or hint
-    sentences = split_sentences(body, language=chosen, max_chars=limits.max_sentence_chars)
+    chosen = hint if hint and not sure else detected or hint
+    analysed = _analysed_part(body, limits.max_chars)
+    sentences = split_sentences(analysed, language=chosen, max_chars=limits.max_sentence_chars)
     if not sentences:
         raise errors.EmptyArticle("the article has no sentences after cleaning")
     if len(sentences) > limits.max_sentences:
@@ -145,7 +164,11 @@ def prepare(
             "removed": {
                 "title_repeats": cleaned.title_repeats,
                 "boilerplate_lines": cleaned.boilerplate_lines,
+                "lines": cleaned.removed_lines,
+                "characters": cleaned.removed_characters,
             },
+            "cleaned": clean,
+            "analysed_characters": len(analysed),
             "original_characters": len(html if html is not None else text),
         },
     )
@@ -249,14 +272,35 @@ def detect_language(text: str) -> str | None:
 
     Short texts need near certainty: a wrong guess refuses an English snippet outright.
     """
+    return _detect(text)[0]
+
+
+def _detect(text: str) -> tuple[str | None, bool]:
+    """Detect the opening's language; also tell whether the detection is sure.
+
+    English written without capitals or punctuation (chat, transcripts, headlines typed
+    fast) fools the n-gram detector into Danish or French; its function words do not lie,
+    so a sample that is mostly made of them is English whatever the n-grams say.
+    """
     sample = text[:LANGUAGE_SAMPLE]
     if _letters(sample) < LANGUAGE_MIN_LETTERS:
-        return None
+        return None, False
+    if _english_function_share(sample) >= ENGLISH_FUNCTION_SHARE:
+        return "en", True
     values = _language_detector().compute_language_confidence_values(sample)
     needed = LANGUAGE_SHORT_CONFIDENCE if _is_short(sample) else LANGUAGE_MIN_CONFIDENCE
     if not values or values[0].value < needed:
-        return None
-    return values[0].language.iso_code_639_1.name.lower()
+        return None, False
+    code = values[0].language.iso_code_639_1.name.lower()
+    return code, values[0].value >= LANGUAGE_SURE_CONFIDENCE and not _is_short(sample)
+
+
+def _english_function_share(sample: str) -> float:
+    """Share of the sample's words that are English function words (about 0.4 in English)."""
+    words = re.findall(r"[^\W\d_]+", sample.casefold())
+    if len(words) < ENGLISH_MIN_WORDS:
+        return 0.0
+    return sum(w in _ENGLISH_FUNCTION_WORDS for w in words) / len(words)
 
 
 def _letters(text: str) -> int:
@@ -285,6 +329,44 @@ def _language_code(hint: str | None) -> str | None:
     """Reduce a client's language hint ("en-US", "EN") to an ISO 639-1 code, if it is one."""
     code = re.split(r"[-_]", hint.strip().lower())[0] if hint else ""
     return code if len(code) == 2 and code.isalpha() else None
+
+
+def _analysed_part(text: str, max_chars: int) -> str:
+    """The opening of the text that the analyses read: all of it, or up to ``max_chars``.
+
+    The cut falls at the last line or sentence end before the limit, so no sentence is
+    analysed half; the rest stays in the text (and in ``/text``) and lowers ``coverage``.
+    """
+    if len(text) <= max_chars:
+        return text
+    head = text[:max_chars]
+    ends = [head.rfind("\n"), *(m.end() for m in _HAS_BOUNDARY.finditer(head, max_chars // 2))]
+    cut = max(ends)
+    return head[:cut].rstrip() if cut > 0 else head
+
+
+def unwrap_lines(text: str) -> str:
+    """Join lines that a fixed-width wrap (e-mail, 72 columns) broke inside paragraphs.
+
+    Wrapped text is recognised by its lines: most long lines that another line follows are
+    "full", meaning the next line's first word would not have fitted after them within the
+    widest line, and most full lines end mid-sentence. Only then are full lines joined to
+    the next; short lines (headlines in a list, the last line of a paragraph) stay apart,
+    so a list or a column of one-sentence lines in ordinary text is never run together.
+    """
+    lines = text.split("\n")
+    followed = [i for i in range(len(lines) - 1) if lines[i] and lines[i + 1]]
+    if len(followed) < _WRAP_MIN_LINES:
+        return text
+    width = max(len(lines[i]) for i in followed)
+    if not _WRAP_WIDTHS[0] <= width <= _WRAP_WIDTHS[1]:
+        return text
+    long = [i for i in followed if len(lines[i]) >= width - _WRAP_SLACK]
+    full = {i for i in long if len(lines[i]) + 1 + len(lines[i + 1].split()[0]) > width}
+    stops = sum(lines[i][-1] in '.!?"”’' for i in full)
+    if len(full) < max(_WRAP_MIN_LINES, _WRAP_FULL_SHARE * len(long)) or 2 * stops > len(full):
+        return text
+    return "".join(line + (" " if i in full else "\n") for i, line in enumerate(lines))[:-1]
 
 
 def _unwrap_hard_breaks(text: str) -> str:

@@ -188,7 +188,12 @@ class IntakeService:
             queue_key(PREPARE_QUEUE, priority),
             task_message(PREPARE_TASK, (job_id,), queue=PREPARE_QUEUE, priority=priority),
         )
-        return job_id, record, request.article.model_dump(exclude_none=True), message
+        return (
+            job_id,
+            record,
+            request.article.model_dump(exclude_none=True, exclude_defaults=True),
+            message,
+        )
 
     def _wait_durable(self) -> None:
         """Return once Redis has fsynced the job to its append-only file (WAITAOF, Redis 7.2+).

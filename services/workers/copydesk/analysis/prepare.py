@@ -72,6 +72,7 @@ class PrepareStage:
             title=article.get("title"),
             language=article.get("language"),
             limits=self.limits,
+            clean=article.get("clean", True),
         )
         embedded, failures = self._embedded(doc, analyses, options)
         return Prepared(doc, article_view(article, doc), embedded, failures)

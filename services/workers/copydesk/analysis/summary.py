@@ -4,8 +4,9 @@ Extractive on purpose: every sentence returned is the client's own, with offsets
 analysed text, and nothing is invented. Ranking blends embedding centrality (closeness to
 the article's centroid and TextRank over the similarity graph) with a lead bias, because
 news puts what matters first; MMR keeps near-duplicates out. Headings, link lines and other
-page furniture are passed over unless nothing else is left. Every sentence is embedded
-(long ones in windows), so the whole article is considered: ``coverage`` is 1.0.
+page furniture (one vocabulary, in ``core.boilerplate``), datelines, bylines and quotes
+whose speaker would be missing are passed over unless nothing else is left. Every analysed
+sentence is embedded (long ones in windows); ``coverage`` says how much of the text that is.
 """
 
 from __future__ import annotations
@@ -19,6 +20,12 @@ import numpy as np
 
 from copydesk.analysis.base import Result, coverage
 from copydesk.analysis.embedded import EmbeddingAnalyser, require_english
+from copydesk.core.boilerplate import (
+    is_edge_furniture,
+    is_furniture,
+    is_list_heading,
+    is_promotion,
+)
 from copydesk.core.document import Document, Span
 from copydesk.core.errors import AnalysisError
 
@@ -36,19 +43,14 @@ _FINAL = re.compile(r"[.!?…][\"'”’)\]]*$")
 # Email addresses: "x@y.z" anywhere. Each attempt starts only at a character before an "@"
 # and stops at the next "@" or space, so one huge token costs linear time, not quadratic.
 _EMAIL = re.compile(r"[^\s@]@[^\s@]+\.\w")
-_LINKY = re.compile(
-    r"https?://|www\.|^\s*(?:read more|click here|sign up|subscribe|"
-    r"follow us|share (?:this|on)|advertisement|related:|see also|image (?:source|caption)|"
-    r"photo(?:graph)?:|copyright|©|all rights reserved)",
-    re.IGNORECASE,
+# A wire dateline opening the lead: "LONDON (Reuters) - ", "WASHINGTON, March 3 (AP) — ".
+_DATELINE = re.compile(
+    r"^[A-Z][A-Z .'’-]{1,40}(?:,\s*[A-Z][\w.]*(?:\s[\w.]+){0,2})?\s*(?:\([^)]{1,30}\))?\s*[-–—]+\s+"
 )
-_SECTION = re.compile(
-    r"^\s*(?:top stories|related (?:articles|stories|news|content|coverage)|related|"
-    r"most (?:read|popular|viewed|shared)|more (?:from|on|in|about) [^.!?]{1,40}|"
-    r"more (?:stories|news)|partner news|"
-    r"recommended(?: for you)?|you may also like|trending(?: now)?|latest news|"
-    r"also read|read (?:more|next)|see also|comments?)\s*:?\s*$",
-    re.IGNORECASE,
+# Attribution to a pronoun: the speaker is named elsewhere, maybe not in the summary.
+_PRONOUN_SPEAKER = re.compile(
+    r"(?i)[,.!?]?[\"”’»]\s*(?:(?:he|she|they|it|we)\s+(?:said|says|added|told|explained|"
+    r"warned|insisted|argued)|(?:said|says|added)\s+(?:he|she|they))\b"
 )
 
 
@@ -106,13 +108,17 @@ def split_candidates(doc: Document) -> Sentences:
         if not stripped:
             continue
         start = span.start + (len(raw) - len(raw.lstrip()))
+        dateline = _DATELINE.match(stripped)
+        if dateline and len(stripped) - dateline.end() > 20:
+            start += dateline.end()  # quote the lead, not "LONDON (Reuters) -"
+            stripped = stripped[dateline.end() :]
         spans.append(Span(start, start + len(stripped)))
         texts.append(stripped)
     if not texts:
         raise AnalysisError("the article has no sentences to summarise")
     eligible = [_quotable(t) for t in texts]
     for i, text in enumerate(texts):
-        if not eligible[i] and _SECTION.match(text) and sum(eligible[:i]) >= 2:
+        if not eligible[i] and is_list_heading(text) and sum(eligible[:i]) >= 2:
             eligible[i:] = [False] * (len(texts) - i)  # trailing "Top stories" and the like
             break
     return Sentences(tuple(spans), tuple(texts), tuple(eligible))
@@ -190,12 +196,29 @@ def _unit_range(values: np.ndarray) -> np.ndarray:
 
 
 def _quotable(text: str) -> bool:
+    """Tell whether a sentence may be quoted: prose, no furniture, no orphaned quote."""
     return (
         len(_WORD.findall(text)) >= MIN_WORDS
         and bool(_FINAL.search(text))
-        and not _LINKY.search(text)
+        and not is_promotion(text)
+        and not is_furniture(text)
+        and not is_edge_furniture(text)
         and not _EMAIL.search(text)
+        and not _speaker_missing(text)
     )
+
+
+def _speaker_missing(text: str) -> bool:
+    """Tell whether a quote in the sentence would reach the reader without its speaker.
+
+    A quote cut by the sentence splitter (opened and not closed, or closed and not opened)
+    has its speaker in the next or previous sentence; "..., he said" names only a pronoun.
+    """
+    curly_open = text.count("“") + text.count("«")
+    curly_closed = text.count("”") + text.count("»")
+    if curly_open != curly_closed or text.count('"') % 2:
+        return True
+    return bool(_PRONOUN_SPEAKER.search(text))
 
 
 def _sentence_count(options: Mapping[str, Any]) -> int:
