@@ -52,6 +52,8 @@ bench: install
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(PY) bench/quality.py
 	$(PY) bench/extraction.py
+	$(PY) bench/cleaning.py
+	$(PY) bench/quality_summary.py
 	$(PY) bench/quality_api.py
 	$(PY) bench/encoder.py
 	$(PY) bench/throughput.py

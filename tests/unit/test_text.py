@@ -465,3 +465,39 @@ def test_short_english_is_never_called_another_language(snippet):
 def test_short_text_clearly_in_another_language_is_still_detected():
     assert detect_language("Die Regierung hat das Gesetz am Dienstag beschlossen.") == "de"
     assert prepare(text="Le gouvernement a présenté un nouveau budget.").language == "fr"
+
+
+# --- language: lower-case English, and the client's hint --------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ad sales boost time warner profit as the company said it had a good year",
+        "ok so the new phone is good but the battery is bad and i would not buy it again",
+        "breaking storm hits the coast and thousands are without power after the flood",
+    ],
+)
+def test_lower_case_english_without_punctuation_is_english(text: str) -> None:
+    assert detect_language(text) == "en"
+    assert prepare(text=text).language == "en"
+
+
+def test_function_words_do_not_make_other_languages_english() -> None:
+    assert detect_language(
+        "De regering heeft in het parlement een nieuwe wet aangenomen, zei de minister."
+    ) in {"nl", None}
+    assert detect_language(
+        "Le gouvernement a annoncé une nouvelle loi sur le climat, a déclaré le ministre."
+    ) in {"fr", None}
+
+
+def test_hint_wins_when_detection_is_unsure_and_loses_to_a_sure_detection() -> None:
+    unsure = prepare(text="Bmw drives record sales", language="en")
+    assert unsure.language == "en" and unsure.meta["language_detected"] != "de"
+    german = (
+        "Der Bundestag hat am Montag nach einer langen Debatte das neue Gesetz zur Energie "
+        "beschlossen. Die Ministerin sagte in Berlin, die Kosten seien höher als erwartet, "
+        "und die Länder müssten einen Teil davon tragen. Die Opposition kritisierte den Plan."
+    )
+    assert prepare(text=german, language="en").language == "de"

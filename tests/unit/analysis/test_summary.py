@@ -165,3 +165,20 @@ def test_email_check_is_linear_on_one_huge_token() -> None:
     assert not _quotable("@" * 200_000)
     assert time.perf_counter() - began < 2.0
     assert not _quotable("Write to the desk at news@example.org for more on the story.")
+
+
+def test_summary_never_leads_with_a_dateline_or_a_quote_without_its_speaker(summariser):
+    article = (
+        "LONDON (Reuters) - The Bank of England raised interest rates to 5 percent on Thursday, "
+        "its fourteenth rise in a row, as inflation stayed far above its target.\n"
+        "“This is the hardest decision we have faced in years,” he said.\n"
+        "“We cannot let prices run away from us.\n"
+        "That would hurt the poorest most,” said Governor Andrew Bailey.\n"
+        "Economists had expected the bank to raise rates by a quarter point this month.\n"
+        "Markets reacted calmly, with the pound little changed against the dollar."
+    )
+    result = summariser(make_doc(article), {"max_sentences": 3})
+    texts = [s["text"] for s in result["sentences"]]
+    assert texts[0].startswith("The Bank of England raised interest rates")
+    assert result["sentences"][0]["start"] == len("LONDON (Reuters) - ")
+    assert not any(t.startswith("“") for t in texts), texts
