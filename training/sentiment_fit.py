@@ -13,10 +13,7 @@ import numpy as np
 from copydesk.analysis.sentiment import SentimentHead, aggregate
 
 SEED = 20140601
-GOLD_NEUTRAL = 0.5  # |mean rating| below this (on -4..4) counts as neutral for thresholds
-# Scores within +-0.10 are never polar: review-domain macro-F1 alone put the negative cut at
-# -0.01, which labels flat news statements ("The train leaves from platform 2.") negative.
-MIN_NEUTRAL_BAND = 0.10
+GOLD_NEUTRAL = 0.5  # |mean rating| below this (on -4..4) counts as neutral
 MLP = {"hidden": 128, "epochs": 40, "lr": 1e-3, "weight_decay": 1e-2, "dropout": 0.1}
 
 
@@ -148,23 +145,6 @@ def macro_f1(pred_cls: np.ndarray, gold: np.ndarray) -> float:
         prec, rec = tp / max(np.sum(pred_cls == c), 1), tp / max(np.sum(gold == c), 1)
         scores.append(0.0 if tp == 0 else 2 * prec * rec / (prec + rec))
     return float(np.mean(scores))
-
-
-def choose_thresholds(pred: np.ndarray, y: np.ndarray) -> dict:
-    """Pick negative/positive cut-offs by macro-F1 against banded human ratings."""
-    gold = np.where(y * 4 <= -GOLD_NEUTRAL, -1, np.where(y * 4 >= GOLD_NEUTRAL, 1, 0))
-    grid = np.round(np.arange(MIN_NEUTRAL_BAND, 0.301, 0.01), 2)
-    best = max(
-        (macro_f1(np.where(pred <= -n, -1, np.where(pred >= p, 1, 0)), gold), -n, p)
-        for n in grid
-        for p in grid
-    )
-    return {
-        "negative": float(best[1]),
-        "positive": float(best[2]),
-        "val_macro_f1": round(best[0], 4),
-        "gold_neutral_band": GOLD_NEUTRAL,
-    }
 
 
 def choose_aggregation(

@@ -16,10 +16,11 @@ Choices aim at transfer to a domain none of the corpora covers:
    least squares on the out-of-corpus head outputs, each corpus weighing the same.
 3. The candidate with the best mean out-of-corpus Pearson r of that blend (blend weights also
    fitted without the held-out corpus) wins, is refitted on the 85% train split of all three
-   corpora, and the 15% validation split gives the reported figures and the label thresholds
-   (best 3-class macro-F1, human neutral when |mean rating| < 0.5).
+   corpora, and the 15% validation split gives the reported figures.
 4. Document aggregation weights are picked on whole amazon reviews, scored by the head that
    never saw amazon, against each review's mean human rating.
+5. The label's neutral band is chosen last, by ``training/choose_neutral_band.py`` (run from
+   here), on that validation split and on human-labelled news articles.
 
 Reproduce (from the repo root; the first run fetches the vaderSentiment sdist through pip and
 embeds ~31k texts, ~4 min on one core, cached under ~/.cache/copydesk; then ~4 min):
@@ -41,6 +42,7 @@ import sys
 import time
 from pathlib import Path
 
+import choose_neutral_band
 import numpy as np
 import sentiment_fit as sf
 
@@ -146,7 +148,6 @@ def main(argv: list[str] | None = None) -> None:
     validation["all_head_only"] = sf.figures(
         np.concatenate([head.raw(p.x[p.val]) for p in train]), y_val
     )
-    thresholds = sf.choose_thresholds(np.concatenate(list(val.values())), y_val)
     amazon = parts["amazon"]
     unseen = sf.fit(cand, [p for p in train if p is not amazon], lexicon, split=False)
     aggregation = sf.choose_aggregation(
@@ -178,17 +179,17 @@ def main(argv: list[str] | None = None) -> None:
         "date": dt.date.today().isoformat(),
         "validation": validation,
         "selection": table,
-        "thresholds": thresholds,
         "aggregation": aggregation,
     }
     opts.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(opts.out, meta=np.array(json.dumps(meta)), **fitted.arrays)
-    summary = {k: meta[k] for k in ("validation", "thresholds")}
+    summary = {"validation": meta["validation"]}
     summary["aggregation"] = {k: v for k, v in aggregation.items() if k != "table"}
     print(json.dumps(summary, indent=1))
-    print(
-        f"wrote {opts.out} ({opts.out.stat().st_size} bytes) in {time.monotonic() - started:.0f}s"
-    )
+    print(f"wrote {opts.out} in {time.monotonic() - started:.0f}s; choosing its neutral band")
+    band_args = ["--write", "--head", str(opts.out)]
+    band_args += ["--cache-dir", str(opts.cache_dir)] if opts.cache_dir else []
+    choose_neutral_band.main(band_args)
 
 
 if __name__ == "__main__":

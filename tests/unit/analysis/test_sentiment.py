@@ -149,6 +149,39 @@ def test_head_file_metadata_excludes_the_evaluation_corpus():
     assert DEFAULT_HEAD.stat().st_size < 1_000_000
 
 
+def _training_script(monkeypatch, name: str):
+    """Import a training/ script by path, with training/ importable for its own imports."""
+    monkeypatch.syspath_prepend(str(ROOT / "training"))
+    spec = importlib.util.spec_from_file_location(name, ROOT / "training" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, name, module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_shipped_band_is_the_one_the_choice_script_picks_on_its_dev_data(monkeypatch):
+    band = _training_script(monkeypatch, "choose_neutral_band")
+    meta = SentimentHead.load(DEFAULT_HEAD).meta
+    dev = {
+        name: (np.array(d["scores"]), np.array(d["gold"])) for name, d in meta["band_dev"].items()
+    }
+    assert set(dev) == {"news", "ratings"}
+    assert {len(g) for _, g in dev.values()} == {1439, 2743}
+    half, curve = band.choose_band(dev)
+    assert meta["thresholds"]["negative"] == -half
+    assert meta["thresholds"]["positive"] == half
+    assert meta["thresholds"]["curve"] == curve
+    assert meta["thresholds"]["criterion"] == band.CRITERION
+
+
+def test_label_uses_the_band_edges_inclusively():
+    head = SentimentHead.load(DEFAULT_HEAD)
+    negative, positive = head.thresholds
+    assert negative == -positive == pytest.approx(-0.13)
+    assert head.label(positive) == "positive" and head.label(negative) == "negative"
+    assert head.label(positive - 1e-4) == head.label(negative + 1e-4) == "neutral"
+
+
 def test_head_loads_lazily(tmp_path):
     broken = EmbeddingSentimentAnalyser(embedder=object(), head_path=tmp_path / "missing.npz")
     with pytest.raises(AnalysisUnavailable):

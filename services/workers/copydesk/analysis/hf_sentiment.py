@@ -21,6 +21,9 @@ from copydesk.analysis.hf_common import HFAnalyser, Loaded, sentence_spans
 from copydesk.core.document import Document, Span
 from copydesk.core.errors import AnalysisUnavailable
 
+# P(pos) - P(neg) of a configured Hub model, not the embedded head's rating scale: the head's
+# band (training/choose_neutral_band.py) does not carry over, and a Hub model's own classes
+# already hold its neutral; this cut only turns the expected polarity into a label.
 POSITIVE_ABOVE = 0.15
 NEGATIVE_BELOW = -0.15
 

@@ -7,8 +7,10 @@ the summary and topics analysers load keeps a worker at one transformer. The tra
 reviews and tweets, where war or crime is often just a film's plot; news readers judge the
 events themselves, so the head file may blend in VADER's lexicon score (human-rated word
 valences), with weights fitted on corpora the head had not seen. The document score aggregates
-sentence scores, and the label comes from thresholds; training chose both on held-out data and
-stored them in the head file next to the weights they belong to.
+sentence scores, and the label is neutral inside the band that
+``training/choose_neutral_band.py`` chose on dev data (labelled news articles and rated review
+sentences; criterion and curve in the head file's ``thresholds``). Both live in the head file,
+next to the weights they belong to, since another head needs its own.
 """
 
 from __future__ import annotations
