@@ -61,7 +61,7 @@ RSS_LIMIT_MB = 700.0
 SHORT_LIMIT_S = 5.0
 LATE_GRACE_S = 60.0  # after the limit, how long to keep waiting so the next input starts clean
 SAMPLE_EVERY_S = 0.1
-WORKERS = ("analysis-worker", "webhook-worker")
+WORKERS = ("analysis-worker", "dispatcher")
 JSON = {"Content-Type": "application/json"}
 CRASH = re.compile(  # log levels in capitals only: Celery's own warnings mention "error"
     r"\b(ERROR|CRITICAL)\b|Traceback|(?i:WorkerLostError|MemoryError|exited with|signal \d+|"
