@@ -37,6 +37,16 @@ def test_created_job_is_queued_with_its_raw_article_and_first_task(store: RedisJ
     assert store.redis.ttl(store.job_key("j0") + ":article") > 0
 
 
+def test_a_large_raw_article_waits_deflated_and_reads_back_whole(store: RedisJobStore) -> None:
+    page = "<html><body>" + "<div class='nav'><a href='/x'>Home</a></div>" * 60_000 + "</body>"
+    record = {"id": "big", "created_at": now_rfc3339(), "analyses": ["summary"], "options": {}}
+    record["article"] = {}
+    store.create(job_id="big", record=record, article={"html": page}, message=("prepare", "m"))
+    stored = store.redis.strlen(store.job_key("big") + ":article")
+    assert stored < len(page) / 5
+    assert store.raw_article("big") == {"html": page}
+
+
 def test_saving_the_prepared_job_queues_its_analyses_exactly_once(store: RedisJobStore) -> None:
     record = {"id": "j2", "created_at": now_rfc3339(), "analyses": ["summary"], "options": {}}
     record["article"] = {}
