@@ -1,12 +1,17 @@
 """Measure the sentiment analyser against human ratings of news, next to VADER on the same data.
 
 The evaluation set is the VADER paper's NYT editorial corpus (5,190 sentences of ~500 opinion
-pieces, each rated by ~20 people on -4..4), which training never sees. Sentence figures:
+pieces, each rated by ~20 people on -4..4), which training and the neutral band's choice never
+see. Sentence figures:
 Pearson r and polarity accuracy on clearly rated sentences (|mean rating| >= 0.5 and >= 1.0;
 a score of exactly 0 has no polarity and counts as wrong); 3-class macro-F1 with gold neutral
 when |mean rating| < 0.5 (ours labels by the head's thresholds, VADER by its documented
 +-0.05 on compound). Editorial figures: Pearson r between the document score and the mean
-human rating of the editorial's sentences. The whole path runs through
+human rating of the editorial's sentences. The three-class table compares the neutral band
+``training/choose_neutral_band.py`` chose with the cuts shipped before it (-0.10/+0.14, and the
+plain +-0.10) and with VADER's +-0.05, per sentence and per editorial (the API's label), gold
+neutral when |mean rating| < 0.5: the corpus has no neutral class of its own, so that cut
+defines one for reporting only. The whole path runs through
 ``EmbeddingSentimentAnalyser.batch``; only the sentence embeddings are cached. A "head" row
 shows the embedding head without its VADER blend, to keep the blend's share visible.
 
@@ -92,6 +97,46 @@ def sentence_figures(pred: np.ndarray, ratings: np.ndarray, labels: np.ndarray) 
     return out
 
 
+GOLD_NEUTRAL = 0.5  # |mean rating| below this counts as neutral, for reporting only
+BEFORE = {"before: -0.10/+0.14": (-0.10, 0.14), "+-0.10": (-0.10, 0.10)}
+
+
+def three_class(scores: np.ndarray, ratings: np.ndarray, cuts: tuple[float, float]) -> dict:
+    """Macro-F1 and accuracy of labels cut at ``cuts`` against human ratings banded at 0.5."""
+    gold = np.where(ratings <= -GOLD_NEUTRAL, -1, np.where(ratings >= GOLD_NEUTRAL, 1, 0))
+    labels = np.where(scores <= cuts[0], -1, np.where(scores >= cuts[1], 1, 0))
+    f1 = []
+    for c in (-1, 0, 1):
+        tp = np.sum((labels == c) & (gold == c))
+        p, r = tp / max(np.sum(labels == c), 1), tp / max(np.sum(gold == c), 1)
+        f1.append(0.0 if tp == 0 else 2 * p * r / (p + r))
+    return {"macroF1": float(np.mean(f1)), "accuracy": float(np.mean(labels == gold))}
+
+
+def print_band_table(*, neg, pos, sentences, editorials) -> None:
+    """Print the three-class figures of the chosen band, the cuts before it and VADER's."""
+    (ours, comp, ratings), (ours_doc, vader_doc, doc_truth) = sentences, editorials
+    rows = {f"chosen: {neg:+.2f}/{pos:+.2f}": (ours, ours_doc, (neg, pos))}
+    rows.update({name: (ours, ours_doc, cuts) for name, cuts in BEFORE.items()})
+    rows["VADER +-0.05"] = (comp, vader_doc, (-0.05, 0.05))
+    counts = [
+        [int(np.sum(g)) for g in (r <= -GOLD_NEUTRAL, np.abs(r) < GOLD_NEUTRAL, r >= GOLD_NEUTRAL)]
+        for r in (ratings, doc_truth)
+    ]
+    print(
+        f"\nthree classes, gold neutral |mean rating| < {GOLD_NEUTRAL} (reporting only); "
+        f"-1/0/+1 sentences {counts[0]}, editorials {counts[1]}"
+    )
+    heads = ("sent macroF1", "sent acc", "edit macroF1", "edit acc")
+    print(f"{'band':22s}" + "".join(f"{h:>14s}" for h in heads))
+    for name, (sent, doc, cuts) in rows.items():
+        a, b = three_class(sent, ratings, cuts), three_class(np.asarray(doc), doc_truth, cuts)
+        print(
+            f"{name:22s}{a['macroF1']:14.3f}{a['accuracy']:14.3f}"
+            f"{b['macroF1']:14.3f}{b['accuracy']:14.3f}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache-dir", type=Path, default=None)
@@ -175,6 +220,12 @@ def main() -> None:
     print(
         f"VADER scores {zero.mean():.1%} of |r|>=1.0 sentences exactly 0; on the rest its "
         f"accuracy is {np.mean(np.sign(comp[clear][~zero]) == np.sign(ratings[clear][~zero])):.3f}"
+    )
+    print_band_table(
+        neg=neg,
+        pos=pos,
+        sentences=(ours, comp, ratings),
+        editorials=(ours_doc, vader_doc, doc_truth),
     )
     labels = dict(zip(*np.unique([r["label"] for r in results], return_counts=True)))
     print(f"editorial labels (ours): { ({str(k): int(v) for k, v in labels.items()}) }")
