@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import KEYS
 
 DATA = Path(__file__).resolve().parents[2] / "bench" / "data" / "extraction"
 
@@ -45,3 +46,22 @@ def test_a_3mb_real_page_is_accepted_and_its_article_extracted(jobs, encoding: s
     assert "__STATE__" not in text and "Story 49" not in text
     expected = words(reference)
     assert len(expected & words(text)) / len(expected) > 0.95
+
+
+def test_the_python_client_gzips_a_big_page_and_the_stack_takes_it(stack, monkeypatch) -> None:  # noqa: ANN001
+    import copydesk.client as client_module
+    from copydesk.client import Client
+
+    sent: list[str | None] = []
+    real_open = client_module.urllib.request.urlopen
+
+    def spy(request, timeout):  # noqa: ANN001, ANN202
+        sent.append(request.get_header("Content-encoding"))
+        return real_open(request, timeout=timeout)
+
+    monkeypatch.setattr(client_module.urllib.request, "urlopen", spy)
+    page, _ = real_page(size=1_500_000)
+    desk = Client(stack.base_url, api_key=KEYS["alice"])
+    job = desk.wait(desk.submit({"html": page}, analyses=["sentiment"])["id"], timeout=120)
+    assert job["status"] == "succeeded", job
+    assert sent[0] == "gzip"
