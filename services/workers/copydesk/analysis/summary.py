@@ -45,7 +45,8 @@ _FINAL = re.compile(r"[.!?…][\"'”’)\]]*$")
 _EMAIL = re.compile(r"[^\s@]@[^\s@]+\.\w")
 # A wire dateline opening the lead: "LONDON (Reuters) - ", "WASHINGTON, March 3 (AP) — ".
 _DATELINE = re.compile(
-    r"^[A-Z][A-Z .'’-]{1,40}(?:,\s*[A-Z][\w.]*(?:\s[\w.]+){0,2})?\s*(?:\([^)]{1,30}\))?\s*[-–—]+\s+"
+    r"^[A-Z][A-Z.'’-]{2,}(?: [A-Z][A-Z.'’-]+){0,3}"  # LONDON, NEW YORK, not "US - China"
+    r"(?:,\s*[A-Z][\w.]*(?:\s[\w.]+){0,2})?\s*(?:\([^)]{1,30}\))?\s*[-–—]+\s+"
 )
 # Attribution to a pronoun: the speaker is named elsewhere, maybe not in the summary.
 _PRONOUN_SPEAKER = re.compile(
