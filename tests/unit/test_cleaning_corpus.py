@@ -1,9 +1,10 @@
 """Cleaning keeps the body and drops the furniture on real articles pasted every usual way.
 
 The corpus (tests/fixtures/cleaning_corpus.json, written by bench/make_cleaning_corpus.py)
-holds 140 real articles of two publishers (BBC News 2004-5, ABC News 2001); each is dressed
-in five layouts with headline copies, bylines, datelines, mid-article "Related" runs and
-trailing headline lists (copydesk.devstack.pasted), then prepared as the worker does.
+holds 260 real articles of 21 publishers (BBC News 2004-5, ABC News 2001, and 20 publishers
+of 2021-22 news); each is dressed in five layouts with headline copies, bylines, datelines,
+mid-article "Related" runs and trailing headline lists (copydesk.devstack.pasted), then
+prepared as the worker does. Body words are those of the sources' prose paragraphs.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def dressed(style: str) -> list[Dressed]:
 @pytest.mark.parametrize("style", STYLES)
 def test_every_article_keeps_its_body_and_loses_its_lists(style: str) -> None:
     articles = dressed(style)
-    assert {a.publisher for a in articles} == {"BBC News", "ABC News"}
+    assert len({a.publisher for a in articles}) >= 20
     kept, with_tail, tails_removed = [], 0, 0
     for article in articles:
         text = prepare(text=article.text).text

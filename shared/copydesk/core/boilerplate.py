@@ -96,6 +96,9 @@ HEADLINE_CHARS = 150
 _QUESTION_HEADLINE_CHARS = 100
 """A question is a headline only when shorter: longer ones are a reporter's own lines."""
 
+_INTERVIEW = re.compile(r"^[QA][.:]\s")
+"""An interview's "Q." and "A." lines are the article, even when they are short questions."""
+
 _TERMINAL_END = re.compile(r"[.!…。！؟:;,][\"'”’»)\]]*$")
 
 
@@ -153,7 +156,7 @@ def is_edge_furniture(line: str) -> bool:
 
 def is_headline_like(line: str) -> bool:
     """Tell a headline or link from prose: short, and without a sentence's final stop."""
-    if len(line) > HEADLINE_CHARS or _TERMINAL_END.search(line):
+    if len(line) > HEADLINE_CHARS or _TERMINAL_END.search(line) or _INTERVIEW.match(line):
         return False
     return not line.rstrip("\"'”’»)]").endswith("?") or len(line) <= _QUESTION_HEADLINE_CHARS
 
@@ -194,7 +197,9 @@ def _drop_list_runs(lines: list[str | None]) -> int:
     final stop), or, in text whose paragraphs are set apart by blank lines, short lines packed
     under the heading with no blank line between them (teasers under "Top stories"). The run
     ends at the first line of prose, so a heading in mid-article costs only its own list, and
-    a reporter's paragraphs after it stay.
+    a reporter's paragraphs after it stay. A headline that ends like a sentence ("Drones.
+    Crutches. Potatoes.") ends the run too: in text pasted with single newlines it cannot be
+    told from a one-line paragraph, and keeping a headline costs less than losing prose.
     """
     content = _content_indices(lines)
     glued = _glued_lines(lines, content)

@@ -44,8 +44,9 @@ class Dressed:
 def dress(article: dict, *, style: str, headlines: Sequence[str], seed: str) -> Dressed:
     """Render ``article`` in ``style`` with furniture chosen by ``seed`` (reproducible)."""
     rng = random.Random(seed)
-    body = list(article["paragraphs"])
-    blocks: list[list[str]] = [[p] for p in body]
+    scored = article.get("scored") or [True] * len(article["paragraphs"])
+    body = [p for p, on in zip(article["paragraphs"], scored, strict=True) if on]
+    blocks: list[list[str]] = [[p] for p in article["paragraphs"]]
     furniture: list[str] = []
     top: list[str] = []
     if article.get("title") and rng.random() < 0.5:
