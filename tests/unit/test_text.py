@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from copydesk.core import language as language_module
 from copydesk.core import text as text_module
 from copydesk.core.document import Document, Span
 from copydesk.core.errors import EmptyArticle
-from copydesk.core.text import detect_language, normalise, prepare, split_sentences
+from copydesk.core.language import detect_language
+from copydesk.core.text import normalise, prepare, split_sentences
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SEED = (FIXTURES / "seed_article.txt").read_text(encoding="utf-8")
@@ -433,7 +435,7 @@ def test_hint_is_used_when_detection_is_unsure():
 
 
 def test_language_detector_is_built_once():
-    assert text_module._language_detector() is text_module._language_detector()
+    assert language_module._language_detector() is language_module._language_detector()
 
 
 def test_import_has_no_side_effects_and_no_service_dependencies():
