@@ -20,8 +20,8 @@ the same checks.
 
 Phase 2 starts a stack with COPYDESK_WORKER_MEMORY_LIMIT_MB just above what a pool process
 holds once its models are loaded: the VmData that RLIMIT_DATA caps, measured in phase 1,
-plus 50%, 65% and 80% of the big article's growth (one stack each,
-margins kept within 64-112 MiB), since where an allocation fails moves with the cap. Under
+plus 70%, 80% and 90% of the big article's growth (one stack each,
+margins of at least 93 MiB), since where an allocation fails moves with the cap. Under
 each cap it sends the big article and checks four things: the analysis that needs more
 memory fails with resource_exhausted; the job ends; every main process keeps its PID while
 the kernel OOM killer stays idle; and a short article still succeeds afterwards.
@@ -644,18 +644,18 @@ def phase1(var: Path, *, payloads: list[Payload], short_body: bytes) -> Phase1:
         stack.stop()
 
 
-CAP_SHARES = (0.5, 0.65, 0.8)
+CAP_SHARES = (0.7, 0.8, 0.9)
 
 
 def choose_caps(*, loaded_mb: float, big: Outcome | None) -> list[int]:
     """Data-segment caps between what a loaded pool process holds and what the big article
-    needs: loaded + half, 65% and 80% of the big article's measured VmData growth, each
-    margin kept within 64-112 MiB: pool processes differ by up to ~30 MiB after loading,
-    loading itself peaks above what stays (margins of 46 and 57 MiB kept a worker from ever
-    starting), and a short article must still fit. Several caps, because where the allocation fails (numpy,
+    needs: loaded + 70%, 80% and 90% of the big article's measured VmData growth, each
+    margin at least 93 MiB: pool processes differ by ~20 MiB after loading, and loading
+    itself peaks above what stays (margins of 46, 57 and 72 MiB kept a worker from ever
+    starting; 93 was enough), and a short article must still fit. Several caps, because where the allocation fails (numpy,
     ONNX Runtime, ...) moves with the cap."""
     growth = big.data_growth_mb if big is not None else 0.0
-    margins = [min(112.0, max(64.0, share * growth)) for share in CAP_SHARES]
+    margins = [max(93.0, share * growth) for share in CAP_SHARES]
     return sorted({int(math.ceil(loaded_mb + margin)) for margin in margins})
 
 
