@@ -175,7 +175,7 @@ def ours(classifier, blocks, labels: list[str] | None) -> list[tuple[str, float]
     matrix = classifier.label_matrix(names)
     picks = []
     for block in blocks:
-        scores = label_scores(matrix, block)
+        scores = label_scores(matrix, block, taxonomy="custom" if labels else iptc.TAXONOMY)
         best = int(scores.argmax())
         picks.append((names[best], float(scores[best])))
     return picks

@@ -4,8 +4,9 @@ The article is the lead-weighted mean of all its sentence vectors (every sentenc
 ``coverage`` is the share of the text they hold); each label is the mean of texts that
 describe it. IPTC topics bring a definition and prototype sentences (``iptc.py``); a custom label is put into a few templates,
 and one that names a common news section ("business", "tech") also borrows that section's
-IPTC description. Cosine similarities become scores by a softmax whose temperature was fitted
-on development articles of two corpora (bench/topics_select.py), so scores are comparable
+IPTC description. Cosine similarities become scores by a softmax whose temperature (one per
+taxonomy: 17 IPTC topics spread wider than a few custom labels) was fitted on development
+articles of two corpora (bench/topics_select.py), so scores are comparable
 across articles; bench/quality_topics.py reports accuracy on publishers no choice looked at.
 Label vectors are cached per label set: most requests reuse the same few sets.
 """
@@ -29,7 +30,9 @@ from copydesk.core.document import Document, Span
 from copydesk.core.errors import AnalysisError
 
 DEFAULT_TOP_K = 3
-TEMPERATURE = 0.045  # softmax over cosines; log-likelihood on dev (bench/topics_select.py)
+CUSTOM = "custom"
+# softmax over cosines, per taxonomy: best dev log-likelihood (bench/topics_select.py)
+TEMPERATURE = {CUSTOM: 0.045, iptc.TAXONOMY: 0.06}
 LEAD_BOOST = 1.0  # the first sentence weighs 1 + LEAD_BOOST, fading with LEAD_DECAY
 LEAD_DECAY = 3.0
 TEMPLATE_SHARE = 0.3  # for a label that names a known section: templates vs IPTC description
@@ -40,7 +43,6 @@ TEMPLATES = (
     "Latest {} headlines.",
     "A story about {}.",
 )
-CUSTOM = "custom"
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +97,7 @@ class EmbeddingTopicClassifier(EmbeddingAnalyser):
     ) -> Result:
         inputs, vectors, *given = outputs
         labels = given[0] if given and given[0] is not None else self.label_matrix(inputs.labels)
-        scores = label_scores(labels, vectors)
+        scores = label_scores(labels, vectors, taxonomy=inputs.taxonomy)
         order = sorted(range(len(scores)), key=lambda i: -scores[i])[: inputs.top_k]
         return {
             "labels": [
@@ -127,9 +129,9 @@ def document_vector(vectors: np.ndarray) -> np.ndarray:
     return _unit(weights @ vectors)
 
 
-def label_scores(labels: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+def label_scores(labels: np.ndarray, vectors: np.ndarray, *, taxonomy: str) -> np.ndarray:
     """Return one probability per label row for a document's text vectors (title first)."""
-    return _softmax(labels @ document_vector(vectors))
+    return _softmax(labels @ document_vector(vectors) / TEMPERATURE[taxonomy])
 
 
 def label_texts(label: str, *, taxonomy: str) -> tuple[list[str], list[str]]:
@@ -179,8 +181,7 @@ def _top_k(options: Mapping[str, Any], count: int) -> int:
     return min(value, count)
 
 
-def _softmax(sims: np.ndarray) -> np.ndarray:
-    z = sims / TEMPERATURE
+def _softmax(z: np.ndarray) -> np.ndarray:
     z = np.exp(z - z.max())
     return z / z.sum()
 
