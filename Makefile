@@ -10,7 +10,7 @@ export TRANSFORMERS_OFFLINE := 1
 export OMP_NUM_THREADS := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install lint tools run test test-unit test-integration test-e2e bench clean
+.PHONY: install lint tools run test test-unit test-integration test-e2e bench bench-quality clean
 
 install: $(STAMP)
 
@@ -47,18 +47,21 @@ test-integration: install
 test-e2e: install
 	$(PY) -m pytest tests/e2e
 
-bench: install
-	$(PY) -m pip install --quiet -e '.[bench]'
+bench: bench-quality
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(PY) bench/encoder.py
+	$(PY) bench/throughput.py
+	$(PY) bench/adversarial.py
+	$(PY) bench/soak.py
+
+# every quality figure of the README, each beside its baseline (about 25 minutes)
+bench-quality: install
+	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) bench/quality.py
 	$(PY) bench/extraction.py
 	$(PY) bench/cleaning.py
 	$(PY) bench/quality_summary.py
 	$(PY) bench/quality_api.py
-	$(PY) bench/encoder.py
-	$(PY) bench/throughput.py
-	$(PY) bench/adversarial.py
-	$(PY) bench/soak.py
 
 clean:
 	rm -rf var .pytest_cache
