@@ -101,7 +101,6 @@ def load(*, split: str, per_section: int | None) -> list[Article]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=["dev", "test"], default="test")
-    parser.add_argument("--per-section", type=int, default=0, help="ignored; kept for old calls")
     args = parser.parse_args()
     import torch
 
