@@ -87,6 +87,11 @@ def _is_short(text: str) -> bool:
     return _letters(text[:LANGUAGE_SAMPLE]) < LANGUAGE_RELIABLE_LETTERS
 
 
+def warm_up() -> None:
+    """Build the detector now (workers preload it, so the first article is not slower)."""
+    _language_detector()
+
+
 @functools.lru_cache(maxsize=1)
 def _language_detector() -> LanguageDetector:
     """Build the lingua detector once per process.

@@ -16,6 +16,7 @@ import resource
 from collections.abc import Set
 from typing import Any
 
+from copydesk.core import language
 from copydesk.core.names import ANALYSES, PREPARE_QUEUE
 from copydesk.core.settings import EMBEDDED, Settings
 
@@ -84,6 +85,7 @@ def load_models(settings: Settings, *, queues: Set[str]) -> dict[str, str]:
             PrepareStage(registry)(
                 {"text": WARM_UP_ARTICLE}, analyses=embedded, options=dict.fromkeys(embedded, {})
             )
+            language.warm_up()  # the warm-up article is English by its function words alone
         for name in ANALYSES:
             if name in queues:
                 registry.for_request(name, {}).warm_up()
