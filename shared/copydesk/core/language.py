@@ -88,8 +88,9 @@ def _is_short(text: str) -> bool:
 
 
 def warm_up() -> None:
-    """Build the detector now (workers preload it, so the first article is not slower)."""
-    _language_detector()
+    """Build the detector and load its language models now (lingua loads them on first
+    use), so workers hold them from the start and the first article is not slower."""
+    _language_detector().compute_language_confidence_values("Le conseil a voté le budget.")
 
 
 @functools.lru_cache(maxsize=1)
