@@ -83,7 +83,7 @@ _ONLY_SYMBOLS = re.compile(r"^[\s\-_*=~#•·.…—–|/\\+<>]+$")
 
 
 _LINK = re.compile(r"https?://|www\.")
-PROMO_OPENING = re.compile(
+_PROMO_OPENING = re.compile(
     r"(?i)^\s*(?:read more|click here|sign up|subscribe|follow us|share (?:this|on)|advertisement"
     r"|related:|see also|image (?:source|caption)|photo(?:graph)?:|copyright|©)"
     r"|all rights reserved"
@@ -146,7 +146,7 @@ def is_furniture(line: str) -> bool:
 
 def is_promotion(sentence: str) -> bool:
     """Tell whether a sentence carries a link, a promotion or a credit (never quoted)."""
-    return bool(_LINK.search(sentence) or PROMO_OPENING.search(sentence))
+    return bool(_LINK.search(sentence) or _PROMO_OPENING.search(sentence))
 
 
 def is_edge_furniture(line: str) -> bool:
