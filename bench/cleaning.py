@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from copydesk.core.text import prepare
-from copydesk.devstack.pasted import STYLES, body_words_kept, dress, tail_list_removed
+from copydesk.devstack.pasted import STYLES, body_words_kept, dress_corpus, tail_list_removed
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "cleaning_corpus.json"
 
@@ -45,7 +45,6 @@ def measure(articles: list, *, clean: bool) -> dict[str, float]:
 
 def main() -> None:
     corpus = json.loads(CORPUS.read_text("utf-8"))
-    headlines = [a["title"] for a in corpus if a["title"]]
     began = time.perf_counter()
     publishers = {a["publisher"] for a in corpus}
     print(f"{len(corpus)} articles of {len(publishers)} publishers")
@@ -54,11 +53,7 @@ def main() -> None:
         f" {'lists removed':>14} {'furniture removed':>18}"
     )
     for style in STYLES:
-        articles = [
-            dress(a, style=style, headlines=[h for h in headlines if h != a["title"]],
-                  seed=f"{a['id']}|{style}")
-            for a in corpus
-        ]  # fmt: skip
+        articles = dress_corpus(corpus, style=style)
         for run, clean in (("copydesk", True), ("baseline", False)):
             m = measure(articles, clean=clean)
             print(

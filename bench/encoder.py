@@ -31,11 +31,11 @@ def measure(backend: str, articles: int, out: Path) -> dict[str, float]:
     """Embed in this process with ``backend``; save the vectors to ``out``."""
     from copydesk.analysis.embedder import Embedder
     from copydesk.core.text import prepare
-    from quality_topics import load
+    from topics_data import bbc_sample
 
     docs = [
         [t.strip() for t in prepare(text=a.body, title=a.title).sentence_texts()]
-        for a in load(split="all", per_section=articles // 5)
+        for a in bbc_sample(split="all", per_section=articles // 5)
     ]
     embedder = Embedder(encoder=backend)
     embedder.encode(docs[0])  # first call allocates

@@ -29,6 +29,7 @@ import numpy as np
 import requests
 
 import quality_topics as qt
+import topics_data
 import vader_data
 
 TERMINAL = {"succeeded", "partially_succeeded", "failed", "cancelled"}
@@ -147,7 +148,7 @@ def by(sections: list[str], section: str, *columns: list) -> list[list]:
 def topics(runner: Runner, args) -> None:
     from copydesk.analysis.topics import EmbeddingTopicClassifier
 
-    articles = qt.load(split="test", per_section=args.per_section or None)
+    articles = topics_data.bbc_sample(split="test", per_section=args.per_section or None)
     classifier = EmbeddingTopicClassifier(embedder=args.embedder)
     print(
         f"\nBBC News test split: {len(articles)} articles "

@@ -35,7 +35,7 @@ from copydesk.analysis.summary import ExtractiveSummariser, _speaker_missing
 from copydesk.core.boilerplate import is_edge_furniture, is_furniture
 from copydesk.core.text import prepare
 from copydesk.devstack.pasted import dress
-from quality_topics import load
+from topics_data import bbc_sample
 from sentiment_news_data import EXCLUDED_SOURCES, MEMBER, clean, wheel_path
 
 STOP = frozenset(
@@ -96,7 +96,7 @@ def main() -> None:
     parser.add_argument("--standfirsts", type=int, default=600)
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    articles = load(split="test", per_section=args.per_section)
+    articles = bbc_sample(split="test", per_section=args.per_section)
     summariser = ExtractiveSummariser()
     began = time.perf_counter()
     rows: dict[str, list[float]] = {k: [] for k in ("ours1", "lead1", "ours3", "lead3")}

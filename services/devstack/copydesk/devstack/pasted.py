@@ -83,6 +83,16 @@ def dress(article: dict, *, style: str, headlines: Sequence[str], seed: str) -> 
     )
 
 
+def dress_corpus(corpus: Sequence[dict], *, style: str) -> list[Dressed]:
+    """Dress every article in ``style``; the headlines in its lists are the others' titles."""
+    titles = [a["title"] for a in corpus if a["title"]]
+    return [
+        dress(a, style=style, headlines=[t for t in titles if t != a["title"]],
+              seed=f"{a['id']}|{style}")
+        for a in corpus
+    ]  # fmt: skip
+
+
 def _render(blocks: list[list[str]], *, style: str) -> str:
     """Lay blocks out: within a block lines are packed; blocks are set apart per style."""
     if style.endswith("single") or style == "single-newlines":
