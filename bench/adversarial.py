@@ -8,7 +8,10 @@ a pool process may use must fail with ``resource_exhausted``, and every other pr
 live on.
 
 Phase 1 starts a stack with the default settings. Each input goes over HTTP in a body just
-under COPYDESK_MAX_BODY_BYTES, with a short ordinary article right behind it. The bench
+under the limit of its kind (COPYDESK_MAX_BODY_BYTES for text, COPYDESK_MAX_HTML_BODY_BYTES
+for a page), with a short ordinary article right behind it. An input that breaks a limit the
+intake can see (a page of more than COPYDESK_MAX_HTML_TAGS tags) must be refused at once
+with that limit's code; every other input must be accepted. The bench
 times the POST, the time to a terminal job state and the short article's time to done,
 and samples the memory of every worker process (mains, pool children, their forks) every
 0.1 s. The per-input peak combines those samples with the kernel's high-water mark (VmHWM),
@@ -16,7 +19,8 @@ so a spike between two samples still counts. A big but legal news-like article g
 its memory growth on a freshly loaded process sizes phase 2's cap. The inputs the issue
 lists follow, then the same shapes sized to the analysis limits (max_chars, max_sentences,
 max_tokens), so they get past the size checks and reach the models. Every input is held to
-the same checks.
+the same checks. The "limits" inputs include the costliest page a client may send: as many
+paragraphs as COPYDESK_MAX_HTML_TAGS allows.
 
 Phase 2 starts a stack with COPYDESK_WORKER_MEMORY_LIMIT_MB just above what a pool process
 holds once its models are loaded: the VmData that RLIMIT_DATA caps, measured in phase 1,
@@ -196,6 +200,7 @@ def hostile_inputs(settings: Settings) -> list[Hostile]:
     alphabet = string.ascii_letters + string.digits
     codes = ["".join(rng.choice(alphabet) for _ in range(5)) for _ in range(60_000)]
     chars, sentences = settings.max_chars - 100, settings.max_sentences - 10
+    tags = settings.max_html_tags - 10
     one_letter = min(150_000, (settings.max_chars + 1) // 2)
     tokens = settings.max_tokens - 100  # a one-letter word is one encoder token
 
@@ -240,6 +245,14 @@ def hostile_inputs(settings: Settings) -> list[Hostile]:
         Hostile("park at max_sentences", "text", "sentences", park, sentences, limits),
         Hostile("links at max_sentences", "text", "lines", headlines, sentences, limits),
         Hostile("script mix under limits", "text", "3-script blocks", scripts, 990, limits),
+        Hostile(
+            "paragraphs at max_html_tags",
+            "html",
+            "<p> paragraphs",
+            lambda n: "<p>" + "".join(f"Item {i} of the long list. <p>" for i in range(n)),
+            tags,
+            limits,
+        ),
         Hostile(
             f"{one_letter // 1000}k one-letter words",
             "text",
@@ -799,32 +812,46 @@ def print_table(outcomes: list[Outcome]) -> None:
             print(f"note: {h.name}: {p.count:,} x {h.unit!r}, as many as fit under the limit")
 
 
+INTAKE_LIMIT_CODES = frozenset({"intake:html_too_complex"})
+
+
+def answered_well(o: Outcome) -> bool:
+    """202, or a 413 naming a limit the intake checks before it queues the job."""
+    return o.post_status == 202 or (o.post_status == 413 and set(o.codes) <= INTAKE_LIMIT_CODES)
+
+
 def check(ok: bool, text: str) -> bool:
     print(f"{'PASS' if ok else 'FAIL'}  {text}")
     return ok
 
 
-def verdicts(one: Phase1, twos: list[Phase2], *, limit: int, caps: int) -> bool:
+def verdicts(one: Phase1, twos: list[Phase2], *, limits: dict[str, int], caps: int) -> bool:
     outs = one.outcomes
     ok = True
     print()
     biggest = max(outs, key=lambda o: len(o.payload.body))
     ok &= check(
-        all(len(o.payload.body) < limit for o in outs),
-        f"every body under COPYDESK_MAX_BODY_BYTES={limit:,} (largest {len(biggest.payload.body):,}"
-        f" B: {biggest.payload.hostile.name})",
+        all(len(o.payload.body) < limits[o.payload.hostile.kind] for o in outs),
+        f"every body under its kind's limit (text {limits['text']:,} B, html "
+        f"{limits['html']:,} B; largest {len(biggest.payload.body):,} B: "
+        f"{biggest.payload.hostile.name})",
     )
     slowest = max(outs, key=lambda o: o.post_ms)
-    refused = [o.payload.hostile.name for o in outs if o.post_status != 202]
+    wrong = [o.payload.hostile.name for o in outs if not answered_well(o)]
+    refused = [f"{o.payload.hostile.name} ({o.codes[0]})" for o in outs if o.post_status != 202]
     ok &= check(
-        not refused and slowest.post_ms <= POST_LIMIT_MS,
-        f"intake accepts each hostile POST (202) within {POST_LIMIT_MS:.0f} ms (slowest "
-        f"{slowest.post_ms:.1f} ms: {slowest.payload.hostile.name}"
+        not wrong and slowest.post_ms <= POST_LIMIT_MS,
+        f"intake answers each hostile POST within {POST_LIMIT_MS:.0f} ms, 202 or refused with "
+        f"the code of the limit it breaks (slowest {slowest.post_ms:.1f} ms: "
+        f"{slowest.payload.hostile.name}"
         + (f"; refused: {', '.join(refused)}" if refused else "")
+        + (f"; not so: {', '.join(wrong)}" if wrong else "")
         + ")",
     )
 
     def ended_well(o: Outcome) -> bool:
+        if o.post_status != 202:
+            return answered_well(o)  # refused at once, with the limit's code
         coded = all(not code.endswith("<no code>") for code in o.codes)
         return (
             o.seconds is not None
@@ -936,10 +963,12 @@ def main() -> int:
     args = parser.parse_args()
     settings = Settings()
     limit = settings.max_body_bytes
+    limits = {"text": limit, "html": settings.max_html_body_bytes}
     began = time.perf_counter()
     short_body = encode("text", SHORT_ARTICLE)
     print(
-        f"copydesk adversarial bench: body limit {limit:,} B, max_chars {settings.max_chars:,}, "
+        f"copydesk adversarial bench: body limit {limit:,} B (html {limits['html']:,} B, "
+        f"{settings.max_html_tags:,} tags), max_chars {settings.max_chars:,}, "
         f"max_sentences {settings.max_sentences:,}, max_tokens {settings.max_tokens:,}, "
         f"worker memory cap "
         f"{settings.worker_memory_limit_mb} MiB, 2 analysis processes; checks: POST <= "
@@ -949,7 +978,7 @@ def main() -> int:
     # the big article first: its memory growth, measured on a freshly loaded process, sizes
     # the phase 2 cap (a pool process keeps the heap an earlier input made it grow)
     hostiles = [big_article_input(), *hostile_inputs(settings)]
-    payloads = [fit(hostile, limit=limit) for hostile in hostiles]
+    payloads = [fit(hostile, limit=limits[hostile.kind]) for hostile in hostiles]
     var_dir = Path(tempfile.mkdtemp(prefix="copydesk-adversarial-"))
     twos: list[Phase2] = []
     try:
@@ -975,7 +1004,7 @@ def main() -> int:
 
             shutil.rmtree(var_dir, ignore_errors=True)
     print(f"\ntotal run time {time.perf_counter() - began:.0f} s")
-    return 0 if verdicts(one, twos, limit=limit, caps=len(caps)) else 1
+    return 0 if verdicts(one, twos, limits=limits, caps=len(caps)) else 1
 
 
 if __name__ == "__main__":

@@ -144,3 +144,16 @@ def test_html_limits_have_their_own_codes(make_client, settings: Settings) -> No
     assert problem["limit"] == 100_000
     over_all = b'{"article": {"html": "' + b"x" * 1_100_000 + b'"}}'  # past both limits
     _problem(_post(client, over_all), 413, "body_too_large")
+
+
+def test_a_page_of_too_many_tags_is_413_html_too_complex(make_client, settings) -> None:  # noqa: ANN001
+    client = make_client(settings.model_copy(update={"max_html_tags": 1000}))
+    page = "<p>A paragraph of the page.</p>" * 1001
+    problem = _problem(_post(client, json.dumps({"article": {"html": page}}).encode()), 413,
+                       "html_too_complex")  # fmt: skip
+    assert problem["limit"] == 1000
+    batch = {"jobs": [{"article": {"text": "Fine."}}, {"article": {"html": page}}]}
+    response = client.post("/v1/batches", json=batch)
+    _problem(response, 413, "html_too_complex")
+    ok = json.dumps({"article": {"html": "<p>A paragraph of the page.</p>" * 1000}}).encode()
+    assert _post(client, ok).status_code == 202

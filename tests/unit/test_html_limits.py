@@ -69,3 +69,12 @@ def test_each_kind_of_body_has_its_own_limit_and_code() -> None:
     with pytest.raises(errors.HtmlTooLarge) as caught:
         check_job_size({"html": "x" * 4001}, 4500, settings)
     assert caught.value.code == "html_too_large" and caught.value.status == 413
+
+
+def test_a_page_of_too_many_tags_is_refused_at_the_intake() -> None:
+    settings = Settings(max_html_tags=100)
+    check_job_size({"html": "<p>x" * 100}, 400, settings)
+    with pytest.raises(errors.HtmlTooComplex) as caught:
+        check_job_size({"html": "<p>x" * 101}, 404, settings)
+    assert caught.value.code == "html_too_complex" and caught.value.status == 413
+    assert Settings().max_html_tags == 100_000

@@ -9,6 +9,7 @@ import pytest
 from copydesk.analysis.base import coverage
 from copydesk.core import errors
 from copydesk.core.deadline import ChildFailed, DeadlineExceeded, call_with_deadline
+from copydesk.core.html import count_tags
 from copydesk.core.text import Limits, prepare, split_sentences
 
 
@@ -34,6 +35,24 @@ def test_too_many_sentences_fails_with_its_code() -> None:
 def test_too_large_html_fails_before_parsing() -> None:
     with pytest.raises(errors.HtmlTooLarge):
         prepare(html="<p>x</p>" * 200, limits=Limits(max_html_chars=1000))
+
+
+def test_a_page_of_too_many_tags_fails_before_parsing() -> None:
+    page = "<html><body>" + "<p>A line of the page.</p>" * 200 + "</body></html>"
+    with pytest.raises(errors.HtmlTooComplex) as raised:
+        prepare(html=page, limits=Limits(max_html_tags=150))
+    assert raised.value.code == "html_too_complex" and raised.value.extra["limit"] == 150
+    assert "A line of the page." in prepare(html=page, limits=Limits(max_html_tags=202)).text
+
+
+def test_tags_are_counted_outside_scripts_and_styles_and_the_count_stops() -> None:
+    assert count_tags("<p>a</p><P>b<br/>c", stop_after=100) == 3
+    script = '<script>if (a<b) { html = "<div><span>"; }</SCRIPT >'
+    assert count_tags(script + "<style>a<b{}</style><p>x", stop_after=100) == 3
+    assert count_tags("<title>1 < 2 <b></title><textarea><i></textarea>", stop_after=100) == 2
+    assert count_tags("<script>never closed <p><p><p>", stop_after=100) == 1
+    assert count_tags("a < b, 3<4, <-- not tags <!-- comment --> </p>", stop_after=100) == 0
+    assert count_tags("<p>x" * 1_000_000, stop_after=500) == 501
 
 
 def test_a_sentence_without_punctuation_is_cut_at_spaces_into_bounded_pieces() -> None:
@@ -79,7 +98,9 @@ def test_html_extraction_past_its_deadline_falls_back_to_the_tag_strip() -> None
 
 def test_a_page_of_bare_tags_is_an_empty_article_not_a_crash() -> None:
     with pytest.raises(errors.EmptyArticle):
-        prepare(html="<p>x" * 150_000, limits=Limits(html_timeout_seconds=0.5))
+        prepare(
+            html="<p>x" * 150_000, limits=Limits(html_timeout_seconds=0.5, max_html_tags=200_000)
+        )
 
 
 def test_deadline_returns_the_childs_value_or_raises() -> None:

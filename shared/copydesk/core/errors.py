@@ -182,6 +182,10 @@ class HtmlTooLarge(AnalysisError):
     status, code, title = 413, "html_too_large", "HTML page larger than allowed"
 
 
+class HtmlTooComplex(AnalysisError):
+    status, code, title = 413, "html_too_complex", "HTML page has more tags than allowed"
+
+
 class ResourceExhausted(AnalysisError):
     status, code, title = 500, "resource_exhausted", "Analysis needed more memory than allowed"
 

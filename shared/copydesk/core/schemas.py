@@ -35,7 +35,7 @@ class _Strict(BaseModel):
 
 
 class ArticleIn(_Strict):
-    html: str | None = Field(default=None)  # held to COPYDESK_MAX_HTML_CHARS by the intake
+    html: str | None = Field(default=None)  # held to COPYDESK_MAX_HTML_CHARS, _TAGS at intake
     text: str | None = Field(default=None, max_length=MAX_TEXT_CHARS, validate_default=True)
     title: str | None = Field(default=None, max_length=1000)
     url: str | None = Field(default=None, max_length=2048)

@@ -211,6 +211,13 @@ class Settings(BaseSettings):
     max_html_chars: int = Field(
         default=10_000_000, ge=1000, description="Largest HTML page accepted (html_too_large)."
     )
+    max_html_tags: int = Field(
+        default=100_000,
+        ge=100,
+        description="Most start tags in an HTML page, outside its scripts and styles "
+        "(html_too_complex). Extraction costs about 60 microseconds and a few kB per element; "
+        "real article pages have a few thousand.",
+    )
     html_timeout_seconds: float = Field(
         default=10.0,
         gt=0,

@@ -17,7 +17,7 @@ from copydesk.core import errors
 from copydesk.core.boilerplate import Cleaned, remove_boilerplate
 from copydesk.core.deadline import DeadlineExceeded, call_with_deadline
 from copydesk.core.document import Document, Span
-from copydesk.core.html import extract_html, strip_tags
+from copydesk.core.html import check_tags, extract_html, strip_tags
 from copydesk.core.language import detect, language_code
 
 PYSBD_BUDGET = 200_000
@@ -62,6 +62,7 @@ class Limits:
     max_sentences: int = 3000
     max_sentence_chars: int = 1500
     max_html_chars: int = 10_000_000
+    max_html_tags: int = 100_000
     html_timeout_seconds: float | None = 10.0  # None: extract in this process, no deadline
 
     @classmethod
@@ -170,6 +171,7 @@ def _extract_within_limits(html: str, limits: Limits) -> tuple[str, str | None, 
             characters=len(html),
             limit=limits.max_html_chars,
         )
+    check_tags(html, limit=limits.max_html_tags)
     if limits.html_timeout_seconds is None:
         return (*extract_html(html), "trafilatura")
     try:

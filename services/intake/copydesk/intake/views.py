@@ -159,7 +159,7 @@ def submit_batch() -> Response:
             "split it (COPYDESK_MAX_BATCH_JOBS)"
         )
     for job in jobs if isinstance(jobs, list) else ():
-        body.check_html_chars(job.get("article") if isinstance(job, dict) else None, settings)
+        body.check_html_page(job.get("article") if isinstance(job, dict) else None, settings)
     batch_request = BatchRequest.model_validate(parsed)
     batch, replayed = _service().submit_batch(
         batch_request,
