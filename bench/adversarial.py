@@ -201,6 +201,7 @@ def hostile_inputs(settings: Settings) -> list[Hostile]:
     codes = ["".join(rng.choice(alphabet) for _ in range(5)) for _ in range(60_000)]
     chars, sentences = settings.max_chars - 100, settings.max_sentences - 10
     tags = settings.max_html_tags - 10
+    html_chars = settings.max_html_chars - 100
     one_letter = min(150_000, (settings.max_chars + 1) // 2)
     tokens = settings.max_tokens - 100  # a one-letter word is one encoder token
 
@@ -228,7 +229,7 @@ def hostile_inputs(settings: Settings) -> list[Hostile]:
 
     limits = "limits"
     return [
-        Hostile("<p>x repeated", "html", "<p>x", lambda n: "<p>x" * n),
+        Hostile("<p>x repeated", "html", "<p>x", lambda n: "<p>x" * n, html_chars // 4),
         Hostile("park sentence repeated", "text", "sentences", park),
         Hostile("one ~900 kB token", "text", "letters", lambda n: letters[:n], 900_000),
         Hostile("150k-word sentence", "text", "words", lambda n: " ".join(words[:n]), 150_000),
@@ -783,9 +784,10 @@ def print_table(outcomes: list[Outcome]) -> None:
         short = seconds_text(o.short_seconds)
         if o.short_status != "succeeded":
             short += f" {o.short_status}"
+        ended = seconds_text(o.seconds) if o.post_status == 202 else "-"  # refused at once
         print(
             f"{p.hostile.name[:30]:<30} {p.count:>9,} {len(p.body) / 1000:>7.1f} "
-            f"{o.post_ms:>7.1f} {seconds_text(o.seconds):>6} {o.status[:20]:<20} "
+            f"{o.post_ms:>7.1f} {ended:>6} {o.status[:20]:<20} "
             f"{short_codes(o.codes)[:26]:<26} {o.peak_mb:>7.0f} {o.rise_mb:>+7.0f} "
             f"{o.rise_who if o.rise_mb > 50 else o.peak_who:<27} {o.sum_mb:>6.0f} "
             f"{o.data_growth_mb:>+7.0f} {short:>7}"
@@ -812,7 +814,7 @@ def print_table(outcomes: list[Outcome]) -> None:
             print(f"note: {h.name}: {p.count:,} x {h.unit!r}, as many as fit under the limit")
 
 
-INTAKE_LIMIT_CODES = frozenset({"intake:html_too_complex"})
+INTAKE_LIMIT_CODES = frozenset({"intake:html_too_complex", "intake:html_too_large"})
 
 
 def answered_well(o: Outcome) -> bool:
