@@ -22,6 +22,11 @@ max_tokens), so they get past the size checks and reach the models. Every input 
 the same checks. The "limits" inputs include the costliest page a client may send: as many
 paragraphs as COPYDESK_MAX_HTML_TAGS allows.
 
+Phase 1 ends with a burst: 16 pages just under COPYDESK_MAX_HTML_CHARS posted at once
+(the intake's 2 processes x 8 threads, every request it can hold), while the intake's
+memory is sampled every 20 ms. Each must be accepted and analysed, and the intake may hold
+at most INTAKE_COPIES copies of each body in flight.
+
 Phase 2 starts a stack with COPYDESK_WORKER_MEMORY_LIMIT_MB just above what a pool process
 holds once its models are loaded: the VmData that RLIMIT_DATA caps, measured in phase 1,
 plus 70%, 80% and 90% of the big article's growth (one stack each,
@@ -67,6 +72,9 @@ LATE_GRACE_S = 60.0  # after the limit, how long to keep waiting so the next inp
 SAMPLE_EVERY_S = 0.1
 WORKERS = ("analysis-worker", "dispatcher")
 JSON = {"Content-Type": "application/json"}
+BURST = 16  # the intake's 2 gunicorn processes x 8 threads: every request it holds at once
+INTAKE_COPIES = 4.0  # most copies of a body the intake may hold while it takes the request
+BURST_TIMEOUT_S = 300.0
 CRASH = re.compile(  # log levels in capitals only: Celery's own warnings mention "error"
     r"\b(ERROR|CRITICAL)\b|Traceback|(?i:WorkerLostError|MemoryError|exited with|signal \d+|"
     r"killed|crashed|out of memory|bad_alloc|segmentation fault|core dumped)"
@@ -491,6 +499,48 @@ def short_codes(codes: list[str]) -> str:
     return ",".join(codes) or "-"
 
 
+def big_page(limit: int) -> bytes:
+    """A job body (and page) just under ``limit`` bytes: a short article in a page that megabytes of
+    inline state make big, as on real news sites (no double quotes: JSON keeps its size)."""
+    article = "".join(f"<p>{sentence}</p>" for sentence in SHORT_ARTICLE.split(". "))
+    state = "<script>window.s = [" + ",".join(f"'Story {n}'" for n in range(2000)) + "];</script>"
+    head, tail = "<html><head><title>Budget</title>", f"</head><body>{article}</body></html>"
+    room = limit - 1000 - len(encode("html", head + tail))
+    return encode("html", head + state * (room // len(state)) + tail)
+
+
+def intake_burst(stack: Stack, *, body: bytes) -> Burst:
+    """Post BURST copies of ``body`` at once from as many threads; sample the intake."""
+    roots = {"intake": stack.processes["intake"].pid}
+    answers: list[tuple[int, float, str | None]] = []
+
+    def send() -> None:
+        began = time.perf_counter()
+        response = requests.post(stack.base_url + "/v1/jobs", data=body, headers=JSON, timeout=120)
+        job = response.json().get("id") if response.status_code == 202 else None
+        answers.append((response.status_code, time.perf_counter() - began, job))
+
+    began = time.perf_counter()
+    with MemorySampler(roots, every=0.02) as sampler:
+        threads = [threading.Thread(target=send) for _ in range(BURST)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    rises = {t.pid: t.rise_mb for t in sampler.traces.values() if t.depth == 1}
+    jobs = {f"page{k}": (job, began) for k, (_, _, job) in enumerate(answers) if job}
+    with requests.Session() as session:
+        done = wait_jobs(session, stack, jobs=jobs, timeout=BURST_TIMEOUT_S)
+    return Burst(
+        body_bytes=len(body),
+        statuses=sorted(status for status, _, _ in answers),
+        post_seconds=max(seconds for _, seconds, _ in answers),
+        rises_mb=rises,
+        ended=[job.get("status", "?") for _, job in done.values()],
+        seconds=max((s for s, _ in done.values() if s is not None), default=math.nan),
+    )
+
+
 def run_input(
     session: requests.Session, stack: Stack, *, payload: Payload, short_body: bytes
 ) -> Outcome:
@@ -583,9 +633,26 @@ def print_findings(findings: dict[str, list[str]], *, limit: int = 12) -> None:
 
 
 @dataclass
+class Burst:
+    """BURST big pages posted at once: what the intake answered and how its memory rose."""
+
+    body_bytes: int
+    statuses: list[int]
+    post_seconds: float  # the slowest POST
+    rises_mb: dict[int, float]  # intake process -> its peak RSS rise during the burst
+    ended: list[str]  # the jobs' terminal states
+    seconds: float  # from the first POST until every job ended
+
+    @property
+    def allowed_mb(self) -> float:
+        return INTAKE_COPIES * BURST * self.body_bytes / 2**20
+
+
+@dataclass
 class Phase1:
     outcomes: list[Outcome]
     loaded_data_mb: float  # largest VmData of an analysis pool process after warm-up
+    burst: Burst | None
 
 
 @dataclass
@@ -607,7 +674,7 @@ class Phase2:
     post_ms: float
 
 
-def phase1(var: Path, *, payloads: list[Payload], short_body: bytes) -> Phase1:
+def phase1(var: Path, *, payloads: list[Payload], short_body: bytes, page: bytes) -> Phase1:
     print("\nPhase 1: hostile inputs against the default limits")
     stack = start_stack(var / "stack1")
     try:
@@ -633,6 +700,13 @@ def phase1(var: Path, *, payloads: list[Payload], short_body: bytes) -> Phase1:
                     f"  . {payload.hostile.name}: {outcome.status} {short_codes(outcome.codes)}",
                     flush=True,
                 )
+            burst = intake_burst(stack, body=page)
+            print(
+                f"  . {BURST} pages of {len(page) / 1e6:.1f} MB at once: HTTP "
+                f"{'/'.join(map(str, sorted(set(burst.statuses))))}, jobs "
+                f"{'/'.join(sorted(set(burst.ended)))}",
+                flush=True,
+            )
             time.sleep(1.0)
             idle = pool_data_mb(stack)
         findings = log_findings(stack)
@@ -650,9 +724,16 @@ def phase1(var: Path, *, payloads: list[Payload], short_body: bytes) -> Phase1:
         )
         print("\nworker logs, phase 1:")
         print_findings(findings)
+        print(
+            f"\n{BURST} pages of {burst.body_bytes:,} B posted at once: slowest POST "
+            f"{burst.post_seconds:.2f} s; intake processes' peak RSS rise (pid MB): "
+            + ", ".join(f"{pid} {rise:+.0f}" for pid, rise in sorted(burst.rises_mb.items()))
+            + f"; every job ended within {burst.seconds:.1f} s of the first POST"
+        )
         return Phase1(
             outcomes=outcomes,
             loaded_data_mb=max((data for _, data, _ in loaded), default=0.0),
+            burst=burst,
         )
     finally:
         stack.stop()
@@ -906,6 +987,22 @@ def verdicts(one: Phase1, twos: list[Phase2], *, limits: dict[str, int], caps: i
         )
         + ")",
     )
+    burst = one.burst
+    if burst is not None:
+        rise = sum(burst.rises_mb.values())
+        ended = burst.ended.count("succeeded")
+        ok &= check(
+            burst.statuses == [202] * BURST
+            and ended == BURST
+            and rise <= burst.allowed_mb
+            and len(burst.rises_mb) == 2,
+            f"{BURST} pages of {burst.body_bytes / 1e6:.1f} MB posted at once are all accepted "
+            f"({burst.statuses.count(202)}) and analysed ({ended} succeeded), and the intake's "
+            f"memory rises by {rise:.0f} MB, at most {INTAKE_COPIES:.0f} copies of each "
+            f"({burst.allowed_mb:.0f} MB; per process "
+            + ", ".join(f"{r:+.0f}" for r in burst.rises_mb.values())
+            + ")",
+        )
     if len(twos) < caps:
         ok &= check(False, f"the memory-cap phase ran under all {caps} caps (ran: {len(twos)})")
     if not twos:
@@ -984,7 +1081,8 @@ def main() -> int:
     var_dir = Path(tempfile.mkdtemp(prefix="copydesk-adversarial-"))
     twos: list[Phase2] = []
     try:
-        one = phase1(var_dir, payloads=payloads, short_body=short_body)
+        page = big_page(min(limits["html"], settings.max_html_chars))
+        one = phase1(var_dir, payloads=payloads, short_body=short_body, page=page)
         big = next((o for o in one.outcomes if o.payload.hostile.group == "reference"), None)
         caps = choose_caps(loaded_mb=one.loaded_data_mb, big=big)
         print(
