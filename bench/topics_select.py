@@ -139,10 +139,29 @@ def main() -> None:
             ),
         )
 
-    described = np.concatenate(protos)
-    described_topic = np.repeat(np.arange(len(names)), [len(v) for v in protos])
-    truth = {c: np.array([index[i.iptc] for i in items]) for c, (items, _, _) in dev.items()}
     folds = {c: _folds(items) for c, (items, _, _) in dev.items()}
+    _heads(dev, folds, protos, iptc_matrix, index)
+    _ceiling(dev, folds, names)
+    _examples(dev, folds, custom_matrix)
+
+    for t in (0.045, 0.06, 0.075):
+        cells = []
+        for task in ("custom", "iptc"):
+            losses = []
+            for corpus, (items, _, docs) in dev.items():
+                labels = topics_data.LABELS[corpus] if task == "custom" else names
+                truth = [labels.index(getattr(i, task)) for i in items]
+                p = _softmax(docs @ classifier.label_matrix(tuple(labels)).T / t)
+                losses.append(-np.log(p[np.arange(len(truth)), truth]).mean())
+            cells.append(f"{task} {np.mean(losses):.3f} ({' / '.join(f'{x:.3f}' for x in losses)})")
+        print(f"temperature {t:<10} log-loss " + "  ".join(cells), flush=True)
+
+
+def _heads(dev, folds, protos, iptc_matrix, index) -> None:
+    """A linear IPTC head: trained without the corpus it scores, and by grouped CV."""
+    described = np.concatenate(protos)
+    described_topic = np.repeat(np.arange(len(protos)), [len(v) for v in protos])
+    truth = {c: np.array([index[i.iptc] for i in items]) for c, (items, _, _) in dev.items()}
     offset = iptc_matrix.T / TEMPERATURE[iptc.TAXONOMY]
     for lam in (3e-4, 1e-3, 3e-3):
         left, grouped = [], []
@@ -174,6 +193,10 @@ def main() -> None:
             + " / ".join(f"{c} {x:.3f}" for c, x in zip(dev, grouped, strict=True)),
             flush=True,
         )
+
+
+def _ceiling(dev, folds, names) -> None:
+    """What logistic regression on the document vectors reaches with each corpus's labels."""
     cells = []
     for corpus, (items, _, docs) in dev.items():
         for task in ("custom", "iptc"):
@@ -187,6 +210,9 @@ def main() -> None:
             cells.append(f"{corpus} {task} {np.mean(hits):.3f}")
     print("ceiling (supervised)   " + "  ".join(cells), flush=True)
 
+
+def _examples(dev, folds, custom_matrix) -> None:
+    """Custom labels helped by k example articles each, drawn from the training folds."""
     rng = np.random.default_rng(0)
     for k in (3, 10, 30):
         cells = []
@@ -205,18 +231,6 @@ def main() -> None:
                 hits += list((docs[test] @ matrix.T).argmax(1) == y[test])
             cells.append(f"{corpus} {np.mean(hits):.3f}")
         print(f"examples k={k:<13}custom " + "  ".join(cells), flush=True)
-
-    for t in (0.045, 0.06, 0.075):
-        cells = []
-        for task in ("custom", "iptc"):
-            losses = []
-            for corpus, (items, _, docs) in dev.items():
-                labels = topics_data.LABELS[corpus] if task == "custom" else names
-                truth = [labels.index(getattr(i, task)) for i in items]
-                p = _softmax(docs @ classifier.label_matrix(tuple(labels)).T / t)
-                losses.append(-np.log(p[np.arange(len(truth)), truth]).mean())
-            cells.append(f"{task} {np.mean(losses):.3f} ({' / '.join(f'{x:.3f}' for x in losses)})")
-        print(f"temperature {t:<10} log-loss " + "  ".join(cells), flush=True)
 
 
 def _folds(items) -> np.ndarray:
