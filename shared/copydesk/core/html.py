@@ -84,13 +84,21 @@ def count_tags(html: str, *, stop_after: int) -> int:
     return count
 
 
-def check_tags(html: str, *, limit: int) -> None:
-    """Refuse a page with more than ``limit`` start tags (``html_too_complex``)."""
-    if count_tags(html, stop_after=limit) > limit:
+def check_page(html: str, *, max_chars: int, max_tags: int) -> None:
+    """Refuse a page over COPYDESK_MAX_HTML_CHARS (``html_too_large``) or with more start
+    tags than COPYDESK_MAX_HTML_TAGS (``html_too_complex``), before anything parses it."""
+    if len(html) > max_chars:
+        raise errors.HtmlTooLarge(
+            f"the HTML page has {len(html)} characters; the limit is {max_chars} "
+            "(COPYDESK_MAX_HTML_CHARS)",
+            characters=len(html),
+            limit=max_chars,
+        )
+    if count_tags(html, stop_after=max_tags) > max_tags:
         raise errors.HtmlTooComplex(
-            f"the HTML page has more than {limit} tags outside its scripts and styles "
+            f"the HTML page has more than {max_tags} tags outside its scripts and styles "
             "(COPYDESK_MAX_HTML_TAGS); send the article's own markup or its text",
-            limit=limit,
+            limit=max_tags,
         )
 
 

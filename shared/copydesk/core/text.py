@@ -17,7 +17,7 @@ from copydesk.core import errors
 from copydesk.core.boilerplate import Cleaned, remove_boilerplate
 from copydesk.core.deadline import DeadlineExceeded, call_with_deadline
 from copydesk.core.document import Document, Span
-from copydesk.core.html import check_tags, extract_html, strip_tags
+from copydesk.core.html import check_page, extract_html, strip_tags
 from copydesk.core.language import detect, language_code
 
 PYSBD_BUDGET = 200_000
@@ -164,14 +164,7 @@ def _extract_within_limits(html: str, limits: Limits) -> tuple[str, str | None, 
     Past the deadline the extractor is killed and a linear tag strip keeps the page's
     visible text instead: slower pages still get analysed, never lost.
     """
-    if len(html) > limits.max_html_chars:
-        raise errors.HtmlTooLarge(
-            f"the HTML page has {len(html)} characters; the limit is {limits.max_html_chars} "
-            "(COPYDESK_MAX_HTML_CHARS)",
-            characters=len(html),
-            limit=limits.max_html_chars,
-        )
-    check_tags(html, limit=limits.max_html_tags)
+    check_page(html, max_chars=limits.max_html_chars, max_tags=limits.max_html_tags)
     if limits.html_timeout_seconds is None:
         return (*extract_html(html), "trafilatura")
     try:

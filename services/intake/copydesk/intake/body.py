@@ -18,7 +18,7 @@ from typing import Any
 from flask import Request
 
 from copydesk.core import errors
-from copydesk.core.html import check_tags
+from copydesk.core.html import check_page
 from copydesk.core.settings import Settings
 
 GZIP = frozenset({"gzip", "x-gzip"})
@@ -97,16 +97,8 @@ def check_html_page(article: Any, settings: Settings) -> None:
     """Refuse a page over COPYDESK_MAX_HTML_CHARS or COPYDESK_MAX_HTML_TAGS now, rather than
     fail its job later."""
     html = article.get("html") if isinstance(article, dict) else None
-    if not isinstance(html, str):
-        return
-    if len(html) > settings.max_html_chars:
-        raise errors.HtmlTooLarge(
-            f"the HTML page has {len(html)} characters; the limit is {settings.max_html_chars} "
-            "(COPYDESK_MAX_HTML_CHARS)",
-            characters=len(html),
-            limit=settings.max_html_chars,
-        )
-    check_tags(html, limit=settings.max_html_tags)
+    if isinstance(html, str):
+        check_page(html, max_chars=settings.max_html_chars, max_tags=settings.max_html_tags)
 
 
 def job_ceiling(settings: Settings) -> int:
