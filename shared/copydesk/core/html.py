@@ -53,11 +53,10 @@ _LAYOUT = re.compile(
 )
 _WORD = re.compile(r"\w+")
 _TAG_START = re.compile(r"<([A-Za-z][A-Za-z0-9-]*)")
-# elements whose content is text, not markup: a "<" inside them starts no tag
-_RAW_TEXT_END = {
-    name: re.compile(rf"</{name}", re.IGNORECASE)
-    for name in ("script", "style", "textarea", "title")
-}
+# elements whose content every parser here reads as text, not markup: a "<" inside them starts
+# no tag. libxml2 also reads <textarea> and <title> so, but Python's HTMLParser (the fallback
+# reader) does not, so tags inside those count.
+_RAW_TEXT_END = {name: re.compile(rf"</{name}", re.IGNORECASE) for name in ("script", "style")}
 
 
 def count_tags(html: str, *, stop_after: int) -> int:
