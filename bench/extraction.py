@@ -93,14 +93,6 @@ def with_metadata(html: str) -> tuple[str, str | None]:
     return (found.text or "", found.title) if found is not None else ("", None)
 
 
-def padded(html: str, size: int = 3_000_000) -> str:
-    """The page with inline script state before </head> until it is ``size`` characters."""
-    state = json.dumps([{"id": n, "headline": f"Story {n}", "tags": ["x"] * 30} for n in range(50)])
-    script = f"<script>window.__STATE__ = {state};</script>"
-    filler = script * max(0, (size - len(html)) // len(script) + 1)
-    return html.replace("</head>", filler + "</head>", 1) if "</head>" in html else filler + html
-
-
 def median_ms(extract: Callable[[str], object], html: str, runs: int = 5) -> float:
     times = []
     for _ in range(runs):
@@ -112,10 +104,11 @@ def median_ms(extract: Callable[[str], object], html: str, runs: int = 5) -> flo
 
 def speed() -> None:
     from copydesk.core.html import extract_html
+    from copydesk.devstack.pages import padded_page
 
     print("\nspeed: median ms per page (5 runs), text and headline")
     print(f"{'pages':<22} {'copydesk':>9} {'trafilatura+metadata':>21} {'ratio':>6}")
-    for label, transform in (("as they are (6)", lambda h: h), ("padded to 3 MB (6)", padded)):
+    for label, transform in (("as they are (6)", lambda h: h), ("padded to 3 MB (6)", padded_page)):
         docs = [transform(html) for _, html, _ in pages()]
         ours_ms = statistics.mean(median_ms(extract_html, html) for html in docs)
         base_ms = statistics.mean(median_ms(with_metadata, html) for html in docs)

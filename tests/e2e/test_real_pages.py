@@ -16,16 +16,15 @@ from pathlib import Path
 import pytest
 from conftest import KEYS
 
+from copydesk.devstack.pages import padded_page
+
 DATA = Path(__file__).resolve().parents[2] / "bench" / "data" / "extraction"
 
 
 def real_page(size: int = 3_000_000) -> tuple[str, str]:
     page = gzip.decompress((DATA / "pages" / "msn1.html.gz").read_bytes()).decode("utf-8")
     reference = json.loads((DATA / "references.json").read_text("utf-8"))["msn1"]["text"]
-    state = json.dumps([{"id": n, "headline": f"Story {n}", "tags": ["x"] * 30} for n in range(50)])
-    script = f"<script>window.__STATE__ = {state};</script>"
-    padding = script * (1 + (size - len(page)) // len(script))
-    return page.replace("</head>", padding + "</head>", 1), reference
+    return padded_page(page, size), reference
 
 
 def words(text: str) -> set[str]:
