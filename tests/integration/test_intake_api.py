@@ -164,6 +164,43 @@ def test_unknown_job_is_404_problem(client) -> None:
             "options.topics.labels",
         ),
         (
+            {
+                "article": {"text": "Some text."},
+                "options": {"topics": {"labels": [{"label": "a", "examples": ["x"] * 21}]}},
+            },
+            422,
+            "validation_failed",
+            "options.topics.labels.0.examples",
+        ),
+        (
+            {
+                "article": {"text": "Some text."},
+                "options": {
+                    "topics": {
+                        "labels": [{"label": f"l{n}", "examples": ["x"] * 20} for n in range(6)]
+                    }
+                },
+            },
+            422,
+            "validation_failed",
+            "options.topics.labels",
+        ),
+        (
+            {
+                "article": {"text": "Some text."},
+                "options": {"topics": {"labels": ["sport", {"label": "x", "colour": "red"}]}},
+            },
+            422,
+            "validation_failed",
+            "options.topics.labels.1.colour",
+        ),
+        (
+            {"article": {"text": "Some text."}, "options": {"topics": {"labels": ["sport", 3]}}},
+            422,
+            "validation_failed",
+            "options.topics.labels.1",
+        ),
+        (
             {"article": {"text": "Some text."}, "webhook": {"url": "ftp://x"}},
             422,
             "validation_failed",

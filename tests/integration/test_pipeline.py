@@ -74,6 +74,39 @@ def test_custom_labels_and_options(client, start_worker) -> None:
     assert "sentiment" not in job["results"]
 
 
+def test_labels_taught_by_description_and_examples(client, start_worker) -> None:
+    """Label objects travel through the intake, the prepare stage's vectors and the worker."""
+    start_worker()
+    labels = [
+        {
+            "label": "desk a",
+            "examples": [
+                "The chipmaker released a faster laptop processor with more cores.",
+                "The browser update fixes a security flaw that let websites read passwords.",
+            ],
+        },
+        {"label": "desk b", "description": "football matches, goals and league tables"},
+        "weather",
+    ]
+    texts = {
+        "desk a": "The company unveiled a new smartphone with a faster chip and a better camera. "
+        "Its software update also brings longer battery life.",
+        "desk b": "The striker scored twice as the home team won the cup final 3-1. "
+        "Fans celebrated in the stadium long after the match ended.",
+    }
+    for expected, text in texts.items():
+        body = {
+            "article": {"text": text},
+            "analyses": ["topics"],
+            "options": {"topics": {"labels": labels, "top_k": 3}},
+        }
+        job = _finished(client, _submit(client, body)["id"])
+        assert job["status"] == "succeeded", job
+        ranked = [entry["label"] for entry in job["results"]["topics"]["labels"]]
+        assert ranked[0] == expected and sorted(ranked) == ["desk a", "desk b", "weather"]
+        assert job["options"]["topics"]["labels"] == labels  # echoed as sent
+
+
 def test_unsupported_language_fails_each_analysis_with_a_problem(client, start_worker) -> None:
     start_worker()
     text = (

@@ -13,11 +13,14 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     StringConstraints,
     ValidationInfo,
     field_validator,
+    model_serializer,
 )
 from pydantic_core import PydanticCustomError
 
@@ -28,6 +31,9 @@ LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 WEBHOOK_SECRET = re.compile(r"^whsec_[A-Za-z0-9+/=]{16,}$")
 
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+MAX_LABEL_EXAMPLES = 20  # per label
+MAX_EXAMPLES = 100  # per job: the topics worker embeds each example's lead once per label set
+Example = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
 
 
 class _Strict(BaseModel):
@@ -74,15 +80,65 @@ class SentimentOptions(_Strict):
     pass
 
 
+class LabelIn(_Strict):
+    """A custom label with what the client can tell about it: a description, example articles.
+
+    A bare string is the same as ``{"label": ...}``, and such a label is stored (and echoed in
+    the job's options) as the string again.
+    """
+
+    label: Label
+    description: str | None = Field(default=None, min_length=1, max_length=1000)
+    examples: list[Example] | None = Field(
+        default=None, min_length=1, max_length=MAX_LABEL_EXAMPLES
+    )
+
+    @field_validator("description")
+    @classmethod
+    def _described(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise PydanticCustomError("empty", "a description must not be blank")
+        return value.strip() if value is not None else value
+
+    @model_serializer(mode="wrap")
+    def _bare_name(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        return self.label if not self.description and not self.examples else data
+
+
+def _label_object(value: Any) -> Any:
+    if isinstance(value, str):
+        return {"label": value}
+    if not isinstance(value, dict):
+        raise PydanticCustomError(
+            "label_type", "a label is a string, or an object with label, description, examples"
+        )
+    return value
+
+
+LabelItem = Annotated[
+    LabelIn, BeforeValidator(_label_object, json_schema_input_type=Label | LabelIn)
+]
+
+
 class TopicsOptions(_Strict):
-    labels: list[Label] | None = Field(default=None, min_length=1, max_length=50)
+    labels: list[LabelItem] | None = Field(default=None, min_length=1, max_length=50)
     top_k: int = Field(default=3, ge=1, le=50, strict=True)
 
     @field_validator("labels")
     @classmethod
-    def _unique(cls, value: list[str] | None) -> list[str] | None:
-        if value is not None and len({v.casefold() for v in value}) != len(value):
+    def _unique(cls, value: list[LabelIn] | None) -> list[LabelIn] | None:
+        if value is None:
+            return value
+        if len({v.label.casefold() for v in value}) != len(value):
             raise ValueError("labels must be unique")
+        examples = sum(len(v.examples or ()) for v in value)
+        if examples > MAX_EXAMPLES:
+            raise PydanticCustomError(
+                "too_many_examples",
+                "the labels bring {count} examples; a job may bring at most {limit}",
+                {"count": examples, "limit": MAX_EXAMPLES},
+            )
         return value
 
 

@@ -9,6 +9,7 @@ from documents import make_doc
 
 from copydesk.analysis.embedder import BATCH_ATTENTION, MAX_BATCH, Embedder, buckets, get_embedder
 from copydesk.analysis.summary import ExtractiveSummariser
+from copydesk.analysis.topics import label_key
 from copydesk.analysis.vectors import DocVectors, embedded_texts
 
 SENTENCES = [
@@ -61,15 +62,17 @@ def test_vectors_round_trip_as_float16_and_serve_the_analysers(seed_article) -> 
     doc = make_doc(seed_article, title="IS Chechen commander vows to revenge Russia")
     texts = embedded_texts(doc)
     labels = ("war", "sport")
+    key = label_key(labels)
     original = DocVectors(
-        embedder.name, texts, embedder.encode(texts), labels, embedder.encode(list(labels))
+        embedder.name, texts, embedder.encode(texts), labels, embedder.encode(list(labels)), key
     )
     data = original.to_bytes()
     assert len(data) < len(texts) * embedder.dim * 2 + 2000  # float16
     restored = DocVectors.from_bytes(data, doc)
     assert restored.texts == texts
     assert np.abs(restored.matrix - original.matrix).max() < 1e-3
-    assert restored.labels_for(labels) is not None and restored.labels_for(("war",)) is None
+    assert restored.labels == labels
+    assert restored.labels_for(key) is not None and restored.labels_for(label_key(["war"])) is None
     assert restored.lookup(["not in the article"]) is None
 
     summariser = ExtractiveSummariser(embedder=embedder)

@@ -282,6 +282,26 @@ def test_topics_batch_equals_single(topics: HFZeroShotClassifier) -> None:
         )
 
 
+def test_topics_read_a_label_description_as_its_hypothesis(topics: HFZeroShotClassifier) -> None:
+    labels = [{"label": "politics", "description": "council budgets and votes"}, "sport"]
+    inputs = topics.preprocess(make_doc(), {"labels": labels})
+    assert inputs.labels == ("politics", "sport")
+    assert inputs.hypotheses == (
+        "This article is about council budgets and votes.",
+        "This article is about sport.",
+    )
+    named = topics.preprocess(make_doc(), {"labels": ["politics", "sport"]})
+    (described_scores, named_scores) = topics._forward_many([inputs, named])  # unrounded
+    assert described_scores[1] == pytest.approx(named_scores[1], abs=1e-6)
+    assert described_scores[0] != named_scores[0]  # tiny random weights: a small difference
+
+
+def test_topics_refuse_examples_they_cannot_use(topics: HFZeroShotClassifier) -> None:
+    labels = ["sport", {"label": "politics", "examples": ["The council voted on the budget."]}]
+    with pytest.raises(AnalysisUnavailable, match="'politics' brings examples"):
+        topics(make_doc(), {"labels": labels})
+
+
 NLI_SCHEMES = [
     {0: "entailment", 1: "neutral", 2: "contradiction"},
     {0: "CONTRADICTION", 1: "NEUTRAL", 2: "ENTAILMENT"},
@@ -310,7 +330,15 @@ def test_nli_indices() -> None:
 
 
 @pytest.mark.parametrize(
-    "options", [{"labels": []}, {"labels": "sport"}, {"top_k": 0}, {"labels": ["sport " * 80]}]
+    "options",
+    [
+        {"labels": []},
+        {"labels": "sport"},
+        {"top_k": 0},
+        {"labels": ["sport " * 80]},
+        {"labels": [{"label": "sport", "description": "sport " * 80}]},
+        {"labels": [{"description": "no name"}]},
+    ],
 )
 def test_topics_reject_bad_options(topics: HFZeroShotClassifier, options: dict) -> None:
     with pytest.raises(AnalysisError):

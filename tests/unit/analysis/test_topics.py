@@ -10,7 +10,13 @@ import torch
 from documents import make_doc
 
 from copydesk.analysis.embedder import get_embedder
-from copydesk.analysis.topics import EmbeddingTopicClassifier
+from copydesk.analysis.topics import (
+    EXAMPLE_PRIOR,
+    EXAMPLE_SENTENCES,
+    EmbeddingTopicClassifier,
+    blend_examples,
+    example_texts,
+)
 from copydesk.core.document import Document
 from copydesk.core.errors import AnalysisError, UnsupportedLanguage
 
@@ -188,3 +194,109 @@ def test_a_document_without_sentences_fails(classifier):
 def test_bad_options_fail(classifier, options):
     with pytest.raises(AnalysisError):
         classifier(make_doc(SPORT), options)
+
+
+SPORT_EXAMPLES = [
+    "The goalkeeper saved a penalty in the final minute to keep the cup run alive.",
+    "The tennis champion won the open in straight sets on Sunday.",
+]
+TECH_EXAMPLES = [
+    "The chipmaker released a faster laptop processor with more cores.",
+    "The browser update fixes a security flaw that let websites read passwords.",
+]
+
+
+def _top(result) -> str:
+    return result["labels"][0]["label"]
+
+
+def test_examples_teach_labels_whose_names_say_nothing(classifier):
+    taught = {
+        "labels": [
+            {"label": "desk a", "examples": SPORT_EXAMPLES},
+            {"label": "desk b", "examples": TECH_EXAMPLES},
+        ]
+    }
+    swapped = {
+        "labels": [
+            {"label": "desk a", "examples": TECH_EXAMPLES},
+            {"label": "desk b", "examples": SPORT_EXAMPLES},
+        ]
+    }
+    assert _top(classifier(make_doc(SPORT), taught)) == "desk a"
+    assert _top(classifier(make_doc(TECH), taught)) == "desk b"
+    assert _top(classifier(make_doc(SPORT), swapped)) == "desk b"
+    assert _top(classifier(make_doc(TECH), swapped)) == "desk a"
+
+
+def test_a_description_says_what_a_label_means(classifier):
+    described = {
+        "labels": [
+            {"label": "alpha", "description": "football matches, goals and league tables"},
+            {"label": "beta", "description": "smartphones, software and gadgets"},
+        ]
+    }
+    assert _top(classifier(make_doc(SPORT), described)) == "alpha"
+    assert _top(classifier(make_doc(TECH), described)) == "beta"
+    mixed = {"labels": ["technology", {"label": "beta", "description": "football and goals"}]}
+    assert _top(classifier(make_doc(SPORT), mixed)) == "beta"
+
+
+def test_a_plain_label_object_is_the_same_as_its_name(classifier):
+    named = classifier(make_doc(SPORT), {"labels": ["sport", "technology"]})
+    objects = classifier(make_doc(SPORT), {"labels": [{"label": "sport"}, {"label": "technology"}]})
+    assert objects == named
+
+
+def test_examples_weigh_by_their_number():
+    label, example = np.eye(2)[0], np.eye(2)[1]
+    few = blend_examples(label, np.stack([example] * 2))
+    even = blend_examples(label, np.stack([example] * int(EXAMPLE_PRIOR)))
+    many = blend_examples(label, np.stack([example] * 40))
+    assert few @ label > few @ example
+    assert even @ label == pytest.approx(even @ example)
+    assert many @ example > many @ label
+    assert np.linalg.norm(few) == pytest.approx(1.0)
+
+
+def test_an_example_counts_by_its_lead():
+    sentences = [f"Sentence number {n} of the example tells its own story." for n in range(30)]
+    texts = example_texts(" ".join(sentences))
+    assert texts == sentences[:EXAMPLE_SENTENCES]
+
+
+def test_examples_are_embedded_once_per_label_set():
+    counting = CountingEmbedder(get_embedder())
+    classifier = EmbeddingTopicClassifier(embedder=counting)
+    options = {"labels": [{"label": "desk a", "examples": SPORT_EXAMPLES}, "technology"]}
+    first = classifier(make_doc(SPORT), options)
+    plain = CountingEmbedder(get_embedder())
+    EmbeddingTopicClassifier(embedder=plain).label_matrix(("desk a", "technology"))
+    assert counting.encoded[1] == plain.encoded[0] + len(SPORT_EXAMPLES)  # one text each
+    assert classifier(make_doc(SPORT), options) == first
+    assert len(counting.encoded) == 3  # only the document again
+    other = {"labels": [{"label": "desk a", "examples": SPORT_EXAMPLES[:1]}, "technology"]}
+    classifier(make_doc(SPORT), other)
+    assert len(counting.encoded) == 5  # other examples: another label set
+
+
+def test_an_example_without_sentences_names_its_label(classifier):
+    options = {"labels": ["sport", {"label": "tech", "examples": [TECH, "..."]}]}
+    with pytest.raises(AnalysisError, match="example 2 of label 'tech' has no sentences"):
+        classifier(make_doc(SPORT), options)
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        [{"label": " "}],
+        [{"description": "no name"}],
+        [{"label": "a", "examples": "one text"}],
+        [{"label": "a", "examples": [" "]}],
+        [{"label": "a", "description": 3}],
+        ["a", {"label": "A"}],
+    ],
+)
+def test_bad_label_objects_fail(classifier, labels):
+    with pytest.raises(AnalysisError):
+        classifier(make_doc(SPORT), {"labels": labels})

@@ -1,7 +1,10 @@
 """Classify topics zero-shot with any NLI model named by configuration.
 
 Each label becomes the hypothesis "This article is about {label}." and is scored on its own
-(softmax over contradiction vs entailment, so labels do not compete and several can fit).
+(softmax over contradiction vs entailment, so labels do not compete and several can fit);
+a custom label the client described is scored by "This article is about {description}.".
+Label examples need the embedded classifier: an NLI model reads no examples, so a request
+that brings them fails with ``analysis_unavailable`` rather than ignoring them.
 Long articles are split into sentence-aligned premise chunks that fit the window together
 with the hypothesis; a label's score is the chunk scores' mean weighted by chunk length, so it
 says how much of the article is about the label: a max would let one passing paragraph
@@ -43,6 +46,7 @@ class TopicInputs:
     taxonomy: str
     top_k: int
     coverage: float
+    hypotheses: tuple[str, ...] = ()  # one per label
 
 
 def nli_indices(id2label: Mapping[int, str]) -> tuple[int, int]:
@@ -86,12 +90,12 @@ class HFZeroShotClassifier(HFAnalyser):
 
     def preprocess(self, doc: Document, options: Mapping[str, Any]) -> TopicInputs:
         self.check(doc)
-        labels, taxonomy = _labels(options)
+        labels, hypotheses, taxonomy = _labels(options)
         top_k = options.get("top_k", DEFAULT_TOP_K)
         if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
             raise AnalysisError("top_k must be a positive integer")
         loaded = self.load()
-        hyp_tokens = max(token_counts(loaded.tokenizer, [_hypothesis(x) for x in labels]))
+        hyp_tokens = max(token_counts(loaded.tokenizer, list(hypotheses)))
         room = loaded.max_tokens - special_tokens(loaded.tokenizer, pair=True)
         if hyp_tokens > room // 2:
             raise AnalysisError("a topic label is too long for the model's input window")
@@ -108,6 +112,7 @@ class HFZeroShotClassifier(HFAnalyser):
             taxonomy=taxonomy,
             top_k=top_k,
             coverage=coverage(doc.text, chunks),
+            hypotheses=hypotheses,
         )
 
     def _forward(self, inputs: TopicInputs) -> tuple[TopicInputs, np.ndarray]:
@@ -118,7 +123,7 @@ class HFZeroShotClassifier(HFAnalyser):
 
     def _forward_many(self, batch: Sequence[TopicInputs]) -> list[np.ndarray]:
         """Score every (chunk, label) pair of every document; one row per label."""
-        pairs = [(p, _hypothesis(lab)) for x in batch for p in x.premises for lab in x.labels]
+        pairs = [(p, h) for x in batch for p in x.premises for h in x.hypotheses]
         probs = self._entailment(pairs)
         out, at = [], 0
         for x in batch:
@@ -173,16 +178,29 @@ def _hypothesis(label: str) -> str:
     return HYPOTHESIS_TEMPLATE.format(label)
 
 
-def _labels(options: Mapping[str, Any]) -> tuple[tuple[str, ...], str]:
-    """Return the labels to score and the taxonomy they come from."""
+def _labels(options: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...], str]:
+    """Return the labels to score, their hypotheses and the taxonomy they come from."""
     custom = options.get("labels")
     if custom is None:
         from copydesk.analysis.iptc import TAXONOMY, topic_names
 
-        return tuple(topic_names()), TAXONOMY
-    if not isinstance(custom, list | tuple) or not all(isinstance(x, str) for x in custom):
-        raise AnalysisError("labels must be a list of strings")
-    labels = tuple(dict.fromkeys(x.strip() for x in custom if x.strip()))
-    if not labels:
+        names = tuple(topic_names())
+        return names, tuple(_hypothesis(x) for x in names), TAXONOMY
+    if not isinstance(custom, list | tuple):
+        raise AnalysisError("labels must be a list of strings or label objects")
+    found: dict[str, str] = {}
+    for raw in custom:
+        item = raw if isinstance(raw, Mapping) else {"label": raw}
+        name, about = item.get("label"), item.get("description") or item.get("label")
+        if not isinstance(name, str) or not isinstance(about, str):
+            raise AnalysisError("labels must be a list of strings or label objects")
+        if item.get("examples"):
+            raise AnalysisUnavailable(
+                f"label {name.strip()!r} brings examples, which an NLI topic model cannot "
+                "use; this deployment classifies topics with one (COPYDESK_TOPICS_MODEL)"
+            )
+        if name.strip():
+            found.setdefault(name.strip(), _hypothesis(about.strip()))
+    if not found:
         raise AnalysisError("labels must name at least one topic")
-    return labels, CUSTOM
+    return tuple(found), tuple(found.values()), CUSTOM

@@ -102,12 +102,12 @@ class PrepareStage:
         for item, group in zip(needing, texts, strict=True):
             rows = matrix[offset : offset + len(group)]
             offset += len(group)
-            labels, label_matrix = (), None
+            labels, label_matrix, key = (), None, ""
             if "topics" in item.embedded:
                 topics, inputs = item.embedded["topics"]
-                labels = inputs.labels
-                label_matrix = topics.label_matrix(labels)  # type: ignore[attr-defined]
-            item.vectors = DocVectors(embedder.name, group, rows, labels, label_matrix)
+                labels, key = inputs.labels, inputs.key
+                label_matrix = topics.label_matrix(inputs.specs)  # type: ignore[attr-defined]
+            item.vectors = DocVectors(embedder.name, group, rows, labels, label_matrix, key)
         return list(prepared)
 
     def _embedded(

@@ -8,11 +8,18 @@ IPTC description. Cosine similarities become scores by a softmax whose temperatu
 taxonomy: 17 IPTC topics spread wider than a few custom labels) was fitted on development
 articles of two corpora (bench/topics_select.py), so scores are comparable
 across articles; bench/quality_topics.py reports accuracy on publishers no choice looked at.
-Label vectors are cached per label set: most requests reuse the same few sets.
+A custom label may come with the client's own description (it replaces a section's IPTC
+description) and example articles: the mean of the examples' document vectors is blended
+into the label's vector with weight n / (n + EXAMPLE_PRIOR) for n examples, so a few
+examples nudge a label and many outweigh its name (chosen by grouped CV on dev articles,
+bench/topics_select.py). Label vectors are cached per label set: most requests reuse the
+same few sets, so examples are embedded once per worker process, not once per article.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -28,6 +35,7 @@ from copydesk.analysis.embedder import Embedder
 from copydesk.analysis.vectors import DocVectors
 from copydesk.core.document import Document, Span
 from copydesk.core.errors import AnalysisError
+from copydesk.core.text import prepare
 
 DEFAULT_TOP_K = 3
 CUSTOM = "custom"
@@ -36,6 +44,9 @@ TEMPERATURE = {CUSTOM: 0.045, iptc.TAXONOMY: 0.06}
 LEAD_BOOST = 1.0  # the first sentence weighs 1 + LEAD_BOOST, fading with LEAD_DECAY
 LEAD_DECAY = 3.0
 TEMPLATE_SHARE = 0.3  # for a label that names a known section: templates vs IPTC description
+EXAMPLE_PRIOR = 8.0  # examples count like this many votes for the label's name (dev CV)
+EXAMPLE_SENTENCES = 12  # an example counts by its lead; dev accuracy equals the whole text's
+EXAMPLE_CHARS = 4000  # only the lead is read, so sentence splitting stays cheap
 TEMPLATES = (
     "This news article is about {}.",
     "{} news",
@@ -46,14 +57,42 @@ TEMPLATES = (
 
 
 @dataclass(frozen=True, slots=True)
+class LabelSpec:
+    """One label to score: its name, and what the client told about it, if anything."""
+
+    name: str
+    description: str = ""
+    examples: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, label: str | LabelSpec) -> LabelSpec:
+        return label if isinstance(label, LabelSpec) else cls(label)
+
+
+def label_key(labels: Sequence[str | LabelSpec]) -> str:
+    """Name a label set by its content (names, descriptions, examples)."""
+    specs = [LabelSpec.of(label) for label in labels]
+    blob = json.dumps([[s.name, s.description, list(s.examples)] for s in specs])
+    return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True)
 class TopicInputs:
     """What one document contributes: its texts in reading order and the label set."""
 
     texts: tuple[str, ...]
-    labels: tuple[str, ...]
+    specs: tuple[LabelSpec, ...]
     taxonomy: str
     top_k: int
     spans: tuple[Span, ...] = ()  # the sentences among ``texts``, for coverage
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(spec.name for spec in self.specs)
+
+    @property
+    def key(self) -> str:
+        return label_key(self.specs)
 
 
 class EmbeddingTopicClassifier(EmbeddingAnalyser):
@@ -63,7 +102,7 @@ class EmbeddingTopicClassifier(EmbeddingAnalyser):
 
     def __init__(self, *, embedder: Embedder | None = None, cache_size: int = 64) -> None:
         super().__init__(embedder=embedder)
-        self._cache: OrderedDict[tuple[str, ...], np.ndarray] = OrderedDict()
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
 
@@ -72,8 +111,8 @@ class EmbeddingTopicClassifier(EmbeddingAnalyser):
         return f"copydesk-zeroshot/1 ({self.embedder.name})"
 
     def preprocess(self, doc: Document, options: Mapping[str, Any]) -> TopicInputs:
-        labels, taxonomy = _labels(options)
-        top_k = _top_k(options, len(labels))
+        specs, taxonomy = _labels(options)
+        top_k = _top_k(options, len(specs))
         require_english(doc, analyser="topic classifier")
         spans = [s for s in doc.sentences if doc.text[s.start : s.end].strip()]
         texts = [doc.text[s.start : s.end].strip() for s in spans]
@@ -82,12 +121,12 @@ class EmbeddingTopicClassifier(EmbeddingAnalyser):
         title = (doc.title or "").strip()
         if title and title != texts[0]:
             texts.insert(0, title)
-        return TopicInputs(tuple(texts), labels, taxonomy, top_k, tuple(spans))
+        return TopicInputs(tuple(texts), specs, taxonomy, top_k, tuple(spans))
 
     def _from_vectors(
         self, inputs: TopicInputs, found: np.ndarray, vectors: DocVectors
     ) -> tuple[TopicInputs, np.ndarray, np.ndarray | None]:
-        return inputs, found, vectors.labels_for(inputs.labels)
+        return inputs, found, vectors.labels_for(inputs.key)
 
     def postprocess(
         self,
@@ -96,7 +135,7 @@ class EmbeddingTopicClassifier(EmbeddingAnalyser):
         options: Mapping[str, Any],
     ) -> Result:
         inputs, vectors, *given = outputs
-        labels = given[0] if given and given[0] is not None else self.label_matrix(inputs.labels)
+        labels = given[0] if given and given[0] is not None else self.label_matrix(inputs.specs)
         scores = label_scores(labels, vectors, taxonomy=inputs.taxonomy)
         order = sorted(range(len(scores)), key=lambda i: -scores[i])[: inputs.top_k]
         return {
@@ -108,16 +147,17 @@ class EmbeddingTopicClassifier(EmbeddingAnalyser):
             "coverage": coverage(doc.text, inputs.spans),
         }
 
-    def label_matrix(self, labels: tuple[str, ...]) -> np.ndarray:
+    def label_matrix(self, labels: Sequence[str | LabelSpec]) -> np.ndarray:
         """Return one unit vector per label, embedding a label set only the first time."""
+        key = label_key(labels)
         with self._lock:
-            cached = self._cache.get(labels)
+            cached = self._cache.get(key)
             if cached is not None:
-                self._cache.move_to_end(labels)
+                self._cache.move_to_end(key)
                 return cached
-        matrix = _embed_labels(self.embedder, labels)
+        matrix = _embed_labels(self.embedder, [LabelSpec.of(label) for label in labels])
         with self._lock:
-            self._cache[labels] = matrix
+            self._cache[key] = matrix
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
         return matrix
@@ -134,19 +174,47 @@ def label_scores(labels: np.ndarray, vectors: np.ndarray, *, taxonomy: str) -> n
     return _softmax(labels @ document_vector(vectors) / TEMPERATURE[taxonomy])
 
 
-def label_texts(label: str, *, taxonomy: str) -> tuple[list[str], list[str]]:
-    """Return (template texts, description texts) that stand for one label."""
-    topic = iptc.lookup(label)
-    described = list(topic.texts()) if topic else []
+def label_texts(label: str | LabelSpec, *, taxonomy: str) -> tuple[list[str], list[str]]:
+    """Return (template texts, description texts) that stand for one label.
+
+    The client's own description wins over the IPTC description a section name borrows.
+    """
+    spec = LabelSpec.of(label)
+    topic = iptc.lookup(spec.name)
+    described = [spec.description] if spec.description else list(topic.texts()) if topic else []
     if taxonomy == iptc.TAXONOMY:
         return [], described
-    return [t.format(label) for t in TEMPLATES], described
+    return [t.format(spec.name) for t in TEMPLATES], described
 
 
-def _embed_labels(embedder: Embedder, labels: tuple[str, ...]) -> np.ndarray:
-    taxonomy = iptc.TAXONOMY if list(labels) == iptc.topic_names() else CUSTOM
-    parts = [label_texts(label, taxonomy=taxonomy) for label in labels]
+def example_texts(example: str) -> list[str]:
+    """Return the texts an example article is embedded as: its lead sentences."""
+    doc = prepare(text=example[:EXAMPLE_CHARS])
+    texts = [t.strip() for t in doc.sentence_texts()]
+    return [t for t in texts if t][:EXAMPLE_SENTENCES]
+
+
+def _example(spec: LabelSpec, number: int, text: str) -> list[str]:
+    where = f"example {number} of label {spec.name!r}"
+    try:
+        texts = example_texts(text)
+    except AnalysisError as error:  # e.g. nothing left once page furniture is cleaned away
+        raise AnalysisError(f"{where} has no sentences: {error}") from error
+    if not texts:
+        raise AnalysisError(f"{where} has no sentences")
+    return texts
+
+
+def _embed_labels(embedder: Embedder, specs: list[LabelSpec]) -> np.ndarray:
+    names = [spec.name for spec in specs]
+    plain = all(not spec.description and not spec.examples for spec in specs)
+    taxonomy = iptc.TAXONOMY if plain and names == iptc.topic_names() else CUSTOM
+    parts = [label_texts(spec, taxonomy=taxonomy) for spec in specs]
+    examples = [
+        [_example(spec, n, text) for n, text in enumerate(spec.examples, 1)] for spec in specs
+    ]
     flat = [text for templates, described in parts for text in (*templates, *described)]
+    flat += [text for per_label in examples for texts in per_label for text in texts]
     vectors = embedder.encode(flat)
     rows, offset = [], 0
     for templates, described in parts:
@@ -157,21 +225,49 @@ def _embed_labels(embedder: Embedder, labels: tuple[str, ...]) -> np.ndarray:
             rows.append(TEMPLATE_SHARE * _unit(a.mean(0)) + (1 - TEMPLATE_SHARE) * _unit(b.mean(0)))
         else:
             rows.append((a if len(a) else b).mean(0))
+    for row, per_label in enumerate(examples):
+        docs = []
+        for texts in per_label:
+            docs.append(document_vector(vectors[offset : offset + len(texts)]))
+            offset += len(texts)
+        if docs:
+            rows[row] = blend_examples(_unit(rows[row]), np.stack(docs))
     return np.stack([_unit(row) for row in rows])
 
 
-def _labels(options: Mapping[str, Any]) -> tuple[tuple[str, ...], str]:
+def blend_examples(label: np.ndarray, examples: np.ndarray) -> np.ndarray:
+    """Move a unit label vector towards the mean of its examples' document vectors."""
+    weight = len(examples) / (len(examples) + EXAMPLE_PRIOR)
+    return _unit((1 - weight) * label + weight * _unit(examples.mean(0)))
+
+
+def _labels(options: Mapping[str, Any]) -> tuple[tuple[LabelSpec, ...], str]:
     raw = options.get("labels")
     if raw is None:
-        return tuple(iptc.topic_names()), iptc.TAXONOMY
+        return tuple(LabelSpec(name) for name in iptc.topic_names()), iptc.TAXONOMY
     if isinstance(raw, str) or not isinstance(raw, Sequence) or not raw:
-        raise AnalysisError("labels must be a non-empty list of strings")
-    labels = tuple(str(label).strip() if isinstance(label, str) else "" for label in raw)
-    if not all(labels):
-        raise AnalysisError("every label must be a non-empty string")
-    if len({label.casefold() for label in labels}) != len(labels):
+        raise AnalysisError("labels must be a non-empty list of strings or label objects")
+    specs = tuple(_spec(label) for label in raw)
+    if len({spec.name.casefold() for spec in specs}) != len(specs):
         raise AnalysisError("labels must be unique")
-    return labels, CUSTOM
+    return specs, CUSTOM
+
+
+def _spec(raw: object) -> LabelSpec:
+    """Read one label as the intake validated it: a name, or {label, description, examples}."""
+    if isinstance(raw, Mapping):
+        name, description, examples = (
+            raw.get("label"), raw.get("description") or "", raw.get("examples") or ()
+        )  # fmt: skip
+    else:
+        name, description, examples = raw, "", ()
+    if not isinstance(name, str) or not name.strip():
+        raise AnalysisError("every label must be a non-empty string")
+    if not isinstance(description, str) or isinstance(examples, str | bytes):
+        raise AnalysisError("a label's description must be a string, its examples a list")
+    if not all(isinstance(text, str) and text.strip() for text in examples):
+        raise AnalysisError("every label example must be a non-empty string")
+    return LabelSpec(name.strip(), description.strip(), tuple(t.strip() for t in examples))
 
 
 def _top_k(options: Mapping[str, Any], count: int) -> int:

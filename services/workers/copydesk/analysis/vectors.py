@@ -29,6 +29,7 @@ class DocVectors:
     matrix: np.ndarray
     labels: tuple[str, ...] = ()
     label_matrix: np.ndarray | None = None
+    label_key: str = ""  # names the label set (with descriptions, examples) the matrix is for
 
     @property
     def dim(self) -> int:
@@ -42,8 +43,8 @@ class DocVectors:
             return None
         return self.matrix[rows].astype(np.float32) if rows else self.matrix[:0]
 
-    def labels_for(self, labels: Sequence[str]) -> np.ndarray | None:
-        if self.label_matrix is None or tuple(labels) != self.labels:
+    def labels_for(self, key: str) -> np.ndarray | None:
+        if self.label_matrix is None or key != self.label_key:
             return None
         return self.label_matrix.astype(np.float32)
 
@@ -54,6 +55,7 @@ class DocVectors:
             "rows": len(self.texts),
             "dim": self.dim,
             "labels": list(self.labels),
+            "label_key": self.label_key,
         }
         head = json.dumps(header).encode()
         parts = [_HEADER.pack(len(head)), head, self.matrix.astype("<f2").tobytes()]
@@ -72,7 +74,8 @@ class DocVectors:
         texts = embedded_texts(doc)
         if len(texts) != rows:
             raise ValueError(f"vectors hold {rows} rows for {len(texts)} texts")
-        return cls(header["model"], texts, matrix, labels, label_matrix)
+        key = header.get("label_key", "")
+        return cls(header["model"], texts, matrix, labels, label_matrix, key)
 
 
 def embedded_texts(doc: Document) -> tuple[str, ...]:
