@@ -10,6 +10,8 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+import pytest
+
 from conftest import KEYS
 
 from copydesk.client import ApiError, Client
@@ -55,6 +57,28 @@ def test_events_stream_each_result_and_end(stack) -> None:  # noqa: ANN001
     ]
     again = list(client.events(job["id"], last_event_id=events[-2].id))
     assert [e.id for e in again] == [events[-1].id]
+
+
+def test_labels_taught_with_examples_over_http(stack) -> None:  # noqa: ANN001
+    client = Client(stack.base_url, api_key=KEYS["alice"])
+    shipping = [
+        "The container ship was held at the port after customs found a fault in its papers.",
+        "Freight rates for bulk carriers rose as the canal queue grew to forty vessels.",
+    ]
+    labels = [{"label": "desk 7", "examples": shipping}, "sport", "weather"]
+    text = "Dockworkers loaded the cargo vessel overnight so it could leave the harbour at dawn."
+    job = client.wait(
+        client.submit({"text": text}, analyses=["topics"], options={"topics": {"labels": labels}})[
+            "id"
+        ]
+    )
+    assert job["status"] == "succeeded", job
+    assert job["results"]["topics"]["labels"][0]["label"] == "desk 7"
+    too_many = [{"label": "x", "examples": ["An example."] * 21}]
+    with pytest.raises(ApiError) as refused:
+        client.submit({"text": text}, options={"topics": {"labels": too_many}})
+    assert refused.value.status == 422 and refused.value.code == "validation_failed"
+    assert refused.value.problem["errors"][0]["field"] == "options.topics.labels.0.examples"
 
 
 def test_the_copydesk_command_submits_waits_gets_and_watches(stack, tmp_path: Path) -> None:  # noqa: ANN001

@@ -235,9 +235,11 @@ def _embed_labels(embedder: Embedder, specs: list[LabelSpec]) -> np.ndarray:
     return np.stack([_unit(row) for row in rows])
 
 
-def blend_examples(label: np.ndarray, examples: np.ndarray) -> np.ndarray:
+def blend_examples(
+    label: np.ndarray, examples: np.ndarray, *, prior: float = EXAMPLE_PRIOR
+) -> np.ndarray:
     """Move a unit label vector towards the mean of its examples' document vectors."""
-    weight = len(examples) / (len(examples) + EXAMPLE_PRIOR)
+    weight = len(examples) / (len(examples) + prior)
     return _unit((1 - weight) * label + weight * _unit(examples.mean(0)))
 
 
