@@ -177,7 +177,7 @@ def test_unknown_job_is_404_problem(client) -> None:
                 "article": {"text": "Some text."},
                 "options": {
                     "topics": {
-                        "labels": [{"label": f"l{n}", "examples": ["x"] * 20} for n in range(6)]
+                        "labels": [{"label": f"l{n}", "examples": ["x"] * 20} for n in range(11)]
                     }
                 },
             },

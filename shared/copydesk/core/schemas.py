@@ -32,7 +32,7 @@ WEBHOOK_SECRET = re.compile(r"^whsec_[A-Za-z0-9+/=]{16,}$")
 
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 MAX_LABEL_EXAMPLES = 20  # per label
-MAX_EXAMPLES = 100  # per job: the topics worker embeds each example's lead once per label set
+MAX_EXAMPLES = 200  # per job: the prepare worker embeds each example's lead once per label set
 Example = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
 
 
