@@ -104,7 +104,8 @@ def test_labels_taught_by_description_and_examples(client, start_worker) -> None
         assert job["status"] == "succeeded", job
         ranked = [entry["label"] for entry in job["results"]["topics"]["labels"]]
         assert ranked[0] == expected and sorted(ranked) == ["desk a", "desk b", "weather"]
-        assert job["options"]["topics"]["labels"] == labels  # echoed as sent
+        shown = [{**labels[0], "examples": 2}, *labels[1:]]  # examples show as their count
+        assert job["options"]["topics"]["labels"] == shown
 
 
 def test_unsupported_language_fails_each_analysis_with_a_problem(client, start_worker) -> None:

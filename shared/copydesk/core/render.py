@@ -76,7 +76,7 @@ def render_job(job: dict[str, Any]) -> dict[str, Any]:
         "completed_at": job.get("completed_at"),
         "article": job["article"],
         "analyses": job["analyses"],
-        "options": job["options"],
+        "options": _options_view(job["options"]),
         "priority": job.get("priority", "normal"),
         "results": results,
     }
@@ -86,6 +86,21 @@ def render_job(job: dict[str, Any]) -> dict[str, Any]:
         rendered["webhook"] = webhook_view(job)
     rendered["links"] = {"self": f"/v1/jobs/{job_id}", "text": f"/v1/jobs/{job_id}/text"}
     return rendered
+
+
+def _options_view(options: dict[str, Any]) -> dict[str, Any]:
+    """The job's options as sent, except that a topic label's examples show as their count:
+    a job shows its article's size, not its text, and the same goes for examples."""
+    labels = options.get("topics", {}).get("labels")
+    if not labels or all(isinstance(label, str) for label in labels):
+        return options
+    shown = [
+        {**label, "examples": len(label["examples"])}
+        if isinstance(label, dict) and label.get("examples")
+        else label
+        for label in labels
+    ]
+    return {**options, "topics": {**options["topics"], "labels": shown}}
 
 
 def batch_view(batch: dict[str, Any], statuses: list[str | None]) -> dict[str, Any]:
