@@ -108,6 +108,22 @@ def test_labels_taught_by_description_and_examples(client, start_worker) -> None
         assert job["options"]["topics"]["labels"] == shown
 
 
+def test_a_label_example_without_text_fails_topics_alone(client, start_worker) -> None:
+    start_worker()
+    labels = ["sport", {"label": "tech", "examples": ["..."]}]
+    body = {
+        "article": {"text": "The striker scored twice as United beat City in the cup final."},
+        "analyses": ["summary", "topics"],
+        "options": {"topics": {"labels": labels}},
+    }
+    job = _finished(client, _submit(client, body)["id"])
+    assert job["status"] == "partially_succeeded", job
+    assert job["results"]["summary"]["status"] == "succeeded"
+    error = job["results"]["topics"]["error"]
+    assert error["code"] == "analysis_failed"
+    assert "example 1 of label 'tech' has no sentences" in error["detail"]
+
+
 def test_unsupported_language_fails_each_analysis_with_a_problem(client, start_worker) -> None:
     start_worker()
     text = (

@@ -124,3 +124,20 @@ def test_too_many_encoder_tokens_fails_before_embedding() -> None:
     with pytest.raises(errors.TooManyTokens) as raised:
         stage({"text": text}, analyses=["topics"], options={"topics": {}})
     assert raised.value.extra["tokens"] > 1000
+
+
+def test_a_bad_label_example_fails_topics_alone() -> None:
+    from copydesk.analysis.prepare import PrepareStage
+    from copydesk.analysis.registry import AnalyserRegistry
+    from copydesk.core.settings import Settings
+
+    stage = PrepareStage(AnalyserRegistry(Settings()))
+    labels = ["sport", {"label": "tech", "examples": ["A new phone was launched today.", "..."]}]
+    prepared = stage(
+        {"text": "The striker scored twice as United beat City in the cup final."},
+        analyses=["summary", "topics"],
+        options={"summary": {}, "topics": {"labels": labels}},
+    )
+    assert list(prepared.failures) == ["topics"]
+    assert "example 2 of label 'tech' has no sentences" in str(prepared.failures["topics"])
+    assert list(prepared.embedded) == ["summary"] and prepared.vectors is not None

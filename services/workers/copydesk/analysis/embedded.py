@@ -62,6 +62,10 @@ class EmbeddingAnalyser(Analyser):
         assert vectors is not None
         return self.postprocess(doc, self._from_vectors(inputs, found, vectors), opts)
 
+    def ready(self, inputs: Any) -> None:
+        """Compute what ``inputs`` need besides the document's vectors, in the prepare stage,
+        so that a bad option fails this analysis alone (topics: the label set)."""
+
     def _from_vectors(self, inputs: Any, found: np.ndarray, vectors: DocVectors) -> Any:
         """Shape precomputed rows like ``_forward``'s output; analysers with more override."""
         return inputs, found

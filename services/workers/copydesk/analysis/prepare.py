@@ -123,7 +123,9 @@ class PrepareStage:
                     continue  # a Hugging Face model: its own worker reads the text
                 analyser = self.registry.get(name, EMBEDDED)
                 if isinstance(analyser, EmbeddingAnalyser):
-                    embedded[name] = (analyser, analyser.preprocess(doc, opts))
+                    inputs = analyser.preprocess(doc, opts)
+                    analyser.ready(inputs)
+                    embedded[name] = (analyser, inputs)
             except AnalysisError as exc:
                 failures[name] = exc
         return embedded, failures

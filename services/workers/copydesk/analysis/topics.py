@@ -123,6 +123,9 @@ class EmbeddingTopicClassifier(EmbeddingAnalyser):
             texts.insert(0, title)
         return TopicInputs(tuple(texts), specs, taxonomy, top_k, tuple(spans))
 
+    def ready(self, inputs: TopicInputs) -> None:
+        self.label_matrix(inputs.specs)  # embeds examples once; a bad one fails topics only
+
     def _from_vectors(
         self, inputs: TopicInputs, found: np.ndarray, vectors: DocVectors
     ) -> tuple[TopicInputs, np.ndarray, np.ndarray | None]:
