@@ -50,3 +50,34 @@ def test_analyze_local_on_text_html_and_jsonl(tmp_path: Path, seed_article: str)
     figures = json.loads(stats.read_text())
     assert figures["articles"] == 6 and figures["processes"] == 2 and figures["seconds"] > 0
     assert "articles/min" in run.stderr
+
+
+def test_labels_from_a_file_teach_every_article(tmp_path: Path) -> None:
+    labels = [
+        {"label": "desk 7", "examples": ["The container ship was held at the port by customs."]},
+        "sport",
+        "weather",
+    ]
+    (tmp_path / "labels.json").write_text(json.dumps(labels))
+    (tmp_path / "cargo.txt").write_text(
+        "Dockworkers loaded the cargo vessel overnight so it could leave the harbour at dawn."
+    )
+    own = {
+        "article": {"text": "The striker scored twice."},
+        "options": {"topics": {"labels": ["x", "y"]}},
+    }
+    (tmp_path / "own.jsonl").write_text(json.dumps(own) + "\n")
+    command = [
+        str(Path(sys.executable).with_name("copydesk")), "analyze", "--local",
+        str(tmp_path / "cargo.txt"), str(tmp_path / "own.jsonl"),
+        "--analyses", "topics", "--labels", str(tmp_path / "labels.json"),
+    ]  # fmt: skip
+    run = subprocess.run(command, check=True, capture_output=True, text=True, timeout=240)
+    cargo, kept = [json.loads(line) for line in run.stdout.splitlines()]
+    assert cargo["results"]["topics"]["labels"][0]["label"] == "desk 7"
+    assert {x["label"] for x in kept["results"]["topics"]["labels"]} == {"x", "y"}
+    (tmp_path / "bad.json").write_text('{"labels": "sport"}')
+    bad = subprocess.run(
+        [*command[:-1], str(tmp_path / "bad.json")], capture_output=True, text=True
+    )
+    assert bad.returncode == 2 and "must hold a non-empty JSON list" in bad.stderr

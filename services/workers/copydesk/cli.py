@@ -4,6 +4,9 @@
   ``COPYDESK_URL``, key ``--api-key`` or ``COPYDESK_API_KEY``): one article as a job, several
   as batches; with ``--wait`` it prints each finished job as a JSON line, with a progress bar
   on stderr for many.
+- ``--labels FILE`` (both commands) gives every article that names no labels of its own
+  these topic labels: a JSON list of names or ``{"label", "description", "examples"}``
+  objects, so a label set taught with examples is written once.
 - ``copydesk get ID`` prints a job; ``copydesk watch ID`` prints its live events until it ends.
 - ``copydesk analyze --local FILE...`` analyses without a server (below).
 
@@ -42,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     local.add_argument("--local", action="store_true", required=True, help="run in-process")
     local.add_argument("files", nargs="+", type=Path, metavar="FILE")
     local.add_argument("--analyses", help="comma-separated (default: all three)")
+    local.add_argument("--labels", type=_labels_file, help=LABELS_HELP)
     local.add_argument("--processes", type=int, default=1, help="worker processes (default 1)")
     local.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
     local.add_argument("--stats", type=Path, help="also write the timing summary as JSON here")
@@ -49,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     submit.add_argument("files", nargs="+", type=Path, metavar="FILE")
     submit.add_argument("--wait", action="store_true", help="print the finished jobs")
     submit.add_argument("--analyses", help="comma-separated (default: all three)")
+    submit.add_argument("--labels", type=_labels_file, help=LABELS_HELP)
     submit.add_argument("--priority", choices=["high", "normal", "low"])
     submit.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
     get = commands.add_parser("get", help="print a job")
@@ -72,6 +77,27 @@ def main(argv: list[str] | None = None) -> int:
 
 
 BATCH = 1000  # jobs per POST /v1/batches (the server's default limit)
+LABELS_HELP = "JSON file: a list of topic labels (names or label objects) for every article"
+
+
+def _labels_file(value: str) -> list[Any]:
+    try:
+        labels = json.loads(Path(value).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise argparse.ArgumentTypeError(f"cannot read labels from {value}: {error}") from None
+    if not isinstance(labels, list) or not labels:
+        raise argparse.ArgumentTypeError(f"{value} must hold a non-empty JSON list of labels")
+    return labels
+
+
+def _defaults(body: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """Give a job request the command line's analyses and labels where it names none."""
+    if args.analyses and "analyses" not in body:
+        body["analyses"] = [a.strip() for a in args.analyses.split(",") if a.strip()]
+    if args.labels is not None:
+        topics = body.setdefault("options", {}).setdefault("topics", {})
+        topics.setdefault("labels", args.labels)
+    return body
 
 
 def _client(args: argparse.Namespace) -> Any:
@@ -85,8 +111,7 @@ def submit_files(args: argparse.Namespace) -> int:
     client = _client(args)
     bodies = []
     for _, body in _bodies(args.files):
-        if args.analyses and "analyses" not in body:
-            body["analyses"] = [a.strip() for a in args.analyses.split(",") if a.strip()]
+        _defaults(body, args)
         if args.priority and "priority" not in body:
             body["priority"] = args.priority
         bodies.append(body)
@@ -130,10 +155,8 @@ def analyze_local(args: argparse.Namespace) -> int:
 
     requests: list[tuple[str, Any]] = []
     for ident, body in _bodies(args.files):
-        if args.analyses and "analyses" not in body:
-            body["analyses"] = [a.strip() for a in args.analyses.split(",") if a.strip()]
         try:
-            requests.append((ident, JobRequest.model_validate(body)))
+            requests.append((ident, JobRequest.model_validate(_defaults(body, args))))
         except ValidationError as exc:
             requests.append((ident, _problem(exc)))
     processes = max(1, args.processes)
