@@ -138,6 +138,21 @@ class Client:
     def text(self, job_id: str) -> str:
         return self._call("GET", f"/v1/jobs/{job_id}/text", raw=True)
 
+    # --- label sets --------------------------------------------------------------------------
+
+    def put_label_set(self, name: str, labels: list[Any]) -> dict[str, Any]:
+        """Create or replace a named label set; jobs name it as ``options.topics.label_set``."""
+        return self._call("PUT", f"/v1/label-sets/{name}", {"labels": labels})
+
+    def label_set(self, name: str) -> dict[str, Any]:
+        return self._call("GET", f"/v1/label-sets/{name}")
+
+    def label_sets(self) -> list[dict[str, Any]]:
+        return self._call("GET", "/v1/label-sets")["label_sets"]
+
+    def delete_label_set(self, name: str) -> None:
+        self._call("DELETE", f"/v1/label-sets/{name}")
+
     def wait(self, job_id: str, *, timeout: float = 600.0, poll: float = 0.5) -> dict[str, Any]:
         """Poll until the job ends; raise TimeoutError after ``timeout`` seconds."""
         deadline = time.monotonic() + timeout

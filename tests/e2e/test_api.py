@@ -59,7 +59,7 @@ def test_events_stream_each_result_and_end(stack) -> None:  # noqa: ANN001
     assert [e.id for e in again] == [events[-1].id]
 
 
-def test_labels_taught_with_examples_over_http(stack) -> None:  # noqa: ANN001
+def test_labels_taught_with_examples_inline_and_stored_over_http(stack) -> None:  # noqa: ANN001
     client = Client(stack.base_url, api_key=KEYS["alice"])
     shipping = [
         "The container ship was held at the port after customs found a fault in its papers.",
@@ -74,6 +74,20 @@ def test_labels_taught_with_examples_over_http(stack) -> None:  # noqa: ANN001
     )
     assert job["status"] == "succeeded", job
     assert job["results"]["topics"]["labels"][0]["label"] == "desk 7"
+    stored = client.put_label_set("desks", labels)
+    assert stored["labels"] == ["desk 7", "sport", "weather"] and stored["examples"] == 2
+    named = client.wait(
+        client.submit(
+            {"text": text}, analyses=["topics"], options={"topics": {"label_set": "desks"}}
+        )["id"]
+    )
+    assert named["results"]["topics"]["labels"] == job["results"]["topics"]["labels"]
+    assert [entry["name"] for entry in client.label_sets()] == ["desks"]
+    assert client.label_set("desks")["definition"] == labels
+    client.delete_label_set("desks")
+    with pytest.raises(ApiError) as gone:
+        client.label_set("desks")
+    assert gone.value.status == 404 and gone.value.code == "label_set_not_found"
     too_many = [{"label": "x", "examples": ["An example."] * 21}]
     with pytest.raises(ApiError) as refused:
         client.submit({"text": text}, options={"topics": {"labels": too_many}})

@@ -156,9 +156,15 @@ def analyze_local(args: argparse.Namespace) -> int:
     requests: list[tuple[str, Any]] = []
     for ident, body in _bodies(args.files):
         try:
-            requests.append((ident, JobRequest.model_validate(_defaults(body, args))))
+            request = JobRequest.model_validate(_defaults(body, args))
         except ValidationError as exc:
             requests.append((ident, _problem(exc)))
+            continue
+        if request.options.topics.label_set is not None:  # stored by a running service only
+            detail = "label sets live in a running copydesk; give labels inline or with --labels"
+            requests.append((ident, {"status": 422, "code": "unknown_label_set", "detail": detail}))
+            continue
+        requests.append((ident, request))
     processes = max(1, args.processes)
     context = multiprocessing.get_context("fork")
     loaded = context.Barrier(processes + 1)

@@ -130,6 +130,26 @@ class BatchOut(BaseModel):
     webhook: WebhookView | None = None
 
 
+class LabelSetSummary(BaseModel):
+    name: str
+    version: str = Field(description="Names the set's content; a job records the one it read.")
+    labels: list[str] = Field(description="The label names, in order.")
+    examples: int = Field(description="How many example articles the labels bring in all.")
+    created_at: str
+    updated_at: str
+    links: dict[str, str]
+
+
+class LabelSetOut(LabelSetSummary):
+    definition: list[str | dict[str, Any]] = Field(
+        description="The labels as sent: names, or objects with description and examples."
+    )
+
+
+class LabelSetList(BaseModel):
+    label_sets: list[LabelSetSummary]
+
+
 class Health(_Open):
     status: str
 

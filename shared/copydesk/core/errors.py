@@ -144,6 +144,18 @@ class OtherHTTPError(CopydeskError):
         self.status, self.title, self.code = status, title, f"http_{status}"  # type: ignore[misc]
 
 
+class LabelSetNotFound(CopydeskError):
+    status, code, title = 404, "label_set_not_found", "Label set not found"
+
+
+class UnknownLabelSet(CopydeskError):
+    status, code, title = 422, "unknown_label_set", "Job names a label set that does not exist"
+
+
+class TooManyLabelSets(CopydeskError):
+    status, code, title = 409, "too_many_label_sets", "Tenant has as many label sets as allowed"
+
+
 class DeliveryNotFound(CopydeskError):
     status, code, title = 404, "delivery_not_found", "Webhook delivery not found"
 
@@ -196,6 +208,10 @@ class UnsupportedLanguage(AnalysisError):
 
 class AnalysisUnavailable(AnalysisError):
     code, title = "analysis_unavailable", "Analysis not available in this deployment"
+
+
+class LabelSetGone(AnalysisError):
+    status, code, title = 410, "label_set_gone", "Label set version no longer stored"
 
 
 class WorkerLost(AnalysisError):

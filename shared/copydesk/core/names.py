@@ -11,6 +11,7 @@ from typing import Final, Literal
 AnalysisName = Literal["summary", "sentiment", "topics"]
 ANALYSES: Final[tuple[AnalysisName, ...]] = ("summary", "sentiment", "topics")
 
+OPEN_TENANT: Final = "public"  # the tenant of every request when no API keys are configured
 PREPARE_QUEUE: Final = "prepare"
 QUEUES: Final[tuple[str, ...]] = (PREPARE_QUEUE, *ANALYSES)  # webhooks: see workers.delivery
 

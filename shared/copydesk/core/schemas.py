@@ -21,12 +21,14 @@ from pydantic import (
     ValidationInfo,
     field_validator,
     model_serializer,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
 from copydesk.core.names import ANALYSES, Priority
 
 MAX_TEXT_CHARS = 1_000_000
+LABEL_SET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 WEBHOOK_SECRET = re.compile(r"^whsec_[A-Za-z0-9+/=]{16,}$")
 
@@ -121,25 +123,49 @@ LabelItem = Annotated[
 ]
 
 
+def _check_labels(value: list[LabelIn]) -> list[LabelIn]:
+    if len({v.label.casefold() for v in value}) != len(value):
+        raise ValueError("labels must be unique")
+    examples = sum(len(v.examples or ()) for v in value)
+    if examples > MAX_EXAMPLES:
+        raise PydanticCustomError(
+            "too_many_examples",
+            "the labels bring {count} examples; a job may bring at most {limit}",
+            {"count": examples, "limit": MAX_EXAMPLES},
+        )
+    return value
+
+
+Labels = Annotated[list[LabelItem], Field(min_length=1, max_length=50)]
+LabelSetName = Annotated[str, StringConstraints(pattern=LABEL_SET_NAME.pattern, max_length=64)]
+
+
 class TopicsOptions(_Strict):
-    labels: list[LabelItem] | None = Field(default=None, min_length=1, max_length=50)
+    labels: Labels | None = None
+    label_set: LabelSetName | None = None  # a stored label set (PUT /v1/label-sets/{name})
     top_k: int = Field(default=3, ge=1, le=50, strict=True)
 
     @field_validator("labels")
     @classmethod
-    def _unique(cls, value: list[LabelIn] | None) -> list[LabelIn] | None:
-        if value is None:
-            return value
-        if len({v.label.casefold() for v in value}) != len(value):
-            raise ValueError("labels must be unique")
-        examples = sum(len(v.examples or ()) for v in value)
-        if examples > MAX_EXAMPLES:
-            raise PydanticCustomError(
-                "too_many_examples",
-                "the labels bring {count} examples; a job may bring at most {limit}",
-                {"count": examples, "limit": MAX_EXAMPLES},
-            )
-        return value
+    def _labels(cls, value: list[LabelIn] | None) -> list[LabelIn] | None:
+        return value if value is None else _check_labels(value)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> TopicsOptions:
+        if self.labels is not None and self.label_set is not None:
+            raise PydanticCustomError("conflict", "give labels or label_set, not both")
+        return self
+
+
+class LabelSetIn(_Strict):
+    """A named set of custom topic labels, kept for the tenant and named by jobs."""
+
+    labels: Labels
+
+    @field_validator("labels")
+    @classmethod
+    def _labels(cls, value: list[LabelIn]) -> list[LabelIn]:
+        return _check_labels(value)
 
 
 class Options(_Strict):

@@ -20,7 +20,7 @@ import redis
 
 from copydesk.core import lua
 from copydesk.core.document import Document
-from copydesk.core.names import PREPARE_QUEUE, queue_key, queue_keys
+from copydesk.core.names import OPEN_TENANT, PREPARE_QUEUE, queue_key, queue_keys
 from copydesk.core.schemas import TERMINAL_STATUSES
 
 if TYPE_CHECKING:
@@ -206,7 +206,7 @@ class RedisJobStore:
         """The keys and arguments of one CREATE script call."""
         key, _, _, _, raw_key = self._keys(job_id)
         queue, payload = message or ("", "")
-        tenant = record.get("tenant", "public")
+        tenant = record.get("tenant", OPEN_TENANT)
         keys = [
             key, raw_key, queue or f"{PREFIX}:none", self.expiry_marker(job_id),
             self.job_index(tenant), INFLIGHT, *queue_keys(PREPARE_QUEUE),

@@ -13,7 +13,9 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
-OPEN_TENANT = "public"
+from copydesk.core.names import OPEN_TENANT
+
+__all__ = ["OPEN_TENANT", "Keyring"]
 
 
 @dataclass(frozen=True, slots=True)

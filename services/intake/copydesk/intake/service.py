@@ -16,6 +16,7 @@ from typing import Any
 
 from copydesk.core import errors
 from copydesk.core.destinations import check_destination
+from copydesk.core.labelsets import LabelSetStore
 from copydesk.core.messages import task_message
 from copydesk.core.render import article_view
 from copydesk.core.names import PREPARE_QUEUE, PREPARE_TASK, queue_key
@@ -32,6 +33,11 @@ class IntakeService:
     store: RedisJobStore
     box: SecretBox | None = None  # seals webhook secrets before they reach Redis
     keyring: Keyring = field(default_factory=lambda: Keyring(()))
+    label_sets: LabelSetStore = field(init=False)
+
+    def __post_init__(self) -> None:
+        # a replaced or deleted set's last version is kept as long as a job that read it
+        self.label_sets = LabelSetStore(self.store.redis, ttl_seconds=self.settings.job_ttl_seconds)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> IntakeService:
@@ -182,6 +188,7 @@ class IntakeService:
         job_id = new_job_id()
         record = self._record(job_id=job_id, request=request, base_url=base_url)
         record.update(tenant=tenant, priority=priority)
+        self._pin_label_set(record["options"], tenant)
         if batch is not None:
             record["batch"] = batch
         message = (
@@ -194,6 +201,19 @@ class IntakeService:
             request.article.model_dump(exclude_none=True, exclude_defaults=True),
             message,
         )
+
+    def _pin_label_set(self, options: dict[str, Any], tenant: str) -> None:
+        """Record the version of the label set a job names, the one its workers will read."""
+        name = options.get("topics", {}).get("label_set")
+        if name is None:
+            return
+        version = self.label_sets.current(tenant, name)
+        if version is None:
+            raise errors.UnknownLabelSet(
+                f"there is no label set {name!r}; create it with PUT /v1/label-sets/{name}",
+                errors=[{"field": "options.topics.label_set", "message": "no such label set"}],
+            )
+        options["topics"]["label_set_version"] = version
 
     def _wait_durable(self) -> None:
         """Return once Redis has fsynced the job to its append-only file (WAITAOF, Redis 7.2+).

@@ -25,6 +25,8 @@ from copydesk.core import errors
 from copydesk.core.messages import task_message
 from copydesk.core.names import ANALYSIS_TASKS, queue_key
 from copydesk.core.errors import failed_result as failed
+from copydesk.core.labelsets import LabelSetStore
+from copydesk.core.names import OPEN_TENANT
 from copydesk.core.store import JobStore, Transition
 
 log = logging.getLogger(__name__)
@@ -58,7 +60,8 @@ def run_prepare(
         )
         return fail_job(store, job, lost)
     try:
-        prepared = stage.text(article, analyses=job["analyses"], options=job["options"])
+        options = job_options(store, job)
+        prepared = stage.text(article, analyses=job["analyses"], options=options)
     except Exception as exc:
         return fail_job(store, job, as_failure(exc, stage="prepare"))
     transition = Transition("prepared", started.status)
@@ -89,6 +92,21 @@ def run_prepare(
         step="final",
     )
     return transition
+
+
+def job_options(store: JobStore, job: dict[str, Any]) -> dict[str, Any]:
+    """The job's options, with the labels of the label set version it names filled in."""
+    topics = job["options"].get("topics") or {}
+    version = topics.get("label_set_version")
+    if version is None:
+        return job["options"]
+    sets = LabelSetStore(store.redis, ttl_seconds=store.ttl)  # type: ignore[attr-defined]
+    labels = sets.labels(job.get("tenant", OPEN_TENANT), topics["label_set"], version)
+    if labels is None:
+        raise errors.LabelSetGone(
+            f"label set {topics['label_set']!r} version {version} is no longer stored"
+        )
+    return {**job["options"], "topics": {**topics, "labels": labels}}
 
 
 def _messages(job: dict[str, Any], analyses: list[str]) -> list[tuple[str, str]]:
@@ -138,11 +156,15 @@ def run_analysis(
         return Transition("missing", "")
     raw = store.vectors(job_id)
     vectors = DocVectors.from_bytes(raw, doc) if raw is not None else None
+    try:
+        options = job_options(store, job)[analysis]
+    except errors.LabelSetGone as gone:
+        return store.record_result(job_id, analysis, failed(gone))
     result = analyse(
         registry=registry,
         analysis=analysis,
         doc=doc,
-        options=job["options"][analysis],
+        options=options,
         vectors=vectors,
         max_bytes=max_result_bytes,
     )
