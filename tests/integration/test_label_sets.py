@@ -153,15 +153,63 @@ def test_label_sets_belong_to_their_tenant(settings, make_client) -> None:  # no
     assert keyed.put("/v1/label-sets/desks", data="{}").status_code == 401
 
 
-def test_a_version_no_longer_stored_fails_the_job_with_its_code(
-    client, start_worker, redis_client
-) -> None:  # noqa: ANN001
+def test_a_version_no_longer_stored_fails_topics_alone(client, start_worker, redis_client) -> None:  # noqa: ANN001
     _put(client, "desks", DESKS)
-    job = _submit(client, {"label_set": "desks"})
+    body = {
+        "article": {"text": CARGO},
+        "analyses": ["summary", "topics"],
+        "options": {"topics": {"label_set": "desks"}},
+    }
+    response = client.post("/v1/jobs", data=json.dumps(body), content_type="application/json")
+    job = response.get_json()
     version = job["options"]["topics"]["label_set_version"]
     redis_client.delete(f"copydesk:labelset:public:desks:v:{version}")  # as if evicted
     start_worker()
     finished = _finished(client, job["id"])
-    assert finished["status"] == "failed"
+    assert finished["status"] == "partially_succeeded", finished
+    assert finished["results"]["summary"]["status"] == "succeeded"
     error = finished["results"]["topics"]["error"]
     assert error["code"] == "label_set_gone" and version in error["detail"]
+
+
+def test_old_versions_stay_only_when_a_job_named_them(client, redis_client, settings) -> None:  # noqa: ANN001
+    def stored(version: str) -> int:  # the version key's TTL: -2 gone, -1 kept for good
+        return redis_client.ttl(f"copydesk:labelset:public:desks:v:{version}")
+
+    first = _put(client, "desks", ["sport"]).get_json()["version"]
+    second = _put(client, "desks", ["weather"]).get_json()["version"]
+    assert stored(first) == -2 and stored(second) == -1  # no job named the first: gone at once
+    _submit(client, {"label_set": "desks"})
+    third = _put(client, "desks", ["politics"]).get_json()["version"]
+    assert 0 < stored(second) <= settings.job_ttl_seconds and stored(third) == -1
+    client.delete("/v1/label-sets/desks")
+    assert stored(third) == -2  # no job named it either
+
+
+def test_a_retry_after_its_set_went_replays_the_first_job(client) -> None:  # noqa: ANN001
+    _put(client, "desks", DESKS)
+    body = {"article": {"text": CARGO}, "options": {"topics": {"label_set": "desks"}}}
+    headers = {"Idempotency-Key": "retry-me-1"}
+    first = client.post(
+        "/v1/jobs", data=json.dumps(body), content_type="application/json", headers=headers
+    )
+    client.delete("/v1/label-sets/desks")
+    again = client.post(
+        "/v1/jobs", data=json.dumps(body), content_type="application/json", headers=headers
+    )
+    assert again.status_code == 202 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json()["id"] == first.get_json()["id"]
+
+
+def test_an_nli_deployment_refuses_examples_up_front(settings, make_client) -> None:  # noqa: ANN001
+    nli = make_client(settings.model_copy(update={"topics_model": "an/nli-model"}))
+    _put(nli, "desks", DESKS)
+    _put(nli, "described", [{"label": "ships", "description": "ports and cargo"}, "sport"])
+    for topics in ({"labels": DESKS}, {"label_set": "desks"}):
+        body = {"article": {"text": CARGO}, "options": {"topics": topics}}
+        refused = nli.post("/v1/jobs", data=json.dumps(body), content_type="application/json")
+        assert refused.status_code == 422, refused.get_json()
+        assert refused.get_json()["code"] == "analysis_unavailable"
+    body = {"article": {"text": CARGO}, "options": {"topics": {"label_set": "described"}}}
+    accepted = nli.post("/v1/jobs", data=json.dumps(body), content_type="application/json")
+    assert accepted.status_code == 202

@@ -66,16 +66,18 @@ def test_labels_from_a_file_teach_every_article(tmp_path: Path) -> None:
         "article": {"text": "The striker scored twice."},
         "options": {"topics": {"labels": ["x", "y"]}},
     }
-    (tmp_path / "own.jsonl").write_text(json.dumps(own) + "\n")
+    sentiment_only = {"article": {"text": "Shares fell."}, "analyses": ["sentiment"]}
+    (tmp_path / "own.jsonl").write_text(json.dumps(own) + "\n" + json.dumps(sentiment_only) + "\n")
     command = [
         str(Path(sys.executable).with_name("copydesk")), "analyze", "--local",
         str(tmp_path / "cargo.txt"), str(tmp_path / "own.jsonl"),
         "--analyses", "topics", "--labels", str(tmp_path / "labels.json"),
     ]  # fmt: skip
     run = subprocess.run(command, check=True, capture_output=True, text=True, timeout=240)
-    cargo, kept = [json.loads(line) for line in run.stdout.splitlines()]
+    cargo, kept, untouched = [json.loads(line) for line in run.stdout.splitlines()]
     assert cargo["results"]["topics"]["labels"][0]["label"] == "desk 7"
     assert {x["label"] for x in kept["results"]["topics"]["labels"]} == {"x", "y"}
+    assert untouched["status"] == "succeeded" and list(untouched["results"]) == ["sentiment"]
     (tmp_path / "bad.json").write_text('{"labels": "sport"}')
     bad = subprocess.run(
         [*command[:-1], str(tmp_path / "bad.json")], capture_output=True, text=True

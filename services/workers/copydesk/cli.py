@@ -4,9 +4,9 @@
   ``COPYDESK_URL``, key ``--api-key`` or ``COPYDESK_API_KEY``): one article as a job, several
   as batches; with ``--wait`` it prints each finished job as a JSON line, with a progress bar
   on stderr for many.
-- ``--labels FILE`` (both commands) gives every article that names no labels of its own
-  these topic labels: a JSON list of names or ``{"label", "description", "examples"}``
-  objects, so a label set taught with examples is written once.
+- ``--labels FILE`` (both commands) gives every article whose topics name no labels (nor a
+  label set) of their own these topic labels: a JSON list of names or ``{"label",
+  "description", "examples"}`` objects, so a label set taught with examples is written once.
 - ``copydesk get ID`` prints a job; ``copydesk watch ID`` prints its live events until it ends.
 - ``copydesk analyze --local FILE...`` analyses without a server (below).
 
@@ -34,6 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+
+from copydesk.core.names import ANALYSES
 
 _PIPELINE: Any = None
 
@@ -94,9 +96,11 @@ def _defaults(body: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
     """Give a job request the command line's analyses and labels where it names none."""
     if args.analyses and "analyses" not in body:
         body["analyses"] = [a.strip() for a in args.analyses.split(",") if a.strip()]
-    if args.labels is not None:
+    wants_topics = "topics" in body.get("analyses", ANALYSES)
+    if args.labels is not None and wants_topics:
         topics = body.setdefault("options", {}).setdefault("topics", {})
-        topics.setdefault("labels", args.labels)
+        if "labels" not in topics and "label_set" not in topics:
+            topics["labels"] = args.labels
     return body
 
 

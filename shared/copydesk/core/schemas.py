@@ -29,6 +29,7 @@ from copydesk.core.names import ANALYSES, Priority
 
 MAX_TEXT_CHARS = 1_000_000
 LABEL_SET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+LABEL_SET_NAME_RULE = "1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
 LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 WEBHOOK_SECRET = re.compile(r"^whsec_[A-Za-z0-9+/=]{16,}$")
 
@@ -137,7 +138,7 @@ def _check_labels(value: list[LabelIn]) -> list[LabelIn]:
 
 
 Labels = Annotated[list[LabelItem], Field(min_length=1, max_length=50)]
-LabelSetName = Annotated[str, StringConstraints(pattern=LABEL_SET_NAME.pattern, max_length=64)]
+LabelSetName = Annotated[str, StringConstraints(pattern=LABEL_SET_NAME.pattern)]
 
 
 class TopicsOptions(_Strict):

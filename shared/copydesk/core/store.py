@@ -7,6 +7,7 @@ transition is published on the job's event channel for pollers and SSE.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -24,6 +25,7 @@ from copydesk.core.names import OPEN_TENANT, PREPARE_QUEUE, queue_key, queue_key
 from copydesk.core.schemas import TERMINAL_STATUSES
 
 if TYPE_CHECKING:
+    from copydesk.core.labelsets import LabelSetStore
     from copydesk.core.settings import Settings
 
 PREFIX = "copydesk"
@@ -111,6 +113,7 @@ class JobStore(Protocol):
         self, job_id: str, analysis: str, *, token: str = "", retry: bool = False
     ) -> Transition: ...
     def record_result(self, job_id: str, analysis: str, result: dict[str, Any]) -> Transition: ...
+    def label_set(self, tenant: str, name: str, version: str) -> list[Any] | None: ...
 
 
 class RedisJobStore:
@@ -129,6 +132,16 @@ class RedisJobStore:
         self._settle = client.register_script(lua.SETTLE)
         self._redeliver = client.register_script(lua.REDELIVER)
         self._sweep = client.register_script(lua.SWEEP)
+
+    @functools.cached_property
+    def label_sets(self) -> LabelSetStore:
+        """The tenants' label sets, kept on the same Redis as the jobs that name them."""
+        from copydesk.core.labelsets import LabelSetStore  # it builds on this module
+
+        return LabelSetStore(self.redis, ttl_seconds=self.ttl)
+
+    def label_set(self, tenant: str, name: str, version: str) -> list[Any] | None:
+        return self.label_sets.labels(tenant, name, version)
 
     @classmethod
     def from_url(cls, url: str, *, ttl_seconds: int, stall_seconds: int = 390) -> RedisJobStore:
@@ -220,7 +233,7 @@ class RedisJobStore:
             ",".join(record["analyses"]),
             len(record["analyses"]),
             record["created_at"],
-            pack_article(article),
+            pack_json(article),
             self.ttl,
             payload,
             idempotency.fingerprint if idempotency else "",
@@ -378,10 +391,15 @@ class RedisJobStore:
         digest = hashlib.sha256(key.encode()).hexdigest()
         return f"{PREFIX}:idempotency:{scope}:{digest}"
 
+    def idempotent(self, idempotency: Idempotency) -> str | None:
+        """What the Idempotency-Key already made ('fingerprint job-id'), if anything."""
+        raw = self.redis.get(self.idempotency_key(idempotency.scope, idempotency.key))
+        return _text(raw) if raw is not None else None
+
     def raw_article(self, job_id: str) -> dict[str, Any] | None:
         """Return the article as the client sent it, until the prepare stage has consumed it."""
         raw = self.redis.get(self.job_key(job_id) + ":article")
-        return unpack_article(raw) if raw is not None else None
+        return unpack_json(raw) if raw is not None else None
 
     def vectors(self, job_id: str) -> bytes | None:
         """Return the prepare stage's sentence vectors, or None (none made, or job ended)."""
@@ -656,17 +674,18 @@ def is_terminal(status: str) -> bool:
     return status in TERMINAL_STATUSES
 
 
-COMPRESS_ARTICLES_OVER = 32_768
-"""Raw articles longer than this (bytes of JSON) wait in Redis deflated: an HTML page of
-several MB shrinks about fivefold while its job is queued."""
+COMPRESS_OVER = 32_768
+"""Raw articles and label sets longer than this (bytes of JSON) wait in Redis deflated: an
+HTML page of several MB shrinks about fivefold while its job is queued."""
 _DEFLATED = b"zlib:"
 
 
-def pack_article(article: dict[str, Any]) -> bytes:
-    """The raw article as stored until the prepare stage reads it: JSON, deflated if large."""
-    raw = json.dumps(article, ensure_ascii=False).encode()
-    return _DEFLATED + zlib.compress(raw, 1) if len(raw) > COMPRESS_ARTICLES_OVER else raw
+def pack_json(value: dict[str, Any]) -> bytes:
+    """A value as stored in Redis (a raw article until the prepare stage reads it, a label
+    set): JSON, deflated if large."""
+    raw = json.dumps(value, ensure_ascii=False).encode()
+    return _DEFLATED + zlib.compress(raw, 1) if len(raw) > COMPRESS_OVER else raw
 
 
-def unpack_article(raw: bytes) -> dict[str, Any]:
+def unpack_json(raw: bytes) -> dict[str, Any]:
     return json.loads(zlib.decompress(raw[len(_DEFLATED) :]) if raw.startswith(_DEFLATED) else raw)

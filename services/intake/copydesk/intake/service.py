@@ -16,7 +16,6 @@ from typing import Any
 
 from copydesk.core import errors
 from copydesk.core.destinations import check_destination
-from copydesk.core.labelsets import LabelSetStore
 from copydesk.core.messages import task_message
 from copydesk.core.render import article_view
 from copydesk.core.names import PREPARE_QUEUE, PREPARE_TASK, queue_key
@@ -27,17 +26,18 @@ from copydesk.core.store import Idempotency, QueueFull, RedisJobStore, new_job_i
 from copydesk.intake.auth import OPEN_TENANT, Keyring
 
 
+_NO_EXAMPLES = (
+    "label examples need the embedded topic classifier; this deployment classifies topics "
+    "with an NLI model (COPYDESK_TOPICS_MODEL), which reads label names and descriptions only"
+)
+
+
 @dataclass
 class IntakeService:
     settings: Settings
     store: RedisJobStore
     box: SecretBox | None = None  # seals webhook secrets before they reach Redis
     keyring: Keyring = field(default_factory=lambda: Keyring(()))
-    label_sets: LabelSetStore = field(init=False)
-
-    def __post_init__(self) -> None:
-        # a replaced or deleted set's last version is kept as long as a job that read it
-        self.label_sets = LabelSetStore(self.store.redis, ttl_seconds=self.settings.job_ttl_seconds)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> IntakeService:
@@ -68,9 +68,16 @@ class IntakeService:
         job instead of making a second; used for a different request, it is a 422.
         """
         self._check(request)
-        job_id, record, article, message = self._entry(
-            request, base_url=base_url, tenant=tenant, priority=request.priority
-        )
+        try:
+            job_id, record, article, message = self._entry(
+                request, base_url=base_url, tenant=tenant, priority=request.priority
+            )
+        except errors.UnknownLabelSet:  # a retry after the set went: answer the first job
+            seen = self.store.idempotent(idempotency) if idempotency is not None else None
+            if seen is None:
+                raise
+            assert idempotency is not None
+            return self._replay(seen, idempotency), True
         try:
             seen = self.store.create(
                 job_id=job_id,
@@ -207,13 +214,15 @@ class IntakeService:
         name = options.get("topics", {}).get("label_set")
         if name is None:
             return
-        version = self.label_sets.current(tenant, name)
-        if version is None:
+        pinned = self.store.label_sets.pin(tenant, name)
+        if pinned is None:
             raise errors.UnknownLabelSet(
                 f"there is no label set {name!r}; create it with PUT /v1/label-sets/{name}",
                 errors=[{"field": "options.topics.label_set", "message": "no such label set"}],
             )
-        options["topics"]["label_set_version"] = version
+        if pinned.examples and self.settings.topics_model != EMBEDDED:
+            raise errors.AnalysisUnavailable(_NO_EXAMPLES)
+        options["topics"]["label_set_version"] = pinned.version
 
     def _wait_durable(self) -> None:
         """Return once Redis has fsynced the job to its append-only file (WAITAOF, Redis 7.2+).
@@ -291,6 +300,9 @@ class IntakeService:
                 "abstractive summaries need a seq2seq model (COPYDESK_SUMMARY_MODEL); "
                 "this deployment offers extractive summaries"
             )
+        taught = any(label.examples for label in request.options.topics.labels or ())
+        if "topics" in request.analyses and taught and self.settings.topics_model != EMBEDDED:
+            raise errors.AnalysisUnavailable(_NO_EXAMPLES)
 
     def _record(self, *, job_id: str, request: JobRequest, base_url: str) -> dict[str, Any]:
         return {

@@ -15,7 +15,14 @@ from flask import Blueprint, Response, current_app, g, jsonify, redirect, reques
 
 from copydesk.core import errors, presence
 from copydesk.core.names import ANALYSES, PRIORITY_STEPS, QUEUES, queue_key
-from copydesk.core.schemas import LABEL_SET_NAME, JOB_STATUSES, BatchRequest, JobRequest, LabelSetIn
+from copydesk.core.schemas import (
+    JOB_STATUSES,
+    LABEL_SET_NAME,
+    LABEL_SET_NAME_RULE,
+    BatchRequest,
+    JobRequest,
+    LabelSetIn,
+)
 from copydesk.core.render import batch_view, delivery_id, render_job, webhook_view
 from copydesk.core.store import JOB_ID, Idempotency, is_terminal
 from copydesk.core.api_models import (
@@ -33,8 +40,8 @@ from copydesk.core.api_models import (
     Models,
 )
 from copydesk.core.models_view import describe
-from copydesk.intake import body
 from copydesk.core.labelsets import MAX_LABEL_SETS
+from copydesk.intake import body
 from copydesk.intake.auth import OPEN_TENANT
 from copydesk.intake.openapi import documented, responses, spec
 from copydesk.intake.service import IntakeService
@@ -204,17 +211,18 @@ def put_label_set(name: str) -> Response:
     example articles); jobs name it as ``options.topics.label_set``. A job keeps the version
     it was submitted with, so replacing a set never changes a job already queued."""
     if not LABEL_SET_NAME.fullmatch(name):
-        raise _bad_arg("name", NAME_RULE)
-    parsed, _ = _json_object(ceiling=_service().settings.max_body_bytes)
+        raise _bad_arg("name", f"a label set's name is {LABEL_SET_NAME_RULE}")
+    parsed, _ = _json_object(ceiling=_service().settings.max_label_set_bytes)
     labels = LabelSetIn.model_validate(parsed).model_dump(exclude_none=True)["labels"]
-    saved = _service().label_sets.put(g.tenant, name, labels)
-    if saved.outcome == "full":
+    saved = _service().store.label_sets.put(g.tenant, name, labels)
+    if saved is None:
         raise errors.TooManyLabelSets(
             f"this tenant keeps {MAX_LABEL_SETS} label sets, the most allowed; delete one first"
         )
-    response = jsonify(saved.view)
-    response.status_code = 201 if saved.outcome == "created" else 200
-    if saved.outcome == "created":
+    created = saved.pop("created")
+    response = jsonify(saved)
+    response.status_code = 201 if created else 200
+    if created:
         response.headers["Location"] = url_for("v1.get_label_set", name=name)
     return response
 
@@ -223,7 +231,7 @@ def put_label_set(name: str) -> Response:
 @documented(resp=responses({200: LabelSetOut}, 404), tags=["label sets"])
 def get_label_set(name: str) -> Response:
     """A label set with its labels as they were sent (``definition``)."""
-    found = _service().label_sets.get(g.tenant, _label_set_name(name))
+    found = _service().store.label_sets.get(g.tenant, _label_set_name(name))
     if found is None:
         raise errors.LabelSetNotFound(f"no label set {name!r}")
     return jsonify(found)
@@ -233,7 +241,7 @@ def get_label_set(name: str) -> Response:
 @documented(resp=responses({204: None}, 404), tags=["label sets"])
 def delete_label_set(name: str) -> Response:
     """Forget a label set; jobs already submitted with it still finish with its labels."""
-    if not _service().label_sets.delete(g.tenant, _label_set_name(name)):
+    if not _service().store.label_sets.delete(g.tenant, _label_set_name(name)):
         raise errors.LabelSetNotFound(f"no label set {name!r}")
     return Response(status=204)
 
@@ -242,17 +250,14 @@ def delete_label_set(name: str) -> Response:
 @documented(resp=responses({200: LabelSetList}), tags=["label sets"])
 def list_label_sets() -> Response:
     """The tenant's label sets by name: their label names and example counts."""
-    return jsonify({"label_sets": _service().label_sets.list(g.tenant)})
+    return jsonify({"label_sets": _service().store.label_sets.list(g.tenant)})
 
 
 def _label_set_name(name: str) -> str:
     """A name as the API gives them out; anything else cannot name a set (404)."""
     if not LABEL_SET_NAME.fullmatch(name):
-        raise errors.LabelSetNotFound(f"no label set {name!r}: {NAME_RULE}")
+        raise errors.LabelSetNotFound(f"no label set {name!r}: names are {LABEL_SET_NAME_RULE}")
     return name
-
-
-NAME_RULE = "a label set's name is 1-64 letters, digits, '.', '_' or '-', starting with one of the first two"
 
 
 @bp.get("/v1/jobs")

@@ -28,6 +28,7 @@ from copydesk.analysis.hf_common import (
     special_tokens,
     token_counts,
 )
+from copydesk.analysis.topics import read_labels
 from copydesk.core.document import Document, Span
 from copydesk.core.errors import AnalysisError, AnalysisUnavailable
 
@@ -180,27 +181,12 @@ def _hypothesis(label: str) -> str:
 
 def _labels(options: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...], str]:
     """Return the labels to score, their hypotheses and the taxonomy they come from."""
-    custom = options.get("labels")
-    if custom is None:
-        from copydesk.analysis.iptc import TAXONOMY, topic_names
-
-        names = tuple(topic_names())
-        return names, tuple(_hypothesis(x) for x in names), TAXONOMY
-    if not isinstance(custom, list | tuple):
-        raise AnalysisError("labels must be a list of strings or label objects")
-    found: dict[str, str] = {}
-    for raw in custom:
-        item = raw if isinstance(raw, Mapping) else {"label": raw}
-        name, about = item.get("label"), item.get("description") or item.get("label")
-        if not isinstance(name, str) or not isinstance(about, str):
-            raise AnalysisError("labels must be a list of strings or label objects")
-        if item.get("examples"):
-            raise AnalysisUnavailable(
-                f"label {name.strip()!r} brings examples, which an NLI topic model cannot "
-                "use; this deployment classifies topics with one (COPYDESK_TOPICS_MODEL)"
-            )
-        if name.strip():
-            found.setdefault(name.strip(), _hypothesis(about.strip()))
-    if not found:
-        raise AnalysisError("labels must name at least one topic")
-    return tuple(found), tuple(found.values()), CUSTOM
+    specs, taxonomy = read_labels(options)
+    taught = next((spec.name for spec in specs if spec.examples), None)
+    if taught is not None:
+        raise AnalysisUnavailable(
+            f"label {taught!r} brings examples, which an NLI topic model cannot use; this "
+            "deployment classifies topics with one (COPYDESK_TOPICS_MODEL)"
+        )
+    names = tuple(spec.name for spec in specs)
+    return names, tuple(_hypothesis(spec.description or spec.name) for spec in specs), taxonomy

@@ -106,7 +106,7 @@ class PrepareStage:
             if "topics" in item.embedded:
                 topics, inputs = item.embedded["topics"]
                 labels, key = inputs.labels, inputs.key
-                label_matrix = topics.label_matrix(inputs.specs)  # type: ignore[attr-defined]
+                label_matrix = topics.label_matrix(inputs.specs, key=key)  # type: ignore[attr-defined]
             item.vectors = DocVectors(embedder.name, group, rows, labels, label_matrix, key)
         return list(prepared)
 

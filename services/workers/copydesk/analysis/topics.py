@@ -85,14 +85,11 @@ class TopicInputs:
     taxonomy: str
     top_k: int
     spans: tuple[Span, ...] = ()  # the sentences among ``texts``, for coverage
+    key: str = ""  # label_key(specs), computed once
 
     @property
     def labels(self) -> tuple[str, ...]:
         return tuple(spec.name for spec in self.specs)
-
-    @property
-    def key(self) -> str:
-        return label_key(self.specs)
 
 
 class EmbeddingTopicClassifier(EmbeddingAnalyser):
@@ -111,7 +108,7 @@ class EmbeddingTopicClassifier(EmbeddingAnalyser):
         return f"copydesk-zeroshot/1 ({self.embedder.name})"
 
     def preprocess(self, doc: Document, options: Mapping[str, Any]) -> TopicInputs:
-        specs, taxonomy = _labels(options)
+        specs, taxonomy = read_labels(options)
         top_k = _top_k(options, len(specs))
         require_english(doc, analyser="topic classifier")
         spans = [s for s in doc.sentences if doc.text[s.start : s.end].strip()]
@@ -121,10 +118,10 @@ class EmbeddingTopicClassifier(EmbeddingAnalyser):
         title = (doc.title or "").strip()
         if title and title != texts[0]:
             texts.insert(0, title)
-        return TopicInputs(tuple(texts), specs, taxonomy, top_k, tuple(spans))
+        return TopicInputs(tuple(texts), specs, taxonomy, top_k, tuple(spans), label_key(specs))
 
     def ready(self, inputs: TopicInputs) -> None:
-        self.label_matrix(inputs.specs)  # embeds examples once; a bad one fails topics only
+        self.label_matrix(inputs.specs, key=inputs.key)  # a bad example fails topics only
 
     def _from_vectors(
         self, inputs: TopicInputs, found: np.ndarray, vectors: DocVectors
@@ -138,7 +135,10 @@ class EmbeddingTopicClassifier(EmbeddingAnalyser):
         options: Mapping[str, Any],
     ) -> Result:
         inputs, vectors, *given = outputs
-        labels = given[0] if given and given[0] is not None else self.label_matrix(inputs.specs)
+        if given and given[0] is not None:
+            labels = given[0]
+        else:
+            labels = self.label_matrix(inputs.specs, key=inputs.key)
         scores = label_scores(labels, vectors, taxonomy=inputs.taxonomy)
         order = sorted(range(len(scores)), key=lambda i: -scores[i])[: inputs.top_k]
         return {
@@ -150,9 +150,12 @@ class EmbeddingTopicClassifier(EmbeddingAnalyser):
             "coverage": coverage(doc.text, inputs.spans),
         }
 
-    def label_matrix(self, labels: Sequence[str | LabelSpec]) -> np.ndarray:
-        """Return one unit vector per label, embedding a label set only the first time."""
-        key = label_key(labels)
+    def label_matrix(
+        self, labels: Sequence[str | LabelSpec], *, key: str | None = None
+    ) -> np.ndarray:
+        """Return one unit vector per label, embedding a label set only the first time
+        (``key``: its ``label_key``, when the caller has it)."""
+        key = key or label_key(labels)
         with self._lock:
             cached = self._cache.get(key)
             if cached is not None:
@@ -246,7 +249,8 @@ def blend_examples(
     return _unit((1 - weight) * label + weight * _unit(examples.mean(0)))
 
 
-def _labels(options: Mapping[str, Any]) -> tuple[tuple[LabelSpec, ...], str]:
+def read_labels(options: Mapping[str, Any]) -> tuple[tuple[LabelSpec, ...], str]:
+    """Read the labels to score, and their taxonomy, from a topics request's options."""
     raw = options.get("labels")
     if raw is None:
         return tuple(LabelSpec(name) for name in iptc.topic_names()), iptc.TAXONOMY

@@ -23,10 +23,8 @@ from copydesk.analysis.registry import AnalyserRegistry
 from copydesk.analysis.vectors import DocVectors
 from copydesk.core import errors
 from copydesk.core.messages import task_message
-from copydesk.core.names import ANALYSIS_TASKS, queue_key
+from copydesk.core.names import ANALYSIS_TASKS, OPEN_TENANT, queue_key
 from copydesk.core.errors import failed_result as failed
-from copydesk.core.labelsets import LabelSetStore
-from copydesk.core.names import OPEN_TENANT
 from copydesk.core.store import JobStore, Transition
 
 log = logging.getLogger(__name__)
@@ -60,8 +58,10 @@ def run_prepare(
         )
         return fail_job(store, job, lost)
     try:
-        options = job_options(store, job)
-        prepared = stage.text(article, analyses=job["analyses"], options=options)
+        options, gone = _with_label_set(store, job, job["analyses"])
+        analyses = [a for a in job["analyses"] if a not in gone]
+        prepared = stage.text(article, analyses=analyses, options=options)
+        prepared.failures.update(gone)
     except Exception as exc:
         return fail_job(store, job, as_failure(exc, stage="prepare"))
     transition = Transition("prepared", started.status)
@@ -94,19 +94,23 @@ def run_prepare(
     return transition
 
 
-def job_options(store: JobStore, job: dict[str, Any]) -> dict[str, Any]:
-    """The job's options, with the labels of the label set version it names filled in."""
+def _with_label_set(
+    store: JobStore, job: dict[str, Any], analyses: list[str]
+) -> tuple[dict[str, Any], dict[str, errors.AnalysisError]]:
+    """The job's options with the labels of the label set version it pinned filled in when
+    ``analyses`` include topics (the one that reads labels); or, when that version is gone,
+    the failure of topics."""
     topics = job["options"].get("topics") or {}
     version = topics.get("label_set_version")
-    if version is None:
-        return job["options"]
-    sets = LabelSetStore(store.redis, ttl_seconds=store.ttl)  # type: ignore[attr-defined]
-    labels = sets.labels(job.get("tenant", OPEN_TENANT), topics["label_set"], version)
+    if version is None or "topics" not in analyses:
+        return job["options"], {}
+    labels = store.label_set(job.get("tenant", OPEN_TENANT), topics["label_set"], version)
     if labels is None:
-        raise errors.LabelSetGone(
+        gone = errors.LabelSetGone(
             f"label set {topics['label_set']!r} version {version} is no longer stored"
         )
-    return {**job["options"], "topics": {**topics, "labels": labels}}
+        return job["options"], {"topics": gone}
+    return {**job["options"], "topics": {**topics, "labels": labels}}, {}
 
 
 def _messages(job: dict[str, Any], analyses: list[str]) -> list[tuple[str, str]]:
@@ -156,15 +160,14 @@ def run_analysis(
         return Transition("missing", "")
     raw = store.vectors(job_id)
     vectors = DocVectors.from_bytes(raw, doc) if raw is not None else None
-    try:
-        options = job_options(store, job)[analysis]
-    except errors.LabelSetGone as gone:
-        return store.record_result(job_id, analysis, failed(gone))
+    options, gone = _with_label_set(store, job, [analysis])
+    if analysis in gone:
+        return store.record_result(job_id, analysis, failed(gone[analysis]))
     result = analyse(
         registry=registry,
         analysis=analysis,
         doc=doc,
-        options=options,
+        options=options[analysis],
         vectors=vectors,
         max_bytes=max_result_bytes,
     )
