@@ -13,6 +13,7 @@ from copydesk.analysis.embedder import get_embedder
 from copydesk.analysis.topics import (
     EXAMPLE_PRIOR,
     EXAMPLE_SENTENCES,
+    EXAMPLE_TOKENS,
     EmbeddingTopicClassifier,
     blend_examples,
     example_texts,
@@ -60,6 +61,9 @@ class CountingEmbedder:
     def encode(self, texts):
         self.encoded.append(len(texts))
         return self.inner.encode(texts)
+
+    def lead(self, text, max_tokens):
+        return self.inner.lead(text, max_tokens)
 
 
 @pytest.fixture(scope="module")
@@ -260,9 +264,20 @@ def test_examples_weigh_by_their_number():
 
 
 def test_an_example_counts_by_its_lead():
+    embedder = get_embedder()
     sentences = [f"Sentence number {n} of the example tells its own story." for n in range(30)]
-    texts = example_texts(" ".join(sentences))
+    texts = example_texts(" ".join(sentences), embedder=embedder)
     assert texts == sentences[:EXAMPLE_SENTENCES]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["這是一個很長的句子關於學校和道路的預算" * 1000, ("supercalifragilistic" * 5 + " ") * 190],
+)
+def test_an_example_costs_a_bounded_number_of_tokens(text):
+    embedder = get_embedder()
+    texts = example_texts(text, embedder=embedder)
+    assert texts and embedder.total_tokens(texts) <= EXAMPLE_TOKENS
 
 
 def test_examples_are_embedded_once_per_label_set():

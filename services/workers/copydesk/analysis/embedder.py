@@ -80,6 +80,11 @@ class Embedder:
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer.encode(text, add_special_tokens=False).ids)
 
+    def lead(self, text: str, max_tokens: int) -> str:
+        """The start of ``text`` that holds at most ``max_tokens`` tokens."""
+        offsets = self.tokenizer.encode(text, add_special_tokens=False).offsets
+        return text[: offsets[max_tokens][0]] if len(offsets) > max_tokens else text
+
     def total_tokens(self, texts: Sequence[str]) -> int:
         """Count the tokens of all ``texts`` together (Rust tokenizer: ~ms per article)."""
         encoded = self.tokenizer.encode_batch(list(texts), add_special_tokens=False)

@@ -46,7 +46,8 @@ LEAD_DECAY = 3.0
 TEMPLATE_SHARE = 0.3  # for a label that names a known section: templates vs IPTC description
 EXAMPLE_PRIOR = 8.0  # examples count like this many votes for the label's name (dev CV)
 EXAMPLE_SENTENCES = 12  # an example counts by its lead; dev accuracy equals the whole text's
-EXAMPLE_CHARS = 4000  # only the lead is read, so sentence splitting stays cheap
+EXAMPLE_CHARS = 4000  # only the lead is read, so sentence splitting stays cheap,
+EXAMPLE_TOKENS = 512  # and at most this many tokens of it, whatever its script or punctuation
 TEMPLATES = (
     "This news article is about {}.",
     "{} news",
@@ -193,17 +194,17 @@ def label_texts(label: str | LabelSpec, *, taxonomy: str) -> tuple[list[str], li
     return [t.format(spec.name) for t in TEMPLATES], described
 
 
-def example_texts(example: str) -> list[str]:
+def example_texts(example: str, *, embedder: Embedder) -> list[str]:
     """Return the texts an example article is embedded as: its lead sentences."""
-    doc = prepare(text=example[:EXAMPLE_CHARS])
+    doc = prepare(text=embedder.lead(example[:EXAMPLE_CHARS], EXAMPLE_TOKENS))
     texts = [t.strip() for t in doc.sentence_texts()]
     return [t for t in texts if t][:EXAMPLE_SENTENCES]
 
 
-def _example(spec: LabelSpec, number: int, text: str) -> list[str]:
+def _example(embedder: Embedder, spec: LabelSpec, number: int, text: str) -> list[str]:
     where = f"example {number} of label {spec.name!r}"
     try:
-        texts = example_texts(text)
+        texts = example_texts(text, embedder=embedder)
     except AnalysisError as error:  # e.g. nothing left once page furniture is cleaned away
         raise AnalysisError(f"{where} has no sentences: {error}") from error
     if not texts:
@@ -217,7 +218,8 @@ def _embed_labels(embedder: Embedder, specs: list[LabelSpec]) -> np.ndarray:
     taxonomy = iptc.TAXONOMY if plain and names == iptc.topic_names() else CUSTOM
     parts = [label_texts(spec, taxonomy=taxonomy) for spec in specs]
     examples = [
-        [_example(spec, n, text) for n, text in enumerate(spec.examples, 1)] for spec in specs
+        [_example(embedder, spec, n, text) for n, text in enumerate(spec.examples, 1)]
+        for spec in specs
     ]
     flat = [text for templates, described in parts for text in (*templates, *described)]
     flat += [text for per_label in examples for texts in per_label for text in texts]
