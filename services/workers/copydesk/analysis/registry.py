@@ -112,6 +112,9 @@ class LazyEmbedder:
     def total_tokens(self, texts: Sequence[str]) -> int:
         return self._registry.embedder().total_tokens(texts)
 
+    def lead(self, text: str, max_tokens: int) -> str:
+        return self._registry.embedder().lead(text, max_tokens)
+
 
 def import_transformers() -> None:
     """Resolve transformers' lazy attributes once, under the lock, and silence progress bars."""
