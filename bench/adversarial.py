@@ -20,7 +20,9 @@ its memory growth on a freshly loaded process sizes phase 2's cap. The inputs th
 lists follow, then the same shapes sized to the analysis limits (max_chars, max_sentences,
 max_tokens), so they get past the size checks and reach the models. Every input is held to
 the same checks. The "limits" inputs include the costliest page a client may send: as many
-paragraphs as COPYDESK_MAX_HTML_TAGS allows.
+paragraphs as COPYDESK_MAX_HTML_TAGS allows; and two jobs whose topic labels bring the most
+examples a job may (200), each as long as the body limit lets it be, in CJK without
+punctuation and in long words: the texts that cost the encoder most per character.
 
 Phase 1 ends with a burst: 16 pages just under COPYDESK_MAX_HTML_CHARS posted at once
 (the intake's 2 processes x 8 threads, every request it can hold), while the intake's
@@ -58,6 +60,7 @@ from typing import Any
 
 import requests
 
+from copydesk.core.schemas import MAX_EXAMPLES, MAX_LABEL_EXAMPLES
 from copydesk.core.settings import Settings
 from copydesk.devstack.redis_server import free_port
 from copydesk.devstack.stack import Stack
@@ -118,6 +121,7 @@ SHORT_WORDS = (
 ).split()
 LATIN = "The committee met again on Friday to discuss the new budget for the region."
 CJK = "委员会星期五再次开会讨论该地区的新预算。"
+LONG_WORD = "supercalifragilisticexpialidocious" * 3
 ARABIC = "اجتمعت اللجنة مرة أخرى يوم الجمعة لمناقشة الميزانية الجديدة للمنطقة."
 
 
@@ -126,7 +130,7 @@ class Hostile:
     """One hostile input: ``build(n)`` makes it from a count of ``unit``."""
 
     name: str
-    kind: str  # "text" or "html": the article field it goes in
+    kind: str  # "text" or "html": the article field it goes in; "labels": see encode()
     unit: str
     build: Callable[[int], str]
     target: int | None = None  # the count asked for; None fills the body to the limit
@@ -286,6 +290,22 @@ def hostile_inputs(settings: Settings) -> list[Hostile]:
             tokens,
             limits,
         ),
+        Hostile(
+            "200 label examples of CJK",
+            "labels",
+            "chars an example",
+            lambda n: (CJK.rstrip("。") * (n // 10 + 1))[:n],
+            20_000,
+            limits,
+        ),
+        Hostile(
+            "200 label examples of long words",
+            "labels",
+            "chars an example",
+            lambda n: ((LONG_WORD + " ") * (n // len(LONG_WORD) + 1))[:n],
+            20_000,
+            limits,
+        ),
     ]
 
 
@@ -305,7 +325,21 @@ def big_article(chars: int) -> str:
 
 
 def encode(kind: str, value: str) -> bytes:
-    return json.dumps({"article": {kind: value}}, ensure_ascii=False).encode()
+    """The job body: ``value`` as the article's text or html; or, for "labels", a short
+    article whose topic labels bring the most examples a job may, each a variant of ``value``
+    (numbered, so no two are alike)."""
+    if kind != "labels":
+        return json.dumps({"article": {kind: value}}, ensure_ascii=False).encode()
+    labels = [
+        {"label": f"desk {i}", "examples": [f"{i}.{j} {value}" for j in range(MAX_LABEL_EXAMPLES)]}
+        for i in range(MAX_EXAMPLES // MAX_LABEL_EXAMPLES)
+    ]
+    body = {
+        "article": {"text": SHORT_ARTICLE},
+        "analyses": ["topics"],
+        "options": {"topics": {"labels": labels}},
+    }
+    return json.dumps(body, ensure_ascii=False).encode()
 
 
 def fit(hostile: Hostile, *, limit: int) -> Payload:
@@ -1070,7 +1104,7 @@ def main() -> int:
     args = parser.parse_args()
     settings = Settings()
     limit = settings.max_body_bytes
-    limits = {"text": limit, "html": settings.max_html_body_bytes}
+    limits = {"text": limit, "html": settings.max_html_body_bytes, "labels": limit}
     began = time.perf_counter()
     short_body = encode("text", SHORT_ARTICLE)
     print(
