@@ -109,6 +109,10 @@ def test_a_job_naming_an_unknown_set_or_both_sources_is_refused(client) -> None:
     assert response.status_code == 422
     assert response.get_json()["code"] == "unknown_label_set"
     assert response.get_json()["errors"][0]["field"] == "options.topics.label_set"
+    batch = {"jobs": [{"article": {"text": CARGO}}, body]}
+    response = client.post("/v1/batches", data=json.dumps(batch), content_type="application/json")
+    assert response.status_code == 422
+    assert response.get_json()["errors"][0]["field"] == "jobs.1.options.topics.label_set"
     _put(client, "desks", DESKS)
     body["options"]["topics"] = {"label_set": "desks", "labels": ["sport"]}
     response = client.post("/v1/jobs", data=json.dumps(body), content_type="application/json")

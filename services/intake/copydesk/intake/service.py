@@ -129,8 +129,9 @@ class IntakeService:
                 tenant=tenant,
                 priority=request.job_priority(job),
                 batch=batch_id,
+                where=f"jobs.{number}.",
             )
-            for job in request.jobs
+            for number, job in enumerate(request.jobs)
         ]
         batch = {
             "id": batch_id,
@@ -190,12 +191,13 @@ class IntakeService:
         tenant: str,
         priority: str,
         batch: str | None = None,
+        where: str = "",
     ) -> tuple[str, dict[str, Any], dict[str, Any], tuple[str, str]]:
         """A new job: its id, record, raw article and the prepare task's (list, message)."""
         job_id = new_job_id()
         record = self._record(job_id=job_id, request=request, base_url=base_url)
         record.update(tenant=tenant, priority=priority)
-        self._pin_label_set(record["options"], tenant)
+        self._pin_label_set(record["options"], tenant, where=where)
         if batch is not None:
             record["batch"] = batch
         message = (
@@ -209,8 +211,9 @@ class IntakeService:
             message,
         )
 
-    def _pin_label_set(self, options: dict[str, Any], tenant: str) -> None:
-        """Record the version of the label set a job names, the one its workers will read."""
+    def _pin_label_set(self, options: dict[str, Any], tenant: str, *, where: str = "") -> None:
+        """Record the version of the label set a job names, the one its workers will read
+        (``where``: the job's place in a batch, for the error's field)."""
         name = options.get("topics", {}).get("label_set")
         if name is None:
             return
@@ -218,7 +221,7 @@ class IntakeService:
         if pinned is None:
             raise errors.UnknownLabelSet(
                 f"there is no label set {name!r}; create it with PUT /v1/label-sets/{name}",
-                errors=[{"field": "options.topics.label_set", "message": "no such label set"}],
+                errors=[{"field": f"{where}options.topics.label_set", "message": "no such set"}],
             )
         if pinned.examples and self.settings.topics_model != EMBEDDED:
             raise errors.AnalysisUnavailable(_NO_EXAMPLES)
