@@ -160,11 +160,14 @@ class LabelSetStore:
 
     def get(self, tenant: str, name: str) -> dict[str, Any] | None:
         """The set, with its labels in full (descriptions and examples) as ``definition``."""
-        view = self.view(tenant, name)
-        labels = self.labels(tenant, name, view["version"]) if view else None
-        if view is None or labels is None:
-            return None
-        return {**view, "definition": labels}
+        for _ in range(5):  # a PUT between the two reads may drop the version just read
+            view = self.view(tenant, name)
+            if view is None:
+                return None
+            labels = self.labels(tenant, name, view["version"])
+            if labels is not None:
+                return {**view, "definition": labels}
+        raise errors.ServiceUnavailable(f"label set {name!r} kept changing; retry")
 
     def labels(self, tenant: str, name: str, version: str) -> list[Any] | None:
         """One version's labels, as a job that pinned it reads them; None once it is gone."""

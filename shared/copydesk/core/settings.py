@@ -64,8 +64,7 @@ class Settings(BaseSettings):
     max_label_set_bytes: int = Field(
         default=5_000_000,
         ge=1024,
-        description="Largest PUT /v1/label-sets body, after any gzip decoding (413 above): "
-        "a set of labels taught with up to 200 example articles.",
+        description="Largest PUT /v1/label-sets body, after any gzip decoding (413 above).",
     )
     max_html_body_bytes: int = Field(
         default=12_000_000,
