@@ -37,6 +37,9 @@ Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, ma
 MAX_LABEL_EXAMPLES = 20  # per label
 MAX_EXAMPLES = 200  # per job: the prepare worker embeds each example's lead once per label set
 Example = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
+Description = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)
+]
 
 
 class _Strict(BaseModel):
@@ -91,17 +94,10 @@ class LabelIn(_Strict):
     """
 
     label: Label
-    description: str | None = Field(default=None, min_length=1, max_length=1000)
+    description: Description | None = None
     examples: list[Example] | None = Field(
         default=None, min_length=1, max_length=MAX_LABEL_EXAMPLES
     )
-
-    @field_validator("description")
-    @classmethod
-    def _described(cls, value: str | None) -> str | None:
-        if value is not None and not value.strip():
-            raise PydanticCustomError("empty", "a description must not be blank")
-        return value.strip() if value is not None else value
 
     @model_serializer(mode="wrap")
     def _bare_name(self, handler: SerializerFunctionWrapHandler) -> Any:
