@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet 'torch==2.13.0'
 	$(PY) -m pip install --quiet -e '.[dev]'
-	$(PY) -m copydesk.analysis.onnx_build  # export the ONNX encoders once (no download)
+	$(PY) -m copydesk.analyse.onnx_build  # export the ONNX encoders once (no download)
 	rm -f $(VENV)/.installed-*
 	touch $@
 

@@ -16,7 +16,7 @@ import json
 import time
 from pathlib import Path
 
-from copydesk.core.text import prepare
+from copydesk.prepare.text import prepare
 from copydesk.devstack.pasted import STYLES, body_words_kept, dress_corpus, tail_list_removed
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "cleaning_corpus.json"

@@ -29,8 +29,8 @@ BACKENDS = ("torch-fp32", "onnx-fp32", "onnx-int8")
 
 def measure(backend: str, articles: int, out: Path) -> dict[str, float]:
     """Embed in this process with ``backend``; save the vectors to ``out``."""
-    from copydesk.analysis.embedder import Embedder
-    from copydesk.core.text import prepare
+    from copydesk.analyse.embedder import Embedder
+    from copydesk.prepare.text import prepare
     from topics_data import bbc_sample
 
     docs = [

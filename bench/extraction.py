@@ -75,7 +75,7 @@ def pages(split: str | None = None) -> Iterable[tuple[str, str, str]]:
 
 
 def ours(html: str) -> str:
-    from copydesk.core.html import extract_html
+    from copydesk.prepare.html import extract_html
 
     return extract_html(html)[0]
 
@@ -103,7 +103,7 @@ def median_ms(extract: Callable[[str], object], html: str, runs: int = 5) -> flo
 
 
 def speed() -> None:
-    from copydesk.core.html import extract_html
+    from copydesk.prepare.html import extract_html
     from copydesk.devstack.pages import padded_page
 
     print("\nspeed: median ms per page (5 runs), text and headline")

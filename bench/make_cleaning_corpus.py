@@ -32,7 +32,7 @@ import re
 from importlib.util import find_spec
 from pathlib import Path
 
-from copydesk.core.text import normalise, split_sentences
+from copydesk.prepare.text import normalise, split_sentences
 
 OUT = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "cleaning_corpus.json"
 BBC_SECTIONS = ("business", "entertainment", "politics", "sports", "tech")

@@ -4,7 +4,7 @@ The acceptance checks quality "through the HTTP API with the default configurati
 bench/quality_topics.py and bench/quality_sentiment.py call the analysers in-process. This one
 starts the stack as the e2e tests do (or drives ``--url``), sends every item as its own job
 and prints each figure next to the in-process figure for the same items (text prepared by
-``copydesk.core.text.prepare``, options as the intake stores them), so anything the service
+``copydesk.prepare.text.prepare``, options as the intake stores them), so anything the service
 layer changes shows up as a mismatch instead of hiding inside a number. Data and figure
 definitions follow those benches: BBC News test split; NYT editorial sentences (a score of
 exactly 0 has no polarity and counts as wrong) and whole editorials. Defaults send 6,488
@@ -52,7 +52,7 @@ def in_process(analyser, bodies: list[dict]) -> list[dict]:
     """Prepare and analyse each job body as the intake and a worker would, in this process."""
     from copydesk.core.errors import CopydeskError
     from copydesk.core.schemas import JobRequest
-    from copydesk.core.text import prepare
+    from copydesk.prepare.text import prepare
 
     work, texts = [], []
     for request in map(JobRequest.model_validate, bodies):
@@ -146,7 +146,7 @@ def by(sections: list[str], section: str, *columns: list) -> list[list]:
 
 
 def topics(runner: Runner, args) -> None:
-    from copydesk.analysis.topics import EmbeddingTopicClassifier
+    from copydesk.analyse.topics import EmbeddingTopicClassifier
 
     articles = topics_data.bbc_sample(split="test", per_section=args.per_section or None)
     classifier = EmbeddingTopicClassifier(embedder=args.embedder)
@@ -189,7 +189,7 @@ def every(items: list, n: int | None) -> list:
 
 
 def sentiment(runner: Runner, args) -> None:
-    from copydesk.analysis.sentiment import EmbeddingSentimentAnalyser
+    from copydesk.analyse.sentiment import EmbeddingSentimentAnalyser
 
     nyt = vader_data.load_corpora(corpora=["nyt"])["nyt"]
     sents = every(nyt, args.sentences)
@@ -248,7 +248,7 @@ def main() -> None:
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     import torch
 
-    from copydesk.analysis.embedder import get_embedder
+    from copydesk.analyse.embedder import get_embedder
     from copydesk.devstack.redis_server import free_port
     from copydesk.devstack.stack import Stack
 

@@ -68,7 +68,7 @@ def seed_document():
     """Prepare the seed article the way the service does (falls back to a regex splitter)."""
     raw = SEED_ARTICLE.read_text(encoding="utf-8")
     try:
-        from copydesk.core.text import prepare
+        from copydesk.prepare.text import prepare
 
         return prepare(text=raw, language="en")
     except (ImportError, TypeError):
@@ -146,8 +146,8 @@ def main() -> None:
     import torch
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-    from copydesk.analysis.embedder import get_embedder
-    from copydesk.analysis.sentiment import EmbeddingSentimentAnalyser
+    from copydesk.analyse.embedder import get_embedder
+    from copydesk.analyse.sentiment import EmbeddingSentimentAnalyser
 
     torch.set_num_threads(1)
     started = time.monotonic()

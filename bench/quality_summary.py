@@ -31,9 +31,9 @@ import zipfile
 
 import numpy as np
 
-from copydesk.analysis.summary import ExtractiveSummariser, _speaker_missing
-from copydesk.core.boilerplate import is_edge_furniture, is_furniture
-from copydesk.core.text import prepare
+from copydesk.analyse.summary import ExtractiveSummariser, _speaker_missing
+from copydesk.prepare.boilerplate import is_edge_furniture, is_furniture
+from copydesk.prepare.text import prepare
 from copydesk.devstack.pasted import dress
 from topics_data import bbc_sample
 from sentiment_news_data import EXCLUDED_SOURCES, MEMBER, clean, wheel_path

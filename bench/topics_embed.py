@@ -1,6 +1,6 @@
 """Embed labelled articles the way the service does, once, and keep the vectors on disk.
 
-Each article goes through the real ``copydesk.core.text.prepare`` and the real topic
+Each article goes through the real ``copydesk.prepare.text.prepare`` and the real topic
 classifier's ``preprocess`` (headline as title, then every sentence), and its texts are
 embedded by the configured encoder. The sentence vectors are cached under
 ``var/bench-cache/`` by article digest and encoder name, so tuning and reporting runs that
@@ -28,7 +28,7 @@ def embed(items: Sequence[Item], *, classifier) -> tuple[list[Item], list[np.nda
     service would answer them with an error; the ms/article covers fresh embedding only.
     """
     from copydesk.core.errors import UnsupportedLanguage
-    from copydesk.core.text import prepare
+    from copydesk.prepare.text import prepare
 
     tag = classifier.embedder.name.replace("/", "_").replace(" ", "").replace(",", "-")
     path = CACHE / f"topics-{tag}.npz"
@@ -58,6 +58,6 @@ def embed(items: Sequence[Item], *, classifier) -> tuple[list[Item], list[np.nda
 def classifier():
     """Return the deployed topic classifier on one thread, as a worker runs it."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from copydesk.analysis.topics import EmbeddingTopicClassifier
+    from copydesk.analyse.topics import EmbeddingTopicClassifier
 
     return EmbeddingTopicClassifier()

@@ -50,8 +50,8 @@ import numpy as np
 
 import topics_data
 import topics_embed
-from copydesk.analysis import iptc
-from copydesk.analysis.topics import (
+from copydesk.analyse import iptc
+from copydesk.analyse.topics import (
     EXAMPLE_PRIOR,
     EXAMPLE_SENTENCES,
     TEMPERATURE,

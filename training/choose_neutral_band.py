@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 import sentiment_fit as sf
 
-from copydesk.analysis.sentiment import DEFAULT_HEAD, SentimentHead
+from copydesk.analyse.sentiment import DEFAULT_HEAD, SentimentHead
 
 ROOT = Path(__file__).resolve().parents[1]
 GRID = tuple(round(0.01 * i, 2) for i in range(41))
@@ -75,10 +75,10 @@ def load_module(name: str, path: Path):
 
 def news_dev(head_path: Path, *, cache_dir: Path | None) -> tuple[np.ndarray, np.ndarray]:
     """Score each labelled news article as a document, through the analyser the API runs."""
-    from copydesk.analysis.embedder import get_embedder
-    from copydesk.analysis.sentiment import EmbeddingSentimentAnalyser
+    from copydesk.analyse.embedder import get_embedder
+    from copydesk.analyse.sentiment import EmbeddingSentimentAnalyser
     from copydesk.core.errors import AnalysisError
-    from copydesk.core.text import prepare
+    from copydesk.prepare.text import prepare
 
     vd = load_module("vader_data", ROOT / "bench/vader_data.py")
     news = load_module("sentiment_news_data", ROOT / "bench/sentiment_news_data.py")

@@ -1,6 +1,6 @@
 """Fit and measure sentiment head candidates; the choices themselves live in train_sentiment.py.
 
-Every prediction here goes through ``copydesk.analysis.sentiment.SentimentHead``, the code the
+Every prediction here goes through ``copydesk.analyse.sentiment.SentimentHead``, the code the
 analyser runs, so the figures training reports are the figures of what ships.
 """
 
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from copydesk.analysis.sentiment import SentimentHead, aggregate
+from copydesk.analyse.sentiment import SentimentHead, aggregate
 
 SEED = 20140601
 GOLD_NEUTRAL = 0.5  # |mean rating| below this (on -4..4) counts as neutral

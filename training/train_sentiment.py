@@ -46,10 +46,10 @@ import choose_neutral_band
 import numpy as np
 import sentiment_fit as sf
 
-from copydesk.analysis.sentiment import SentimentHead, vader_compound
+from copydesk.analyse.sentiment import SentimentHead, vader_compound
 
 ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "services/workers/copydesk/analysis/data/sentiment_head_v1.npz"
+OUT = ROOT / "services/workers/copydesk/analyse/data/sentiment_head_v1.npz"
 VAL_FRACTION = 0.15
 CANDIDATES = [
     *(
@@ -73,7 +73,7 @@ def load_vader_data():
 
 def load_parts(vd, *, cache_dir: Path | None) -> tuple[dict, dict[str, sf.Part]]:
     """Embed every training text (cached) and split off validation; whole reviews stay together."""
-    from copydesk.analysis.embedder import get_embedder
+    from copydesk.analyse.embedder import get_embedder
 
     corpora = vd.load_corpora(corpora=vd.TRAIN_CORPORA, cache_dir=cache_dir)
     assert vd.EVAL_CORPUS not in corpora, "NYT editorials are the evaluation set"
@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> None:
         AGGREGATIONS,
     )
 
-    from copydesk.analysis.embedder import get_embedder
+    from copydesk.analyse.embedder import get_embedder
 
     embedder = get_embedder()
     meta = {

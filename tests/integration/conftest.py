@@ -10,7 +10,7 @@ import redis
 
 from copydesk.core.names import QUEUES
 from copydesk.core.settings import Settings
-from copydesk.core.store import RedisJobStore
+from copydesk.store.jobs import RedisJobStore
 
 
 SECRETS_KEY = "l4uoQ7lt2pUw0Wq9b0Kf1w6fUoX0V2jq7mQfM9M6QxA="

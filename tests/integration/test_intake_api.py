@@ -253,7 +253,7 @@ def test_webhook_secret_is_never_rendered(client) -> None:
 
 
 def _worker(redis_client, name: str, queues: list[str], models: dict | None = None) -> None:  # noqa: ANN001
-    from copydesk.core.presence import announce
+    from copydesk.store.presence import announce
 
     payload = {"kind": "worker", "host": "h", "pid": name, "queues": queues, "models": models or {}}
     announce(redis_client, f"h:{name}", payload)

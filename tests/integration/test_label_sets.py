@@ -8,7 +8,7 @@ import json
 import pytest
 from pydantic import SecretStr
 
-from copydesk.core.labelsets import MAX_LABEL_SETS
+from copydesk.store.labelsets import MAX_LABEL_SETS
 from copydesk.devstack.waiting import wait_for
 
 SHIPPING = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from copydesk.core.presence import announce
+from copydesk.store.presence import announce
 from copydesk.devstack.waiting import wait_for
 
 
@@ -76,7 +76,7 @@ def test_the_oldest_waiting_job_has_an_age(client, store) -> None:  # noqa: ANN0
 
 
 def test_a_heartbeat_announces_its_process_until_it_stops(redis_client) -> None:  # noqa: ANN001
-    from copydesk.core.presence import Heartbeat, live
+    from copydesk.store.presence import Heartbeat, live
 
     beat = Heartbeat(redis_client, "h:42", lambda: {"host": "h", "pid": 42, "queues": ["topics"]})
     beat.start()

@@ -7,7 +7,9 @@ import time
 
 import pytest
 
-from copydesk.core.store import DUE, RedisJobStore
+from copydesk.store.base import DUE
+
+from copydesk.store.jobs import RedisJobStore
 from copydesk.core.names import queue_key
 from copydesk.devstack.waiting import wait_for
 
@@ -140,9 +142,9 @@ def test_unsupported_language_fails_each_analysis_with_a_problem(client, start_w
 
 
 def test_poison_task_is_failed_after_max_deliveries(store: RedisJobStore, settings) -> None:  # noqa: ANN001
-    from copydesk.analysis.registry import AnalyserRegistry
+    from copydesk.analyse.registry import AnalyserRegistry
     from copydesk.core.document import Document, Span
-    from copydesk.core.store import now_rfc3339
+    from copydesk.core.ids import now_rfc3339
     from copydesk.workers.runner import run_analysis
 
     record = {
@@ -170,7 +172,7 @@ def test_poison_task_is_failed_after_max_deliveries(store: RedisJobStore, settin
 
 @pytest.fixture(scope="module")
 def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    from copydesk.analysis.testing import build_tiny_models
+    from copydesk.analyse.testing import build_tiny_models
 
     return build_tiny_models(tmp_path_factory.mktemp("tiny"))
 
@@ -223,7 +225,7 @@ def test_abstractive_summary_without_a_model_is_refused_at_intake(client) -> Non
 
 def test_a_task_that_gives_up_fails_its_analysis_and_ends_the_job(store, settings) -> None:  # noqa: ANN001
     from copydesk.core.names import ANALYSIS_TASKS
-    from copydesk.core.store import now_rfc3339
+    from copydesk.core.ids import now_rfc3339
     from copydesk.workers.app import create_celery_app
 
     record = {
@@ -319,8 +321,8 @@ def test_vectors_are_made_once_and_deleted_when_the_job_ends(
 def test_hugging_face_analysis_beside_embedded_ones_starts_before_the_encoder(
     make_client, start_worker, settings, tiny_models, store, seed_article
 ) -> None:  # noqa: ANN001
-    from copydesk.analysis.prepare import PrepareStage
-    from copydesk.analysis.registry import AnalyserRegistry
+    from copydesk.prepare.stage import PrepareStage
+    from copydesk.analyse.registry import AnalyserRegistry
     from copydesk.core.names import PREPARE_QUEUE
     from copydesk.workers.runner import run_prepare
 

@@ -33,7 +33,7 @@ def sentinel_settings(settings: Settings, tmp_path: Path) -> Iterator[Settings]:
 def test_a_job_runs_end_to_end_through_sentinel(
     sentinel_settings: Settings, make_client, start_worker
 ) -> None:  # noqa: ANN001
-    from copydesk.core.store import RedisJobStore
+    from copydesk.store.jobs import RedisJobStore
 
     client = make_client(sentinel_settings)
     response = client.post("/v1/jobs", json={"article": {"text": "Shares rose after the report."}})

@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 
 from copydesk.core.document import Document, Span
-from copydesk.core.store import RedisJobStore, now_rfc3339
+from copydesk.core.ids import now_rfc3339
+from copydesk.store.jobs import RedisJobStore
 
 DOC = Document(text="One. Two.", sentences=(Span(0, 4), Span(5, 9)), language="en")
 
@@ -159,7 +160,7 @@ def test_a_retry_after_a_redis_error_is_not_counted_as_a_crash(store: RedisJobSt
 
 
 def test_progress_moves_the_sweepers_look_later(store: RedisJobStore) -> None:
-    from copydesk.core.store import INFLIGHT
+    from copydesk.store.base import INFLIGHT
 
     store.stall = 100
     _create(store, "p", ["summary", "topics"])

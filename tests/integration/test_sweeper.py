@@ -10,9 +10,10 @@ import pytest
 
 from copydesk.core.names import queue_key
 from copydesk.core.settings import Settings
-from copydesk.core.store import DUE, INFLIGHT, RedisJobStore
+from copydesk.store.base import DUE, INFLIGHT
+from copydesk.store.jobs import RedisJobStore
 from copydesk.devstack.waiting import wait_for
-from copydesk.workers.sweeper import Sweeper
+from copydesk.sweep.sweeper import Sweeper
 
 STALL = 1
 

@@ -17,7 +17,9 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from copydesk.core.settings import Settings
-from copydesk.core.store import DUE, RedisJobStore, now_rfc3339
+from copydesk.core.ids import now_rfc3339
+from copydesk.store.base import DUE
+from copydesk.store.jobs import RedisJobStore
 from copydesk.devstack.waiting import wait_for
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -80,7 +82,7 @@ def fast(settings: Settings) -> Settings:
 @pytest.fixture
 def dispatch(redis_client) -> Iterator[Callable[[Settings], object]]:  # noqa: ANN001
     """Run real dispatchers on threads for the given settings; stopped after the test."""
-    from copydesk.workers.dispatcher import Dispatcher
+    from copydesk.deliver.dispatcher import Dispatcher
 
     running: list[tuple[Dispatcher, threading.Thread]] = []
 

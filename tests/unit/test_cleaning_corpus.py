@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from copydesk.core.text import prepare
+from copydesk.prepare.text import prepare
 from copydesk.devstack.pasted import (
     MID_MARKERS,
     STYLES,

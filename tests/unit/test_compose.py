@@ -62,8 +62,13 @@ def module_file(module: str) -> Path:
     """Map a ``copydesk.<part>`` module to its file in the namespace layout."""
     parts = module.split(".")
     assert parts[0] == "copydesk"
-    base = {"core": "shared", "intake": "services/intake", "workers": "services/workers"}
-    return ROOT / base[parts[1]] / Path(*parts).with_suffix(".py")
+    found = [
+        path
+        for base in ("shared", "services/intake", "services/workers", "services/dispatcher")
+        if (path := ROOT / base / Path(*parts).with_suffix(".py")).is_file()
+    ]
+    assert len(found) == 1, (module, found)
+    return found[0]
 
 
 def top_level_names(path: Path) -> set[str]:
@@ -160,11 +165,11 @@ def test_worker_healthcheck_pings_its_own_node(services: dict, name: str) -> Non
 
 def test_dispatcher_runs_the_dispatcher_module_and_checks_it(services: dict) -> None:
     dispatcher = services["dispatcher"]
-    assert argv(dispatcher["command"]) == ["python", "-m", "copydesk.workers.dispatcher"]
+    assert argv(dispatcher["command"]) == ["python", "-m", "copydesk.deliver.dispatcher"]
     assert dispatcher["healthcheck"]["test"][1:] == [
-        "python", "-m", "copydesk.workers.dispatcher", "check"
+        "python", "-m", "copydesk.deliver.dispatcher", "check"
     ]  # fmt: skip
-    path = module_file("copydesk.workers.dispatcher")
+    path = module_file("copydesk.deliver.dispatcher")
     assert {"main"} <= top_level_names(path)
     assert "__main__" in path.read_text()
     assert env(dispatcher)["COPYDESK_SECRETS_KEY"]  # it opens the sealed webhook secrets

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from copydesk.core.destinations import (
+from copydesk.deliver.destinations import (
     Destination,
     ResolvedAddress,
     check_destination,
@@ -269,10 +269,11 @@ def test_destination_guard_loads_only_the_standard_library_and_the_shared_core()
     code = (
         "import sys\n"
         "before = set(sys.modules)\n"
-        "import copydesk.core.destinations\n"
+        "import copydesk.deliver.destinations\n"
         "new = set(sys.modules) - before\n"
         "print(sorted(m for m in new if m.split('.')[0] not in sys.stdlib_module_names\n"
-        "             and m != 'copydesk' and not m.startswith('copydesk.core')))\n"
+        "             and m not in ('copydesk', 'copydesk.deliver', 'copydesk.deliver.destinations')\n"
+        "             and not m.startswith('copydesk.core')))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60

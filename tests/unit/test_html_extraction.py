@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from copydesk.core import errors
-from copydesk.core.html import extract_html, strip_tags
-from copydesk.core.text import Limits, prepare
+from copydesk.prepare.html import extract_html, strip_tags
+from copydesk.prepare.text import Limits, prepare
 
 PROSE = (
     "The city council approved the school budget on Monday after a long debate about "

@@ -124,7 +124,7 @@ def test_intake_probes_and_the_other_services(resources: list[dict]) -> None:
     assert intake["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert "copydesk.intake.wsgi:app" in intake["command"]
     [dispatcher] = deployments["copydesk-dispatcher"]["spec"]["template"]["spec"]["containers"]
-    assert dispatcher["command"] == ["python", "-m", "copydesk.workers.dispatcher"]
+    assert dispatcher["command"] == ["python", "-m", "copydesk.deliver.dispatcher"]
     assert dispatcher["livenessProbe"]["exec"]["command"][-1] == "check"
     assert "copydesk-flower" in deployments
     for deployment in deployments.values():

@@ -6,11 +6,11 @@ import time
 
 import pytest
 
-from copydesk.analysis.base import coverage
+from copydesk.analyse.base import coverage
 from copydesk.core import errors
-from copydesk.core.deadline import ChildFailed, DeadlineExceeded, call_with_deadline
-from copydesk.core.html import count_tags
-from copydesk.core.text import Limits, prepare, split_sentences
+from copydesk.prepare.deadline import ChildFailed, DeadlineExceeded, call_with_deadline
+from copydesk.prepare.html import count_tags
+from copydesk.prepare.text import Limits, prepare, split_sentences
 
 
 def test_text_past_the_analysed_limit_is_kept_but_not_analysed() -> None:
@@ -114,8 +114,8 @@ def test_deadline_returns_the_childs_value_or_raises() -> None:
 
 
 def test_too_many_encoder_tokens_fails_before_embedding() -> None:
-    from copydesk.analysis.prepare import PrepareStage
-    from copydesk.analysis.registry import AnalyserRegistry
+    from copydesk.prepare.stage import PrepareStage
+    from copydesk.analyse.registry import AnalyserRegistry
     from copydesk.core.settings import Settings
 
     stage = PrepareStage(AnalyserRegistry(Settings(max_tokens=1000)))
@@ -127,8 +127,8 @@ def test_too_many_encoder_tokens_fails_before_embedding() -> None:
 
 
 def test_a_bad_label_example_fails_topics_alone() -> None:
-    from copydesk.analysis.prepare import PrepareStage
-    from copydesk.analysis.registry import AnalyserRegistry
+    from copydesk.prepare.stage import PrepareStage
+    from copydesk.analyse.registry import AnalyserRegistry
     from copydesk.core.settings import Settings
 
     stage = PrepareStage(AnalyserRegistry(Settings()))

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from copydesk.core import language as language_module
-from copydesk.core import text as text_module
+from copydesk.prepare import language as language_module
+from copydesk.prepare import text as text_module
 from copydesk.core.document import Document, Span
 from copydesk.core.errors import EmptyArticle
-from copydesk.core.language import detect_language
-from copydesk.core.text import normalise, prepare, split_sentences
+from copydesk.prepare.language import detect_language
+from copydesk.prepare.text import normalise, prepare, split_sentences
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SEED = (FIXTURES / "seed_article.txt").read_text(encoding="utf-8")
@@ -441,7 +441,7 @@ def test_language_detector_is_built_once():
 def test_import_has_no_side_effects_and_no_service_dependencies():
     probe = (
         "import sys\n"
-        "import copydesk.core.text as t\n"
+        "import copydesk.prepare.text as t\n"
         "assert not {'lingua', 'trafilatura', 'pysbd'} & set(sys.modules), 'loaded at import'\n"
         "t.prepare(html='<p>The council met on Monday to approve the plan.</p>')\n"
         "assert not {'flask', 'celery', 'torch'} & set(sys.modules), 'service dependency'\n"

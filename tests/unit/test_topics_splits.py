@@ -63,7 +63,7 @@ def test_dev_and_test_lists_are_disjoint_and_cover_every_corpus():
 
 
 def test_every_label_falls_under_an_iptc_topic(topics_data):
-    from copydesk.analysis import iptc
+    from copydesk.analyse import iptc
 
     for mapping in (topics_data.BBC, topics_data.NEWSNLP, topics_data.USENET):
         assert {topic for _, topic in mapping.values()} <= set(iptc.topic_names())

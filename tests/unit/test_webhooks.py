@@ -16,13 +16,13 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from copydesk.core.destinations import ResolvedAddress
+from copydesk.deliver.destinations import ResolvedAddress
 from resolvers import PUBLIC_V4, PUBLIC_V6, fake_resolver
 
 from copydesk.core.errors import WebhookRefused
 from copydesk.core.settings import Settings
-from copydesk.workers import webhooks as wh
-from copydesk.workers.webhooks import (
+from copydesk.deliver import webhooks as wh
+from copydesk.deliver.webhooks import (
     DeliveryResult,
     PinnedHTTPConnection,
     PinnedHTTPSConnection,

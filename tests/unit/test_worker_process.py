@@ -66,7 +66,7 @@ def test_an_input_over_the_memory_cap_fails_with_resource_exhausted() -> None:
 def test_the_encoder_over_the_memory_cap_fails_with_resource_exhausted() -> None:
     result = _run(
         "import json\n"
-        "from copydesk.analysis.embedder import get_embedder\n"
+        "from copydesk.analyse.embedder import get_embedder\n"
         "from copydesk.workers.process import cap_memory\n"
         "from copydesk.workers.runner import failed, as_failure\n"
         "embedder = get_embedder(encoder='onnx-int8')\n"

@@ -1,6 +1,6 @@
 """What /v1/models says about each analysis, from the settings and the live workers.
 
-The live workers (:mod:`copydesk.core.presence`) report what they loaded: the encoder the
+The live workers (:mod:`copydesk.store.presence`) report what they loaded: the encoder the
 prepare stage runs for the embedded analysers, and any Hugging Face model. Without a live
 worker, the settings still name the model, with ``loaded: false``.
 """

@@ -253,3 +253,7 @@ JOB_STATUSES: tuple[str, ...] = get_args(JobStatus)
 TERMINAL_STATUSES: frozenset[str] = frozenset(
     {"succeeded", "partially_succeeded", "failed", "cancelled"}
 )
+
+
+def is_terminal(status: str) -> bool:
+    return status in TERMINAL_STATUSES

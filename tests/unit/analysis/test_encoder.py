@@ -7,10 +7,10 @@ import pytest
 
 from documents import make_doc
 
-from copydesk.analysis.embedder import BATCH_ATTENTION, MAX_BATCH, Embedder, buckets, get_embedder
-from copydesk.analysis.summary import ExtractiveSummariser
-from copydesk.analysis.topics import label_key
-from copydesk.analysis.vectors import DocVectors, embedded_texts
+from copydesk.analyse.embedder import BATCH_ATTENTION, MAX_BATCH, Embedder, buckets, get_embedder
+from copydesk.analyse.summary import ExtractiveSummariser
+from copydesk.analyse.topics import label_key
+from copydesk.prepare.vectors import DocVectors, embedded_texts
 
 SENTENCES = [
     "The central bank raised interest rates by half a point on Thursday.",
@@ -82,7 +82,7 @@ def test_vectors_round_trip_as_float16_and_serve_the_analysers(seed_article) -> 
 
 
 def test_coverage_is_computed_from_the_spans_that_reached_the_model() -> None:
-    from copydesk.analysis.base import coverage
+    from copydesk.analyse.base import coverage
     from copydesk.core.document import Span
 
     text = "One two. Three four.\n\nFurniture line"

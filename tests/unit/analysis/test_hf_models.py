@@ -16,16 +16,16 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from copydesk.analysis.hf import (
+from copydesk.analyse.hf import (
     HFSentimentClassifier,
     HFSummariser,
     HFZeroShotClassifier,
     build_analyser,
 )
-from copydesk.analysis.hf_common import chunk_spans, max_input_tokens, token_counts
-from copydesk.analysis.hf_sentiment import polarity_weights
-from copydesk.analysis.hf_topics import nli_indices
-from copydesk.analysis.testing import (
+from copydesk.analyse.hf_common import chunk_spans, max_input_tokens, token_counts
+from copydesk.analyse.hf_sentiment import polarity_weights
+from copydesk.analyse.hf_topics import nli_indices
+from copydesk.analyse.testing import (
     MAX_POSITIONS,
     build_tiny_classifier,
     build_tiny_models,
@@ -265,7 +265,7 @@ def test_topics_rank_custom_labels(topics: HFZeroShotClassifier) -> None:
 
 
 def test_topics_default_to_iptc(topics: HFZeroShotClassifier) -> None:
-    from copydesk.analysis.iptc import topic_names
+    from copydesk.analyse.iptc import topic_names
 
     result = topics(make_doc(PARAGRAPHS[:1]), {"top_k": 17})
     assert result["taxonomy"] == "iptc-mediatopic"

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from copydesk.analysis.sentiment import (
+from copydesk.analyse.sentiment import (
     DEFAULT_HEAD,
     EmbeddingSentimentAnalyser,
     SentimentHead,
@@ -113,7 +113,7 @@ def test_non_english_is_refused_and_unknown_language_accepted(analyser):
 def test_batch_equals_single():
     # fp32: dynamic int8 quantises activations per batch, so with int8 a sentence's vector
     # moves slightly with its batch-mates; this checks the batching logic, not that backend
-    from copydesk.analysis.embedder import get_embedder
+    from copydesk.analyse.embedder import get_embedder
 
     analyser = EmbeddingSentimentAnalyser(embedder=get_embedder(encoder="onnx-fp32"))
     docs = [doc(f"{POSITIVE} {NEUTRAL}"), doc(NEWS), doc(NEGATIVE)]

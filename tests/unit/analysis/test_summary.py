@@ -10,8 +10,8 @@ import torch
 
 from documents import make_doc
 
-from copydesk.analysis.embedder import get_embedder
-from copydesk.analysis.summary import ExtractiveSummariser
+from copydesk.analyse.embedder import get_embedder
+from copydesk.analyse.summary import ExtractiveSummariser
 from copydesk.core.document import Document, Span
 from copydesk.core.errors import AnalysisError, UnsupportedLanguage
 
@@ -144,7 +144,7 @@ def test_bad_max_sentences_fails(summariser, value):
 
 
 def test_selection_is_bounded_on_thousands_of_sentences() -> None:
-    from copydesk.analysis.summary import MAX_CANDIDATES, select, shortlist
+    from copydesk.analyse.summary import MAX_CANDIDATES, select, shortlist
 
     rng = np.random.default_rng(1)
     vectors = rng.normal(size=(20_000, 384)).astype(np.float32)
@@ -158,7 +158,7 @@ def test_selection_is_bounded_on_thousands_of_sentences() -> None:
 def test_email_check_is_linear_on_one_huge_token() -> None:
     import time
 
-    from copydesk.analysis.summary import _quotable
+    from copydesk.analyse.summary import _quotable
 
     began = time.perf_counter()
     assert not _quotable("x@" + "a" * 400_000)

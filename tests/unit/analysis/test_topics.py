@@ -9,8 +9,8 @@ import torch
 
 from documents import make_doc
 
-from copydesk.analysis.embedder import get_embedder
-from copydesk.analysis.topics import (
+from copydesk.analyse.embedder import get_embedder
+from copydesk.analyse.topics import (
     EXAMPLE_PRIOR,
     EXAMPLE_SENTENCES,
     EXAMPLE_TOKENS,

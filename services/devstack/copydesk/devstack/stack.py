@@ -92,7 +92,7 @@ class Stack:
              "-n", f"analysis-{os.getpid()}@%h", *quiet],
             nice=self.worker_nice,
         )  # fmt: skip
-        self._spawn("dispatcher", [python, "-m", "copydesk.workers.dispatcher"])
+        self._spawn("dispatcher", [python, "-m", "copydesk.deliver.dispatcher"])
         if self.flower_port:
             self._spawn(
                 "flower",

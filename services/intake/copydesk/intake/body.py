@@ -18,7 +18,7 @@ from typing import Any
 from flask import Request
 
 from copydesk.core import errors
-from copydesk.core.html import check_page
+from copydesk.prepare.html import check_page
 from copydesk.core.settings import Settings
 
 GZIP = frozenset({"gzip", "x-gzip"})

@@ -36,9 +36,10 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from copydesk.core import presence
+from copydesk.store import presence
 from copydesk.core.names import PRIORITY_STEPS, QUEUES, queue_key
-from copydesk.core.store import DURATION_BUCKETS, STATS, RedisJobStore
+from copydesk.store.jobs import RedisJobStore
+from copydesk.store.stats import DURATION_BUCKETS, STATS
 
 REQUESTS = Counter(
     "copydesk_http_requests", "Intake requests by route, method and status.",

@@ -15,14 +15,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from copydesk.core import errors
-from copydesk.core.destinations import check_destination
+from copydesk.deliver.destinations import check_destination
 from copydesk.core.messages import task_message
 from copydesk.core.render import article_view
 from copydesk.core.names import PREPARE_QUEUE, PREPARE_TASK, queue_key
 from copydesk.core.schemas import BatchRequest, JobRequest
 from copydesk.core.secrets import SecretBox
 from copydesk.core.settings import EMBEDDED, Settings
-from copydesk.core.store import Idempotency, QueueFull, RedisJobStore, new_job_id, now_rfc3339
+from copydesk.accept.state import QueueFull
+from copydesk.core.ids import new_job_id, now_rfc3339
+from copydesk.store.idempotency import Idempotency
+from copydesk.store.jobs import RedisJobStore
 from copydesk.intake.auth import OPEN_TENANT, Keyring
 
 

@@ -13,7 +13,8 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, redirect, request, url_for
 
-from copydesk.core import errors, presence
+from copydesk.core import errors
+from copydesk.store import presence
 from copydesk.core.names import ANALYSES, PRIORITY_STEPS, QUEUES, queue_key
 from copydesk.core.schemas import (
     JOB_STATUSES,
@@ -24,7 +25,9 @@ from copydesk.core.schemas import (
     LabelSetIn,
 )
 from copydesk.core.render import batch_view, delivery_id, render_job, webhook_view
-from copydesk.core.store import JOB_ID, Idempotency, is_terminal
+from copydesk.core.ids import JOB_ID
+from copydesk.core.schemas import is_terminal
+from copydesk.store.idempotency import Idempotency
 from copydesk.core.api_models import (
     BatchOut,
     Deliveries,
@@ -40,7 +43,7 @@ from copydesk.core.api_models import (
     Models,
 )
 from copydesk.core.models_view import describe
-from copydesk.core.labelsets import MAX_LABEL_SETS
+from copydesk.store.labelsets import MAX_LABEL_SETS
 from copydesk.intake import body
 from copydesk.intake.auth import OPEN_TENANT
 from copydesk.intake.openapi import documented, responses, spec

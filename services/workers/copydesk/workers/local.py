@@ -10,13 +10,14 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from copydesk.analysis.prepare import PrepareStage
-from copydesk.analysis.registry import AnalyserRegistry, registry_for
-from copydesk.analysis.vectors import DocVectors
+from copydesk.prepare.stage import PrepareStage
+from copydesk.analyse.registry import AnalyserRegistry, registry_for
+from copydesk.prepare.vectors import DocVectors
 from copydesk.core.render import article_view
 from copydesk.core.schemas import JobRequest
 from copydesk.core.settings import Settings
-from copydesk.core.store import now_rfc3339
+from copydesk.complete.state import job_status
+from copydesk.core.ids import now_rfc3339
 from copydesk.workers.process import load_models
 from copydesk.workers.runner import as_failure, analyse, failed
 
@@ -80,11 +81,3 @@ class LocalPipeline:
             "results": results,
             "elapsed_ms": round((time.perf_counter() - began) * 1000, 1),
         }
-
-
-def job_status(results: dict[str, dict[str, Any]]) -> str:
-    """Name a finished job's status from its results, as the job store's completion does."""
-    succeeded = sum(result.get("status") == "succeeded" for result in results.values())
-    if succeeded == len(results):
-        return "succeeded"
-    return "failed" if succeeded == 0 else "partially_succeeded"

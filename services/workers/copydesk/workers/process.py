@@ -16,7 +16,7 @@ import resource
 from collections.abc import Set
 from typing import Any
 
-from copydesk.core import language
+from copydesk.prepare import language
 from copydesk.core.names import ANALYSES, PREPARE_QUEUE
 from copydesk.core.settings import EMBEDDED, Settings
 
@@ -55,7 +55,7 @@ def models_for(settings: Settings, queues: Set[str]) -> dict[str, str]:
     needed: dict[str, str] = {}
     embedded = [name for name in ANALYSES if getattr(settings, f"{name}_model") == EMBEDDED]
     if PREPARE_QUEUE in queues and embedded:
-        from copydesk.analysis.embedder import embedder_name
+        from copydesk.analyse.embedder import embedder_name
 
         needed["embedder"] = embedder_name(settings.embedding_model, settings.encoder)
     for name in ANALYSES:
@@ -76,8 +76,8 @@ def load_models(settings: Settings, *, queues: Set[str]) -> dict[str, str]:
 
         torch.set_num_threads(settings.torch_threads)
     if settings.preload_models:
-        from copydesk.analysis.prepare import PrepareStage
-        from copydesk.analysis.registry import registry_for
+        from copydesk.prepare.stage import PrepareStage
+        from copydesk.analyse.registry import registry_for
 
         registry = registry_for(settings)
         if "embedder" in needed:  # encoder, language detector, sentence splitter, IPTC labels
@@ -100,7 +100,7 @@ def load_models(settings: Settings, *, queues: Set[str]) -> dict[str, str]:
 def describe_models(settings: Settings, queues: Set[str]) -> dict[str, dict[str, Any]]:
     """What this process holds, for /v1/models: per model, its id, a revision (hash of the
     weights file, or the hub commit), the longest input per window, device and precision."""
-    from copydesk.analysis.registry import registry_for
+    from copydesk.analyse.registry import registry_for
 
     registry = registry_for(settings)
     described: dict[str, dict[str, Any]] = {}
@@ -134,7 +134,7 @@ def _encoder_revision(embedder: Any) -> str:
     from pathlib import Path
 
     if embedder.encoder.startswith("onnx"):
-        from copydesk.analysis.onnx_build import model_file
+        from copydesk.analyse.onnx_build import model_file
 
         weights = model_file(embedder.path, embedder.encoder.removeprefix("onnx-"))
     else:
@@ -161,8 +161,8 @@ def start_heartbeat(settings: Settings, queues: Set[str]) -> Any:
     import socket
     import time
 
-    from copydesk.core.presence import Heartbeat
-    from copydesk.core.store import RedisJobStore
+    from copydesk.store.presence import Heartbeat
+    from copydesk.store.jobs import RedisJobStore
 
     models = describe_models(settings, queues) if settings.preload_models else {}
     host, pid, started = socket.gethostname(), os.getpid(), time.time()

@@ -18,14 +18,15 @@ from typing import Any
 import redis
 from celery.exceptions import SoftTimeLimitExceeded
 
-from copydesk.analysis.prepare import PrepareStage
-from copydesk.analysis.registry import AnalyserRegistry
-from copydesk.analysis.vectors import DocVectors
+from copydesk.prepare.stage import PrepareStage
+from copydesk.analyse.registry import AnalyserRegistry
+from copydesk.prepare.vectors import DocVectors
 from copydesk.core import errors
 from copydesk.core.messages import task_message
 from copydesk.core.names import ANALYSIS_TASKS, OPEN_TENANT, queue_key
 from copydesk.core.errors import failed_result as failed
-from copydesk.core.store import JobStore, Transition
+from copydesk.store.base import Transition
+from copydesk.store.records import JobStore
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 One task per stage: prepare, then one per analysis. Each takes a job id, nothing more.
 Guarantees stand on the decorator: late acks, re-delivery when the worker dies, retries with
 backoff when Redis is unreachable. Ending a job makes its webhook due inside the store's own
-script; the dispatcher (``copydesk.workers.dispatcher``) delivers it.
+script; the dispatcher (``copydesk.deliver.dispatcher``) delivers it.
 """
 
 from __future__ import annotations
@@ -15,12 +15,13 @@ from functools import cached_property
 import redis
 from celery import Celery, Task
 
-from copydesk.analysis.prepare import PrepareStage
-from copydesk.analysis.registry import AnalyserRegistry, registry_for
+from copydesk.prepare.stage import PrepareStage
+from copydesk.analyse.registry import AnalyserRegistry, registry_for
 from copydesk.core import errors
 from copydesk.core.names import ANALYSIS_TASKS, PREPARE_QUEUE, PREPARE_TASK
 from copydesk.core.settings import Settings
-from copydesk.core.store import RedisJobStore, Transition
+from copydesk.store.base import Transition
+from copydesk.store.jobs import RedisJobStore
 from copydesk.workers.process import release_memory
 from copydesk.workers.runner import fail_job, failed, run_analysis, run_prepare
 

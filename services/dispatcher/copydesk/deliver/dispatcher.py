@@ -1,0 +1,151 @@
+"""The dispatcher process: sends due webhooks and runs the sweeper.
+
+``python -m copydesk.deliver.dispatcher`` (``make run`` and compose start one). Any number may
+run against one Redis: deliveries are claimed with a lease and sweeps are atomic per job. It
+imports no model code and holds no Celery worker: webhooks are I/O on threads, up to
+``COPYDESK_WEBHOOK_CONCURRENCY`` at a time. A Redis outage pauses it; it resumes by itself.
+``python -m copydesk.deliver.dispatcher check`` exits 0 while this host's dispatcher is alive.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import redis
+
+from copydesk.core.logs import configure
+from copydesk.store.presence import DISPATCHER_PREFIX
+from copydesk.core.settings import Settings, get_settings
+from copydesk.store.base import redis_client
+from copydesk.store.jobs import RedisJobStore
+from copydesk.deliver.delivery import Deliverer
+from copydesk.sweep.sweeper import Sweeper
+
+log = logging.getLogger("copydesk.dispatcher")
+POLL_SECONDS = 0.25  # how often an idle dispatcher looks for due webhooks
+HEARTBEAT_SECONDS = 10
+
+
+def heartbeat_key(name: str) -> str:
+    return f"{DISPATCHER_PREFIX}{name}"
+
+
+class Dispatcher:
+    """Claim due webhooks into a thread pool; sweep stalled jobs on a second thread."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        store: RedisJobStore | None = None,
+        deliverer: Deliverer | None = None,
+        name: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store or RedisJobStore.from_settings(settings)
+        self.deliverer = deliverer or Deliverer(store=self.store, settings=settings)
+        self.sweeper = Sweeper(store=self.store, settings=settings)
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}"
+        self.stopping = threading.Event()
+        self._busy = 0
+        self._lock = threading.Lock()
+
+    def run(self) -> None:
+        """Work until :meth:`stop`; in-flight attempts finish (each has its deadline)."""
+        sweeping = threading.Thread(target=self._sweep_loop, name="sweeper", daemon=True)
+        sweeping.start()
+        log.info(
+            "dispatcher %s: %d deliveries at a time, retries after %s s; sweeping every %g s "
+            "(stall %d s, %d rounds)",
+            self.name,
+            self.settings.webhook_concurrency,
+            ",".join(f"{d:g}" for d in self.settings.webhook_retry_delays),
+            self.settings.sweep_interval_seconds,
+            self.store.stall,
+            self.settings.sweep_max_rounds,
+        )
+        with ThreadPoolExecutor(self.settings.webhook_concurrency, "deliver") as pool:
+            failures = 0
+            while not self.stopping.is_set():
+                try:
+                    claimed = self._claim()
+                    failures = 0
+                except redis.RedisError as exc:
+                    failures += 1
+                    log.warning("Redis unavailable (%s); dispatcher waits", exc)
+                    self.stopping.wait(min(5.0, 0.2 * 2**failures))
+                    continue
+                for job_id in claimed:
+                    pool.submit(self._deliver, job_id)
+                if not claimed:
+                    self.stopping.wait(POLL_SECONDS)
+        sweeping.join(timeout=5)
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def _claim(self) -> list[str]:
+        with self._lock:
+            free = self.settings.webhook_concurrency - self._busy
+        if free <= 0:
+            return []
+        lease = self.settings.webhook_timeout_seconds + 30
+        claimed = self.store.claim_deliveries(lease_seconds=lease, limit=free)
+        with self._lock:
+            self._busy += len(claimed)
+        return claimed
+
+    def _deliver(self, job_id: str) -> None:
+        try:
+            self.deliverer.deliver(job_id)
+        except redis.RedisError as exc:  # the lease brings it back once Redis answers
+            log.warning("webhook of job %s not settled, Redis unavailable: %s", job_id, exc)
+        except Exception:
+            log.exception("webhook of job %s: dispatcher error", job_id)
+        finally:
+            with self._lock:
+                self._busy -= 1
+
+    def _sweep_loop(self) -> None:
+        """Beat the heart every few seconds; sweep every ``COPYDESK_SWEEP_INTERVAL_SECONDS``."""
+        interval = self.settings.sweep_interval_seconds
+        last_sweep = -interval
+        while not self.stopping.is_set():
+            try:
+                self.store.redis.set(heartbeat_key(self.name), "1", ex=3 * HEARTBEAT_SECONDS)
+                if time.monotonic() - last_sweep >= interval:
+                    last_sweep = time.monotonic()
+                    counts = self.sweeper.sweep()
+                    if counts:
+                        log.info("sweep: %s", counts)
+            except redis.RedisError as exc:
+                log.warning("sweep skipped, Redis unavailable: %s", exc)
+            except Exception:
+                log.exception("sweep failed")
+            self.stopping.wait(min(interval, HEARTBEAT_SECONDS))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    settings = get_settings()
+    if args[:1] == ["check"]:  # health check: is a dispatcher on this host alive?
+        client = redis_client(settings)
+        alive = list(client.scan_iter(heartbeat_key(f"{socket.gethostname()}:*")))
+        return 0 if alive else 1
+    configure("dispatcher", fmt=settings.log_format, level=settings.log_level)
+    dispatcher = Dispatcher(settings)
+    signal.signal(signal.SIGTERM, lambda *_: dispatcher.stop())
+    signal.signal(signal.SIGINT, lambda *_: dispatcher.stop())
+    dispatcher.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""Share what the embedded analysers have in common: English only, sentences in, vectors out.
+
+Summary, topics and sentiment all work on MiniLM vectors of a document's sentence texts. In
+the service the prepare stage computes them once per article (``DocVectors``), so these
+analysers run without loading a model; called alone (tests, notebooks) they embed for
+themselves through the same code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import numpy as np
+
+from copydesk.analyse.base import Analyser, split_rows
+from copydesk.analyse.embedder import Embedder, get_embedder
+from copydesk.prepare.vectors import DocVectors
+from copydesk.core.document import Document
+from copydesk.core.errors import UnsupportedLanguage
+
+
+class HasTexts(Protocol):
+    @property
+    def texts(self) -> Sequence[str]: ...
+
+
+def require_english(doc: Document, *, analyser: str) -> None:
+    """Refuse text MiniLM was not trained on, rather than return confident nonsense."""
+    if doc.language and doc.language.split("-")[0].lower() != "en":
+        raise UnsupportedLanguage(
+            f"the embedded {analyser} reads English only; this article is {doc.language!r}",
+            language=doc.language,
+        )
+
+
+class EmbeddingAnalyser(Analyser):
+    """An analyser whose model input is the sentence texts that ``preprocess`` returns."""
+
+    def __init__(self, *, embedder: Embedder | None = None) -> None:
+        self._embedder = embedder
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = get_embedder()
+        return self._embedder
+
+    def __call__(
+        self,
+        doc: Document,
+        options: Any = None,
+        *,
+        vectors: DocVectors | None = None,
+    ) -> dict[str, Any]:
+        """Analyse one document, from ``vectors`` when they hold every text it needs."""
+        opts = options or {}
+        inputs = self.preprocess(doc, opts)
+        found = vectors.lookup(inputs.texts) if vectors is not None else None
+        if found is None:
+            return self.postprocess(doc, self._forward(inputs), opts)
+        assert vectors is not None
+        return self.postprocess(doc, self._from_vectors(inputs, found, vectors), opts)
+
+    def ready(self, inputs: Any) -> None:
+        """Compute what ``inputs`` need besides the document's vectors, in the prepare stage,
+        so that a bad option fails this analysis alone (topics: the label set)."""
+
+    def _from_vectors(self, inputs: Any, found: np.ndarray, vectors: DocVectors) -> Any:
+        """Shape precomputed rows like ``_forward``'s output; analysers with more override."""
+        return inputs, found
+
+    def _forward(self, inputs: HasTexts) -> tuple[Any, np.ndarray]:
+        return self._forward_batch([inputs])[0]
+
+    def _forward_batch(self, batch: Sequence[HasTexts]) -> list[tuple[Any, np.ndarray]]:
+        """Embed every document's sentences in one encode call."""
+        vectors = self.embedder.encode([t for inputs in batch for t in inputs.texts])
+        blocks = split_rows(vectors, [len(inputs.texts) for inputs in batch])
+        return list(zip(batch, blocks, strict=True))

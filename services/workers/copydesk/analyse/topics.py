@@ -1,0 +1,297 @@
+"""Classify an article into topics zero-shot by comparing MiniLM embeddings.
+
+The article is the lead-weighted mean of all its sentence vectors (every sentence counts;
+``coverage`` is the share of the text they hold); each label is the mean of texts that
+describe it. IPTC topics bring a definition and prototype sentences (``iptc.py``); a custom label is put into a few templates,
+and one that names a common news section ("business", "tech") also borrows that section's
+IPTC description. Cosine similarities become scores by a softmax whose temperature (one per
+taxonomy: 17 IPTC topics spread wider than a few custom labels) was fitted on development
+articles of two corpora (bench/topics_select.py), so scores are comparable
+across articles; bench/quality_topics.py reports accuracy on publishers no choice looked at.
+A custom label may come with the client's own description (it replaces a section's IPTC
+description) and example articles: the mean of the examples' document vectors is blended
+into the label's vector with weight n / (n + EXAMPLE_PRIOR) for n examples, so a few
+examples nudge a label and many outweigh its name (chosen by grouped CV on dev articles,
+bench/topics_select.py). Label vectors are cached per label set: most requests reuse the
+same few sets, so examples are embedded once per worker process, not once per article.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from copydesk.analyse import iptc
+from copydesk.analyse.base import Result, coverage
+from copydesk.analyse.embedded import EmbeddingAnalyser, require_english
+from copydesk.analyse.embedder import Embedder
+from copydesk.prepare.vectors import DocVectors
+from copydesk.core.document import Document, Span
+from copydesk.core.errors import AnalysisError
+from copydesk.prepare.text import prepare
+
+DEFAULT_TOP_K = 3
+CUSTOM = "custom"
+# softmax over cosines, per taxonomy: best dev log-likelihood (bench/topics_select.py)
+TEMPERATURE = {CUSTOM: 0.045, iptc.TAXONOMY: 0.06}
+LEAD_BOOST = 1.0  # the first sentence weighs 1 + LEAD_BOOST, fading with LEAD_DECAY
+LEAD_DECAY = 3.0
+TEMPLATE_SHARE = 0.3  # for a label that names a known section: templates vs IPTC description
+EXAMPLE_PRIOR = 8.0  # examples count like this many votes for the label's name (dev CV)
+EXAMPLE_SENTENCES = 12  # an example counts by its lead; dev accuracy equals the whole text's
+EXAMPLE_CHARS = 4000  # only the lead is read, so sentence splitting stays cheap,
+EXAMPLE_TOKENS = 512  # and at most this many tokens of it, whatever its script or punctuation
+TEMPLATES = (
+    "This news article is about {}.",
+    "{} news",
+    "The article discusses {}.",
+    "Latest {} headlines.",
+    "A story about {}.",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LabelSpec:
+    """One label to score: its name, and what the client told about it, if anything."""
+
+    name: str
+    description: str = ""
+    examples: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, label: str | LabelSpec) -> LabelSpec:
+        return label if isinstance(label, LabelSpec) else cls(label)
+
+
+def label_key(labels: Sequence[str | LabelSpec]) -> str:
+    """Name a label set by its content (names, descriptions, examples)."""
+    specs = [LabelSpec.of(label) for label in labels]
+    blob = json.dumps([[s.name, s.description, list(s.examples)] for s in specs])
+    return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True)
+class TopicInputs:
+    """What one document contributes: its texts in reading order and the label set."""
+
+    texts: tuple[str, ...]
+    specs: tuple[LabelSpec, ...]
+    taxonomy: str
+    top_k: int
+    spans: tuple[Span, ...] = ()  # the sentences among ``texts``, for coverage
+    key: str = ""  # label_key(specs), computed once
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(spec.name for spec in self.specs)
+
+
+class EmbeddingTopicClassifier(EmbeddingAnalyser):
+    """Score IPTC Media Topics, or the client's own labels, against an article."""
+
+    name = "topics"
+
+    def __init__(self, *, embedder: Embedder | None = None, cache_size: int = 64) -> None:
+        super().__init__(embedder=embedder)
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    @property
+    def model_name(self) -> str:
+        return f"copydesk-zeroshot/1 ({self.embedder.name})"
+
+    def preprocess(self, doc: Document, options: Mapping[str, Any]) -> TopicInputs:
+        specs, taxonomy = read_labels(options)
+        top_k = _top_k(options, len(specs))
+        require_english(doc, analyser="topic classifier")
+        spans = [s for s in doc.sentences if doc.text[s.start : s.end].strip()]
+        texts = [doc.text[s.start : s.end].strip() for s in spans]
+        if not texts:
+            raise AnalysisError("the article has no sentences to classify")
+        title = (doc.title or "").strip()
+        if title and title != texts[0]:
+            texts.insert(0, title)
+        return TopicInputs(tuple(texts), specs, taxonomy, top_k, tuple(spans), label_key(specs))
+
+    def ready(self, inputs: TopicInputs) -> None:
+        self.label_matrix(inputs.specs, key=inputs.key)  # a bad example fails topics only
+
+    def _from_vectors(
+        self, inputs: TopicInputs, found: np.ndarray, vectors: DocVectors
+    ) -> tuple[TopicInputs, np.ndarray, np.ndarray | None]:
+        return inputs, found, vectors.labels_for(inputs.key)
+
+    def postprocess(
+        self,
+        doc: Document,
+        outputs: tuple[TopicInputs, np.ndarray] | tuple[TopicInputs, np.ndarray, np.ndarray | None],
+        options: Mapping[str, Any],
+    ) -> Result:
+        inputs, vectors, *given = outputs
+        if given and given[0] is not None:
+            labels = given[0]
+        else:
+            labels = self.label_matrix(inputs.specs, key=inputs.key)
+        scores = label_scores(labels, vectors, taxonomy=inputs.taxonomy)
+        order = sorted(range(len(scores)), key=lambda i: -scores[i])[: inputs.top_k]
+        return {
+            "labels": [
+                {"label": inputs.labels[i], "score": round(float(scores[i]), 4)} for i in order
+            ],
+            "model": self.model_name,
+            "taxonomy": inputs.taxonomy,
+            "coverage": coverage(doc.text, inputs.spans),
+        }
+
+    def label_matrix(
+        self, labels: Sequence[str | LabelSpec], *, key: str | None = None
+    ) -> np.ndarray:
+        """Return one unit vector per label, embedding a label set only the first time
+        (``key``: its ``label_key``, when the caller has it)."""
+        key = key or label_key(labels)
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is not None:
+                self._cache.move_to_end(key)
+                return cached
+        matrix = _embed_labels(self.embedder, [LabelSpec.of(label) for label in labels])
+        with self._lock:
+            self._cache[key] = matrix
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return matrix
+
+
+def document_vector(vectors: np.ndarray) -> np.ndarray:
+    """Average the sentence vectors, leaning on the lead as news writing does."""
+    weights = 1.0 + LEAD_BOOST * np.exp(-np.arange(len(vectors)) / LEAD_DECAY)
+    return _unit(weights @ vectors)
+
+
+def label_scores(labels: np.ndarray, vectors: np.ndarray, *, taxonomy: str) -> np.ndarray:
+    """Return one probability per label row for a document's text vectors (title first)."""
+    return _softmax(labels @ document_vector(vectors) / TEMPERATURE[taxonomy])
+
+
+def label_texts(label: str | LabelSpec, *, taxonomy: str) -> tuple[list[str], list[str]]:
+    """Return (template texts, description texts) that stand for one label.
+
+    The client's own description wins over the IPTC description a section name borrows.
+    """
+    spec = LabelSpec.of(label)
+    topic = iptc.lookup(spec.name)
+    described = [spec.description] if spec.description else list(topic.texts()) if topic else []
+    if taxonomy == iptc.TAXONOMY:
+        return [], described
+    return [t.format(spec.name) for t in TEMPLATES], described
+
+
+def example_texts(example: str, *, embedder: Embedder) -> list[str]:
+    """Return the texts an example article is embedded as: its lead sentences."""
+    doc = prepare(text=embedder.lead(example[:EXAMPLE_CHARS], EXAMPLE_TOKENS))
+    texts = [t.strip() for t in doc.sentence_texts()]
+    return [t for t in texts if t][:EXAMPLE_SENTENCES]
+
+
+def _example(embedder: Embedder, spec: LabelSpec, number: int, text: str) -> list[str]:
+    where = f"example {number} of label {spec.name!r}"
+    try:
+        texts = example_texts(text, embedder=embedder)
+    except AnalysisError as error:  # e.g. nothing left once page furniture is cleaned away
+        raise AnalysisError(f"{where} has no sentences: {error}") from error
+    if not texts:
+        raise AnalysisError(f"{where} has no sentences")
+    return texts
+
+
+def _embed_labels(embedder: Embedder, specs: list[LabelSpec]) -> np.ndarray:
+    names = [spec.name for spec in specs]
+    plain = all(not spec.description and not spec.examples for spec in specs)
+    taxonomy = iptc.TAXONOMY if plain and names == iptc.topic_names() else CUSTOM
+    parts = [label_texts(spec, taxonomy=taxonomy) for spec in specs]
+    examples = [
+        [_example(embedder, spec, n, text) for n, text in enumerate(spec.examples, 1)]
+        for spec in specs
+    ]
+    flat = [text for templates, described in parts for text in (*templates, *described)]
+    flat += [text for per_label in examples for texts in per_label for text in texts]
+    vectors = embedder.encode(flat)
+    rows, offset = [], 0
+    for templates, described in parts:
+        a = vectors[offset : offset + len(templates)]
+        b = vectors[offset + len(templates) : offset + len(templates) + len(described)]
+        offset += len(templates) + len(described)
+        if len(a) and len(b):
+            rows.append(TEMPLATE_SHARE * _unit(a.mean(0)) + (1 - TEMPLATE_SHARE) * _unit(b.mean(0)))
+        else:
+            rows.append((a if len(a) else b).mean(0))
+    for row, per_label in enumerate(examples):
+        docs = []
+        for texts in per_label:
+            docs.append(document_vector(vectors[offset : offset + len(texts)]))
+            offset += len(texts)
+        if docs:
+            rows[row] = blend_examples(_unit(rows[row]), np.stack(docs))
+    return np.stack([_unit(row) for row in rows])
+
+
+def blend_examples(
+    label: np.ndarray, examples: np.ndarray, *, prior: float = EXAMPLE_PRIOR
+) -> np.ndarray:
+    """Move a unit label vector towards the mean of its examples' document vectors."""
+    weight = len(examples) / (len(examples) + prior)
+    return _unit((1 - weight) * label + weight * _unit(examples.mean(0)))
+
+
+def read_labels(options: Mapping[str, Any]) -> tuple[tuple[LabelSpec, ...], str]:
+    """Read the labels to score, and their taxonomy, from a topics request's options."""
+    raw = options.get("labels")
+    if raw is None:
+        return tuple(LabelSpec(name) for name in iptc.topic_names()), iptc.TAXONOMY
+    if isinstance(raw, str) or not isinstance(raw, Sequence) or not raw:
+        raise AnalysisError("labels must be a non-empty list of strings or label objects")
+    specs = tuple(_spec(label) for label in raw)
+    if len({spec.name.casefold() for spec in specs}) != len(specs):
+        raise AnalysisError("labels must be unique")
+    return specs, CUSTOM
+
+
+def _spec(raw: object) -> LabelSpec:
+    """Read one label as the intake validated it: a name, or {label, description, examples}."""
+    if isinstance(raw, Mapping):
+        name, description, examples = (
+            raw.get("label"), raw.get("description") or "", raw.get("examples") or ()
+        )  # fmt: skip
+    else:
+        name, description, examples = raw, "", ()
+    if not isinstance(name, str) or not name.strip():
+        raise AnalysisError("every label must be a non-empty string")
+    if not isinstance(description, str) or isinstance(examples, str | bytes):
+        raise AnalysisError("a label's description must be a string, its examples a list")
+    if not all(isinstance(text, str) and text.strip() for text in examples):
+        raise AnalysisError("every label example must be a non-empty string")
+    return LabelSpec(name.strip(), description.strip(), tuple(t.strip() for t in examples))
+
+
+def _top_k(options: Mapping[str, Any], count: int) -> int:
+    value = options.get("top_k", DEFAULT_TOP_K)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise AnalysisError("top_k must be a positive integer")
+    return min(value, count)
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = np.exp(z - z.max())
+    return z / z.sum()
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    return vector / max(float(np.linalg.norm(vector)), 1e-12)

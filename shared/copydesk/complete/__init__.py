@@ -1,0 +1,1 @@
+"""Complete: record results; the last one ends the job and makes its webhook due."""
