@@ -145,7 +145,7 @@ def test_poison_task_is_failed_after_max_deliveries(store: RedisJobStore, settin
     from copydesk.analyse.registry import AnalyserRegistry
     from copydesk.core.document import Document, Span
     from copydesk.core.ids import now_rfc3339
-    from copydesk.workers.runner import run_analysis
+    from copydesk.analyse.run import run_analysis
 
     record = {
         "id": "p",
@@ -324,7 +324,7 @@ def test_hugging_face_analysis_beside_embedded_ones_starts_before_the_encoder(
     from copydesk.prepare.stage import PrepareStage
     from copydesk.analyse.registry import AnalyserRegistry
     from copydesk.core.names import PREPARE_QUEUE
-    from copydesk.workers.runner import run_prepare
+    from copydesk.prepare.run import run_prepare
 
     mixed = settings.model_copy(update={"sentiment_model": str(tiny_models["sentiment"])})
     client = make_client(mixed)

@@ -50,7 +50,8 @@ def test_an_input_over_the_memory_cap_fails_with_resource_exhausted() -> None:
     result = _run(
         "import json, numpy as np\n"
         "from copydesk.workers.process import cap_memory\n"
-        "from copydesk.workers.runner import failed, as_failure\n"
+        "from copydesk.core.errors import failed_result as failed\n"
+        "from copydesk.workers.failures import as_failure\n"
         "cap_memory(600)\n"
         "try:\n"
         "    np.ones((40_000, 40_000))\n"
@@ -68,7 +69,8 @@ def test_the_encoder_over_the_memory_cap_fails_with_resource_exhausted() -> None
         "import json\n"
         "from copydesk.analyse.embedder import get_embedder\n"
         "from copydesk.workers.process import cap_memory\n"
-        "from copydesk.workers.runner import failed, as_failure\n"
+        "from copydesk.core.errors import failed_result as failed\n"
+        "from copydesk.workers.failures import as_failure\n"
         "embedder = get_embedder(encoder='onnx-int8')\n"
         "embedder.encode(['warm up'])\n"
         "data = int(next(l for l in open('/proc/self/status') if l.startswith('VmData')).split()[1])\n"
@@ -108,7 +110,7 @@ def test_a_prepare_process_with_the_onnx_encoder_imports_no_torch() -> None:
 
 
 def test_a_result_over_the_size_limit_is_trimmed_and_says_so() -> None:
-    from copydesk.workers.runner import bounded
+    from copydesk.analyse.run import bounded
 
     sentences = [{"text": "x" * 90, "start": i * 100, "end": i * 100 + 90} for i in range(500)]
     result = {"status": "succeeded", "score": 0.1, "sentences": sentences}
@@ -123,7 +125,7 @@ def test_a_result_over_the_size_limit_is_trimmed_and_says_so() -> None:
 
 
 def test_a_result_that_cannot_fit_fails_with_a_code() -> None:
-    from copydesk.workers.runner import bounded
+    from copydesk.analyse.run import bounded
 
     result = {"status": "succeeded", "text": "y" * 20_000, "sentences": []}
     failed = bounded(result, max_bytes=10_000, analysis="summary")

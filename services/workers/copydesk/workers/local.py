@@ -19,7 +19,9 @@ from copydesk.core.settings import Settings
 from copydesk.complete.state import job_status
 from copydesk.core.ids import now_rfc3339
 from copydesk.workers.process import load_models
-from copydesk.workers.runner import as_failure, analyse, failed
+from copydesk.analyse.run import analyse
+from copydesk.core.errors import failed_result as failed
+from copydesk.workers.failures import as_failure
 
 
 class LocalPipeline:

@@ -1,4 +1,4 @@
-"""Register copydesk's Celery tasks: thin adapters around the runner.
+"""Register copydesk's Celery tasks: thin adapters around each stage's run function.
 
 One task per stage: prepare, then one per analysis. Each takes a job id, nothing more.
 Guarantees stand on the decorator: late acks, re-delivery when the worker dies, retries with
@@ -23,7 +23,9 @@ from copydesk.core.settings import Settings
 from copydesk.store.base import Transition
 from copydesk.store.jobs import RedisJobStore
 from copydesk.workers.process import release_memory
-from copydesk.workers.runner import fail_job, failed, run_analysis, run_prepare
+from copydesk.analyse.run import run_analysis
+from copydesk.core.errors import failed_result as failed
+from copydesk.prepare.run import fail_job, run_prepare
 
 log = logging.getLogger(__name__)
 _ANALYSIS_BY_TASK = {task: analysis for analysis, task in ANALYSIS_TASKS.items()}
