@@ -41,6 +41,13 @@ class Stack:
         host = "127.0.0.1" if self.http_host in ("0.0.0.0", "::") else self.http_host
         return f"http://{host}:{self.http_port}"
 
+    @property
+    def flower_url(self) -> str | None:
+        """Where Flower answers, when this stack started it."""
+        if not self.flower_port:
+            return None
+        return self.base_url.rsplit(":", 1)[0] + f":{self.flower_port}"
+
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
         env.update(
