@@ -37,7 +37,7 @@ from pathlib import Path
 
 import requests
 
-from copydesk.devstack.receiver import DedupReceiver
+from copydesk.devstack.receiver import Receiver
 from copydesk.devstack.redis_server import RedisServer, free_port
 from copydesk.devstack.stack import Stack
 from throughput import news
@@ -95,7 +95,7 @@ def job_states(session: requests.Session, base: str, ids: list[str]) -> dict[str
     return states
 
 
-def drain(client: Client, receiver: DedupReceiver, *, timeout: float) -> dict[str, dict]:
+def drain(client: Client, receiver: Receiver, *, timeout: float) -> dict[str, dict]:
     deadline = time.monotonic() + timeout
     ids = list(client.accepted)
     while True:
@@ -146,7 +146,7 @@ def main() -> int:
             "COPYDESK_SWEEP_INTERVAL_SECONDS": "5",
         },
     )
-    receiver = DedupReceiver(SECRET)
+    receiver = Receiver(SECRET)
     try:
         stack.start(timeout=180)
         print(f"stack up ({args.processes} analysis processes); logs in {tmp / 'logs'}")
@@ -246,7 +246,7 @@ def main() -> int:
     return 0 if all(ok for ok, _ in checks) else 1
 
 
-def outage(receiver: DedupReceiver, seconds: float) -> None:
+def outage(receiver: Receiver, seconds: float) -> None:
     receiver.down.set()
     time.sleep(seconds)
     receiver.down.clear()

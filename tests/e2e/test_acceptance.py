@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import redis
 from standardwebhooks.webhooks import Webhook
 
+from copydesk.devstack.receiver import Receiver
 from copydesk.devstack.waiting import wait_for
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -39,29 +38,8 @@ def test_seed_article_succeeds_within_30_seconds(jobs, seed_article) -> None:  #
     assert "Top stories" not in text and "Partner news" not in text
 
 
-class _Receiver:
-    def __init__(self) -> None:
-        self.requests: list[tuple[dict[str, str], bytes]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                body = self.rfile.read(int(self.headers["content-length"]))
-                outer.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-
-
 def test_webhook_arrives_signed_and_ipv6_loopback_is_refused(jobs) -> None:  # noqa: ANN001
-    receiver = _Receiver()
-    try:
+    with Receiver() as receiver:
         body = {
             "article": {"text": "Markets rallied on Friday after strong jobs data."},
             "analyses": ["sentiment"],
@@ -69,13 +47,10 @@ def test_webhook_arrives_signed_and_ipv6_loopback_is_refused(jobs) -> None:  # n
         }
         job_id = jobs.submit(body).json()["id"]
         wait_for(lambda: receiver.requests, timeout=30)
-        headers, payload = receiver.requests[0]
+        _, headers, payload = receiver.requests[0]
         event = Webhook(SECRET).verify(payload, headers)
         assert event["type"] == "job.succeeded" and event["data"]["job_id"] == job_id
         assert event["data"]["job_url"].endswith(f"/v1/jobs/{job_id}")
-    finally:
-        receiver.server.shutdown()
-        receiver.server.server_close()
 
     listener = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
     listener.bind(("::1", 0))

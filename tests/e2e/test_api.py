@@ -265,11 +265,10 @@ def test_one_jobs_logs_carry_its_id_everywhere_and_never_its_text(stack) -> None
     import json as jsonlib
     import time
 
-    from test_acceptance import _Receiver
+    from copydesk.devstack.receiver import Receiver
 
-    receiver = _Receiver()
     secret_phrase = "Zanzibar marmalade quorum 7731"  # appears nowhere but in this article
-    try:
+    with Receiver() as receiver:
         alice = Client(stack.base_url, api_key=KEYS["alice"])
         job = alice.submit(
             {"text": f"The committee met. {secret_phrase} was discussed at length."},
@@ -278,9 +277,6 @@ def test_one_jobs_logs_carry_its_id_everywhere_and_never_its_text(stack) -> None
         alice.wait(job["id"])
         wait_for(lambda: receiver.requests, timeout=30)
         time.sleep(1)  # the dispatcher logs after the receiver answered
-    finally:
-        receiver.server.shutdown()
-        receiver.server.server_close()
     components: set[str] = set()
     for name in ("intake", "analysis-worker", "dispatcher"):
         text = (stack.log_dir / f"{name}.log").read_text(encoding="utf-8", errors="replace")

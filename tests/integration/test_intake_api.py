@@ -418,6 +418,16 @@ def test_over_depth_submissions_get_429_with_retry_after(settings, make_client) 
     assert replay.status_code == 202 and replay.get_json()["id"] == first.get_json()["id"]
 
 
+def test_a_batch_that_would_overfill_the_queue_gets_429(settings, make_client) -> None:
+    client = make_client(settings.model_copy(update={"max_queued_jobs": 2}))
+    assert _post(client, {"article": {"text": "Text."}}).status_code == 202
+    batch = {"jobs": [{"article": {"text": f"Story {i}."}} for i in range(2)]}
+    busy = client.post("/v1/batches", json=batch)
+    problem = _assert_problem(busy, 429, "queue_full")
+    assert busy.headers["Retry-After"] and problem["queued"] == 1
+    assert problem["detail"] == "1 jobs are waiting; a batch of 2 does not fit now"
+
+
 def test_an_expired_job_is_410_gone_and_an_unknown_one_404(client, store) -> None:
     job = _post(client, {"article": {"text": "Text."}}).get_json()
     key = store.job_key(job["id"])

@@ -172,7 +172,7 @@ def test_poison_task_is_failed_after_max_deliveries(store: RedisJobStore, settin
 
 @pytest.fixture(scope="module")
 def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    from copydesk.analyse.testing import build_tiny_models
+    from support.tiny_models import build_tiny_models
 
     return build_tiny_models(tmp_path_factory.mktemp("tiny"))
 

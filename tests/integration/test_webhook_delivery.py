@@ -11,7 +11,6 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from standardwebhooks.webhooks import Webhook
@@ -20,52 +19,10 @@ from copydesk.core.settings import Settings
 from copydesk.core.ids import now_rfc3339
 from copydesk.store.base import DUE
 from copydesk.store.jobs import RedisJobStore
+from copydesk.devstack.receiver import Receiver
 from copydesk.devstack.waiting import wait_for
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-
-
-class Receiver:
-    """A webhook endpoint on 127.0.0.1 that records requests and answers scripted statuses.
-
-    ``statuses`` holds an int, or ``(status, headers)``, per request; then 204 for the rest.
-    """
-
-    def __init__(self, statuses: list | None = None, *, port: int = 0) -> None:
-        self.requests: list[tuple[float, dict[str, str], bytes]] = []
-        self.statuses = list(statuses or [])
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-                body = self.rfile.read(int(self.headers["content-length"]))
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                receiver.requests.append((time.monotonic(), headers, body))
-                answer = receiver.statuses.pop(0) if receiver.statuses else 204
-                status, extra = answer if isinstance(answer, tuple) else (answer, {})
-                self.send_response(status)
-                for name, value in extra.items():
-                    self.send_header(name, value)
-                self.send_header("content-length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks/copydesk"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def ids(self) -> list[str]:
-        return [headers["webhook-id"] for _, headers, _ in self.requests]
-
-    def __enter__(self) -> Receiver:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture

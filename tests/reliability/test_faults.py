@@ -20,7 +20,7 @@ import requests
 
 from copydesk.core.messages import task_message
 from copydesk.core.names import queue_key
-from copydesk.devstack.receiver import DedupReceiver
+from copydesk.devstack.receiver import Receiver
 from copydesk.devstack.redis_server import RedisServer, free_port
 from copydesk.devstack.stack import Stack
 from copydesk.devstack.waiting import wait_for
@@ -126,7 +126,7 @@ def _diagnosis(stack: Stack, ids: list[str]) -> str:
 def test_the_fault_run_loses_nothing(stack: Stack, redis_server: RedisServer) -> None:
     """60 jobs with webhooks; the receiver refuses its first 60 deliveries; mid-run the pool
     processes and then Redis are killed with SIGKILL, and Redis restarts on its AOF."""
-    receiver = DedupReceiver(SECRET, refuse_first=60)
+    receiver = Receiver(SECRET, refuse_first=60)
     try:
         ids = _submit_all(stack.base_url, _articles(60), receiver.url)
         wait_for(lambda: list(_statuses(stack.base_url, ids).values()).count("succeeded") >= 5)
@@ -173,7 +173,7 @@ def test_killing_the_whole_worker_loses_nothing(stack: Stack) -> None:
 
 
 def test_a_task_delivered_twice_completes_the_job_once(stack: Stack) -> None:
-    receiver = DedupReceiver(SECRET)
+    receiver = Receiver(SECRET)
     try:
         client = redis.Redis.from_url(str(stack.redis_url))
         pubsub = client.pubsub()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from copydesk.core import errors
+from copydesk.prepare.boilerplate import names_furniture
 from copydesk.prepare.html import extract_html, strip_tags
 from copydesk.prepare.text import Limits, prepare
 
@@ -70,3 +71,20 @@ def test_a_layout_class_never_hides_the_page() -> None:
     )
     text = strip_tags(page)
     assert "school budget" in text and "Popular now" not in text
+
+
+@pytest.mark.parametrize(
+    ("name", "furniture"),
+    [
+        ("site-nav", True),
+        ("cookie_banner", True),
+        ("newsletter", True),
+        ("navigator", False),  # a whole word of the name only
+        ("menu-open", False),  # a state of the element holding the page
+        ("has-sidebar", False),
+        ("nav-wrapper", False),
+        ("article-body", False),
+    ],
+)
+def test_a_class_or_id_names_furniture_by_a_whole_word(name: str, furniture: bool) -> None:
+    assert names_furniture(name) is furniture

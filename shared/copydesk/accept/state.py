@@ -9,20 +9,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from copydesk.core.errors import QueueFull
 from copydesk.core.names import OPEN_TENANT, PREPARE_QUEUE, queue_keys
 from copydesk.core.packing import pack_json
 from copydesk.store.base import COMMON_LUA, INFLIGHT, PREFIX, StoreBase, text
 from copydesk.store.idempotency import Idempotency
 
 GONE_GRACE_SECONDS = 30 * 24 * 3600  # how long an expired job still answers 410, not 404
-
-
-class QueueFull(Exception):
-    """The first queue holds too many messages to accept another job now."""
-
-    def __init__(self, depth: int) -> None:
-        super().__init__(f"{depth} jobs are waiting")
-        self.depth = depth
 
 
 CREATE = (
@@ -92,7 +85,8 @@ class AcceptState(StoreBase):
         same script, so a job never exists without its task (one round trip). With
         ``idempotency``, a key seen before creates nothing: the return value is then the
         earlier request's ``"fingerprint job-id"``, else None. With ``max_queued``, prepare
-        lists already holding that many messages (all priorities) raise QueueFull and create
+        lists already holding that many messages (all priorities) raise
+        :class:`~copydesk.core.errors.QueueFull` (429, with the depth as ``queued``) and create
         nothing.
         """
         keys, args = self._create_call(
@@ -105,7 +99,8 @@ class AcceptState(StoreBase):
         )
         outcome, seen = self.script(CREATE)(keys=keys, args=args)
         if text(outcome) == "busy":
-            raise QueueFull(int(text(seen)))
+            depth = int(text(seen))
+            raise QueueFull(f"{depth} jobs are waiting to be analysed; retry later", queued=depth)
         return text(seen) if text(outcome) == "exists" else None
 
     def _create_call(
@@ -175,7 +170,10 @@ class AcceptState(StoreBase):
             if max_queued:
                 depth = sum(self.redis.llen(name) for name in queue_keys(PREPARE_QUEUE))
                 if depth + len(jobs) > max_queued:
-                    raise QueueFull(depth)
+                    raise QueueFull(
+                        f"{depth} jobs are waiting; a batch of {len(jobs)} does not fit now",
+                        queued=depth,
+                    )
             with self.redis.pipeline(transaction=True) as pipe:
                 for job_id, record, article, message in jobs:
                     keys, args = self._create_call(

@@ -1,10 +1,12 @@
-"""Write Celery task messages as the Redis transport stores them, without Celery.
+"""Write and read Celery task messages as the Redis transport stores them, without Celery.
 
 The intake and the prepare stage push a task in the same Redis transaction that stores the
 job (or the prepared document): a job can then never exist without its task, nor a task
 without its job, and the intake needs one round trip and no Celery client. The format is
 Celery's task protocol 2 inside kombu's Redis envelope, which a stock Celery worker consumes;
-the integration tests prove it with a real worker.
+tests/integration/test_message_contract.py proves it with a real worker, against the kombu
+and Celery versions pinned in pyproject.toml. Whatever else reads a queued message (the
+intake's metrics) reads it through here, so kombu's format is known in this module alone.
 """
 
 from __future__ import annotations
@@ -14,9 +16,12 @@ import json
 import os
 import socket
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from copydesk.core.names import PRIORITY_STEPS
+
+if TYPE_CHECKING:
+    import redis
 
 
 def task_message(task: str, args: tuple[Any, ...], *, queue: str, priority: str = "normal") -> str:
@@ -67,3 +72,20 @@ def task_message(task: str, args: tuple[Any, ...], *, queue: str, priority: str 
             },
         }
     )
+
+
+def next_job_id(client: redis.Redis, key: str) -> str | None:
+    """The job id (first argument) of the message a worker takes next from list ``key``.
+
+    kombu's Redis transport LPUSHes and BRPOPs, so the next message out is the rightmost.
+    None when the list is empty or its next message is not a task message of ours.
+    """
+    raw = client.lindex(key, -1)
+    if raw is None:
+        return None
+    try:
+        args, _, _ = json.loads(base64.b64decode(json.loads(raw)["body"]))
+        job_id = args[0]
+    except (ValueError, KeyError, TypeError, IndexError):
+        return None
+    return job_id if isinstance(job_id, str) else None

@@ -4,7 +4,9 @@ Summaries, sentiment and topics all degrade when a repeated headline, a "Top sto
 or a cookie notice is analysed as if the reporter wrote it. The rules here work on whole lines
 of normalised text and stay conservative: a line goes only when it *is* furniture on its own
 (a share button, a photo credit), and a link-list heading cuts the rest of the text only when
-what follows looks like a list of headlines rather than more article.
+what follows looks like a list of headlines rather than more article. The words a page's
+markup names its furniture with ("site-nav", "cookie_banner") are kept here too, for the HTML
+reader (``copydesk.prepare.html``) to skip those elements: one vocabulary of furniture.
 """
 
 from __future__ import annotations
@@ -80,6 +82,20 @@ _COOKIE_NOTICE = re.compile(
     r"|^by (?:using|continuing|clicking|browsing)\b.{0,100}\bcookies\b"
 )
 _ONLY_SYMBOLS = re.compile(r"^[\s\-_*=~#•·.…—–|/\\+<>]+$")
+# a class or id that names a page's furniture (as a whole word of the name: "site-nav",
+# "cookie_banner"), unless the name also says it is a state or a layout ("menu-open",
+# "has-sidebar", "nav-wrapper") that may sit on the element holding the whole page
+_FURNITURE_NAME = re.compile(
+    r"(?:^|[-_])(?:cookies?|consent|gdpr|cmp|nav|navbar|navigation|menu|breadcrumbs?|footer|"
+    r"masthead|sidebar|newsletter|subscribe|share|sharing|social|promo|advert|ads?|skip)"
+    r"(?:$|[-_])",
+    re.IGNORECASE,
+)
+_LAYOUT_NAME = re.compile(
+    r"(?:^|[-_])(?:is|has|with|open|opened|active|visible|shown|layout|wrap|wrapper|container)"
+    r"(?:$|[-_])",
+    re.IGNORECASE,
+)
 
 
 _LINK = re.compile(r"https?://|www\.")
@@ -142,6 +158,11 @@ def is_furniture(line: str) -> bool:
     return bool(
         _ALWAYS_FURNITURE.match(line) or _INLINE_PROMO.match(line) or _ONLY_SYMBOLS.match(line)
     )
+
+
+def names_furniture(name: str) -> bool:
+    """Tell whether an HTML class or id names page furniture ("site-nav", "cookie_banner")."""
+    return bool(_FURNITURE_NAME.search(name)) and not _LAYOUT_NAME.search(name)
 
 
 def is_promotion(sentence: str) -> bool:

@@ -17,6 +17,7 @@ from html.parser import HTMLParser
 from typing import TYPE_CHECKING
 
 from copydesk.core import errors
+from copydesk.prepare.boilerplate import names_furniture
 
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
@@ -36,20 +37,6 @@ _CONTENT = frozenset({"article", "main"})  # a <header> inside one is the articl
 _ROLES = frozenset(
     "navigation banner contentinfo complementary menu menubar search dialog alertdialog "
     "toolbar tablist".split()
-)
-# a class or id that names a page's furniture (as a whole word of the name: "site-nav",
-# "cookie_banner"), unless the name also says it is a state or a layout ("menu-open",
-# "has-sidebar", "nav-wrapper") that may sit on the element holding the whole page
-_FURNITURE = re.compile(
-    r"(?:^|[-_])(?:cookies?|consent|gdpr|cmp|nav|navbar|navigation|menu|breadcrumbs?|footer|"
-    r"masthead|sidebar|newsletter|subscribe|share|sharing|social|promo|advert|ads?|skip)"
-    r"(?:$|[-_])",
-    re.IGNORECASE,
-)
-_LAYOUT = re.compile(
-    r"(?:^|[-_])(?:is|has|with|open|opened|active|visible|shown|layout|wrap|wrapper|container)"
-    r"(?:$|[-_])",
-    re.IGNORECASE,
 )
 _WORD = re.compile(r"\w+")
 _TAG_START = re.compile(r"<([A-Za-z][A-Za-z0-9-]*)")
@@ -226,7 +213,7 @@ def _is_furniture(attrs: Mapping[str, str | None], tag: str, *, inside_content: 
     if (attrs.get("role") or "").strip().lower() in _ROLES:
         return True
     names = f"{attrs.get('class') or ''} {attrs.get('id') or ''}".split()
-    return any(_FURNITURE.search(name) and not _LAYOUT.search(name) for name in names)
+    return any(names_furniture(name) for name in names)
 
 
 class _DeepReader(HTMLParser):

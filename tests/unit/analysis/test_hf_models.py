@@ -25,14 +25,15 @@ from copydesk.analyse.hf import (
 from copydesk.analyse.hf_common import chunk_spans, max_input_tokens, token_counts
 from copydesk.analyse.hf_sentiment import polarity_weights
 from copydesk.analyse.hf_topics import nli_indices
-from copydesk.analyse.testing import (
+from copydesk.core.document import Document, Span
+from copydesk.core.errors import AnalysisError, AnalysisUnavailable, UnsupportedLanguage
+
+from support.tiny_models import (
     MAX_POSITIONS,
     build_tiny_classifier,
     build_tiny_models,
     build_tiny_seq2seq,
 )
-from copydesk.core.document import Document, Span
-from copydesk.core.errors import AnalysisError, AnalysisUnavailable, UnsupportedLanguage
 
 PARAGRAPHS = [
     "The city council approved a new budget on Tuesday after a long debate. "

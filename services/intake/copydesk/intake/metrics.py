@@ -36,6 +36,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from copydesk.core.messages import next_job_id
 from copydesk.store import presence
 from copydesk.core.names import PRIORITY_STEPS, QUEUES, queue_key
 from copydesk.store.jobs import RedisJobStore
@@ -131,15 +132,14 @@ class RedisCollector(Collector):
 
 def _age(client, key: str, now: float) -> float:  # noqa: ANN001
     """Seconds since the job of the next message in ``key`` was submitted (0: none)."""
-    raw = client.lindex(key, -1)  # kombu pops from the right: the next one out
-    if raw is None:
+    job_id = next_job_id(client, key)
+    if job_id is None:
         return 0.0
     try:
-        job_id = json.loads(raw)["headers"]["argsrepr"].strip("(),' ")
         record = client.hget(RedisJobStore.job_key(job_id), "record")
         created = datetime.fromisoformat(json.loads(record)["created_at"].replace("Z", "+00:00"))
     except (ValueError, KeyError, TypeError, AttributeError):
-        return 0.0  # not one of ours, or its job is gone
+        return 0.0  # its job is gone
     return max(0.0, now - created.timestamp())
 
 

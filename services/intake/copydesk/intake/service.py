@@ -22,7 +22,6 @@ from copydesk.core.names import PREPARE_QUEUE, PREPARE_TASK, queue_key
 from copydesk.core.schemas import BatchRequest, JobRequest
 from copydesk.core.secrets import SecretBox
 from copydesk.core.settings import EMBEDDED, Settings
-from copydesk.accept.state import QueueFull
 from copydesk.core.ids import new_job_id, now_rfc3339
 from copydesk.store.idempotency import Idempotency
 from copydesk.store.jobs import RedisJobStore
@@ -81,19 +80,14 @@ class IntakeService:
                 raise
             assert idempotency is not None
             return self._replay(seen, idempotency), True
-        try:
-            seen = self.store.create(
-                job_id=job_id,
-                record=record,
-                article=article,
-                message=message,
-                idempotency=idempotency,
-                max_queued=self.settings.max_queued_jobs,
-            )
-        except QueueFull as full:
-            raise errors.QueueFull(
-                f"{full.depth} jobs are waiting to be analysed; retry later", queued=full.depth
-            ) from full
+        seen = self.store.create(  # a full queue raises errors.QueueFull (429)
+            job_id=job_id,
+            record=record,
+            article=article,
+            message=message,
+            idempotency=idempotency,
+            max_queued=self.settings.max_queued_jobs,
+        )
         if seen is not None:
             assert idempotency is not None
             return self._replay(seen, idempotency), True
@@ -145,18 +139,12 @@ class IntakeService:
             "webhook": self._webhook(request),
             "base_url": (self.settings.public_url or base_url).rstrip("/"),
         }
-        try:
-            seen = self.store.create_batch(
-                batch=batch,
-                jobs=entries,
-                idempotency=idempotency,
-                max_queued=self.settings.max_queued_jobs,
-            )
-        except QueueFull as full:
-            raise errors.QueueFull(
-                f"{full.depth} jobs are waiting; a batch of {len(entries)} does not fit now",
-                queued=full.depth,
-            ) from full
+        seen = self.store.create_batch(  # a full queue raises errors.QueueFull (429)
+            batch=batch,
+            jobs=entries,
+            idempotency=idempotency,
+            max_queued=self.settings.max_queued_jobs,
+        )
         if seen is not None:
             assert idempotency is not None
             state, _, rest = seen.partition(" ")
