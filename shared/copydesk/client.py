@@ -21,10 +21,10 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-Priority = Literal["high", "normal", "low"]
-TERMINAL = frozenset({"succeeded", "partially_succeeded", "failed", "cancelled"})
+from copydesk.core.names import TERMINAL_STATUSES as TERMINAL, Priority
+
 DEFAULT_URL = "http://127.0.0.1:8000"
 GZIP_OVER = 65_536
 """Request bodies longer than this (bytes) are sent gzipped (a 3 MB page shrinks fivefold)."""

@@ -9,8 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from copydesk.core.names import Priority
-from copydesk.core.schemas import JobStatus
+from copydesk.core.names import JobStatus, Priority
 
 
 class _Open(BaseModel):

@@ -1,7 +1,8 @@
 """Name every failure copydesk reports, with its HTTP status and stable machine code.
 
 One root exception; ``retryable`` separates infrastructure faults (retry with backoff) from
-terminal ones (bad input: a 4xx problem or a failed analysis, never a crash). The table of
+terminal ones (bad input: a 4xx problem or a failed analysis, never a crash); a worker's one
+rule, ``copydesk.workers.failures.is_retryable``, adds Redis's faults to it. The table of
 codes lives on the classes, so the intake's problem responses and the workers' failed
 analyses speak the same language.
 """

@@ -2,14 +2,16 @@
 
 The live workers (:mod:`copydesk.store.presence`) report what they loaded: the encoder the
 prepare stage runs for the embedded analysers, and any Hugging Face model. Without a live
-worker, the settings still name the model, with ``loaded: false``.
+worker, the settings still name the model, with ``loaded: false``. Which analyses there are,
+and which setting names each one's model, the analysis table says.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from copydesk.core.names import ANALYSES, PREPARE_QUEUE
+from copydesk.core.analyses import REGISTRY
+from copydesk.core.names import PREPARE_QUEUE
 from copydesk.core.settings import EMBEDDED, Settings
 
 DEFAULT_ENCODER = "all-MiniLM-L6-v2"
@@ -18,11 +20,14 @@ DEFAULT_ENCODER = "all-MiniLM-L6-v2"
 def describe(settings: Settings, workers: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     encoders = [w["models"]["encoder"] for w in workers if "encoder" in w.get("models", {})]
     described = {}
-    for analysis in ANALYSES:
+    for analysis, declared in REGISTRY.items():
         serving = [w for w in workers if analysis in w["queues"]]
-        configured = getattr(settings, f"{analysis}_model")
-        if configured == EMBEDDED:
-            info: dict[str, Any] = {
+        configured = declared.configured(settings) or EMBEDDED
+        if configured == EMBEDDED and not declared.encoder:  # code alone, no model
+            info: dict[str, Any] = {"backend": "embedded", "model": declared.embedded}
+            loaded = bool(serving)
+        elif configured == EMBEDDED:
+            info = {
                 "backend": "embedded",
                 "model": settings.embedding_model or DEFAULT_ENCODER,
                 "encoder": settings.encoder,

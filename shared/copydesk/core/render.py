@@ -38,7 +38,7 @@ def _cleaning_view(article: Mapping[str, Any], doc: Document | None) -> dict[str
 def delivery_id(job: dict[str, Any]) -> str | None:
     """The ``webhook-id`` of the job's event, the same on every attempt and redelivery (so a
     receiver can drop copies); None until the job has ended, or when it has no webhook."""
-    from copydesk.core.schemas import TERMINAL_STATUSES
+    from copydesk.core.names import TERMINAL_STATUSES
 
     if not job.get("webhook") or job["status"] not in TERMINAL_STATUSES:
         return None
@@ -106,7 +106,7 @@ def _options_view(options: dict[str, Any]) -> dict[str, Any]:
 def batch_view(batch: dict[str, Any], statuses: list[str | None]) -> dict[str, Any]:
     """The public v1 batch: counts of its jobs per status (``statuses``, None once a job
     expired), whether all have ended, their ids, and its webhook if it has one."""
-    from copydesk.core.schemas import JOB_STATUSES, TERMINAL_STATUSES
+    from copydesk.core.names import JOB_STATUSES, TERMINAL_STATUSES
 
     counts = dict.fromkeys(JOB_STATUSES, 0)
     for status in statuses:

@@ -1,52 +1,69 @@
 """Validate v1 submissions and shape v1 job documents.
 
 The request models are strict (unknown fields are refused) so that a client's typo becomes a
-422 naming the field instead of a silently ignored option.
+422 naming the field instead of a silently ignored option. Which analyses a job may name, and
+the model of each one's options, come from the analysis table (:mod:`copydesk.core.analyses`).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
-from typing import Annotated, Any, Literal, get_args
+from typing import Any
 
 from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
-    SerializerFunctionWrapHandler,
-    StringConstraints,
+    ModelWrapValidatorHandler,
     ValidationInfo,
+    create_model,
     field_validator,
-    model_serializer,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
-from copydesk.core.names import ANALYSES, Priority
+from copydesk.core.analyses import BUILTIN, REGISTRY, Analysis, resolve
+from copydesk.core.names import (
+    ANALYSES,
+    JOB_STATUSES,
+    TERMINAL_STATUSES,
+    JobStatus,
+    Priority,
+    is_terminal,
+)
+from copydesk.core.options import (
+    LABEL_SET_NAME,
+    LABEL_SET_NAME_RULE,
+    LabelIn,
+    Labels,
+    Strict,
+    check_labels,
+)
 
 MAX_TEXT_CHARS = 1_000_000
-LABEL_SET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-LABEL_SET_NAME_RULE = "1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
 LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 WEBHOOK_SECRET = re.compile(r"^whsec_[A-Za-z0-9+/=]{16,}$")
 
-Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-MAX_LABEL_EXAMPLES = 20  # per label
-MAX_EXAMPLES = 200  # per job: the prepare worker embeds each example's lead once per label set
-Example = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
-Description = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)
+# the statuses and label-set names are re-exported: their homes are names and options
+__all__ = [
+    "JOB_STATUSES",
+    "LABEL_SET_NAME",
+    "LABEL_SET_NAME_RULE",
+    "TERMINAL_STATUSES",
+    "ArticleIn",
+    "BatchRequest",
+    "JobRequest",
+    "JobStatus",
+    "LabelSetIn",
+    "Options",
+    "WebhookIn",
+    "is_terminal",
+    "is_webhook_secret",
 ]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
-
-
-class ArticleIn(_Strict):
+class ArticleIn(Strict):
     html: str | None = Field(default=None)  # held to COPYDESK_MAX_HTML_CHARS, _TAGS at intake
     text: str | None = Field(default=None, max_length=MAX_TEXT_CHARS, validate_default=True)
     title: str | None = Field(default=None, max_length=1000)
@@ -77,84 +94,7 @@ class ArticleIn(_Strict):
         return value.lower() if value else value
 
 
-class SummaryOptions(_Strict):
-    max_sentences: int = Field(default=3, ge=1, le=20, strict=True)
-    mode: Literal["extractive", "abstractive"] | None = None  # None: the deployment's default
-
-
-class SentimentOptions(_Strict):
-    pass
-
-
-class LabelIn(_Strict):
-    """A custom label with what the client can tell about it: a description, example articles.
-
-    A bare string is the same as ``{"label": ...}``, and such a label is stored (and echoed in
-    the job's options) as the string again.
-    """
-
-    label: Label
-    description: Description | None = None
-    examples: list[Example] | None = Field(
-        default=None, min_length=1, max_length=MAX_LABEL_EXAMPLES
-    )
-
-    @model_serializer(mode="wrap")
-    def _bare_name(self, handler: SerializerFunctionWrapHandler) -> Any:
-        data = handler(self)
-        return self.label if not self.description and not self.examples else data
-
-
-def _label_object(value: Any) -> Any:
-    if isinstance(value, str):
-        return {"label": value}
-    if not isinstance(value, dict):
-        raise PydanticCustomError(
-            "label_type", "a label is a string, or an object with label, description, examples"
-        )
-    return value
-
-
-LabelItem = Annotated[
-    LabelIn, BeforeValidator(_label_object, json_schema_input_type=Label | LabelIn)
-]
-
-
-def _check_labels(value: list[LabelIn]) -> list[LabelIn]:
-    if len({v.label.casefold() for v in value}) != len(value):
-        raise ValueError("labels must be unique")
-    examples = sum(len(v.examples or ()) for v in value)
-    if examples > MAX_EXAMPLES:
-        raise PydanticCustomError(
-            "too_many_examples",
-            "the labels bring {count} examples; a job may bring at most {limit}",
-            {"count": examples, "limit": MAX_EXAMPLES},
-        )
-    return value
-
-
-Labels = Annotated[list[LabelItem], Field(min_length=1, max_length=50)]
-LabelSetName = Annotated[str, StringConstraints(pattern=LABEL_SET_NAME.pattern)]
-
-
-class TopicsOptions(_Strict):
-    labels: Labels | None = None
-    label_set: LabelSetName | None = None  # a stored label set (PUT /v1/label-sets/{name})
-    top_k: int = Field(default=3, ge=1, le=50, strict=True)
-
-    @field_validator("labels")
-    @classmethod
-    def _labels(cls, value: list[LabelIn] | None) -> list[LabelIn] | None:
-        return value if value is None else _check_labels(value)
-
-    @model_validator(mode="after")
-    def _one_source(self) -> TopicsOptions:
-        if self.labels is not None and self.label_set is not None:
-            raise PydanticCustomError("conflict", "give labels or label_set, not both")
-        return self
-
-
-class LabelSetIn(_Strict):
+class LabelSetIn(Strict):
     """A named set of custom topic labels, kept for the tenant and named by jobs."""
 
     labels: Labels
@@ -162,16 +102,39 @@ class LabelSetIn(_Strict):
     @field_validator("labels")
     @classmethod
     def _labels(cls, value: list[LabelIn]) -> list[LabelIn]:
-        return _check_labels(value)
+        return check_labels(value)
 
 
-class Options(_Strict):
-    summary: SummaryOptions = Field(default_factory=SummaryOptions)
-    sentiment: SentimentOptions = Field(default_factory=SentimentOptions)
-    topics: TopicsOptions = Field(default_factory=TopicsOptions)
+class _AnyRegistered(Strict):
+    @model_validator(mode="wrap")
+    @classmethod
+    def _registered(cls, data: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
+        """Check the options of an analysis registered at run time with its own model.
+
+        ``Options`` (and so the OpenAPI document) has a field per built-in analysis; while
+        others are registered, a subclass with a field for each of them validates instead.
+        """
+        added = tuple(a for name, a in REGISTRY.items() if name not in cls.model_fields)
+        if not added or not isinstance(data, dict):
+            return handler(data)
+        return _with_fields(cls, added).model_validate(data)
 
 
-class WebhookIn(_Strict):
+@functools.cache
+def _with_fields(base: type[Strict], added: tuple[Analysis, ...]) -> type[Strict]:
+    return create_model(base.__name__, __base__=base, __module__=__name__, **_fields(added))
+
+
+def _fields(analyses: tuple[Analysis, ...]) -> dict[str, Any]:
+    models = {analysis.name: resolve(analysis.options) for analysis in analyses}
+    return {name: (model, Field(default_factory=model)) for name, model in models.items()}
+
+
+# one field per built-in analysis, each its options model (copydesk.core.options)
+Options = create_model("Options", __base__=_AnyRegistered, __module__=__name__, **_fields(BUILTIN))
+
+
+class WebhookIn(Strict):
     url: str = Field(max_length=2048)
     secret: str | None = Field(default=None, max_length=200)
 
@@ -200,10 +163,10 @@ def is_webhook_secret(value: str) -> bool:
         return False
 
 
-class JobRequest(_Strict):
+class JobRequest(Strict):
     article: ArticleIn
     analyses: list[str] = Field(default_factory=lambda: list(ANALYSES), min_length=1)
-    options: Options = Field(default_factory=Options)
+    options: Options = Field(default_factory=lambda: Options.model_validate({}))
     webhook: WebhookIn | None = None
     priority: Priority = "normal"
 
@@ -236,24 +199,14 @@ class JobRequest(_Strict):
         return value
 
     def options_for(self, analysis: str) -> dict[str, Any]:
+        """The options of ``analysis`` as the job keeps them: given or default, no nulls."""
         return getattr(self.options, analysis).model_dump(exclude_none=True)
 
 
-class BatchRequest(_Strict):
+class BatchRequest(Strict):
     jobs: list[JobRequest] = Field(min_length=1)
     priority: Priority = "low"  # for each job that names none
     webhook: WebhookIn | None = None  # batch.completed, once every job has ended
 
     def job_priority(self, job: JobRequest) -> str:
         return job.priority if "priority" in job.model_fields_set else self.priority
-
-
-JobStatus = Literal["queued", "running", "succeeded", "partially_succeeded", "failed", "cancelled"]
-JOB_STATUSES: tuple[str, ...] = get_args(JobStatus)
-TERMINAL_STATUSES: frozenset[str] = frozenset(
-    {"succeeded", "partially_succeeded", "failed", "cancelled"}
-)
-
-
-def is_terminal(status: str) -> bool:
-    return status in TERMINAL_STATUSES

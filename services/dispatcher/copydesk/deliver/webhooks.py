@@ -28,10 +28,11 @@ from copydesk.deliver.destinations import (
     parse_destination,
 )
 from copydesk.core.errors import WebhookDeliveryFailed
+from copydesk.core.names import JOB_STATUSES, TERMINAL_STATUSES
 from copydesk.core.settings import Settings
 
 USER_AGENT = "copydesk-webhooks/1"
-EVENT_TYPES = ("job.succeeded", "job.partially_succeeded", "job.failed", "job.cancelled")
+EVENT_TYPES = tuple(f"job.{status}" for status in JOB_STATUSES if status in TERMINAL_STATUSES)
 
 
 @dataclass(frozen=True, slots=True)

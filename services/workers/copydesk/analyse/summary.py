@@ -28,9 +28,8 @@ from copydesk.prepare.boilerplate import (
 )
 from copydesk.core.document import Document, Span
 from copydesk.core.errors import AnalysisError
+from copydesk.core.options import SummaryOptions, checked
 
-DEFAULT_SENTENCES = 3
-MAX_SENTENCES = 20
 MIN_WORDS = 5
 LEAD_WEIGHT = 0.5  # share of the score that the position in the article decides
 LEAD_DECAY = 3.0  # candidates; the lead bonus falls to 1/e after this many
@@ -74,7 +73,7 @@ class ExtractiveSummariser(EmbeddingAnalyser):
         return f"copydesk-extractive/1 ({self.embedder.name})"
 
     def preprocess(self, doc: Document, options: Mapping[str, Any]) -> Sentences:
-        _sentence_count(options)
+        checked(SummaryOptions, options)  # a bad option fails before the model runs
         require_english(doc, analyser="summariser")
         return split_candidates(doc)
 
@@ -82,7 +81,11 @@ class ExtractiveSummariser(EmbeddingAnalyser):
         self, doc: Document, outputs: tuple[Sentences, np.ndarray], options: Mapping[str, Any]
     ) -> Result:
         sentences, vectors = outputs
-        chosen = select(vectors=vectors, eligible=sentences.eligible, k=_sentence_count(options))
+        chosen = select(
+            vectors=vectors,
+            eligible=sentences.eligible,
+            k=checked(SummaryOptions, options).max_sentences,
+        )
         picked = [
             {
                 "text": sentences.texts[i],
@@ -220,10 +223,3 @@ def _speaker_missing(text: str) -> bool:
     if curly_open != curly_closed or text.count('"') % 2:
         return True
     return bool(_PRONOUN_SPEAKER.search(text))
-
-
-def _sentence_count(options: Mapping[str, Any]) -> int:
-    value = options.get("max_sentences", DEFAULT_SENTENCES)
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_SENTENCES:
-        raise AnalysisError(f"max_sentences must be an integer from 1 to {MAX_SENTENCES}")
-    return value

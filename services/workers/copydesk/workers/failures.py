@@ -1,8 +1,10 @@
 """Name what went wrong in a stage as a problem, or re-raise it so the task retries.
 
-The one place that tells a worker's faults apart: Redis errors are infrastructure (the task
-retries), copydesk's own errors keep their code, Celery's soft time limit is a timeout, an
-allocation failure is ``resource_exhausted``, and anything else is an internal error.
+The one place that tells a worker's faults apart: what ``is_retryable`` calls retryable
+(Redis unreachable, say) re-raises so the task retries (the tasks' ``autoretry_for`` is
+``retryable_errors``), copydesk's own errors keep their code, Celery's soft time limit is a
+timeout, an allocation failure is ``resource_exhausted``, and anything else is an internal
+error.
 """
 
 from __future__ import annotations
@@ -16,10 +18,29 @@ from copydesk.core import errors
 
 log = logging.getLogger(__name__)
 
+# Redis unreachable, slow or still loading its data: the same call may succeed in a moment
+INFRASTRUCTURE_ERRORS: tuple[type[Exception], ...] = (
+    redis.ConnectionError,
+    redis.TimeoutError,
+    redis.BusyLoadingError,
+)
+
+
+def retryable_errors() -> tuple[type[Exception], ...]:
+    """The exceptions that trying the same work again may mend: infrastructure faults, and
+    copydesk errors marked ``retryable`` (a tuple, as Celery's ``autoretry_for`` takes)."""
+    marked = [c for c in _subclasses(errors.CopydeskError) if c.retryable]
+    return INFRASTRUCTURE_ERRORS + tuple(marked)
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Tell whether ``exc`` is one of ``retryable_errors``: retry it rather than name it."""
+    return isinstance(exc, retryable_errors())
+
 
 def as_failure(exc: Exception, *, stage: str) -> errors.CopydeskError:
-    """Name what went wrong as a problem; infrastructure faults re-raise so the task retries."""
-    if isinstance(exc, redis.RedisError):
+    """Name what went wrong as a problem; a retryable fault re-raises so the task retries."""
+    if is_retryable(exc):
         raise exc
     if isinstance(exc, errors.AnalysisError):
         return exc
@@ -42,3 +63,7 @@ def is_out_of_memory(exc: BaseException) -> bool:
         return True
     text = str(exc).lower()
     return any(sign in text for sign in ("can't allocate memory", "out of memory", "bad_alloc"))
+
+
+def _subclasses(cls: type[errors.CopydeskError]) -> list[type[errors.CopydeskError]]:
+    return [s for sub in cls.__subclasses__() for s in (sub, *_subclasses(sub))]

@@ -13,6 +13,7 @@ from typing import Any
 from copydesk.prepare.stage import PrepareStage
 from copydesk.analyse.registry import AnalyserRegistry, registry_for
 from copydesk.prepare.vectors import DocVectors
+from copydesk.core.names import QUEUES
 from copydesk.core.render import article_view
 from copydesk.core.schemas import JobRequest
 from copydesk.core.settings import Settings
@@ -34,7 +35,7 @@ class LocalPipeline:
 
     def warm_up(self) -> None:
         """Load every model a worker would, so timings exclude start-up."""
-        load_models(self.settings, queues={"prepare", "summary", "sentiment", "topics"})
+        load_models(self.settings, queues=set(QUEUES))
 
     def run(self, request: JobRequest, *, job_id: str) -> dict[str, Any]:
         """Return the job document a client would fetch once the job has ended."""

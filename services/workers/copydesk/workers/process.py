@@ -16,7 +16,9 @@ import resource
 from collections.abc import Set
 from typing import Any
 
+from copydesk.analyse.model_files import model_file
 from copydesk.prepare import language
+from copydesk.core.analyses import REGISTRY
 from copydesk.core.names import ANALYSES, PREPARE_QUEUE
 from copydesk.core.settings import EMBEDDED, Settings
 
@@ -53,13 +55,13 @@ def release_memory() -> None:
 def models_for(settings: Settings, queues: Set[str]) -> dict[str, str]:
     """Name the models a process consuming ``queues`` needs: {what: model}."""
     needed: dict[str, str] = {}
-    embedded = [name for name in ANALYSES if getattr(settings, f"{name}_model") == EMBEDDED]
-    if PREPARE_QUEUE in queues and embedded:
+    configured = {a.name: a.configured(settings) or EMBEDDED for a in REGISTRY.values()}
+    encoded = [a.name for a in REGISTRY.values() if a.encoder and configured[a.name] == EMBEDDED]
+    if PREPARE_QUEUE in queues and encoded:
         from copydesk.analyse.embedder import embedder_name
 
         needed["embedder"] = embedder_name(settings.embedding_model, settings.encoder)
-    for name in ANALYSES:
-        model = getattr(settings, f"{name}_model")
+    for name, model in configured.items():
         if name in queues and model != EMBEDDED:
             needed[name] = model
     return needed
@@ -134,8 +136,6 @@ def _encoder_revision(embedder: Any) -> str:
     from pathlib import Path
 
     if embedder.encoder.startswith("onnx"):
-        from copydesk.analyse.onnx_build import model_file
-
         weights = model_file(embedder.path, embedder.encoder.removeprefix("onnx-"))
     else:
         weights = next(iter(sorted(Path(embedder.path).glob("*.safetensors"))), None)

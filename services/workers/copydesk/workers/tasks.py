@@ -1,8 +1,8 @@
 """Register copydesk's Celery tasks: thin adapters around each stage's run function.
 
-One task per stage: prepare, then one per analysis. Each takes a job id, nothing more.
-Guarantees stand on the decorator: late acks, re-delivery when the worker dies, retries with
-backoff when Redis is unreachable. Ending a job makes its webhook due inside the store's own
+One task per stage: prepare, then one per analysis of the analysis table. Each takes a job id,
+nothing more. Guarantees stand on the decorator: late acks, re-delivery when the worker dies,
+retries with backoff on what ``failures.is_retryable`` calls retryable (Redis unreachable). Ending a job makes its webhook due inside the store's own
 script; the dispatcher (``copydesk.deliver.dispatcher``) delivers it.
 """
 
@@ -15,21 +15,20 @@ from functools import cached_property
 import redis
 from celery import Celery, Task
 
-from copydesk.prepare.stage import PrepareStage
 from copydesk.analyse.registry import AnalyserRegistry, registry_for
+from copydesk.analyse.run import run_analysis
 from copydesk.core import errors
+from copydesk.core.errors import failed_result as failed
 from copydesk.core.names import ANALYSIS_TASKS, PREPARE_QUEUE, PREPARE_TASK
 from copydesk.core.settings import Settings
+from copydesk.prepare.run import fail_job, run_prepare
+from copydesk.prepare.stage import PrepareStage
 from copydesk.store.base import Transition
 from copydesk.store.jobs import RedisJobStore
+from copydesk.workers.failures import retryable_errors
 from copydesk.workers.process import release_memory
-from copydesk.analyse.run import run_analysis
-from copydesk.core.errors import failed_result as failed
-from copydesk.prepare.run import fail_job, run_prepare
 
 log = logging.getLogger(__name__)
-_ANALYSIS_BY_TASK = {task: analysis for analysis, task in ANALYSIS_TASKS.items()}
-INFRASTRUCTURE_ERRORS = (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError)
 
 
 class CopydeskTask(Task):
@@ -37,6 +36,7 @@ class CopydeskTask(Task):
 
     abstract = True
     settings: Settings
+    stage: str = ""  # the queue it serves: prepare, or its analysis
 
     @cached_property
     def store(self) -> RedisJobStore:
@@ -57,8 +57,8 @@ class CopydeskTask(Task):
 
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:  # noqa: ANN001
         """Fail the stage when the task itself gave up, so the job still ends."""
-        stage = PREPARE_QUEUE if self.name == PREPARE_TASK else _ANALYSIS_BY_TASK.get(self.name)
-        if stage is None or not args:
+        stage = self.stage
+        if not stage or not args:
             return
         job_id = args[0]
         log.error("%s of job %s gave up: %r", stage, job_id, exc)
@@ -83,14 +83,14 @@ def register(app: Celery, settings: Settings) -> None:
         "bind": True,
         "acks_late": True,
         "reject_on_worker_lost": True,
-        "autoretry_for": INFRASTRUCTURE_ERRORS,
+        "autoretry_for": retryable_errors(),
         "retry_backoff": True,
         "retry_backoff_max": 60,
         "max_retries": 20,
     }
-    app.task(name=PREPARE_TASK, queue=PREPARE_QUEUE, **common)(prepare)
+    app.task(name=PREPARE_TASK, queue=PREPARE_QUEUE, stage=PREPARE_QUEUE, **common)(prepare)
     for analysis, name in ANALYSIS_TASKS.items():
-        app.task(name=name, queue=analysis, **common)(_analysis_task(analysis))
+        app.task(name=name, queue=analysis, stage=analysis, **common)(_analysis_task(analysis))
 
 
 def prepare(self: CopydeskTask, job_id: str) -> str:

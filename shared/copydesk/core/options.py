@@ -1,0 +1,140 @@
+"""What a client may ask of each analysis: its options model, and the topic labels they carry.
+
+Each options model is the one home of its analysis's defaults and bounds: the intake
+validates requests with it (and the OpenAPI document shows it), and the analysers read their
+options through ``checked``, so a direct call (the CLI, a test) meets the same rule. The
+analysis table (:mod:`copydesk.core.analyses`) names each model. Strict: an unknown field is
+refused, so a client's typo becomes a 422 naming the field instead of an ignored option.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from copydesk.core.errors import AnalysisError
+
+LABEL_SET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+LABEL_SET_NAME_RULE = "1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+MAX_LABEL_EXAMPLES = 20  # per label
+MAX_EXAMPLES = 200  # per job: the prepare worker embeds each example's lead once per label set
+
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Example = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
+Description = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)
+]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class SummaryOptions(Strict):
+    max_sentences: int = Field(default=3, ge=1, le=20, strict=True)
+    mode: Literal["extractive", "abstractive"] | None = None  # None: the deployment's default
+
+
+class SentimentOptions(Strict):
+    pass
+
+
+class LabelIn(Strict):
+    """A custom label with what the client can tell about it: a description, example articles.
+
+    A bare string is the same as ``{"label": ...}``, and such a label is stored (and echoed in
+    the job's options) as the string again.
+    """
+
+    label: Label
+    description: Description | None = None
+    examples: list[Example] | None = Field(
+        default=None, min_length=1, max_length=MAX_LABEL_EXAMPLES
+    )
+
+    @model_serializer(mode="wrap")
+    def _bare_name(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        return self.label if not self.description and not self.examples else data
+
+
+def _label_object(value: Any) -> Any:
+    if isinstance(value, str):
+        return {"label": value}
+    if not isinstance(value, dict):
+        raise PydanticCustomError(
+            "label_type", "a label is a string, or an object with label, description, examples"
+        )
+    return value
+
+
+LabelItem = Annotated[
+    LabelIn, BeforeValidator(_label_object, json_schema_input_type=Label | LabelIn)
+]
+
+
+def check_labels(value: list[LabelIn]) -> list[LabelIn]:
+    """Refuse repeated labels, and more examples than a job may bring in all."""
+    if len({v.label.casefold() for v in value}) != len(value):
+        raise ValueError("labels must be unique")
+    examples = sum(len(v.examples or ()) for v in value)
+    if examples > MAX_EXAMPLES:
+        raise PydanticCustomError(
+            "too_many_examples",
+            "the labels bring {count} examples; a job may bring at most {limit}",
+            {"count": examples, "limit": MAX_EXAMPLES},
+        )
+    return value
+
+
+Labels = Annotated[list[LabelItem], Field(min_length=1, max_length=50)]
+LabelSetName = Annotated[str, StringConstraints(pattern=LABEL_SET_NAME.pattern)]
+
+
+class TopicsOptions(Strict):
+    labels: Labels | None = None
+    label_set: LabelSetName | None = None  # a stored label set (PUT /v1/label-sets/{name})
+    top_k: int = Field(default=3, ge=1, le=50, strict=True)
+
+    @field_validator("labels")
+    @classmethod
+    def _labels(cls, value: list[LabelIn] | None) -> list[LabelIn] | None:
+        return value if value is None else check_labels(value)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> TopicsOptions:
+        if self.labels is not None and self.label_set is not None:
+            raise PydanticCustomError("conflict", "give labels or label_set, not both")
+        return self
+
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def checked(model: type[Model], options: Mapping[str, Any]) -> Model:
+    """Read an analyser's options with the model the intake validates them with.
+
+    The service's options passed the intake already; a direct caller's bad value fails the
+    analysis naming the field, as a bad request is a 422 naming it.
+    """
+    try:
+        return model.model_validate(dict(options))
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        field = ".".join(str(part) for part in first["loc"])
+        raise AnalysisError(f"{field}: {first['msg']}") from None

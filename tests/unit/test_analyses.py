@@ -1,0 +1,95 @@
+"""The analysis table: what registering changes, what it never changes, and the one retry rule."""
+
+from __future__ import annotations
+
+import pytest
+import redis
+from pydantic import Field
+
+from copydesk.core import analyses, errors
+from copydesk.core.names import ANALYSES, ANALYSIS_TASKS, QUEUES
+from copydesk.core.options import Strict, SummaryOptions, checked
+from copydesk.core.schemas import JobRequest, Options
+from copydesk.workers.failures import as_failure, is_retryable, retryable_errors
+
+
+class EchoOptions(Strict):
+    loud: bool = Field(default=False, strict=True)
+
+
+ECHO = analyses.Analysis(
+    name="echo", options=f"{__name__}:EchoOptions", embedded="nowhere:Echo", encoder=False
+)
+
+
+@pytest.fixture
+def echo():
+    analyses.register(ECHO)
+    yield ECHO
+    analyses.unregister(ECHO.name)
+
+
+def test_the_names_follow_the_table(echo) -> None:
+    assert list(ANALYSES) == ["summary", "sentiment", "topics", "echo"]
+    assert list(QUEUES) == ["prepare", "summary", "sentiment", "topics", "echo"]
+    assert dict(ANALYSIS_TASKS)["echo"] == "copydesk.analyse.echo"
+    request = JobRequest.model_validate({"article": {"text": "x"}, "options": {"echo": {}}})
+    assert request.analyses == list(ANALYSES) and request.options_for("echo") == {"loud": False}
+
+
+def test_the_openapi_shape_lists_the_built_in_analyses_only(echo) -> None:
+    assert list(Options.model_json_schema()["properties"]) == ["summary", "sentiment", "topics"]
+
+
+def test_after_unregistering_the_names_are_the_built_in_ones_again() -> None:
+    analyses.register(ECHO)
+    analyses.unregister(ECHO.name)
+    assert tuple(ANALYSES) == tuple(a.name for a in analyses.BUILTIN)
+    assert "echo" not in QUEUES and "echo" not in ANALYSIS_TASKS
+
+
+@pytest.mark.parametrize("name", ["Echo", "prepare", "9lives", "a-b", "x" * 33, "summary"])
+def test_a_name_that_cannot_be_an_analysis_is_refused(name: str) -> None:
+    with pytest.raises(ValueError):
+        analyses.register(analyses.Analysis(name=name, options="m:O", embedded="m:A"))
+    assert tuple(ANALYSES) == ("summary", "sentiment", "topics")
+
+
+def test_a_built_in_analysis_cannot_be_unregistered() -> None:
+    with pytest.raises(ValueError, match="built in"):
+        analyses.unregister("topics")
+
+
+def test_every_built_in_reference_resolves() -> None:
+    for analysis in analyses.BUILTIN:
+        for reference in (analysis.options, analysis.embedded, analysis.hf):
+            assert reference is not None and analyses.resolve(reference)
+
+
+def test_options_models_hold_the_defaults_and_bounds_analysers_read() -> None:
+    assert checked(SummaryOptions, {}).max_sentences == 3
+    assert checked(SummaryOptions, {"max_sentences": 20}).max_sentences == 20
+    with pytest.raises(errors.AnalysisError, match="max_sentences"):
+        checked(SummaryOptions, {"max_sentences": 21})
+
+
+@pytest.mark.parametrize(
+    ("exc", "retry"),
+    [
+        (redis.ConnectionError("down"), True),
+        (redis.TimeoutError("slow"), True),
+        (redis.BusyLoadingError("loading"), True),
+        (errors.QueueFull("full"), True),
+        (redis.ResponseError("WRONGTYPE"), False),
+        (errors.EmptyArticle("empty"), False),
+        (ValueError("bug"), False),
+    ],
+)
+def test_one_rule_says_what_a_worker_retries(exc: Exception, retry: bool) -> None:
+    assert is_retryable(exc) is retry
+    assert isinstance(exc, retryable_errors()) is retry  # what Celery's autoretry_for gets
+    if retry:
+        with pytest.raises(type(exc)):
+            as_failure(exc, stage="summary")
+    else:
+        assert isinstance(as_failure(exc, stage="summary"), errors.CopydeskError)
