@@ -60,7 +60,7 @@ from typing import Any
 
 import requests
 
-from copydesk.core.schemas import MAX_EXAMPLES, MAX_LABEL_EXAMPLES
+from copydesk.core.options import MAX_EXAMPLES, MAX_LABEL_EXAMPLES
 from copydesk.core.settings import Settings
 from copydesk.devstack.redis_server import free_port
 from copydesk.devstack.stack import Stack
