@@ -11,7 +11,7 @@ from copydesk.core.settings import Settings, get_settings
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the intake app; nothing connects until the first request needs Redis."""
-    from copydesk.intake import limits, metrics, openapi, problems, views
+    from copydesk.intake import limits, metrics, problems, views
     from copydesk.intake.service import IntakeService
 
     settings = settings or get_settings()
@@ -29,6 +29,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     limits.install(app, settings, service.keyring)
     metrics.install(app, service.store)
     problems.register(app)
-    app.register_blueprint(views.bp)
-    openapi.spec.register(app)  # /docs/openapi.json and the docs pages
+    views.register(app)  # the API, health checks, docs and dashboard
     return app

@@ -1,8 +1,9 @@
 """gunicorn settings for the intake: ``gunicorn -c python:copydesk.intake.gunicorn_conf ...``.
 
 - gunicorn answers requests it cannot parse (a request line over ``limit_request_line``, bad
-  headers) itself, before Flask sees them, with an HTML page. Here its error writer answers
-  with an RFC 9457 problem instead, like every other error of the API.
+  headers) itself, before Flask sees them, with an HTML page. Each worker, once forked
+  (``post_fork``), swaps gunicorn's error writer for one that answers with an RFC 9457
+  problem instead, like every other error of the API. Importing this module changes nothing.
 - gunicorn's own limits (``limit_request_line``, ``limit_request_fields``,
   ``limit_request_field_size``) bound the request line and headers only; it sets none on the
   body, whose limits (text, HTML, gzip inflation) the app enforces as it reads it.
@@ -38,7 +39,13 @@ def write_problem(sock, status_int: int, reason: str, mesg: str) -> None:  # noq
     util.write_nonblock(sock, head.encode("latin1") + body)
 
 
-util.write_error = write_problem
+def answer_bad_requests_with_problems() -> None:
+    """Make gunicorn write :func:`write_problem` where it would write its HTML error page."""
+    util.write_error = write_problem
+
+
+def post_fork(server, worker) -> None:  # noqa: ANN001 - gunicorn's hook
+    answer_bad_requests_with_problems()  # in the worker, the process that parses requests
 
 
 LOOPBACK = ("127.", "[::1]", "::1", "localhost", "unix:")
