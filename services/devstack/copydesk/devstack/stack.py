@@ -13,9 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from copydesk.core.names import QUEUES
 from copydesk.devstack.redis_server import RedisServer, free_port
 
-ANALYSIS_QUEUES = "prepare,summary,sentiment,topics"
+ANALYSIS_QUEUES = ",".join(QUEUES)  # prepare, then every analysis of the table
 
 
 @dataclass
