@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
+from copydesk.complete.state import job_status
 from copydesk.core.document import Document, Span
 from copydesk.core.ids import now_rfc3339
 from copydesk.store.jobs import RedisJobStore
@@ -174,3 +177,28 @@ def test_progress_moves_the_sweepers_look_later(store: RedisJobStore) -> None:
     assert store.redis.zscore(INFLIGHT, "p") > created + 300
     store.record_result("p", "topics", {"status": "succeeded"})
     assert store.redis.zscore(INFLIGHT, "p") is None  # finished jobs leave the set
+
+
+@pytest.mark.parametrize(
+    "outcomes",
+    [
+        ("succeeded",),
+        ("failed",),
+        ("succeeded", "succeeded", "succeeded"),
+        ("succeeded", "failed", "succeeded"),
+        ("failed", "failed", "failed"),
+        ("cancelled", "succeeded"),
+    ],
+)
+def test_the_store_and_analyze_local_name_a_finished_job_alike(
+    store: RedisJobStore, outcomes: tuple[str, ...]
+) -> None:
+    """RECORD (Lua) and job_status (Python, for analyze --local) are one rule written twice."""
+    names = ["summary", "sentiment", "topics"][: len(outcomes)]
+    job_id = "rule-" + "-".join(outcomes)
+    _create(store, job_id, names)
+    results = {name: {"status": outcome} for name, outcome in zip(names, outcomes, strict=True)}
+    for name, result in results.items():
+        transition = store.record_result(job_id, name, result)
+    assert transition.completed
+    assert transition.status == job_status(results)
