@@ -9,7 +9,7 @@ import time
 import pytest
 from pydantic import SecretStr
 
-from copydesk.core.names import QUEUES, queue_key
+from copydesk.core.names import queue_key
 
 PROBLEM = "application/problem+json"
 
@@ -259,30 +259,6 @@ def _worker(redis_client, name: str, queues: list[str], models: dict | None = No
     announce(redis_client, f"h:{name}", payload)
 
 
-def test_readiness_needs_a_live_worker_for_every_queue_and_a_dispatcher(
-    client, redis_client
-) -> None:  # noqa: ANN001
-    assert client.get("/healthz").get_json() == {"status": "ok"}
-    empty = client.get("/readyz")
-    assert empty.status_code == 503
-    assert set(empty.get_json()["missing"]) == {
-        *(f"worker for queue {q}" for q in QUEUES),
-        "dispatcher",
-    }
-    _worker(redis_client, "1", ["prepare", "summary", "sentiment"])  # topics is stopped
-    redis_client.set("copydesk:dispatcher:h:9", "1", ex=30)
-    partial = client.get("/readyz")
-    assert partial.status_code == 503
-    assert partial.get_json()["missing"] == ["worker for queue topics"]
-    _worker(redis_client, "2", ["topics"])
-    ready = client.get("/readyz")
-    assert ready.status_code == 200, ready.get_json()
-    body = ready.get_json()
-    assert set(body["queues"]) == set(QUEUES) and body["missing"] == []
-    assert body["workers"] == {"prepare": 1, "summary": 1, "sentiment": 1, "topics": 1}
-    assert "redis://" not in ready.get_data(as_text=True)  # no URLs, no secrets
-
-
 def test_models_names_every_analysis_and_what_live_workers_loaded(client, redis_client) -> None:  # noqa: ANN001
     cold = client.get("/v1/models").get_json()["analyses"]
     assert set(cold) == {"summary", "sentiment", "topics"}
@@ -304,17 +280,6 @@ def test_models_names_every_analysis_and_what_live_workers_loaded(client, redis_
             "int8",
             256,
         )
-
-
-def test_readiness_fails_without_redis(settings) -> None:
-    from copydesk.intake import create_app
-
-    from copydesk.devstack.redis_server import free_port
-
-    broken = settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"})
-    app = create_app(broken)
-    response = app.test_client().get("/readyz")
-    assert response.status_code == 503 and response.get_json()["redis"] == {"ok": False}
 
 
 def test_submission_when_redis_is_down_is_503_not_500(settings) -> None:

@@ -153,6 +153,35 @@ class Health(_Open):
     status: str
 
 
+class RedisCheck(BaseModel):
+    ok: bool
+
+
+class Readiness(Health):
+    """/readyz: the intake can accept (Redis answers); workers are reported apart."""
+
+    status: Literal["ok", "unavailable"]
+    redis: RedisCheck
+    missing: list[str] = Field(description="what stops the intake accepting: `redis`, or none")
+
+
+class WorkersReport(BaseModel):
+    """/v1/workers: which queues live workers serve, the dispatchers, and what waits."""
+
+    status: Literal["ok", "degraded"] = Field(
+        description="degraded: a queue has no live worker, or no dispatcher runs"
+    )
+    missing: list[str] = Field(description="queues no live worker process consumes")
+    workers: dict[str, int] = Field(
+        description="per queue, the live worker processes consuming it (models loaded)"
+    )
+    dispatchers: int = Field(description="live dispatcher processes (webhooks, the sweeper)")
+    queues: dict[str, int] = Field(description="per queue, the messages waiting")
+    queues_by_priority: dict[str, dict[str, int]] = Field(
+        description="per queue and priority (high, normal, low), the messages waiting"
+    )
+
+
 class ListQuery(BaseModel):
     status: JobStatus | None = None
     ref: str | None = None

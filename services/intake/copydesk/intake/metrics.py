@@ -7,8 +7,9 @@ Two sources, so the figures are right however many processes and hosts run:
 - everything the workers and the dispatcher do, counted in Redis by the store's own scripts
   (``copydesk:stats``: jobs accepted and ended by status, analyses by analysis, model and
   outcome with duration histograms, webhook attempts by outcome), plus queue depths per queue
-  and priority, the age of the oldest waiting job, and each worker process's RSS from its
-  heartbeat. The intake reads these at scrape time: no worker needs to be scraped.
+  and priority, the age of the oldest waiting job, and from presence the live worker
+  processes per queue, the dispatchers and each worker process's RSS. The intake reads these
+  at scrape time: no worker needs to be scraped.
 """
 
 from __future__ import annotations
@@ -118,11 +119,27 @@ class RedisCollector(Collector):
             oldest.add_metric([queue], max(ages))
         yield depth
         yield oldest
+        processes = presence.live(client)  # O(processes): no keyspace scan
+        covered = presence.coverage(processes, QUEUES)
+        workers = GaugeMetricFamily(
+            "copydesk_workers",
+            "Live worker processes consuming each queue, counted once their models are loaded "
+            "(0: the queue's jobs wait).",
+            labels=["queue"],
+        )
+        for queue, count in covered.workers.items():
+            workers.add_metric([queue], float(count))
+        yield workers
+        yield GaugeMetricFamily(
+            "copydesk_dispatchers",
+            "Live dispatcher processes (webhooks and the sweeper).",
+            value=float(covered.dispatchers),
+        )
         rss = GaugeMetricFamily(
             "copydesk_worker_rss_bytes", "Resident memory of each live worker process.",
             labels=["host", "pid", "queues"],
         )  # fmt: skip
-        for worker in presence.live(client):
+        for worker in presence.workers(processes):
             rss.add_metric(
                 [str(worker["host"]), str(worker["pid"]), ",".join(worker["queues"])],
                 float(worker.get("rss_mb", 0.0)) * 1024 * 1024,
