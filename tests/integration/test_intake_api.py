@@ -112,6 +112,12 @@ def test_unknown_job_is_404_problem(client) -> None:
         ('{"article": {"text": "a\\ud800"}}', 422, "validation_failed", "article.text"),
         (b"\xff\xfe{", 400, "malformed_json", None),
         ({"article": {}}, 422, "validation_failed", "article.text"),
+        (  # the code names the whole answer, not one of its errors
+            {"article": {}, "analyses": ["nope"]},
+            422,
+            "validation_failed",
+            "article.text",
+        ),
         ({"article": {"text": 42}}, 422, "validation_failed", "article.text"),
         ({"article": {"text": "   "}}, 422, "validation_failed", "article.text"),
         ({"article": {"text": "x", "html": "<p>x</p>"}}, 422, "validation_failed", "article.text"),
@@ -535,6 +541,35 @@ def test_each_tenant_has_its_own_rate_limit_with_ratelimit_headers(settings, mak
     assert limited.get("/v1/jobs", headers=_as(MONITOR)).status_code == 200  # its own budget
     assert limited.get("/healthz").status_code == 200  # probes are not limited
     assert "RateLimit-Limit" not in limited.get("/healthz").headers
+
+
+def test_the_rate_limit_is_one_budget_per_tenant_across_routes(settings, make_client) -> None:  # noqa: ANN001
+    """COPYDESK_RATE_LIMIT counts a tenant's requests to /v1, whichever route they go to."""
+    keys = SecretStr(f"newsroom:{NEWSROOM}")
+    limited = make_client(settings.model_copy(update={"api_keys": keys, "rate_limit": "2/minute"}))
+    job = limited.post("/v1/jobs", json={"article": {"text": "Hi."}}, headers=_as(NEWSROOM))
+    listed = limited.get("/v1/jobs", headers=_as(NEWSROOM))
+    read = limited.get(f"/v1/jobs/{job.get_json()['id']}", headers=_as(NEWSROOM))
+    assert [job.status_code, listed.status_code, read.status_code] == [202, 200, 429]
+    assert [a.headers["RateLimit-Remaining"] for a in (job, listed, read)] == ["1", "0", "0"]
+
+
+def test_ratelimit_reset_is_seconds_to_go_and_retry_after_comes_only_with_429(
+    settings, make_client
+) -> None:  # noqa: ANN001
+    """RateLimit-Reset is delta-seconds (IETF RateLimit header fields), not an epoch time;
+    Retry-After belongs to the 429, not to the answers that were let through."""
+    keys = SecretStr(f"newsroom:{NEWSROOM}")
+    limited = make_client(settings.model_copy(update={"api_keys": keys, "rate_limit": "2/minute"}))
+    accepted = limited.post("/v1/jobs", json={"article": {"text": "Hi."}}, headers=_as(NEWSROOM))
+    listed = limited.get("/v1/jobs?limit=1", headers=_as(NEWSROOM))
+    over = [limited.get("/v1/jobs", headers=_as(NEWSROOM)) for _ in range(2)][-1]
+    assert [accepted.status_code, listed.status_code, over.status_code] == [202, 200, 429]
+    for answer in (accepted, listed, over):
+        assert 0 < int(answer.headers["RateLimit-Reset"]) <= 60, answer.headers
+    assert "Retry-After" not in accepted.headers and "Retry-After" not in listed.headers
+    assert 0 < int(over.headers["Retry-After"]) <= 60
+    assert abs(int(over.headers["Retry-After"]) - int(over.headers["RateLimit-Reset"])) <= 1
 
 
 # --- durability ---------------------------------------------------------------------------

@@ -102,7 +102,10 @@ def check_labels(value: list[LabelIn]) -> list[LabelIn]:
     return value
 
 
-Labels = Annotated[list[LabelItem], Field(min_length=1, max_length=50)]
+Labels = Annotated[
+    list[LabelItem],
+    Field(min_length=1, max_length=50, json_schema_extra={"uniqueItems": True}),  # check_labels
+]
 LabelSetName = Annotated[str, StringConstraints(pattern=LABEL_SET_NAME.pattern)]
 
 

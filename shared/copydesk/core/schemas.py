@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from pydantic import (
+    ConfigDict,
     Field,
     ModelWrapValidatorHandler,
     ValidationInfo,
@@ -42,6 +43,11 @@ from copydesk.core.options import (
 )
 
 MAX_TEXT_CHARS = 1_000_000
+# a character that is not white space (str.isspace), written so that Python and the
+# ECMA-262 regular expressions of JSON Schema read it alike: text or html must have one
+HAS_TEXT = re.compile(
+    r"[^\t\n\v\f\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+)
 LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 WEBHOOK_SECRET = re.compile(r"^whsec_[A-Za-z0-9+/=]{16,}$")
 
@@ -63,7 +69,18 @@ __all__ = [
 ]
 
 
+def _one_of_text_and_html(schema: dict[str, Any]) -> None:
+    """State in the schema what ``_text_or_html`` checks: exactly one of them, with text."""
+    given = {"type": "string", "pattern": HAS_TEXT.pattern}
+    schema["oneOf"] = [
+        {"required": [one], "properties": {one: given, other: {"type": "null"}}}
+        for one, other in (("text", "html"), ("html", "text"))
+    ]
+
+
 class ArticleIn(Strict):
+    model_config = ConfigDict(json_schema_extra=_one_of_text_and_html)
+
     html: str | None = Field(default=None)  # held to COPYDESK_MAX_HTML_CHARS, _TAGS at intake
     text: str | None = Field(default=None, max_length=MAX_TEXT_CHARS, validate_default=True)
     title: str | None = Field(default=None, max_length=1000)
@@ -82,7 +99,7 @@ class ArticleIn(Strict):
             return value  # html itself failed validation; that error is reported
         if value is not None and html is not None:
             raise PydanticCustomError("conflict", "give article.text or article.html, not both")
-        if not (value if value is not None else html).strip():
+        if not HAS_TEXT.search(value if value is not None else html):
             raise PydanticCustomError("empty", "the article has no text")
         return value
 
