@@ -284,6 +284,10 @@ class ModelInfo(_Open):
     max_input_tokens: int | None = None
     device: str | None = None
     precision: str | None = None
+    languages: list[str] | None = Field(
+        default=None,
+        description="ISO 639-1 codes of the languages it reads; null: any (the model decides)",
+    )
     loaded: bool
     workers: int
 
