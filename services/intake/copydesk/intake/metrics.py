@@ -110,13 +110,17 @@ class RedisCollector(Collector):
             labels=["queue"],
         )
         now = time.time()
-        for queue in QUEUES:
-            ages = [0.0]
-            for priority in PRIORITY_STEPS:
-                key = queue_key(queue, priority)
-                depth.add_metric([queue, priority], float(client.llen(key)))
-                ages.append(_age(client, key, now))
-            oldest.add_metric([queue], max(ages))
+        lists = [(q, p, queue_key(q, p)) for q in QUEUES for p in PRIORITY_STEPS]
+        pipe = client.pipeline(transaction=False)
+        for *_, key in lists:
+            pipe.llen(key)
+        ages: dict[str, list[float]] = {queue: [0.0] for queue in QUEUES}
+        for (queue, priority, key), length in zip(lists, pipe.execute(), strict=True):
+            depth.add_metric([queue, priority], float(length))
+            if length:  # an empty list has no next job: one round trip for every depth
+                ages[queue].append(_age(client, key, now))
+        for queue, seen in ages.items():
+            oldest.add_metric([queue], max(seen))
         yield depth
         yield oldest
         processes = presence.live(client)  # O(processes): no keyspace scan

@@ -34,7 +34,10 @@ def healthz() -> Response:
     resp=responses({200: Readiness, 503: Readiness}, common=False), security={}, tags=["health"]
 )
 def readyz() -> Response:
-    """Ready when Redis answers (a PING); otherwise 503. Workers: GET /v1/workers."""
+    """Say whether the intake can accept jobs: 200 while Redis answers, else 503.
+
+    Workers and dispatchers do not count here, since a queue without a worker only makes its
+    jobs wait: GET /v1/workers reports them."""
     try:
         service().store.ping()
     except Exception as exc:  # any Redis failure means "not ready"; the log has the detail

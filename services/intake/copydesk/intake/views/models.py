@@ -33,9 +33,11 @@ def models() -> Response:
 @bp.get("/v1/workers")
 @documented(resp=responses({200: WorkersReport}), tags=["health"])
 def workers() -> Response:
-    """Per queue, the live worker processes (counted once their models are loaded) and the
-    messages waiting; the live dispatchers. `missing` names each queue no worker consumes,
-    and `status` is `degraded` while one does or no dispatcher runs."""
+    """Report the live workers per queue, the queues missing one, the dispatchers and what waits.
+
+    A worker process counts once its models are loaded. `missing` names each queue no worker
+    consumes, and `status` is `degraded` while one does or no dispatcher runs. It answers 200
+    either way: alert on it, or on the copydesk_workers gauges."""
     client = service().store.redis
     covered = presence.coverage(presence.live(client), QUEUES)
     pipe = client.pipeline(transaction=False)
