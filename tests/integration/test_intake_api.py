@@ -438,6 +438,20 @@ def test_bad_listing_arguments_are_422(client, query) -> None:
     _assert_problem(client.get(f"/v1/jobs?{query}"), 422, "validation_failed")
 
 
+def test_a_malformed_last_event_id_is_422_in_the_query_too_when_the_header_is_good(
+    client,
+) -> None:  # noqa: ANN001
+    job_id = _post(client, {"article": {"text": "Hi."}}).get_json()["id"]
+    for headers, query in (
+        ({"Last-Event-ID": "0"}, "x["),
+        ({}, "1-"),
+        ({"Last-Event-ID": "x"}, "0"),
+    ):
+        answer = client.get(f"/v1/jobs/{job_id}/events?last_event_id={query}", headers=headers)
+        problem = _assert_problem(answer, 422, "validation_failed")
+        assert problem["errors"][0]["field"] in ("Last-Event-ID", "last_event_id")
+
+
 # --- API keys and tenants -----------------------------------------------------------------
 
 NEWSROOM, MONITOR = "k3y-for-the-newsroom-1", "another-long-key-22"

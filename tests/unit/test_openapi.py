@@ -130,25 +130,32 @@ def test_sse_events_are_documented_as_the_event_objects_sent(document: dict[str,
     assert not payloads.is_valid({"type": "job.queued", "status": "exploded"})
 
 
-# what the intake does with each Content-Encoding: read the body as is, or inflate it
-ENCODINGS = ["gzip", "x-gzip", "identity", "GZIP", "Identity", "X-Gzip"]
-NOT_ENCODINGS = ["br", "deflate", "gzip, br", "null", "compress", "gzip2", "0"]
+# what the intake does with each Content-Encoding: read the body as is, inflate it, or refuse
+AS_IS = ["identity", "Identity", "IDENTITY", ""]
+GZIPPED = ["gzip", "x-gzip", "GZIP", "X-Gzip"]
+REFUSED = ["br", "deflate", "gzip, br", "null", "compress", "gzip2", "0"]
 
 
 def test_content_encoding_is_documented_as_the_codings_the_api_takes(
     document: dict[str, Any], keyless: Any
 ) -> None:
+    """The documented body is JSON as is: its Content-Encoding is identity (or none). A gzip
+    body, which OpenAPI cannot describe, is named in the header's description; any other
+    coding is refused (415), as the schema refuses it."""
     header = _parameter(document, "POST /v1/jobs", "Content-Encoding")
+    assert not header["required"] and "gzip" in header["description"]
     schema = _validator(document, header["schema"])
-    for value in ENCODINGS + NOT_ENCODINGS:
+    for value in AS_IS + GZIPPED + REFUSED:
         answer = keyless.post(
             "/v1/jobs",
             data=b"{}",  # refused before the store is asked: 400 (not gzip) or 422 (no article)
             headers={"Content-Type": "application/json", "Content-Encoding": value},
         )
-        refused = answer.status_code == 415
-        assert refused == (value in NOT_ENCODINGS), (value, answer.get_json())
-        assert schema.is_valid(value) == (not refused), value
+        code = answer.get_json()["code"]
+        expected = {"identity": "validation_failed", "gzip": "malformed_gzip"}
+        kind = "identity" if value in AS_IS else "gzip" if value in GZIPPED else "refused"
+        assert code == expected.get(kind, "unsupported_content_encoding"), (value, code)
+        assert schema.is_valid(value) == (kind == "identity"), value
 
 
 @pytest.mark.parametrize(
@@ -180,6 +187,45 @@ def test_article_schema_takes_exactly_one_of_text_and_html(
     else:
         accepted = True
     assert schema.is_valid(article) == accepted
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        ["sport"],
+        ["\t"],
+        ["\u2003 \x1f"],
+        [{"label": "sport", "description": " "}],
+        [{"label": "sport", "examples": ["\n"]}],
+        [{"label": "sport", "description": "Games.", "examples": ["A match report."]}],
+    ],
+)
+def test_label_strings_with_no_text_are_documented_as_refused(
+    document: dict[str, Any], labels: list[Any]
+) -> None:
+    """A label, description or example is stripped before its length is checked: one of
+    white space only is refused, and the document says so."""
+    from copydesk.core.schemas import LabelSetIn
+
+    schema = _validator(document, _component(document, "LabelSetIn"))
+    try:
+        LabelSetIn.model_validate({"labels": labels})
+    except ValidationError:
+        accepted = False
+    else:
+        accepted = True
+    assert schema.is_valid({"labels": labels}) == accepted
+
+
+def test_idempotency_key_is_documented_as_the_api_reads_it(document: dict[str, Any]) -> None:
+    from copydesk.intake.views.common import IDEMPOTENCY_KEY
+
+    for operation in ("POST /v1/jobs", "POST /v1/batches"):
+        header = _parameter(document, operation, "Idempotency-Key")
+        schema = _validator(document, header["schema"])
+        for value in ("k-1", "a b", "~" * 255, " k", "", "ké", "k\t1", "x" * 256, None):
+            taken = isinstance(value, str) and IDEMPOTENCY_KEY.fullmatch(value) is not None
+            assert schema.is_valid(value) == taken, (operation, value)
 
 
 def test_labels_are_documented_unique(document: dict[str, Any]) -> None:

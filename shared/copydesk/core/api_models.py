@@ -15,9 +15,10 @@ from copydesk.core.names import JOB_STATUSES, JobStatus, Priority
 
 EVENT_ID = re.compile(r"\d{1,20}-\d{1,20}")  # a Redis stream entry id: what an event's id is
 CURSOR = re.compile(r"\d{1,20}-[0-9a-f]{32}")  # a job's place in the listing: number-id
-CONTENT_CODINGS = re.compile(  # RFC 9110: codings are case-insensitive; none is identity
-    r"^([Gg][Zz][Ii][Pp]|[Xx]-[Gg][Zz][Ii][Pp]|[Ii][Dd][Ee][Nn][Tt][Ii][Tt][Yy])?$"
-)
+# the Content-Encoding of a body sent as documented (JSON as is): RFC 9110 codings are
+# case-insensitive, and none is identity. A gzip body is described in words: OpenAPI cannot.
+CONTENT_CODINGS = re.compile(r"^([Ii][Dd][Ee][Nn][Tt][Ii][Tt][Yy])?$")
+IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e][\x20-\x7e]{0,254}")  # IETF draft: printable ASCII
 
 
 class _Open(BaseModel):
@@ -202,12 +203,13 @@ class ListQuery(BaseModel):
 class IdempotencyHeaders(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
-    idempotency_key: str | None = Field(
+    idempotency_key: (
+        Annotated[str, Field(pattern=f"^{IDEMPOTENCY_KEY.pattern}$")] | SkipJsonSchema[None]
+    ) = Field(
         default=None,
         alias="Idempotency-Key",
-        min_length=1,
-        max_length=255,
-        description="Makes a retry safe: the same key and body answer with the first result.",
+        description="Makes a retry safe: the same key and body answer with the first result "
+        "(1-255 printable ASCII characters).",
     )
 
 
@@ -217,10 +219,10 @@ class SubmitHeaders(IdempotencyHeaders):
     ) = Field(
         default=None,
         alias="Content-Encoding",
-        description="gzip: the body is gzipped; the size limits apply after inflating it "
-        "(413 decompressed_body_too_large past the largest, 400 malformed_gzip if invalid, "
-        "415 unsupported_content_encoding for any other coding). identity, or none: as is. "
-        "Either name, in any case.",
+        description="identity (or none): the body is the JSON described. The body may also be "
+        "gzipped, with `gzip` or `x-gzip` (any case): the size limits apply after inflating it "
+        "(413 decompressed_body_too_large past the largest, 400 malformed_gzip if invalid). "
+        "Any other coding: 415 unsupported_content_encoding.",
     )
 
 

@@ -34,6 +34,7 @@ from copydesk.core.names import (
     is_terminal,
 )
 from copydesk.core.options import (
+    HAS_TEXT,
     LABEL_SET_NAME,
     LABEL_SET_NAME_RULE,
     LabelIn,
@@ -43,11 +44,6 @@ from copydesk.core.options import (
 )
 
 MAX_TEXT_CHARS = 1_000_000
-# a character that is not white space (str.isspace), written so that Python and the
-# ECMA-262 regular expressions of JSON Schema read it alike: text or html must have one
-HAS_TEXT = re.compile(
-    r"[^\t\n\v\f\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
-)
 LANGUAGE_TAG = re.compile(r"^(?P<language>[A-Za-z]{2})(-[A-Za-z0-9]{1,8})*$")
 ISO_639_1: frozenset[str] = frozenset(
     """aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv

@@ -32,9 +32,11 @@ def job_events(job_id: str) -> Response:
     and loses nothing."""
     job = load(job_id)
     store = service().store
-    last = request.headers.get("Last-Event-ID") or request.args.get("last_event_id") or "0"
-    if last != "0" and not EVENT_ID.fullmatch(last):
-        raise bad_arg("Last-Event-ID", "not an event id this API gave out")
+    header, query = request.headers.get("Last-Event-ID"), request.args.get("last_event_id")
+    for name, given in (("Last-Event-ID", header), ("last_event_id", query)):
+        if given not in (None, "", "0") and not EVENT_ID.fullmatch(given):
+            raise bad_arg(name, "not an event id this API gave out")  # both, if both are sent
+    last = header or query or "0"
     stream_key = store.job_key(job["id"]) + ":stream"
     until = time.monotonic() + service().settings.sse_max_seconds
 
