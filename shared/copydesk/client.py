@@ -6,12 +6,16 @@
 
 Every POST carries an Idempotency-Key (one per call, reused by its retries), so a retry after
 a timeout or a 503 never makes a second job. Connection errors, 429 and 503 are retried with
-the server's Retry-After; other errors raise :class:`ApiError` with the problem document.
+the server's Retry-After, ``retries`` times, each announced to ``on_retry`` if given (so a
+command line can say it is waiting rather than sit silent); other errors raise
+:class:`ApiError` with the problem document, and a server that never answers raises
+:class:`Unreachable`.
 """
 
 from __future__ import annotations
 
 import gzip
+import http.client
 import json
 import os
 import time
@@ -19,7 +23,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,17 +34,56 @@ GZIP_OVER = 65_536
 """Request bodies longer than this (bytes) are sent gzipped (a 3 MB page shrinks fivefold)."""
 
 
+TRANSPORT_ERRORS = (
+    urllib.error.URLError,  # HTTPError, its subclass, is an answer: caught before these
+    ConnectionError,
+    TimeoutError,
+    http.client.HTTPException,
+)
+"""What a request raises when no HTTP answer came back (refused, reset, timed out, garbled)."""
+
+
 class ApiError(Exception):
-    """A 4xx/5xx answer; ``problem`` is its RFC 9457 body (``code`` names the error)."""
+    """A 4xx/5xx answer (or one that is not the JSON asked for); ``problem`` is its RFC 9457
+    body (``code`` names the error)."""
 
     def __init__(self, status: int, problem: dict[str, Any]) -> None:
-        super().__init__(f"{status} {problem.get('code', '')}: {problem.get('detail', '')}")
+        code, detail = problem.get("code"), problem.get("detail") or problem.get("title") or ""
+        super().__init__(f"{status} {code}: {detail}" if code else f"{status}: {detail}")
         self.status = status
         self.problem = problem
 
     @property
     def code(self) -> str | None:
         return self.problem.get("code")
+
+    @property
+    def detail(self) -> str:
+        return str(self.problem.get("detail") or self.problem.get("title") or "")
+
+
+class Unreachable(urllib.error.URLError):
+    """No answer from the server on any attempt: refused, unknown host, timed out.
+
+    A ``URLError``, as the client raised before it had a class of its own.
+    """
+
+    def __init__(self, url: str, error: BaseException, *, attempts: int, seconds: float) -> None:
+        super().__init__(error)
+        self.url, self.attempts, self.seconds = url, attempts, seconds
+
+    def __str__(self) -> str:
+        tries = f"{self.attempts} attempts over {self.seconds:.1f} s" if self.attempts > 1 else ""
+        return f"cannot reach {self.url}: {_why(self.reason)}" + (f" ({tries})" if tries else "")
+
+
+def _why(error: object) -> str:
+    """Say in a few words why a request got no answer (``Connection refused``, ...)."""
+    while isinstance(error, urllib.error.URLError) and not isinstance(error, Unreachable):
+        error = error.reason
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return str(error) or type(error).__name__
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,11 +108,16 @@ class Client:
         api_key: str | None = None,
         timeout: float = 30.0,
         retries: int = 6,
+        on_retry: Callable[[str, int, float], None] | None = None,
     ) -> None:
+        """``on_retry(why, retry, delay)`` hears of each retry before its ``delay`` seconds:
+        ``why`` in a few words (``cannot reach ...: Connection refused``, ``503 ...``),
+        ``retry`` counts from 1 up to ``retries``."""
         self.base_url = (base_url or os.environ.get("COPYDESK_URL") or DEFAULT_URL).rstrip("/")
         self.api_key = api_key if api_key is not None else os.environ.get("COPYDESK_API_KEY")
         self.timeout = timeout
         self.retries = retries
+        self.on_retry = on_retry
 
     # --- jobs --------------------------------------------------------------------------------
 
@@ -169,10 +217,13 @@ class Client:
         Last-Event-ID, so nothing is missed or repeated) whenever the stream drops."""
         last = last_event_id
         failures = 0
+        began = time.monotonic()
         while True:
             headers = {"Accept": "text/event-stream"}
             if last:
                 headers["Last-Event-ID"] = last
+            if not failures:
+                began = time.monotonic()
             try:
                 with self._open("GET", f"/v1/jobs/{job_id}/events", None, headers) as stream:
                     failures = 0
@@ -181,11 +232,16 @@ class Client:
                         yield event
                         if event.terminal:
                             return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
+            except urllib.error.HTTPError as error:  # an answer, not a dropped stream
                 failures += 1
-                if failures > self.retries:
-                    raise
-                time.sleep(min(10.0, 0.5 * 2**failures))
+                failure = ApiError(error.code, _problem(error))
+                if error.code not in (429, 503) or failures > self.retries:
+                    raise failure from None
+                self._retry(str(failure), failures, _retry_after(error, failures))
+                continue
+            except TRANSPORT_ERRORS as error:
+                failures += 1
+                self._transport_failed(error, failures, began, delay=min(10.0, 0.25 * 2**failures))
                 continue
             if self.get(job_id)["status"] in TERMINAL and last is None:
                 return  # nothing was streamed and nothing will be
@@ -205,22 +261,35 @@ class Client:
         if method == "POST" and idempotency_key != "":
             headers["Idempotency-Key"] = idempotency_key or uuid.uuid4().hex
         attempt = 0
+        began = time.monotonic()
         while True:
             attempt += 1
             try:
                 with self._open(method, path, body, headers) as answer:
                     data = answer.read()
-                    return data.decode("utf-8") if raw else json.loads(data or b"null")
+                    return data.decode("utf-8") if raw else _json(answer.status, data)
             except urllib.error.HTTPError as error:
-                problem = _problem(error)
+                failure = ApiError(error.code, _problem(error))
                 if error.code in (429, 503) and attempt <= self.retries:
-                    time.sleep(_retry_after(error, attempt))
+                    self._retry(str(failure), attempt, _retry_after(error, attempt))
                     continue
-                raise ApiError(error.code, problem) from None
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                if attempt > self.retries:
-                    raise
-                time.sleep(min(10.0, 0.25 * 2**attempt))
+                raise failure from None
+            except TRANSPORT_ERRORS as error:
+                self._transport_failed(error, attempt, began, delay=min(10.0, 0.25 * 2**attempt))
+
+    def _transport_failed(
+        self, error: BaseException, attempt: int, began: float, *, delay: float
+    ) -> None:
+        """Wait to try again after ``attempt`` got no answer, or raise :class:`Unreachable`."""
+        if attempt > self.retries or not _transient(error):
+            seconds = time.monotonic() - began
+            raise Unreachable(self.base_url, error, attempts=attempt, seconds=seconds) from None
+        self._retry(f"cannot reach {self.base_url}: {_why(error)}", attempt, delay)
+
+    def _retry(self, reason: str, attempt: int, delay: float) -> None:
+        if self.on_retry is not None:
+            self.on_retry(reason, attempt, delay)
+        time.sleep(delay)
 
     def _open(self, method: str, path: str, body: Any, headers: dict[str, str]) -> Any:
         headers = dict(headers)
@@ -262,8 +331,25 @@ def _problem(error: urllib.error.HTTPError) -> dict[str, Any]:
     try:
         problem = json.loads(error.read() or b"{}")
     except ValueError:
-        problem = {}
-    return problem if isinstance(problem, dict) else {"detail": str(problem)}
+        problem = None
+    if isinstance(problem, dict) and problem:
+        return problem
+    return {"detail": f"{error.reason} (the answer holds no problem document)"}
+
+
+def _json(status: int, data: bytes) -> Any:
+    try:
+        return json.loads(data or b"null")
+    except ValueError:
+        raise ApiError(status, {"detail": "the answer is not JSON: is this copydesk?"}) from None
+
+
+def _transient(error: BaseException) -> bool:
+    """Tell a failure worth retrying (refused, reset, timed out) from a URL that cannot work
+    (``unknown url type``, ``no host given``), which urllib reports with a string reason."""
+    return not (
+        isinstance(error, urllib.error.URLError) and not isinstance(error.reason, BaseException)
+    )
 
 
 def _retry_after(error: urllib.error.HTTPError, attempt: int) -> float:

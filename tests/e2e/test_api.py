@@ -221,8 +221,13 @@ def test_readiness_and_models_report_the_live_workers(stack) -> None:  # noqa: A
 
     ready = requests.get(stack.base_url + "/readyz", timeout=10)
     assert ready.status_code == 200, ready.text
-    body = ready.json()
-    assert body["missing"] == [] and body["dispatchers"] >= 1
+    report = requests.get(
+        stack.base_url + "/v1/workers",
+        headers={"Authorization": f"Bearer {KEYS['alice']}"},
+        timeout=10,
+    )
+    body = report.json()
+    assert body["status"] == "ok" and body["missing"] == [] and body["dispatchers"] >= 1
     assert all(count >= 1 for count in body["workers"].values())
     models = Client(stack.base_url, api_key=KEYS["alice"]).models()
     assert set(models) == {"summary", "sentiment", "topics"}

@@ -1,6 +1,8 @@
 """Fuzz the whole API from its own OpenAPI document (schemathesis): every operation, with
 generated valid and invalid bodies, query strings, headers and ids. Nothing may answer 5xx,
-and every answer must match the document: its status code, media type and schema."""
+every answer must match the document (its status code, media type, headers and schema; an
+event stream event by event), a request the document calls invalid must be refused, and one
+without the key it asks for must get 401."""
 
 from __future__ import annotations
 
@@ -12,17 +14,29 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import (
+    allow_header_conformance,
     content_type_conformance,
+    ignored_auth,
+    missing_required_header,
+    negative_data_rejection,
     not_a_server_error,
+    response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
+    unsupported_method,
 )
 
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
     content_type_conformance,
+    response_headers_conformance,
     response_schema_conformance,
+    negative_data_rejection,
+    ignored_auth,
+    missing_required_header,
+    unsupported_method,
+    allow_header_conformance,
 ]
 
 

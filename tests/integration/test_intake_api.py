@@ -9,7 +9,7 @@ import time
 import pytest
 from pydantic import SecretStr
 
-from copydesk.core.names import QUEUES, queue_key
+from copydesk.core.names import queue_key
 
 PROBLEM = "application/problem+json"
 
@@ -112,6 +112,12 @@ def test_unknown_job_is_404_problem(client) -> None:
         ('{"article": {"text": "a\\ud800"}}', 422, "validation_failed", "article.text"),
         (b"\xff\xfe{", 400, "malformed_json", None),
         ({"article": {}}, 422, "validation_failed", "article.text"),
+        (  # the code names the whole answer, not one of its errors
+            {"article": {}, "analyses": ["nope"]},
+            422,
+            "validation_failed",
+            "article.text",
+        ),
         ({"article": {"text": 42}}, 422, "validation_failed", "article.text"),
         ({"article": {"text": "   "}}, 422, "validation_failed", "article.text"),
         ({"article": {"text": "x", "html": "<p>x</p>"}}, 422, "validation_failed", "article.text"),
@@ -259,30 +265,6 @@ def _worker(redis_client, name: str, queues: list[str], models: dict | None = No
     announce(redis_client, f"h:{name}", payload)
 
 
-def test_readiness_needs_a_live_worker_for_every_queue_and_a_dispatcher(
-    client, redis_client
-) -> None:  # noqa: ANN001
-    assert client.get("/healthz").get_json() == {"status": "ok"}
-    empty = client.get("/readyz")
-    assert empty.status_code == 503
-    assert set(empty.get_json()["missing"]) == {
-        *(f"worker for queue {q}" for q in QUEUES),
-        "dispatcher",
-    }
-    _worker(redis_client, "1", ["prepare", "summary", "sentiment"])  # topics is stopped
-    redis_client.set("copydesk:dispatcher:h:9", "1", ex=30)
-    partial = client.get("/readyz")
-    assert partial.status_code == 503
-    assert partial.get_json()["missing"] == ["worker for queue topics"]
-    _worker(redis_client, "2", ["topics"])
-    ready = client.get("/readyz")
-    assert ready.status_code == 200, ready.get_json()
-    body = ready.get_json()
-    assert set(body["queues"]) == set(QUEUES) and body["missing"] == []
-    assert body["workers"] == {"prepare": 1, "summary": 1, "sentiment": 1, "topics": 1}
-    assert "redis://" not in ready.get_data(as_text=True)  # no URLs, no secrets
-
-
 def test_models_names_every_analysis_and_what_live_workers_loaded(client, redis_client) -> None:  # noqa: ANN001
     cold = client.get("/v1/models").get_json()["analyses"]
     assert set(cold) == {"summary", "sentiment", "topics"}
@@ -304,17 +286,6 @@ def test_models_names_every_analysis_and_what_live_workers_loaded(client, redis_
             "int8",
             256,
         )
-
-
-def test_readiness_fails_without_redis(settings) -> None:
-    from copydesk.intake import create_app
-
-    from copydesk.devstack.redis_server import free_port
-
-    broken = settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"})
-    app = create_app(broken)
-    response = app.test_client().get("/readyz")
-    assert response.status_code == 503 and response.get_json()["redis"] == {"ok": False}
 
 
 def test_submission_when_redis_is_down_is_503_not_500(settings) -> None:
@@ -467,6 +438,20 @@ def test_bad_listing_arguments_are_422(client, query) -> None:
     _assert_problem(client.get(f"/v1/jobs?{query}"), 422, "validation_failed")
 
 
+def test_a_malformed_last_event_id_is_422_in_the_query_too_when_the_header_is_good(
+    client,
+) -> None:  # noqa: ANN001
+    job_id = _post(client, {"article": {"text": "Hi."}}).get_json()["id"]
+    for headers, query in (
+        ({"Last-Event-ID": "0"}, "x["),
+        ({}, "1-"),
+        ({"Last-Event-ID": "x"}, "0"),
+    ):
+        answer = client.get(f"/v1/jobs/{job_id}/events?last_event_id={query}", headers=headers)
+        problem = _assert_problem(answer, 422, "validation_failed")
+        assert problem["errors"][0]["field"] in ("Last-Event-ID", "last_event_id")
+
+
 # --- API keys and tenants -----------------------------------------------------------------
 
 NEWSROOM, MONITOR = "k3y-for-the-newsroom-1", "another-long-key-22"
@@ -570,6 +555,35 @@ def test_each_tenant_has_its_own_rate_limit_with_ratelimit_headers(settings, mak
     assert limited.get("/v1/jobs", headers=_as(MONITOR)).status_code == 200  # its own budget
     assert limited.get("/healthz").status_code == 200  # probes are not limited
     assert "RateLimit-Limit" not in limited.get("/healthz").headers
+
+
+def test_the_rate_limit_is_one_budget_per_tenant_across_routes(settings, make_client) -> None:  # noqa: ANN001
+    """COPYDESK_RATE_LIMIT counts a tenant's requests to /v1, whichever route they go to."""
+    keys = SecretStr(f"newsroom:{NEWSROOM}")
+    limited = make_client(settings.model_copy(update={"api_keys": keys, "rate_limit": "2/minute"}))
+    job = limited.post("/v1/jobs", json={"article": {"text": "Hi."}}, headers=_as(NEWSROOM))
+    listed = limited.get("/v1/jobs", headers=_as(NEWSROOM))
+    read = limited.get(f"/v1/jobs/{job.get_json()['id']}", headers=_as(NEWSROOM))
+    assert [job.status_code, listed.status_code, read.status_code] == [202, 200, 429]
+    assert [a.headers["RateLimit-Remaining"] for a in (job, listed, read)] == ["1", "0", "0"]
+
+
+def test_ratelimit_reset_is_seconds_to_go_and_retry_after_comes_only_with_429(
+    settings, make_client
+) -> None:  # noqa: ANN001
+    """RateLimit-Reset is delta-seconds (IETF RateLimit header fields), not an epoch time;
+    Retry-After belongs to the 429, not to the answers that were let through."""
+    keys = SecretStr(f"newsroom:{NEWSROOM}")
+    limited = make_client(settings.model_copy(update={"api_keys": keys, "rate_limit": "2/minute"}))
+    accepted = limited.post("/v1/jobs", json={"article": {"text": "Hi."}}, headers=_as(NEWSROOM))
+    listed = limited.get("/v1/jobs?limit=1", headers=_as(NEWSROOM))
+    over = [limited.get("/v1/jobs", headers=_as(NEWSROOM)) for _ in range(2)][-1]
+    assert [accepted.status_code, listed.status_code, over.status_code] == [202, 200, 429]
+    for answer in (accepted, listed, over):
+        assert 0 < int(answer.headers["RateLimit-Reset"]) <= 60, answer.headers
+    assert "Retry-After" not in accepted.headers and "Retry-After" not in listed.headers
+    assert 0 < int(over.headers["Retry-After"]) <= 60
+    assert abs(int(over.headers["Retry-After"]) - int(over.headers["RateLimit-Reset"])) <= 1
 
 
 # --- durability ---------------------------------------------------------------------------

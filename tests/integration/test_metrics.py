@@ -73,16 +73,3 @@ def test_the_oldest_waiting_job_has_an_age(client, store) -> None:  # noqa: ANN0
     time.sleep(1.1)
     ages = {s.labels["queue"]: s.value for s in _samples(client)["copydesk_oldest_queued_seconds"]}
     assert ages["prepare"] >= 1.0 and ages["topics"] == 0.0
-
-
-def test_a_heartbeat_announces_its_process_until_it_stops(redis_client) -> None:  # noqa: ANN001
-    from copydesk.store.presence import Heartbeat, live
-
-    beat = Heartbeat(redis_client, "h:42", lambda: {"host": "h", "pid": 42, "queues": ["topics"]})
-    beat.start()
-    wait_for(lambda: live(redis_client), timeout=5)
-    assert live(redis_client) == [{"host": "h", "pid": 42, "queues": ["topics"]}]
-    assert 0 < redis_client.ttl("copydesk:presence:h:42") <= 30  # gone soon after the process
-    beat.stopped.set()
-    beat.join(timeout=15)
-    assert not beat.is_alive()

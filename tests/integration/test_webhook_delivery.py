@@ -6,10 +6,14 @@ order of things: attempts, waits, outcomes, the log, redelivery and refusals.
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import json
+import re
 import socket
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -80,6 +84,15 @@ def _job(store: RedisJobStore, job_id: str, url: str, *, secret: str | None = SE
     )
 
 
+def ip_literals(text: str) -> list[str]:
+    """Every IPv4 or IPv6 address written in ``text`` (as tests/unit/test_destinations.py)."""
+    found = []
+    for token in re.findall(r"[0-9A-Fa-f:.]*[:.][0-9A-Fa-f:.]*", text):
+        with contextlib.suppress(ValueError):
+            found.append(str(ipaddress.ip_address(token.strip("."))))
+    return found
+
+
 def _state(store: RedisJobStore, job_id: str, state: str, timeout: float = 30) -> dict:
     return wait_for(
         lambda: (job := store.get(job_id)) and job["webhook_state"] == state and job,
@@ -128,6 +141,58 @@ def test_failed_attempts_follow_the_schedule_with_the_same_webhook_id(
     assert all(b - a >= 0.19 for a, b in zip(times, times[1:], strict=False))
     log = store.deliveries("w2")
     assert [(e["attempt"], e["status"]) for e in log] == [(1, 503), (2, 500), (3, 204)]
+
+
+def test_every_attempt_and_a_redelivery_of_one_webhook_id_carry_the_same_bytes(
+    dispatch, fast, store
+) -> None:  # noqa: ANN001
+    """Standard Webhooks: the webhook-id is the message's idempotency key, so a receiver that
+    refused an attempt, or asked for a redelivery, gets the very body it would have kept."""
+    with Receiver(statuses=[503]) as flaky:
+        _job(store, "w13", flaky.url)
+        dispatch(fast)
+        _state(store, "w13", "delivered")
+        assert store.redeliver("w13", url=flaky.url) == "pending"  # what the endpoint does
+        wait_for(lambda: len(flaky.requests) == 3, timeout=30)
+        _state(store, "w13", "delivered")
+    assert flaky.ids() == ["msg_w13_job.succeeded"] * 3
+    refused, retried, redelivered = (body for _, _, body in flaky.requests)
+    assert refused == retried == redelivered
+    event = json.loads(refused)
+    assert event["timestamp"] == store.get("w13")["completed_at"]  # when it happened
+    assert "webhook" not in event["data"]["job"]  # no delivery state inside the delivery
+    for _, headers, body in flaky.requests:  # each attempt signed anew, at its own time
+        assert Webhook(SECRET).verify(body, headers)["type"] == "job.succeeded"
+
+
+def test_a_batch_event_keeps_its_bytes_while_its_jobs_expire(
+    dispatch, settings, store, client
+) -> None:  # noqa: ANN001
+    jobs = [{"article": {"text": f"Story {i}."}, "analyses": ["sentiment"]} for i in range(2)]
+    with Receiver(statuses=[503]) as flaky:
+        body = {"jobs": jobs, "webhook": {"url": flaky.url, "secret": SECRET}}
+        batch = client.post("/v1/batches", json=body).get_json()
+        for job_id in batch["jobs"]:
+            store.record_result(job_id, "sentiment", {"status": "succeeded"})
+        dispatch(settings.model_copy(update={"webhook_retry_delays": [1.0]}))
+        wait_for(lambda: len(flaky.requests) == 1, timeout=30)
+        store.redis.delete(store.job_key(batch["jobs"][0]))  # expired between the attempts
+        wait_for(lambda: len(flaky.requests) == 2, timeout=30)
+    first, second = (payload for _, _, payload in flaky.requests)
+    assert first == second
+    assert json.loads(first)["data"]["batch"]["counts"]["succeeded"] == 2
+
+
+def test_the_kept_body_is_compressed_and_lives_no_longer_than_its_job(
+    dispatch, settings, store, receiver
+) -> None:  # noqa: ANN001
+    _job(store, "w14", receiver.url)
+    dispatch(settings)
+    _state(store, "w14", "delivered")
+    [(_, _, body)] = receiver.requests
+    key = store.webhook_body_key("w14")
+    assert zlib.decompress(store.redis.get(key)) == body
+    assert 0 < store.redis.ttl(key) <= store.redis.ttl(store.job_key("w14"))
 
 
 def test_a_pending_webhook_shows_when_it_is_tried_next_and_why(dispatch, settings, store) -> None:  # noqa: ANN001
@@ -231,6 +296,36 @@ def test_loopback_ipv6_destination_is_refused_without_connecting(dispatch, setti
             listener.accept()
     finally:
         listener.close()
+
+
+def test_a_refused_name_shows_the_client_no_address_and_the_operator_each_one(
+    settings, store, client, caplog
+) -> None:  # noqa: ANN001
+    """Clients read a refusal through the job and /deliveries: naming what their host resolved
+    to would let them map internal DNS. The dispatcher's log names the addresses."""
+    from copydesk.deliver.delivery import Deliverer
+    from copydesk.deliver.webhooks import WebhookSender
+    from unit.resolvers import fake_resolver
+
+    internal = ["10.20.30.40", "127.0.0.1", "fd00::7"]
+    body = {"article": {"text": "Some text."}, "analyses": ["sentiment"],
+            "webhook": {"url": "https://db.internal.example/hook"}}  # fmt: skip
+    job_id = client.post("/v1/jobs", json=body).get_json()["id"]
+    store.record_result(job_id, "sentiment", {"status": "succeeded"})
+    closed = settings.model_copy(update={"webhook_allow_networks": []})
+    resolver = fake_resolver({"db.internal.example": internal})
+    sender = WebhookSender.from_settings(closed, resolver=resolver)
+    with caplog.at_level("INFO", logger="copydesk.deliver.delivery"):
+        assert Deliverer(store=store, settings=closed, sender=sender).deliver(job_id) == "failed"
+    shown = [
+        client.get(f"/v1/jobs/{job_id}{tail}").get_data(as_text=True)
+        for tail in ("", "/deliveries")
+    ]
+    assert all("destination refused" in page for page in shown)
+    assert [ip_literals(page) for page in shown] == [[], []]
+    [warning] = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert warning.job_id == job_id
+    assert all(ip in warning.getMessage() for ip in internal)
 
 
 def test_a_receiver_down_for_an_hour_still_gets_its_event(dispatch, settings, store) -> None:  # noqa: ANN001

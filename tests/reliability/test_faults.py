@@ -201,37 +201,34 @@ def test_a_task_delivered_twice_completes_the_job_once(stack: Stack) -> None:
         receiver.close()
 
 
-def test_readiness_names_the_queue_no_live_worker_serves(
+def test_the_worker_report_names_the_queue_no_live_worker_serves(
     tmp_path: Path, redis_server: RedisServer
 ) -> None:
-    """The stack without a topics worker is not ready and says why; a topics worker joining
-    (on any host: it only needs the same Redis) makes it ready."""
+    """The stack without a topics worker stays ready and accepts jobs (they wait in their
+    queue); the worker report names the missing queue, and a topics worker joining (on any
+    host: it only needs the same Redis) completes it."""
     partial = _stack(tmp_path, redis_server)
     partial.analysis_queues = "prepare,summary,sentiment"
     try:
-        partial.start(wait=False)
-        url = partial.base_url + "/readyz"
-
-        def answer() -> tuple[int, dict] | None:  # (a 503 Response is falsy: keep the parts)
-            try:
-                response = requests.get(url, timeout=5)
-            except requests.RequestException:
-                return None
-            body = response.json()
-            settled = body.get("workers", {}).get("prepare") and body.get("dispatchers")
-            return (response.status_code, body) if settled else None
-
-        status, body = wait_for(answer, timeout=120, every=0.5)
-        assert status == 503
-        assert body["missing"] == ["worker for queue topics"]
+        partial.start(timeout=120)  # waits for the queues it serves and a dispatcher
+        url = partial.base_url + "/v1/workers"
+        body = requests.get(url, timeout=5).json()
+        assert body["status"] == "degraded" and body["missing"] == ["topics"]
+        assert requests.get(partial.base_url + "/readyz", timeout=5).status_code == 200
+        job = {"article": {"text": "Waits for its topics worker."}}
+        accepted = requests.post(partial.base_url + "/v1/jobs", json=job, timeout=5)
+        assert accepted.status_code == 202
         partial._spawn(
             "topics-worker",
             [sys.executable, "-m", "celery", "-A", "copydesk.workers.celery_app", "worker",
              "-Q", "topics", "-c", "1", "-n", "topics@%h", "--without-gossip", "--without-mingle"],
         )  # fmt: skip
-        ready = wait_for(
-            lambda: (r := requests.get(url, timeout=5)).status_code == 200 and r, timeout=120
-        )
-        assert ready.json()["missing"] == [] and ready.json()["workers"]["topics"] == 1
+
+        def complete() -> dict | None:
+            report = requests.get(url, timeout=5).json()
+            return report if report["status"] == "ok" else None
+
+        ready = wait_for(complete, timeout=120)
+        assert ready["missing"] == [] and ready["workers"]["topics"] == 1
     finally:
         partial.stop()

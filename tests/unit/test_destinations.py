@@ -5,7 +5,10 @@ No sockets: name resolution is a fake resolver injected at the boundary.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+import json
+import re
 import socket
 import subprocess
 import sys
@@ -84,7 +87,7 @@ def test_literal_non_public_address_is_refused(ip: str, resolve: bool) -> None:
 @pytest.mark.parametrize("ip", REFUSED_ADDRESSES)
 def test_name_resolving_to_non_public_address_is_refused(ip: str) -> None:
     resolver = fake_resolver({"hook.example.com": [ip]})
-    with pytest.raises(WebhookRefused, match="no allowed address"):
+    with pytest.raises(WebhookRefused, match="resolves only to private or reserved addresses"):
         check_destination("https://hook.example.com/x", allow_networks=[], resolver=resolver)
 
 
@@ -121,8 +124,9 @@ def test_only_allowed_addresses_of_a_mixed_answer_are_kept() -> None:
 def test_localhost_names_are_loopback_without_asking_dns(host: str) -> None:
     calls: list[tuple] = []
     resolver = fake_resolver({host.lower(): [PUBLIC_V4]}, calls)  # a lying resolver
-    with pytest.raises(WebhookRefused, match="127.0.0.1, ::1"):
+    with pytest.raises(WebhookRefused) as caught:
         check_destination(f"http://{host}:8000/", allow_networks=[], resolver=resolver)
+    assert [str(a.ip) for a in caught.value.addresses] == ["127.0.0.1", "::1"]
     with pytest.raises(WebhookRefused):
         check_destination(f"http://{host}:8000/", allow_networks=[], resolve=False)
     assert calls == []
@@ -238,6 +242,37 @@ def test_refusal_is_a_422_problem_naming_the_code() -> None:
     problem = caught.value.to_problem()
     assert problem["status"] == 422 and problem["code"] == "webhook_refused"
     assert "10.0.0.1" in problem["detail"]
+
+
+def ip_literals(text: str) -> list[str]:
+    """Every IPv4 or IPv6 address written in ``text``."""
+    found = []
+    for token in re.findall(r"[0-9A-Fa-f:.]*[:.][0-9A-Fa-f:.]*", text):
+        with contextlib.suppress(ValueError):
+            found.append(str(ipaddress.ip_address(token.strip("."))))
+    return found
+
+
+def test_a_refusal_shows_the_client_no_resolved_address() -> None:
+    """A client reads the reason through /deliveries: listing what its name resolved to would
+    let it map internal DNS. The addresses stay on the error for the operator's log."""
+    answers = {"db.internal.example": ["127.0.0.1", "10.1.2.3", "fd00::5"]}
+    with pytest.raises(WebhookRefused) as caught:
+        check_destination(
+            "https://db.internal.example/x", allow_networks=[], resolver=fake_resolver(answers)
+        )
+    shown = json.dumps(caught.value.to_problem())
+    assert ip_literals(shown) == [], shown
+    assert "private or reserved" in caught.value.detail and "db.internal.example" in shown
+    assert [str(a.ip) for a in caught.value.addresses] == answers["db.internal.example"]
+
+
+def test_ip_literals_finds_both_families() -> None:
+    assert ip_literals("to 10.1.2.3, ::1 and [fd00::5]:443 not v1.2") == [
+        "10.1.2.3",
+        "::1",
+        "fd00::5",
+    ]
 
 
 # --- parsing ------------------------------------------------------------------------------

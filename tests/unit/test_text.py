@@ -290,6 +290,37 @@ def test_cookie_notice_goes_but_sentences_about_cookies_stay():
     )
 
 
+def test_removed_lines_counts_the_lines_sent_when_a_wrap_was_joined_first():
+    """A 72-column e-mail article: the wrap is joined before cleaning, so each headline of
+    its link list was two lines of the input; the report counts the lines the client sent
+    (and their characters, without the spaces the join put in), not the joined ones."""
+    import textwrap
+
+    para = (
+        "The council voted on Tuesday to close the harbour road for repairs after the "
+        "storm damaged its sea wall, and officials said the work would take all winter. "
+    )
+    body = "\n\n".join(textwrap.fill(para * 2, 72) for _ in range(4))
+    headlines = [
+        "Ministers promise a new inquiry into the collapse of the northern rail franchise deal",
+        "Floods leave hundreds of homes without power across the valley for a third night",
+        "Local football club announces the signing of a veteran striker on a two year contract",
+        "Scientists report a sharp decline in the number of sea birds nesting on the coast",
+        "Train drivers vote to strike over pay in a dispute that has lasted for over a year",
+    ]
+    links = "Top stories\n" + "\n".join(textwrap.fill(h, 72) for h in headlines)
+    text = f"{body}\n\n{links}"
+    doc = prepare(text=text)
+    assert doc.text == "\n\n".join(" ".join([para.strip()] * 2) for _ in range(4))
+    gone = links.split("\n")
+    assert len(gone) == 11 and all(line not in doc.text for line in gone)
+    sent = [line for line in text.split("\n") if line]
+    joined = 4 * (len(textwrap.wrap(para * 2, 72)) - 1)  # body lines joined, not removed
+    assert len(sent) - joined - len([ln for ln in doc.text.split("\n") if ln]) == 11
+    assert doc.meta["removed"]["lines"] == 11
+    assert doc.meta["removed"]["characters"] == sum(map(len, gone))
+
+
 def test_symbol_only_separator_lines_go():
     doc = prepare(text="First part of the story.\n\n* * *\n\nSecond part of the story.\n***\n---")
     assert doc.text == "First part of the story.\n\nSecond part of the story."

@@ -27,6 +27,7 @@ from copydesk.deliver.webhooks import (
     PinnedHTTPConnection,
     PinnedHTTPSConnection,
     WebhookSender,
+    build_batch_event,
     build_event,
     encode_event,
     event_type_for,
@@ -90,31 +91,57 @@ def test_payload_is_compact_ascii_json() -> None:
 
 
 def test_event_shape() -> None:
-    job = make_job("partially_succeeded")
-    moment = datetime(2025, 1, 2, 4, 4, 5, 678000, tzinfo=timezone(timedelta(hours=1)))
+    job = {**make_job("partially_succeeded"), "completed_at": "2025-01-02T03:04:05.678Z"}
     event = build_event(
-        job=job,
+        job={**job, "webhook": {"url": "https://h/", "state": "pending", "attempts": 0}},
         event_type="job.partially_succeeded",
         job_url="https://api/v1/jobs/job_123",
-        now=moment,
     )
     assert event == {
         "type": "job.partially_succeeded",
-        "timestamp": "2025-01-02T03:04:05.678Z",
+        "timestamp": "2025-01-02T03:04:05.678Z",  # when the job ended
         "data": {
             "job_id": "job_123",
             "job_url": "https://api/v1/jobs/job_123",
             "status": "partially_succeeded",
-            "job": job,
+            "job": job,  # without the webhook's delivery state
         },
     }
 
 
-def test_event_timestamp_defaults_to_now_in_utc() -> None:
+def test_an_event_is_the_same_bytes_at_every_attempt() -> None:
+    """The webhook-id is the receiver's idempotency key: what moves between attempts (the
+    clock, the webhook's own state) stays out of the body it names."""
+    job = {**make_job(), "completed_at": "2025-01-02T03:04:05.678Z"}
+    first = {**job, "webhook": {"url": "u", "state": "pending", "attempts": 0, "error": None}}
+    later = {**job, "webhook": {"url": "u", "state": "pending", "attempts": 3, "error": "HTTP 503"}}
+    encoded = [
+        encode_event(build_event(job=shown, event_type="job.succeeded", job_url="u"))
+        for shown in (first, later)
+    ]
+    assert encoded[0] == encoded[1]
+
+
+def test_event_timestamp_of_a_job_without_an_end_time_is_now_in_utc() -> None:
     event = build_event(job=make_job(), event_type="job.succeeded", job_url="u")
     stamp = datetime.fromisoformat(event["timestamp"].replace("Z", "+00:00"))
     assert event["timestamp"].endswith("Z")
     assert abs((datetime.now(UTC) - stamp).total_seconds()) < 5
+
+
+def test_batch_event_shape() -> None:
+    batch = {"id": "b1", "counts": {"succeeded": 2}, "webhook": {"state": "pending"}}
+    moment = datetime(2025, 1, 2, 4, 4, 5, 678000, tzinfo=timezone(timedelta(hours=1)))
+    event = build_batch_event(batch=batch, batch_url="https://api/v1/batches/b1", now=moment)
+    assert event == {
+        "type": "batch.completed",
+        "timestamp": "2025-01-02T03:04:05.678Z",
+        "data": {
+            "batch_id": "b1",
+            "batch_url": "https://api/v1/batches/b1",
+            "batch": {"id": "b1", "counts": {"succeeded": 2}},
+        },
+    }
 
 
 @pytest.mark.parametrize("status", ["succeeded", "partially_succeeded", "failed", "cancelled"])
@@ -204,7 +231,7 @@ def make_sender(factory, *, answers=None, allow=()) -> WebhookSender:
 
 def send(sender: WebhookSender, url: str = "https://hook.example.com/in?x=1") -> DeliveryResult:
     event = build_event(job=make_job(), event_type="job.succeeded", job_url="https://a/v1/jobs/1")
-    return sender.send(url=url, event=event, secret=SECRET, msg_id="msg_42")
+    return sender.send(url=url, payload=encode_event(event), secret=SECRET, msg_id="msg_42")
 
 
 @pytest.mark.parametrize(

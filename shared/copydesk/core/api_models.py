@@ -5,11 +5,20 @@ against them. Rendering stays in :mod:`copydesk.core.render`; these describe its
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic.json_schema import SkipJsonSchema
 
-from copydesk.core.names import JobStatus, Priority
+from copydesk.core.names import JOB_STATUSES, JobStatus, Priority
+
+EVENT_ID = re.compile(r"\d{1,20}-\d{1,20}")  # a Redis stream entry id: what an event's id is
+CURSOR = re.compile(r"\d{1,20}-[0-9a-f]{32}")  # a job's place in the listing: number-id
+# the Content-Encoding of a body sent as documented (JSON as is): RFC 9110 codings are
+# case-insensitive, and none is identity. A gzip body is described in words: OpenAPI cannot.
+CONTENT_CODINGS = re.compile(r"^([Ii][Dd][Ee][Nn][Tt][Ii][Tt][Yy])?$")
+IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e][\x20-\x7e]{0,254}")  # IETF draft: printable ASCII
 
 
 class _Open(BaseModel):
@@ -153,41 +162,121 @@ class Health(_Open):
     status: str
 
 
+class RedisCheck(BaseModel):
+    ok: bool
+
+
+class Readiness(Health):
+    """/readyz: the intake can accept (Redis answers); workers are reported apart."""
+
+    status: Literal["ok", "unavailable"]
+    redis: RedisCheck
+    missing: list[str] = Field(description="what stops the intake accepting: `redis`, or none")
+
+
+class WorkersReport(BaseModel):
+    """/v1/workers: which queues live workers serve, the dispatchers, and what waits."""
+
+    status: Literal["ok", "degraded"] = Field(
+        description="degraded: a queue has no live worker, or no dispatcher runs"
+    )
+    missing: list[str] = Field(description="queues no live worker process consumes")
+    workers: dict[str, int] = Field(
+        description="per queue, the live worker processes consuming it (models loaded)"
+    )
+    dispatchers: int = Field(description="live dispatcher processes (webhooks, the sweeper)")
+    queues: dict[str, int] = Field(description="per queue, the messages waiting")
+    queues_by_priority: dict[str, dict[str, int]] = Field(
+        description="per queue and priority (high, normal, low), the messages waiting"
+    )
+
+
 class ListQuery(BaseModel):
     status: JobStatus | None = None
     ref: str | None = None
     limit: int = Field(default=20, ge=1, le=100)
-    cursor: str | None = None
+    cursor: Annotated[str, Field(pattern=f"^{CURSOR.pattern}$")] | SkipJsonSchema[None] = Field(
+        default=None, description="Where the page starts: as given in the last page's `next`."
+    )
 
 
 class IdempotencyHeaders(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
-    idempotency_key: str | None = Field(
+    idempotency_key: (
+        Annotated[str, Field(pattern=f"^{IDEMPOTENCY_KEY.pattern}$")] | SkipJsonSchema[None]
+    ) = Field(
         default=None,
         alias="Idempotency-Key",
-        min_length=1,
-        max_length=255,
-        description="Makes a retry safe: the same key and body answer with the first result.",
+        description="Makes a retry safe: the same key and body answer with the first result "
+        "(1-255 printable ASCII characters).",
     )
 
 
 class SubmitHeaders(IdempotencyHeaders):
-    content_encoding: Literal["gzip", "x-gzip", "identity"] | None = Field(
+    content_encoding: (
+        Annotated[str, Field(pattern=CONTENT_CODINGS.pattern)] | SkipJsonSchema[None]
+    ) = Field(
         default=None,
         alias="Content-Encoding",
-        description="gzip: the body is gzipped; the size limits apply after inflating it "
-        "(413 decompressed_body_too_large past the largest, 400 malformed_gzip if invalid, "
-        "415 unsupported_content_encoding for any other coding).",
+        description="identity (or none): the body is the JSON described. The body may also be "
+        "gzipped, with `gzip` or `x-gzip` (any case): the size limits apply after inflating it "
+        "(413 decompressed_body_too_large past the largest, 400 malformed_gzip if invalid). "
+        "Any other coding: 415 unsupported_content_encoding.",
     )
+
+
+LastEventId = Annotated[str, Field(pattern=f"^(0|{EVENT_ID.pattern})?$")] | SkipJsonSchema[None]
 
 
 class EventHeaders(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
-    last_event_id: str | None = Field(
-        default=None, alias="Last-Event-ID", description="Resume after this event."
+    last_event_id: LastEventId = Field(
+        default=None,
+        alias="Last-Event-ID",
+        description="Resume after this event (its `id`); 0 or none: from the start.",
     )
+
+
+class EventQuery(BaseModel):
+    last_event_id: LastEventId = Field(
+        default=None, description="As the Last-Event-ID header, for clients that cannot send it."
+    )
+
+
+# The events of a job's stream (GET /v1/jobs/{id}/events): each SSE event's `data`, named by
+# its `event`. Open: an event may carry more fields in a later version.
+STATUS_EVENTS = tuple(f"job.{status}" for status in JOB_STATUSES)
+PREPARED_EVENTS = ("job.text_prepared", "job.final_prepared")
+EVENT_TYPES = (*STATUS_EVENTS, *PREPARED_EVENTS, "analysis.completed")
+
+
+class StatusEvent(_Open):
+    """The job changed status; the stream ends after a terminal one."""
+
+    type: Literal[STATUS_EVENTS]  # type: ignore[valid-type]
+    status: JobStatus
+
+
+class PreparedEvent(_Open):
+    """The prepare stage stored the cleaned text (text_prepared) or the vectors (final_)."""
+
+    type: Literal[PREPARED_EVENTS]  # type: ignore[valid-type]
+
+
+class AnalysisCompleted(_Open):
+    """An analysis recorded its result, or its failure."""
+
+    type: Literal["analysis.completed"]
+    analysis: str
+    result: dict[str, Any] | None = Field(
+        description="The analysis's entry of the job's results, as GET /v1/jobs/{id} shows it."
+    )
+
+
+class JobEvent(RootModel[StatusEvent | PreparedEvent | AnalysisCompleted]):
+    """One event of a job: the `data` of an SSE event, whose `event` is its `type`."""
 
 
 class ModelInfo(_Open):
@@ -197,6 +286,10 @@ class ModelInfo(_Open):
     max_input_tokens: int | None = None
     device: str | None = None
     precision: str | None = None
+    languages: list[str] | None = Field(
+        default=None,
+        description="ISO 639-1 codes of the languages it reads; null: any (the model decides)",
+    )
     loaded: bool
     workers: int
 

@@ -183,6 +183,10 @@ class EmptyArticle(AnalysisError):
     status, code, title = 422, "empty_article", "Article has no text to analyse"
 
 
+class NotProse(AnalysisError):
+    status, code, title = 422, "not_prose", "Article text has no words to analyse"
+
+
 class TooManyTokens(AnalysisError):
     status, code, title = 413, "too_many_tokens", "Article has more tokens than allowed"
 

@@ -3,18 +3,61 @@
 The live workers (:mod:`copydesk.store.presence`) report what they loaded: the encoder the
 prepare stage runs for the embedded analysers, and any Hugging Face model. Without a live
 worker, the settings still name the model, with ``loaded: false``. Which analyses there are,
-and which setting names each one's model, the analysis table says.
+and which setting names each one's model, the analysis table says. Which languages each
+analysis reads is said here too, so the intake refuses a language hint no requested analysis
+can read (``check_language``) with the same answer /v1/models gives.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Final
 
-from copydesk.core.analyses import REGISTRY
+from copydesk.core.analyses import REGISTRY, Analysis
+from copydesk.core.errors import UnsupportedLanguage
 from copydesk.core.names import PREPARE_QUEUE
 from copydesk.core.settings import EMBEDDED, Settings
 
 DEFAULT_ENCODER = "all-MiniLM-L6-v2"
+
+ENCODER_LANGUAGES: Final = ("en",)
+"""What the embedded analysers that read the encoder's vectors accept: MiniLM is English.
+The analysers refuse other text (``copydesk.analyse.embedded.require_english``)."""
+
+
+def languages(declared: Analysis, settings: Settings) -> tuple[str, ...] | None:
+    """The ISO 639-1 codes an analysis reads in this deployment; None when any language goes.
+
+    None for a Hugging Face model, whose languages the deployment does not declare (its
+    analyser takes every language and the model answers), and for an embedded analysis that
+    reads no encoder vectors (code alone, such as a word count).
+    """
+    configured = declared.configured(settings) or EMBEDDED
+    if configured == EMBEDDED and declared.encoder:
+        return ENCODER_LANGUAGES
+    return None
+
+
+def check_language(hint: str | None, analyses: Iterable[str], settings: Settings) -> None:
+    """Refuse a language hint that none of the requested analyses reads (422
+    ``unsupported_language``, naming what they read), as each would fail on it later.
+
+    One analysis that reads it is enough: the others then fail alone, in the job's results.
+    """
+    if not hint:
+        return
+    code = hint.split("-")[0].lower()
+    read = {name: languages(REGISTRY[name], settings) for name in analyses if name in REGISTRY}
+    if not read or any(codes is None or code in codes for codes in read.values()):
+        return
+    supported = sorted({c for codes in read.values() for c in codes or ()})
+    raise UnsupportedLanguage(
+        f"no analysis of this job reads {code!r}: {', '.join(read)} read "
+        f"{', '.join(supported)} in this deployment (GET /v1/models lists them); omit "
+        "article.language to let detection decide",
+        language=code,
+        supported=supported,
+    )
 
 
 def describe(settings: Settings, workers: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -42,6 +85,8 @@ def describe(settings: Settings, workers: list[dict[str, Any]]) -> dict[str, dic
             if reported:
                 info.update(reported[0])
             loaded = bool(reported)
+        reads = languages(declared, settings)
+        info["languages"] = list(reads) if reads is not None else None
         info["loaded"] = loaded
         info["workers"] = len(serving)
         described[analysis] = info

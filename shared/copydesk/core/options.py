@@ -34,10 +34,20 @@ LABEL_SET_NAME_RULE = "1-64 letters, digits, '.', '_' or '-', starting with a le
 MAX_LABEL_EXAMPLES = 20  # per label
 MAX_EXAMPLES = 200  # per job: the prepare worker embeds each example's lead once per label set
 
-Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Example = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
+# A character other than white space (Unicode White_Space: what strip_whitespace removes),
+# written so that Python and the ECMA-262 patterns of JSON Schema read it alike. A string that
+# is stripped must have one, and the OpenAPI document says so (``pattern``).
+HAS_TEXT = re.compile(r"[^\t\n\v\f\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
+_SOME_TEXT = Field(json_schema_extra={"pattern": HAS_TEXT.pattern})
+
+Label = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), _SOME_TEXT
+]
+Example = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000), _SOME_TEXT
+]
 Description = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000), _SOME_TEXT
 ]
 
 
@@ -102,7 +112,10 @@ def check_labels(value: list[LabelIn]) -> list[LabelIn]:
     return value
 
 
-Labels = Annotated[list[LabelItem], Field(min_length=1, max_length=50)]
+Labels = Annotated[
+    list[LabelItem],
+    Field(min_length=1, max_length=50, json_schema_extra={"uniqueItems": True}),  # check_labels
+]
 LabelSetName = Annotated[str, StringConstraints(pattern=LABEL_SET_NAME.pattern)]
 
 

@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from pydantic import (
+    ConfigDict,
     Field,
     ModelWrapValidatorHandler,
     ValidationInfo,
@@ -33,6 +34,7 @@ from copydesk.core.names import (
     is_terminal,
 )
 from copydesk.core.options import (
+    HAS_TEXT,
     LABEL_SET_NAME,
     LABEL_SET_NAME_RULE,
     LabelIn,
@@ -42,7 +44,28 @@ from copydesk.core.options import (
 )
 
 MAX_TEXT_CHARS = 1_000_000
-LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+LANGUAGE_TAG = re.compile(r"^(?P<language>[A-Za-z]{2})(-[A-Za-z0-9]{1,8})*$")
+ISO_639_1: frozenset[str] = frozenset(
+    """aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv
+    cy da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht
+    hu hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky la
+    lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr nv ny oc oj
+    om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq sr ss st su sv
+    sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu
+    """.split()
+)
+"""The two-letter language codes of ISO 639-1: a hint must open with one of them."""
+
+
+def _language_pattern() -> str:
+    """``LANGUAGE_TAG`` with only ISO 639-1 codes, in any case, for the OpenAPI document."""
+    seconds: dict[str, str] = {}
+    for code in sorted(ISO_639_1):
+        seconds[code[0]] = seconds.get(code[0], "") + code[1] + code[1].upper()
+    first = "|".join(f"[{a}{a.upper()}][{b}]" for a, b in seconds.items())
+    return f"^(?:{first})(-[A-Za-z0-9]{{1,8}})*$"
+
+
 WEBHOOK_SECRET = re.compile(r"^whsec_[A-Za-z0-9+/=]{16,}$")
 
 # the statuses and label-set names are re-exported: their homes are names and options
@@ -63,12 +86,30 @@ __all__ = [
 ]
 
 
+def _one_of_text_and_html(schema: dict[str, Any]) -> None:
+    """State in the schema what ``_text_or_html`` checks: exactly one of them, with text."""
+    given = {"type": "string", "pattern": HAS_TEXT.pattern}
+    schema["oneOf"] = [
+        {"required": [one], "properties": {one: given, other: {"type": "null"}}}
+        for one, other in (("text", "html"), ("html", "text"))
+    ]
+
+
 class ArticleIn(Strict):
+    model_config = ConfigDict(json_schema_extra=_one_of_text_and_html)
+
     html: str | None = Field(default=None)  # held to COPYDESK_MAX_HTML_CHARS, _TAGS at intake
     text: str | None = Field(default=None, max_length=MAX_TEXT_CHARS, validate_default=True)
     title: str | None = Field(default=None, max_length=1000)
     url: str | None = Field(default=None, max_length=2048)
-    language: str | None = Field(default=None, max_length=35)
+    language: str | None = Field(
+        default=None,
+        max_length=35,
+        description="The article's language, a tag opening with an ISO 639-1 code ('en', "
+        "'pt-BR'): a hint used when detection is unsure; /v1/models lists what each analysis "
+        "reads.",
+        json_schema_extra={"pattern": _language_pattern()},
+    )
     ref: str | None = Field(default=None, max_length=200)
     clean: bool = Field(default=True, strict=True)
 
@@ -82,16 +123,25 @@ class ArticleIn(Strict):
             return value  # html itself failed validation; that error is reported
         if value is not None and html is not None:
             raise PydanticCustomError("conflict", "give article.text or article.html, not both")
-        if not (value if value is not None else html).strip():
+        if not HAS_TEXT.search(value if value is not None else html):
             raise PydanticCustomError("empty", "the article has no text")
         return value
 
     @field_validator("language")
     @classmethod
     def _language_tag(cls, value: str | None) -> str | None:
-        if value is not None and not LANGUAGE_TAG.match(value):
-            raise ValueError("must be a BCP 47 language tag such as 'en' or 'en-GB'")
-        return value.lower() if value else value
+        """A language tag whose language is an ISO 639-1 code: "en", "pt-BR", not "xx"."""
+        if value is None:
+            return value
+        tag = LANGUAGE_TAG.match(value)
+        if tag is None or tag["language"].lower() not in ISO_639_1:
+            raise PydanticCustomError(
+                "unknown_language",
+                "{value} is not a language tag opening with an ISO 639-1 code, such as "
+                "'en' or 'pt-BR'",
+                {"value": repr(value)},
+            )
+        return value.lower()
 
 
 class LabelSetIn(Strict):

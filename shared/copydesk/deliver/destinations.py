@@ -53,6 +53,22 @@ class ResolvedAddress:
         return (str(self.ip), self.port)
 
 
+class AddressRefused(WebhookRefused):
+    """A destination with no allowed address: every one is private, reserved or the like.
+
+    The reason a client reads (the 422, the job's webhook ``error``, /deliveries) names the
+    host it gave but never what the host resolved to, or a client could map internal DNS
+    through it. ``addresses`` keeps them for the operator's log.
+    """
+
+    def __init__(self, host: str, addresses: Sequence[ResolvedAddress], *, literal: bool) -> None:
+        what = "is a" if literal else "resolves only to"
+        kind = "private or reserved address" + ("" if literal else "es")
+        super().__init__(f"webhook host {host!r} {what} {kind}", host=host)
+        self.host = host
+        self.addresses = tuple(addresses)
+
+
 @dataclass(frozen=True, slots=True)
 class Destination:
     """A webhook URL taken apart once, so checking and connecting read the same host."""
@@ -181,10 +197,8 @@ def allowed_addresses(
         return []
     allowed = [a for a in candidates if is_allowed_address(a.ip, allow_networks=allow_networks)]
     if not allowed:
-        refused = ", ".join(str(a.ip) for a in candidates)
-        raise WebhookRefused(
-            f"webhook host {dest.host!r} reaches no allowed address ({refused})", host=dest.host
-        )
+        literal = len(candidates) == 1 and str(candidates[0].ip) == dest.host
+        raise AddressRefused(dest.host, candidates, literal=literal)
     return allowed
 
 

@@ -1,13 +1,16 @@
 """Deliver's schedule in Redis: claim due webhooks with a lease, settle each attempt, redeliver.
 
 A job that ends becomes due in the script that ends it (``copydesk.complete.state``); the
-dispatcher (``copydesk.deliver.dispatcher``) claims and sends what is due.
+dispatcher (``copydesk.deliver.dispatcher``) claims and sends what is due. The body of a
+webhook is kept from its first attempt on (``KEEP``): the ``webhook-id`` is the receiver's
+idempotency key, so every attempt and redelivery under it must carry the same bytes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import zlib
 from typing import Any
 
 from copydesk.store.base import COMMON_LUA, DUE, PREFIX, StoreBase, text
@@ -82,6 +85,23 @@ return 'pending'
 )
 
 
+KEEP = """
+-- KEYS[1] the webhook's subject (job or batch hash), KEYS[2] its kept body
+-- ARGV: the body (compressed), ttl seconds if the subject has none
+-- Keeps the first body made for a webhook and returns the one kept, in one step: two
+-- dispatchers that render it together (an attempt that outlived its lease) send the same
+-- bytes. The body lives as long as its subject, so a redelivery finds it too; nil once the
+-- subject is gone.
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local kept = redis.call('GET', KEYS[2])
+if kept then return kept end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl <= 0 then ttl = tonumber(ARGV[2]) * 1000 end
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ttl)
+return ARGV[1]
+"""
+
+
 class DeliverState(StoreBase):
     def claim_deliveries(self, *, lease_seconds: float, limit: int) -> list[str]:
         """Claim up to ``limit`` due webhooks (job ids) for ``lease_seconds``."""
@@ -126,6 +146,22 @@ class DeliverState(StoreBase):
         """
         keys = [self.job_key(job_id), DUE, self.gone_marker(url)]
         return text(self.script(REDELIVER)(keys=keys, args=[job_id]))
+
+    def webhook_body_key(self, member: str) -> str:
+        """The body a due webhook (a job id, or 'batch:<id>') sends on every attempt."""
+        return self.subject_key(member) + ":webhook"
+
+    def kept_body(self, member: str) -> bytes | None:
+        """The body kept for a webhook, or None before its first attempt."""
+        kept = self.redis.get(self.webhook_body_key(member))
+        return None if kept is None else zlib.decompress(kept)
+
+    def keep_body(self, member: str, body: bytes) -> bytes | None:
+        """Keep ``body`` for the webhook unless one is kept already; return the one kept (None
+        when the job or batch is gone). Compressed: a job's event repeats its results."""
+        keys = [self.subject_key(member), self.webhook_body_key(member)]
+        kept = self.script(KEEP)(keys=keys, args=[zlib.compress(body), self.ttl])
+        return None if kept is None else zlib.decompress(kept)
 
     @staticmethod
     def gone_marker(url: str) -> str:

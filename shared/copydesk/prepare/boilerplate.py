@@ -12,14 +12,19 @@ reader (``copydesk.prepare.html``) to skip those elements: one vocabulary of fur
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+from copydesk.prepare.dateline import split_dateline
 
 SHORT_LINE = 200
 """Longest line (characters) still taken for a headline in a link list."""
 
 _EDGE_LINES = 6
 """Bylines, datelines and cookie notices are only looked for this many lines from either end."""
+
+_DATELINE_LINES = 3
+"""A wire dateline is looked for in the first paragraph, after at most two headline lines."""
 
 _TERMINAL = ".!?…。！？؟"
 
@@ -120,32 +125,57 @@ _TERMINAL_END = re.compile(r"[.!…。！؟:;,][\"'”’»)\]]*$")
 
 @dataclass(frozen=True, slots=True)
 class Cleaned:
-    """The text without furniture, the repeated headline if one was found, and what went."""
+    """The text without furniture, the repeated headline if one was found, and what went.
+
+    ``boilerplate_lines`` and ``removed_lines`` count the lines the client sent: a line that
+    ``unwrap_lines`` joined from several counts as each of them (``sources``), so the report
+    agrees with a count of the input's lines. ``removed_characters`` also holds a dateline
+    cut from the first paragraph, which is part of a line, not a line.
+    """
 
     text: str
     title: str | None
     title_repeats: int
     boilerplate_lines: int
     removed_characters: int = 0
-
-    @property
-    def removed_lines(self) -> int:
-        return self.title_repeats + self.boilerplate_lines
+    removed_lines: int = 0
+    dateline: str | None = None
 
 
-def remove_boilerplate(text: str, *, titles: Iterable[str] = ()) -> Cleaned:
-    """Strip headline copies, link-list runs and furniture lines from normalised text.
+def remove_boilerplate(
+    text: str, *, titles: Iterable[str] = (), sources: Sequence[int] | None = None
+) -> Cleaned:
+    """Strip headline copies, link-list runs, furniture lines and a wire dateline.
 
     ``titles`` are headlines known from elsewhere (the client's title, the page's <title>):
     copies of them at the top are removed, since the title travels in ``Document.title``.
+    ``sources`` says how many lines of the input each line of ``text`` was joined from
+    (one each when not given); the counts in the result are of those input lines.
     """
     lines: list[str | None] = list(text.split("\n"))
     original = list(lines)
+    weights = list(sources) if sources is not None else [1] * len(lines)
+    if len(weights) != len(lines):
+        raise ValueError("sources must give one count per line of text")
     title, title_repeats = _drop_title_copies(lines, titles=titles)
-    removed = _drop_list_runs(lines) + _drop_furniture(lines)
-    gone = sum(len(line) for line, now in zip(original, lines, strict=True) if now is None)
+    copies = sum(w for w, now in zip(weights, lines, strict=True) if now is None)
+    _drop_list_runs(lines)
+    _drop_furniture(lines)
+    dateline, cut = _drop_dateline(lines)
+    gone = [i for i, now in enumerate(lines) if now is None]
+    removed_lines = sum(weights[i] for i in gone)
+    # a joined line holds one space per join where the input had a line break
+    characters = cut + sum(len(original[i]) - (weights[i] - 1) for i in gone)
     kept = re.sub(r"\n{3,}", "\n\n", "\n".join(line for line in lines if line is not None))
-    return Cleaned(kept.strip(), title, title_repeats, removed, gone)
+    return Cleaned(
+        text=kept.strip(),
+        title=title,
+        title_repeats=title_repeats,
+        boilerplate_lines=removed_lines - copies,
+        removed_characters=characters,
+        removed_lines=removed_lines,
+        dateline=dateline,
+    )
 
 
 def is_list_heading(line: str) -> bool:
@@ -275,6 +305,25 @@ def _drop_furniture(lines: list[str | None]) -> int:
             lines[i] = None
             removed += 1
     return removed
+
+
+def _drop_dateline(lines: list[str | None]) -> tuple[str | None, int]:
+    """Cut a wire dateline from the first paragraph; return it and the characters cut.
+
+    The first paragraph is the first content line, or the one after headline-like lines
+    (a headline the client sent in the text) near the top; a dateline further on is text.
+    A line that is only a dateline goes whole (and is counted as a line, not as a cut).
+    """
+    for i in _content_indices(lines)[:_DATELINE_LINES]:
+        line = lines[i]
+        split = split_dateline(line)
+        if split is not None:
+            dateline, rest = split
+            lines[i] = rest or None
+            return dateline.strip(), len(dateline) if rest else 0
+        if not is_headline_like(line):
+            break
+    return None, 0
 
 
 def _is_dateline(line: str) -> bool:

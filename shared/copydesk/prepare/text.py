@@ -19,6 +19,7 @@ from copydesk.prepare.deadline import DeadlineExceeded, call_with_deadline
 from copydesk.core.document import Document, Span
 from copydesk.prepare.html import check_page, extract_html, strip_tags
 from copydesk.prepare.language import detect, language_code
+from copydesk.prepare.prose import check_prose
 
 PYSBD_BUDGET = 200_000
 """Characters segmented with pysbd per article (~1.3 s); the rest uses the regex splitter."""
@@ -100,17 +101,20 @@ def prepare(
         titles += [page_title] if page_title else []
     else:
         raw, page_title = text, None
-    unwrapped = unwrap_lines(normalise(raw))
+    unwrapped, sources = unwrap_lines(normalise(raw))
     cleaned = (
-        remove_boilerplate(unwrapped, titles=titles) if clean else Cleaned(unwrapped, None, 0, 0)
+        remove_boilerplate(unwrapped, titles=titles, sources=sources)
+        if clean
+        else Cleaned(unwrapped, None, 0, 0)
     )
     body = _unwrap_hard_breaks(cleaned.text)
     if not body.strip():
         raise errors.EmptyArticle("no article text remained after cleaning the input")
+    analysed = _analysed_part(body, limits.max_chars)
+    check_prose(analysed)  # what the analyses read must be words, not "xxxx" or digits
     detected, sure = detect(body)
     hint = language_code(language)
     chosen = hint if hint and not sure else detected or hint
-    analysed = _analysed_part(body, limits.max_chars)
     sentences = split_sentences(analysed, language=chosen, max_chars=limits.max_sentence_chars)
     if not sentences:
         raise errors.EmptyArticle("the article has no sentences after cleaning")
@@ -245,8 +249,11 @@ def _analysed_part(text: str, max_chars: int) -> str:
     return head[:cut].rstrip() if cut > 0 else head
 
 
-def unwrap_lines(text: str) -> str:
+def unwrap_lines(text: str) -> tuple[str, list[int]]:
     """Join lines that a fixed-width wrap (e-mail, 72 columns) broke inside paragraphs.
+
+    Returns the text and, for each of its lines, how many input lines it was joined from,
+    so cleaning can report the lines the client sent.
 
     Wrapped text is recognised by its lines: most long lines that another line follows are
     "full", meaning the next line's first word would not have fitted after them within the
@@ -255,18 +262,26 @@ def unwrap_lines(text: str) -> str:
     so a list or a column of one-sentence lines in ordinary text is never run together.
     """
     lines = text.split("\n")
+    unchanged = text, [1] * len(lines)
     followed = [i for i in range(len(lines) - 1) if lines[i] and lines[i + 1]]
     if len(followed) < _WRAP_MIN_LINES:
-        return text
+        return unchanged
     width = max(len(lines[i]) for i in followed)
     if not _WRAP_WIDTHS[0] <= width <= _WRAP_WIDTHS[1]:
-        return text
+        return unchanged
     long = [i for i in followed if len(lines[i]) >= width - _WRAP_SLACK]
     full = {i for i in long if len(lines[i]) + 1 + len(lines[i + 1].split()[0]) > width}
     stops = sum(lines[i][-1] in '.!?"”’' for i in full)
     if len(full) < max(_WRAP_MIN_LINES, _WRAP_FULL_SHARE * len(long)) or 2 * stops > len(full):
-        return text
-    return "".join(line + (" " if i in full else "\n") for i, line in enumerate(lines))[:-1]
+        return unchanged
+    sources = [1]
+    for i in range(len(lines) - 1):
+        if i in full:
+            sources[-1] += 1
+        else:
+            sources.append(1)
+    joined = "".join(line + (" " if i in full else "\n") for i, line in enumerate(lines))[:-1]
+    return joined, sources
 
 
 def _unwrap_hard_breaks(text: str) -> str:

@@ -1,10 +1,15 @@
-"""Which worker processes are alive, which queues they consume and which models they hold.
+"""Which worker and dispatcher processes are alive, what they consume and what they hold.
 
-Each worker pool process announces itself in Redis under a key that expires
-(``copydesk:presence:<host>:<pid>``, refreshed every BEAT seconds, gone TTL seconds after the
-process is), with the queues it consumes, the models it has loaded and its RSS. The intake
-reads these for ``/readyz`` (every queue needs a live worker with its models loaded) and
-``/v1/models``; it works the same for processes on any number of hosts.
+Two keys, read in O(processes) whatever else Redis holds: the sorted set ``MEMBERS`` (each
+process, scored by when its presence runs out, on the Redis server's clock so hosts never
+disagree) and the hash ``ABOUT`` (each process's JSON: kind, host, pid, queues, models, RSS).
+A per-process key found by SCAN made every probe cost as much as the keyspace (0.5 s at a
+million keys), and any client could drive that cost; here nothing scans.
+
+A process announces itself every BEAT seconds and counts for TTL seconds after; a worker
+first announces once its models are loaded. A process that stops cleanly withdraws at once;
+one that dies drops out TTL seconds after its last beat, and readers remove it then. Both
+keys expire when the last process's presence runs out, so nothing outlives the processes.
 """
 
 from __future__ import annotations
@@ -12,54 +17,140 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import redis
 
-PREFIX = "copydesk:presence:"
-DISPATCHER_PREFIX = "copydesk:dispatcher:"  # each dispatcher's own heartbeat
+from copydesk.store.base import PREFIX
+
+MEMBERS = f"{PREFIX}:presence"  # sorted set: process -> when its presence runs out
+ABOUT = f"{PREFIX}:presence:about"  # hash: process -> its JSON
 BEAT = 10.0
 TTL = 30
+MAX_PROCESSES = 4000  # read at most this many (Lua's unpack limit is near 8,000)
 
 log = logging.getLogger(__name__)
 
+_CLOCK = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+"""
+# Drop the processes whose presence ran out, then make both keys expire with the last one.
+_TIDY = """
+local gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. now, 'LIMIT', 0, 1000)
+if #gone > 0 then
+  redis.call('ZREM', KEYS[1], unpack(gone))
+  redis.call('HDEL', KEYS[2], unpack(gone))
+end
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+if #last > 0 then
+  local at = math.floor(tonumber(last[2])) + 1
+  redis.call('EXPIREAT', KEYS[1], at)
+  redis.call('EXPIREAT', KEYS[2], at)
+end
+"""
+# KEYS: MEMBERS, ABOUT. ARGV[1]: {"process": ..., "about": JSON, "ttl": seconds}.
+ANNOUNCE = (
+    _CLOCK
+    + """
+local a = cjson.decode(ARGV[1])
+redis.call('ZADD', KEYS[1], now + tonumber(a.ttl), a.process)
+redis.call('HSET', KEYS[2], a.process, a.about)
+"""
+    + _TIDY
+)
+# KEYS: MEMBERS, ABOUT. ARGV[1]: the most processes to return. Returns each live one's JSON.
+LIVE = (
+    _CLOCK
+    + _TIDY
+    + """
+local alive = redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf', 'LIMIT', 0, tonumber(ARGV[1]))
+if #alive == 0 then return {} end
+return redis.call('HMGET', KEYS[2], unpack(alive))
+"""
+)
 
-def announce(client: redis.Redis, ident: str, payload: dict[str, Any]) -> None:
-    client.set(PREFIX + ident, json.dumps(payload), ex=TTL)
+
+def announce(client: redis.Redis, process: str, about: dict[str, Any], *, ttl: int = TTL) -> None:
+    """Count ``process`` (e.g. ``worker:<host>:<pid>``) as alive for ``ttl`` seconds."""
+    argument = json.dumps({"process": process, "about": json.dumps(about), "ttl": ttl})
+    client.register_script(ANNOUNCE)(keys=[MEMBERS, ABOUT], args=[argument])
+
+
+def withdraw(client: redis.Redis, process: str) -> None:
+    """Stop counting ``process`` at once (it is stopping cleanly)."""
+    with client.pipeline(transaction=True) as pipe:
+        pipe.zrem(MEMBERS, process).hdel(ABOUT, process).execute()
 
 
 def live(client: redis.Redis) -> list[dict[str, Any]]:
-    """Every process that announced itself within the last TTL seconds."""
-    keys = list(client.scan_iter(PREFIX + "*", count=500))
-    if not keys:
-        return []
-    return [json.loads(raw) for raw in client.mget(keys) if raw is not None]
+    """Every process whose presence has not run out, workers and dispatchers."""
+    found = client.register_script(LIVE)(keys=[MEMBERS, ABOUT], args=[MAX_PROCESSES])
+    return [json.loads(raw) for raw in found if raw is not None]
+
+
+def workers(processes: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [p for p in processes if p.get("kind", "worker") == "worker"]
+
+
+def dispatchers(processes: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [p for p in processes if p.get("kind") == "dispatcher"]
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """Which queues the live workers consume, and how many dispatchers run."""
+
+    workers: dict[str, int]  # queue -> live worker processes consuming it
+    dispatchers: int
+
+    @property
+    def missing(self) -> list[str]:
+        return [queue for queue, count in self.workers.items() if not count]
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing and self.dispatchers > 0
+
+
+def coverage(processes: list[dict[str, Any]], queues: Iterable[str]) -> Coverage:
+    serving = workers(processes)
+    return Coverage(
+        workers={q: sum(q in w.get("queues", ()) for w in serving) for q in queues},
+        dispatchers=len(dispatchers(processes)),
+    )
 
 
 class Heartbeat(threading.Thread):
-    """Announce ``payload()`` every BEAT seconds until the process exits."""
+    """Announce ``about()`` every BEAT seconds until :meth:`stop`, which withdraws it."""
 
     def __init__(
-        self, client: redis.Redis, ident: str, payload: Callable[[], dict[str, Any]]
+        self, client: redis.Redis, process: str, about: Callable[[], dict[str, Any]]
     ) -> None:
         super().__init__(name="copydesk-heartbeat", daemon=True)
         self.client = client
-        self.key = ident
-        self.payload = payload
+        self.process = process
+        self.about = about
         self.stopped = threading.Event()
 
     def run(self) -> None:
         while not self.stopped.is_set():
             try:
-                announce(self.client, self.key, self.payload())
+                announce(self.client, self.process, self.about())
             except redis.RedisError as exc:  # Redis is away: the next beat tries again
                 log.debug("heartbeat not sent: %s", exc)
             except Exception:
                 log.exception("heartbeat failed")
             self.stopped.wait(BEAT)
 
-
-def dispatchers(client: redis.Redis) -> int:
-    """How many dispatchers beat within their TTL."""
-    return sum(1 for _ in client.scan_iter(DISPATCHER_PREFIX + "*", count=500))
+    def stop(self, *, timeout: float = 5.0) -> None:
+        """Stop beating and withdraw (after a beat in flight, so none comes after)."""
+        self.stopped.set()
+        if self.is_alive() and threading.current_thread() is not self:
+            self.join(timeout)
+        try:
+            withdraw(self.client, self.process)
+        except redis.RedisError as exc:  # it drops out TTL seconds after its last beat
+            log.warning("presence of %s not withdrawn: %s", self.process, exc)

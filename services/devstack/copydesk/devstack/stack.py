@@ -149,7 +149,8 @@ class Stack:
         return pids
 
     def wait_ready(self, *, timeout: float) -> None:
-        """Wait until the intake answers /readyz and the analysis worker answers a ping."""
+        """Wait until the intake answers /readyz and workers with their models loaded serve
+        each queue, beside a dispatcher."""
         deadline = time.monotonic() + timeout
         while not (self._intake_ready() and self._workers_ready()):
             for name, process in self.processes.items():
@@ -167,12 +168,19 @@ class Stack:
             return False
 
     def _workers_ready(self) -> bool:
-        """Ask the worker over the broker; ready when it answers."""
-        from celery import Celery
+        """Read presence: a pool process announces itself once its models are loaded."""
+        import redis
 
-        with Celery(broker=self.redis_url, set_as_current=False) as app:
-            replies = app.control.ping(timeout=1.0)
-        return len(replies) >= 1
+        from copydesk.store import presence
+
+        client = redis.Redis.from_url(self.redis_url or "")
+        try:
+            processes = presence.live(client)
+        except redis.RedisError:
+            return False
+        finally:
+            client.close()
+        return presence.coverage(processes, self.analysis_queues.split(",")).complete
 
     def stop(self, *, timeout: float = 20.0) -> None:
         """Stop every process this stack started (by PID), gently, then firmly."""

@@ -6,7 +6,9 @@ so no crash can lose its event. A dispatcher claims due webhooks with a lease
 a reason, or pending until the next attempt of ``COPYDESK_WEBHOOK_RETRY_DELAYS``. Every
 attempt ends with a recorded outcome, whatever it raised. The ``webhook-id`` is derived from
 the job and event, so a receiver that sees an event twice (a dispatcher died after sending,
-before settling) can drop the copy.
+before settling) can drop the copy. It is the message's idempotency key (Standard Webhooks), so
+the body is made once, at the first attempt, and kept beside the job for as long as the job:
+every attempt and every redelivery under that id sends the very same bytes.
 """
 
 from __future__ import annotations
@@ -24,12 +26,14 @@ from copydesk.core.settings import Settings
 from copydesk.core.ids import now_rfc3339
 from copydesk.store.base import DUE
 from copydesk.store.jobs import RedisJobStore
+from copydesk.deliver.destinations import AddressRefused
 from copydesk.deliver.webhooks import (
     DeliveryResult,
     Sender,
     WebhookSender,
     build_batch_event,
     build_event,
+    encode_event,
     event_type_for,
 )
 
@@ -99,16 +103,25 @@ class Deliverer:
             batch = self.store.batch(member.removeprefix("batch:"))
             if batch is None or not batch.get("webhook") or batch["webhook_state"] != "pending":
                 return None
-            view = batch_view(batch, self.store.statuses(batch["jobs"]))
-            url = f"{batch.get('base_url', '')}/v1/batches/{batch['id']}"
-            event = build_batch_event(batch=view, batch_url=url)
-            return _Subject(batch, f"msg_batch_{batch['id']}_batch.completed", event)
-        job = self.store.get(member)
-        if job is None or not job.get("webhook") or job.get("webhook_state") != "pending":
-            return None
-        event_type = event_type_for(job["status"])
-        event = build_event(job=render_job(job), event_type=event_type, job_url=_job_url(job))
-        return _Subject(job, str(delivery_id(job)), event)
+            record, msg_id = batch, f"msg_batch_{batch['id']}_batch.completed"
+        else:
+            job = self.store.get(member)
+            if job is None or not job.get("webhook") or job.get("webhook_state") != "pending":
+                return None
+            record, msg_id = job, str(delivery_id(job))
+        payload = self.store.kept_body(member)
+        if payload is None:
+            payload = self.store.keep_body(member, encode_event(self._event(member, record)))
+        return None if payload is None else _Subject(member, record, msg_id, payload)
+
+    def _event(self, member: str, record: dict[str, Any]) -> dict[str, Any]:
+        """The event a job or a batch announces, as it stands at its webhook's first attempt."""
+        if member.startswith("batch:"):
+            view = batch_view(record, self.store.statuses(record["jobs"]))
+            url = f"{record.get('base_url', '')}/v1/batches/{record['id']}"
+            return build_batch_event(batch=view, batch_url=url)
+        event_type = event_type_for(record["status"])
+        return build_event(job=render_job(record), event_type=event_type, job_url=_job_url(record))
 
     def _send(self, subject: _Subject) -> DeliveryResult:
         url = subject.record["webhook"]["url"]
@@ -123,9 +136,17 @@ class Deliverer:
             raise _Final(str(exc)) from exc
         try:
             return self.sender.send(
-                url=url, event=subject.event, secret=secret, msg_id=subject.delivery_id
+                url=url, payload=subject.payload, secret=secret, msg_id=subject.delivery_id
             )
         except WebhookRefused as exc:
+            if isinstance(exc, AddressRefused):  # the addresses are for operators, not clients
+                log.warning(
+                    "webhook of %s refused: %s resolves to %s, none allowed",
+                    subject.member,
+                    exc.host,
+                    ", ".join(str(address.ip) for address in exc.addresses),
+                    extra=_context(subject.member),
+                )
             raise _Final(f"destination refused: {exc.detail}") from exc
         except ValueError as exc:  # the secret cannot sign
             raise _Final(str(exc)) from exc
@@ -144,10 +165,7 @@ class Deliverer:
         )
         tail = f", next attempt in {retry_in:g} s" if state == "pending" else ""
         context = {"attempt": entry["attempt"], "outcome": state, "ms": entry["ms"]}
-        if job_id.startswith("batch:"):
-            context["batch_id"] = job_id.removeprefix("batch:")
-        else:
-            context["job_id"] = job_id
+        context.update(_context(job_id))
         log.info(
             "webhook of %s, attempt %d: %s%s%s",
             job_id,
@@ -162,11 +180,13 @@ class Deliverer:
 
 @dataclass(frozen=True, slots=True)
 class _Subject:
-    """A due webhook: the record it belongs to (a job or a batch), its id, its event."""
+    """A due webhook: its member in the schedule, the record it belongs to (a job or a
+    batch), its id, its kept body."""
 
+    member: str
     record: dict[str, Any]
     delivery_id: str
-    event: dict[str, Any]
+    payload: bytes
 
 
 class _Final(Exception):
@@ -192,6 +212,13 @@ def signing_secret(job: dict[str, Any], settings: Settings) -> str:
         return SecretBox(settings.secrets_key.get_secret_value()).open(sealed)
     except InvalidToken as exc:
         raise ValueError("the job's secret cannot be opened with COPYDESK_SECRETS_KEY") from exc
+
+
+def _context(member: str) -> dict[str, Any]:
+    """The log fields naming a due webhook's subject: ``job_id``, or ``batch_id``."""
+    if member.startswith("batch:"):
+        return {"batch_id": member.removeprefix("batch:")}
+    return {"job_id": member}
 
 
 def _job_url(job: dict[str, Any]) -> str:

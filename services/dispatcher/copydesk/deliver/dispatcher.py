@@ -5,6 +5,9 @@ run against one Redis: deliveries are claimed with a lease and sweeps are atomic
 imports no model code and holds no Celery worker: webhooks are I/O on threads, up to
 ``COPYDESK_WEBHOOK_CONCURRENCY`` at a time. A Redis outage pauses it; it resumes by itself.
 ``python -m copydesk.deliver.dispatcher check`` exits 0 while this host's dispatcher is alive.
+Each dispatcher announces itself in presence (:mod:`copydesk.store.presence`) from its sweep
+loop, so a hung sweeper stops its beat, and withdraws when it stops; the check and the worker
+report read presence in O(processes), never by scanning the keyspace.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 import redis
 
 from copydesk.core.logs import configure
-from copydesk.store.presence import DISPATCHER_PREFIX
+from copydesk.store import presence
 from copydesk.core.settings import Settings, get_settings
 from copydesk.store.base import redis_client
 from copydesk.store.jobs import RedisJobStore
@@ -30,11 +33,7 @@ from copydesk.sweep.sweeper import Sweeper
 
 log = logging.getLogger("copydesk.dispatcher")
 POLL_SECONDS = 0.25  # how often an idle dispatcher looks for due webhooks
-HEARTBEAT_SECONDS = 10
-
-
-def heartbeat_key(name: str) -> str:
-    return f"{DISPATCHER_PREFIX}{name}"
+HEARTBEAT_SECONDS = presence.BEAT  # within presence.TTL: a beat lost is no absence
 
 
 class Dispatcher:
@@ -53,6 +52,8 @@ class Dispatcher:
         self.deliverer = deliverer or Deliverer(store=self.store, settings=settings)
         self.sweeper = Sweeper(store=self.store, settings=settings)
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
+        self.process = f"dispatcher:{self.name}"  # its member in presence
+        self.started = time.time()
         self.stopping = threading.Event()
         self._busy = 0
         self._lock = threading.Lock()
@@ -86,10 +87,26 @@ class Dispatcher:
                     pool.submit(self._deliver, job_id)
                 if not claimed:
                     self.stopping.wait(POLL_SECONDS)
-        sweeping.join(timeout=5)
+            sweeping.join(timeout=5)
+            self._withdraw()  # no longer claiming: the worker report counts it out at once
 
     def stop(self) -> None:
         self.stopping.set()
+
+    def _about(self) -> dict[str, object]:
+        return {
+            "kind": "dispatcher",
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "name": self.name,
+            "started_at": self.started,
+        }
+
+    def _withdraw(self) -> None:
+        try:
+            presence.withdraw(self.store.redis, self.process)
+        except redis.RedisError as exc:  # it drops out when its presence runs out
+            log.warning("dispatcher %s not withdrawn from presence: %s", self.name, exc)
 
     def _claim(self) -> list[str]:
         with self._lock:
@@ -119,7 +136,7 @@ class Dispatcher:
         last_sweep = -interval
         while not self.stopping.is_set():
             try:
-                self.store.redis.set(heartbeat_key(self.name), "1", ex=3 * HEARTBEAT_SECONDS)
+                presence.announce(self.store.redis, self.process, self._about())
                 if time.monotonic() - last_sweep >= interval:
                     last_sweep = time.monotonic()
                     counts = self.sweeper.sweep()
@@ -132,13 +149,17 @@ class Dispatcher:
             self.stopping.wait(min(interval, HEARTBEAT_SECONDS))
 
 
+def alive_here(client: redis.Redis) -> bool:
+    """Whether a dispatcher on this host announced itself within its presence's TTL."""
+    host = socket.gethostname()
+    return any(d.get("host") == host for d in presence.dispatchers(presence.live(client)))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     settings = get_settings()
     if args[:1] == ["check"]:  # health check: is a dispatcher on this host alive?
-        client = redis_client(settings)
-        alive = list(client.scan_iter(heartbeat_key(f"{socket.gethostname()}:*")))
-        return 0 if alive else 1
+        return 0 if alive_here(redis_client(settings)) else 1
     configure("dispatcher", fmt=settings.log_format, level=settings.log_level)
     dispatcher = Dispatcher(settings)
     signal.signal(signal.SIGTERM, lambda *_: dispatcher.stop())

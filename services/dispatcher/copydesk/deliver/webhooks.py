@@ -49,9 +49,9 @@ class DeliveryResult:
 
 
 class Sender(Protocol):
-    """Anything that can deliver one signed event to one URL."""
+    """Anything that can deliver one signed body (an encoded event) to one URL."""
 
-    def send(self, *, url: str, event: dict, secret: str, msg_id: str) -> DeliveryResult: ...
+    def send(self, *, url: str, payload: bytes, secret: str, msg_id: str) -> DeliveryResult: ...
 
 
 # --- pinned connections -------------------------------------------------------------------
@@ -165,30 +165,38 @@ def event_type_for(status: str) -> str:
     return event_type
 
 
-def build_event(
-    *, job: dict, event_type: str, job_url: str, now: datetime | None = None
-) -> dict[str, Any]:
-    """Wrap a job in a Standard Webhooks payload so receivers can route on ``type``."""
+def build_event(*, job: dict, event_type: str, job_url: str) -> dict[str, Any]:
+    """Wrap a finished job in a Standard Webhooks payload so receivers can route on ``type``.
+
+    Only what stays fixed once the job has ended goes in: ``timestamp`` is when the event
+    happened (``completed_at``; the attempt's time is the ``webhook-timestamp`` header), and
+    the webhook's own delivery state, which moves with every attempt, is left out.
+    """
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown webhook event type {event_type!r}")
-    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    shown = {key: value for key, value in job.items() if key != "webhook"}
     return {
         "type": event_type,
-        "timestamp": moment.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        "data": {"job_id": job["id"], "job_url": job_url, "status": job["status"], "job": job},
+        "timestamp": job.get("completed_at") or _rfc3339(datetime.now(UTC)),
+        "data": {"job_id": job["id"], "job_url": job_url, "status": job["status"], "job": shown},
     }
 
 
 def build_batch_event(
     *, batch: dict, batch_url: str, now: datetime | None = None
 ) -> dict[str, Any]:
-    """The ``batch.completed`` event: every job of the batch has ended."""
-    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    """The ``batch.completed`` event: every job of the batch has ended (at ``now``), without
+    the webhook's delivery state."""
+    shown = {key: value for key, value in batch.items() if key != "webhook"}
     return {
         "type": "batch.completed",
-        "timestamp": moment.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        "data": {"batch_id": batch["id"], "batch_url": batch_url, "batch": batch},
+        "timestamp": _rfc3339(now or datetime.now(UTC)),
+        "data": {"batch_id": batch["id"], "batch_url": batch_url, "batch": shown},
     }
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def encode_event(event: dict) -> bytes:
@@ -271,11 +279,11 @@ class WebhookSender:
             **overrides,
         )
 
-    def send(self, *, url: str, event: dict, secret: str, msg_id: str) -> DeliveryResult:
-        """Deliver once; raise WebhookRefused before any connection to a refused destination."""
+    def send(self, *, url: str, payload: bytes, secret: str, msg_id: str) -> DeliveryResult:
+        """Deliver ``payload`` once; raise WebhookRefused before any connection to a refused
+        destination."""
         started = time.perf_counter()
         dest = parse_destination(url)
-        payload = encode_event(event)
         headers = sign_headers(
             payload=payload, secret=secret, msg_id=msg_id, timestamp=int(self._clock())
         )

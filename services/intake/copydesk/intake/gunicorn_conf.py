@@ -10,6 +10,10 @@
 - It refuses to start on a non-loopback address without API keys (unless
   COPYDESK_ALLOW_OPEN_ACCESS), whatever COPYDESK_HTTP_HOST says: the check is on the
   addresses gunicorn actually binds.
+- No control socket. gunicorn 25+ opens one for ``gunicornc`` at a path per user
+  ($XDG_RUNTIME_DIR/gunicorn.ctl or $HOME/.gunicorn/gunicorn.ctl), so every stack on a host
+  would share it and each new one would take it from the last. copydesk never uses it; the
+  arbiter is driven by signals (Ctrl-C, SIGTERM, SIGHUP) as before.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from __future__ import annotations
 import json
 
 from gunicorn import util
+
+control_socket_disable = True  # gunicorn setting: see the module's docstring
 
 CODES = {400: "bad_request", 414: "uri_too_long", 431: "headers_too_large", 501: "not_implemented"}
 

@@ -7,8 +7,9 @@ Two sources, so the figures are right however many processes and hosts run:
 - everything the workers and the dispatcher do, counted in Redis by the store's own scripts
   (``copydesk:stats``: jobs accepted and ended by status, analyses by analysis, model and
   outcome with duration histograms, webhook attempts by outcome), plus queue depths per queue
-  and priority, the age of the oldest waiting job, and each worker process's RSS from its
-  heartbeat. The intake reads these at scrape time: no worker needs to be scraped.
+  and priority, the age of the oldest waiting job, and from presence the live worker
+  processes per queue, the dispatchers and each worker process's RSS. The intake reads these
+  at scrape time: no worker needs to be scraped.
 """
 
 from __future__ import annotations
@@ -109,20 +110,40 @@ class RedisCollector(Collector):
             labels=["queue"],
         )
         now = time.time()
-        for queue in QUEUES:
-            ages = [0.0]
-            for priority in PRIORITY_STEPS:
-                key = queue_key(queue, priority)
-                depth.add_metric([queue, priority], float(client.llen(key)))
-                ages.append(_age(client, key, now))
-            oldest.add_metric([queue], max(ages))
+        lists = [(q, p, queue_key(q, p)) for q in QUEUES for p in PRIORITY_STEPS]
+        pipe = client.pipeline(transaction=False)
+        for *_, key in lists:
+            pipe.llen(key)
+        ages: dict[str, list[float]] = {queue: [0.0] for queue in QUEUES}
+        for (queue, priority, key), length in zip(lists, pipe.execute(), strict=True):
+            depth.add_metric([queue, priority], float(length))
+            if length:  # an empty list has no next job: one round trip for every depth
+                ages[queue].append(_age(client, key, now))
+        for queue, seen in ages.items():
+            oldest.add_metric([queue], max(seen))
         yield depth
         yield oldest
+        processes = presence.live(client)  # O(processes): no keyspace scan
+        covered = presence.coverage(processes, QUEUES)
+        workers = GaugeMetricFamily(
+            "copydesk_workers",
+            "Live worker processes consuming each queue, counted once their models are loaded "
+            "(0: the queue's jobs wait).",
+            labels=["queue"],
+        )
+        for queue, count in covered.workers.items():
+            workers.add_metric([queue], float(count))
+        yield workers
+        yield GaugeMetricFamily(
+            "copydesk_dispatchers",
+            "Live dispatcher processes (webhooks and the sweeper).",
+            value=float(covered.dispatchers),
+        )
         rss = GaugeMetricFamily(
             "copydesk_worker_rss_bytes", "Resident memory of each live worker process.",
             labels=["host", "pid", "queues"],
         )  # fmt: skip
-        for worker in presence.live(client):
+        for worker in presence.workers(processes):
             rss.add_metric(
                 [str(worker["host"]), str(worker["pid"]), ",".join(worker["queues"])],
                 float(worker.get("rss_mb", 0.0)) * 1024 * 1024,

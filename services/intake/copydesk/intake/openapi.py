@@ -6,16 +6,26 @@ Served at ``/openapi.json``, with interactive docs at ``/docs`` (Swagger UI, als
 Scalar under ``/docs/``), their assets bundled (no CDN). spectree documents only: the views
 validate the requests themselves (``skip_validation``), so every error stays an RFC 9457
 problem with its stable code.
+
+The document says what the API does, no more: each operation's summary is the first sentence
+of its view's docstring (the rest is its description); an event stream documents each event
+(schemathesis reads a 3.1 ``schema`` of ``text/event-stream`` as one event's, as 3.2's
+``itemSchema``); and a deployment without API keys serves a document that asks for none.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
+import inspect
+import re
+from collections.abc import Callable
 from typing import Any
 
 from spectree import Response, SecurityScheme, SecuritySchemeData, SpecTree
 from spectree.utils import get_model_key, parse_code
 
-from copydesk.core.api_models import Problem
+from copydesk.core.api_models import EVENT_ID, EVENT_TYPES, Problem
 
 spec = SpecTree(
     "flask",
@@ -40,15 +50,23 @@ spec = SpecTree(
 
 # the errors any /v1 route may answer, besides its own
 COMMON_ERRORS = (401, 429, 503)
+EVENT_STREAM = "text/event-stream"
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`(])")
 
 
 class Answers(Response):
     """spectree's Response with each answer's real media type: problems are
-    application/problem+json, and a success without a model has the given media type."""
+    application/problem+json, a success without a model has the given media type, and an
+    event stream documents its events (``events``: the model of each event's data)."""
 
-    def __init__(self, media: dict[int, str], **codes: Any) -> None:
+    def __init__(self, media: dict[int, str], events: Any = None, **codes: Any) -> None:
         super().__init__(**codes)
         self.media = media
+        self.events = events
+
+    @property
+    def models(self) -> Any:  # spectree adds these to the document's components
+        return [*super().models, *([self.events] if self.events is not None else [])]
 
     def generate_spec(self, naming_strategy: Any = get_model_key) -> dict[str, Any]:
         answers = super().generate_spec(naming_strategy)
@@ -59,23 +77,95 @@ class Answers(Response):
                     "application/problem+json": entry["content"]["application/json"]
                 }
         for code, media in self.media.items():
-            answers[str(code)]["content"] = {media: {"schema": {"type": "string"}}}
+            schema: dict[str, Any] = {"type": "string"}
+            if media == EVENT_STREAM and self.events is not None:
+                schema = sse_event(f"#/components/schemas/{naming_strategy(self.events)}")
+            answers[str(code)]["content"] = {media: {"schema": schema}}
         return answers
 
 
+def sse_event(data: str) -> dict[str, Any]:
+    """One Server-Sent Event as a client's parser reads it: its ``event`` (the type), ``id``
+    (resume after it) and JSON ``data`` (the schema at ``data``)."""
+    return {
+        "type": "object",
+        "description": "One event of the stream (its fields as an SSE parser reads them).",
+        "required": ["event", "id", "data"],
+        "properties": {
+            "event": {"type": "string", "enum": list(EVENT_TYPES)},
+            "id": {"type": "string", "pattern": f"^{EVENT_ID.pattern}$"},
+            "data": {
+                "type": "string",
+                "contentMediaType": "application/json",
+                "contentSchema": {"$ref": data},
+            },
+            "retry": {"type": "integer", "minimum": 0},
+        },
+    }
+
+
 def responses(
-    success: dict[int, Any], *errors: int, common: bool = True, media: str | None = None
+    success: dict[int, Any],
+    *errors: int,
+    common: bool = True,
+    media: str | None = None,
+    events: Any = None,
 ) -> Response:
     """The answers of a route: the success code(s) with their models (or, with ``media``, a
-    body of that media type), then problems (with the ones every /v1 route may answer,
-    unless ``common`` is off)."""
+    body of that media type; with ``events``, an event stream of that model's events), then
+    problems (with the ones every /v1 route may answer, unless ``common`` is off)."""
     codes: dict[str, Any] = {f"HTTP_{code}": model for code, model in success.items()}
     for code in sorted({*errors, *(COMMON_ERRORS if common else ())}):
         codes[f"HTTP_{code}"] = Problem
     plain = {code: media for code, model in success.items() if model is None and media}
-    return Answers(plain, **codes)
+    return Answers(plain, events, **codes)
 
 
-def documented(**kwargs: Any) -> Any:
+def describe(view: Callable[..., Any]) -> tuple[str, str]:
+    """The operation's summary (the first sentence of the view's docstring) and description
+    (the rest); a view without a docstring is an error, found when the module loads."""
+    doc = inspect.getdoc(view)
+    if not doc:
+        raise TypeError(
+            f"{view.__qualname__} needs a docstring: its first sentence is the summary of "
+            "the operation in the OpenAPI document"
+        )
+    paragraph, _, later = doc.partition("\n\n")
+    first, *rest = SENTENCE_END.split(paragraph, maxsplit=1)
+    description = "\n\n".join(part.strip() for part in (*rest, later) if part.strip())
+    return " ".join(first.split()).replace("``", "`"), description.replace("``", "`")
+
+
+def documented(**kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Document a view (the view validates its input itself)."""
-    return spec.validate(skip_validation=True, **kwargs)
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        summary, description = describe(view)
+        wrapped = spec.validate(skip_validation=True, **kwargs)(view)
+        # spectree reads the summary up to the first blank line, the description after it
+        wrapped.__doc__ = f"{summary}\n\n{description}" if description else summary
+        return wrapped
+
+    return decorate
+
+
+def document(*, keys: bool) -> dict[str, Any]:
+    """The document this deployment serves: without API keys (``keys`` off) it asks for no
+    Authorization and lists no 401 answers, since none is ever given."""
+    return _keyed() if keys else _keyless()
+
+
+def _keyed() -> dict[str, Any]:
+    return spec.spec
+
+
+@functools.cache
+def _keyless() -> dict[str, Any]:
+    document = copy.deepcopy(spec.spec)
+    document.pop("security", None)
+    document["components"].pop("securitySchemes", None)
+    for item in document["paths"].values():
+        for operation in item.values():
+            operation.pop("security", None)
+            operation["responses"].pop("401", None)
+    return document

@@ -39,7 +39,12 @@ def problem_response(error: errors.CopydeskError, **headers: str) -> Response:
 
 
 def from_validation_error(exc: ValidationError) -> errors.CopydeskError:
-    """Build a 422 problem that names each offending field (``article.text``, ...)."""
+    """Build a 422 problem that names each offending field (``article.text``, ...).
+
+    Its code names the answer as a whole: ``unknown_analysis`` only when that is all that is
+    wrong, else ``validation_failed`` (each error still carries its own ``type``), so a body
+    missing ``article.text`` is never answered with the code of another field's error.
+    """
     issues = [
         {
             "field": ".".join(str(part) for part in issue["loc"]) or "(body)",
@@ -50,7 +55,7 @@ def from_validation_error(exc: ValidationError) -> errors.CopydeskError:
     ]
     first = issues[0]
     detail = f"{first['field']}: {first['message']}"
-    if any(issue["type"] == "unknown_analysis" for issue in issues):
+    if all(issue["type"] == "unknown_analysis" for issue in issues):
         return errors.UnknownAnalysis(detail, errors=issues)
     return errors.ValidationFailed(detail, errors=issues)
 

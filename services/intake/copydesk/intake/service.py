@@ -19,6 +19,7 @@ from copydesk.deliver.destinations import check_destination
 from copydesk.core.messages import task_message
 from copydesk.core.render import article_view
 from copydesk.core.names import PREPARE_QUEUE, PREPARE_TASK, queue_key
+from copydesk.core.models_view import check_language
 from copydesk.core.schemas import BatchRequest, JobRequest
 from copydesk.core.secrets import SecretBox
 from copydesk.core.settings import EMBEDDED, Settings
@@ -287,6 +288,7 @@ class IntakeService:
         return webhook
 
     def _check_available(self, request: JobRequest) -> None:
+        check_language(request.article.language, request.analyses, self.settings)
         wants_abstractive = request.options.summary.mode == "abstractive"
         embedded = self.settings.summary_model == EMBEDDED
         if "summary" in request.analyses and wants_abstractive and embedded:

@@ -18,6 +18,7 @@ from copydesk.analyse.embedder import Embedder, get_embedder
 from copydesk.prepare.vectors import DocVectors
 from copydesk.core.document import Document
 from copydesk.core.errors import UnsupportedLanguage
+from copydesk.core.models_view import ENCODER_LANGUAGES
 
 
 class HasTexts(Protocol):
@@ -27,7 +28,7 @@ class HasTexts(Protocol):
 
 def require_english(doc: Document, *, analyser: str) -> None:
     """Refuse text MiniLM was not trained on, rather than return confident nonsense."""
-    if doc.language and doc.language.split("-")[0].lower() != "en":
+    if doc.language and doc.language.split("-")[0].lower() not in ENCODER_LANGUAGES:
         raise UnsupportedLanguage(
             f"the embedded {analyser} reads English only; this article is {doc.language!r}",
             language=doc.language,

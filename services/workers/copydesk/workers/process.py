@@ -155,19 +155,32 @@ def _config_hash(config: Any) -> str:
     return "config-sha256:" + hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+_beat: Any = None  # this process's heartbeat, once it has announced itself
+
+
 def start_heartbeat(settings: Settings, queues: Set[str]) -> Any:
-    """Announce this process (queues, loaded models, RSS) while it lives; see core.presence."""
+    """Announce this process (queues, loaded models, RSS) while it lives; see store.presence.
+
+    Call it after :func:`load_models`: a worker counts from the moment it can take work. It
+    withdraws when the process ends cleanly (Celery's ``worker_process_shutdown``, which a
+    pool process sends as it exits, or ``atexit``), so a restarted stack never counts the
+    processes it replaced.
+    """
+    import atexit
     import os
     import socket
     import time
 
-    from copydesk.store.presence import Heartbeat
-    from copydesk.store.jobs import RedisJobStore
+    from celery.signals import worker_process_shutdown
 
+    from copydesk.store.jobs import RedisJobStore
+    from copydesk.store.presence import Heartbeat
+
+    global _beat
     models = describe_models(settings, queues) if settings.preload_models else {}
     host, pid, started = socket.gethostname(), os.getpid(), time.time()
 
-    def payload() -> dict[str, Any]:
+    def about() -> dict[str, Any]:
         return {
             "kind": "worker",
             "host": host,
@@ -179,10 +192,25 @@ def start_heartbeat(settings: Settings, queues: Set[str]) -> Any:
             "started_at": started,
         }
 
+    stop_heartbeat()
     store = RedisJobStore.from_settings(settings)
-    beat = Heartbeat(store.redis, f"{host}:{pid}", payload)
-    beat.start()
-    return beat
+    _beat = Heartbeat(store.redis, f"worker:{host}:{pid}", about)
+    _beat.start()
+    worker_process_shutdown.connect(_on_shutdown, weak=False, dispatch_uid="copydesk-presence")
+    atexit.register(stop_heartbeat)
+    return _beat
+
+
+def stop_heartbeat() -> None:
+    """Withdraw this process's presence (nothing if it never announced itself)."""
+    global _beat
+    beat, _beat = _beat, None
+    if beat is not None:
+        beat.stop()
+
+
+def _on_shutdown(**_: object) -> None:
+    stop_heartbeat()
 
 
 def _rss_mb() -> float:

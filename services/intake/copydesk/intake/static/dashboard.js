@@ -216,7 +216,7 @@ async function refresh() {
     }
   } catch (error) { /* the key panel is shown */ }
   try {
-    const ready = await (await fetch("/readyz")).json();
+    const ready = await api("/v1/workers");
     const table = $("queues");
     table.innerHTML = "<caption>Waiting messages per queue and priority</caption>"
       + "<tr><th>queue</th><th>high</th><th>normal</th><th>low</th><th>workers</th></tr>";

@@ -8,19 +8,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from typing import Any
 
 from flask import Response, current_app, g, jsonify, request
 
 from copydesk.core import errors
+from copydesk.core.api_models import IDEMPOTENCY_KEY
 from copydesk.core.ids import JOB_ID
 from copydesk.intake import body
 from copydesk.intake.auth import OPEN_TENANT
 from copydesk.intake.service import IntakeService
 from copydesk.store.idempotency import Idempotency
-
-IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e][\x20-\x7e]{0,254}")
 
 
 def service() -> IntakeService:

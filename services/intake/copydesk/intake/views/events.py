@@ -3,37 +3,40 @@
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Iterator
 
 from flask import Blueprint, Response, request
 
-from copydesk.core.api_models import EventHeaders
+from copydesk.core.api_models import EVENT_ID, EventHeaders, EventQuery, JobEvent
 from copydesk.core.schemas import JOB_STATUSES, is_terminal
 from copydesk.intake.openapi import documented, responses
 from copydesk.intake.views.common import bad_arg, load, service
 
 bp = Blueprint("events", __name__)
-STREAM_ID = re.compile(r"\d{1,20}-\d{1,20}")
 TERMINAL_EVENTS = {f"job.{status}" for status in JOB_STATUSES if is_terminal(status)}
 
 
 @bp.get("/v1/jobs/<job_id>/events")
 @documented(
     headers=EventHeaders,
-    resp=responses({200: None}, 404, 410, 422, media="text/event-stream"),
+    query=EventQuery,
+    resp=responses({200: None}, 404, 410, 422, media="text/event-stream", events=JobEvent),
     tags=["jobs"],
 )
 def job_events(job_id: str) -> Response:
-    """Server-Sent Events: each status change and each analysis result, from the job's start
-    (or after ``Last-Event-ID``), ending after the terminal state. A stream lasts at most
-    COPYDESK_SSE_MAX_SECONDS; the client reconnects with Last-Event-ID and loses nothing."""
+    """Stream the job's events (Server-Sent Events): each status change and analysis result.
+
+    From the job's start (or after ``Last-Event-ID``), ending after the terminal state. A
+    stream lasts at most COPYDESK_SSE_MAX_SECONDS; the client reconnects with Last-Event-ID
+    and loses nothing."""
     job = load(job_id)
     store = service().store
-    last = request.headers.get("Last-Event-ID") or request.args.get("last_event_id") or "0"
-    if last != "0" and not STREAM_ID.fullmatch(last):
-        raise bad_arg("Last-Event-ID", "not an event id this API gave out")
+    header, query = request.headers.get("Last-Event-ID"), request.args.get("last_event_id")
+    for name, given in (("Last-Event-ID", header), ("last_event_id", query)):
+        if given not in (None, "", "0") and not EVENT_ID.fullmatch(given):
+            raise bad_arg(name, "not an event id this API gave out")  # both, if both are sent
+    last = header or query or "0"
     stream_key = store.job_key(job["id"]) + ":stream"
     until = time.monotonic() + service().settings.sse_max_seconds
 

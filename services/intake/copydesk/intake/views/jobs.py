@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, request, url_for
 
 from copydesk.core import errors
-from copydesk.core.api_models import JobList, JobOut, ListQuery, SubmitHeaders
+from copydesk.core.api_models import CURSOR, JobList, JobOut, ListQuery, SubmitHeaders
 from copydesk.core.ids import JOB_ID
 from copydesk.core.render import render_job
 from copydesk.core.schemas import JOB_STATUSES, JobRequest, is_terminal
@@ -81,14 +81,18 @@ def _summary(job: dict[str, Any]) -> dict[str, Any]:
 
 
 def _encode_cursor(position: tuple[int, str]) -> str:
-    return base64.urlsafe_b64encode(f"{position[0]}:{position[1]}".encode()).decode().rstrip("=")
+    """The cursor of a place in the listing: ``number-id``, a form the document can state."""
+    return f"{position[0]}-{position[1]}"
 
 
 def _decode_cursor(cursor: str) -> tuple[int, str]:
-    try:
+    if CURSOR.fullmatch(cursor):
+        number, job_id = cursor.split("-")
+        return int(number), job_id
+    try:  # the base64 form of earlier versions, from a client paging across an upgrade
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         number, job_id = raw.split(":", 1)
-        if JOB_ID.fullmatch(job_id) and number.isdigit():
+        if JOB_ID.fullmatch(job_id) and number.isascii() and number.isdigit():
             return int(number), job_id
     except (ValueError, UnicodeDecodeError):
         pass
@@ -98,12 +102,16 @@ def _decode_cursor(cursor: str) -> tuple[int, str]:
 @bp.get("/v1/jobs/<job_id>")
 @documented(resp=responses({200: JobOut}, 404, 410), tags=["jobs"])
 def get_job(job_id: str) -> Response:
+    """A job: its status, article, options, each analysis's result, and its webhook."""
     return jsonify(render_job(load(job_id)))
 
 
 @bp.get("/v1/jobs/<job_id>/text")
 @documented(resp=responses({200: None}, 404, 409, 410, media="text/plain"), tags=["jobs"])
 def get_job_text(job_id: str) -> Response:
+    """The text the analyses read (after extraction and cleaning), which result offsets index.
+
+    409 text_not_ready (with Retry-After) until the article is prepared."""
     job = load(job_id)  # the tenant's job, or 404
     doc = service().store.document(job["id"])
     if doc is None:

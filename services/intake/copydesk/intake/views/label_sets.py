@@ -21,9 +21,10 @@ bp = Blueprint("label_sets", __name__)
     tags=["label sets"],
 )
 def put_label_set(name: str) -> Response:
-    """Create or replace a named set of topic labels (names, or objects with a description and
-    example articles); jobs name it as ``options.topics.label_set``. A job keeps the version
-    it was submitted with, so replacing a set never changes a job already queued."""
+    """Create or replace a named set of topic labels, which jobs name as options.topics.label_set.
+
+    Labels are names, or objects with a description and example articles. A job keeps the
+    version it was submitted with, so replacing a set never changes a job already queued."""
     if not LABEL_SET_NAME.fullmatch(name):
         raise bad_arg("name", f"a label set's name is {LABEL_SET_NAME_RULE}")
     parsed, _ = json_object(ceiling=service().settings.max_label_set_bytes)

@@ -1,0 +1,102 @@
+"""Check the language hint: a tag opening with an ISO 639-1 code, and a language at least one
+requested analysis of this deployment reads (what /v1/models lists)."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from copydesk.core import analyses, errors
+from copydesk.core.models_view import check_language, describe, languages
+from copydesk.core.schemas import ArticleIn, JobRequest
+from copydesk.core.settings import Settings
+
+
+@pytest.mark.parametrize("tag", ["xx", "english", "fil", "e", "en_US", "zz-ZZ", "123", "en-"])
+def test_a_tag_without_an_iso_639_1_language_is_refused(tag: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        ArticleIn.model_validate({"text": "Shares rose.", "language": tag})
+    (issue,) = caught.value.errors()
+    assert issue["type"] == "unknown_language" and issue["loc"] == ("language",)
+    assert repr(tag) in issue["msg"] and "ISO 639-1" in issue["msg"]
+
+
+@pytest.mark.parametrize(
+    ("tag", "kept"),
+    [("en", "en"), ("EN", "en"), ("pt-BR", "pt-br"), ("zh-Hant-TW", "zh-hant-tw"), ("fr", "fr")],
+)
+def test_a_tag_with_an_iso_639_1_language_is_kept_in_lower_case(tag: str, kept: str) -> None:
+    assert ArticleIn.model_validate({"text": "Shares rose.", "language": tag}).language == kept
+
+
+def test_the_openapi_pattern_says_what_the_validator_checks() -> None:
+    import re
+    import string
+
+    pattern = re.compile(ArticleIn.model_json_schema()["properties"]["language"]["pattern"])
+    for a in string.ascii_letters:
+        for b in string.ascii_letters:
+            valid = True
+            try:
+                ArticleIn.model_validate({"text": "x", "language": f"{a}{b}-GB"})
+            except ValidationError:
+                valid = False
+            assert bool(pattern.match(f"{a}{b}-GB")) is valid, a + b
+
+
+def test_the_embedded_analyses_read_english_and_a_hugging_face_model_any_language() -> None:
+    embedded = Settings()
+    assert {n: languages(a, embedded) for n, a in analyses.REGISTRY.items()} == {
+        "summary": ("en",),
+        "sentiment": ("en",),
+        "topics": ("en",),
+    }
+    hub = Settings(topics_model="MoritzLaurer/mDeBERTa-v3-base-mnli-xnli")
+    assert languages(analyses.REGISTRY["topics"], hub) is None
+
+
+def test_an_analysis_without_the_encoder_reads_any_language() -> None:
+    count = analyses.Analysis(
+        name="wordcount",
+        options="copydesk.core.options:SentimentOptions",
+        embedded="nowhere:WordCount",
+        encoder=False,
+    )
+    analyses.register(count)
+    try:
+        assert languages(count, Settings()) is None
+        check_language("fr", ["summary", "wordcount"], Settings())
+    finally:
+        analyses.unregister("wordcount")
+
+
+def test_models_lists_the_languages_of_each_analysis() -> None:
+    described = describe(Settings(topics_model="some/nli-model"), workers=[])
+    assert described["summary"]["languages"] == ["en"]
+    assert described["topics"]["languages"] is None
+
+
+@pytest.mark.parametrize("hint", [None, "en", "en-gb"])
+def test_a_language_the_analyses_read_passes(hint: str | None) -> None:
+    check_language(hint, ["summary", "sentiment", "topics"], Settings())
+
+
+def test_a_language_no_requested_analysis_reads_is_unsupported() -> None:
+    with pytest.raises(errors.UnsupportedLanguage) as caught:
+        check_language("fr-ca", ["summary", "topics"], Settings())
+    problem = caught.value.to_problem()
+    assert problem["status"] == 422 and problem["code"] == "unsupported_language"
+    assert problem["language"] == "fr" and problem["supported"] == ["en"]
+    assert "'fr'" in problem["detail"] and "summary, topics" in problem["detail"]
+
+
+def test_one_requested_analysis_that_reads_the_language_is_enough() -> None:
+    hub = Settings(topics_model="some/nli-model")
+    check_language("fr", ["summary", "topics"], hub)  # topics reads it; summary fails alone
+    with pytest.raises(errors.UnsupportedLanguage):
+        check_language("fr", ["summary", "sentiment"], hub)
+
+
+def test_a_job_request_still_validates_without_settings() -> None:
+    job = JobRequest.model_validate({"article": {"text": "Le budget.", "language": "fr"}})
+    assert job.article.language == "fr"  # the deployment's check is the intake's, not the schema's
