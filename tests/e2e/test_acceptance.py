@@ -121,10 +121,11 @@ def test_bad_input_over_http_is_a_problem_never_a_5xx(jobs, body, status, code) 
     [
         ({"text": "We go to the park. " * 45_000}, {"too_many_sentences"}),
         ({"text": "We go to the park. " * 15_000}, {"too_many_sentences"}),
-        ({"text": "a" * 900_000}, set()),  # analysed up to COPYDESK_MAX_CHARS, coverage < 1
+        ({"text": "ab" * 450_000}, set()),  # analysed up to COPYDESK_MAX_CHARS, coverage < 1
+        ({"text": "a" * 900_000}, {"not_prose"}),  # one letter, no word of any language
         ({"html": "<div>" * 20_000 + "Deep text here." + "</div>" * 20_000}, None),
     ],
-    ids=["park-855kB", "park-285kB", "one-900kB-token", "20000-nested-divs"],
+    ids=["park-855kB", "park-285kB", "one-900kB-token", "900kB-of-one-letter", "20000-nested-divs"],
 )
 def test_hostile_article_ends_with_a_code_and_a_short_one_still_runs(
     jobs, stack, article, codes
