@@ -6,10 +6,7 @@ order of things: attempts, waits, outcomes, the log, redelivery and refusals.
 
 from __future__ import annotations
 
-import contextlib
-import ipaddress
 import json
-import re
 import socket
 import threading
 import time
@@ -82,15 +79,6 @@ def _job(store: RedisJobStore, job_id: str, url: str, *, secret: str | None = SE
     store.record_result(
         job_id, "sentiment", {"status": "succeeded", "label": "neutral", "score": 0.0}
     )
-
-
-def ip_literals(text: str) -> list[str]:
-    """Every IPv4 or IPv6 address written in ``text`` (as tests/unit/test_destinations.py)."""
-    found = []
-    for token in re.findall(r"[0-9A-Fa-f:.]*[:.][0-9A-Fa-f:.]*", text):
-        with contextlib.suppress(ValueError):
-            found.append(str(ipaddress.ip_address(token.strip("."))))
-    return found
 
 
 def _state(store: RedisJobStore, job_id: str, state: str, timeout: float = 30) -> dict:
@@ -305,7 +293,7 @@ def test_a_refused_name_shows_the_client_no_address_and_the_operator_each_one(
     to would let them map internal DNS. The dispatcher's log names the addresses."""
     from copydesk.deliver.delivery import Deliverer
     from copydesk.deliver.webhooks import WebhookSender
-    from unit.resolvers import fake_resolver
+    from unit.resolvers import fake_resolver, ip_literals
 
     internal = ["10.20.30.40", "127.0.0.1", "fd00::7"]
     body = {"article": {"text": "Some text."}, "analyses": ["sentiment"],

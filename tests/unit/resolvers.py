@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
+import re
 import socket
 
 PUBLIC_V4 = "93.184.216.34"
@@ -25,3 +28,12 @@ def fake_resolver(answers: dict[str, list[str]], calls: list[tuple] | None = Non
         return infos
 
     return resolve
+
+
+def ip_literals(text: str) -> list[str]:
+    """Every IPv4 or IPv6 address written in ``text``."""
+    found = []
+    for token in re.findall(r"[0-9A-Fa-f:.]*[:.][0-9A-Fa-f:.]*", text):
+        with contextlib.suppress(ValueError):
+            found.append(str(ipaddress.ip_address(token.strip("."))))
+    return found

@@ -5,10 +5,8 @@ No sockets: name resolution is a fake resolver injected at the boundary.
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import json
-import re
 import socket
 import subprocess
 import sys
@@ -21,7 +19,7 @@ from copydesk.deliver.destinations import (
     check_destination,
     parse_destination,
 )
-from resolvers import PUBLIC_V4, PUBLIC_V6, fake_resolver
+from resolvers import PUBLIC_V4, PUBLIC_V6, fake_resolver, ip_literals
 
 from copydesk.core.errors import WebhookDeliveryFailed, WebhookRefused
 
@@ -242,15 +240,6 @@ def test_refusal_is_a_422_problem_naming_the_code() -> None:
     problem = caught.value.to_problem()
     assert problem["status"] == 422 and problem["code"] == "webhook_refused"
     assert "10.0.0.1" in problem["detail"]
-
-
-def ip_literals(text: str) -> list[str]:
-    """Every IPv4 or IPv6 address written in ``text``."""
-    found = []
-    for token in re.findall(r"[0-9A-Fa-f:.]*[:.][0-9A-Fa-f:.]*", text):
-        with contextlib.suppress(ValueError):
-            found.append(str(ipaddress.ip_address(token.strip("."))))
-    return found
 
 
 def test_a_refusal_shows_the_client_no_resolved_address() -> None:
