@@ -25,18 +25,9 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from copydesk.core.analyses import BUILTIN, REGISTRY, Analysis, resolve
-from copydesk.core.names import (
-    ANALYSES,
-    JOB_STATUSES,
-    TERMINAL_STATUSES,
-    JobStatus,
-    Priority,
-    is_terminal,
-)
+from copydesk.core.names import ANALYSES, Priority
 from copydesk.core.options import (
     HAS_TEXT,
-    LABEL_SET_NAME,
-    LABEL_SET_NAME_RULE,
     LabelIn,
     Labels,
     Strict,
@@ -67,23 +58,6 @@ def _language_pattern() -> str:
 
 
 WEBHOOK_SECRET = re.compile(r"^whsec_[A-Za-z0-9+/=]{16,}$")
-
-# the statuses and label-set names are re-exported: their homes are names and options
-__all__ = [
-    "JOB_STATUSES",
-    "LABEL_SET_NAME",
-    "LABEL_SET_NAME_RULE",
-    "TERMINAL_STATUSES",
-    "ArticleIn",
-    "BatchRequest",
-    "JobRequest",
-    "JobStatus",
-    "LabelSetIn",
-    "Options",
-    "WebhookIn",
-    "is_terminal",
-    "is_webhook_secret",
-]
 
 
 def _one_of_text_and_html(schema: dict[str, Any]) -> None:

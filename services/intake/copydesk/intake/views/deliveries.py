@@ -9,7 +9,7 @@ from flask import Blueprint, Response, jsonify
 from copydesk.core import errors
 from copydesk.core.api_models import Deliveries
 from copydesk.core.render import delivery_id, webhook_view
-from copydesk.core.schemas import is_terminal
+from copydesk.core.names import is_terminal
 from copydesk.intake.openapi import documented, responses
 from copydesk.intake.views.common import load, service
 

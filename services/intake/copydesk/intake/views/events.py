@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from flask import Blueprint, Response, request
 
 from copydesk.core.api_models import EVENT_ID, EventHeaders, EventQuery, JobEvent
-from copydesk.core.schemas import JOB_STATUSES, is_terminal
+from copydesk.core.names import JOB_STATUSES, is_terminal
 from copydesk.intake.openapi import documented, responses
 from copydesk.intake.views.common import bad_arg, load, service
 

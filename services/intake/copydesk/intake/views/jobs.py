@@ -12,7 +12,8 @@ from copydesk.core import errors
 from copydesk.core.api_models import CURSOR, JobList, JobOut, ListQuery, SubmitHeaders
 from copydesk.core.ids import JOB_ID
 from copydesk.core.render import render_job
-from copydesk.core.schemas import JOB_STATUSES, JobRequest, is_terminal
+from copydesk.core.names import JOB_STATUSES, is_terminal
+from copydesk.core.schemas import JobRequest
 from copydesk.intake import body
 from copydesk.intake.openapi import documented, responses
 from copydesk.intake.views.common import (

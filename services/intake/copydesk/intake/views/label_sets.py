@@ -6,7 +6,8 @@ from flask import Blueprint, Response, g, jsonify, url_for
 
 from copydesk.core import errors
 from copydesk.core.api_models import LabelSetList, LabelSetOut, LabelSetSummary
-from copydesk.core.schemas import LABEL_SET_NAME, LABEL_SET_NAME_RULE, LabelSetIn
+from copydesk.core.options import LABEL_SET_NAME, LABEL_SET_NAME_RULE
+from copydesk.core.schemas import LabelSetIn
 from copydesk.intake.openapi import documented, responses
 from copydesk.intake.views.common import bad_arg, json_object, service
 from copydesk.store.labelsets import MAX_LABEL_SETS
