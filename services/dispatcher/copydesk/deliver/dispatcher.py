@@ -87,8 +87,7 @@ class Dispatcher:
                     pool.submit(self._deliver, job_id)
                 if not claimed:
                     self.stopping.wait(POLL_SECONDS)
-            sweeping.join(timeout=5)
-            self._withdraw()  # no longer claiming: the worker report counts it out at once
+            sweeping.join(timeout=5)  # it withdraws as it ends: no beat can follow that
 
     def stop(self) -> None:
         self.stopping.set()
@@ -147,6 +146,7 @@ class Dispatcher:
             except Exception:
                 log.exception("sweep failed")
             self.stopping.wait(min(interval, HEARTBEAT_SECONDS))
+        self._withdraw()  # the thread that beats withdraws, so no beat comes after it
 
 
 def alive_here(client: redis.Redis) -> bool:
