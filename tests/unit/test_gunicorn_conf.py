@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import threading
+from pathlib import Path
+
+import yaml
 from gunicorn.app.base import Application
 from gunicorn.config import Config
 
+from copydesk.devstack.waiting import wait_for
+from copydesk.intake.gunicorn_conf import BodyTurns, has_body
+
 CONF = "python:copydesk.intake.gunicorn_conf"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _built() -> Config:
@@ -24,3 +32,58 @@ def test_no_two_stacks_share_one_gunicorn_control_socket() -> None:
         None if cfg.control_socket_disable else cfg.control_socket for cfg in (_built(), _built())
     ]
     assert sockets == [None, None] or len(set(sockets)) == 2, sockets
+
+
+def test_the_intake_serves_with_gevent_workers_in_every_shape() -> None:
+    """An open event stream must cost no thread: the config names gevent workers, and no
+    shape (make run, compose, Kubernetes) asks gunicorn for threads or another class."""
+    from gunicorn.workers.ggevent import GeventWorker
+
+    assert _built().worker_class is GeventWorker
+    commands = {
+        "make run": (ROOT / "services/devstack/copydesk/devstack/stack.py").read_text(),
+        "compose": str(yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]),
+        "kubernetes": (ROOT / "services/kubernetes/copydesk.yaml").read_text(),
+    }
+    for shape, text in commands.items():
+        assert CONF in text, shape
+        for override in ("--threads", "--worker-class", '"-k"', "'-k'"):
+            assert override not in text, f"{shape} passes {override}"
+
+
+def _app(log: list[str], gate: threading.Event) -> object:
+    def app(environ: dict, start_response: object) -> list[bytes]:
+        log.append(environ["PATH_INFO"])
+        gate.wait(5)
+        return [b""]
+
+    return app
+
+
+def test_requests_with_a_body_take_turns_and_the_others_never_wait() -> None:
+    """gevent workers accept every connection; at most ``size`` bodies are read at once, as
+    the threads used to allow, while a stream (no body) is never held back."""
+    log: list[str] = []
+    gate = threading.Event()
+    turns = BodyTurns(_app(log, gate), size=2)
+    posts = [
+        threading.Thread(target=turns, args=({"CONTENT_LENGTH": "10", "PATH_INFO": "/post"}, None))
+        for _ in range(3)
+    ]
+    for post in posts:
+        post.start()
+    wait_for(lambda: len(log) == 2, timeout=5, every=0.01)
+    stream = threading.Thread(target=turns, args=({"PATH_INFO": "/events"}, None))
+    stream.start()
+    wait_for(lambda: "/events" in log, timeout=5, every=0.01)  # served while no turn is free
+    assert log.count("/post") == 2  # the third body still waits
+    gate.set()
+    for thread in [*posts, stream]:
+        thread.join(5)
+    assert log.count("/post") == 3
+
+
+def test_what_counts_as_a_body() -> None:
+    assert has_body({"CONTENT_LENGTH": "12"})
+    assert has_body({"HTTP_TRANSFER_ENCODING": "chunked"})
+    assert not has_body({"CONTENT_LENGTH": "0"}) and not has_body({})

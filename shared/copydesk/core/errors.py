@@ -129,6 +129,13 @@ class RateLimited(CopydeskError):
     status, code, title = 429, "rate_limited", "Too many requests"
 
 
+class TooManyStreams(CopydeskError):
+    """This intake process holds as many event streams as COPYDESK_SSE_MAX_STREAMS allows."""
+
+    status, code, title = 503, "too_many_streams", "Too many open event streams"
+    retryable = True
+
+
 class NotFound(CopydeskError):
     status, code, title = 404, "not_found", "Not found"
 

@@ -81,7 +81,28 @@ class Settings(BaseSettings):
         default=600,
         ge=5,
         description="Longest one event stream stays open; the client then reconnects with "
-        "Last-Event-ID (each open stream holds an intake thread).",
+        "Last-Event-ID.",
+    )
+    sse_keepalive_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description="Most seconds an event stream stays silent: an idle stream sends a "
+        "keep-alive comment this often (each wait on Redis also stays under its socket "
+        "timeout).",
+    )
+    sse_max_streams: int = Field(
+        default=200,
+        ge=1,
+        description="Most event streams one intake process holds open (each waits on its own "
+        "Redis connection); past it, 503 too_many_streams with Retry-After.",
+    )
+    http_bodies_per_process: int = Field(
+        default=8,
+        ge=1,
+        description="Requests with a body that one intake process reads at once; more wait "
+        "their turn (bounds the intake's memory: a batch body may be "
+        "COPYDESK_MAX_BATCH_BODY_BYTES).",
     )
     rate_limit: str = Field(
         default="1200/minute;100/second",

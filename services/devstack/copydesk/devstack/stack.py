@@ -89,7 +89,7 @@ class Stack:
                 python, "-m", "gunicorn",
                 "--config", "python:copydesk.intake.gunicorn_conf",
                 "--bind", f"{self.http_host}:{self.http_port}",
-                "--workers", "2", "--threads", "8",
+                "--workers", "2",  # gevent workers (gunicorn_conf): streams cost no thread
                 "--graceful-timeout", "5",
                 "copydesk.intake.wsgi:app",
             ],

@@ -1,5 +1,15 @@
 """gunicorn settings for the intake: ``gunicorn -c python:copydesk.intake.gunicorn_conf ...``.
 
+- gevent workers (``worker_class``): an event stream (GET /v1/jobs/{id}/events) waits on
+  Redis for minutes, and with threads each open stream held one of the process's few threads,
+  so a handful of listeners starved the API. A gevent worker serves each connection as a
+  greenlet and waits on sockets cooperatively (gunicorn patches the standard library in the
+  worker before it loads the app, so redis-py, flask-limiter's Redis counters and
+  prometheus-client's locks all yield). The views bound what threads used to: open streams
+  (COPYDESK_SSE_MAX_STREAMS per process, see ``views/events.py``), and here, requests with a
+  body (``post_worker_init``): at most COPYDESK_HTTP_BODIES_PER_PROCESS of them run at once in
+  a process and the rest wait their turn before their body is read, so the memory bodies take
+  stays what 8 threads allowed, however many connections the worker accepts.
 - gunicorn answers requests it cannot parse (a request line over ``limit_request_line``, bad
   headers) itself, before Flask sees them, with an HTML page. Each worker, once forked
   (``post_fork``), swaps gunicorn's error writer for one that answers with an RFC 9457
@@ -19,10 +29,14 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from gunicorn import util
 
-control_socket_disable = True  # gunicorn setting: see the module's docstring
+control_socket_disable = True  # gunicorn settings: see the module's docstring
+worker_class = "gevent"
 
 CODES = {400: "bad_request", 414: "uri_too_long", 431: "headers_too_large", 501: "not_implemented"}
 
@@ -52,6 +66,35 @@ def answer_bad_requests_with_problems() -> None:
 
 def post_fork(server, worker) -> None:  # noqa: ANN001 - gunicorn's hook
     answer_bad_requests_with_problems()  # in the worker, the process that parses requests
+
+
+def post_worker_init(worker) -> None:  # noqa: ANN001 - gunicorn's hook
+    """Give requests with a body turns, in the worker, once gevent has patched ``threading``."""
+    from copydesk.core.settings import get_settings
+
+    worker.wsgi = BodyTurns(worker.wsgi, size=get_settings().http_bodies_per_process)
+
+
+class BodyTurns:
+    """WSGI middleware: at most ``size`` requests with a body run at once; the others wait
+    before the app reads a byte of theirs (a request without a body, an event stream
+    included, never waits)."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]], *, size: int) -> None:
+        self.app = app
+        self.turns = threading.BoundedSemaphore(size)  # gevent's, once the worker is patched
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if not has_body(environ):
+            return self.app(environ, start_response)
+        with self.turns:  # the app has read the body, and built its answer, when it returns
+            return self.app(environ, start_response)
+
+
+def has_body(environ: dict[str, Any]) -> bool:
+    length = environ.get("CONTENT_LENGTH") or "0"
+    chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+    return chunked or not length.isdigit() or int(length) > 0
 
 
 LOOPBACK = ("127.", "[::1]", "::1", "localhost", "unix:")

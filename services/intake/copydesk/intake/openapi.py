@@ -4,8 +4,9 @@ that validate requests (:mod:`copydesk.core.schemas`) and describe answers
 
 Served at ``/openapi.json``, with interactive docs at ``/docs`` (Swagger UI, also ReDoc and
 Scalar under ``/docs/``), their assets bundled (no CDN). spectree documents only: the views
-validate the requests themselves (``skip_validation``), so every error stays an RFC 9457
-problem with its stable code.
+validate the requests themselves, so every error stays an RFC 9457 problem with its stable
+code, and no request passes through spectree's own wrapper at all (even with validation
+skipped, it reads every response whole, which held an event stream back until its end).
 
 The document says what the API does, no more: each operation's summary is the first sentence
 of its view's docstring (the rest is its description); an event stream documents each event
@@ -137,14 +138,24 @@ def describe(view: Callable[..., Any]) -> tuple[str, str]:
 
 
 def documented(**kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Document a view (the view validates its input itself)."""
+    """Document a view (the view validates its input itself), and serve it as it is.
+
+    spectree registers what it documents on the wrapper it makes, and finds it again through
+    ``__wrapped__``; the route gets a function that calls the view itself, so no response is
+    ever read by spectree (its Flask plugin calls ``get_data()`` on every response, even with
+    validation skipped: an event stream would leave only once the job had ended)."""
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         summary, description = describe(view)
-        wrapped = spec.validate(skip_validation=True, **kwargs)(view)
+        registered = spec.validate(skip_validation=True, **kwargs)(view)
         # spectree reads the summary up to the first blank line, the description after it
-        wrapped.__doc__ = f"{summary}\n\n{description}" if description else summary
-        return wrapped
+        registered.__doc__ = f"{summary}\n\n{description}" if description else summary
+
+        @functools.wraps(registered)
+        def serve(*args: Any, **kw: Any) -> Any:
+            return view(*args, **kw)
+
+        return serve
 
     return decorate
 
