@@ -84,3 +84,46 @@ def test_the_dashboard_shows_an_articles_analyses_live(stack, browser) -> None: 
     browser.find_element(By.ID, "result").screenshot(str(screenshot))
     assert screenshot.stat().st_size > 10_000
     print(f"dashboard screenshot: {screenshot}")
+
+
+def test_the_dashboards_live_view_shows_each_event_as_it_happens(stack, browser) -> None:  # noqa: ANN001
+    """The live view follows the job's event stream and nothing else: for an article whose
+    prepare takes seconds, job.queued shows while the job still runs (events used to arrive
+    all at once when the job ended, and a final read of the job filled the results in)."""
+    wait = WebDriverWait(browser, 90)
+    client = Client(stack.base_url, api_key=KEYS["alice"])
+    browser.get(stack.base_url + "/")
+    browser.execute_script(
+        "sessionStorage.setItem('copydesk-api-key', arguments[0])", KEYS["alice"]
+    )
+    browser.refresh()  # as after the key form: the key is kept in the tab
+    article = browser.find_element(By.ID, "article")
+    browser.execute_script("arguments[0].value = arguments[1]", article, long_story(2900))
+    browser.find_element(By.ID, "analyse").click()
+    result = browser.find_element(By.ID, "result")
+
+    def shown() -> list[str]:
+        items = browser.find_elements(By.CSS_SELECTOR, "#events li")
+        return [item.get_attribute("data-type") for item in items]
+
+    wait.until(lambda _: "job.queued" in shown())
+    status_then = client.get(result.get_attribute("data-job"))["status"]
+    wait.until(lambda _: result.get_attribute("data-status"))
+    assert status_then not in ("succeeded", "partially_succeeded", "failed", "cancelled")
+    assert result.get_attribute("data-status") == "succeeded"
+    kinds = shown()
+    assert kinds[0] == "job.queued" and kinds[-1] == "job.succeeded"
+    assert kinds.count("analysis.completed") == 3
+    assert result.get_attribute("data-stream-errors") is None
+    assert browser.find_elements(By.CSS_SELECTOR, "#text mark.summary")  # from the events
+
+
+def long_story(sentences: int) -> str:
+    """An article whose prepare takes seconds: ``sentences`` distinct sentences."""
+    places = ["the port", "the airport", "the border", "the capital", "the coast", "the valley"]
+    events = ["reopened", "closed again", "was flooded", "saw protests", "welcomed ships"]
+    lines = [
+        f"Officials said {places[i % 6]} {events[i % 5]} on day {i} of the crisis."
+        for i in range(sentences)
+    ]
+    return "\n\n".join(" ".join(lines[i : i + 6]) for i in range(0, sentences, 6))

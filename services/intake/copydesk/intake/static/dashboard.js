@@ -63,40 +63,88 @@ $("article-form").addEventListener("submit", async (event) => {
 async function show(jobId) {
   $("result").hidden = false;
   $("result").dataset.job = jobId;
+  delete $("result").dataset.status;
+  delete $("result").dataset.streamErrors;
   $("text").textContent = "";
+  $("events").textContent = "";
   for (const id of ["sentiment", "summary"]) $(id).textContent = "waiting…";
   $("topics").innerHTML = "<li>waiting…</li>";
+  articleText = null;
   const results = {};
+  const opened = performance.now();
+  let ended = null;
   for await (const event of events(jobId)) {
+    if ($("result").dataset.job !== jobId) return;  // another job was chosen meanwhile
+    logEvent(event, performance.now() - opened);
     if (event.type === "analysis.completed") {
       results[event.data.analysis] = event.data.result;
       render(jobId, results);
     }
     if (event.type.endsWith("_prepared")) await loadText(jobId, results);
+    if (event.terminal) ended = event.data.status;
     status(`Job ${jobId}: ${event.type}`);
   }
-  const job = await api(`/v1/jobs/${jobId}`);
-  Object.assign(results, job.results);
-  await loadText(jobId, results);
+  if (ended === null) return;  // the stream failed: events() said why
+  if (articleText === null) await loadText(jobId, results);  // ended before it was prepared
   render(jobId, results);
-  status(`Job ${jobId}: ${job.status}`);
-  $("result").dataset.status = job.status;
+  $("result").dataset.status = ended;
   refresh();
 }
 
+function logEvent(event, elapsed) {
+  const item = document.createElement("li");
+  item.dataset.type = event.type;
+  const what = event.type === "analysis.completed" ? `${event.type} (${event.data.analysis})` : event.type;
+  item.textContent = `${(elapsed / 1000).toFixed(2)} s  ${what}`;
+  $("events").append(item);
+}
+
+// The job's events, live, from its SSE stream (read with fetch, so the API key travels in a
+// header). The server ends a stream after the terminal event; one that ends before it (after
+// COPYDESK_SSE_MAX_SECONDS) is resumed with Last-Event-ID, losing nothing. An error is shown,
+// never hidden: the stream is retried a few times, then the live view says it stopped.
 async function* events(jobId) {
   let last = null;
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const response = await fetch(`/v1/jobs/${jobId}/events`, {
-      headers: headers(last ? { "Last-Event-ID": last } : {}),
-    });
-    if (!response.ok) return;
-    const reader = response.body.getReader();
-    const decoder = new TextDecoder();
-    let buffer = "";
+  let retryMs = 2000;
+  for (let failures = 0; failures < 3; ) {
+    let problem = null;
+    try {
+      const response = await fetch(`/v1/jobs/${jobId}/events`, {
+        headers: headers(last ? { "Last-Event-ID": last } : {}),
+      });
+      if (!response.ok) {
+        const body = await response.json().catch(() => ({}));
+        problem = `${response.status} ${body.code || ""}`.trim();
+      } else {
+        for await (const block of sseBlocks(response)) {
+          if (block.retry) retryMs = Number(block.retry);
+          if (!block.event) continue;  // a keep-alive comment
+          last = block.id;
+          const terminal = TERMINAL.includes(block.event.replace("job.", ""));
+          yield { type: block.event, data: JSON.parse(block.data), terminal };
+          if (terminal) return;
+        }
+        continue;  // the server ended this stream before the job ended: resume after `last`
+      }
+    } catch (error) {
+      problem = error.message;
+    }
+    failures += 1;
+    $("result").dataset.streamErrors = failures;
+    status(`Job ${jobId}: live events interrupted (${problem}); retrying`);
+    await new Promise((resume) => setTimeout(resume, retryMs));
+  }
+  status(`Job ${jobId}: live events stopped; choose the job again to resume`);
+}
+
+async function* sseBlocks(response) {
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  try {
     for (;;) {
       const { value, done } = await reader.read();
-      if (done) break;
+      if (done) return;
       buffer += decoder.decode(value, { stream: true });
       let cut;
       while ((cut = buffer.indexOf("\n\n")) >= 0) {
@@ -104,15 +152,15 @@ async function* events(jobId) {
         buffer = buffer.slice(cut + 2);
         const fields = {};
         for (const line of block.split("\n")) {
-          const at = line.indexOf(": ");
-          if (at > 0 && !line.startsWith(":")) fields[line.slice(0, at)] = line.slice(at + 2);
+          if (line.startsWith(":")) continue;  // a comment (keep-alive)
+          const at = line.indexOf(":");
+          if (at > 0) fields[line.slice(0, at)] = line.slice(at + 1).replace(/^ /, "");
         }
-        if (!fields.event) continue;
-        last = fields.id;
-        yield { type: fields.event, data: JSON.parse(fields.data) };
-        if (TERMINAL.includes(fields.event.replace("job.", ""))) return;
+        yield fields;
       }
     }
+  } finally {
+    reader.cancel().catch(() => {});  // a reader left early closes its stream on the server too
   }
 }
 
