@@ -12,56 +12,68 @@ from typing import Any
 from copydesk.core.errors import QueueFull
 from copydesk.core.names import OPEN_TENANT, PREPARE_QUEUE, queue_keys
 from copydesk.core.packing import pack_json
-from copydesk.store.base import COMMON_LUA, INFLIGHT, PREFIX, StoreBase, text
+from copydesk.store.base import INFLIGHT, StoreBase, text
 from copydesk.store.idempotency import Idempotency
+from copydesk.store.scripts import EMIT, LIST, NOW, Script
+from copydesk.store.stats import STATS
 
-GONE_GRACE_SECONDS = 30 * 24 * 3600  # how long an expired job still answers 410, not 404
-
-
-CREATE = (
-    COMMON_LUA
+CREATE = Script(
+    keys=(
+        "job", "raw", "channel", "stream", "gone", "inflight", "stats", "jobs", "jobs_queued",
+        "ref?", "queue?", "idempotency?", "*prepare_lists",
+    ),
+    args=(
+        "job_id", "tenant", "batch", "record", "article", "analyses", "pending", "now",
+        "raw_article", "ttl", "gone_ttl", "listed_seconds", "webhook", "stall", "message",
+        "fingerprint", "idempotency_ttl", "max_queued",
+    ),
+    body=NOW
+    + EMIT
+    + LIST
     + """
--- KEYS: job hash, raw article, first queue, expiry marker, job index, in-flight set, the
---       first stage's three priority lists (for the depth), [idempotency key]
--- ARGV: job id, record json, article view json, analyses csv, pending, now, raw article json,
---       ttl, first message ('' for none), request fingerprint, idempotency ttl,
---       most messages the first queue may hold (0: no limit), marker ttl, job key prefix,
---       '1' if the job has a webhook, stall seconds, tenant, batch id ('' for none)
--- The job joins the in-flight set, due for the sweeper's look once it could have stalled.
--- The job index is the tenant's; the expiry marker remembers the tenant, so an expired job
--- answers 410 only to its own tenant.
--- The index orders jobs by a counter (creation order, exact even within a millisecond); each
--- creation also drops up to two expired jobs from its old end, so it tracks stored jobs.
--- With an idempotency key: a key already used answers with its 'fingerprint job-id' and
--- nothing is created, so two concurrent retries can never make two jobs. A full first queue
--- answers 'busy' (backpressure) and creates nothing.
-if #KEYS == 10 then
-  local seen = redis.call('GET', KEYS[10])
+-- ``prepare_lists`` are the first stage's lists of every priority (for the depth); ``queue``,
+-- one of them, gets ``message``. With an idempotency key: a key already used answers with its
+-- 'fingerprint job-id' and nothing is created, so two concurrent retries can never make two
+-- jobs. A full first queue answers 'busy' (backpressure) and creates nothing.
+if K.idempotency then
+  local seen = redis.call('GET', K.idempotency)
   if seen then return {'exists', seen} end
 end
 local depth = 0
-for i = 7, 9 do depth = depth + redis.call('LLEN', KEYS[i]) end
-if tonumber(ARGV[12]) > 0 and depth >= tonumber(ARGV[12]) then
+for _, list in ipairs(K.prepare_lists) do depth = depth + redis.call('LLEN', list) end
+if tonumber(A.max_queued) > 0 and depth >= tonumber(A.max_queued) then
   return {'busy', tostring(depth)}
 end
-redis.call('SET', KEYS[4], ARGV[17], 'EX', ARGV[13])
-redis.call('HSET', KEYS[1], 'record', ARGV[2], 'article', ARGV[3], 'analyses', ARGV[4],
-  'pending', ARGV[5], 'status', 'queued', 'updated_at', ARGV[6], 'webhook', ARGV[15],
-  'batch', ARGV[18])
-redis.call('EXPIRE', KEYS[1], ARGV[8])
-emit(KEYS[1], KEYS[1] .. ':events', {type='job.queued', status='queued'})
-redis.call('HINCRBY', 'copydesk:stats', 'jobs|accepted', 1)
-redis.call('ZADD', KEYS[6], now() + tonumber(ARGV[16]), ARGV[1])
-redis.call('SET', KEYS[2], ARGV[7], 'EX', ARGV[8])
-if ARGV[9] ~= '' then redis.call('LPUSH', KEYS[3], ARGV[9]) end
-redis.call('ZADD', KEYS[5], redis.call('INCR', KEYS[5] .. ':seq'), ARGV[1])
-for _, old in ipairs(redis.call('ZRANGE', KEYS[5], 0, 1)) do
-  if redis.call('EXISTS', ARGV[14] .. old) == 0 then redis.call('ZREM', KEYS[5], old) end
+-- The job is listed (all the tenant's jobs, its queued ones, those of its ref) under when it
+-- was created, in microseconds: after every job listed before it, even within one microsecond
+-- (a batch's jobs share one server time), so the order is exact and a cursor is one number.
+local score = now_us()
+local last = redis.call('ZRANGE', K.jobs, -1, -1, 'WITHSCORES')[2]
+if last and tonumber(last) >= tonumber(score) then
+  score = string.format('%.0f', tonumber(last) + 1)
 end
-if #KEYS == 10 then redis.call('SET', KEYS[10], ARGV[10] .. ' ' .. ARGV[1], 'EX', ARGV[11]) end
+redis.call('HSET', K.job, 'record', A.record, 'article', A.article, 'analyses', A.analyses,
+  'pending', A.pending, 'status', 'queued', 'updated_at', A.now, 'webhook', A.webhook,
+  'batch', A.batch, 'tenant', A.tenant, 'listed', score)
+redis.call('EXPIRE', K.job, A.ttl)
+-- the expiry marker remembers the tenant, so an expired job answers 410 only to its own
+-- tenant; it outlives the job by the same time whenever the job ends (FINISHED renews it)
+redis.call('SET', K.gone, A.tenant, 'EX', A.gone_ttl)
+emit({type='job.queued', status='queued'})
+redis.call('HINCRBY', K.stats, 'jobs|accepted', 1)
+-- the job joins the in-flight set, due for the sweeper's look once it could have stalled
+redis.call('ZADD', K.inflight, now() + tonumber(A.stall), A.job_id)
+redis.call('SET', K.raw, A.raw_article, 'EX', A.ttl)
+if K.queue then redis.call('LPUSH', K.queue, A.message) end
+list_job(K.jobs, score)
+list_job(K.jobs_queued, score)
+if K.ref then list_job(K.ref, score) end
+if K.idempotency then
+  redis.call('SET', K.idempotency, A.fingerprint .. ' ' .. A.job_id, 'EX', A.idempotency_ttl)
+end
 return {'created', ''}
-"""
-)
+""",
+)  # fmt: skip
 
 
 class AcceptState(StoreBase):
@@ -97,7 +109,7 @@ class AcceptState(StoreBase):
             idempotency=idempotency,
             max_queued=max_queued,
         )
-        outcome, seen = self.script(CREATE)(keys=keys, args=args)
+        outcome, seen = self.run(CREATE, keys=keys, args=args)
         if text(outcome) == "busy":
             depth = int(text(seen))
             raise QueueFull(f"{depth} jobs are waiting to be analysed; retry later", queued=depth)
@@ -112,37 +124,49 @@ class AcceptState(StoreBase):
         message: tuple[str, str] | None,
         idempotency: Idempotency | None,
         max_queued: int,
-    ) -> tuple[list[str], list[Any]]:
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         """The keys and arguments of one CREATE script call."""
-        key, _, _, _, raw_key = self._keys(job_id)
-        queue, payload = message or ("", "")
+        job = self.keys_of(job_id)
+        queue, payload = message or (None, "")
         tenant = record.get("tenant", OPEN_TENANT)
-        keys = [
-            key, raw_key, queue or f"{PREFIX}:none", self.expiry_marker(job_id),
-            self.job_index(tenant), INFLIGHT, *queue_keys(PREPARE_QUEUE),
-        ]  # fmt: skip
-        if idempotency is not None:
-            keys.append(self.idempotency_key(idempotency.scope, idempotency.key))
-        args: list[Any] = [
-            job_id,
-            json.dumps(record, ensure_ascii=False),
-            json.dumps(record["article"], ensure_ascii=False),
-            ",".join(record["analyses"]),
-            len(record["analyses"]),
-            record["created_at"],
-            pack_json(article),
-            self.ttl,
-            payload,
-            idempotency.fingerprint if idempotency else "",
-            idempotency.ttl if idempotency else 0,
-            max_queued,
-            2 * self.ttl + GONE_GRACE_SECONDS,  # outlives the job however late it completes
-            self.job_key(""),
-            "1" if record.get("webhook") else "0",
-            self.stall,
-            tenant,
-            record.get("batch") or "",
-        ]
+        ref = (record.get("article") or {}).get("ref")
+        keys = {
+            "job": job.job,
+            "raw": job.raw,
+            "channel": job.channel,
+            "stream": job.stream,
+            "gone": job.gone,
+            "inflight": INFLIGHT,
+            "stats": STATS,
+            "jobs": self.job_index(tenant),
+            "jobs_queued": self.status_indexes(tenant)["jobs_queued"],
+            "ref": self.ref_index(tenant, ref) if ref is not None else None,
+            "queue": queue,
+            "idempotency": (
+                self.idempotency_key(idempotency.scope, idempotency.key) if idempotency else None
+            ),
+            "prepare_lists": queue_keys(PREPARE_QUEUE),
+        }
+        args = {
+            "job_id": job_id,
+            "tenant": tenant,
+            "batch": record.get("batch") or "",
+            "record": json.dumps(record, ensure_ascii=False),
+            "article": json.dumps(record["article"], ensure_ascii=False),
+            "analyses": ",".join(record["analyses"]),
+            "pending": len(record["analyses"]),
+            "now": record["created_at"],
+            "raw_article": pack_json(article),
+            "ttl": self.ttl,
+            "gone_ttl": self.ttl + self.gone,
+            "listed_seconds": self.listed_seconds,
+            "webhook": "1" if record.get("webhook") else "0",
+            "stall": self.stall,
+            "message": payload,
+            "fingerprint": idempotency.fingerprint if idempotency else "",
+            "idempotency_ttl": idempotency.ttl if idempotency else 0,
+            "max_queued": max_queued,
+        }
         return keys, args
 
     def create_batch(
@@ -184,7 +208,7 @@ class AcceptState(StoreBase):
                         idempotency=None,
                         max_queued=0,
                     )
-                    self.script(CREATE)(keys=keys, args=args, client=pipe)
+                    self.run(CREATE, keys=keys, args=args, client=pipe)
                 key = self.batch_key(batch["id"])
                 fields = {
                     "record": json.dumps(batch, ensure_ascii=False),

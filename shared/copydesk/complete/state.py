@@ -14,104 +14,115 @@ import json
 from typing import Any
 
 from copydesk.core.ids import now_rfc3339
-from copydesk.store.base import COMMON_LUA, DUE, INFLIGHT, StoreBase, Transition, text
-from copydesk.store.stats import duration_bucket
+from copydesk.store.base import DUE, INFLIGHT, StoreBase, Transition, text
+from copydesk.store.scripts import DUE_NOW, EMIT, NOW, RELIST, STATUS_KEYS, Script
+from copydesk.store.stats import STATS, duration_bucket
 
 # What ending a job does besides setting its status, for every script that ends one.
 FINISHED = """
--- the job left the in-flight set; its webhook (if any) is due at once; and when it was its
--- batch's last job to end, the batch's webhook too
-local function finished(job, inflight, due, id)
-  redis.call('ZREM', inflight, id)
-  redis.call('HINCRBY', 'copydesk:stats', 'jobs|' .. redis.call('HGET', job, 'status'), 1)
-  if redis.call('HGET', job, 'webhook') == '1' then due_now(job, due, id) end
-  local batch = redis.call('HGET', job, 'batch')
-  local batch_key = batch and batch ~= '' and 'copydesk:batch:' .. batch
-  if batch_key and redis.call('EXISTS', batch_key) == 1 then
-    local ended = redis.call('HINCRBY', batch_key, 'ended', 1)
-    local ttl = redis.call('TTL', job)  -- the batch lives as long as its last job
-    if ttl > redis.call('TTL', batch_key) then redis.call('EXPIRE', batch_key, ttl) end
-    if ended == tonumber(redis.call('HGET', batch_key, 'total') or '-1')
-      and redis.call('HGET', batch_key, 'webhook') == '1' then
-      due_now(batch_key, due, 'batch:' .. batch)
+-- the job left the in-flight set and its listing of unfinished jobs for that of its status;
+-- its expiry marker outlives it by as long as ever; its webhook (if any) is due at once; and
+-- when it was its batch's last job to end, the batch's webhook too
+local function finished(old)
+  local status = redis.call('HGET', K.job, 'status')
+  redis.call('ZREM', K.inflight, A.job_id)
+  relist(old, status)
+  redis.call('EXPIRE', K.gone, A.gone_ttl)
+  redis.call('HINCRBY', K.stats, 'jobs|' .. status, 1)
+  if redis.call('HGET', K.job, 'webhook') == '1' then due_now(K.job, A.job_id) end
+  if K.batch and redis.call('EXISTS', K.batch) == 1 then
+    local ended = redis.call('HINCRBY', K.batch, 'ended', 1)
+    local ttl = redis.call('TTL', K.job)  -- the batch lives as long as its last job
+    if ttl > redis.call('TTL', K.batch) then redis.call('EXPIRE', K.batch, ttl) end
+    if ended == tonumber(redis.call('HGET', K.batch, 'total') or '-1')
+      and redis.call('HGET', K.batch, 'webhook') == '1' then
+      due_now(K.batch, 'batch:' .. redis.call('HGET', K.job, 'batch'))
     end
   end
 end
 """
+# The keys and arguments every script that ends a job takes.
+ENDING_KEYS = ("job", "channel", "stream", "vectors", "raw", "gone", "inflight", "due", "stats")
+ENDING_ARGS = ("job_id", "now", "ttl", "gone_ttl", "listed_seconds")
 
-RECORD = (
-    COMMON_LUA
+RECORD = Script(
+    keys=(*ENDING_KEYS, "doc", *STATUS_KEYS, "batch?"),
+    args=(*ENDING_ARGS, "analysis", "result", "succeeded", "stall", "label", "seconds", "bucket"),
+    body=NOW
+    + EMIT
+    + DUE_NOW
+    + RELIST
     + FINISHED
     + """
--- KEYS[1] job hash, KEYS[2] channel, KEYS[3] doc, KEYS[4] vectors, KEYS[5] raw article,
--- KEYS[6] in-flight set, KEYS[7] due deliveries
--- ARGV: analysis, result json, now, ttl, '1' if the analysis succeeded else '0', job id,
---       stall seconds, 'model|outcome' (metrics), seconds it took ('' unknown), its bucket
+-- ``succeeded`` is '1' if the analysis succeeded else '0'; ``label`` is 'model|outcome' and
+-- ``seconds`` what it took ('' unknown), ``bucket`` its histogram bucket (for /metrics).
 -- O(number of analyses) whatever the results weigh: successes are counted, results are never
 -- decoded here. The last result ends the job and makes its webhook due, in the same step.
-if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing', ''} end
-local field = 'result:' .. ARGV[1]
-if redis.call('HEXISTS', KEYS[1], field) == 1 then
-  return {'duplicate', redis.call('HGET', KEYS[1], 'status')}
+if redis.call('EXISTS', K.job) == 0 then return {'missing', ''} end
+local field = 'result:' .. A.analysis
+if redis.call('HEXISTS', K.job, field) == 1 then
+  return {'duplicate', redis.call('HGET', K.job, 'status')}
 end
-redis.call('HSET', KEYS[1], field, ARGV[2], 'updated_at', ARGV[3])
--- metrics (copydesk:stats, read by /metrics): outcome by analysis and model, and duration
-redis.call('HINCRBY', 'copydesk:stats', 'analysis|' .. ARGV[1] .. '|' .. ARGV[8], 1)
-if ARGV[9] ~= '' then
-  redis.call('HINCRBY', 'copydesk:stats', 'seconds_bucket|' .. ARGV[1] .. '|' .. ARGV[10], 1)
-  redis.call('HINCRBYFLOAT', 'copydesk:stats', 'seconds_sum|' .. ARGV[1], ARGV[9])
+redis.call('HSET', K.job, field, A.result, 'updated_at', A.now)
+redis.call('HINCRBY', K.stats, 'analysis|' .. A.analysis .. '|' .. A.label, 1)
+if A.seconds ~= '' then
+  redis.call('HINCRBY', K.stats, 'seconds_bucket|' .. A.analysis .. '|' .. A.bucket, 1)
+  redis.call('HINCRBYFLOAT', K.stats, 'seconds_sum|' .. A.analysis, A.seconds)
 end
-local ok = redis.call('HINCRBY', KEYS[1], 'succeeded', tonumber(ARGV[5]))
-local pending = redis.call('HINCRBY', KEYS[1], 'pending', -1)
-local status = redis.call('HGET', KEYS[1], 'status')
-emit(KEYS[1], KEYS[2], {type='analysis.completed', analysis=ARGV[1]})
+local ok = redis.call('HINCRBY', K.job, 'succeeded', tonumber(A.succeeded))
+local pending = redis.call('HINCRBY', K.job, 'pending', -1)
+local was = redis.call('HGET', K.job, 'status')
+emit({type='analysis.completed', analysis=A.analysis})
 if pending > 0 then
-  if status == 'queued' then
-    status = 'running'
-    redis.call('HSET', KEYS[1], 'status', status)
+  if was == 'queued' then
+    redis.call('HSET', K.job, 'status', 'running')
+    relist(was, 'running')
   end
-  redis.call('ZADD', KEYS[6], 'GT', now() + tonumber(ARGV[7]), ARGV[6])
-  return {'recorded', status}
+  redis.call('ZADD', K.inflight, 'GT', now() + tonumber(A.stall), A.job_id)
+  return {'recorded', was == 'queued' and 'running' or was}
 end
 local total = 0
-for _ in string.gmatch(redis.call('HGET', KEYS[1], 'analyses'), '[^,]+') do total = total + 1 end
+for _ in string.gmatch(redis.call('HGET', K.job, 'analyses'), '[^,]+') do total = total + 1 end
+local status
 if ok == total then status = 'succeeded'
 elseif ok == 0 then status = 'failed'
 else status = 'partially_succeeded' end
-redis.call('HSET', KEYS[1], 'status', status, 'completed_at', ARGV[3])
-redis.call('EXPIRE', KEYS[1], ARGV[4])
-redis.call('EXPIRE', KEYS[3], ARGV[4])
-redis.call('DEL', KEYS[4], KEYS[5])
-emit(KEYS[1], KEYS[2], {type='job.' .. status, status=status})
-finished(KEYS[1], KEYS[6], KEYS[7], ARGV[6])
+redis.call('HSET', K.job, 'status', status, 'completed_at', A.now)
+redis.call('EXPIRE', K.job, A.ttl)
+redis.call('EXPIRE', K.doc, A.ttl)
+redis.call('DEL', K.vectors, K.raw)
+emit({type='job.' .. status, status=status})
+finished(was)
 return {'completed', status}
-"""
+""",
 )
 
-CANCEL = (
-    COMMON_LUA
+CANCEL = Script(
+    keys=(*ENDING_KEYS, *STATUS_KEYS, "batch?"),
+    args=(*ENDING_ARGS, "cancelled"),
+    body=NOW
+    + EMIT
+    + DUE_NOW
+    + RELIST
     + FINISHED
     + """
--- KEYS[1] job hash, KEYS[2] channel, KEYS[3] vectors, KEYS[4] raw article,
--- KEYS[5] in-flight set, KEYS[6] due deliveries; ARGV: cancelled result json, now, ttl, job id
 -- A finished job stays as it is; otherwise every analysis without a result gets the
--- cancelled result and the job ends, in one step, so no worker can complete it meanwhile;
+-- ``cancelled`` result and the job ends, in one step, so no worker can complete it meanwhile;
 -- its webhook (if any) is due at once, in the same step.
-if redis.call('EXISTS', KEYS[1]) == 0 then return 'missing' end
-if redis.call('HEXISTS', KEYS[1], 'completed_at') == 1 then
-  return redis.call('HGET', KEYS[1], 'status')
+if redis.call('EXISTS', K.job) == 0 then return 'missing' end
+local was = redis.call('HGET', K.job, 'status')
+if redis.call('HEXISTS', K.job, 'completed_at') == 1 then return was end
+for name in string.gmatch(redis.call('HGET', K.job, 'analyses'), '[^,]+') do
+  redis.call('HSETNX', K.job, 'result:' .. name, A.cancelled)
 end
-for name in string.gmatch(redis.call('HGET', KEYS[1], 'analyses'), '[^,]+') do
-  redis.call('HSETNX', KEYS[1], 'result:' .. name, ARGV[1])
-end
-redis.call('HSET', KEYS[1], 'status', 'cancelled', 'pending', 0, 'completed_at', ARGV[2],
-  'updated_at', ARGV[2])
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-redis.call('DEL', KEYS[3], KEYS[4])
-emit(KEYS[1], KEYS[2], {type='job.cancelled', status='cancelled'})
-finished(KEYS[1], KEYS[5], KEYS[6], ARGV[4])
+redis.call('HSET', K.job, 'status', 'cancelled', 'pending', 0, 'completed_at', A.now,
+  'updated_at', A.now)
+redis.call('EXPIRE', K.job, A.ttl)
+redis.call('DEL', K.vectors, K.raw)
+emit({type='job.cancelled', status='cancelled'})
+finished(was)
 return 'cancelled'
-"""
+""",
 )
 
 
@@ -124,22 +135,51 @@ def job_status(results: dict[str, dict[str, Any]]) -> str:
 
 
 class CompleteState(StoreBase):
+    def _ending(self, job_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The keys and arguments every script that may end the job takes."""
+        job = self.keys_of(job_id)
+        tenant, batch = self.owner(job_id)
+        keys = {
+            "job": job.job,
+            "channel": job.channel,
+            "stream": job.stream,
+            "vectors": job.vectors,
+            "raw": job.raw,
+            "gone": job.gone,
+            "inflight": INFLIGHT,
+            "due": DUE,
+            "stats": STATS,
+            "batch": self.batch_key(batch) if batch else None,
+            **self.status_indexes(tenant),
+        }
+        args = {
+            "job_id": job_id,
+            "now": now_rfc3339(),
+            "ttl": self.ttl,
+            "gone_ttl": self.ttl + self.gone,
+            "listed_seconds": self.listed_seconds,
+        }
+        return keys, args
+
     def record_result(self, job_id: str, analysis: str, result: dict[str, Any]) -> Transition:
         """Record one analysis outcome; returns ``completed`` exactly once per job."""
-        payload = json.dumps(result, ensure_ascii=False)
-        succeeded = "1" if result.get("status") == "succeeded" else "0"
         model = str(result.get("model") or "none").replace("|", "/")
-        label = f"{model}|{result.get('status', 'unknown')}"
         elapsed = result.get("elapsed_ms")
-        seconds = "" if elapsed is None else repr(float(elapsed) / 1000)
-        bucket = "" if elapsed is None else duration_bucket(float(elapsed) / 1000)
-        outcome, status = self.script(RECORD)(
-            keys=[*self._keys(job_id), INFLIGHT, DUE],
-            args=[
-                analysis, payload, now_rfc3339(), self.ttl, succeeded, job_id, self.stall,
-                label, seconds, bucket,
-            ],
-        )  # fmt: skip
+        keys, args = self._ending(job_id)
+        outcome, status = self.run(
+            RECORD,
+            keys={**keys, "doc": self.keys_of(job_id).doc},
+            args={
+                **args,
+                "analysis": analysis,
+                "result": json.dumps(result, ensure_ascii=False),
+                "succeeded": "1" if result.get("status") == "succeeded" else "0",
+                "stall": self.stall,
+                "label": f"{model}|{result.get('status', 'unknown')}",
+                "seconds": "" if elapsed is None else repr(float(elapsed) / 1000),
+                "bucket": "" if elapsed is None else duration_bucket(float(elapsed) / 1000),
+            },
+        )
         return Transition(text(outcome), text(status))
 
     def cancel(self, job_id: str) -> str:
@@ -149,7 +189,6 @@ class CompleteState(StoreBase):
         the job finished and do nothing). Its webhook, if any, is due in the same step.
         ``missing`` for an unknown job.
         """
-        key, channel, _, vectors, raw = self._keys(job_id)
-        result = json.dumps({"status": "cancelled"})
-        keys = [key, channel, vectors, raw, INFLIGHT, DUE]
-        return text(self.script(CANCEL)(keys=keys, args=[result, now_rfc3339(), self.ttl, job_id]))
+        keys, args = self._ending(job_id)
+        cancelled = json.dumps({"status": "cancelled"})
+        return text(self.run(CANCEL, keys=keys, args={**args, "cancelled": cancelled}))

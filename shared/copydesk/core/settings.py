@@ -125,7 +125,15 @@ class Settings(BaseSettings):
         ge=1,
         validation_alias=AliasChoices("COPYDESK_JOB_TTL_SECONDS", "COPYDESK_RESULT_TTL"),
         description="How long a job is kept, and its results after it finishes (also read "
-        "from COPYDESK_RESULT_TTL); an expired job answers 410 job_expired for 30 days more.",
+        "from COPYDESK_RESULT_TTL); an expired job then answers 410 job_expired for "
+        "COPYDESK_GONE_SECONDS more.",
+    )
+    gone_seconds: int = Field(
+        default=7 * 24 * 3600,
+        ge=0,
+        description="How long an expired job still answers 410 job_expired to its tenant, "
+        "rather than 404 job_not_found; each job keeps a small key (its tenant) for this long "
+        "after it expires.",
     )
     max_queued_jobs: int = Field(
         default=50_000,

@@ -13,99 +13,110 @@ import json
 import zlib
 from typing import Any
 
-from copydesk.store.base import COMMON_LUA, DUE, PREFIX, StoreBase, text
+from copydesk.store.base import DUE, PREFIX, StoreBase, text
+from copydesk.store.scripts import NOW, Script
+from copydesk.store.stats import STATS
 
 DELIVERY_LOG_LENGTH = 100  # attempts kept per job
 
-CLAIM = (
-    COMMON_LUA
+CLAIM = Script(
+    keys=("due",),
+    args=("lease", "most"),
+    body=NOW
     + """
--- KEYS[1] due deliveries; ARGV: lease seconds, most to claim
--- Takes deliveries whose time has come and moves each a lease into the future, in one step:
--- several dispatchers never send the same one together, and a dispatcher that dies mid-send
--- leaves its claims to come due again when the lease runs out.
+-- Takes deliveries whose time has come and moves each a lease (seconds) into the future, in
+-- one step: several dispatchers never send the same one together, and a dispatcher that dies
+-- mid-send leaves its claims to come due again when the lease runs out.
 local at = now()
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', at, 'LIMIT', 0, tonumber(ARGV[2]))
-for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], at + tonumber(ARGV[1]), id) end
+local ids = redis.call('ZRANGEBYSCORE', K.due, '-inf', at, 'LIMIT', 0, tonumber(A.most))
+for _, id in ipairs(ids) do redis.call('ZADD', K.due, at + tonumber(A.lease), id) end
 return ids
-"""
+""",
 )
 
-SETTLE = (
-    COMMON_LUA
+SETTLE = Script(
+    keys=("subject", "due", "log", "stats"),
+    args=("member", "state", "retry_in", "entry", "error", "log_ttl", "log_length"),
+    body=NOW
     + """
--- KEYS[1] job (or batch) hash, KEYS[2] due deliveries, KEYS[3] delivery log
--- ARGV: due member (job id, or 'batch:<id>'), state after the attempt (pending, delivered, failed), seconds to the next
---       attempt (pending), log entry json, error ('' for none), log ttl, log length kept
--- Logs the attempt and moves the webhook on, in one step. Only a pending webhook moves: an
--- attempt that outlived its lease and finishes late cannot undo a later outcome.
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  redis.call('ZREM', KEYS[2], ARGV[1])
+-- ``subject`` is the job's (or batch's) hash, ``member`` its id in the due set (job id, or
+-- 'batch:<id>'); ``state`` is where the webhook stands after the attempt (pending, delivered,
+-- failed), with the next attempt ``retry_in`` seconds away when pending; ``error`` is '' for
+-- none. Logs the attempt and moves the webhook on, in one step. Only a pending webhook moves:
+-- an attempt that outlived its lease and finishes late cannot undo a later outcome.
+if redis.call('EXISTS', K.subject) == 0 then
+  redis.call('ZREM', K.due, A.member)
   return 'missing'
 end
-redis.call('RPUSH', KEYS[3], ARGV[4])
-redis.call('LTRIM', KEYS[3], -tonumber(ARGV[7]), -1)
-redis.call('EXPIRE', KEYS[3], ARGV[6])
-if redis.call('HGET', KEYS[1], 'webhook_state') ~= 'pending' then return 'stale' end
-local outcome = ARGV[2] == 'pending' and 'retry' or ARGV[2]
-redis.call('HINCRBY', 'copydesk:stats', 'webhook|' .. outcome, 1)
-redis.call('HINCRBY', KEYS[1], 'webhook_attempts', 1)
-if ARGV[5] == '' then redis.call('HDEL', KEYS[1], 'webhook_error')
-else redis.call('HSET', KEYS[1], 'webhook_error', ARGV[5]) end
-if ARGV[2] == 'pending' then
-  local at = now() + tonumber(ARGV[3])
-  redis.call('ZADD', KEYS[2], at, ARGV[1])
-  redis.call('HSET', KEYS[1], 'webhook_next_at', at)
+redis.call('RPUSH', K.log, A.entry)
+redis.call('LTRIM', K.log, -tonumber(A.log_length), -1)
+redis.call('EXPIRE', K.log, A.log_ttl)
+if redis.call('HGET', K.subject, 'webhook_state') ~= 'pending' then return 'stale' end
+local outcome = A.state == 'pending' and 'retry' or A.state
+redis.call('HINCRBY', K.stats, 'webhook|' .. outcome, 1)
+redis.call('HINCRBY', K.subject, 'webhook_attempts', 1)
+if A.error == '' then redis.call('HDEL', K.subject, 'webhook_error')
+else redis.call('HSET', K.subject, 'webhook_error', A.error) end
+if A.state == 'pending' then
+  local at = now() + tonumber(A.retry_in)
+  redis.call('ZADD', K.due, at, A.member)
+  redis.call('HSET', K.subject, 'webhook_next_at', at)
 else
-  redis.call('ZREM', KEYS[2], ARGV[1])
-  redis.call('HSET', KEYS[1], 'webhook_state', ARGV[2])
-  redis.call('HDEL', KEYS[1], 'webhook_next_at')
+  redis.call('ZREM', K.due, A.member)
+  redis.call('HSET', K.subject, 'webhook_state', A.state)
+  redis.call('HDEL', K.subject, 'webhook_next_at')
 end
-return ARGV[2]
-"""
+return A.state
+""",
 )
 
-REDELIVER = (
-    COMMON_LUA
+REDELIVER = Script(
+    keys=("job", "due", "url_gone"),
+    args=("job_id",),
+    body=NOW
     + """
--- KEYS[1] job hash, KEYS[2] due deliveries, KEYS[3] the URL's gone marker; ARGV: job id
+-- ``url_gone`` marks the webhook's URL as one whose receiver answered 410.
 -- Starts the webhook's schedule again from its first attempt, with the same webhook-id. A
 -- client asking for it has fixed its receiver, so an earlier 410 from that URL is forgotten.
-if redis.call('EXISTS', KEYS[1]) == 0 then return 'missing' end
-if redis.call('HGET', KEYS[1], 'webhook') ~= '1' then return 'none' end
-if redis.call('HEXISTS', KEYS[1], 'completed_at') == 0 then return 'running' end
+if redis.call('EXISTS', K.job) == 0 then return 'missing' end
+if redis.call('HGET', K.job, 'webhook') ~= '1' then return 'none' end
+if redis.call('HEXISTS', K.job, 'completed_at') == 0 then return 'running' end
 local at = now()
-redis.call('DEL', KEYS[3])
-redis.call('ZADD', KEYS[2], at, ARGV[1])
-redis.call('HSET', KEYS[1], 'webhook_state', 'pending', 'webhook_next_at', at,
+redis.call('DEL', K.url_gone)
+redis.call('ZADD', K.due, at, A.job_id)
+redis.call('HSET', K.job, 'webhook_state', 'pending', 'webhook_next_at', at,
   'webhook_attempts', 0)
-redis.call('HDEL', KEYS[1], 'webhook_error')
+redis.call('HDEL', K.job, 'webhook_error')
 return 'pending'
-"""
+""",
 )
 
 
-KEEP = """
--- KEYS[1] the webhook's subject (job or batch hash), KEYS[2] its kept body
--- ARGV: the body (compressed), ttl seconds if the subject has none
+KEEP = Script(
+    keys=("subject", "kept"),
+    args=("body", "ttl"),
+    body="""
+-- ``subject`` is the webhook's job or batch hash, ``kept`` where its body is kept; ``body`` is
+-- what this dispatcher made (compressed), ``ttl`` (seconds) applies if the subject has none.
 -- Keeps the first body made for a webhook and returns the one kept, in one step: two
 -- dispatchers that render it together (an attempt that outlived its lease) send the same
 -- bytes. The body lives as long as its subject, so a redelivery finds it too; nil once the
 -- subject is gone.
-if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-local kept = redis.call('GET', KEYS[2])
+if redis.call('EXISTS', K.subject) == 0 then return false end
+local kept = redis.call('GET', K.kept)
 if kept then return kept end
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl <= 0 then ttl = tonumber(ARGV[2]) * 1000 end
-redis.call('SET', KEYS[2], ARGV[1], 'PX', ttl)
-return ARGV[1]
-"""
+local ttl = redis.call('PTTL', K.subject)
+if ttl <= 0 then ttl = tonumber(A.ttl) * 1000 end
+redis.call('SET', K.kept, A.body, 'PX', ttl)
+return A.body
+""",
+)
 
 
 class DeliverState(StoreBase):
     def claim_deliveries(self, *, lease_seconds: float, limit: int) -> list[str]:
         """Claim up to ``limit`` due webhooks (job ids) for ``lease_seconds``."""
-        ids = self.script(CLAIM)(keys=[DUE], args=[lease_seconds, limit])
+        ids = self.run(CLAIM, keys={"due": DUE}, args={"lease": lease_seconds, "most": limit})
         return [text(job_id) for job_id in ids]
 
     def subject_key(self, member: str) -> str:
@@ -126,17 +137,17 @@ class DeliverState(StoreBase):
         """Log one attempt and set the webhook ``pending`` (due in ``retry_in`` s), ``delivered``
         or ``failed``; ``stale`` when the webhook was no longer pending, ``missing`` if gone."""
         key = self.subject_key(job_id)
-        keys = [key, DUE, key + ":deliveries"]
-        args = [
-            job_id,
-            state,
-            retry_in,
-            json.dumps(entry),
-            error or "",
-            self.ttl,
-            DELIVERY_LOG_LENGTH,
-        ]
-        return text(self.script(SETTLE)(keys=keys, args=args))
+        keys = {"subject": key, "due": DUE, "log": key + ":deliveries", "stats": STATS}
+        args = {
+            "member": job_id,
+            "state": state,
+            "retry_in": retry_in,
+            "entry": json.dumps(entry),
+            "error": error or "",
+            "log_ttl": self.ttl,
+            "log_length": DELIVERY_LOG_LENGTH,
+        }
+        return text(self.run(SETTLE, keys=keys, args=args))
 
     def redeliver(self, job_id: str, *, url: str) -> str:
         """Send a finished job's webhook again from the first attempt of its schedule.
@@ -144,8 +155,8 @@ class DeliverState(StoreBase):
         ``pending`` once due, ``running`` for an unfinished job, ``none`` without a webhook,
         ``missing`` for an unknown job.
         """
-        keys = [self.job_key(job_id), DUE, self.gone_marker(url)]
-        return text(self.script(REDELIVER)(keys=keys, args=[job_id]))
+        keys = {"job": self.job_key(job_id), "due": DUE, "url_gone": self.gone_marker(url)}
+        return text(self.run(REDELIVER, keys=keys, args={"job_id": job_id}))
 
     def webhook_body_key(self, member: str) -> str:
         """The body a due webhook (a job id, or 'batch:<id>') sends on every attempt."""
@@ -159,8 +170,8 @@ class DeliverState(StoreBase):
     def keep_body(self, member: str, body: bytes) -> bytes | None:
         """Keep ``body`` for the webhook unless one is kept already; return the one kept (None
         when the job or batch is gone). Compressed: a job's event repeats its results."""
-        keys = [self.subject_key(member), self.webhook_body_key(member)]
-        kept = self.script(KEEP)(keys=keys, args=[zlib.compress(body), self.ttl])
+        keys = {"subject": self.subject_key(member), "kept": self.webhook_body_key(member)}
+        kept = self.run(KEEP, keys=keys, args={"body": zlib.compress(body), "ttl": self.ttl})
         return None if kept is None else zlib.decompress(kept)
 
     @staticmethod

@@ -12,37 +12,39 @@ from typing import Any
 
 from copydesk.core.document import Document
 from copydesk.core.ids import now_rfc3339
-from copydesk.store.base import COMMON_LUA, INFLIGHT, StoreBase, Transition, text
+from copydesk.store.base import INFLIGHT, StoreBase, Transition, text
+from copydesk.store.scripts import EMIT, NOW, Script
 
-SAVE_PREPARED = (
-    COMMON_LUA
+SAVE_PREPARED = Script(
+    keys=("job", "channel", "stream", "doc", "vectors", "raw", "inflight", "*queues"),
+    args=("job_id", "doc", "vectors", "article", "now", "ttl", "step", "stall", "*messages"),
+    body=NOW
+    + EMIT
     + """
--- KEYS: job hash, channel, doc, vectors, raw article, in-flight set, then one queue per message
--- ARGV: doc json, vectors bytes ('' for none), article json, now, ttl, step, job id, stall
--- seconds, then one message per queue. Step 'text' stores the document and queues the analyses that need no
--- vectors (once); step 'final' stores the vectors and queues the rest, and ends preparing.
-if redis.call('EXISTS', KEYS[1]) == 0 then return 'missing' end
-if redis.call('HGET', KEYS[1], 'prepared') == '1' then return 'done' end
-if redis.call('HEXISTS', KEYS[1], 'completed_at') == 1 then  -- cancelled meanwhile: text only
-  redis.call('SET', KEYS[3], ARGV[1], 'EX', ARGV[5])
-  redis.call('HSET', KEYS[1], 'text_ready', '1', 'article', ARGV[3])
-  redis.call('DEL', KEYS[5])
+-- ``vectors`` is '' for none; ``messages`` go one to each of ``queues``. Step 'text' stores the
+-- document and queues the analyses that need no vectors (once); step 'final' stores the vectors
+-- and queues the rest, and ends preparing.
+if redis.call('EXISTS', K.job) == 0 then return 'missing' end
+if redis.call('HGET', K.job, 'prepared') == '1' then return 'done' end
+if redis.call('HEXISTS', K.job, 'completed_at') == 1 then  -- cancelled meanwhile: text only
+  redis.call('SET', K.doc, A.doc, 'EX', A.ttl)
+  redis.call('HSET', K.job, 'text_ready', '1', 'article', A.article)
+  redis.call('DEL', K.raw)
   return 'done'
 end
-local step = ARGV[6]
-if step == 'text' and redis.call('HGET', KEYS[1], 'text_ready') == '1' then return 'done' end
-redis.call('SET', KEYS[3], ARGV[1], 'EX', ARGV[5])
-if ARGV[2] ~= '' then redis.call('SET', KEYS[4], ARGV[2], 'EX', ARGV[5]) end
-redis.call('HSET', KEYS[1], 'text_ready', '1', 'article', ARGV[3], 'updated_at', ARGV[4])
-if step == 'final' then
-  redis.call('HSET', KEYS[1], 'prepared', '1')
-  redis.call('DEL', KEYS[5])
+if A.step == 'text' and redis.call('HGET', K.job, 'text_ready') == '1' then return 'done' end
+redis.call('SET', K.doc, A.doc, 'EX', A.ttl)
+if A.vectors ~= '' then redis.call('SET', K.vectors, A.vectors, 'EX', A.ttl) end
+redis.call('HSET', K.job, 'text_ready', '1', 'article', A.article, 'updated_at', A.now)
+if A.step == 'final' then
+  redis.call('HSET', K.job, 'prepared', '1')
+  redis.call('DEL', K.raw)
 end
-emit(KEYS[1], KEYS[2], {type='job.' .. step .. '_prepared'})
-redis.call('ZADD', KEYS[6], 'GT', now() + tonumber(ARGV[8]), ARGV[7])
-for i = 7, #KEYS do redis.call('LPUSH', KEYS[i], ARGV[i + 2]) end
+emit({type='job.' .. A.step .. '_prepared'})
+redis.call('ZADD', K.inflight, 'GT', now() + tonumber(A.stall), A.job_id)
+for i, queue in ipairs(K.queues) do redis.call('LPUSH', queue, A.messages[i]) end
 return 'prepared'
-"""
+""",
 )
 
 
@@ -70,16 +72,26 @@ class PrepareState(StoreBase):
         Analyses that failed in the prepare stage are recorded before this, so the document
         is stored even when they ended the job (``GET .../text`` still shows it).
         """
-        keys = [*self._keys(job_id), INFLIGHT, *(queue for queue, _ in messages)]
-        args: list[Any] = [
-            doc.to_json(),
-            vectors or b"",
-            json.dumps(article, ensure_ascii=False),
-            now_rfc3339(),
-            self.ttl,
-            step,
-            job_id,
-            self.stall,
-            *(payload for _, payload in messages),
-        ]
-        return text(self.script(SAVE_PREPARED)(keys=keys, args=args))
+        job = self.keys_of(job_id)
+        keys = {
+            "job": job.job,
+            "channel": job.channel,
+            "stream": job.stream,
+            "doc": job.doc,
+            "vectors": job.vectors,
+            "raw": job.raw,
+            "inflight": INFLIGHT,
+            "queues": [queue for queue, _ in messages],
+        }
+        args = {
+            "job_id": job_id,
+            "doc": doc.to_json(),
+            "vectors": vectors or b"",
+            "article": json.dumps(article, ensure_ascii=False),
+            "now": now_rfc3339(),
+            "ttl": self.ttl,
+            "step": step,
+            "stall": self.stall,
+            "messages": [payload for _, payload in messages],
+        }
+        return text(self.run(SAVE_PREPARED, keys=keys, args=args))

@@ -1,87 +1,67 @@
-"""The job store's foundation: the Redis connection, the key names and the Lua every script shares.
+"""The job store's foundation: the Redis connection, the key names and the scripts' shape.
 
 Each stage keeps its own scripts beside its own code (``copydesk.accept.state``,
 ``copydesk.prepare.state``, ``copydesk.complete.state``, ``copydesk.deliver.state``,
-``copydesk.sweep.state``); they all build on ``StoreBase``, which holds the connection and
-registers a script the first time it runs. Starting a stage (``START``) lives here because
-every stage after accept starts the same way.
+``copydesk.sweep.state``); each is a :class:`Script` with named keys and arguments, run
+through ``StoreBase``, which holds the connection and registers a script the first time it
+runs. Starting a stage (``START``) lives here because every stage after accept starts the
+same way.
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import redis
 
 from copydesk.core.ids import now_rfc3339
+from copydesk.core.names import JOB_STATUSES, OPEN_TENANT
+from copydesk.store.scripts import EMIT, NOW, RELIST, STATUS_KEYS, Script
 
 if TYPE_CHECKING:
-    from redis.commands.core import Script
+    from redis.commands.core import Script as RegisteredScript
 
     from copydesk.core.settings import Settings
 
 PREFIX = "copydesk"
-JOB_INDEX = f"{PREFIX}:jobs"  # + ":" + tenant: sorted set of job ids by creation number
+JOB_INDEX = f"{PREFIX}:jobs"  # + ":" + tenant: sorted set of job ids by creation time (µs)
 INFLIGHT = f"{PREFIX}:inflight"  # sorted set: unfinished job id by when the sweeper looks
 DUE = f"{PREFIX}:webhooks:due"  # sorted set: job id by when its webhook's next attempt is due
 
-# Functions every script may call, prepended to each: the server's clock (so every host agrees,
-# whatever its own clock says), telling listeners, and making a webhook due.
-COMMON_LUA = """
-local function now()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) + tonumber(t[2]) / 1000000
-end
--- tell listeners: published on the job's channel, and appended to its event stream (what
--- GET /v1/jobs/{id}/events reads, resuming from any entry), which lives as long as the job
-local function emit(job, channel, event)
-  local payload = cjson.encode(event)
-  redis.call('PUBLISH', channel, payload)
-  local stream = job .. ':stream'
-  redis.call('XADD', stream, 'MAXLEN', '~', 200, '*', 'event', payload)
-  local ttl = redis.call('TTL', job)
-  if ttl > 0 then redis.call('EXPIRE', stream, ttl) end
-end
--- a webhook of a job (member: its id) or a batch (member: 'batch:<id>') is due at once
-local function due_now(hash, due, member)
-  local at = now()
-  redis.call('ZADD', due, at, member)
-  redis.call('HSET', hash, 'webhook_state', 'pending', 'webhook_next_at', at,
-    'webhook_attempts', 0)
-end
-"""
-
-START = (
-    COMMON_LUA
+START = Script(
+    keys=("job", "channel", "stream", "inflight", *STATUS_KEYS),
+    args=("stage", "done_field", "now", "token", "retry", "job_id", "stall", "listed_seconds"),
+    body=NOW
+    + EMIT
+    + RELIST
     + """
--- KEYS[1] job hash, KEYS[2] channel, KEYS[3] in-flight set
--- ARGV: stage, field whose presence means done, now, delivery token, '1' if the message is a
---       retry, job id, stall seconds
 -- Counts deliveries that may have crashed their worker: a first delivery, or the same message
 -- (same token) delivered again. A retry that the task itself sent after a Redis error is not a
 -- crash, and does not count. Starting is progress: the sweeper's look moves later.
-if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing', '', 0} end
-local status = redis.call('HGET', KEYS[1], 'status')
-if redis.call('HEXISTS', KEYS[1], ARGV[2]) == 1 or redis.call('HEXISTS', KEYS[1], 'completed_at') == 1
-then
+if redis.call('EXISTS', K.job) == 0 then return {'missing', '', 0} end
+local status = redis.call('HGET', K.job, 'status')
+if redis.call('HEXISTS', K.job, A.done_field) == 1
+  or redis.call('HEXISTS', K.job, 'completed_at') == 1 then
   return {'done', status, 0}
 end
-local token_field = 'token:' .. ARGV[1]
-local counted = ARGV[5] ~= '1' or redis.call('HGET', KEYS[1], token_field) == ARGV[4]
-local attempts = redis.call('HINCRBY', KEYS[1], 'attempts:' .. ARGV[1], counted and 1 or 0)
-if attempts == 0 then attempts = redis.call('HINCRBY', KEYS[1], 'attempts:' .. ARGV[1], 1) end
-redis.call('HSET', KEYS[1], token_field, ARGV[4])
-redis.call('ZADD', KEYS[3], 'GT', now() + tonumber(ARGV[7]), ARGV[6])
+local token_field = 'token:' .. A.stage
+local counted = A.retry ~= '1' or redis.call('HGET', K.job, token_field) == A.token
+local attempts = redis.call('HINCRBY', K.job, 'attempts:' .. A.stage, counted and 1 or 0)
+if attempts == 0 then attempts = redis.call('HINCRBY', K.job, 'attempts:' .. A.stage, 1) end
+redis.call('HSET', K.job, token_field, A.token)
+redis.call('ZADD', K.inflight, 'GT', now() + tonumber(A.stall), A.job_id)
 if status == 'queued' then
-  redis.call('HSET', KEYS[1], 'status', 'running', 'updated_at', ARGV[3])
-  emit(KEYS[1], KEYS[2], {type='job.running', status='running'})
+  redis.call('HSET', K.job, 'status', 'running', 'updated_at', A.now)
+  relist('queued', 'running')
+  emit({type='job.running', status='running'})
   status = 'running'
 end
 return {'started', status, attempts}
-"""
+""",
 )
 
 
@@ -117,21 +97,57 @@ def redis_client(settings: Settings) -> redis.Redis:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class JobKeys:
+    """The keys of one job: its hash and the keys beside it."""
+
+    job: str
+    channel: str  # pub/sub: each event, published
+    stream: str  # each event, kept for SSE and Last-Event-ID
+    doc: str
+    vectors: str
+    raw: str  # the article as sent, until prepared
+    gone: str  # the tenant, once the job expired (410, not 404)
+
+
 class StoreBase:
     """The connection, the job's key names and the scripts, registered on first use."""
 
-    def __init__(self, client: redis.Redis, *, ttl_seconds: int, stall_seconds: int = 390) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        *,
+        ttl_seconds: int,
+        stall_seconds: int = 390,
+        gone_seconds: int = 7 * 24 * 3600,
+    ) -> None:
         self.redis = client
         self.ttl = ttl_seconds
         self.stall = stall_seconds  # no progress for this long and the sweeper looks
-        self._scripts: dict[str, Script] = {}
+        self.gone = gone_seconds  # an expired job answers 410, not 404, for this long
+        self._scripts: dict[Script, RegisteredScript] = {}
 
-    def script(self, source: str) -> Script:
-        """The registered script of ``source`` (registering computes its digest, no I/O)."""
-        registered = self._scripts.get(source)
+    @property
+    def listed_seconds(self) -> int:
+        """How long a job may be stored after its creation, so listed: it may end just before
+        its TTL runs out, and ending renews it."""
+        return 2 * self.ttl
+
+    def run(
+        self,
+        script: Script,
+        *,
+        keys: Mapping[str, Any],
+        args: Mapping[str, Any],
+        client: redis.Redis | None = None,
+    ) -> Any:
+        """Run ``script`` by its digest (EVALSHA; registering computes it, no I/O), on the
+        store's connection or on ``client`` (a pipeline)."""
+        registered = self._scripts.get(script)
         if registered is None:
-            registered = self._scripts[source] = self.redis.register_script(source)
-        return registered
+            registered = self._scripts[script] = self.redis.register_script(script.source)
+        laid_keys, laid_args = script.lay_out(keys, args)
+        return registered(keys=laid_keys, args=laid_args, client=client)
 
     @staticmethod
     def job_key(job_id: str) -> str:
@@ -141,10 +157,24 @@ class StoreBase:
     def channel(job_id: str) -> str:
         return f"{PREFIX}:job:{job_id}:events"
 
-    def _keys(self, job_id: str) -> list[str]:
-        """The job hash, its channel, prepared document, sentence vectors and raw article."""
+    def keys_of(self, job_id: str) -> JobKeys:
         key = self.job_key(job_id)
-        return [key, self.channel(job_id), key + ":doc", key + ":vectors", key + ":article"]
+        return JobKeys(
+            job=key,
+            channel=self.channel(job_id),
+            stream=key + ":stream",
+            doc=key + ":doc",
+            vectors=key + ":vectors",
+            raw=key + ":article",
+            gone=self.expiry_marker(job_id),
+        )
+
+    def owner(self, job_id: str) -> tuple[str, str]:
+        """The job's tenant and batch id ('' for none). Neither ever changes, so a script that
+        moves the job in its tenant's listings, or counts it in its batch, is given those keys
+        read just before it runs."""
+        tenant, batch = self.redis.hmget(self.job_key(job_id), "tenant", "batch")
+        return (text(tenant) if tenant else OPEN_TENANT), (text(batch) if batch else "")
 
     @staticmethod
     def batch_key(batch_id: str) -> str:
@@ -153,6 +183,15 @@ class StoreBase:
     @staticmethod
     def job_index(tenant: str) -> str:
         return f"{JOB_INDEX}:{tenant}"
+
+    def status_indexes(self, tenant: str) -> dict[str, str]:
+        """The tenant's listings by status, named as the scripts read them (``jobs_<status>``)."""
+        index = self.job_index(tenant)
+        return {f"jobs_{status}": f"{index}:status:{status}" for status in JOB_STATUSES}
+
+    def ref_index(self, tenant: str, ref: str) -> str:
+        """The tenant's listing of the jobs whose article has ``ref``."""
+        return f"{self.job_index(tenant)}:ref:{hashlib.sha256(ref.encode()).hexdigest()}"
 
     @staticmethod
     def expiry_marker(job_id: str) -> str:
@@ -172,10 +211,28 @@ class StoreBase:
         task sent it itself after a Redis error: such a retry is not counted as a delivery that
         may have crashed, unless the same message comes again. No token: always counted.
         """
-        key, channel, *_ = self._keys(job_id)
-        token = token or uuid.uuid4().hex
-        args = [stage, done_field, now_rfc3339(), token, "1" if retry else "0", job_id, self.stall]
-        outcome, status, attempts = self.script(START)(keys=[key, channel, INFLIGHT], args=args)
+        job = self.keys_of(job_id)
+        tenant, _ = self.owner(job_id)
+        outcome, status, attempts = self.run(
+            START,
+            keys={
+                "job": job.job,
+                "channel": job.channel,
+                "stream": job.stream,
+                "inflight": INFLIGHT,
+                **self.status_indexes(tenant),
+            },
+            args={
+                "stage": stage,
+                "done_field": done_field,
+                "now": now_rfc3339(),
+                "token": token or uuid.uuid4().hex,
+                "retry": "1" if retry else "0",
+                "job_id": job_id,
+                "stall": self.stall,
+                "listed_seconds": self.listed_seconds,
+            },
+        )
         return Transition(text(outcome), text(status), int(attempts))
 
     def start_analysis(

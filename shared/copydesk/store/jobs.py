@@ -59,4 +59,5 @@ class RedisJobStore(
             redis_client(settings),
             ttl_seconds=settings.job_ttl_seconds,
             stall_seconds=settings.stall_deadline,
+            gone_seconds=settings.gone_seconds,
         )

@@ -9,7 +9,8 @@ finishes with the labels it was submitted with, and versions nobody used do not 
 
 Keys, per tenant and name (``{set}`` = ``copydesk:labelset:{tenant}:{name}``): ``{set}``
 (hash: version, times, summary), ``{set}:v:{version}`` (the labels, JSON, deflated when
-large), ``{set}:pinned`` (the versions jobs named), and the tenant's index
+large), ``{set}:pins`` (the versions jobs named, by when one last did: trimmed to the job
+TTL at each pin, and expiring that long after the last), and the tenant's index
 ``copydesk:labelsets:{tenant}`` (sorted set of names).
 """
 
@@ -26,65 +27,82 @@ from copydesk.core import errors
 from copydesk.core.ids import now_rfc3339
 from copydesk.core.packing import pack_json, unpack_json
 from copydesk.store.base import PREFIX
+from copydesk.store.scripts import NOW, Script, run
 
 MAX_LABEL_SETS = 100  # per tenant
 
-# What both writers do with the version they move away from: keep it for the job TTL if a
-# job pinned it, else drop it. KEYS: hash, index, pinned set, old version.
-_RETIRE = """
-local function retire(current, ttl)
+# What both writers do with the version they move away from (``old``): keep it for the job
+# TTL if a job pinned it within that time, else drop it.
+_RETIRE = (
+    NOW
+    + """
+local function retire(current)
   if current == '' then return end
-  if redis.call('SISMEMBER', KEYS[3], current) == 1 then
-    redis.call('EXPIRE', KEYS[4], ttl)
+  local pinned = redis.call('ZSCORE', K.pins, current)
+  if pinned and tonumber(pinned) > now() - tonumber(A.ttl) then
+    redis.call('EXPIRE', K.old, A.ttl)
   else
-    redis.call('DEL', KEYS[4])
+    redis.call('DEL', K.old)
   end
 end
 """
+)
 
-# Point the name at a new version (KEYS[5]), unless another writer moved the name since the
-# caller read it (ARGV[1]). Returns the outcome and the set's created_at.
-_PUT = (
-    _RETIRE
+# Point the name at a new version (key ``new``), unless another writer moved the name since
+# the caller read it (``current``). Returns the outcome and the set's created_at.
+_PUT = Script(
+    keys=("set", "index", "pins", "old", "new"),
+    args=("current", "version", "labels", "now", "summary", "ttl", "most", "name"),
+    body=_RETIRE
     + """
-local current = redis.call('HGET', KEYS[1], 'version') or ''
-if current ~= ARGV[1] then return {'moved', ''} end
-if current == '' and redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[7]) then
+local current = redis.call('HGET', K.set, 'version') or ''
+if current ~= A.current then return {'moved', ''} end
+if current == '' and redis.call('ZCARD', K.index) >= tonumber(A.most) then
   return {'full', ''}
 end
-redis.call('SET', KEYS[5], ARGV[3])
-if current ~= ARGV[2] then retire(current, ARGV[6]) end
-if current == '' then redis.call('HSET', KEYS[1], 'created_at', ARGV[4]) end
-redis.call('HSET', KEYS[1], 'version', ARGV[2], 'updated_at', ARGV[4], 'summary', ARGV[5])
-redis.call('ZADD', KEYS[2], 0, ARGV[8])
+redis.call('SET', K.new, A.labels)
+if current ~= A.version then retire(current) end
+if current == '' then redis.call('HSET', K.set, 'created_at', A.now) end
+redis.call('HSET', K.set, 'version', A.version, 'updated_at', A.now, 'summary', A.summary)
+redis.call('ZADD', K.index, 0, A.name)
 local outcome = 'replaced'
 if current == '' then outcome = 'created' end
-return {outcome, redis.call('HGET', KEYS[1], 'created_at')}
-"""
+return {outcome, redis.call('HGET', K.set, 'created_at')}
+""",
 )
 
-# Forget the name, unless it moved since the caller read its version (ARGV[1]).
-_DELETE = (
-    _RETIRE
+# Forget the name, unless it moved since the caller read its version (``current``).
+_DELETE = Script(
+    keys=("set", "index", "pins", "old"),
+    args=("current", "ttl", "name"),
+    body=_RETIRE
     + """
-local current = redis.call('HGET', KEYS[1], 'version') or ''
-if current ~= ARGV[1] then return 'moved' end
+local current = redis.call('HGET', K.set, 'version') or ''
+if current ~= A.current then return 'moved' end
 if current == '' then return 'missing' end
-retire(current, ARGV[2])
-redis.call('DEL', KEYS[1])
-redis.call('ZREM', KEYS[2], ARGV[3])
+retire(current)
+redis.call('DEL', K.set)
+redis.call('ZREM', K.index, A.name)
 return 'deleted'
-"""
+""",
 )
 
-# Hand a job the current version and keep that version while the job may read it.
-_PIN = """
-local current = redis.call('HGET', KEYS[1], 'version')
+# Hand a job the current version and keep that version while the job may read it: a pin
+# older than the job TTL protects nothing, so each pin drops those.
+_PIN = Script(
+    keys=("set", "pins"),
+    args=("ttl",),
+    body=NOW
+    + """
+local current = redis.call('HGET', K.set, 'version')
 if not current then return false end
-redis.call('SADD', KEYS[2], current)
-redis.call('EXPIRE', KEYS[2], ARGV[1])
-return {current, redis.call('HGET', KEYS[1], 'summary')}
-"""
+local at = now()
+redis.call('ZADD', K.pins, at, current)
+redis.call('ZREMRANGEBYSCORE', K.pins, '-inf', '(' .. (at - tonumber(A.ttl)))
+redis.call('EXPIRE', K.pins, A.ttl)
+return {current, redis.call('HGET', K.set, 'summary')}
+""",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,9 +119,6 @@ class LabelSetStore:
     def __init__(self, client: redis.Redis, *, ttl_seconds: int) -> None:
         self.redis = client
         self.ttl = ttl_seconds
-        self._put = client.register_script(_PUT)
-        self._delete = client.register_script(_DELETE)
-        self._pin = client.register_script(_PIN)
 
     @staticmethod
     def key(tenant: str, name: str) -> str:
@@ -121,28 +136,28 @@ class LabelSetStore:
         key, summary, now = self.key(tenant, name), _summary(labels), now_rfc3339()
         for _ in range(5):  # another writer moved the name between our read and our write
             current = _text(self.redis.hget(key, "version"))
-            outcome, created_at = (
-                _text(part)
-                for part in self._put(
-                    keys=[
-                        key,
-                        self.index(tenant),
-                        f"{key}:pinned",
-                        f"{key}:v:{current}",
-                        f"{key}:v:{version}",
-                    ],
-                    args=[
-                        current,
-                        version,
-                        pack_json({"labels": labels}),
-                        now,
-                        json.dumps(summary, ensure_ascii=False),
-                        self.ttl,
-                        MAX_LABEL_SETS,
-                        name,
-                    ],
-                )  # fmt: skip
+            found = run(
+                self.redis,
+                _PUT,
+                keys={
+                    "set": key,
+                    "index": self.index(tenant),
+                    "pins": f"{key}:pins",
+                    "old": f"{key}:v:{current}",
+                    "new": f"{key}:v:{version}",
+                },
+                args={
+                    "current": current,
+                    "version": version,
+                    "labels": pack_json({"labels": labels}),
+                    "now": now,
+                    "summary": json.dumps(summary, ensure_ascii=False),
+                    "ttl": self.ttl,
+                    "most": MAX_LABEL_SETS,
+                    "name": name,
+                },
             )
+            outcome, created_at = (_text(part) for part in found)
             if outcome == "full":
                 return None
             if outcome != "moved":
@@ -179,7 +194,9 @@ class LabelSetStore:
     def pin(self, tenant: str, name: str) -> Pinned | None:
         """The current version, kept from now on for as long as a job may read it."""
         key = self.key(tenant, name)
-        found = self._pin(keys=[key, f"{key}:pinned"], args=[self.ttl])
+        found = run(
+            self.redis, _PIN, keys={"set": key, "pins": f"{key}:pins"}, args={"ttl": self.ttl}
+        )
         if not found:
             return None
         version, summary = (_text(part) for part in found)
@@ -194,12 +211,14 @@ class LabelSetStore:
         key = self.key(tenant, name)
         for _ in range(5):
             current = _text(self.redis.hget(key, "version"))
-            outcome = _text(
-                self._delete(
-                    keys=[key, self.index(tenant), f"{key}:pinned", f"{key}:v:{current}"],
-                    args=[current, self.ttl, name],
-                )
-            )
+            keys = {
+                "set": key,
+                "index": self.index(tenant),
+                "pins": f"{key}:pins",
+                "old": f"{key}:v:{current}",
+            }
+            args = {"current": current, "ttl": self.ttl, "name": name}
+            outcome = _text(run(self.redis, _DELETE, keys=keys, args=args))
             if outcome != "moved":
                 return outcome == "deleted"
         raise errors.ServiceUnavailable(f"label set {name!r} kept changing; retry")

@@ -24,6 +24,7 @@ from typing import Any
 import redis
 
 from copydesk.store.base import PREFIX
+from copydesk.store.scripts import NOW, Script, run
 
 MEMBERS = f"{PREFIX}:presence"  # sorted set: process -> when its presence runs out
 ABOUT = f"{PREFIX}:presence:about"  # hash: process -> its JSON
@@ -33,50 +34,56 @@ MAX_PROCESSES = 4000  # read at most this many (Lua's unpack limit is near 8,000
 
 log = logging.getLogger(__name__)
 
-_CLOCK = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-"""
 # Drop the processes whose presence ran out, then make both keys expire with the last one.
-_TIDY = """
-local gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. now, 'LIMIT', 0, 1000)
-if #gone > 0 then
-  redis.call('ZREM', KEYS[1], unpack(gone))
-  redis.call('HDEL', KEYS[2], unpack(gone))
-end
-local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-if #last > 0 then
-  local at = math.floor(tonumber(last[2])) + 1
-  redis.call('EXPIREAT', KEYS[1], at)
-  redis.call('EXPIREAT', KEYS[2], at)
-end
-"""
-# KEYS: MEMBERS, ABOUT. ARGV[1]: {"process": ..., "about": JSON, "ttl": seconds}.
-ANNOUNCE = (
-    _CLOCK
+_TIDY = (
+    NOW
     + """
-local a = cjson.decode(ARGV[1])
-redis.call('ZADD', KEYS[1], now + tonumber(a.ttl), a.process)
-redis.call('HSET', KEYS[2], a.process, a.about)
+local function tidy(at)
+  local gone = redis.call('ZRANGEBYSCORE', K.members, '-inf', '(' .. at, 'LIMIT', 0, 1000)
+  if #gone > 0 then
+    redis.call('ZREM', K.members, unpack(gone))
+    redis.call('HDEL', K.about, unpack(gone))
+  end
+  local last = redis.call('ZRANGE', K.members, -1, -1, 'WITHSCORES')
+  if #last > 0 then
+    local expires = math.floor(tonumber(last[2])) + 1
+    redis.call('EXPIREAT', K.members, expires)
+    redis.call('EXPIREAT', K.about, expires)
+  end
+end
 """
-    + _TIDY
 )
-# KEYS: MEMBERS, ABOUT. ARGV[1]: the most processes to return. Returns each live one's JSON.
-LIVE = (
-    _CLOCK
-    + _TIDY
+ANNOUNCE = Script(
+    keys=("members", "about"),
+    args=("process", "about", "ttl"),
+    body=_TIDY
     + """
-local alive = redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf', 'LIMIT', 0, tonumber(ARGV[1]))
+local at = now()
+redis.call('ZADD', K.members, at + tonumber(A.ttl), A.process)
+redis.call('HSET', K.about, A.process, A.about)
+tidy(at)
+""",
+)
+# Returns each live process's JSON, at most ``most`` of them.
+LIVE = Script(
+    keys=("members", "about"),
+    args=("most",),
+    body=_TIDY
+    + """
+local at = now()
+tidy(at)
+local alive = redis.call('ZRANGEBYSCORE', K.members, at, '+inf', 'LIMIT', 0, tonumber(A.most))
 if #alive == 0 then return {} end
-return redis.call('HMGET', KEYS[2], unpack(alive))
-"""
+return redis.call('HMGET', K.about, unpack(alive))
+""",
 )
 
 
 def announce(client: redis.Redis, process: str, about: dict[str, Any], *, ttl: int = TTL) -> None:
     """Count ``process`` (e.g. ``worker:<host>:<pid>``) as alive for ``ttl`` seconds."""
-    argument = json.dumps({"process": process, "about": json.dumps(about), "ttl": ttl})
-    client.register_script(ANNOUNCE)(keys=[MEMBERS, ABOUT], args=[argument])
+    keys = {"members": MEMBERS, "about": ABOUT}
+    args = {"process": process, "about": json.dumps(about), "ttl": ttl}
+    run(client, ANNOUNCE, keys=keys, args=args)
 
 
 def withdraw(client: redis.Redis, process: str) -> None:
@@ -87,7 +94,8 @@ def withdraw(client: redis.Redis, process: str) -> None:
 
 def live(client: redis.Redis) -> list[dict[str, Any]]:
     """Every process whose presence has not run out, workers and dispatchers."""
-    found = client.register_script(LIVE)(keys=[MEMBERS, ABOUT], args=[MAX_PROCESSES])
+    keys = {"members": MEMBERS, "about": ABOUT}
+    found = run(client, LIVE, keys=keys, args={"most": MAX_PROCESSES})
     return [json.loads(raw) for raw in found if raw is not None]
 
 

@@ -57,29 +57,7 @@ class JobRecords(StoreBase):
 
     def get(self, job_id: str) -> dict[str, Any] | None:
         """Return the stored job as one dict (record fields, status, results) or None."""
-        raw = self.redis.hgetall(self.job_key(job_id))
-        if not raw:
-            return None
-        fields = {k.decode(): v.decode() for k, v in raw.items()}
-        job = json.loads(fields["record"])
-        job["article"] = json.loads(fields.get("article") or "null") or job.get("article")
-        job["prepared"] = fields.get("text_ready") == "1"
-        job["status"] = fields["status"]
-        job["updated_at"] = fields["updated_at"]
-        job["completed_at"] = fields.get("completed_at")
-        job["results"] = {
-            name[len("result:") :]: json.loads(value)
-            for name, value in fields.items()
-            if name.startswith("result:")
-        }
-        job["started"] = {
-            name[len("attempts:") :]: int(value)
-            for name, value in fields.items()
-            if name.startswith("attempts:")
-        }
-        job.update(webhook_fields(fields))
-        job["sweeps"] = int(fields.get("sweeps") or 0)
-        return job
+        return job_from(self.redis.hgetall(self.job_key(job_id)))
 
     def statuses(self, job_ids: list[str]) -> list[str | None]:
         """The status of each job (None once expired), in one round trip."""
@@ -114,6 +92,33 @@ class JobRecords(StoreBase):
         batch.update(webhook_fields(fields))
         batch["ended"] = int(fields.get("ended") or 0)
         return batch
+
+
+def job_from(raw: dict[bytes, bytes]) -> dict[str, Any] | None:
+    """The job as one dict from the fields of its hash (all, or those a listing reads), or
+    None when it has none (it expired)."""
+    if not raw:
+        return None
+    fields = {k.decode(): v.decode() for k, v in raw.items()}
+    job = json.loads(fields["record"])
+    job["article"] = json.loads(fields.get("article") or "null") or job.get("article")
+    job["prepared"] = fields.get("text_ready") == "1"
+    job["status"] = fields["status"]
+    job["updated_at"] = fields["updated_at"]
+    job["completed_at"] = fields.get("completed_at")
+    job["results"] = {
+        name[len("result:") :]: json.loads(value)
+        for name, value in fields.items()
+        if name.startswith("result:")
+    }
+    job["started"] = {
+        name[len("attempts:") :]: int(value)
+        for name, value in fields.items()
+        if name.startswith("attempts:")
+    }
+    job.update(webhook_fields(fields))
+    job["sweeps"] = int(fields.get("sweeps") or 0)
+    return job
 
 
 def webhook_fields(fields: dict[str, str]) -> dict[str, Any]:

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
 
 from copydesk.core.names import PREPARE_QUEUE, queue_key
-from copydesk.store.base import COMMON_LUA, INFLIGHT, StoreBase, text
+from copydesk.store.base import INFLIGHT, StoreBase, text
+from copydesk.store.scripts import NOW, Script
 
-SWEEP = (
-    COMMON_LUA
+SWEEP = Script(
+    keys=("job", "inflight", "prepare_queue", "*queues"),
+    args=("job_id", "stall", "most_rounds", "prepare_message", "analyses", "*messages"),
+    body=NOW
     + """
--- KEYS: job hash, in-flight set, prepare queue, then one queue per analysis of the job
--- ARGV: job id, stall seconds, most rounds, prepare message, then per analysis: its name and
---       a fresh message for it
+-- ``analyses`` (comma-separated) are the job's; each has its queue in ``queues`` and a fresh
+-- message in ``messages``, in that order.
 -- Looks at one job that made no progress for the stall time, and re-queues the stage it is
 -- stuck at: its message was lost (deleted, or held by a worker that died, or dropped by a
 -- Redis restart), or the worker running it died. A stage that has not started while its
@@ -20,48 +21,47 @@ SWEEP = (
 -- without using a round. Past the last round the answer is 'exhausted' and the caller fails
 -- what is left; the job stays in the set until then, so a crash in between loses nothing.
 -- Re-queued work is harmless twice over: a stage that already finished finds its result.
-local id = ARGV[1]
-if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HEXISTS', KEYS[1], 'completed_at') == 1
+if redis.call('EXISTS', K.job) == 0 or redis.call('HEXISTS', K.job, 'completed_at') == 1
 then
-  redis.call('ZREM', KEYS[2], id)
+  redis.call('ZREM', K.inflight, A.job_id)
   return {'done'}
 end
-local later = now() + tonumber(ARGV[2])
+local later = now() + tonumber(A.stall)
 local targets = {}
-if redis.call('HGET', KEYS[1], 'prepared') ~= '1' then
-  targets[1] = {'prepare', KEYS[3], ARGV[4]}
+if redis.call('HGET', K.job, 'prepared') ~= '1' then
+  targets[1] = {'prepare', K.prepare_queue, A.prepare_message}
 else
-  local k = 4
-  for i = 5, #ARGV, 2 do
-    if redis.call('HEXISTS', KEYS[1], 'result:' .. ARGV[i]) == 0 then
-      targets[#targets + 1] = {ARGV[i], KEYS[k], ARGV[i + 1]}
+  local i = 0
+  for name in string.gmatch(A.analyses, '[^,]+') do
+    i = i + 1
+    if redis.call('HEXISTS', K.job, 'result:' .. name) == 0 then
+      targets[#targets + 1] = {name, K.queues[i], A.messages[i]}
     end
-    k = k + 1
   end
 end
 for _, target in ipairs(targets) do
   -- started: a delivery began since the last re-queue (a re-queued message still waiting in
   -- a busy queue is not a stall)
-  local attempts = tonumber(redis.call('HGET', KEYS[1], 'attempts:' .. target[1]) or '0')
-  local swept = tonumber(redis.call('HGET', KEYS[1], 'swept:' .. target[1]) or '-1')
+  local attempts = tonumber(redis.call('HGET', K.job, 'attempts:' .. target[1]) or '0')
+  local swept = tonumber(redis.call('HGET', K.job, 'swept:' .. target[1]) or '-1')
   local started = attempts > 0 and attempts ~= swept
   if not started and redis.call('LLEN', target[2]) > 0 then
-    redis.call('ZADD', KEYS[2], later, id)
+    redis.call('ZADD', K.inflight, later, A.job_id)
     return {'waiting'}
   end
 end
-redis.call('ZADD', KEYS[2], later, id)
-local rounds = redis.call('HINCRBY', KEYS[1], 'sweeps', 1)
-if rounds > tonumber(ARGV[3]) then return {'exhausted'} end
+redis.call('ZADD', K.inflight, later, A.job_id)
+local rounds = redis.call('HINCRBY', K.job, 'sweeps', 1)
+if rounds > tonumber(A.most_rounds) then return {'exhausted'} end
 local names = {}
 for _, target in ipairs(targets) do
   redis.call('LPUSH', target[2], target[3])
-  local attempts = redis.call('HGET', KEYS[1], 'attempts:' .. target[1]) or '0'
-  redis.call('HSET', KEYS[1], 'swept:' .. target[1], attempts)
+  local attempts = redis.call('HGET', K.job, 'attempts:' .. target[1]) or '0'
+  redis.call('HSET', K.job, 'swept:' .. target[1], attempts)
   names[#names + 1] = target[1]
 end
 return {'requeued', unpack(names)}
-"""
+""",
 )
 
 
@@ -86,14 +86,19 @@ class SweepState(StoreBase):
         Returns the outcome (``done``, ``waiting``, ``requeued``, ``exhausted``) and the stages
         re-queued.
         """
-        keys = [
-            self.job_key(job_id),
-            INFLIGHT,
-            queue_key(PREPARE_QUEUE, priority),
-            *(queue_key(analysis, priority) for analysis in analyses),
-        ]
-        args: list[Any] = [job_id, self.stall, max_rounds, prepare_message]
-        for analysis in analyses:
-            args += [analysis, analysis_messages[analysis]]
-        outcome, *stages = self.script(SWEEP)(keys=keys, args=args)
+        keys = {
+            "job": self.job_key(job_id),
+            "inflight": INFLIGHT,
+            "prepare_queue": queue_key(PREPARE_QUEUE, priority),
+            "queues": [queue_key(analysis, priority) for analysis in analyses],
+        }
+        args = {
+            "job_id": job_id,
+            "stall": self.stall,
+            "most_rounds": max_rounds,
+            "prepare_message": prepare_message,
+            "analyses": ",".join(analyses),
+            "messages": [analysis_messages[analysis] for analysis in analyses],
+        }
+        outcome, *stages = self.run(SWEEP, keys=keys, args=args)
         return text(outcome), [text(stage) for stage in stages]
