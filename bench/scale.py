@@ -73,8 +73,8 @@ class Template:
                 pipe.pexpire(copied, ttl)
         for key, (payload, ttl) in self.dumps.items():
             pipe.restore(key.replace(self.job_id, new), ttl, payload, replace=True)
-        for key, score in self.zsets.items():  # after the template, in creation order
-            pipe.zadd(key, {new_id: score + serial * 1e-3})
+        for key, score in self.zsets.items():  # after the template, in creation order:
+            pipe.zadd(key, {new_id: score + serial})  # listings score in µs, one apart
         for key in self.sets:
             pipe.sadd(key, new_id)
 
