@@ -79,6 +79,7 @@ def test_options_models_hold_the_defaults_and_bounds_analysers_read() -> None:
         (redis.ConnectionError("down"), True),
         (redis.TimeoutError("slow"), True),
         (redis.BusyLoadingError("loading"), True),
+        (redis.exceptions.OutOfMemoryError("used memory > 'maxmemory'"), True),  # room returns
         (errors.QueueFull("full"), True),
         (redis.ResponseError("WRONGTYPE"), False),
         (errors.EmptyArticle("empty"), False),

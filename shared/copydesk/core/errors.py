@@ -21,6 +21,7 @@ class CopydeskError(Exception):
     code: ClassVar[str] = "internal_error"
     title: ClassVar[str] = "Internal error"
     retryable: ClassVar[bool] = False
+    retry_after: ClassVar[int] = 5  # seconds a client waits before retrying a retryable one
 
     def __init__(self, detail: str, **extra: Any) -> None:
         super().__init__(detail)
@@ -175,6 +176,13 @@ class JobNotFinished(CopydeskError):
 class ServiceUnavailable(CopydeskError):
     status, code, title = 503, "service_unavailable", "Service unavailable"
     retryable = True
+
+
+class StoreFull(ServiceUnavailable):
+    """Redis is near or at its maxmemory: new jobs wait until stored ones expire."""
+
+    status, code, title = 503, "store_full", "Job store full"
+    retry_after = 60  # room comes back as stored jobs expire, not in seconds
 
 
 # --- analysis outcomes (recorded as a failed analysis, not raised to a client) ---

@@ -141,6 +141,23 @@ class Settings(BaseSettings):
         description="Jobs that may wait to be prepared before new ones get 429 queue_full with "
         "Retry-After (0: no limit).",
     )
+    redis_maxmemory: str = Field(
+        default="1gb",
+        pattern=r"^[1-9][0-9]*(b|kb|mb|gb)?$",
+        description="maxmemory of the Redis that make run and docker compose start, with "
+        "maxmemory-policy noeviction, so nothing stored is ever evicted (a Redis of your own "
+        "needs both too). Size it to the jobs kept for COPYDESK_JOB_TTL_SECONDS, with room "
+        "left on the host for the AOF rewrite.",
+    )
+    store_full_percent: int = Field(
+        default=90,
+        ge=1,
+        le=100,
+        description="Percent of Redis's maxmemory at which new jobs get 503 store_full with "
+        "Retry-After, keeping the rest for the jobs already accepted to finish (100: only once "
+        "Redis itself refuses writes). Reads, and jobs under way, go on; accepting resumes as "
+        "stored jobs expire.",
+    )
     idempotency_ttl_seconds: int = Field(
         default=24 * 3600,
         ge=60,

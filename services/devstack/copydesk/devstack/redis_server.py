@@ -37,12 +37,24 @@ def free_port() -> int:
 
 
 class RedisServer:
-    """A redis-server child process bound to 127.0.0.1 with append-only persistence."""
+    """A redis-server child process bound to 127.0.0.1 with append-only persistence.
 
-    def __init__(self, *, data_dir: Path, port: int | None = None, appendonly: bool = True):
+    ``maxmemory`` (Redis's syntax: ``1gb``, ``4mb``) bounds it; with ``noeviction`` a full
+    server refuses writes that need memory and never drops a key. None: no bound (tests).
+    """
+
+    def __init__(
+        self,
+        *,
+        data_dir: Path,
+        port: int | None = None,
+        appendonly: bool = True,
+        maxmemory: str | None = None,
+    ):
         self.data_dir = data_dir
         self.port = port or free_port()
         self.appendonly = appendonly
+        self.maxmemory = maxmemory
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -58,6 +70,7 @@ class RedisServer:
             "--dir", str(self.data_dir),
             "--appendonly", "yes" if self.appendonly else "no",
             "--appendfsync", "everysec",
+            "--maxmemory", self.maxmemory or "0",
             "--maxmemory-policy", "noeviction",  # a full Redis refuses writes, never drops jobs
             "--save", "",
             "--protected-mode", "yes",

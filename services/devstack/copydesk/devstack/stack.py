@@ -31,6 +31,7 @@ class Stack:
     worker_nice: int = 10  # accepting stays fast while the workers use every core
     log_dir: Path | None = None
     flower_port: int | None = None  # also start Flower (Celery's monitor) on this port
+    redis_maxmemory: str | None = None  # None: COPYDESK_REDIS_MAXMEMORY, else its default
     analysis_queues: str = ANALYSIS_QUEUES  # what the one analysis worker consumes
     extra_env: dict[str, str] = field(default_factory=dict)
     redis: RedisServer | None = None
@@ -77,8 +78,10 @@ class Stack:
         return kept_secret(self.var_dir / "secrets_key", make=new_key)
 
     def start(self, *, timeout: float = 60.0, wait: bool = True) -> Stack:
-        if self.redis_url is None:
-            self.redis = RedisServer(data_dir=self.var_dir / "redis").start()
+        if self.redis_url is None:  # bound on 127.0.0.1 with no password: this user's box
+            self.redis = RedisServer(
+                data_dir=self.var_dir / "redis", maxmemory=self._redis_maxmemory()
+            ).start()
             self.redis_url = self.redis.url
         python = sys.executable
         celery = [python, "-m", "celery", "-A", "copydesk.workers.celery_app", "worker"]
@@ -110,6 +113,13 @@ class Stack:
         if wait:
             self.wait_ready(timeout=timeout)
         return self
+
+    def _redis_maxmemory(self) -> str:
+        """The embedded Redis's bound: this stack's, else the setting as its processes see it."""
+        from copydesk.core.settings import Settings
+
+        default = Settings.model_fields["redis_maxmemory"].default
+        return self.redis_maxmemory or self.env().get("COPYDESK_REDIS_MAXMEMORY") or default
 
     def _spawn(self, name: str, args: list[str], *, nice: int = 0) -> None:
         """Start one process; ``nice`` lowers its CPU priority (batch work behind the API)."""

@@ -83,7 +83,7 @@ def register(app: Flask) -> None:
     def _copydesk_error(exc: errors.CopydeskError) -> Response:
         headers: dict[str, Any] = {}
         if exc.retryable:
-            headers["Retry-After"] = "5"
+            headers["Retry-After"] = str(exc.retry_after)
         if isinstance(exc, errors.Unauthorized):
             headers["WWW-Authenticate"] = 'Bearer realm="copydesk"'
         if isinstance(exc, errors.UnsupportedContentEncoding):
@@ -96,9 +96,15 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(redis.RedisError)
     def _redis_error(exc: redis.RedisError) -> Response:
-        log.warning("Redis unavailable on %s %s: %s", request.method, request.path, exc)
-        unavailable = errors.ServiceUnavailable("the job store is unavailable; retry later")
-        return problem_response(unavailable, **{"Retry-After": "5"})
+        if isinstance(exc, redis.exceptions.OutOfMemoryError):  # past maxmemory (noeviction)
+            log.warning("Redis is full on %s %s: %s", request.method, request.path, exc)
+            error: errors.CopydeskError = errors.StoreFull(
+                "the job store is full; new jobs are accepted again as stored ones expire"
+            )
+        else:
+            log.warning("Redis unavailable on %s %s: %s", request.method, request.path, exc)
+            error = errors.ServiceUnavailable("the job store is unavailable; retry later")
+        return problem_response(error, **{"Retry-After": str(error.retry_after)})
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:

@@ -27,6 +27,7 @@ from copydesk.core.ids import new_job_id, now_rfc3339
 from copydesk.store.idempotency import Idempotency
 from copydesk.store.jobs import RedisJobStore
 from copydesk.intake.auth import OPEN_TENANT, Keyring
+from copydesk.intake.room import StoreRoom
 
 
 _NO_EXAMPLES = (
@@ -41,6 +42,7 @@ class IntakeService:
     store: RedisJobStore
     box: SecretBox | None = None  # seals webhook secrets before they reach Redis
     keyring: Keyring = field(default_factory=lambda: Keyring(()))
+    room: StoreRoom | None = None  # refuses new jobs while Redis is near its maxmemory
 
     @classmethod
     def from_settings(cls, settings: Settings) -> IntakeService:
@@ -48,7 +50,8 @@ class IntakeService:
         key = settings.secrets_key
         box = SecretBox(key.get_secret_value()) if key is not None else None
         keys = settings.api_keys.get_secret_value() if settings.api_keys else None
-        return cls(settings=settings, store=store, box=box, keyring=Keyring.parse(keys))
+        room = StoreRoom(store.redis, percent=settings.store_full_percent)
+        return cls(settings=settings, store=store, box=box, keyring=Keyring.parse(keys), room=room)
 
     def minted_secret(self, job: dict[str, Any]) -> str | None:
         """Return the secret minted for this job's webhook, for its 202 answer only."""
@@ -71,6 +74,7 @@ class IntakeService:
         job instead of making a second; used for a different request, it is a 422.
         """
         self._check(request)
+        self._check_room()
         try:
             job_id, record, article, message = self._entry(
                 request, base_url=base_url, tenant=tenant, priority=request.priority
@@ -119,6 +123,7 @@ class IntakeService:
         self._check_destination(request)
         for job in request.jobs:
             self._check(job)
+        self._check_room()
         batch_id = new_job_id()
         entries = [
             self._entry(
@@ -169,6 +174,11 @@ class IntakeService:
         """Refuse what this job cannot have: a forbidden webhook, an unavailable analysis."""
         self._check_destination(request)
         self._check_available(request)
+
+    def _check_room(self) -> None:
+        """503 store_full while Redis is near its maxmemory (see ``copydesk.intake.room``)."""
+        if self.room is not None:
+            self.room.check()
 
     def _check_destination(self, request: JobRequest | BatchRequest) -> None:
         if request.webhook is not None:

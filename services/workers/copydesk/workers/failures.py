@@ -18,11 +18,13 @@ from copydesk.core import errors
 
 log = logging.getLogger(__name__)
 
-# Redis unreachable, slow or still loading its data: the same call may succeed in a moment
+# Redis unreachable, slow, still loading its data, or full (past maxmemory with noeviction,
+# until stored jobs expire): the same call may succeed in a while
 INFRASTRUCTURE_ERRORS: tuple[type[Exception], ...] = (
     redis.ConnectionError,
     redis.TimeoutError,
     redis.BusyLoadingError,
+    redis.exceptions.OutOfMemoryError,
 )
 
 
