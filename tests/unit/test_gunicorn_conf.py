@@ -36,7 +36,8 @@ def test_no_two_stacks_share_one_gunicorn_control_socket() -> None:
 
 def test_the_intake_serves_with_gevent_workers_in_every_shape() -> None:
     """An open event stream must cost no thread: the config names gevent workers, and no
-    shape (make run, compose, Kubernetes) asks gunicorn for threads or another class."""
+    shape (make run, compose, Kubernetes, the image's own command) asks gunicorn for threads
+    or another class."""
     from gunicorn.workers.ggevent import GeventWorker
 
     assert _built().worker_class is GeventWorker
@@ -44,6 +45,7 @@ def test_the_intake_serves_with_gevent_workers_in_every_shape() -> None:
         "make run": (ROOT / "services/devstack/copydesk/devstack/stack.py").read_text(),
         "compose": str(yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]),
         "kubernetes": (ROOT / "services/kubernetes/copydesk.yaml").read_text(),
+        "image": (ROOT / "services/intake/Dockerfile").read_text(),
     }
     for shape, text in commands.items():
         assert CONF in text, shape
