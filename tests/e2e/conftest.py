@@ -13,6 +13,7 @@ from copydesk.devstack.waiting import wait_for
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # the Standard Webhooks spec example
 KEYS = {"alice": "alice-key-0123456789", "bob": "bob-key-0123456789"}  # two tenants
+METRICS_KEY = "prometheus-key-0123456789"  # the scraper's own: tenant keys do not open /metrics
 TERMINAL = {"succeeded", "partially_succeeded", "failed", "cancelled"}
 
 
@@ -29,6 +30,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "COPYDESK_WEBHOOK_SECRET": SECRET,
             "COPYDESK_WEBHOOK_RETRY_DELAYS": "0.5,0.5,0.5",
             "COPYDESK_API_KEYS": ",".join(f"{name}:{key}" for name, key in KEYS.items()),
+            "COPYDESK_METRICS_KEY": METRICS_KEY,
             "COPYDESK_RATE_LIMIT": "100000/minute",
         },
     )

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import KEYS
+from conftest import KEYS, METRICS_KEY
 
 from copydesk.client import ApiError, Client
 
@@ -242,9 +242,27 @@ def test_metrics_merge_the_intake_processes_and_read_the_workers(stack) -> None:
     import requests
     from prometheus_client.parser import text_string_to_metric_families
 
+    from copydesk.devstack.receiver import Receiver
+
     alice = Client(stack.base_url, api_key=KEYS["alice"])
-    alice.wait(alice.submit({"text": "Metrics after a real job."})["id"])
-    text = requests.get(stack.base_url + "/metrics", timeout=10).text
+    scraper = {"Authorization": f"Bearer {METRICS_KEY}"}
+    with Receiver() as receiver:  # a webhook attempt of its own, whatever ran before
+        job = alice.submit({"text": "Metrics after a real job."}, webhook={"url": receiver.url})
+        alice.wait(job["id"])
+        wait_for(
+            lambda: (
+                "copydesk_webhook_attempts_total"
+                in requests.get(stack.base_url + "/metrics", headers=scraper, timeout=10).text
+            ),
+            timeout=30,
+        )
+    refused = requests.get(  # a tenant's key does not open /metrics: only the scraper's does
+        stack.base_url + "/metrics",
+        headers={"Authorization": f"Bearer {KEYS['alice']}"},
+        timeout=10,
+    )
+    assert refused.status_code == 401
+    text = requests.get(stack.base_url + "/metrics", headers=scraper, timeout=10).text
     names = {s.name for family in text_string_to_metric_families(text) for s in family.samples}
     assert {
         "copydesk_http_requests_total",

@@ -4,6 +4,7 @@ own parser accepts."""
 from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
+from pydantic import SecretStr
 
 from copydesk.store.presence import announce
 from copydesk.devstack.waiting import wait_for
@@ -64,6 +65,10 @@ def test_metrics_show_every_series_after_a_job(client, start_worker, store) -> N
     assert webhooks["delivered"] == 1
     [rss] = samples["copydesk_worker_rss_bytes"]
     assert rss.value == 180.5 * 1024 * 1024 and rss.labels["queues"] == "prepare"
+    [used] = samples["copydesk_redis_used_memory_bytes"]
+    [limit] = samples["copydesk_redis_maxmemory_bytes"]
+    info = store.redis.info("memory")
+    assert 0 < used.value and limit.value == info["maxmemory"]  # the tests' Redis: unbounded
 
 
 def test_the_oldest_waiting_job_has_an_age(client, store) -> None:  # noqa: ANN001
@@ -73,3 +78,42 @@ def test_the_oldest_waiting_job_has_an_age(client, store) -> None:  # noqa: ANN0
     time.sleep(1.1)
     ages = {s.labels["queue"]: s.value for s in _samples(client)["copydesk_oldest_queued_seconds"]}
     assert ages["prepare"] >= 1.0 and ages["topics"] == 0.0
+
+
+TENANT_KEY = "alice-key-0123456789"
+METRICS_KEY = "prometheus-0123456789abcdef"
+
+
+def _scrape(client, key: str | None):  # noqa: ANN001, ANN202
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    return client.get("/metrics", headers=headers)
+
+
+def test_with_api_keys_only_the_metrics_key_opens_metrics(settings, make_client) -> None:  # noqa: ANN001
+    """/metrics names hosts, pids and queue depths: once keys are on it answers the scraper's
+    own key, and a tenant's key (which must never be handed to Prometheus) does not open it."""
+    keyed = settings.model_copy(
+        update={"api_keys": SecretStr(f"alice:{TENANT_KEY}"), "metrics_key": SecretStr(METRICS_KEY)}
+    )
+    client = make_client(keyed)
+    for key in (None, TENANT_KEY, METRICS_KEY + "x"):
+        refused = _scrape(client, key)
+        assert refused.status_code == 401 and refused.mimetype == "application/problem+json"
+        assert refused.get_json()["code"] == "unauthorized"
+        assert refused.headers["WWW-Authenticate"].startswith("Bearer")
+        assert "copydesk_queue_depth" not in refused.get_data(as_text=True)
+    scraped = _scrape(client, METRICS_KEY)
+    assert scraped.status_code == 200 and "copydesk_queue_depth" in scraped.get_data(as_text=True)
+    assert client.get("/readyz").status_code == 200  # probes stay open
+
+
+def test_api_keys_without_a_metrics_key_close_metrics_to_everyone(settings, make_client) -> None:  # noqa: ANN001
+    client = make_client(settings.model_copy(update={"api_keys": SecretStr(f"alice:{TENANT_KEY}")}))
+    assert [_scrape(client, key).status_code for key in (None, TENANT_KEY)] == [401, 401]
+
+
+def test_a_metrics_key_alone_closes_metrics_too(settings, make_client) -> None:  # noqa: ANN001
+    client = make_client(settings.model_copy(update={"metrics_key": SecretStr(METRICS_KEY)}))
+    assert _scrape(client, None).status_code == 401
+    assert _scrape(client, METRICS_KEY).status_code == 200
+    assert client.post("/v1/jobs", json={"article": {"text": "No key."}}).status_code == 202

@@ -49,6 +49,13 @@ class Settings(BaseSettings):
         "send 'Authorization: Bearer <key>'. Unset: no authentication, which the intake "
         "refuses on a non-loopback address unless COPYDESK_ALLOW_OPEN_ACCESS is true.",
     )
+    metrics_key: SecretStr | None = Field(
+        default=None,
+        description="Bearer key (16+ printable characters) that opens /metrics, for "
+        "Prometheus. /metrics needs it once it or COPYDESK_API_KEYS is set (401 otherwise; a "
+        "tenant's key does not open it, so no tenant key is handed to the scraper); with "
+        "neither, /metrics is open like the rest of a keyless intake.",
+    )
     allow_open_access: bool = Field(
         default=False,
         description="Serve without API keys on a non-loopback address (behind your own gateway).",
@@ -449,7 +456,18 @@ class Settings(BaseSettings):
                 raise ValueError(f"not a CIDR network: {cidr!r}") from exc
         return value
 
-    @field_validator("secrets_key", "webhook_secret", "public_url", "api_keys", mode="before")
+    @field_validator("metrics_key")
+    @classmethod
+    def _check_metrics_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            key = value.get_secret_value()
+            if len(key) < 16 or not key.isprintable() or " " in key:
+                raise ValueError("the metrics key is at least 16 printable characters, no spaces")
+        return value
+
+    @field_validator(
+        "secrets_key", "webhook_secret", "public_url", "api_keys", "metrics_key", mode="before"
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value  # compose passes unset variables as ""

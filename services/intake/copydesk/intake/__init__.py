@@ -27,7 +27,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             settings.http_host,
         )
     limits.install(app, settings, service.keyring)
-    metrics.install(app, service.store)
+    metrics.install(app, service.store, settings)
     problems.register(app)
     views.register(app)  # the API, health checks, docs and dashboard
     return app

@@ -8,8 +8,13 @@ Two sources, so the figures are right however many processes and hosts run:
   (``copydesk:stats``: jobs accepted and ended by status, analyses by analysis, model and
   outcome with duration histograms, webhook attempts by outcome), plus queue depths per queue
   and priority, the age of the oldest waiting job, and from presence the live worker
-  processes per queue, the dispatchers and each worker process's RSS. The intake reads these
-  at scrape time: no worker needs to be scraped.
+  processes per queue, the dispatchers and each worker process's RSS, and Redis's memory
+  against its maxmemory (new jobs get 503 store_full near it). The intake reads these at
+  scrape time: no worker needs to be scraped.
+
+Those name hosts, pids and queue depths, so once API keys are on /metrics answers only the
+scraper's own key (``COPYDESK_METRICS_KEY``, 401 otherwise): a tenant's key does not open it,
+and no tenant key has to be handed to Prometheus.
 """
 
 from __future__ import annotations
@@ -37,7 +42,10 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from copydesk.core import errors
 from copydesk.core.messages import next_job_id
+from copydesk.core.settings import Settings
+from copydesk.intake.auth import Keyring
 from copydesk.store import presence
 from copydesk.core.names import PRIORITY_STEPS, QUEUES, queue_key
 from copydesk.store.jobs import RedisJobStore
@@ -149,6 +157,18 @@ class RedisCollector(Collector):
                 float(worker.get("rss_mb", 0.0)) * 1024 * 1024,
             )
         yield rss
+        memory = client.info("memory")
+        yield GaugeMetricFamily(
+            "copydesk_redis_used_memory_bytes",
+            "Memory Redis holds (new jobs get 503 store_full at COPYDESK_STORE_FULL_PERCENT of "
+            "its maxmemory).",
+            value=float(memory["used_memory"]),
+        )
+        yield GaugeMetricFamily(
+            "copydesk_redis_maxmemory_bytes",
+            "Redis's maxmemory (0: unbounded, and noeviction then never applies).",
+            value=float(memory.get("maxmemory", 0)),
+        )
 
 
 def _age(client, key: str, now: float) -> float:  # noqa: ANN001
@@ -164,8 +184,16 @@ def _age(client, key: str, now: float) -> float:  # noqa: ANN001
     return max(0.0, now - created.timestamp())
 
 
-def install(app: Flask, store: RedisJobStore) -> None:
-    """Count every request, and serve /metrics."""
+def scraper_keyring(settings: Settings) -> Keyring | None:
+    """The key /metrics answers to; None when it is open (no API keys, no metrics key)."""
+    if settings.metrics_key is None and settings.api_keys is None:
+        return None
+    key = settings.metrics_key.get_secret_value() if settings.metrics_key else None
+    return Keyring.parse(f"prometheus:{key}" if key else None)  # empty: every scrape is 401
+
+
+def install(app: Flask, store: RedisJobStore, settings: Settings) -> None:
+    """Count every request, and serve /metrics (to the metrics key only, once keys are on)."""
 
     @app.before_request
     def _started() -> None:
@@ -181,9 +209,15 @@ def install(app: Flask, store: RedisJobStore) -> None:
         return response
 
     collector = RedisCollector(store)
+    scraper = scraper_keyring(settings)
 
     @app.get("/metrics")
     def metrics() -> Response:
+        if scraper is not None and scraper.tenant_for(request.headers.get("Authorization")) is None:
+            raise errors.Unauthorized(
+                "/metrics needs the metrics key (COPYDESK_METRICS_KEY) as "
+                "'Authorization: Bearer <key>'"
+            )
         scraped = CollectorRegistry()
         scraped.register(collector)
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # every gunicorn process's requests
