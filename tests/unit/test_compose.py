@@ -17,11 +17,14 @@ import pytest
 import yaml
 
 from copydesk.core.names import QUEUES
+from copydesk.core.settings import Settings
+from secrets_read import SECRETS, code_reads, variables_read
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER_SERVICES = sorted(f"worker-{queue}" for queue in QUEUES)
 APP_SERVICES = {"intake", "dispatcher", "flower", *WORKER_SERVICES}
 DOCKERFILES = {"intake": "services/intake/Dockerfile", "workers": "services/workers/Dockerfile"}
+PASSWORD = "${COPYDESK_REDIS_PASSWORD:?set COPYDESK_REDIS_PASSWORD (openssl rand -hex 24)}"
 
 
 @pytest.fixture(scope="module")
@@ -116,10 +119,23 @@ def test_worker_queues_are_exactly_the_named_queues(services: dict) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(APP_SERVICES))
-def test_app_service_uses_the_redis_service(services: dict, name: str) -> None:
-    url = urlsplit(env(services[name])["COPYDESK_REDIS_URL"])
-    assert url.scheme == "redis" and url.hostname == "redis" and url.port == 6379
+def test_app_service_uses_the_redis_service_with_its_password(services: dict, name: str) -> None:
+    assert env(services[name])["COPYDESK_REDIS_URL"] == f"redis://:{PASSWORD}@redis:6379/0"
+    assert option(argv(services["redis"]["command"]), "--requirepass") == PASSWORD
     assert services[name]["depends_on"]["redis"]["condition"] == "service_healthy"
+
+
+@pytest.mark.parametrize("name", sorted(APP_SERVICES))
+def test_each_service_gets_only_the_secrets_its_code_reads(services: dict, name: str) -> None:
+    """The intake reads the API keys, the metrics key and the secrets key (it seals webhook
+    secrets), the dispatcher the secrets key (it opens them to sign), workers and Flower none:
+    one shared block would hand every container every secret."""
+    folder = {"intake": "intake", "dispatcher": "dispatcher"}.get(name, "workers")
+    given = {key for key in env(services[name]) if key in SECRETS.values()}
+    assert given == variables_read(folder)
+    assert ("FLOWER_BASIC_AUTH" in env(services[name])) == (name == "flower")
+    assert {"api_keys", "metrics_key", "secrets_key"} <= code_reads("intake")
+    assert code_reads("workers") == set() and "secrets_key" in code_reads("dispatcher")
 
 
 @pytest.mark.parametrize("name", WORKER_SERVICES)
@@ -137,9 +153,17 @@ def test_redis_persists_with_append_only_file(services: dict, compose: dict) -> 
     args = argv(redis["command"])
     assert option(args, "--appendonly") == "yes"
     assert option(args, "--appendfsync") == "everysec"
-    assert option(args, "--maxmemory-policy") == "noeviction"
     assert "redis-data:/data" in redis["volumes"]
     assert "redis-data" in compose["volumes"]
+
+
+def test_redis_is_bounded_and_never_evicts(services: dict) -> None:
+    """noeviction alone is inert: without maxmemory Redis grows until the kernel kills it.
+    The bound is COPYDESK_REDIS_MAXMEMORY, with the setting's default."""
+    args = argv(services["redis"]["command"])
+    default = Settings.model_fields["redis_maxmemory"].default
+    assert option(args, "--maxmemory") == f"${{COPYDESK_REDIS_MAXMEMORY:-{default}}}"
+    assert option(args, "--maxmemory-policy") == "noeviction"
 
 
 @pytest.mark.parametrize("name", ["redis", *sorted(APP_SERVICES)])
@@ -148,8 +172,11 @@ def test_every_service_has_a_healthcheck(services: dict, name: str) -> None:
     assert check["test"][0] in {"CMD", "CMD-SHELL"} and len(check["test"]) >= 2
 
 
-def test_redis_healthcheck_pings(services: dict) -> None:
-    assert services["redis"]["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
+def test_redis_healthcheck_pings_with_the_password(services: dict) -> None:
+    redis = services["redis"]
+    assert env(redis)["REDISCLI_AUTH"] == PASSWORD  # redis-cli reads it
+    assert redis["healthcheck"]["test"] == ["CMD-SHELL", "redis-cli ping | grep -q PONG"]
+    assert "ports" not in redis  # reached on the compose network only
 
 
 @pytest.mark.parametrize("name", WORKER_SERVICES)
@@ -176,13 +203,36 @@ def test_dispatcher_runs_the_dispatcher_module_and_checks_it(services: dict) -> 
     assert dispatcher["restart"] == "unless-stopped"
 
 
-def test_flower_monitors_the_same_celery_app(services: dict) -> None:
+def test_flower_monitors_the_same_celery_app_only_when_asked_and_behind_a_password(
+    services: dict,
+) -> None:
     flower = services["flower"]
-    args = argv(flower["command"])
+    shell, flag, script = argv(flower["command"])
+    assert (shell, flag) == ("sh", "-c")
+    guard, _, started = script.partition("; exec ")
+    assert guard.startswith('test -n "$$FLOWER_BASIC_AUTH" || {') and "exit 64" in guard
+    args = shlex.split(started)
     assert args[:4] == ["celery", "-A", "copydesk.workers.celery_app", "flower"]
-    assert option(args, "--port") == "5555" and "5555:5555" in flower["ports"]
-    assert "/healthcheck" in " ".join(flower["healthcheck"]["test"])
-    assert "FLOWER_BASIC_AUTH" in env(flower)
+    assert option(args, "--port") == "5555" and option(args, "--address") == "0.0.0.0"
+    assert flower["ports"] == ["127.0.0.1:5555:5555"]  # the host's loopback only
+    assert flower["profiles"] == ["monitor"]  # not started by a plain `docker compose up`
+    assert "/healthcheck" in " ".join(flower["healthcheck"]["test"])  # open in Flower
+    assert env(flower)["FLOWER_BASIC_AUTH"] == "${FLOWER_BASIC_AUTH:-}"
+
+
+def test_the_flower_guard_refuses_to_start_without_basic_auth(services: dict) -> None:
+    """Run the guard as the container's shell would (compose turns $$ into $)."""
+    import subprocess
+
+    script = argv(services["flower"]["command"])[2].replace("$$", "$")
+    guard = script.partition("; exec ")[0]
+    for value, code in (("", 64), ("admin:s3cret", 0)):
+        run = subprocess.run(
+            ["sh", "-c", guard], env={"FLOWER_BASIC_AUTH": value, "PATH": "/usr/bin:/bin"},
+            capture_output=True, text=True, timeout=10,
+        )  # fmt: skip
+        assert run.returncode == code
+        assert ("FLOWER_BASIC_AUTH" in run.stderr) == (code != 0)
 
 
 def test_intake_serves_the_wsgi_app_on_port_8000(services: dict) -> None:
@@ -306,7 +356,8 @@ def test_docker_compose_itself_accepts_the_file(tmp_path: Path) -> None:
 
     binary = shutil.which("docker-compose")
     assert binary, "docker-compose is missing: `make tools` installs it"
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    bare = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    env = {**bare, "COPYDESK_REDIS_PASSWORD": "0123abcd"}
     result = subprocess.run(
         [binary, "-f", str(ROOT / "docker-compose.yml"), "config"],
         capture_output=True, text=True, timeout=60, env=env,
@@ -316,6 +367,25 @@ def test_docker_compose_itself_accepts_the_file(tmp_path: Path) -> None:
     assert set(resolved["services"]) == set(
         yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
     )
+    redis = [str(arg) for arg in resolved["services"]["redis"]["command"]]
+    assert option(redis, "--maxmemory") == Settings.model_fields["redis_maxmemory"].default
+    assert option(redis, "--maxmemory-policy") == "noeviction"  # with a bound, it means something
+    assert option(redis, "--requirepass") == "0123abcd"
+    for name in APP_SERVICES:
+        url = urlsplit(resolved["services"][name]["environment"]["COPYDESK_REDIS_URL"])
+        assert (url.password, url.hostname, url.port) == ("0123abcd", "redis", 6379)
+    sized = subprocess.run(
+        [binary, "-f", str(ROOT / "docker-compose.yml"), "config"],
+        capture_output=True, text=True, timeout=60,
+        env={**env, "COPYDESK_REDIS_MAXMEMORY": "256mb"},
+    )  # fmt: skip
+    command = yaml.safe_load(sized.stdout)["services"]["redis"]["command"]
+    assert option([str(arg) for arg in command], "--maxmemory") == "256mb"
+    no_password = subprocess.run(
+        [binary, "-f", str(ROOT / "docker-compose.yml"), "config"],
+        capture_output=True, text=True, timeout=60, env=bare,
+    )  # fmt: skip
+    assert no_password.returncode != 0 and "COPYDESK_REDIS_PASSWORD" in no_password.stderr
     broken = tmp_path / "docker-compose.yml"
     broken.write_text(
         (ROOT / "docker-compose.yml").read_text().replace("    command:", "    commandd:", 1)

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from copydesk.core.names import QUEUES, queue_keys
+from secrets_read import SECRETS, variables_read
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFEST = ROOT / "services/kubernetes/copydesk.yaml"
@@ -133,7 +134,69 @@ def test_intake_probes_and_the_other_services(resources: list[dict]) -> None:
         for container in pod["containers"]:
             assert container["resources"]["requests"]["memory"]
             assert container["resources"]["limits"]["memory"]
-            assert {"secretRef": {"name": "copydesk-secrets"}} in container["envFrom"]
+            assert {"secretRef": {"name": "copydesk-redis"}} in container["envFrom"]
+
+
+def created_secrets() -> dict[str, set[str]]:
+    """The secrets the manifest's notes create (``kubectl create secret generic``), by key."""
+    notes = "".join(
+        line.lstrip("# ") for line in MANIFEST.read_text().split("---")[0].splitlines(True)
+    ).replace("\\\n", " ")
+    secrets = {}
+    for command in notes.split("kubectl create secret generic ")[1:]:
+        name, *flags = command.split("\n")[0].split()
+        secrets[name] = {f.split("=")[1] for f in flags if f.startswith("--from-literal=")}
+    return secrets
+
+
+def test_each_workload_mounts_only_the_secrets_its_code_reads(resources: list[dict]) -> None:
+    """One shared secret handed every pod every key; now the intake gets the API keys, the
+    metrics key and the secrets key, the dispatcher the secrets key, workers and Flower none
+    but Redis's (and Flower its basic auth)."""
+    created = created_secrets()
+    assert set(created) == {"copydesk-redis", "copydesk-intake", "copydesk-webhooks",
+                            "copydesk-flower"}  # fmt: skip
+    for name, deployment in by_name(resources, "Deployment").items():
+        [container] = deployment["spec"]["template"]["spec"]["containers"]
+        mounted = [ref["secretRef"]["name"] for ref in container["envFrom"]]
+        given = set().union(*(created[secret] for secret in mounted)) & set(SECRETS.values())
+        role = name.removeprefix("copydesk-")
+        folder = {"intake": "intake", "dispatcher": "dispatcher"}.get(role, "workers")
+        optional = {"COPYDESK_WEBHOOK_SECRET"}  # one shared signing secret, if an operator wants
+        assert given == variables_read(folder) - optional, name
+        picked = {e["name"]: e.get("valueFrom") for e in container.get("env", [])}
+        assert ("FLOWER_BASIC_AUTH" in picked) == (role == "flower")
+    [flower] = by_name(resources, "Deployment")["copydesk-flower"]["spec"]["template"]["spec"][
+        "containers"
+    ]
+    auth = next(e for e in flower["env"] if e["name"] == "FLOWER_BASIC_AUTH")
+    ref = auth["valueFrom"]["secretKeyRef"]
+    assert ref == {"name": "copydesk-flower", "key": "FLOWER_BASIC_AUTH"}  # not optional
+    assert created["copydesk-flower"] == {"FLOWER_BASIC_AUTH"}
+    assert by_name(resources, "Service")["copydesk-flower"]["spec"].get("type", "ClusterIP") == (
+        "ClusterIP"
+    )  # inside the cluster only
+
+
+def test_redis_notes_ask_for_a_password_a_bound_and_noeviction() -> None:
+    notes = MANIFEST.read_text().split("---")[0]
+    assert created_secrets()["copydesk-redis"] == {
+        "COPYDESK_REDIS_URL", "COPYDESK_REDIS_HOST_PORT", "COPYDESK_REDIS_PASSWORD"
+    }  # fmt: skip
+    assert "COPYDESK_REDIS_URL=redis://:password@" in notes
+    for needed in ("requirepass", "maxmemory", "noeviction", "COPYDESK_REDIS_MAXMEMORY"):
+        assert needed in notes
+
+
+def test_prometheus_scrapes_the_intake_with_the_metrics_key(resources: list[dict]) -> None:
+    template = by_name(resources, "Deployment")["copydesk-intake"]["spec"]["template"]
+    assert template["metadata"]["annotations"] == {
+        "prometheus.io/scrape": "true", "prometheus.io/port": "8000",
+        "prometheus.io/path": "/metrics",
+    }  # fmt: skip
+    assert "COPYDESK_METRICS_KEY" in created_secrets()["copydesk-intake"]
+    notes = MANIFEST.read_text().split("---")[0]
+    assert "authorization: {type: Bearer, credentials_file:" in notes
 
 
 def test_manifest_images_are_the_ones_compose_builds(resources: list[dict]) -> None:
