@@ -1,5 +1,6 @@
 """What ``make run`` prints once the stack is up: with API keys set, the curl lines it
-suggests carry the Authorization header they need; without keys, they carry none."""
+suggests carry the Authorization header they need and the metrics line names the key
+/metrics asks for; without keys, neither."""
 
 from __future__ import annotations
 
@@ -20,9 +21,12 @@ def _stack() -> SimpleNamespace:
     )
 
 
+def _said(settings: Settings) -> list[str]:
+    return _welcome(_stack(), settings, secret="s3cret", log_dir=Path("var/log")).splitlines()
+
+
 def _curls(settings: Settings) -> list[str]:
-    said = _welcome(_stack(), settings, secret="s3cret", log_dir=Path("var/log"))
-    return [line for line in said.splitlines() if line.lstrip().startswith("curl")]
+    return [line for line in _said(settings) if line.lstrip().startswith("curl")]
 
 
 def test_with_keys_every_suggested_curl_sends_a_key() -> None:
@@ -35,3 +39,11 @@ def test_without_keys_no_suggested_curl_sends_one() -> None:
     curls = _curls(Settings(api_keys=None))
     assert len(curls) == 2
     assert not any("Authorization" in line for line in curls)
+
+
+def test_with_keys_the_metrics_line_says_which_key_it_needs() -> None:
+    keyed = Settings(api_keys="alice:k-alice-0123456789")
+    [metrics] = [line for line in _said(keyed) if line.lstrip().startswith("metrics")]
+    assert "COPYDESK_METRICS_KEY" in metrics
+    [metrics] = [line for line in _said(Settings(api_keys=None)) if "/metrics" in line]
+    assert "KEY" not in metrics

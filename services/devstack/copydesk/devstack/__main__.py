@@ -78,13 +78,13 @@ def main() -> int:
 def _welcome(stack: Stack, settings: Settings, *, secret: str, log_dir: Path) -> str:
     """What a person needs to use the running stack, and where everything else went."""
     url = stack.base_url
-    rows = [
-        ("API docs", f"{url}/docs  (OpenAPI: {url}/openapi.json)"),
-        ("metrics", f"{url}/metrics"),
-    ]
+    tenants = _tenants(settings)
+    metrics = f"{url}/metrics"
+    if tenants:  # with keys on, /metrics answers only the scraper's own key
+        metrics += "  (needs Bearer COPYDESK_METRICS_KEY)"
+    rows = [("API docs", f"{url}/docs  (OpenAPI: {url}/openapi.json)"), ("metrics", metrics)]
     if stack.flower_url:
         rows.append(("Flower", stack.flower_url))
-    tenants = _tenants(settings)
     keys = f"on, for {', '.join(tenants)}" if tenants else "off: no key needed"
     rows.append(("API keys", f"{keys} (COPYDESK_API_KEYS)"))
     rows.append(("webhooks", f"signed with COPYDESK_WEBHOOK_SECRET={secret}"))
