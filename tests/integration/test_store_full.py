@@ -136,3 +136,13 @@ def test_jobs_accepted_before_the_store_filled_still_finish(
         assert "job.succeeded" in events
     _is_store_full(client.post("/v1/jobs", json={"article": {"text": "Still full."}}))
     assert _memory(small_redis)[2] == 0
+
+
+def test_the_embedded_redis_is_bounded_never_evicts_and_keeps_event_streams_small(
+    redis_client,  # noqa: ANN001
+) -> None:
+    """make run's Redis (the tests' too) is configured as compose's: noeviction, and 1 kB
+    stream nodes (a job's few events take 1.3 kB in them, 4.4 kB in the default 4 kB)."""
+    config = redis_client.config_get("maxmemory-policy")
+    config |= redis_client.config_get("stream-node-max-bytes")
+    assert config == {"maxmemory-policy": "noeviction", "stream-node-max-bytes": "1024"}

@@ -164,6 +164,8 @@ def test_redis_is_bounded_and_never_evicts(services: dict) -> None:
     default = Settings.model_fields["redis_maxmemory"].default
     assert option(args, "--maxmemory") == f"${{COPYDESK_REDIS_MAXMEMORY:-{default}}}"
     assert option(args, "--maxmemory-policy") == "noeviction"
+    # a node is allocated whole: 1 kB ones hold a job's few events in 1.3 kB, not 4.4 kB
+    assert option(args, "--stream-node-max-bytes") == "1024"
 
 
 @pytest.mark.parametrize("name", ["redis", *sorted(APP_SERVICES)])
