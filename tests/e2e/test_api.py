@@ -179,7 +179,7 @@ def test_idempotency_over_http(stack) -> None:  # noqa: ANN001
     try:
         alice.submit({"text": "Another article."}, idempotency_key="e2e-1")
     except ApiError as error:
-        assert error.status == 422 and error.code == "idempotency_key_reused"
+        assert error.status == 409 and error.code == "idempotency_key_reused"
     else:
         raise AssertionError("a reused key with another body was accepted")
 

@@ -115,7 +115,7 @@ def test_batch_limits_validation_and_idempotency(client, settings, make_client) 
         json={"jobs": [{"article": {"text": "Else."}}]},
         headers={"Idempotency-Key": "b-1"},
     )
-    assert other.status_code == 422 and other.get_json()["code"] == "idempotency_key_reused"
+    assert other.status_code == 409 and other.get_json()["code"] == "idempotency_key_reused"
 
 
 def test_an_idempotency_key_still_in_flight_is_409(client, store) -> None:  # noqa: ANN001

@@ -326,10 +326,12 @@ def test_idempotency_key_replays_the_same_job(client, redis_client) -> None:
     assert replay.get_json()["id"] == first.get_json()["id"]
 
 
-def test_idempotency_key_with_another_body_is_422(client) -> None:
+def test_idempotency_key_with_another_body_is_409(client) -> None:
+    """409, as its state decides it: the body is valid, the key is taken (a 422 would say the
+    request itself breaks the document, which it does not)."""
     _post(client, {"article": {"text": "First text."}}, headers={"Idempotency-Key": "k-1"})
     other = _post(client, {"article": {"text": "Second text."}}, headers={"Idempotency-Key": "k-1"})
-    _assert_problem(other, 422, "idempotency_key_reused")
+    _assert_problem(other, 409, "idempotency_key_reused")
     fresh = _post(client, {"article": {"text": "Second text."}}, headers={"Idempotency-Key": "k-2"})
     assert fresh.status_code == 202
 
@@ -432,7 +434,17 @@ def test_listing_pages_newest_first_with_cursors_and_filters(client, store) -> N
 
 
 @pytest.mark.parametrize(
-    "query", ["limit=0", "limit=101", "limit=x", "status=done", "cursor=bm9wZQ", "cursor=%%%"]
+    "query",
+    [
+        "limit=0",
+        "limit=101",
+        "limit=x",
+        "status=done",
+        "cursor=bm9wZQ",
+        "cursor=%%%",
+        f"cursor=%D9%A1-{'0' * 32}",  # an Arabic-Indic 1, a digit to Python's int()
+        f"cursor={2**64}-{'0' * 32}",
+    ],
 )
 def test_bad_listing_arguments_are_422(client, query) -> None:
     _assert_problem(client.get(f"/v1/jobs?{query}"), 422, "validation_failed")
@@ -446,6 +458,9 @@ def test_a_malformed_last_event_id_is_422_in_the_query_too_when_the_header_is_go
         ({"Last-Event-ID": "0"}, "x["),
         ({}, "1-"),
         ({"Last-Event-ID": "x"}, "0"),
+        ({}, "0-20000000000000000000"),  # 20 digits past 2**64: Redis refused it mid-stream
+        ({"Last-Event-ID": f"{2**64}-0"}, "0"),
+        ({}, "%D9%A1-0"),  # an Arabic-Indic 1: a digit to Python's \d, not to Redis
     ):
         answer = client.get(f"/v1/jobs/{job_id}/events?last_event_id={query}", headers=headers)
         problem = _assert_problem(answer, 422, "validation_failed")

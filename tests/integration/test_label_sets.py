@@ -106,12 +106,12 @@ def test_a_tenant_keeps_a_bounded_number_of_sets(client) -> None:  # noqa: ANN00
 def test_a_job_naming_an_unknown_set_or_both_sources_is_refused(client) -> None:  # noqa: ANN001
     body = {"article": {"text": CARGO}, "options": {"topics": {"label_set": "nowhere"}}}
     response = client.post("/v1/jobs", data=json.dumps(body), content_type="application/json")
-    assert response.status_code == 422
+    assert response.status_code == 409  # a valid job, naming what the tenant does not keep
     assert response.get_json()["code"] == "unknown_label_set"
     assert response.get_json()["errors"][0]["field"] == "options.topics.label_set"
     batch = {"jobs": [{"article": {"text": CARGO}}, body]}
     response = client.post("/v1/batches", data=json.dumps(batch), content_type="application/json")
-    assert response.status_code == 422
+    assert response.status_code == 409
     assert response.get_json()["errors"][0]["field"] == "jobs.1.options.topics.label_set"
     _put(client, "desks", DESKS)
     body["options"]["topics"] = {"label_set": "desks", "labels": ["sport"]}
@@ -151,7 +151,7 @@ def test_label_sets_belong_to_their_tenant(settings, make_client) -> None:  # no
     refused = keyed.post(
         "/v1/jobs", data=json.dumps(body), content_type="application/json", headers=monitor
     )
-    assert refused.status_code == 422 and refused.get_json()["code"] == "unknown_label_set"
+    assert refused.status_code == 409 and refused.get_json()["code"] == "unknown_label_set"
     assert _put(keyed, "desks", ["sport"], **monitor).status_code == 201  # its own, apart
     assert keyed.get("/v1/label-sets/desks", headers=newsroom).get_json()["definition"] == DESKS
     assert keyed.put("/v1/label-sets/desks", data="{}").status_code == 401

@@ -269,8 +269,9 @@ def test_nothing_left_after_cleaning_fails_the_job_with_a_code(client, start_wor
     job = _finished(client, _submit(client, {"article": {"html": html}})["id"])
     assert job["status"] == "failed"
     assert {r["error"]["code"] for r in job["results"].values()} == {"empty_article"}
-    text = client.get(f"/v1/jobs/{job['id']}/text")
-    assert text.status_code == 404 and text.get_json()["code"] == "text_not_found"
+    text = client.get(f"/v1/jobs/{job['id']}/text")  # the job is there: 409, not 404
+    assert text.status_code == 409 and text.get_json()["code"] == "text_not_found"
+    assert "Retry-After" not in text.headers  # it never will be
 
 
 def test_a_broken_limit_ends_the_job_with_its_code(make_client, start_worker, settings) -> None:  # noqa: ANN001

@@ -11,14 +11,34 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 from pydantic.json_schema import SkipJsonSchema
 
-from copydesk.core.names import JOB_STATUSES, JobStatus, Priority
+from copydesk.core.ids import JOB_ID
+from copydesk.core.names import JOB_STATUSES, TERMINAL_STATUSES, JobStatus, Priority
 
-EVENT_ID = re.compile(r"\d{1,20}-\d{1,20}")  # a Redis stream entry id: what an event's id is
-CURSOR = re.compile(r"\d{1,20}-[0-9a-f]{32}")  # a job's place in the listing: number-id
+
+def decimal_at_most(limit: int) -> str:
+    """A regex of the decimal numbers from 0 to ``limit`` (leading zeros allowed, no more
+    digits than ``limit`` has): below it at the first digit that differs, or ``limit``.
+    ASCII digits only: Python's ``\\d`` also takes other scripts' digits, ECMA-262's does not."""
+    digits = str(limit)
+    shorter = [f"[0-9]{{1,{len(digits) - 1}}}"] if len(digits) > 1 else []
+    below = {str(d): f"[0-{d - 1}]" if d > 1 else "0" for d in range(1, 10)}
+    lower = [
+        f"{digits[:i]}{below[digit]}[0-9]{{{len(digits) - i - 1}}}"
+        for i, digit in enumerate(digits)
+        if digit != "0"
+    ]
+    return f"(?:{'|'.join([*shorter, *lower, digits])})"
+
+
+U64 = decimal_at_most(2**64 - 1)  # what Redis reads as a stream id's time or sequence
+EVENT_ID = re.compile(f"(?:{U64}-{U64})")  # a Redis stream entry id: what an event's id is
+CURSOR = re.compile(f"{U64}-[0-9a-f]{{32}}")  # a job's place in the listing: number-id
 # the Content-Encoding of a body sent as documented (JSON as is): RFC 9110 codings are
 # case-insensitive, and none is identity. A gzip body is described in words: OpenAPI cannot.
 CONTENT_CODINGS = re.compile(r"^([Ii][Dd][Ee][Nn][Tt][Ii][Tt][Yy])?$")
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e][\x20-\x7e]{0,254}")  # IETF draft: printable ASCII
+# a webhook delivery's id (its webhook-id): the job and the terminal event it announces
+DELIVERY_ID = re.compile(rf"msg_{JOB_ID.pattern}_job\.(?:{'|'.join(sorted(TERMINAL_STATUSES))})")
 
 
 class _Open(BaseModel):

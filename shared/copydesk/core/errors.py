@@ -84,7 +84,9 @@ class InvalidIdempotencyKey(CopydeskError):
 
 
 class IdempotencyKeyReused(CopydeskError):
-    status, code, title = 422, "idempotency_key_reused", "Idempotency-Key used for another request"
+    """409, not the IETF draft's 422: the request is valid, but the key is taken (stored)."""
+
+    status, code, title = 409, "idempotency_key_reused", "Idempotency-Key used for another request"
 
 
 class Unauthorized(CopydeskError):
@@ -114,7 +116,10 @@ class TextNotReady(CopydeskError):
 
 
 class TextNotFound(CopydeskError):
-    status, code, title = 404, "text_not_found", "Job has no analysed text"
+    """The job exists but ended before its article was prepared: a 409 (its state), not a
+    404, which would say the job is not there."""
+
+    status, code, title = 409, "text_not_found", "Job has no analysed text"
 
 
 class JobExpired(CopydeskError):
@@ -158,7 +163,9 @@ class LabelSetNotFound(CopydeskError):
 
 
 class UnknownLabelSet(CopydeskError):
-    status, code, title = 422, "unknown_label_set", "Job names a label set that does not exist"
+    """409: the job is valid, but names a set the tenant does not keep (yet, or any more)."""
+
+    status, code, title = 409, "unknown_label_set", "Job names a label set that does not exist"
 
 
 class TooManyLabelSets(CopydeskError):

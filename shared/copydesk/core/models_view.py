@@ -38,6 +38,17 @@ def languages(declared: Analysis, settings: Settings) -> tuple[str, ...] | None:
     return None
 
 
+def offers_abstractive(settings: Settings) -> bool:
+    """Whether summaries may be abstractive here: only a seq2seq model (not embedded) writes."""
+    return settings.summary_model != EMBEDDED
+
+
+def reads_label_examples(settings: Settings) -> bool:
+    """Whether topic labels may bring examples: the embedded classifier reads them; an NLI
+    model reads only label names and descriptions."""
+    return settings.topics_model == EMBEDDED
+
+
 def check_language(hint: str | None, analyses: Iterable[str], settings: Settings) -> None:
     """Refuse a language hint that none of the requested analyses reads (422
     ``unsupported_language``, naming what they read), as each would fail on it later.

@@ -51,12 +51,20 @@ Description = Annotated[
 ]
 
 
+def _whole_number(value: Any) -> Any:
+    """Read 12.0 as 12, as JSON Schema's ``integer`` does; 12.5, "12" and true stay refused."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+WholeNumber = Annotated[int, BeforeValidator(_whole_number)]  # with strict=True on the field
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
 
 class SummaryOptions(Strict):
-    max_sentences: int = Field(default=3, ge=1, le=20, strict=True)
+    max_sentences: WholeNumber = Field(default=3, ge=1, le=20, strict=True)
     mode: Literal["extractive", "abstractive"] | None = None  # None: the deployment's default
 
 
@@ -114,15 +122,31 @@ def check_labels(value: list[LabelIn]) -> list[LabelIn]:
 
 Labels = Annotated[
     list[LabelItem],
-    Field(min_length=1, max_length=50, json_schema_extra={"uniqueItems": True}),  # check_labels
+    Field(
+        min_length=1,
+        max_length=50,
+        description="Unique: no two labels alike once case and surrounding white space are "
+        "set aside, whether given as a string or an object (uniqueItems states only the exact "
+        f"case). Their examples number at most {MAX_EXAMPLES} in all.",
+        json_schema_extra={"uniqueItems": True},  # check_labels
+    ),
 ]
 LabelSetName = Annotated[str, StringConstraints(pattern=LABEL_SET_NAME.pattern)]
 
 
+def _labels_or_label_set(schema: dict[str, Any]) -> None:
+    """State in the schema what ``_one_source`` checks: not both labels and label_set."""
+    schema["anyOf"] = [
+        {"properties": {source: {"type": "null"}}} for source in ("labels", "label_set")
+    ]
+
+
 class TopicsOptions(Strict):
+    model_config = ConfigDict(json_schema_extra=_labels_or_label_set)
+
     labels: Labels | None = None
     label_set: LabelSetName | None = None  # a stored label set (PUT /v1/label-sets/{name})
-    top_k: int = Field(default=3, ge=1, le=50, strict=True)
+    top_k: WholeNumber = Field(default=3, ge=1, le=50, strict=True)
 
     @field_validator("labels")
     @classmethod

@@ -7,10 +7,9 @@ the model of each one's options, come from the analysis table (:mod:`copydesk.co
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import (
@@ -48,16 +47,53 @@ ISO_639_1: frozenset[str] = frozenset(
 """The two-letter language codes of ISO 639-1: a hint must open with one of them."""
 
 
-def _language_pattern() -> str:
-    """``LANGUAGE_TAG`` with only ISO 639-1 codes, in any case, for the OpenAPI document."""
+def language_pattern(codes: Iterable[str] = ISO_639_1) -> str:
+    """``LANGUAGE_TAG`` with only these ISO 639-1 codes, in any case, for the OpenAPI
+    document (which states what this deployment's analyses read with it)."""
     seconds: dict[str, str] = {}
-    for code in sorted(ISO_639_1):
+    for code in sorted(codes):
         seconds[code[0]] = seconds.get(code[0], "") + code[1] + code[1].upper()
     first = "|".join(f"[{a}{a.upper()}][{b}]" for a, b in seconds.items())
     return f"^(?:{first})(-[A-Za-z0-9]{{1,8}})*$"
 
 
-WEBHOOK_SECRET = re.compile(r"^whsec_[A-Za-z0-9+/=]{16,}$")
+# A Standard Webhooks secret: whsec_ and the base64 (padded as needed) of at least 16 bytes:
+# six groups of four characters or more, or five and a padded group (16 or 17 bytes).
+_B64 = "[A-Za-z0-9+/]"
+_B64_TAIL = f"(?:{_B64}{{2}}==|{_B64}{{3}}=)"
+WEBHOOK_SECRET = re.compile(
+    f"^whsec_(?:(?:{_B64}{{4}}){{6,}}{_B64_TAIL}?|(?:{_B64}{{4}}){{5}}{_B64_TAIL})$"
+)
+
+# A webhook URL as the intake takes it: http(s), a host in ASCII (an IDN in its xn-- form) that
+# is a DNS name whose last label opens with a letter, an IPv4 address or a bracketed IPv6 one,
+# a port from 1 to 65535, and printable ASCII after. One regex, so that the OpenAPI document
+# states the rule the intake applies; which addresses may be reached is checked after it.
+_OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+_IPV4 = rf"{_OCTET}(?:\.{_OCTET}){{3}}"
+_H16 = "[0-9A-Fa-f]{1,4}"
+_LS32 = f"(?:{_H16}:{_H16}|{_IPV4})"
+_IPV6 = "|".join(  # RFC 3986's IPv6address, one line per form
+    (
+        f"(?:{_H16}:){{6}}{_LS32}",
+        f"::(?:{_H16}:){{5}}{_LS32}",
+        f"(?:{_H16})?::(?:{_H16}:){{4}}{_LS32}",
+        f"(?:(?:{_H16}:){{0,1}}{_H16})?::(?:{_H16}:){{3}}{_LS32}",
+        f"(?:(?:{_H16}:){{0,2}}{_H16})?::(?:{_H16}:){{2}}{_LS32}",
+        f"(?:(?:{_H16}:){{0,3}}{_H16})?::{_H16}:{_LS32}",
+        f"(?:(?:{_H16}:){{0,4}}{_H16})?::{_LS32}",
+        f"(?:(?:{_H16}:){{0,5}}{_H16})?::{_H16}",
+        f"(?:(?:{_H16}:){{0,6}}{_H16})?::",
+    )
+)
+_LABEL = "[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+_LAST_LABEL = "[A-Za-z](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"  # never read as a number
+_PORT = "(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+WEBHOOK_URL = re.compile(
+    f"^[Hh][Tt][Tt][Pp][Ss]?://"
+    rf"(?:(?:{_LABEL}\.)*{_LAST_LABEL}\.?|{_IPV4}|\[(?:{_IPV6})\])"
+    rf"(?::{_PORT})?(?:[/?#][\x21-\x7e]*)?$"
+)
 
 
 def _one_of_text_and_html(schema: dict[str, Any]) -> None:
@@ -82,7 +118,7 @@ class ArticleIn(Strict):
         description="The article's language, a tag opening with an ISO 639-1 code ('en', "
         "'pt-BR'): a hint used when detection is unsure; /v1/models lists what each analysis "
         "reads.",
-        json_schema_extra={"pattern": _language_pattern()},
+        json_schema_extra={"pattern": language_pattern()},
     )
     ref: str | None = Field(default=None, max_length=200)
     clean: bool = Field(default=True, strict=True)
@@ -159,14 +195,29 @@ Options = create_model("Options", __base__=_AnyRegistered, __module__=__name__, 
 
 
 class WebhookIn(Strict):
-    url: str = Field(max_length=2048)
-    secret: str | None = Field(default=None, max_length=200)
+    url: str = Field(
+        max_length=2048,
+        description="An absolute http(s) URL whose host is a DNS name (in ASCII: an IDN in "
+        "its xn-- form), an IPv4 address or a bracketed IPv6 one. An address that is private "
+        "or reserved, or a localhost name, is refused (422 webhook_refused) unless "
+        "COPYDESK_WEBHOOK_ALLOW_NETWORKS holds it; a name is checked when it resolves.",
+        json_schema_extra={"pattern": WEBHOOK_URL.pattern},
+    )
+    secret: str | None = Field(
+        default=None,
+        max_length=200,
+        description="A Standard Webhooks secret: 'whsec_' and the base64 of 16 bytes or more.",
+        json_schema_extra={"pattern": WEBHOOK_SECRET.pattern},
+    )
 
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^\s/?#]+", value, flags=re.IGNORECASE):
-            raise ValueError("must be an absolute http(s) URL")
+        if not WEBHOOK_URL.fullmatch(value):
+            raise ValueError(
+                "must be an absolute http(s) URL with an ASCII host name (an IDN in its xn-- "
+                "form) or an IP address, and printable ASCII after it"
+            )
         return value
 
     @field_validator("secret")
@@ -179,17 +230,39 @@ class WebhookIn(Strict):
 
 def is_webhook_secret(value: str) -> bool:
     """Tell whether ``value`` is a Standard Webhooks secret a signer can use: whsec_ + base64."""
-    if not WEBHOOK_SECRET.match(value):
-        return False
-    try:
-        return len(base64.b64decode(value.removeprefix("whsec_"), validate=True)) >= 16
-    except binascii.Error:
-        return False
+    return WEBHOOK_SECRET.fullmatch(value) is not None
+
+
+def _analysis_names(schema: dict[str, Any]) -> None:
+    """State in the schema what ``_known`` checks: each a known analysis, named once."""
+    schema["items"] = {"type": "string", "enum": list(ANALYSES)}
+    schema["uniqueItems"] = True
+
+
+def _options_of_requested_analyses(schema: dict[str, Any]) -> None:
+    """State in the schema what ``_options_match_analyses`` checks: options only for the
+    analyses named (all of them when ``analyses`` is left out)."""
+    schema["allOf"] = [
+        {
+            "anyOf": [
+                {"not": {"required": ["analyses"]}},
+                {"properties": {"analyses": {"contains": {"const": name}}}},
+                {"properties": {"options": {"not": {"required": [name]}}}},
+            ]
+        }
+        for name in ANALYSES
+    ]
 
 
 class JobRequest(Strict):
+    model_config = ConfigDict(json_schema_extra=_options_of_requested_analyses)
+
     article: ArticleIn
-    analyses: list[str] = Field(default_factory=lambda: list(ANALYSES), min_length=1)
+    analyses: list[str] = Field(
+        default_factory=lambda: list(ANALYSES),
+        min_length=1,
+        json_schema_extra=_analysis_names,
+    )
     options: Options = Field(default_factory=lambda: Options.model_validate({}))
     webhook: WebhookIn | None = None
     priority: Priority = "normal"

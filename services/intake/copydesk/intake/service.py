@@ -19,10 +19,10 @@ from copydesk.deliver.destinations import check_destination
 from copydesk.core.messages import task_message
 from copydesk.core.render import article_view
 from copydesk.core.names import PREPARE_QUEUE, PREPARE_TASK, queue_key
-from copydesk.core.models_view import check_language
+from copydesk.core.models_view import check_language, offers_abstractive, reads_label_examples
 from copydesk.core.schemas import BatchRequest, JobRequest
 from copydesk.core.secrets import SecretBox
-from copydesk.core.settings import EMBEDDED, Settings
+from copydesk.core.settings import Settings
 from copydesk.core.ids import new_job_id, now_rfc3339
 from copydesk.store.idempotency import Idempotency
 from copydesk.store.jobs import RedisJobStore
@@ -225,7 +225,7 @@ class IntakeService:
                 f"there is no label set {name!r}; create it with PUT /v1/label-sets/{name}",
                 errors=[{"field": f"{where}options.topics.label_set", "message": "no such set"}],
             )
-        if pinned.examples and self.settings.topics_model != EMBEDDED:
+        if pinned.examples and not reads_label_examples(self.settings):
             raise errors.AnalysisUnavailable(_NO_EXAMPLES)
         options["topics"]["label_set_version"] = pinned.version
 
@@ -300,14 +300,17 @@ class IntakeService:
     def _check_available(self, request: JobRequest) -> None:
         check_language(request.article.language, request.analyses, self.settings)
         wants_abstractive = request.options.summary.mode == "abstractive"
-        embedded = self.settings.summary_model == EMBEDDED
-        if "summary" in request.analyses and wants_abstractive and embedded:
+        if (
+            "summary" in request.analyses
+            and wants_abstractive
+            and not offers_abstractive(self.settings)
+        ):
             raise errors.AnalysisUnavailable(
                 "abstractive summaries need a seq2seq model (COPYDESK_SUMMARY_MODEL); "
                 "this deployment offers extractive summaries"
             )
         taught = any(label.examples for label in request.options.topics.labels or ())
-        if "topics" in request.analyses and taught and self.settings.topics_model != EMBEDDED:
+        if "topics" in request.analyses and taught and not reads_label_examples(self.settings):
             raise errors.AnalysisUnavailable(_NO_EXAMPLES)
 
     def _record(self, *, job_id: str, request: JobRequest, base_url: str) -> dict[str, Any]:

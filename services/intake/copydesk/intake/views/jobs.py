@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 @documented(
     json=JobRequest,
     headers=SubmitHeaders,
-    resp=responses({202: JobOut}, 400, 413, 415, 422),
+    resp=responses({202: JobOut}, 400, 409, 413, 415, 422),
     tags=["jobs"],
 )
 def submit_job() -> Response:
@@ -112,7 +112,8 @@ def get_job(job_id: str) -> Response:
 def get_job_text(job_id: str) -> Response:
     """The text the analyses read (after extraction and cleaning), which result offsets index.
 
-    409 text_not_ready (with Retry-After) until the article is prepared."""
+    409 text_not_ready (with Retry-After) until the article is prepared; 409 text_not_found
+    (no Retry-After) when the job ended before it was."""
     job = load(job_id)  # the tenant's job, or 404
     doc = service().store.document(job["id"])
     if doc is None:
