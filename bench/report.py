@@ -39,7 +39,13 @@ SUITES: dict[str, list[tuple[str, ...]]] = {
         ("quality_summary.py",),
         ("quality_api.py",),
     ],
-    "speed": [("encoder.py",), ("throughput.py",), ("adversarial.py",), ("soak.py",)],
+    "speed": [
+        ("encoder.py",),
+        ("throughput.py",),
+        ("adversarial.py",),
+        ("soak.py",),
+        ("scale.py",),
+    ],
 }
 ORDER = [run for runs in SUITES.values() for run in runs]
 
@@ -53,7 +59,7 @@ Every figure below is what a script in `bench/` printed, each beside a baseline 
 the same run. What the figures mean, the data, the splits and the baselines:
 [quality.md](quality.md). `make bench-quality` runs the quality half (topics, sentiment,
 extraction, cleaning, summary, through the API); `make bench` runs it and then the speed and
-fault half (encoder, throughput, hostile input, soak).
+fault half (encoder, throughput, hostile input, soak, Redis at a million jobs).
 
 - Latest run: {date}
 - Machine: {machine}
