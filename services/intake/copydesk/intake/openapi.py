@@ -27,6 +27,7 @@ from spectree import Response, SecurityScheme, SecuritySchemeData, SpecTree
 from spectree.utils import get_model_key, parse_code
 
 from copydesk.core.api_models import EVENT_ID, EVENT_TYPES, Problem
+from copydesk.intake import gunicorn_conf
 
 spec = SpecTree(
     "flask",
@@ -51,6 +52,9 @@ spec = SpecTree(
 
 # the errors any /v1 route may answer, besides its own
 COMMON_ERRORS = (401, 429, 503)
+# what gunicorn answers itself, before any route, to a request it will not read (a request
+# line past 4094 bytes is a 414, too many or too long headers a 431): problems too
+SERVER_ERRORS = tuple(sorted(gunicorn_conf.CODES))
 EVENT_STREAM = "text/event-stream"
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`(])")
 
@@ -114,9 +118,10 @@ def responses(
 ) -> Response:
     """The answers of a route: the success code(s) with their models (or, with ``media``, a
     body of that media type; with ``events``, an event stream of that model's events), then
-    problems (with the ones every /v1 route may answer, unless ``common`` is off)."""
+    problems (with the ones every /v1 route may answer, unless ``common`` is off, and the ones
+    the HTTP server gives any route)."""
     codes: dict[str, Any] = {f"HTTP_{code}": model for code, model in success.items()}
-    for code in sorted({*errors, *(COMMON_ERRORS if common else ())}):
+    for code in sorted({*errors, *SERVER_ERRORS, *(COMMON_ERRORS if common else ())}):
         codes[f"HTTP_{code}"] = Problem
     plain = {code: media for code, model in success.items() if model is None and media}
     return Answers(plain, events, **codes)
