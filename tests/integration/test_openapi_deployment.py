@@ -12,6 +12,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from copydesk.core.schemas import JOB_EXAMPLE
 from copydesk.core.settings import Settings
 
 TEXT = "The council met on Tuesday and approved the new budget for the city's schools."
@@ -37,7 +38,7 @@ def _bodies() -> list[dict[str, Any]]:
     labels = [{"label": "schools", "examples": ["Pupils went back to school."]}, "budget"]
     for given in (labels, ["schools", "budget"], [{"label": "schools", "examples": None}]):
         bodies.append({"article": {"text": TEXT}, "options": {"topics": {"labels": given}}})
-    return bodies
+    return [*bodies, JOB_EXAMPLE]  # the document's example, which every deployment takes
 
 
 @pytest.mark.parametrize("deployment", DEPLOYMENTS)
@@ -58,3 +59,4 @@ def test_a_job_the_served_document_takes_is_accepted_and_no_other(
         assert schema.is_valid(body) == accepted, (body, answer.get_json())
         outcomes["taken" if accepted else "refused"] += 1
     assert outcomes["taken"] >= 5 and outcomes["refused"] >= 5, outcomes
+    assert answer.status_code == 202  # the last: the example

@@ -230,3 +230,17 @@ def test_every_operation_documents_what_gunicorn_answers_before_any_route(
                 answer = operation["responses"].get(str(status))
                 assert answer is not None, (method, path, status)
                 assert "application/problem+json" in answer["content"], (method, path, status)
+
+
+def test_the_request_examples_are_valid_requests(document: dict[str, Any]) -> None:
+    """schemathesis's examples phase sends each example: the document gives one per request
+    body, and each is a request its schema and its model take."""
+    from copydesk.core.schemas import BatchRequest
+
+    models = {"JobRequest": JobRequest, "BatchRequest": BatchRequest, "LabelSetIn": LabelSetIn}
+    for name, model in models.items():
+        schema = _schema(document, name)
+        [example] = schema.schema["components"]["schemas"][
+            schema.schema["$ref"].rsplit("/", 1)[1]
+        ]["examples"]
+        assert schema.is_valid(example) and _takes(model, example), name

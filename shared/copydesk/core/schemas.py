@@ -154,8 +154,22 @@ class ArticleIn(Strict):
         return value.lower()
 
 
+LABEL_SET_EXAMPLE = {
+    "labels": [
+        "politics",
+        {
+            "label": "schools",
+            "description": "Pupils, teachers, exams and school budgets.",
+            "examples": ["The school board hired forty teachers for the new term."],
+        },
+    ]
+}
+
+
 class LabelSetIn(Strict):
     """A named set of custom topic labels, kept for the tenant and named by jobs."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [LABEL_SET_EXAMPLE]})
 
     labels: Labels
 
@@ -254,8 +268,27 @@ def _options_of_requested_analyses(schema: dict[str, Any]) -> None:
     ]
 
 
+JOB_EXAMPLE = {
+    "article": {
+        "text": "The city council approved the school budget on Tuesday. Teachers welcomed "
+        "the vote, and the mayor said classes would be smaller from September.",
+        "title": "Council approves school budget",
+        "language": "en",
+        "ref": "wire-0042",
+    },
+    "analyses": ["summary", "topics"],
+    "options": {"summary": {"max_sentences": 2}, "topics": {"labels": ["politics", "schools"]}},
+    "priority": "high",
+}
+
+
+def _job_schema(schema: dict[str, Any]) -> None:
+    _options_of_requested_analyses(schema)
+    schema["examples"] = [JOB_EXAMPLE]
+
+
 class JobRequest(Strict):
-    model_config = ConfigDict(json_schema_extra=_options_of_requested_analyses)
+    model_config = ConfigDict(json_schema_extra=_job_schema)
 
     article: ArticleIn
     analyses: list[str] = Field(
@@ -301,6 +334,12 @@ class JobRequest(Strict):
 
 
 class BatchRequest(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"jobs": [JOB_EXAMPLE, {"article": {"html": "<p>Storm.</p>"}}]}]
+        }
+    )
+
     jobs: list[JobRequest] = Field(min_length=1)
     priority: Priority = "low"  # for each job that names none
     webhook: WebhookIn | None = None  # batch.completed, once every job has ended
