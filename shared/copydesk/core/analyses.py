@@ -33,7 +33,10 @@ class Analysis:
     - ``hf``: the analyser built from a Hugging Face model id or path, if there is one;
     - ``setting``: the settings field naming that model (``"embedded"`` picks ``embedded``);
     - ``encoder``: its embedded analyser reads the sentence vectors the prepare stage makes,
-      so that stage loads the encoder for it.
+      so that stage loads the encoder for it;
+    - ``parse``: it reads the linguistic parse, which the prepare stage then makes (only for
+      jobs that ask for such an analysis);
+    - ``default``: it runs when a request leaves ``analyses`` out (the first three do).
     """
 
     name: str
@@ -42,6 +45,8 @@ class Analysis:
     hf: str | None = None
     setting: str | None = None
     encoder: bool = True
+    parse: bool = False
+    default: bool = True
 
     def configured(self, settings: object) -> str | None:
         """The model this deployment names for it, or None when it has no setting."""
@@ -69,6 +74,13 @@ BUILTIN: Final[tuple[Analysis, ...]] = (
         embedded="copydesk.analyse.topics:EmbeddingTopicClassifier",
         hf="copydesk.analyse.hf_topics:HFZeroShotClassifier",
         setting="topics_model",
+    ),
+    Analysis(
+        name="entities",
+        options="copydesk.core.options:EntitiesOptions",
+        embedded="copydesk.analyse.entities:EntityAnalyser",
+        parse=True,  # mentions from the prepare stage's parse; vectors for their sentiment
+        default=False,
     ),
 )
 

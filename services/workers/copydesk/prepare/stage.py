@@ -1,9 +1,10 @@
-"""Prepare an article once for every analysis: text, sentences, language, limits, vectors.
+"""Prepare an article once for every analysis: text, sentences, language, limits, parse, vectors.
 
 The stage between accepting and analysing. It turns what the client sent into the shared
 Document (HTML extraction, cleaning, sentence spans, language), enforces the per-article
-limits, checks each embedded analysis can run on the result, and embeds every sentence ONCE
-for all of them, instead of once per analysis. Analyses configured with a Hugging Face model
+limits, parses it once when a requested analysis reads a parse (entities), checks each
+embedded analysis can run on the result, and embeds every sentence ONCE for all of them,
+instead of once per analysis. Analyses configured with a Hugging Face model
 are left to their own workers and never wait for the vectors. No Celery or Redis in here:
 the worker task, the ``copydesk analyze --local`` CLI and the benchmarks all call it.
 """
@@ -11,12 +12,14 @@ the worker task, the ``copydesk analyze --local`` CLI and the benchmarks all cal
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from copydesk.analyse.embedded import EmbeddingAnalyser
 from copydesk.analyse.registry import AnalyserRegistry
+from copydesk.prepare.parser import Budget, Parser, check_language, get_parser
 from copydesk.prepare.vectors import DocVectors, embedded_texts
+from copydesk.core.analyses import REGISTRY
 from copydesk.core.document import Document
 from copydesk.core.errors import AnalysisError, TooManyTokens
 from copydesk.core.render import article_view
@@ -47,6 +50,11 @@ class PrepareStage:
         self.registry = registry
         self.limits = limits or Limits.from_settings(registry.settings)
         self.max_tokens = registry.settings.max_tokens
+        self.budget = Budget.from_settings(registry.settings)
+
+    def parser(self) -> Parser:
+        """This process's parser, loaded on the first article that needs a parse."""
+        return get_parser(self.registry.settings.parser_model)
 
     def __call__(
         self,
@@ -74,8 +82,29 @@ class PrepareStage:
             limits=self.limits,
             clean=article.get("clean", True),
         )
-        embedded, failures = self._embedded(doc, analyses, options)
-        return Prepared(doc, article_view(article, doc), embedded, failures)
+        doc, failures = self._parse(doc, analyses)
+        ready = [name for name in analyses if name not in failures]
+        embedded, refused = self._embedded(doc, ready, options)
+        return Prepared(doc, article_view(article, doc), embedded, {**failures, **refused})
+
+    def _parse(
+        self, doc: Document, analyses: Sequence[str]
+    ) -> tuple[Document, dict[str, AnalysisError]]:
+        """Parse ``doc`` once when a requested analysis reads a parse; else leave it be.
+
+        A language the parser does not read, or a parser that cannot load, fails those
+        analyses alone.
+        """
+        needing = [name for name in analyses if name in REGISTRY and REGISTRY[name].parse]
+        if not needing:
+            return doc, {}
+        try:
+            parser = self.parser()
+            check_language(doc, parser.languages)
+            parse = parser.parse(doc, self.budget)
+        except AnalysisError as exc:
+            return doc, dict.fromkeys(needing, exc)
+        return replace(doc, parse=parse), {}
 
     def embed(self, prepared: Sequence[Prepared]) -> list[Prepared]:
         """Fill in the vectors of every article that needs them, in one encoder call.

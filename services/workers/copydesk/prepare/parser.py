@@ -1,0 +1,136 @@
+"""Parse an article once, in the prepare stage, for the analyses that read a parse.
+
+spaCy's pipeline (tagger, dependency parser, entity recogniser) runs over the document's own
+sentences, grouped into windows of whole sentences, so a long article never becomes one
+huge parser input and every offset is a code-point offset into the document's text. The
+parse is bounded three ways: ``parse_max_chars`` characters, ``parse_seconds`` of time
+(checked between windows), and the worker process's memory cap. What a budget leaves
+unparsed is reported as coverage, never a crash. The model loads once per process, on the
+first job that asks for a parse, so a deployment that never asks pays nothing.
+"""
+
+from __future__ import annotations
+
+import bisect
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from copydesk.analyse.base import MODEL_LOAD_LOCK
+from copydesk.core.document import Document, Span
+from copydesk.core.errors import AnalysisUnavailable, UnsupportedLanguage
+from copydesk.core.parse import Chunk, Mention, Parse
+
+PIPES_NOT_NEEDED = ("lemmatizer",)  # entities and noun chunks need tagger, parser and ner
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """What one article's parse may cost (``Settings.parse_*``)."""
+
+    max_chars: int = 100_000
+    window_chars: int = 10_000
+    seconds: float = 20.0
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> Budget:
+        return cls(settings.parse_max_chars, settings.parse_window_chars, settings.parse_seconds)
+
+
+class Parser(Protocol):
+    """Parse a document into a compact ``Parse``; the prepare stage's only parser interface."""
+
+    languages: tuple[str, ...]
+
+    def parse(self, doc: Document, budget: Budget) -> Parse: ...
+
+
+def check_language(doc: Document, languages: Sequence[str]) -> None:
+    """Refuse a language the parser was not trained on, rather than return nonsense."""
+    if doc.language and doc.language.split("-")[0].lower() not in languages:
+        raise UnsupportedLanguage(
+            f"the parser reads {', '.join(languages)} only; this article is {doc.language!r}",
+            language=doc.language,
+        )
+
+
+def windows(sentences: Sequence[Span], *, size: int, limit: int) -> Iterator[Span]:
+    """Group consecutive sentences into spans of at most ``size`` characters (a longer sentence
+    is a window alone), stopping before the first sentence that ends past ``limit``."""
+    start = end = None
+    for sentence in sentences:
+        if sentence.end > limit:
+            break
+        if start is not None and end is not None and sentence.end - start > size:
+            yield Span(start, end)
+            start = None
+        if start is None:
+            start = sentence.start
+        end = sentence.end
+    if start is not None and end is not None:
+        yield Span(start, end)
+
+
+class SpacyParser:
+    """A spaCy pipeline, loaded once; ``languages`` are those its package says it reads."""
+
+    def __init__(self, nlp: Any) -> None:
+        self.nlp = nlp
+        meta = nlp.meta
+        self.model = f"spacy/{meta.get('lang', '')}_{meta.get('name', '')}-{meta.get('version')}"
+        self.languages: tuple[str, ...] = (meta.get("lang") or "en",)
+
+    def parse(self, doc: Document, budget: Budget) -> Parse:
+        """Parse ``doc``'s sentences window by window within ``budget``."""
+        began = time.perf_counter()
+        spans = list(windows(doc.sentences, size=budget.window_chars, limit=budget.max_chars))
+        starts = [s.start for s in doc.sentences]
+        mentions: list[Mention] = []
+        chunks: list[Chunk] = []
+        end, parsed = 0, 0
+        texts = (doc.text[w.start : w.end] for w in spans)
+        for window, parsed_doc in zip(spans, self.nlp.pipe(texts, batch_size=4), strict=False):
+            base = window.start
+            for ent in parsed_doc.ents:
+                start = base + ent.start_char
+                mentions.append(
+                    Mention(start, base + ent.end_char, ent.label_, _index(starts, start))
+                )
+            for chunk in parsed_doc.noun_chunks:
+                start = base + chunk.start_char
+                chunks.append(Chunk(start, base + chunk.end_char, _index(starts, start)))
+            end, parsed = window.end, parsed + 1
+            if time.perf_counter() - began > budget.seconds:
+                break
+        if parsed == len(spans) and (not doc.sentences or end >= doc.sentences[-1].end):
+            end = len(doc.text)
+        ms = round((time.perf_counter() - began) * 1000, 1)
+        return Parse(self.model, end, tuple(mentions), tuple(chunks), parsed, ms)
+
+
+def _index(starts: list[int], offset: int) -> int:
+    """The index of the sentence that holds ``offset``."""
+    return max(bisect.bisect_right(starts, offset) - 1, 0)
+
+
+_PARSERS: dict[str, SpacyParser] = {}
+
+
+def get_parser(model: str) -> SpacyParser:
+    """Return this process's parser for ``model`` (a package name or a folder), loading it once.
+
+    Weights come from the installed package: nothing is downloaded.
+    """
+    with MODEL_LOAD_LOCK:
+        if model not in _PARSERS:
+            try:
+                import spacy
+
+                nlp = spacy.load(model, exclude=list(PIPES_NOT_NEEDED))
+            except (ImportError, OSError) as exc:
+                raise AnalysisUnavailable(
+                    f"the parser {model!r} cannot be loaded (COPYDESK_PARSER_MODEL): {exc}"
+                ) from exc
+            _PARSERS[model] = SpacyParser(nlp)
+        return _PARSERS[model]
