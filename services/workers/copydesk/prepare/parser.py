@@ -12,10 +12,11 @@ first job that asks for a parse, so a deployment that never asks pays nothing.
 from __future__ import annotations
 
 import bisect
+import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Sequence, Set
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from copydesk.analyse.base import MODEL_LOAD_LOCK
 from copydesk.core.document import Document, Span
@@ -23,6 +24,7 @@ from copydesk.core.errors import AnalysisUnavailable, UnsupportedLanguage
 from copydesk.core.parse import Chunk, Mention, Parse
 
 PIPES_NOT_NEEDED = ("lemmatizer",)  # entities and noun chunks need tagger, parser and ner
+PARTS: Final = frozenset({"entities", "chunks"})  # what a parse may keep (Analysis.parse)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +45,7 @@ class Parser(Protocol):
 
     languages: tuple[str, ...]
 
-    def parse(self, doc: Document, budget: Budget) -> Parse: ...
+    def parse(self, doc: Document, budget: Budget, *, parts: Set[str] = PARTS) -> Parse: ...
 
 
 def check_language(doc: Document, languages: Sequence[str]) -> None:
@@ -81,8 +83,8 @@ class SpacyParser:
         self.model = f"spacy/{meta.get('lang', '')}_{meta.get('name', '')}-{meta.get('version')}"
         self.languages: tuple[str, ...] = (meta.get("lang") or "en",)
 
-    def parse(self, doc: Document, budget: Budget) -> Parse:
-        """Parse ``doc``'s sentences window by window within ``budget``."""
+    def parse(self, doc: Document, budget: Budget, *, parts: Set[str] = PARTS) -> Parse:
+        """Parse ``doc``'s sentences window by window within ``budget``; keep ``parts``."""
         began = time.perf_counter()
         spans = list(windows(doc.sentences, size=budget.window_chars, limit=budget.max_chars))
         starts = [s.start for s in doc.sentences]
@@ -92,12 +94,12 @@ class SpacyParser:
         texts = (doc.text[w.start : w.end] for w in spans)
         for window, parsed_doc in zip(spans, self.nlp.pipe(texts, batch_size=4), strict=False):
             base = window.start
-            for ent in parsed_doc.ents:
+            for ent in parsed_doc.ents if "entities" in parts else ():
                 start = base + ent.start_char
                 mentions.append(
                     Mention(start, base + ent.end_char, ent.label_, _index(starts, start))
                 )
-            for chunk in parsed_doc.noun_chunks:
+            for chunk in parsed_doc.noun_chunks if "chunks" in parts else ():
                 start = base + chunk.start_char
                 chunks.append(Chunk(start, base + chunk.end_char, _index(starts, start)))
             end, parsed = window.end, parsed + 1
@@ -125,12 +127,31 @@ def get_parser(model: str) -> SpacyParser:
     with MODEL_LOAD_LOCK:
         if model not in _PARSERS:
             try:
-                import spacy
-
-                nlp = spacy.load(model, exclude=list(PIPES_NOT_NEEDED))
+                nlp = _spacy().load(model, exclude=list(PIPES_NOT_NEEDED))
             except (ImportError, OSError) as exc:
                 raise AnalysisUnavailable(
                     f"the parser {model!r} cannot be loaded (COPYDESK_PARSER_MODEL): {exc}"
                 ) from exc
             _PARSERS[model] = SpacyParser(nlp)
         return _PARSERS[model]
+
+
+def _spacy() -> Any:
+    """Import spaCy, without torch unless this process runs torch already.
+
+    thinc, spaCy's machine-learning library, imports torch whenever it is installed, only to
+    offer torch layers that the small English pipeline never uses. The prepare worker runs
+    the ONNX encoder without torch, and that import alone would add about 260 MB to its RSS
+    (measured: 263 MB for ``import spacy``, 50 MB for the model). Hiding torch while thinc is
+    imported leaves it its numpy ops; a later ``import torch`` works as usual.
+    """
+    if "torch" in sys.modules or "thinc" in sys.modules:
+        import spacy
+
+        return spacy
+    sys.modules["torch"] = None  # type: ignore[assignment]  # import torch: ImportError
+    try:
+        import spacy
+    finally:
+        del sys.modules["torch"]
+    return spacy

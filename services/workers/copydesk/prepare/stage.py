@@ -98,10 +98,11 @@ class PrepareStage:
         needing = [name for name in analyses if name in REGISTRY and REGISTRY[name].parse]
         if not needing:
             return doc, {}
+        parts = frozenset(part for name in needing for part in REGISTRY[name].parse)
         try:
             parser = self.parser()
             check_language(doc, parser.languages)
-            parse = parser.parse(doc, self.budget)
+            parse = parser.parse(doc, self.budget, parts=parts)
         except AnalysisError as exc:
             return doc, dict.fromkeys(needing, exc)
         return replace(doc, parse=parse), {}
