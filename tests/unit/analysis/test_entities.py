@@ -200,3 +200,13 @@ def test_the_parser_loads_without_torch() -> None:
         "import torch\n"  # and torch still imports afterwards
     )
     subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
+
+
+def test_a_result_over_the_byte_limit_keeps_its_most_salient_entities(seed: Document) -> None:
+    from copydesk.analyse.run import bounded
+
+    result = {"status": "succeeded", **entities_of(seed, {"top_k": 200})}
+    cut = bounded(result, max_bytes=3000, analysis="entities")
+    assert cut["truncated"] and 0 < len(cut["entities"]) < len(result["entities"])
+    assert cut["entities"] == result["entities"][: len(cut["entities"])]
+    assert cut["entities_total"] == result["entities_total"]

@@ -110,7 +110,8 @@ def bounded(result: dict[str, Any], *, max_bytes: int, analysis: str) -> dict[st
                 low = middle
             else:
                 high = middle - 1
-        result = {**result, key: items[:low], "truncated": True, f"{key}_total": len(items)}
+        total = result.get(f"{key}_total", len(items))  # entities count those top_k cut too
+        result = {**result, key: items[:low], "truncated": True, f"{key}_total": total}
         if size(result) <= max_bytes:
             return result
     return failed(
