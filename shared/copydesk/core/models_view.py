@@ -90,6 +90,9 @@ def describe(settings: Settings, workers: list[dict[str, Any]]) -> dict[str, dic
                 info.update(encoders[0], backend="embedded", encoder=encoders[0]["backend"])
             loaded = bool(serving) and bool(encoders)
             info["stages"] = {"encoder": PREPARE_QUEUE, "head": analysis}
+            if declared.parse:  # the prepare stage parses for it, on its first such job
+                info["parser"] = settings.parser_model
+                info["stages"]["parser"] = PREPARE_QUEUE
         else:
             reported = [w["models"][analysis] for w in serving if analysis in w.get("models", {})]
             info = {"backend": "huggingface", "model": configured}
