@@ -117,3 +117,34 @@ def test_entity_options_need_entities_among_the_analyses(client) -> None:
     answer = _post(client, {"article": {"text": "x y z"}, "options": {"entities": {}}})
     assert answer.status_code == 422
     assert answer.get_json()["errors"][0]["field"] == "options"
+
+
+def test_keyphrases_of_the_seed_article(client, start_worker, seed_article) -> None:
+    from copydesk.analyse.keyphrases import key
+
+    start_worker()
+    body = {
+        "article": {"text": seed_article, "title": TITLE},
+        "analyses": ["entities", "keyphrases"],
+        "options": {"keyphrases": {"top_k": 8}},
+    }
+    job = _finished(client, _post(client, body).get_json()["id"])
+    assert job["status"] == "succeeded", job
+    text = client.get(f"/v1/jobs/{job['id']}/text").get_data(as_text=True)
+    result = job["results"]["keyphrases"]
+    phrases = result["keyphrases"]
+    assert len(phrases) == 8 and result["keyphrases_total"] > 8
+    assert len({key(p["text"]) for p in phrases}) == 8  # no phrase twice
+    assert any(p["entity"] in ("place", "person", "organisation") for p in phrases)
+    names = {e["name"] for e in job["results"]["entities"]["entities"]}
+    for phrase in phrases:
+        assert 0 < phrase["score"] <= 1 and phrase["count"] == len(phrase["spans"])
+        for span in phrase["spans"]:
+            written = text[span["start"] : span["end"]]
+            if phrase["entity"] is None:
+                assert key(written) == key(phrase["text"])
+            else:
+                assert phrase["text"] in names
+    # the most central phrase is about Chechens, jihadists or the places they fight in
+    joined = " ".join(p["text"] for p in phrases[:3]).casefold()
+    assert any(word in joined for word in ("chech", "jihad", "syria", "iraq", "islamic"))

@@ -30,8 +30,9 @@ def echo():
 
 
 def test_the_names_follow_the_table(echo) -> None:
-    assert list(ANALYSES) == ["summary", "sentiment", "topics", "entities", "echo"]
-    assert list(QUEUES) == ["prepare", "summary", "sentiment", "topics", "entities", "echo"]
+    builtin = ["summary", "sentiment", "topics", "entities", "keyphrases"]
+    assert list(ANALYSES) == [*builtin, "echo"]
+    assert list(QUEUES) == ["prepare", *builtin, "echo"]
     assert dict(ANALYSIS_TASKS)["echo"] == "copydesk.analyse.echo"
     request = JobRequest.model_validate({"article": {"text": "x"}, "options": {"echo": {}}})
     assert request.options_for("echo") == {"loud": False}
@@ -56,6 +57,7 @@ def test_the_openapi_shape_lists_the_built_in_analyses_only(echo) -> None:
         "sentiment",
         "topics",
         "entities",
+        "keyphrases",
     ]
 
 
@@ -70,7 +72,7 @@ def test_after_unregistering_the_names_are_the_built_in_ones_again() -> None:
 def test_a_name_that_cannot_be_an_analysis_is_refused(name: str) -> None:
     with pytest.raises(ValueError):
         analyses.register(analyses.Analysis(name=name, options="m:O", embedded="m:A"))
-    assert tuple(ANALYSES) == ("summary", "sentiment", "topics", "entities")
+    assert tuple(ANALYSES) == ("summary", "sentiment", "topics", "entities", "keyphrases")
 
 
 def test_a_built_in_analysis_cannot_be_unregistered() -> None:

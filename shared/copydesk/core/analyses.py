@@ -82,6 +82,13 @@ BUILTIN: Final[tuple[Analysis, ...]] = (
         parse=("entities",),  # mentions from the prepare stage's parse; vectors: sentiment
         default=False,
     ),
+    Analysis(
+        name="keyphrases",
+        options="copydesk.core.options:KeyphrasesOptions",
+        embedded="copydesk.analyse.keyphrases:KeyphraseExtractor",
+        parse=("entities", "chunks"),  # candidates; the prepare stage embeds them too
+        default=False,
+    ),
 )
 
 REGISTRY: Final[dict[str, Analysis]] = {analysis.name: analysis for analysis in BUILTIN}

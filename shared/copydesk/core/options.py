@@ -184,6 +184,19 @@ class EntitiesOptions(Strict):
         return value
 
 
+class KeyphrasesOptions(Strict):
+    top_k: WholeNumber = Field(
+        default=10, ge=1, le=50, strict=True, description="The most key phrases returned."
+    )
+    diversity: float = Field(
+        default=0.3,
+        ge=0,
+        le=1,
+        description="0 ranks by closeness to the article alone; higher values pass over "
+        "phrases close to those already chosen (maximal marginal relevance).",
+    )
+
+
 Model = TypeVar("Model", bound=BaseModel)
 
 
