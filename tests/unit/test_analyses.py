@@ -30,7 +30,7 @@ def echo():
 
 
 def test_the_names_follow_the_table(echo) -> None:
-    builtin = ["summary", "sentiment", "topics", "entities", "keyphrases"]
+    builtin = ["summary", "sentiment", "topics", "entities", "keyphrases", "quotes"]
     assert list(ANALYSES) == [*builtin, "echo"]
     assert list(QUEUES) == ["prepare", *builtin, "echo"]
     assert dict(ANALYSIS_TASKS)["echo"] == "copydesk.analyse.echo"
@@ -58,6 +58,7 @@ def test_the_openapi_shape_lists_the_built_in_analyses_only(echo) -> None:
         "topics",
         "entities",
         "keyphrases",
+        "quotes",
     ]
 
 
@@ -72,7 +73,8 @@ def test_after_unregistering_the_names_are_the_built_in_ones_again() -> None:
 def test_a_name_that_cannot_be_an_analysis_is_refused(name: str) -> None:
     with pytest.raises(ValueError):
         analyses.register(analyses.Analysis(name=name, options="m:O", embedded="m:A"))
-    assert tuple(ANALYSES) == ("summary", "sentiment", "topics", "entities", "keyphrases")
+    builtin = ("summary", "sentiment", "topics", "entities", "keyphrases", "quotes")
+    assert tuple(ANALYSES) == builtin
 
 
 def test_a_built_in_analysis_cannot_be_unregistered() -> None:

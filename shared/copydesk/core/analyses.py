@@ -89,6 +89,14 @@ BUILTIN: Final[tuple[Analysis, ...]] = (
         parse=("entities", "chunks"),  # candidates; the prepare stage embeds them too
         default=False,
     ),
+    Analysis(
+        name="quotes",
+        options="copydesk.core.options:QuotesOptions",
+        embedded="copydesk.analyse.quotes:QuoteFinder",
+        encoder=False,  # the text and the parse: speech cues, and entities for the speakers
+        parse=("entities", "cues"),
+        default=False,
+    ),
 )
 
 REGISTRY: Final[dict[str, Analysis]] = {analysis.name: analysis for analysis in BUILTIN}

@@ -197,6 +197,12 @@ class KeyphrasesOptions(Strict):
     )
 
 
+class QuotesOptions(Strict):
+    indirect: bool = Field(
+        default=True, strict=True, description='Also indirect speech ("X said that ...").'
+    )
+
+
 Model = TypeVar("Model", bound=BaseModel)
 
 

@@ -33,6 +33,20 @@ class Chunk:
 
 
 @dataclass(frozen=True, slots=True)
+class Cue:
+    """A speech verb ``[start, end)`` ("said", "told", "according"), its subject's span and
+    the span of the clause it reports ("X said that ..."); -1 where there is none."""
+
+    start: int
+    end: int
+    subject_start: int
+    subject_end: int
+    content_start: int
+    content_end: int
+    sentence: int
+
+
+@dataclass(frozen=True, slots=True)
 class Parse:
     """What the parser found in ``text[:end]``; ``end`` < len(text) when a budget ran out."""
 
@@ -40,6 +54,7 @@ class Parse:
     end: int
     mentions: tuple[Mention, ...] = ()
     chunks: tuple[Chunk, ...] = ()
+    cues: tuple[Cue, ...] = ()
     windows: int = 0
     ms: float = 0.0
 
@@ -51,6 +66,11 @@ class Parse:
             "ms": self.ms,
             "ents": [[m.start, m.end, m.label, m.sentence] for m in self.mentions],
             "chunks": [[c.start, c.end, c.sentence] for c in self.chunks],
+            "cues": [
+                [c.start, c.end, c.subject_start, c.subject_end, c.content_start, c.content_end]
+                + [c.sentence]
+                for c in self.cues
+            ],
         }
 
     @classmethod
@@ -62,4 +82,5 @@ class Parse:
             ms=data.get("ms", 0.0),
             mentions=tuple(Mention(a, b, label, s) for a, b, label, s in data["ents"]),
             chunks=tuple(Chunk(a, b, s) for a, b, s in data["chunks"]),
+            cues=tuple(Cue(*cue) for cue in data.get("cues", ())),
         )

@@ -85,7 +85,13 @@ def analyse(
     return bounded(result, max_bytes=max_bytes, analysis=analysis)
 
 
-LISTS = ("sentences", "labels", "entities", "keyphrases")  # the per-item lists a result may trim
+LISTS = (
+    "sentences",
+    "labels",
+    "entities",
+    "keyphrases",
+    "quotes",
+)  # the per-item lists a result may trim
 
 
 def bounded(result: dict[str, Any], *, max_bytes: int, analysis: str) -> dict[str, Any]:

@@ -21,10 +21,20 @@ from typing import Any, Final, Protocol
 from copydesk.analyse.base import MODEL_LOAD_LOCK
 from copydesk.core.document import Document, Span
 from copydesk.core.errors import AnalysisUnavailable, UnsupportedLanguage
-from copydesk.core.parse import Chunk, Mention, Parse
+from copydesk.core.parse import Chunk, Cue, Mention, Parse
 
 PIPES_NOT_NEEDED = ("lemmatizer",)  # entities and noun chunks need tagger, parser and ner
-PARTS: Final = frozenset({"entities", "chunks"})  # what a parse may keep (Analysis.parse)
+PARTS: Final = frozenset({"entities", "chunks", "cues"})  # what a parse may keep
+CUE_FORMS: Final = frozenset(
+    """say says said saying tell tells told telling add adds added state states stated
+    explain explains explained warn warns warned claim claims claimed insist insists insisted
+    ask asks asked reply replies replied write writes wrote announce announces announced
+    note notes noted argue argues argued declare declares declared admit admits admitted
+    acknowledge acknowledges acknowledged confirm confirms confirmed deny denies denied
+    vow vows vowed urge urges urged recall recalls recalled according""".split()
+)
+"""Speech verbs, as written (the lemmatizer is not loaded): what the quotes analysis reads."""
+MAX_SUBJECT_TOKENS: Final = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,9 +101,10 @@ class SpacyParser:
         starts = [s.start for s in doc.sentences]
         mentions: list[Mention] = []
         chunks: list[Chunk] = []
+        cues: list[Cue] = []
         end, parsed = 0, 0
         texts = (doc.text[w.start : w.end] for w in spans)
-        skip = self.only_entities if "chunks" not in parts else []
+        skip = self.only_entities if parts <= {"entities"} else []
         parsed_docs = self.nlp.pipe(texts, batch_size=4, disable=skip)
         for window, parsed_doc in zip(spans, parsed_docs, strict=False):
             base = window.start
@@ -105,13 +116,46 @@ class SpacyParser:
             for chunk in parsed_doc.noun_chunks if "chunks" in parts else ():
                 start = base + chunk.start_char
                 chunks.append(Chunk(start, base + chunk.end_char, _index(starts, start)))
+            for cue in _cues(parsed_doc, base) if "cues" in parts else ():
+                cues.append(Cue(*cue, _index(starts, cue[0])))
             end, parsed = window.end, parsed + 1
             if time.perf_counter() - began > budget.seconds:
                 break
         if parsed == len(spans) and (not doc.sentences or end >= doc.sentences[-1].end):
             end = len(doc.text)
         ms = round((time.perf_counter() - began) * 1000, 1)
-        return Parse(self.model, end, tuple(mentions), tuple(chunks), parsed, ms)
+        return Parse(self.model, end, tuple(mentions), tuple(chunks), tuple(cues), parsed, ms)
+
+
+def _cues(parsed: Any, base: int) -> Iterator[tuple[int, int, int, int, int, int]]:
+    """Each speech verb with its subject's and its reported clause's spans (-1: none)."""
+    for token in parsed:
+        if token.lower_ not in CUE_FORMS or token.pos_ != "VERB":
+            continue
+        subject = content = None
+        if token.lower_ == "according":  # "according to X": X is the source
+            to = next((c for c in token.children if c.lower_ == "to"), None)
+            subject = next((c for c in to.children if c.dep_ == "pobj"), None) if to else None
+        else:
+            subject = next((c for c in token.children if c.dep_ in ("nsubj", "nsubjpass")), None)
+            content = next((c for c in token.children if c.dep_ == "ccomp"), None)
+        start, end = token.idx, token.idx + len(token)
+        who = _extent(subject, limit=MAX_SUBJECT_TOKENS) if subject is not None else (-1, -1)
+        what = _extent(content) if content is not None else (-1, -1)
+        yield (
+            base + start,
+            base + end,
+            *(base + offset if offset >= 0 else -1 for offset in (*who, *what)),
+        )
+
+
+def _extent(token: Any, *, limit: int | None = None) -> tuple[int, int]:
+    """The characters of ``token``'s subtree; past ``limit`` tokens, of its head noun and
+    what precedes it ("the former minister", not the relative clause after it)."""
+    left, right = token.left_edge, token.right_edge
+    if limit is not None and right.i - left.i + 1 > limit:
+        right = token
+    return left.idx, right.idx + len(right)
 
 
 def _not_for_entities(nlp: Any) -> list[str]:
