@@ -4,10 +4,11 @@ spaCy's pipeline (tagger, dependency parser, entity recogniser) finds what the r
 analyses read (``PARTS``: entity mentions, noun chunks, speech cues with their subjects and
 reported clauses) in the document's own sentences, grouped into windows of whole sentences,
 so a long article never becomes one huge parser input and every offset is a code-point
-offset into the document's text. The parse is bounded three ways: ``parse_max_chars`` characters, ``parse_seconds`` of time
-(checked between windows), and the worker process's memory cap. What a budget leaves
-unparsed is reported as coverage, never a crash. The model loads once per process, on the
-first job that asks for a parse, so a deployment that never asks pays nothing.
+offset into the document's text. The parse is bounded three ways: ``parse_max_chars``
+characters, ``parse_seconds`` of time (checked between windows), and the worker process's
+memory cap. What a budget leaves unparsed is reported as coverage, never a crash. The model
+loads once per process, on the first job that asks for a parse, so a deployment that never
+asks pays nothing.
 """
 
 from __future__ import annotations
