@@ -220,3 +220,20 @@ def test_entities_alone_run_only_the_recogniser_and_find_the_same(seed: Document
     full = prepared(analyses=("keyphrases",)).doc.parse
     assert full is not None and full.chunks
     assert full.mentions == seed.parse.mentions
+
+
+def test_the_parse_stops_at_its_time_budget() -> None:
+    doc = prepared(parse_window_chars=500, parse_seconds=1e-6).doc
+    assert doc.parse is not None and doc.parse.windows == 1  # checked after each window
+    assert 0 < doc.parse.end < len(doc.text)
+    assert 0 < entities_of(doc)["coverage"] < 0.5
+
+
+def test_a_long_article_without_sentence_ends_is_parsed_in_bounded_windows() -> None:
+    """Hostile input: one 60,000-character run of words; sentences are cut at
+    COPYDESK_MAX_SENTENCE_CHARS, so every window stays near COPYDESK_PARSE_WINDOW_CHARS."""
+    text = " ".join(f"Word{i % 97} and Berlin" for i in range(4000))
+    doc = prepared(text, parse_max_chars=20_000, parse_window_chars=2000).doc
+    assert doc.parse is not None and 0 < doc.parse.end <= 20_000
+    assert doc.parse.windows >= 10
+    assert all(m.end <= doc.parse.end for m in doc.parse.mentions)
