@@ -12,19 +12,15 @@ baselines in the same run: the entity mentioned first, and the one mentioned mos
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))  # bench/ is not a package
+from topics_data import bbc_sample
 
-from topics_data import bbc_sample  # noqa: E402
-
-from copydesk.analyse.canonical import merge  # noqa: E402
-from copydesk.analyse.entities import named_in, salience  # noqa: E402
-from copydesk.analyse.registry import AnalyserRegistry  # noqa: E402
-from copydesk.core.settings import Settings  # noqa: E402
-from copydesk.prepare.stage import PrepareStage  # noqa: E402
+from copydesk.analyse.canonical import merge
+from copydesk.analyse.entities import named_in, salience
+from copydesk.analyse.registry import AnalyserRegistry
+from copydesk.core.settings import Settings
+from copydesk.prepare.stage import PrepareStage
 
 
 def main() -> None:
