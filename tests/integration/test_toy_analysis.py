@@ -119,7 +119,8 @@ def test_a_registered_analysis_validates_its_options(wordcount, client) -> None:
 
 def test_unregistering_leaves_the_built_in_table(wordcount, client) -> None:
     analyses.unregister("wordcount")
-    assert list(ANALYSES) == ["summary", "sentiment", "topics"]
+    builtin = ["summary", "sentiment", "topics", "entities", "keyphrases", "quotes"]
+    assert list(ANALYSES) == builtin
     assert "wordcount" not in QUEUES and "wordcount" not in ANALYSIS_TASKS
     answer = _post(client, {"article": {"text": ARTICLE}, "analyses": ["wordcount"]})
     assert answer.status_code == 422 and answer.get_json()["code"] == "unknown_analysis"

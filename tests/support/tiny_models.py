@@ -62,6 +62,32 @@ def build_tiny_classifier(
     return _save(path, model, tokenizer)
 
 
+def build_tiny_token_classifier(
+    path: Path, *, id2label: Mapping[int, str], bias: Sequence[float] | None = None
+) -> Path:
+    """Save a tiny BertForTokenClassification; ``bias`` is added to every token's logits."""
+    import torch
+    from transformers import BertConfig, BertForTokenClassification
+
+    tokenizer = _tokenizer()
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        max_position_embeddings=MAX_POSITIONS,
+        pad_token_id=tokenizer.pad_token_id,
+        num_labels=len(id2label),
+        id2label=dict(id2label),
+        label2id={v: k for k, v in id2label.items()},
+        **_TINY,
+    )
+    model = BertForTokenClassification(config)
+    if bias is not None:
+        with torch.no_grad():
+            model.classifier.bias.add_(torch.tensor(list(bias), dtype=torch.float32))
+    return _save(path, model, tokenizer)
+
+
 def build_tiny_seq2seq(path: Path, *, generation: Mapping[str, Any] | None = None) -> Path:
     """Save a tiny BartForConditionalGeneration over the BERT vocabulary.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import redis
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from copydesk.core import analyses, errors
 from copydesk.core.names import ANALYSES, ANALYSIS_TASKS, QUEUES
@@ -30,15 +30,36 @@ def echo():
 
 
 def test_the_names_follow_the_table(echo) -> None:
-    assert list(ANALYSES) == ["summary", "sentiment", "topics", "echo"]
-    assert list(QUEUES) == ["prepare", "summary", "sentiment", "topics", "echo"]
+    builtin = ["summary", "sentiment", "topics", "entities", "keyphrases", "quotes"]
+    assert list(ANALYSES) == [*builtin, "echo"]
+    assert list(QUEUES) == ["prepare", *builtin, "echo"]
     assert dict(ANALYSIS_TASKS)["echo"] == "copydesk.analyse.echo"
     request = JobRequest.model_validate({"article": {"text": "x"}, "options": {"echo": {}}})
-    assert request.analyses == list(ANALYSES) and request.options_for("echo") == {"loud": False}
+    assert request.options_for("echo") == {"loud": False}
+    # left out, analyses are the default ones: every analysis but those declared default=False
+    assert request.analyses == ["summary", "sentiment", "topics", "echo"]
+
+
+def test_entities_run_only_when_asked_for() -> None:
+    request = JobRequest.model_validate({"article": {"text": "x"}})
+    assert request.analyses == ["summary", "sentiment", "topics"]
+    with pytest.raises(ValidationError, match="unrequested_options|entities is given"):
+        JobRequest.model_validate({"article": {"text": "x"}, "options": {"entities": {}}})
+    asked = JobRequest.model_validate(
+        {"article": {"text": "x"}, "analyses": ["entities"], "options": {"entities": {}}}
+    )
+    assert asked.options_for("entities") == {"top_k": 25}
 
 
 def test_the_openapi_shape_lists_the_built_in_analyses_only(echo) -> None:
-    assert list(Options.model_json_schema()["properties"]) == ["summary", "sentiment", "topics"]
+    assert list(Options.model_json_schema()["properties"]) == [
+        "summary",
+        "sentiment",
+        "topics",
+        "entities",
+        "keyphrases",
+        "quotes",
+    ]
 
 
 def test_after_unregistering_the_names_are_the_built_in_ones_again() -> None:
@@ -52,7 +73,8 @@ def test_after_unregistering_the_names_are_the_built_in_ones_again() -> None:
 def test_a_name_that_cannot_be_an_analysis_is_refused(name: str) -> None:
     with pytest.raises(ValueError):
         analyses.register(analyses.Analysis(name=name, options="m:O", embedded="m:A"))
-    assert tuple(ANALYSES) == ("summary", "sentiment", "topics")
+    builtin = ("summary", "sentiment", "topics", "entities", "keyphrases", "quotes")
+    assert tuple(ANALYSES) == builtin
 
 
 def test_a_built_in_analysis_cannot_be_unregistered() -> None:
@@ -63,7 +85,10 @@ def test_a_built_in_analysis_cannot_be_unregistered() -> None:
 def test_every_built_in_reference_resolves() -> None:
     for analysis in analyses.BUILTIN:
         for reference in (analysis.options, analysis.embedded, analysis.hf):
-            assert reference is not None and analyses.resolve(reference)
+            if reference is None:  # no Hugging Face alternative (yet): entities
+                assert analysis.hf is None and analysis.setting is None
+                continue
+            assert analyses.resolve(reference)
 
 
 def test_options_models_hold_the_defaults_and_bounds_analysers_read() -> None:

@@ -96,6 +96,9 @@ def test_services_are_redis_intake_and_one_worker_per_queue(services: dict) -> N
         "worker-summary",
         "worker-sentiment",
         "worker-topics",
+        "worker-entities",
+        "worker-keyphrases",
+        "worker-quotes",
         "dispatcher",
         "flower",
     }

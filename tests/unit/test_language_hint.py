@@ -50,6 +50,9 @@ def test_the_embedded_analyses_read_english_and_a_hugging_face_model_any_languag
         "summary": ("en",),
         "sentiment": ("en",),
         "topics": ("en",),
+        "entities": ("en",),  # the parser and the sentiment head read English
+        "keyphrases": ("en",),
+        "quotes": ("en",),
     }
     hub = Settings(topics_model="MoritzLaurer/mDeBERTa-v3-base-mnli-xnli")
     assert languages(analyses.REGISTRY["topics"], hub) is None

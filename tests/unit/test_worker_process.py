@@ -23,7 +23,7 @@ from copydesk.workers.process import models_for
         (
             {"prepare"},
             {name: "/m" for name in ("summary_model", "sentiment_model", "topics_model")},
-            set(),
+            {"embedder"},  # entities still score their sentences on the prepared vectors
         ),
     ],
 )

@@ -33,7 +33,10 @@ class Analysis:
     - ``hf``: the analyser built from a Hugging Face model id or path, if there is one;
     - ``setting``: the settings field naming that model (``"embedded"`` picks ``embedded``);
     - ``encoder``: its embedded analyser reads the sentence vectors the prepare stage makes,
-      so that stage loads the encoder for it.
+      so that stage loads the encoder for it;
+    - ``parse``: what it reads of the linguistic parse (``"entities"``, ``"chunks"``): the
+      prepare stage parses only for jobs that ask for such an analysis, and stores only that;
+    - ``default``: it runs when a request leaves ``analyses`` out (the first three do).
     """
 
     name: str
@@ -42,6 +45,8 @@ class Analysis:
     hf: str | None = None
     setting: str | None = None
     encoder: bool = True
+    parse: tuple[str, ...] = ()
+    default: bool = True
 
     def configured(self, settings: object) -> str | None:
         """The model this deployment names for it, or None when it has no setting."""
@@ -69,6 +74,30 @@ BUILTIN: Final[tuple[Analysis, ...]] = (
         embedded="copydesk.analyse.topics:EmbeddingTopicClassifier",
         hf="copydesk.analyse.hf_topics:HFZeroShotClassifier",
         setting="topics_model",
+    ),
+    Analysis(
+        name="entities",
+        options="copydesk.core.options:EntitiesOptions",
+        embedded="copydesk.analyse.entities:EntityAnalyser",
+        hf="copydesk.analyse.hf_entities:HFEntityRecogniser",
+        setting="entities_model",
+        parse=("entities",),  # mentions from the prepare stage's parse; vectors: sentiment
+        default=False,
+    ),
+    Analysis(
+        name="keyphrases",
+        options="copydesk.core.options:KeyphrasesOptions",
+        embedded="copydesk.analyse.keyphrases:KeyphraseExtractor",
+        parse=("entities", "chunks"),  # candidates; the prepare stage embeds them too
+        default=False,
+    ),
+    Analysis(
+        name="quotes",
+        options="copydesk.core.options:QuotesOptions",
+        embedded="copydesk.analyse.quotes:QuoteFinder",
+        encoder=False,  # the text and the parse: speech cues, and entities for the speakers
+        parse=("entities", "cues"),
+        default=False,
     ),
 )
 

@@ -10,6 +10,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from copydesk.core.parse import Parse
+
 
 @dataclass(frozen=True, slots=True)
 class Span:
@@ -21,28 +23,32 @@ class Span:
 
 @dataclass(frozen=True, slots=True)
 class Document:
-    """The analysed text, its sentences and its detected language (ISO 639-1 or None)."""
+    """The analysed text, its sentences and its detected language (ISO 639-1 or None).
+
+    ``parse`` is the linguistic parse, made only when a requested analysis needs one.
+    """
 
     text: str
     sentences: tuple[Span, ...]
     language: str | None = None
     title: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    parse: Parse | None = None
 
     def sentence_texts(self) -> list[str]:
         return [self.text[s.start : s.end] for s in self.sentences]
 
     def to_json(self) -> str:
-        return json.dumps(
-            {
-                "text": self.text,
-                "sentences": [[s.start, s.end] for s in self.sentences],
-                "language": self.language,
-                "title": self.title,
-                "meta": self.meta,
-            },
-            ensure_ascii=False,
-        )
+        data = {
+            "text": self.text,
+            "sentences": [[s.start, s.end] for s in self.sentences],
+            "language": self.language,
+            "title": self.title,
+            "meta": self.meta,
+        }
+        if self.parse is not None:
+            data["parse"] = self.parse.to_data()
+        return json.dumps(data, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> Document:
@@ -53,4 +59,5 @@ class Document:
             language=data.get("language"),
             title=data.get("title"),
             meta=data.get("meta") or {},
+            parse=Parse.from_data(data["parse"]) if data.get("parse") else None,
         )

@@ -33,8 +33,8 @@ def languages(declared: Analysis, settings: Settings) -> tuple[str, ...] | None:
     reads no encoder vectors (code alone, such as a word count).
     """
     configured = declared.configured(settings) or EMBEDDED
-    if configured == EMBEDDED and declared.encoder:
-        return ENCODER_LANGUAGES
+    if configured == EMBEDDED and (declared.encoder or declared.parse):
+        return ENCODER_LANGUAGES  # the encoder and the default parser read English
     return None
 
 
@@ -80,6 +80,9 @@ def describe(settings: Settings, workers: list[dict[str, Any]]) -> dict[str, dic
         if configured == EMBEDDED and not declared.encoder:  # code alone, no model
             info: dict[str, Any] = {"backend": "embedded", "model": declared.embedded}
             loaded = bool(serving)
+            if declared.parse:
+                info["parser"] = settings.parser_model
+                info["stages"] = {"parser": PREPARE_QUEUE, "rules": analysis}
         elif configured == EMBEDDED:
             info = {
                 "backend": "embedded",
@@ -90,6 +93,9 @@ def describe(settings: Settings, workers: list[dict[str, Any]]) -> dict[str, dic
                 info.update(encoders[0], backend="embedded", encoder=encoders[0]["backend"])
             loaded = bool(serving) and bool(encoders)
             info["stages"] = {"encoder": PREPARE_QUEUE, "head": analysis}
+            if declared.parse:  # the prepare stage parses for it, on its first such job
+                info["parser"] = settings.parser_model
+                info["stages"]["parser"] = PREPARE_QUEUE
         else:
             reported = [w["models"][analysis] for w in serving if analysis in w.get("models", {})]
             info = {"backend": "huggingface", "model": configured}

@@ -73,6 +73,7 @@ class Tasks(Mapping[str, str]):
 
 
 ANALYSES: Final = Names(lambda: tuple(REGISTRY))
+DEFAULT_ANALYSES: Final = Names(lambda: tuple(n for n, a in REGISTRY.items() if a.default))
 QUEUES: Final = Names(lambda: (PREPARE_QUEUE, *REGISTRY))  # webhooks: see copydesk.deliver
 ANALYSIS_TASKS: Final = Tasks()
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from pydantic import (
     BaseModel,
@@ -158,6 +158,49 @@ class TopicsOptions(Strict):
         if self.labels is not None and self.label_set is not None:
             raise PydanticCustomError("conflict", "give labels or label_set, not both")
         return self
+
+
+EntityType = Literal["person", "organisation", "place", "event", "product", "other"]
+ENTITY_TYPES: tuple[str, ...] = get_args(EntityType)
+
+
+class EntitiesOptions(Strict):
+    types: list[EntityType] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=len(ENTITY_TYPES),
+        description="Only entities of these types (default: all six).",
+        json_schema_extra={"uniqueItems": True},
+    )
+    top_k: WholeNumber = Field(
+        default=25, ge=1, le=200, strict=True, description="The most salient entities kept."
+    )
+
+    @field_validator("types")
+    @classmethod
+    def _unique(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and len(set(value)) != len(value):
+            raise PydanticCustomError("duplicate", "each type may be named only once")
+        return value
+
+
+class KeyphrasesOptions(Strict):
+    top_k: WholeNumber = Field(
+        default=10, ge=1, le=50, strict=True, description="The most key phrases returned."
+    )
+    diversity: float = Field(
+        default=0.3,
+        ge=0,
+        le=1,
+        description="0 ranks by closeness to the article alone; higher values pass over "
+        "phrases close to those already chosen (maximal marginal relevance).",
+    )
+
+
+class QuotesOptions(Strict):
+    indirect: bool = Field(
+        default=True, strict=True, description='Also indirect speech ("X said that ...").'
+    )
 
 
 Model = TypeVar("Model", bound=BaseModel)

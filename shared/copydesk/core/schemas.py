@@ -24,7 +24,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from copydesk.core.analyses import BUILTIN, REGISTRY, Analysis, resolve
-from copydesk.core.names import ANALYSES, Priority
+from copydesk.core.names import ANALYSES, DEFAULT_ANALYSES, Priority
 from copydesk.core.options import (
     HAS_TEXT,
     LabelIn,
@@ -255,11 +255,11 @@ def _analysis_names(schema: dict[str, Any]) -> None:
 
 def _options_of_requested_analyses(schema: dict[str, Any]) -> None:
     """State in the schema what ``_options_match_analyses`` checks: options only for the
-    analyses named (all of them when ``analyses`` is left out)."""
+    analyses named (the default ones when ``analyses`` is left out)."""
     schema["allOf"] = [
         {
             "anyOf": [
-                {"not": {"required": ["analyses"]}},
+                *([{"not": {"required": ["analyses"]}}] if name in DEFAULT_ANALYSES else []),
                 {"properties": {"analyses": {"contains": {"const": name}}}},
                 {"properties": {"options": {"not": {"required": [name]}}}},
             ]
@@ -292,7 +292,7 @@ class JobRequest(Strict):
 
     article: ArticleIn
     analyses: list[str] = Field(
-        default_factory=lambda: list(ANALYSES),
+        default_factory=lambda: list(DEFAULT_ANALYSES),
         min_length=1,
         json_schema_extra=_analysis_names,
     )
@@ -319,7 +319,7 @@ class JobRequest(Strict):
     def _options_match_analyses(cls, value: Options, info: ValidationInfo) -> Options:
         """Refuse options for an analysis that was not asked for: likely a client's mistake."""
         requested = info.data.get("analyses")
-        given = sorted(value.model_fields_set - set(requested or ANALYSES))
+        given = sorted(value.model_fields_set - set(requested or DEFAULT_ANALYSES))
         if requested is not None and given:
             raise PydanticCustomError(
                 "unrequested_options",

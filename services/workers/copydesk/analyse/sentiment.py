@@ -214,6 +214,12 @@ class EmbeddingSentimentAnalyser(EmbeddingAnalyser):
     def _from_vectors(self, inputs: Prepared, found: np.ndarray, vectors: Any) -> Scored:
         return Scored(inputs, self._score(inputs.texts, embeddings=found))
 
+    def sentence_scores(
+        self, texts: Sequence[str], *, embeddings: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Score sentences as this analysis does (entities score their sentences with it)."""
+        return self._score(texts, embeddings=embeddings)
+
     def _score(self, texts: Sequence[str], *, embeddings: np.ndarray | None = None) -> np.ndarray:
         head = self.head
         if embeddings is None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from copydesk.core.names import ANALYSES
+from copydesk.core.names import DEFAULT_ANALYSES
 from copydesk.core.schemas import JobRequest
 
 LABELS_HELP = "JSON file: a list of topic labels (names or label objects) for every article"
@@ -79,7 +79,7 @@ def defaults(body: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
     """Give a job request the command line's analyses and labels where it names none."""
     if args.analyses and "analyses" not in body:
         body["analyses"] = [a.strip() for a in args.analyses.split(",") if a.strip()]
-    analyses = body.get("analyses", ANALYSES)
+    analyses = body.get("analyses", DEFAULT_ANALYSES)
     wants_topics = isinstance(analyses, list | tuple) and "topics" in analyses
     if args.labels is not None and wants_topics and isinstance(body.get("options", {}), dict):
         topics = body.setdefault("options", {}).setdefault("topics", {})

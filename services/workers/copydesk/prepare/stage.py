@@ -1,9 +1,10 @@
-"""Prepare an article once for every analysis: text, sentences, language, limits, vectors.
+"""Prepare an article once for every analysis: text, sentences, language, limits, parse, vectors.
 
 The stage between accepting and analysing. It turns what the client sent into the shared
 Document (HTML extraction, cleaning, sentence spans, language), enforces the per-article
-limits, checks each embedded analysis can run on the result, and embeds every sentence ONCE
-for all of them, instead of once per analysis. Analyses configured with a Hugging Face model
+limits, parses it once when a requested analysis reads a parse (entities), checks each
+embedded analysis can run on the result, and embeds every sentence ONCE for all of them,
+instead of once per analysis. Analyses configured with a Hugging Face model
 are left to their own workers and never wait for the vectors. No Celery or Redis in here:
 the worker task, the ``copydesk analyze --local`` CLI and the benchmarks all call it.
 """
@@ -11,12 +12,14 @@ the worker task, the ``copydesk analyze --local`` CLI and the benchmarks all cal
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from copydesk.analyse.embedded import EmbeddingAnalyser
 from copydesk.analyse.registry import AnalyserRegistry
+from copydesk.prepare.parser import Budget, Parser, check_language, get_parser
 from copydesk.prepare.vectors import DocVectors, embedded_texts
+from copydesk.core.analyses import REGISTRY
 from copydesk.core.document import Document
 from copydesk.core.errors import AnalysisError, TooManyTokens
 from copydesk.core.render import article_view
@@ -47,6 +50,11 @@ class PrepareStage:
         self.registry = registry
         self.limits = limits or Limits.from_settings(registry.settings)
         self.max_tokens = registry.settings.max_tokens
+        self.budget = Budget.from_settings(registry.settings)
+
+    def parser(self) -> Parser:
+        """This process's parser, loaded on the first article that needs a parse."""
+        return get_parser(self.registry.settings.parser_model)
 
     def __call__(
         self,
@@ -74,8 +82,36 @@ class PrepareStage:
             limits=self.limits,
             clean=article.get("clean", True),
         )
-        embedded, failures = self._embedded(doc, analyses, options)
-        return Prepared(doc, article_view(article, doc), embedded, failures)
+        doc, failures = self._parse(doc, analyses)
+        ready = [name for name in analyses if name not in failures]
+        embedded, refused = self._embedded(doc, ready, options)
+        return Prepared(doc, article_view(article, doc), embedded, {**failures, **refused})
+
+    def _parse(
+        self, doc: Document, analyses: Sequence[str]
+    ) -> tuple[Document, dict[str, AnalysisError]]:
+        """Parse ``doc`` once when a requested analysis reads a parse; else leave it be.
+
+        A language the parser does not read, or a parser that cannot load, fails those
+        analyses alone.
+        """
+        needing = [
+            name
+            for name in analyses
+            if name in REGISTRY
+            and REGISTRY[name].parse
+            and self.registry.model_for(name, {}) == EMBEDDED  # a hub model reads the text
+        ]
+        if not needing:
+            return doc, {}
+        parts = frozenset(part for name in needing for part in REGISTRY[name].parse)
+        try:
+            parser = self.parser()
+            check_language(doc, parser.languages)
+            parse = parser.parse(doc, self.budget, parts=parts)
+        except AnalysisError as exc:
+            return doc, dict.fromkeys(needing, exc)
+        return replace(doc, parse=parse), {}
 
     def embed(self, prepared: Sequence[Prepared]) -> list[Prepared]:
         """Fill in the vectors of every article that needs them, in one encoder call.
@@ -87,7 +123,8 @@ class PrepareStage:
         if not needing:
             return list(prepared)
         embedder = next(iter(needing[0].embedded.values()))[0].embedder
-        texts = [embedded_texts(item.doc) for item in needing]
+        extras = [_extra_texts(item) for item in needing]
+        texts = [embedded_texts(item.doc) + extra for item, extra in zip(needing, extras)]
         for group in texts:
             tokens = embedder.total_tokens(group)
             if tokens > self.max_tokens:
@@ -99,7 +136,7 @@ class PrepareStage:
                 )
         matrix = embedder.encode([t for group in texts for t in group])
         offset = 0
-        for item, group in zip(needing, texts, strict=True):
+        for item, group, extra in zip(needing, texts, extras, strict=True):
             rows = matrix[offset : offset + len(group)]
             offset += len(group)
             labels, label_matrix, key = (), None, ""
@@ -107,7 +144,7 @@ class PrepareStage:
                 topics, inputs = item.embedded["topics"]
                 labels, key = inputs.labels, inputs.key
                 label_matrix = topics.label_matrix(inputs.specs, key=key)  # type: ignore[attr-defined]
-            item.vectors = DocVectors(embedder.name, group, rows, labels, label_matrix, key)
+            item.vectors = DocVectors(embedder.name, group, rows, labels, label_matrix, key, extra)
         return list(prepared)
 
     def _embedded(
@@ -129,3 +166,12 @@ class PrepareStage:
             except AnalysisError as exc:
                 failures[name] = exc
         return embedded, failures
+
+
+def _extra_texts(item: Prepared) -> tuple[str, ...]:
+    """The texts an article's analysers need embedded besides its own, each once, in order."""
+    own = set(embedded_texts(item.doc))
+    wanted = (
+        t for analyser, inputs in item.embedded.values() for t in analyser.extra_texts(inputs)
+    )
+    return tuple(dict.fromkeys(t for t in wanted if t not in own))

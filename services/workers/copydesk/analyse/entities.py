@@ -1,0 +1,195 @@
+"""Name who and what an article is about: entities, their salience and their own sentiment.
+
+No model is loaded here. The mentions come from the parse the prepare stage made once for
+the article (``Document.parse``); ``copydesk.analyse.canonical`` merges them into entities.
+Each entity's sentiment is that of the sentences that mention it, scored by the sentiment
+analysis's own head on the prepare stage's sentence vectors, so an entity's sentence scores
+are the very ones the sentiment analysis reports for those sentences.
+
+Salience is each entity's share of the article's attention (docs/analyses.md):
+
+    weight(mention) = 1 + (1 - start / len(text))        # 2 at the top, 1 at the very end
+    raw(entity)     = sum of its mentions' weights + HEADLINE_WEIGHT if the title names it
+    salience        = raw(entity) / sum of raw over all the article's entities
+
+so the saliences of all an article's entities add up to 1, before ``types`` and ``top_k``
+choose which to return.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from copydesk.analyse.base import Result, coverage
+from copydesk.analyse.canonical import Entity, merge
+from copydesk.analyse.embedded import EmbeddingAnalyser, require_english
+from copydesk.analyse.sentiment import EmbeddingSentimentAnalyser
+from copydesk.core.document import Document, Span
+from copydesk.core.errors import AnalysisUnavailable
+from copydesk.core.options import EntitiesOptions, checked
+from copydesk.core.parse import Mention
+from copydesk.prepare.vectors import DocVectors
+
+HEADLINE_WEIGHT = 2.0
+"""A title that names the entity counts as much as two mentions halfway down the text."""
+
+VERSION = "copydesk-entities/1"
+
+
+@dataclass(frozen=True, slots=True)
+class Inputs:
+    """The article's entities, and the sentences (texts, spans) whose sentiment they need."""
+
+    entities: list[Entity]
+    texts: list[str]
+    spans: list[Span]
+    index: dict[int, int]  # document sentence index -> row of ``texts``
+    parser: str
+    parsed_to: int
+
+
+def salience(entities: Sequence[Entity], *, length: int, title: str | None) -> list[float]:
+    """Each entity's share of the article's attention (the module docstring's formula)."""
+    raw = []
+    for entity in entities:
+        weight = sum(1 + (1 - m.start / max(length, 1)) for m in entity.mentions)
+        if title and named_in(title, entity.names):
+            weight += HEADLINE_WEIGHT
+        raw.append(weight)
+    total = sum(raw) or 1.0
+    return [value / total for value in raw]
+
+
+def named_in(title: str, names: Sequence[str]) -> bool:
+    """Whether ``title`` holds one of ``names`` as whole words (case set aside)."""
+    return any(
+        re.search(rf"(?<!\w){re.escape(name)}(?!\w)", title, flags=re.IGNORECASE)
+        for name in set(names)
+    )
+
+
+class EntityAnalyser(EmbeddingAnalyser):
+    """Entities from the prepared parse; their sentiment from the prepared sentence vectors."""
+
+    name = "entities"
+
+    def __init__(self, *, embedder: Any = None) -> None:
+        super().__init__(embedder=embedder)
+        self.sentiment = EmbeddingSentimentAnalyser(embedder=embedder)
+
+    @property
+    def model_name(self) -> str:
+        return f"{VERSION} (sentiment: {self.sentiment.model_name})"
+
+    def warm_up(self) -> None:
+        self.sentiment.warm_up()
+
+    def preprocess(self, doc: Document, options: Mapping[str, Any]) -> Inputs:
+        checked(EntitiesOptions, options)
+        require_english(doc, analyser="entity sentiment")
+        if doc.parse is None:
+            raise AnalysisUnavailable(
+                "entities read the prepare stage's parse, and this document has none"
+            )
+        return self._inputs(doc, doc.parse.mentions, parser=doc.parse.model, end=doc.parse.end)
+
+    def from_mentions(
+        self,
+        doc: Document,
+        mentions: Sequence[Mention],
+        *,
+        parser: str,
+        end: int,
+        options: Mapping[str, Any],
+        vectors: DocVectors | None = None,
+    ) -> Result:
+        """Entities from mentions another recogniser found (a Hugging Face model), up to
+        ``end``; their sentences are scored on ``vectors`` when they hold them."""
+        checked(EntitiesOptions, options)
+        inputs = self._inputs(doc, mentions, parser=parser, end=end)
+        found = vectors.lookup(inputs.texts) if vectors is not None else None
+        embeddings = found if found is not None else self.embedder.encode(inputs.texts)
+        return self.postprocess(doc, (inputs, embeddings), options)
+
+    @staticmethod
+    def _inputs(doc: Document, mentions: Sequence[Mention], *, parser: str, end: int) -> Inputs:
+        entities = merge(doc.text, mentions)
+        rows = sorted({m.sentence for e in entities for m in e.mentions})
+        spans = [doc.sentences[i] for i in rows if i < len(doc.sentences)]
+        return Inputs(
+            entities=entities,
+            texts=[doc.text[s.start : s.end].strip() for s in spans],
+            spans=spans,
+            index={i: row for row, i in enumerate(rows)},
+            parser=parser,
+            parsed_to=end,
+        )
+
+    def postprocess(
+        self, doc: Document, outputs: tuple[Inputs, np.ndarray], options: Mapping[str, Any]
+    ) -> Result:
+        inputs, embeddings = outputs
+        opts = checked(EntitiesOptions, options)
+        scores = (
+            self.sentiment.sentence_scores(inputs.texts, embeddings=embeddings)
+            if inputs.texts
+            else np.zeros(0)
+        )
+        shares = salience(inputs.entities, length=len(doc.text), title=doc.title)
+        ranked = sorted(
+            zip(inputs.entities, shares, strict=True),
+            key=lambda pair: (-pair[1], pair[0].mentions[0].start),
+        )
+        wanted = set(opts.types) if opts.types else None
+        chosen = [(e, s) for e, s in ranked if wanted is None or e.type in wanted]
+        parsed = [s for s in doc.sentences if s.end <= inputs.parsed_to]
+        return {
+            "entities": [
+                self._entity(doc, entity, share, inputs, scores)
+                for entity, share in chosen[: opts.top_k]
+            ],
+            "entities_total": len(chosen),
+            "model": self.model_name,
+            "parser": inputs.parser,
+            "coverage": coverage(doc.text, parsed),
+        }
+
+    def _entity(
+        self, doc: Document, entity: Entity, share: float, inputs: Inputs, scores: np.ndarray
+    ) -> dict[str, Any]:
+        mentions = sorted(entity.mentions, key=lambda m: m.start)
+        per_sentence = Counter(m.sentence for m in mentions if m.sentence in inputs.index)
+        rows = [inputs.index[i] for i in sorted(per_sentence)]
+        weights = np.array([per_sentence[i] for i in sorted(per_sentence)], dtype=np.float64)
+        values = scores[rows] if rows else np.zeros(0)
+        score = float((weights * values).sum() / weights.sum()) if rows else 0.0
+        head = self.sentiment.head
+        return {
+            "name": entity.name,
+            "type": entity.type,
+            "count": len(mentions),
+            "salience": round(share, 4),
+            "in_title": bool(doc.title and named_in(doc.title, entity.names)),
+            "mentions": [
+                {"text": doc.text[m.start : m.end], "start": m.start, "end": m.end}
+                for m in mentions
+            ],
+            "sentiment": {
+                "label": head.label(score),
+                "score": round(score, 4),
+                "sentences": [
+                    {
+                        "start": inputs.spans[row].start,
+                        "end": inputs.spans[row].end,
+                        "score": round(float(scores[row]), 4),
+                    }
+                    for row in rows
+                ],
+            },
+        }

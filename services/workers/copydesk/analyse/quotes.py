@@ -1,0 +1,274 @@
+"""Find an article's quotes and who said them, from the text and the prepared parse.
+
+Direct quotes are found in the text by their quotation marks (``PAIRS``): curly, straight
+and guillemets, and quotes that run across paragraphs the way newspapers write them (a
+paragraph that opens a quote without closing it, and a next one that opens it again). A
+quote of fewer than ``MIN_WORDS`` words is a scare quote or a name ("Omar the Chechen") and
+is left out. Indirect speech is a speech verb's reported clause ("X said that ...") outside
+any quotation marks.
+
+Speakers come from the speech cues the prepare stage's parse stored (a speech verb, its
+subject, its clause). A quote takes the nearest cue outside it, in the same or the next
+sentence (or the cue whose clause holds it). Its speaker is:
+
+1. the entity the cue's subject names (merged as entities are: "Batirashvili" is
+   "Temur Batirashvili"), or, when the parser tagged no entity there, the one entity whose
+   longer name ends with the subject's one or two capitalised words ("Scholz");
+2. for "he", "she" or "they", the last named speaker, when no other person was mentioned
+   since that speaker's quote (unambiguous), otherwise ``null``;
+3. ``null`` when the subject names no entity ("an official said"); the cue and the words
+   of the attribution are still given;
+4. for a direct quote with no cue, the speaker of the direct quote just before it, when no
+   other person was mentioned in between (a quote that goes on in the next paragraph).
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from copydesk.analyse.base import Analyser, Result, coverage
+from copydesk.analyse.canonical import Entity, merge, tokens
+from copydesk.core.document import Document
+from copydesk.core.errors import AnalysisUnavailable, UnsupportedLanguage
+from copydesk.core.options import QuotesOptions, checked
+from copydesk.core.parse import Cue
+
+VERSION = "copydesk-quotes/1"
+PAIRS: Final = {"“": "”", "«": "»", '"': '"'}
+MIN_WORDS: Final = 4
+MAX_GAP: Final = 120  # characters between a quote and its cue
+PRONOUNS: Final = frozenset({"he", "she", "they"})
+_PARAGRAPH = re.compile(r"\n\s*\n")
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """A quote's span (with its marks, for a direct one) and the cue it is attributed to."""
+
+    start: int
+    end: int
+    kind: str  # direct | indirect
+    cue: Cue | None = None
+
+
+def quotations(text: str) -> list[tuple[int, int]]:
+    """Spans of the direct quotations in ``text``, marks included, across paragraphs.
+
+    A quote left open at a paragraph's end goes on when the next paragraph opens with a
+    quotation mark; otherwise it was a stray mark, and is dropped.
+    """
+    breaks = [m.start() for m in _PARAGRAPH.finditer(text)]
+    closers = set(PAIRS.values())
+    found: list[tuple[int, int]] = []
+    opened: tuple[int, str] | None = None
+    last = 0  # the quote's latest mark: a paragraph break after it is crossed by the next
+    for index, mark in ((i, ch) for i, ch in enumerate(text) if ch in PAIRS or ch in closers):
+        if opened is not None and _crossed(breaks, last, index):
+            if mark in PAIRS and _opens_paragraph(text, index):
+                last = index  # the quote goes on in this paragraph
+                continue
+            opened = None  # a stray mark: what follows starts afresh
+        if opened is None:
+            if mark in PAIRS:
+                opened, last = (index, mark), index
+            continue
+        start, opening = opened
+        if mark == PAIRS[opening]:
+            found.append((start, index + 1))
+            opened = None
+        elif mark in PAIRS:
+            opened, last = (index, mark), index  # a second opening: the first was stray
+    return [(a, b) for a, b in found if len(text[a + 1 : b - 1].split()) >= MIN_WORDS]
+
+
+def _crossed(breaks: list[int], after: int, before: int) -> bool:
+    """Whether a paragraph break lies between the offsets ``after`` and ``before``."""
+    return bisect.bisect_left(breaks, after) != bisect.bisect_left(breaks, before)
+
+
+def _opens_paragraph(text: str, index: int) -> bool:
+    return index == 0 or text[:index].rstrip(" \t").endswith("\n")
+
+
+def attribute(start: int, end: int, cues: Sequence[Cue], sentence_of: Any) -> Cue | None:
+    """The nearest cue outside ``[start, end)``, within ``MAX_GAP`` characters and the
+    sentences the quote touches or the next; a cue whose clause holds the quote wins."""
+    first, last = sentence_of(start), sentence_of(max(end - 1, start))
+    best: tuple[int, int, Cue] | None = None
+    for cue in cues:
+        if start <= cue.start < end:
+            continue  # a verb inside the quote is the speaker's own words
+        holds = cue.content_start >= 0 and cue.content_start <= start + 1 < cue.content_end
+        gap = cue.start - end if cue.start >= end else start - cue.end
+        near = first <= cue.sentence <= last + 1 and gap <= MAX_GAP
+        if not (near or holds):
+            continue
+        rank = (0 if holds else 1, max(gap, 0))
+        if best is None or rank < best[:2]:
+            best = (*rank, cue)
+    return best[2] if best else None
+
+
+class QuoteFinder(Analyser):
+    """Quotes and their speakers from the text and the prepared parse; no model."""
+
+    name = "quotes"
+    model_name = VERSION
+
+    def preprocess(self, doc: Document, options: Mapping[str, Any]) -> Document:
+        checked(QuotesOptions, options)
+        if doc.language and doc.language.split("-")[0].lower() != "en":
+            raise UnsupportedLanguage(
+                f"quotes read English only; this article is {doc.language!r}",
+                language=doc.language,
+            )
+        if doc.parse is None:
+            raise AnalysisUnavailable(
+                "quotes read the prepare stage's parse, and this document has none"
+            )
+        return doc
+
+    def _forward(self, inputs: Document) -> list[Quote]:
+        doc = inputs
+        assert doc.parse is not None
+        starts = [s.start for s in doc.sentences]
+
+        def sentence_of(offset: int) -> int:
+            return max(bisect.bisect_right(starts, offset) - 1, 0)
+
+        cues = list(doc.parse.cues)
+        direct = [
+            Quote(a, b, "direct", attribute(a, b, cues, sentence_of))
+            for a, b in quotations(doc.text)
+        ]
+        taken = [(q.start, q.end) for q in direct]
+        indirect = [
+            Quote(c.content_start, c.content_end, "indirect", c)
+            for c in cues
+            if c.content_start >= 0
+            and not any(a < c.content_end and c.content_start < b for a, b in taken)
+            and not any(ch in doc.text[c.content_start : c.content_end] for ch in PAIRS)
+            and len(doc.text[c.content_start : c.content_end].split()) >= MIN_WORDS
+        ]
+        return sorted(direct + indirect, key=lambda q: q.start)
+
+    def postprocess(
+        self, doc: Document, outputs: list[Quote], options: Mapping[str, Any]
+    ) -> Result:
+        assert doc.parse is not None
+        opts = checked(QuotesOptions, options)
+        entities = merge(doc.text, doc.parse.mentions)
+        speakers = Speakers(doc.text, entities)
+        quotes = []
+        for quote in outputs:
+            speaker = speakers.resolve(quote)
+            if quote.kind == "indirect" and not opts.indirect:
+                continue
+            quotes.append(self._quote(doc.text, quote, speaker))
+        parsed = [s for s in doc.sentences if s.end <= doc.parse.end]
+        return {
+            "quotes": quotes,
+            "model": self.model_name,
+            "parser": doc.parse.model,
+            "coverage": coverage(doc.text, parsed),
+        }
+
+    @staticmethod
+    def _quote(text: str, quote: Quote, speaker: Entity | None) -> dict[str, Any]:
+        cue = quote.cue
+        said = cue is not None and cue.subject_start >= 0
+        return {
+            "type": quote.kind,
+            "text": text[quote.start : quote.end],
+            "start": quote.start,
+            "end": quote.end,
+            "speaker": {"name": speaker.name, "type": speaker.type} if speaker else None,
+            "attribution": (
+                {
+                    "text": text[cue.subject_start : cue.subject_end],
+                    "start": cue.subject_start,
+                    "end": cue.subject_end,
+                }
+                if cue is not None and said
+                else None
+            ),
+            "cue": (
+                {"text": text[cue.start : cue.end], "start": cue.start, "end": cue.end}
+                if cue is not None
+                else None
+            ),
+        }
+
+
+class Speakers:
+    """Resolve each quote's cue to an entity, in text order (pronouns need what came before)."""
+
+    def __init__(self, text: str, entities: Sequence[Entity]) -> None:
+        self.text = text
+        self.entities = entities
+        self.people = sorted(
+            (m.start, e) for e in entities if e.type == "person" for m in e.mentions
+        )
+        self.last: tuple[Entity, int] | None = None  # the last named speaker, and where
+        self.previous: tuple[Entity, int] | None = None  # the speaker of the quote before
+
+    def resolve(self, quote: Quote) -> Entity | None:
+        cue = quote.cue
+        if cue is None:
+            if quote.kind == "direct" and self.previous is not None:
+                speaker, since = self.previous
+                if self._alone(speaker, since, quote.start):
+                    return self._said(speaker, quote, quote.end)
+            self.previous = None
+            return None
+        if cue.subject_start < 0:
+            self.previous = None
+            return None
+        subject = self.text[cue.subject_start : cue.subject_end]
+        named = self._named(cue.subject_start, cue.subject_end)
+        if named is not None:
+            return self._said(named, quote, max(quote.end, cue.end))
+        if subject.strip().casefold() in PRONOUNS and self.last is not None:
+            speaker, since = self.last
+            if self._alone(speaker, since, min(quote.start, cue.start)):
+                return self._said(speaker, quote, max(quote.end, cue.end))
+        self.previous = None
+        return None
+
+    def _said(self, speaker: Entity, quote: Quote, end: int) -> Entity:
+        self.last = (speaker, end)
+        self.previous = (speaker, end) if quote.kind == "direct" else None
+        return speaker
+
+    def _alone(self, speaker: Entity, since: int, until: int) -> bool:
+        """No person but ``speaker`` is mentioned in ``[since, until)``."""
+        between = {id(e) for start, e in self.people if since <= start < until}
+        return between <= {id(speaker)}
+
+    def _named(self, start: int, end: int) -> Entity | None:
+        """The entity with a mention inside the subject; a person first, then the longest
+        mention ("Russia said" names a place: governments speak by their country's name)."""
+        inside = [
+            (e, m) for e in self.entities for m in e.mentions if start <= m.start and m.end <= end
+        ]
+        if not inside:
+            return self._by_surname(self.text[start:end])
+        inside.sort(key=lambda pair: (pair[0].type != "person", -(pair[1].end - pair[1].start)))
+        return inside[0][0]
+
+    def _by_surname(self, subject: str) -> Entity | None:
+        """The one entity whose longer name ends with ``subject`` ("Scholz" said, where the
+        parser did not tag the surname alone), people first."""
+        words = tokens(subject)
+        if not words or len(words) > 2 or not subject[:1].isupper():
+            return None
+        fuller = [
+            e for e in self.entities if len(e.key) > len(words) and e.key[-len(words) :] == words
+        ]
+        people = [e for e in fuller if e.type == "person"]
+        chosen = people or fuller
+        return chosen[0] if len(chosen) == 1 else None
