@@ -37,7 +37,8 @@ MAX_EXAMPLES = 200  # per job: the prepare worker embeds each example's lead onc
 # A character other than white space (Unicode White_Space: what strip_whitespace removes),
 # written so that Python and the ECMA-262 patterns of JSON Schema read it alike. A string that
 # is stripped must have one, and the OpenAPI document says so (``pattern``).
-HAS_TEXT = re.compile(r"[^\t\n\v\f\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
+SPACES = r"\t\n\v\f\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+HAS_TEXT = re.compile(f"[^{SPACES}]")
 _SOME_TEXT = Field(json_schema_extra={"pattern": HAS_TEXT.pattern})
 
 Label = Annotated[

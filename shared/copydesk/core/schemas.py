@@ -27,6 +27,7 @@ from copydesk.core.analyses import BUILTIN, REGISTRY, Analysis, resolve
 from copydesk.core.names import ANALYSES, DEFAULT_ANALYSES, Priority
 from copydesk.core.options import (
     HAS_TEXT,
+    SPACES,
     LabelIn,
     Labels,
     Strict,
@@ -97,8 +98,12 @@ WEBHOOK_URL = re.compile(
 
 
 def _one_of_text_and_html(schema: dict[str, Any]) -> None:
-    """State in the schema what ``_text_or_html`` checks: exactly one of them, with text."""
-    given = {"type": "string", "pattern": HAS_TEXT.pattern}
+    """State in the schema what ``_text_or_html`` checks: exactly one of them, with text.
+
+    "Not only white space" rather than HAS_TEXT's "a character that is not": the same strings,
+    but a fuzzer asked for a text past maxLength (a million characters) can pad one out,
+    where drawing a million characters one by one to match a pattern defeats it."""
+    given = {"type": "string", "not": {"pattern": f"^[{SPACES}]*$"}}
     schema["oneOf"] = [
         {"required": [one], "properties": {one: given, other: {"type": "null"}}}
         for one, other in (("text", "html"), ("html", "text"))
