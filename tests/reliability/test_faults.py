@@ -19,7 +19,7 @@ import redis
 import requests
 
 from copydesk.core.messages import task_message
-from copydesk.core.names import queue_key
+from copydesk.core.names import QUEUES, queue_key
 from copydesk.devstack.receiver import Receiver
 from copydesk.devstack.redis_server import RedisServer, free_port
 from copydesk.devstack.stack import Stack
@@ -208,7 +208,7 @@ def test_the_worker_report_names_the_queue_no_live_worker_serves(
     queue); the worker report names the missing queue, and a topics worker joining (on any
     host: it only needs the same Redis) completes it."""
     partial = _stack(tmp_path, redis_server)
-    partial.analysis_queues = "prepare,summary,sentiment"
+    partial.analysis_queues = ",".join(queue for queue in QUEUES if queue != "topics")
     try:
         partial.start(timeout=120)  # waits for the queues it serves and a dispatcher
         url = partial.base_url + "/v1/workers"
