@@ -25,6 +25,9 @@ RETRIES = 3
 a wrong URL fails in seconds, a restarting server is waited for."""
 WAIT_RETRIES = 6  # once jobs are in, ride out a longer outage (about 25 s) while waiting
 REFUSES_ONE_JOB = (400, 413, 422)  # statuses where a batch's refusal may be one job's fault
+# a conflict with what is stored (a label set the tenant does not keep) is one job's fault
+# when the problem names the job; else (an Idempotency-Key in use) it is the whole request's
+CONFLICT = 409
 JOB_FIELD = re.compile(r"^jobs\.(\d+)(?:\.(.+))?$")
 
 Sent = tuple[str, str]  # (where the article came from, its job id)
@@ -99,7 +102,7 @@ def _send_one(
     try:
         yield where, desk.submit_request(body)["id"]
     except ApiError as error:
-        if error.status not in REFUSES_ONE_JOB:
+        if error.status not in REFUSES_ONE_JOB and error.code != "unknown_label_set":
             raise
         refuse(where, error.problem)
 
@@ -118,9 +121,11 @@ def _send_batches(
         try:
             batch = desk.submit_batch([body for _, body in group], priority=priority)
         except ApiError as error:
-            if error.status not in REFUSES_ONE_JOB:
+            if error.status not in (*REFUSES_ONE_JOB, CONFLICT):
                 raise
             named = _refused_jobs(error.problem, len(group))
+            if error.status == CONFLICT and not named:
+                raise
             for index, detail in named.items():
                 refuse(group[index][0], {"code": error.code, "detail": detail})
             if named:
