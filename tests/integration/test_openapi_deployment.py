@@ -20,9 +20,19 @@ DEPLOYMENTS = {
     "embedded": {},  # every analysis reads English only
     "seq2seq summary": {"summary_model": "sshleifer/distilbart-cnn-12-6"},  # any language
     "nli topics": {"topics_model": "facebook/bart-large-mnli"},  # no label examples
+    "hf entities": {"entities_model": "dslim/bert-base-NER"},  # not a default analysis
 }
 LANGUAGES = [None, "en", "EN-gb", "fr", "pt-BR", "xx"]
-ANALYSES = [None, ["summary"], ["sentiment"], ["summary", "sentiment"], ["topics"]]
+ANALYSES = [
+    None,
+    ["summary"],
+    ["sentiment"],
+    ["summary", "sentiment"],
+    ["topics"],
+    ["entities"],
+    ["entities", "topics"],
+    ["quotes"],
+]
 
 
 def _bodies() -> list[dict[str, Any]]:

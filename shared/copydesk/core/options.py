@@ -193,6 +193,7 @@ class KeyphrasesOptions(Strict):
         default=0.3,
         ge=0,
         le=1,
+        strict=True,  # "0.3" and true are not numbers; 1 is
         description="0 ranks by closeness to the article alone; higher values pass over "
         "phrases close to those already chosen (maximal marginal relevance).",
     )

@@ -20,6 +20,7 @@ from copydesk.core.analyses import REGISTRY
 from copydesk.core.api_models import DELIVERY_ID
 from copydesk.core.ids import JOB_ID
 from copydesk.core.models_view import languages, offers_abstractive, reads_label_examples
+from copydesk.core.names import DEFAULT_ANALYSES
 from copydesk.core.options import LABEL_SET_NAME
 from copydesk.core.schemas import language_pattern
 from copydesk.core.settings import Settings
@@ -40,6 +41,7 @@ class Offer(NamedTuple):
     """What this deployment's models take, as the document states it."""
 
     languages: tuple[tuple[str, tuple[str, ...] | None], ...]  # per analysis; None: any
+    defaults: tuple[str, ...]  # the analyses a job that names none runs
     abstractive: bool
     label_examples: bool
 
@@ -47,6 +49,7 @@ class Offer(NamedTuple):
     def of(cls, settings: Settings) -> Offer:
         return cls(
             languages=tuple((name, languages(a, settings)) for name, a in REGISTRY.items()),
+            defaults=tuple(DEFAULT_ANALYSES),
             abstractive=offers_abstractive(settings),
             label_examples=reads_label_examples(settings),
         )
@@ -68,8 +71,9 @@ def deployment_document(*, keys: bool, offer: Offer) -> dict[str, Any]:
     for article in _request_models(schemas, "ArticleIn"):
         article["properties"]["language"]["pattern"] = _pattern(read.values())
     if len(set(read.values())) > 1:  # which codes go depends on the analyses named
+        branches = _language_branches(read, defaults=offer.defaults)
         for job in _request_models(schemas, "JobRequest"):
-            job.setdefault("allOf", []).append({"anyOf": _language_branches(read)})
+            job.setdefault("allOf", []).append({"anyOf": branches})
     if not offer.abstractive:
         for options in _request_models(schemas, "SummaryOptions"):
             options["properties"]["mode"]["anyOf"][0]["enum"] = ["extractive"]
@@ -98,15 +102,19 @@ def _pattern(codes: Any) -> str:
     return language_pattern({code for read in codes for code in read})
 
 
-def _language_branches(read: dict[str, tuple[str, ...] | None]) -> list[dict[str, Any]]:
-    """A job's hint is none, or read by one of its analyses (all, when it names none)."""
+def _language_branches(
+    read: dict[str, tuple[str, ...] | None], *, defaults: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    """A job's hint is none, or read by one of its analyses (the default ones, when it names
+    none)."""
 
-    def hint(codes: tuple[str, ...] | None) -> dict[str, Any]:
-        return {"properties": {"language": {"pattern": _pattern([codes])}}}
+    def hint(*codes: tuple[str, ...] | None) -> dict[str, Any]:
+        return {"properties": {"language": {"pattern": _pattern(codes)}}}
 
+    unnamed = hint(*(read[name] for name in defaults))
     return [
         {"properties": {"article": {"properties": {"language": {"type": "null"}}}}},
-        {"not": {"required": ["analyses"]}},  # every analysis: ArticleIn states their union
+        {"not": {"required": ["analyses"]}, "properties": {"article": unnamed}},
         *(
             {
                 "required": ["analyses"],
