@@ -147,3 +147,19 @@ def test_files_without_articles_are_an_error_not_silence(tmp_path: Path) -> None
     run = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert (run.returncode, run.stdout) == (1, "")
     assert run.stderr == "copydesk: the files hold no articles\n"
+
+
+def test_analyze_local_refuses_a_stored_label_set_as_the_server_would(tmp_path: Path) -> None:
+    """Label sets live in a running copydesk: ``--local`` refuses a job naming one with the
+    server's problem (409 unknown_label_set, a valid job that stored state refuses)."""
+    batch = tmp_path / "batch.jsonl"
+    batch.write_text(
+        json.dumps({"article": {"text": "Storm."}, "options": {"topics": {"label_set": "desk"}}})
+        + "\n"
+    )
+    command = [str(Path(sys.executable).with_name("copydesk")), "analyze", "--local", str(batch)]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=240)
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    [job] = [json.loads(line) for line in run.stdout.splitlines()]
+    assert job["status"] == "rejected"
+    assert (job["error"]["status"], job["error"]["code"]) == (409, "unknown_label_set")

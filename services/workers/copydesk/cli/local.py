@@ -33,7 +33,7 @@ def analyze(args: argparse.Namespace) -> int:
     for read in sources.read(args.files):
         request, source = sources.check(read, args)
         if request is not None and request.options.topics.label_set is not None:
-            problem = {"status": 422, "code": "unknown_label_set", "detail": NO_LABEL_SETS}
+            problem = {"status": 409, "code": "unknown_label_set", "detail": NO_LABEL_SETS}
             request, source = None, sources.Source(source.where, source.ident, problem=problem)
         if request is None:
             print(sources.describe(source.where, source.problem or {}), file=sys.stderr)
