@@ -38,6 +38,7 @@ SUITES: dict[str, list[tuple[str, ...]]] = {
         ("cleaning.py",),
         ("quality_summary.py",),
         ("quality_api.py",),
+        ("quality_entities.py", "--split", "test"),
     ],
     "speed": [
         ("encoder.py",),
