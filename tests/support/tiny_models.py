@@ -40,8 +40,32 @@ def build_tiny_classifier(
     A bias lets a test make one class win for every input, so label mapping is checked
     through real inference.
     """
+    from transformers import BertForSequenceClassification
+
+    return _tiny_bert(BertForSequenceClassification, path, id2label, bias, seed=seed)
+
+
+def build_tiny_token_classifier(
+    path: Path, *, id2label: Mapping[int, str], bias: Sequence[float] | None = None
+) -> Path:
+    """Save a tiny BertForTokenClassification; ``bias`` is added to every token's logits."""
+    from transformers import BertForTokenClassification
+
+    return _tiny_bert(BertForTokenClassification, path, id2label, bias, seed=0)
+
+
+def _tiny_bert(
+    model_class: Any,
+    path: Path,
+    id2label: Mapping[int, str],
+    bias: Sequence[float] | None,
+    *,
+    seed: int,
+) -> Path:
+    """A tiny BERT classifier of ``model_class`` (random weights, the real tokenizer), its
+    classifier's bias shifted by ``bias``, saved under ``path``."""
     import torch
-    from transformers import BertConfig, BertForSequenceClassification
+    from transformers import BertConfig
 
     tokenizer = _tokenizer()
     torch.manual_seed(seed)
@@ -55,33 +79,7 @@ def build_tiny_classifier(
         label2id={v: k for k, v in id2label.items()},
         **_TINY,
     )
-    model = BertForSequenceClassification(config)
-    if bias is not None:
-        with torch.no_grad():
-            model.classifier.bias.add_(torch.tensor(list(bias), dtype=torch.float32))
-    return _save(path, model, tokenizer)
-
-
-def build_tiny_token_classifier(
-    path: Path, *, id2label: Mapping[int, str], bias: Sequence[float] | None = None
-) -> Path:
-    """Save a tiny BertForTokenClassification; ``bias`` is added to every token's logits."""
-    import torch
-    from transformers import BertConfig, BertForTokenClassification
-
-    tokenizer = _tokenizer()
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        max_position_embeddings=MAX_POSITIONS,
-        pad_token_id=tokenizer.pad_token_id,
-        num_labels=len(id2label),
-        id2label=dict(id2label),
-        label2id={v: k for k, v in id2label.items()},
-        **_TINY,
-    )
-    model = BertForTokenClassification(config)
+    model = model_class(config)
     if bias is not None:
         with torch.no_grad():
             model.classifier.bias.add_(torch.tensor(list(bias), dtype=torch.float32))

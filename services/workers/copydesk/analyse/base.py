@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from copydesk.core.document import Document, Span
+from copydesk.core.errors import AnalysisUnavailable
 
 Result = dict[str, Any]
 
@@ -99,3 +100,11 @@ def coverage(text: str, spans: Sequence[Span]) -> float:
 
 def _nonblank(text: str) -> int:
     return len("".join(text.split()))
+
+
+def require_parse(doc: Document, *, analysis: str) -> None:
+    """Refuse a document the prepare stage did not parse (the analysis reads only its parse)."""
+    if doc.parse is None:
+        raise AnalysisUnavailable(
+            f"{analysis} read the prepare stage's parse, and this document has none"
+        )

@@ -26,12 +26,11 @@ from typing import Any
 
 import numpy as np
 
-from copydesk.analyse.base import Result, coverage
+from copydesk.analyse.base import Result, coverage, require_parse
 from copydesk.analyse.canonical import Entity, merge
 from copydesk.analyse.embedded import EmbeddingAnalyser, require_english
 from copydesk.analyse.sentiment import EmbeddingSentimentAnalyser
 from copydesk.core.document import Document, Span
-from copydesk.core.errors import AnalysisUnavailable
 from copydesk.core.options import EntitiesOptions, checked
 from copydesk.core.parse import Mention
 from copydesk.prepare.vectors import DocVectors
@@ -93,10 +92,7 @@ class EntityAnalyser(EmbeddingAnalyser):
     def preprocess(self, doc: Document, options: Mapping[str, Any]) -> Inputs:
         checked(EntitiesOptions, options)
         require_english(doc, analyser="entity sentiment")
-        if doc.parse is None:
-            raise AnalysisUnavailable(
-                "entities read the prepare stage's parse, and this document has none"
-            )
+        require_parse(doc, analysis="entities")
         return self._inputs(doc, doc.parse.mentions, parser=doc.parse.model, end=doc.parse.end)
 
     def from_mentions(

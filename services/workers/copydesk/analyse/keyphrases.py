@@ -22,11 +22,10 @@ from typing import Any, Final
 
 import numpy as np
 
-from copydesk.analyse.base import Result, coverage
+from copydesk.analyse.base import Result, coverage, require_parse
 from copydesk.analyse.canonical import TYPES, merge
 from copydesk.analyse.embedded import EmbeddingAnalyser, require_english
 from copydesk.core.document import Document
-from copydesk.core.errors import AnalysisUnavailable
 from copydesk.core.options import KeyphrasesOptions, checked
 
 VERSION = "copydesk-keyphrases/1"
@@ -164,10 +163,7 @@ class KeyphraseExtractor(EmbeddingAnalyser):
     def preprocess(self, doc: Document, options: Mapping[str, Any]) -> Inputs:
         checked(KeyphrasesOptions, options)
         require_english(doc, analyser="keyphrase ranking")
-        if doc.parse is None:
-            raise AnalysisUnavailable(
-                "keyphrases read the prepare stage's parse, and this document has none"
-            )
+        require_parse(doc, analysis="keyphrases")
         spans = [s for s in doc.sentences if s.end <= doc.parse.end]
         texts = [doc.text[s.start : s.end].strip() for s in spans]
         kept = [(t, float(len(t))) for t in texts if t]

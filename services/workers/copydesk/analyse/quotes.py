@@ -30,10 +30,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from copydesk.analyse.base import Analyser, Result, coverage
+from copydesk.analyse.base import Analyser, Result, coverage, require_parse
 from copydesk.analyse.canonical import Entity, merge, tokens
 from copydesk.core.document import Document
-from copydesk.core.errors import AnalysisUnavailable, UnsupportedLanguage
+from copydesk.core.errors import UnsupportedLanguage
 from copydesk.core.options import QuotesOptions, checked
 from copydesk.core.parse import Cue
 
@@ -126,10 +126,7 @@ class QuoteFinder(Analyser):
                 f"quotes read English only; this article is {doc.language!r}",
                 language=doc.language,
             )
-        if doc.parse is None:
-            raise AnalysisUnavailable(
-                "quotes read the prepare stage's parse, and this document has none"
-            )
+        require_parse(doc, analysis="quotes")
         return doc
 
     def _forward(self, inputs: Document) -> list[Quote]:
