@@ -27,7 +27,7 @@ from copydesk.core.ids import new_job_id, now_rfc3339
 from copydesk.store.idempotency import Idempotency
 from copydesk.store.jobs import RedisJobStore
 from copydesk.intake.auth import OPEN_TENANT, Keyring
-from copydesk.intake.room import StoreRoom
+from copydesk.intake.room import StoreRoom, job_weight
 
 
 _NO_EXAMPLES = (
@@ -74,7 +74,7 @@ class IntakeService:
         job instead of making a second; used for a different request, it is a 422.
         """
         self._check(request)
-        self._check_room()
+        self._check_room([request])
         try:
             job_id, record, article, message = self._entry(
                 request, base_url=base_url, tenant=tenant, priority=request.priority
@@ -123,7 +123,7 @@ class IntakeService:
         self._check_destination(request)
         for job in request.jobs:
             self._check(job)
-        self._check_room()
+        self._check_room(request.jobs)
         batch_id = new_job_id()
         entries = [
             self._entry(
@@ -175,10 +175,11 @@ class IntakeService:
         self._check_destination(request)
         self._check_available(request)
 
-    def _check_room(self) -> None:
+    def _check_room(self, jobs: list[JobRequest]) -> None:
         """503 store_full while Redis is near its maxmemory (see ``copydesk.intake.room``)."""
         if self.room is not None:
-            self.room.check()
+            chars = (len(job.article.text or "") + len(job.article.html or "") for job in jobs)
+            self.room.check(sum(job_weight(n) for n in chars))
 
     def _check_destination(self, request: JobRequest | BatchRequest) -> None:
         if request.webhook is not None:
