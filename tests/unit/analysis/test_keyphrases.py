@@ -11,7 +11,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from copydesk.analyse.keyphrases import KeyphraseExtractor, candidates, key, mmr, trim
+from copydesk.analyse.keyphrases import (
+    Candidate,
+    KeyphraseExtractor,
+    candidates,
+    key,
+    mmr,
+    relevance,
+    trim,
+)
 from copydesk.analyse.registry import AnalyserRegistry
 from copydesk.core.document import Document
 from copydesk.core.errors import AnalysisError
@@ -65,6 +73,17 @@ def test_mmr_ranks_by_score_alone_without_diversity_and_spreads_with_it() -> Non
     assert mmr(scores, vectors, top_k=3, diversity=0.0) == [0, 1, 2]
     assert mmr(scores, vectors, top_k=2, diversity=0.5) == [0, 2]  # not the near copy
     assert mmr(scores, vectors, top_k=5, diversity=0.3) == [0, 2, 1]
+
+
+def test_relevance_blends_closeness_with_how_often_the_article_names_a_phrase() -> None:
+    def named(times: int) -> Candidate:
+        return Candidate(surfaces=["x"] * times, spans={(i, i + 1) for i in range(times)})
+
+    often, once, close_once = named(4), named(1), named(1)
+    scores = relevance(np.array([0.5, 0.5, 0.6]), [often, once, close_once])
+    assert scores[0] > scores[2] > scores[1]  # frequency outweighs a little closeness
+    assert np.all(scores <= 1) and np.all(scores >= -1)
+    assert relevance(np.array([]), []).shape == (0,)
 
 
 def test_candidates_are_the_parse_phrases_with_spans_that_index_the_text(seed) -> None:
