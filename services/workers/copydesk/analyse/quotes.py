@@ -39,7 +39,11 @@ from copydesk.core.parse import Cue
 
 VERSION = "copydesk-quotes/1"
 PAIRS: Final = {"“": "”", "«": "»", '"': '"'}
-MIN_WORDS: Final = 4
+MIN_WORDS: Final = 3
+_CLOSERS: Final = frozenset(PAIRS.values())
+_MARKS: Final = frozenset(PAIRS) | _CLOSERS
+_ENDS: Final = frozenset(".?!…")
+_SMALL: Final = frozenset("a an the of to in on at for and or but by with from de la".split())
 MAX_GAP: Final = 120  # characters between a quote and its cue
 PRONOUNS: Final = frozenset({"he", "she", "they"})
 _PARAGRAPH = re.compile(r"\n\s*\n")
@@ -59,30 +63,65 @@ def quotations(text: str) -> list[tuple[int, int]]:
     """Spans of the direct quotations in ``text``, marks included, across paragraphs.
 
     A quote left open at a paragraph's end goes on when the next paragraph opens with a
-    quotation mark; otherwise it was a stray mark, and is dropped.
+    quotation mark; otherwise it was a stray mark, and is dropped. Inside one paragraph, an
+    opening mark after a sentence's end goes on with the open quote too (text that joined a
+    quote's paragraphs keeps each one's opening mark); one mid-sentence means the first
+    was stray. A quote still open where the text ends runs to its end.
     """
     breaks = [m.start() for m in _PARAGRAPH.finditer(text)]
-    closers = set(PAIRS.values())
     found: list[tuple[int, int]] = []
     opened: tuple[int, str] | None = None
     last = 0  # the quote's latest mark: a paragraph break after it is crossed by the next
-    for index, mark in ((i, ch) for i, ch in enumerate(text) if ch in PAIRS or ch in closers):
+    for index, mark in ((i, ch) for i, ch in enumerate(text) if ch in _MARKS):
+        opens, closes = _roles(text, index)
         if opened is not None and _crossed(breaks, last, index):
-            if mark in PAIRS and _opens_paragraph(text, index):
+            if opens and mark == opened[1] and _opens_paragraph(text, index):
                 last = index  # the quote goes on in this paragraph
                 continue
             opened = None  # a stray mark: what follows starts afresh
         if opened is None:
-            if mark in PAIRS:
+            if opens:
                 opened, last = (index, mark), index
             continue
         start, opening = opened
-        if mark == PAIRS[opening]:
+        if closes and mark == PAIRS[opening]:
             found.append((start, index + 1))
             opened = None
-        elif mark in PAIRS:
+        elif opens and mark == opening and _after_sentence(text, index):
+            last = index  # a joined paragraph of the same quote
+        elif opens:
             opened, last = (index, mark), index  # a second opening: the first was stray
-    return [(a, b) for a, b in found if len(text[a + 1 : b - 1].split()) >= MIN_WORDS]
+    if opened is not None and text.rstrip()[-1:] in _ENDS:
+        found.append((opened[0], len(text.rstrip())))
+    return [(a, b) for a, b in found if _spoken(text[a:b])]
+
+
+def _roles(text: str, index: int) -> tuple[bool, bool]:
+    """Whether the mark at ``index`` may open a quote, and whether it may close one.
+
+    Curly marks and guillemets say which they are; a straight mark opens after white space
+    (or a bracket or dash) before a word, and closes otherwise.
+    """
+    mark = text[index]
+    if mark != '"':
+        return mark in PAIRS, mark in _CLOSERS
+    before = text[index - 1] if index else " "
+    after = text[index + 1] if index + 1 < len(text) else " "
+    opens = (before.isspace() or before in "([-—/") and not after.isspace()
+    return opens, not opens
+
+
+def _after_sentence(text: str, index: int) -> bool:
+    return text[:index].rstrip()[-1:] in _ENDS
+
+
+def _spoken(quote: str) -> bool:
+    """At least ``MIN_WORDS`` words, not all of them capitalised but the small ones
+    (a name or a title: "Omar the Chechen", "Jerry's Guide to the World Wide Web")."""
+    words = re.findall(r"[\w'’-]+", quote)
+    if len(words) < MIN_WORDS:
+        return False
+    return not all(w[0].isupper() or w.casefold() in _SMALL for w in words)
 
 
 def _crossed(breaks: list[int], after: int, before: int) -> bool:
