@@ -40,8 +40,9 @@ SEED_LIKE = (
     "revenge against Russia.”\n\n"
     "Tarkhan Batirashvili now known as Omar al-Shishani is a leader of the forces fighting for "
     "an Islamic caliphate in Syria and Iraq. Among them are dozens of youths from Pankisi who, "
-    "disaffected by a lack of jobs, have followed the call to jihad, the report says."
-)
+    "disaffected by a lack of jobs, have followed the call to jihad, the report says.\n\n"
+    "Readers posted <img src=x onerror='window.pwned=1'> under the story on Monday."
+)  # the last line is markup only if the page lets article text become markup
 TYPES = {"person", "organisation", "place", "event", "product", "other"}
 
 
@@ -202,6 +203,9 @@ def test_the_dashboard_shows_entities_by_type_and_quotes_with_their_speakers(
     assert len(phrases) == len(job["results"]["keyphrases"]["keyphrases"]) >= 1
     summary = browser.find_elements(By.CSS_SELECTOR, "#text mark.summary")
     assert len(summary) == len(job["results"]["summary"]["sentences"])  # still whole sentences
+    assert "<img src=x onerror='window.pwned=1'>" in browser.find_element(By.ID, "text").text
+    assert not browser.find_elements(By.CSS_SELECTOR, "#result img")
+    assert browser.execute_script("return window.pwned") is None
 
     screenshot = Path(stack.log_dir) / "dashboard-entities.png"
     browser.find_element(By.ID, "result").screenshot(str(screenshot))
