@@ -34,7 +34,7 @@ from copydesk.analyse.embedded import EmbeddingAnalyser, require_english
 from copydesk.core.document import Document
 from copydesk.core.options import KeyphrasesOptions, checked
 
-VERSION = "copydesk-keyphrases/1"
+VERSION = "copydesk-keyphrases/2"
 MAX_CANDIDATES: Final = 200
 """Most candidates embedded per article (the most frequent, then the first); the parse's
 COPYDESK_PARSE_MAX_CHARS bounds how many there can be before that."""
