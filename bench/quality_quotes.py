@@ -257,13 +257,10 @@ def evaluate(split: str, systems: Sequence[Copydesk | Textacy]) -> None:
             shown = "  ".join(f"{k} {v:.3f}" for k, v in figures.items())
             line = f"  {scope:6} {system.name:8} {shown}"
             if system.name != "textacy":
-                ratios = "  ".join(
-                    f"{k.split()[-1]}{'s' if k.startswith('speaker') else 'q'} {v / base[k]:.2f}x"
-                    if base[k]
-                    else "n/a"
-                    for k, v in figures.items()
+                ratios = ", ".join(
+                    f"{k} {v / base[k]:.2f}x" if base[k] else f"{k} n/a" for k, v in figures.items()
                 )
-                line += f"   vs textacy: {ratios}"
+                line += f"\n  {'':6} {'ratio':8} {ratios} (copydesk / textacy)"
             print(line)
     ours, theirs = scores["copydesk", "direct"].figures(), scores["textacy", "direct"].figures()
     beats = all(ours[k] > theirs[k] for k in ("speaker P", "speaker R"))
