@@ -43,7 +43,7 @@ from copydesk.core.errors import UnsupportedLanguage
 from copydesk.core.options import QuotesOptions, checked
 from copydesk.core.parse import Cue
 
-VERSION = "copydesk-quotes/1"
+VERSION = "copydesk-quotes/2"  # /2: straight marks by their spaces, speakers by the subject head
 PAIRS: Final = {"“": "”", "«": "»", '"': '"'}
 MIN_WORDS: Final = 3
 _CLOSERS: Final = frozenset(PAIRS.values())
