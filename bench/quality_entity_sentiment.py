@@ -16,7 +16,10 @@ Gold: an entity of the result (person, organisation, place, event or product; "o
 mostly nationalities) is treated positively when every rated sentence that mentions it is
 rated above 0 and their mean is >= +0.5 (the sentiment bench's "clearly rated"), negatively
 in the mirror case. Every (positive, negative) pair of entities in one article is a case;
-the editorial table also gives the stricter subset at a mean of +-1.
+the editorial table also gives the stricter subset at a mean of +-1. Sentence ratings are
+a proxy for how the editorial treats the entity: of the 27 strict test editorials, read by
+hand (tests/fixtures/entity_sentiment_checked.json), 9 hold 14 pairs that the text itself
+praises and blames; the test run reports that subset too.
 
 Per case, a system ranks A (positive) above B (negative): pairwise accuracy (a tie counts
 half), the same averaged per article first (an editorial naming many entities would
@@ -34,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import os
 import time
 from collections.abc import Callable, Iterable
@@ -45,6 +49,7 @@ import numpy as np
 import entity_sentiment_data as data
 
 TEST_FILE = Path(__file__).resolve().parent / "splits" / "entity_sentiment_test.txt"
+CHECKED = Path(__file__).resolve().parents[1] / "tests/fixtures/entity_sentiment_checked.json"
 KEPT = frozenset({"person", "organisation", "place", "event", "product"})
 GOLD = 0.5  # mean human rating an entity's sentences need, all of one sign
 STRICT = 1.0
@@ -64,6 +69,7 @@ class Case:
     """Scores of one positive entity A and one negative entity B of an article."""
 
     article: str
+    names: tuple[str, str]
     gold: tuple[float, float]
     scores: dict[str, tuple[float, float]] = field(default_factory=dict)
 
@@ -131,7 +137,7 @@ class Runner:
         out = []
         for (a, gold_a), (b, gold_b) in itertools.product(positive, negative):
             scores = {name: (score(a, doc), score(b, doc)) for name, score in SYSTEMS.items()}
-            out.append(Case(article.id, (gold_a, gold_b), scores))
+            out.append(Case(article.id, (a["name"], b["name"]), (gold_a, gold_b), scores))
         return out
 
 
@@ -198,6 +204,16 @@ def run_split(runner: Runner, split: str) -> None:
     table(f"{split} whole editorials (gold mean >= {GOLD})", whole, runner.label)
     strict = [c for c in whole if min(c.gold[0], -c.gold[1]) >= STRICT]
     table(f"{split} whole editorials, strict (gold mean >= {STRICT})", strict, runner.label)
+    if split == "test":
+        checked = json.loads(CHECKED.read_text(encoding="utf-8"))
+        keep = {(c["editorial"], c["positive"], c["negative"]) for c in checked["confirmed"]}
+        confirmed = [c for c in whole if (c.article, *c.names) in keep]
+        print(
+            f"\nhand check: {len(checked['checked'])} strict test editorials read, "
+            f"{len(keep)} pairs in {len({k[0] for k in keep})} editorials confirmed as opposite "
+            f"treatment ({len(confirmed)} of them found by this run)"
+        )
+        table("test editorials, hand-confirmed pairs", confirmed, runner.label)
     lost = skipped + skipped2 + skipped3
     print(f"  ({lost} articles left out: the prepare stage changed their text)")
 
