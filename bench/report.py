@@ -42,6 +42,7 @@ SUITES: dict[str, list[tuple[str, ...]]] = {
         ("quality_quotes.py", "--split", "both"),
         ("quality_ner.py", "--split", "test"),
         ("quality_keyphrases.py", "--split", "test"),
+        ("quality_entity_sentiment.py", "--split", "both"),
     ],
     "speed": [
         ("encoder.py",),
