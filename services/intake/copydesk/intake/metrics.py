@@ -81,6 +81,12 @@ class RedisCollector(Collector):
             "copydesk_webhook_attempts", "Webhook attempts by outcome (retry: will try again).",
             labels=["outcome"],
         )  # fmt: skip
+        archived = CounterMetricFamily(
+            "copydesk_archived_jobs",
+            "Finished jobs by what archiving did: written (a row committed), missing (expired "
+            "in Redis first), expired (older than the retention).",
+            labels=["outcome"],
+        )
         buckets: dict[str, dict[str, int]] = {}
         sums: dict[str, float] = {}
         for field, value in stats.items():
@@ -92,12 +98,14 @@ class RedisCollector(Collector):
                 analyses.add_metric([analysis, model, outcome], float(value))
             elif kind == "webhook":
                 webhooks.add_metric([rest], float(value))
+            elif kind == "archive":
+                archived.add_metric([rest], float(value))
             elif kind == "seconds_bucket":
                 analysis, bound = rest.split("|", 1)
                 buckets.setdefault(analysis, {})[bound] = int(value)
             elif kind == "seconds_sum":
                 sums[rest] = float(value)
-        yield from (jobs, analyses, webhooks)
+        yield from (jobs, analyses, webhooks, archived)
         durations = HistogramMetricFamily(
             "copydesk_analysis_duration_seconds", "Time each analysis took.", labels=["analysis"]
         )
@@ -157,6 +165,12 @@ class RedisCollector(Collector):
                 float(worker.get("rss_mb", 0.0)) * 1024 * 1024,
             )
         yield rss
+        yield GaugeMetricFamily(
+            "copydesk_archive_outbox_depth",
+            "Finished jobs waiting to be archived in PostgreSQL (new jobs get 503 "
+            "archive_behind at COPYDESK_ARCHIVE_OUTBOX_MAX).",
+            value=float(self.store.outbox_depth()),
+        )
         memory = client.info("memory")
         yield GaugeMetricFamily(
             "copydesk_redis_used_memory_bytes",

@@ -14,6 +14,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+from copydesk.archive.articles import Archive
 from copydesk.core import errors
 from copydesk.deliver.destinations import check_destination
 from copydesk.core.messages import task_message
@@ -43,6 +44,7 @@ class IntakeService:
     box: SecretBox | None = None  # seals webhook secrets before they reach Redis
     keyring: Keyring = field(default_factory=lambda: Keyring(()))
     room: StoreRoom | None = None  # refuses new jobs while Redis is near its maxmemory
+    archive: Archive | None = None  # finished jobs Redis let go (COPYDESK_DATABASE_URL)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> IntakeService:
@@ -51,7 +53,15 @@ class IntakeService:
         box = SecretBox(key.get_secret_value()) if key is not None else None
         keys = settings.api_keys.get_secret_value() if settings.api_keys else None
         room = StoreRoom(store.redis, percent=settings.store_full_percent)
-        return cls(settings=settings, store=store, box=box, keyring=Keyring.parse(keys), room=room)
+        archive = Archive(settings.database_url) if settings.database_url else None
+        return cls(
+            settings=settings,
+            store=store,
+            box=box,
+            keyring=Keyring.parse(keys),
+            room=room,
+            archive=archive,
+        )
 
     def minted_secret(self, job: dict[str, Any]) -> str | None:
         """Return the secret minted for this job's webhook, for its 202 answer only."""
@@ -176,9 +186,22 @@ class IntakeService:
         self._check_available(request)
 
     def _check_room(self) -> None:
-        """503 store_full while Redis is near its maxmemory (see ``copydesk.intake.room``)."""
+        """503 store_full while Redis is near its maxmemory (see ``copydesk.intake.room``),
+        503 archive_behind while the archive's outbox is full."""
         if self.room is not None:
             self.room.check()
+        if self.archive is not None:
+            self._check_outbox()
+
+    def _check_outbox(self) -> None:
+        """503 archive_behind while COPYDESK_ARCHIVE_OUTBOX_MAX finished jobs wait for the
+        archive: each keeps its Redis copy until archived, so the wait is bounded here."""
+        waiting = self.store.outbox_depth()
+        if waiting >= self.settings.archive_outbox_max:
+            raise errors.ArchiveBehind(
+                f"{waiting} finished jobs wait to be archived (PostgreSQL away or slow); new "
+                "jobs are accepted again as they are"
+            )
 
     def _check_destination(self, request: JobRequest | BatchRequest) -> None:
         if request.webhook is not None:
