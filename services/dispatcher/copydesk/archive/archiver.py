@@ -143,8 +143,27 @@ class Archiver:
                 continue
             rows.append(row)
             written.append((job_id, entry.version))
-        self.archive.write(rows)
+        try:
+            self.archive.write(rows)
+        except (psycopg.DataError, psycopg.IntegrityError):  # a row PostgreSQL refuses
+            return self._write_each(rows, written)
         return written
+
+    def _write_each(
+        self, rows: list[Row], written: list[tuple[str, str]]
+    ) -> list[tuple[str, str]]:
+        """Write rows one at a time, so that one PostgreSQL refuses (a NUL in a text, say)
+        leaves the outbox, counted and logged, instead of holding back every job after it."""
+        kept = []
+        for row, (job_id, version) in zip(rows, written, strict=True):
+            try:
+                self.archive.write([row])
+            except (psycopg.DataError, psycopg.IntegrityError) as exc:
+                log.error("job %s cannot be archived: %s", job_id, exc)
+                self.store.drop_archiving(job_id, outcome="refused")
+                continue
+            kept.append((job_id, version))
+        return kept
 
     def _release(self, claimed: list[str]) -> None:
         try:

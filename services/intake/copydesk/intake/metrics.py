@@ -84,7 +84,8 @@ class RedisCollector(Collector):
         archived = CounterMetricFamily(
             "copydesk_archived_jobs",
             "Finished jobs by what archiving did: written (a row committed), missing (expired "
-            "in Redis first), expired (older than the retention).",
+            "in Redis first), expired (older than the retention), refused (PostgreSQL refused "
+            "its row).",
             labels=["outcome"],
         )
         buckets: dict[str, dict[str, int]] = {}
