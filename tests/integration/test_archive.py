@@ -82,7 +82,9 @@ def dispatch(redis_client) -> Iterator[Callable[[Settings], object]]:  # noqa: A
         dispatcher.store.redis.close()
 
 
-def _finished_job(store: RedisJobStore, *, webhook: str | None = None, tenant: str = "alice") -> str:
+def _finished_job(
+    store: RedisJobStore, *, webhook: str | None = None, tenant: str = "alice"
+) -> str:
     """Store a job and end it through the store's own scripts (as a worker would)."""
     job_id = uuid.uuid4().hex
     record = {
@@ -96,7 +98,9 @@ def _finished_job(store: RedisJobStore, *, webhook: str | None = None, tenant: s
         **({"webhook": {"url": webhook}} if webhook else {}),
     }
     store.create(job_id=job_id, record=record, article={"text": "Hi there."})
-    store.record_result(job_id, "sentiment", {"status": "succeeded", "label": "neutral", "score": 0.0})
+    store.record_result(
+        job_id, "sentiment", {"status": "succeeded", "label": "neutral", "score": 0.0}
+    )
     return job_id
 
 
@@ -147,12 +151,16 @@ def test_a_finished_job_is_archived_and_read_with_the_same_shape_once_redis_let_
     assert answer.status_code == 202, answer.get_json()
     job_id = answer.get_json()["id"]
     finished = wait_for(
-        lambda: (job := client.get(f"/v1/jobs/{job_id}", headers=alice).get_json())["status"]
-        == "succeeded"
-        and job,
+        lambda: (
+            (job := client.get(f"/v1/jobs/{job_id}", headers=alice).get_json())["status"]
+            == "succeeded"
+            and job
+        ),
         timeout=120,
     )
-    wait_for(lambda: redis_client.zscore(OUTBOX, job_id) is None and _rows(database_url), timeout=30)
+    wait_for(
+        lambda: redis_client.zscore(OUTBOX, job_id) is None and _rows(database_url), timeout=30
+    )
     text = client.get(f"/v1/jobs/{job_id}/text", headers=alice).get_data(as_text=True)
     assert 0 < redis_client.ttl(f"copydesk:job:{job_id}") <= 30  # Redis keeps it briefly
     redis_client.delete(*redis_client.keys(f"copydesk:job:{job_id}*"))  # as if it expired
@@ -207,9 +215,7 @@ def test_a_pending_webhook_keeps_the_job_in_redis_and_its_outcome_reaches_the_ro
     assert document["webhook"]["state"] == "delivered"
 
 
-def test_retention_drops_whole_months_and_makes_the_coming_ones(
-    archive, database_url
-) -> None:  # noqa: ANN001
+def test_retention_drops_whole_months_and_makes_the_coming_ones(archive, database_url) -> None:  # noqa: ANN001
     now = datetime.now(UTC)
     old = archive.ensure_partition(month_start(now, -14))
     with psycopg.connect(database_url) as conn:
@@ -239,3 +245,36 @@ def test_jobs_complete_and_deliver_while_postgres_is_away_and_their_rows_follow(
     wait_for(lambda: redis_client.zcard(OUTBOX) == 0, timeout=60)
     rows = _rows(database_url)
     assert sorted(job_id for job_id, _ in rows) == sorted(ids)  # each once
+
+
+def test_a_full_outbox_refuses_new_jobs_with_archive_behind(
+    archived, archiving_store, make_client, redis_client
+) -> None:  # noqa: ANN001
+    scraper = "prometheus-key-0123456789"
+    full = Settings(**{**archived.model_dump(), "archive_outbox_max": 2, "metrics_key": scraper})
+    client = make_client(full)
+    alice = {"Authorization": f"Bearer {KEYS['alice']}"}
+    body = {"article": {"text": "A storm closed three ports on Monday."}}
+    _finished_job(archiving_store)
+    assert client.post("/v1/jobs", json=body, headers=alice).status_code == 202
+    _finished_job(archiving_store)  # two wait now: PostgreSQL away, say
+    refused = client.post("/v1/jobs", json=body, headers=alice)
+    assert refused.status_code == 503 and refused.get_json()["code"] == "archive_behind"
+    assert refused.headers["Retry-After"]
+    metrics = client.get("/metrics", headers={"Authorization": f"Bearer {scraper}"})
+    metrics = metrics.get_data(as_text=True)
+    assert "copydesk_archive_outbox_depth 2.0" in metrics
+
+
+def test_a_row_postgresql_refuses_leaves_the_outbox_without_holding_back_the_others(
+    archived, archiving_store, archive, redis_client, database_url
+) -> None:  # noqa: ANN001
+    archiver = Archiver(store=archiving_store, archive=archive, settings=archived)
+    archiver.maintain(force=True)
+    good = _finished_job(archiving_store)
+    bad = _finished_job(archiving_store)
+    redis_client.hset(f"copydesk:job:{bad}", "result:sentiment", '{"status": "x\\u0000"}')
+    assert archiver.archive_due() == 2
+    assert _rows(database_url) == [(good, "succeeded")]
+    assert redis_client.zcard(OUTBOX) == 0
+    assert redis_client.hget("copydesk:stats", "archive|refused") == b"1"

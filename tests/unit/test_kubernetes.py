@@ -189,7 +189,10 @@ def test_the_archive_is_an_external_postgres_migrated_by_a_job(resources: list[d
         mounted = {ref["secretRef"]["name"] for ref in app["envFrom"]}
         assert ("copydesk-database" in mounted) == (name != "copydesk-flower"), name
     notes = MANIFEST.read_text().split("---")[0]
-    assert "pgvector" in notes and "kubectl wait --for=condition=complete job/copydesk-migrate" in notes
+    assert (
+        "pgvector" in notes
+        and "kubectl wait --for=condition=complete job/copydesk-migrate" in notes
+    )
 
 
 def test_redis_notes_ask_for_a_password_a_bound_and_noeviction() -> None:

@@ -167,7 +167,9 @@ class Archive:
                 found.append((name, datetime(int(stamp[:4]), int(stamp[4:]), 1, tzinfo=UTC)))
         return sorted(found, key=lambda item: item[1])
 
-    def maintain(self, *, retention_days: int, ahead: int = 2, now: datetime | None = None) -> list[str]:
+    def maintain(
+        self, *, retention_days: int, ahead: int = 2, now: datetime | None = None
+    ) -> list[str]:
         """Make this month's partition and ``ahead`` more; drop each month that ended before
         the retention's horizon. Returns the partitions dropped."""
         now = now or datetime.now(UTC)

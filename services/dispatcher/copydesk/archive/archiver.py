@@ -56,7 +56,9 @@ def row_of(job_id: str, entry: Entry) -> Row:
     )
 
 
-def _embedding(vectors: bytes | None, doc: Document | None) -> tuple[str | None, list[float] | None]:
+def _embedding(
+    vectors: bytes | None, doc: Document | None
+) -> tuple[str | None, list[float] | None]:
     """The document's vector: the unit mean of its sentences' (and title's) vectors."""
     if vectors is None or doc is None:
         return None, None
@@ -149,9 +151,7 @@ class Archiver:
             return self._write_each(rows, written)
         return written
 
-    def _write_each(
-        self, rows: list[Row], written: list[tuple[str, str]]
-    ) -> list[tuple[str, str]]:
+    def _write_each(self, rows: list[Row], written: list[tuple[str, str]]) -> list[tuple[str, str]]:
         """Write rows one at a time, so that one PostgreSQL refuses (a NUL in a text, say)
         leaves the outbox, counted and logged, instead of holding back every job after it."""
         kept = []
