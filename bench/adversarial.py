@@ -2,7 +2,8 @@
 
 Why: copydesk takes articles from anywhere, so it gets pages of ``<p>x``, one 900 kB token,
 sentences that never end and markup nested 20,000 deep. Each must end as a result or a coded
-failure within a minute. No worker may grow past its memory budget, and neither the intake
+failure within a minute. Every job asks for all six analyses (``ANALYSES``), so the prepare
+stage's parse (for entities, keyphrases and quotes) is held to the same checks. No worker may grow past its memory budget, and neither the intake
 nor an ordinary article sent alongside may slow down. An input that needs more memory than
 a pool process may use must fail with ``resource_exhausted``, and every other process must
 live on.
@@ -60,6 +61,7 @@ from typing import Any
 
 import requests
 
+from copydesk.core.names import ANALYSES as NAMES
 from copydesk.core.options import MAX_EXAMPLES, MAX_LABEL_EXAMPLES
 from copydesk.core.settings import Settings
 from copydesk.devstack.redis_server import free_port
@@ -75,6 +77,7 @@ LATE_GRACE_S = 60.0  # after the limit, how long to keep waiting so the next inp
 SAMPLE_EVERY_S = 0.1
 WORKERS = ("analysis-worker", "dispatcher")
 JSON = {"Content-Type": "application/json"}
+ANALYSES = list(NAMES)  # all six: the parse-based ones too (issue 18, acceptance 4)
 BURST = 16  # the intake's 2 gunicorn processes x 8 threads: every request it holds at once
 INTAKE_COPIES = 4.0  # most copies of a body the intake may hold while it takes the request
 BURST_TIMEOUT_S = 300.0
@@ -199,6 +202,7 @@ class Outcome:
     short_post_ms: float
     short_seconds: float | None
     short_status: str
+    coverage: str  # the share of the text the parse reached, as the entities result says
 
 
 # --- inputs ------------------------------------------------------------------------------
@@ -325,18 +329,19 @@ def big_article(chars: int) -> str:
 
 
 def encode(kind: str, value: str) -> bytes:
-    """The job body: ``value`` as the article's text or html; or, for "labels", a short
-    article whose topic labels bring the most examples a job may, each a variant of ``value``
-    (numbered, so no two are alike)."""
+    """The job body, asking for every analysis: ``value`` as the article's text or html; or,
+    for "labels", a short article whose topic labels bring the most examples a job may, each
+    a variant of ``value`` (numbered, so no two are alike)."""
     if kind != "labels":
-        return json.dumps({"article": {kind: value}}, ensure_ascii=False).encode()
+        body = {"article": {kind: value}, "analyses": ANALYSES}
+        return json.dumps(body, ensure_ascii=False).encode()
     labels = [
         {"label": f"desk {i}", "examples": [f"{i}.{j} {value}" for j in range(MAX_LABEL_EXAMPLES)]}
         for i in range(MAX_EXAMPLES // MAX_LABEL_EXAMPLES)
     ]
     body = {
         "article": {"text": SHORT_ARTICLE},
-        "analyses": ["topics"],
+        "analyses": ANALYSES,
         "options": {"topics": {"labels": labels}},
     }
     return json.dumps(body, ensure_ascii=False).encode()
@@ -634,7 +639,17 @@ def run_input(
         short_post_ms=short_post_ms,
         short_seconds=short_seconds,
         short_status=short_job.get("status", "?"),
+        coverage=parse_coverage(job if "hostile" in done else {}),
     )
+
+
+def parse_coverage(job: dict[str, Any]) -> str:
+    """How much of the text the parse reached, from the parse-based results ('-': none)."""
+    for name in ("entities", "keyphrases", "quotes"):
+        result = (job.get("results") or {}).get(name) or {}
+        if result.get("coverage") is not None:
+            return f"{result['coverage']:.2f}"
+    return "-"
 
 
 def log_findings(stack: Stack, *, since: dict[str, int] | None = None) -> dict[str, list[str]]:
@@ -739,7 +754,8 @@ def phase1(var: Path, *, payloads: list[Payload], short_body: bytes, page: bytes
                 outcome = run_input(session, stack, payload=payload, short_body=short_body)
                 outcomes.append(outcome)
                 print(
-                    f"  . {payload.hostile.name}: {outcome.status} {short_codes(outcome.codes)}",
+                    f"  . {payload.hostile.name}: {outcome.status} {short_codes(outcome.codes)}"
+                    f" (parse coverage {outcome.coverage})",
                     flush=True,
                 )
             burst = intake_burst(stack, body=page)
@@ -1114,10 +1130,12 @@ def main() -> int:
         f"copydesk adversarial bench: body limit {limit:,} B (html {limits['html']:,} B, "
         f"{settings.max_html_tags:,} tags), max_chars {settings.max_chars:,}, "
         f"max_sentences {settings.max_sentences:,}, max_tokens {settings.max_tokens:,}, "
-        f"worker memory cap "
+        f"parse {settings.parse_max_chars:,} chars in windows of "
+        f"{settings.parse_window_chars:,} within {settings.parse_seconds:g} s, worker memory cap "
         f"{settings.worker_memory_limit_mb} MiB, 2 analysis processes; checks: POST <= "
         f"{POST_LIMIT_MS:.0f} ms, terminal <= {TERMINAL_LIMIT_S:.0f} s, worker RSS <= "
-        f"{RSS_LIMIT_MB:.0f} MB, short article <= {SHORT_LIMIT_S:.0f} s"
+        f"{RSS_LIMIT_MB:.0f} MB, short article <= {SHORT_LIMIT_S:.0f} s; every job asks for "
+        f"{', '.join(ANALYSES)}"
     )
     # the big article first: its memory growth, measured on a freshly loaded process, sizes
     # the phase 2 cap (a pool process keeps the heap an earlier input made it grow)

@@ -39,6 +39,9 @@ SUITES: dict[str, list[tuple[str, ...]]] = {
         ("quality_summary.py",),
         ("quality_api.py",),
         ("quality_entities.py", "--split", "test"),
+        ("quality_quotes.py", "--split", "both"),
+        ("quality_ner.py", "--split", "test"),
+        ("quality_keyphrases.py", "--split", "test"),
     ],
     "speed": [
         ("encoder.py",),

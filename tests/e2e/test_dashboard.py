@@ -1,7 +1,7 @@
 """The dashboard in a real browser (Debian's headless Chromium, driven by selenium): ask for
-the key, submit an article, watch the three analyses arrive, and check that the highlighted
-summary sentences are exactly the job's offsets. A screenshot is saved beside the stack's
-logs."""
+the key, submit an article, watch its analyses arrive, and check that the highlighted summary
+sentences, entity mentions and quotes are exactly the job's offsets, emoji before them or
+not. Screenshots are saved beside the stack's logs."""
 
 from __future__ import annotations
 
@@ -27,6 +27,23 @@ ARTICLE = (
     "Rescue teams evacuated two fishing villages overnight. No deaths were reported, but "
     "several homes were badly damaged. The government promised emergency funds for repairs."
 )
+# Seed-like, with astral characters (two UTF-16 units each in JavaScript, one code point in
+# the job's offsets) before the entities and the quote the test looks for.
+TITLE = "Chechen commander vows to revenge Russia 🔥"
+SEED_LIKE = (
+    "When the Islamic State commander known as “Omar the Chechen” called to tell his father "
+    "they’d routed the Iraqi army and taken the city of Mosul 🏙️, he added a stark message: "
+    "Russia would be next, Bloomberg reports.\n\n"
+    "“He said ‘don’t worry dad 🙏, I’ll come home and show the Russians’,” Temur Batirashvili "
+    "said from his home in Georgia’s Pankisi Gorge, on the border with the Russian region of "
+    "Chechnya. “I have many thousands following me now and I’ll get more. We’ll have our "
+    "revenge against Russia.”\n\n"
+    "Tarkhan Batirashvili now known as Omar al-Shishani is a leader of the forces fighting for "
+    "an Islamic caliphate in Syria and Iraq. Among them are dozens of youths from Pankisi who, "
+    "disaffected by a lack of jobs, have followed the call to jihad, the report says.\n\n"
+    "Readers posted <img src=x onerror='window.pwned=1'> under the story on Monday."
+)  # the last line is markup only if the page lets article text become markup
+TYPES = {"person", "organisation", "place", "event", "product", "other"}
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +103,115 @@ def test_the_dashboard_shows_an_articles_analyses_live(stack, browser) -> None: 
     print(f"dashboard screenshot: {screenshot}")
 
 
+def test_the_dashboard_shows_entities_by_type_and_quotes_with_their_speakers(
+    stack, browser
+) -> None:  # noqa: ANN001
+    """Issue 18, acceptance 5: entities highlighted in the text, coloured by type, with their
+    sentiment; key phrases; quotes with their speakers. Every highlight's text is the job's
+    /text sliced at its code-point offsets, though emoji stand before them."""
+    wait = WebDriverWait(browser, 90)
+    client = Client(stack.base_url, api_key=KEYS["alice"])
+    browser.get(stack.base_url + "/")
+    browser.execute_script(
+        "sessionStorage.setItem('copydesk-api-key', arguments[0])", KEYS["alice"]
+    )
+    browser.refresh()
+    # chromedriver types only the Basic Multilingual Plane: set the values as a paste would
+    for field, value in (("title", TITLE), ("article", SEED_LIKE)):
+        element = browser.find_element(By.ID, field)
+        browser.execute_script("arguments[0].value = arguments[1]", element, value)
+    boxes = browser.find_elements(By.CSS_SELECTOR, "#analyses input[type=checkbox]")
+    assert {b.get_attribute("value") for b in boxes if b.is_selected()} >= {
+        "entities", "keyphrases", "quotes"
+    }  # fmt: skip
+    browser.find_element(By.ID, "analyse").click()
+    result = browser.find_element(By.ID, "result")
+    wait.until(lambda _: result.get_attribute("data-status"))
+    assert result.get_attribute("data-status") == "succeeded"
+    job_id = result.get_attribute("data-job")
+    job, text = client.get(job_id), client.text(job_id)
+    assert sorted(job["analyses"]) == sorted(
+        ["summary", "sentiment", "topics", "entities", "keyphrases", "quotes"]
+    )
+
+    marks = browser.find_elements(By.CSS_SELECTOR, "#text mark.entity")
+    shown = [
+        (
+            int(m.get_attribute("data-start")),
+            int(m.get_attribute("data-end")),
+            m.get_attribute("textContent"),
+            m.get_attribute("data-type"),
+            m.get_attribute("data-entity"),
+        )
+        for m in marks
+    ]
+    expected = sorted(
+        (m["start"], m["end"], m["text"], e["type"], e["name"])
+        for e in job["results"]["entities"]["entities"]
+        for m in e["mentions"]
+    )
+    assert shown == expected  # every mention, at its offsets, with its entity's type
+    assert all(text[start:end] == shown_text for start, end, shown_text, *_ in shown)
+    [temur] = [
+        mark for mark, item in zip(marks, shown, strict=True) if item[4] == "Temur Batirashvili"
+    ]
+    start = int(temur.get_attribute("data-start"))
+    assert temur.get_attribute("textContent") == "Temur Batirashvili"
+    assert temur.get_attribute("data-type") == "person"
+    assert sum(ord(c) > 0xFFFF for c in text[:start]) >= 2  # emoji before it: offsets held
+    assert "salience" in temur.get_attribute("title") and "sentiment" in temur.get_attribute(
+        "title"
+    )
+
+    def colour_of(element) -> str:  # noqa: ANN001
+        return element.value_of_css_property("border-bottom-color")
+
+    places = [mark for mark, item in zip(marks, shown, strict=True) if item[3] == "place"]
+    legend = browser.find_element(By.CSS_SELECTOR, "#legend [data-type=person]")
+    assert places and colour_of(temur) == colour_of(legend) != colour_of(places[0])
+
+    rows = browser.find_elements(By.CSS_SELECTOR, "#entities tr.entity")
+    assert [r.get_attribute("data-name") for r in rows] == [
+        e["name"] for e in job["results"]["entities"]["entities"]
+    ]
+    row = next(r for r in rows if r.get_attribute("data-name") == "Temur Batirashvili")
+    entity = next(
+        e for e in job["results"]["entities"]["entities"] if e["name"] == "Temur Batirashvili"
+    )
+    assert entity["sentiment"]["label"] in row.find_element(By.CSS_SELECTOR, ".feeling").text
+
+    quotes = job["results"]["quotes"]["quotes"]
+    items = browser.find_elements(By.CSS_SELECTOR, "#quotes li.quote")
+    assert [int(i.get_attribute("data-start")) for i in items] == [q["start"] for q in quotes]
+    said = [
+        (
+            i.find_element(By.CSS_SELECTOR, ".speaker").text,
+            i.find_element(By.CSS_SELECTOR, ".cue").text,
+        )
+        for i in items
+        if "don’t worry dad" in i.find_element(By.CSS_SELECTOR, ".quote-text").text
+    ]
+    assert said == [("Temur Batirashvili", "said")]
+    assert all(
+        i.find_element(By.CSS_SELECTOR, ".speaker").text
+        == (q["speaker"]["name"] if q["speaker"] else "unattributed")
+        for i, q in zip(items, quotes, strict=True)
+    )
+    in_text = browser.find_elements(By.CSS_SELECTOR, "#text .quote")
+    assert "Temur Batirashvili" in {piece.get_attribute("data-speaker") for piece in in_text}
+    phrases = browser.find_elements(By.CSS_SELECTOR, "#keyphrases li.keyphrase")
+    assert len(phrases) == len(job["results"]["keyphrases"]["keyphrases"]) >= 1
+    summary = browser.find_elements(By.CSS_SELECTOR, "#text mark.summary")
+    assert len(summary) == len(job["results"]["summary"]["sentences"])  # still whole sentences
+    assert "<img src=x onerror='window.pwned=1'>" in browser.find_element(By.ID, "text").text
+    assert not browser.find_elements(By.CSS_SELECTOR, "#result img")
+    assert browser.execute_script("return window.pwned") is None
+
+    screenshot = Path(stack.log_dir) / "dashboard-entities.png"
+    browser.find_element(By.ID, "result").screenshot(str(screenshot))
+    print(f"dashboard screenshot: {screenshot}")
+
+
 def test_the_dashboards_live_view_shows_each_event_as_it_happens(stack, browser) -> None:  # noqa: ANN001
     """The live view follows the job's event stream and nothing else: for an article whose
     prepare takes seconds, job.queued shows while the job still runs (events used to arrive
@@ -99,6 +225,10 @@ def test_the_dashboards_live_view_shows_each_event_as_it_happens(stack, browser)
     browser.refresh()  # as after the key form: the key is kept in the tab
     article = browser.find_element(By.ID, "article")
     browser.execute_script("arguments[0].value = arguments[1]", article, long_story(2900))
+    browser.execute_script(  # the first three analyses: their events alone
+        "for (const box of document.querySelectorAll('#analyses input'))"
+        " box.checked = ['summary', 'sentiment', 'topics'].includes(box.value)"
+    )
     browser.find_element(By.ID, "analyse").click()
     result = browser.find_element(By.ID, "result")
 

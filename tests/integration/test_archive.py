@@ -8,6 +8,7 @@ and leaves with its month when the retention passes.
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from copydesk.archive.articles import Archive, month_start
 from copydesk.archive.outbox import OUTBOX
 from copydesk.core.ids import now_rfc3339
 from copydesk.core.settings import Settings
+from copydesk.intake.room import REREAD_SECONDS
 from copydesk.devstack.receiver import Receiver
 from copydesk.devstack.waiting import wait_for
 from copydesk.store.jobs import RedisJobStore
@@ -258,6 +260,7 @@ def test_a_full_outbox_refuses_new_jobs_with_archive_behind(
     _finished_job(archiving_store)
     assert client.post("/v1/jobs", json=body, headers=alice).status_code == 202
     _finished_job(archiving_store)  # two wait now: PostgreSQL away, say
+    time.sleep(REREAD_SECONDS)  # the intake reads the outbox's depth at most once a second
     refused = client.post("/v1/jobs", json=body, headers=alice)
     assert refused.status_code == 503 and refused.get_json()["code"] == "archive_behind"
     assert refused.headers["Retry-After"]

@@ -71,6 +71,61 @@ def test_metrics_show_every_series_after_a_job(client, start_worker, store) -> N
     assert 0 < used.value and limit.value == info["maxmemory"]  # the tests' Redis: unbounded
 
 
+def test_metrics_show_the_parse_based_analyses_and_the_parse(
+    client, start_worker, seed_article
+) -> None:  # noqa: ANN001
+    """Issue 18's analyses are counted and timed like the first three, and the prepare stage's
+    parse (and its sentence embedding) get a duration histogram of their own, with how many
+    parses read the whole text: a parse cut short by its budget is not a failure, so only
+    here does an operator see it happen."""
+    start_worker()
+    asked = ["entities", "keyphrases", "quotes"]
+    ids = [
+        client.post("/v1/jobs", json={"article": {"text": text}, "analyses": asked}).get_json()[
+            "id"
+        ]
+        for text in (seed_article, "Angela Merkel met Emmanuel Macron in Paris on Monday.")
+    ]
+    for job_id in ids:
+        wait_for(lambda: client.get(f"/v1/jobs/{job_id}").get_json()["status"] == "succeeded")
+
+    samples = _samples(client)
+    analyses = {
+        (s.labels["analysis"], s.labels["outcome"]): s for s in samples["copydesk_analyses_total"]
+    }
+    for name in asked:
+        assert analyses[(name, "succeeded")].value == 2
+    counts = {
+        s.labels["analysis"]: s.value for s in samples["copydesk_analysis_duration_seconds_count"]
+    }
+    assert {name: counts[name] for name in asked} == dict.fromkeys(asked, 2)
+    steps = {s.labels["step"]: s.value for s in samples["copydesk_prepare_duration_seconds_count"]}
+    assert steps == {"parse": 2, "embed": 2}  # keyphrases and entities read the vectors
+    sums = {s.labels["step"]: s.value for s in samples["copydesk_prepare_duration_seconds_sum"]}
+    assert 0 < sums["parse"] < 60 and 0 < sums["embed"] < 60
+    buckets = [
+        s
+        for s in samples["copydesk_prepare_duration_seconds_bucket"]
+        if s.labels["step"] == "parse"
+    ]
+    assert [s.labels["le"] for s in buckets][-1] == "+Inf" and buckets[-1].value == 2
+    parses = {s.labels["outcome"]: s.value for s in samples["copydesk_parses_total"]}
+    assert parses == {"whole": 2}
+
+
+def test_a_parse_cut_short_by_its_budget_is_counted(client, start_worker, settings) -> None:  # noqa: ANN001
+    """A parse that stops at COPYDESK_PARSE_MAX_CHARS reads part of the text: counted so."""
+    start_worker(settings.model_copy(update={"parse_max_chars": 1000, "parse_window_chars": 500}))
+    text = " ".join(f"Officials in Berlin said the talks on day {i} went well." for i in range(60))
+    job_id = client.post(
+        "/v1/jobs", json={"article": {"text": text}, "analyses": ["entities"]}
+    ).get_json()["id"]
+    wait_for(lambda: client.get(f"/v1/jobs/{job_id}").get_json()["status"] == "succeeded")
+    assert client.get(f"/v1/jobs/{job_id}").get_json()["results"]["entities"]["coverage"] < 1
+    parses = {s.labels["outcome"]: s.value for s in _samples(client)["copydesk_parses_total"]}
+    assert parses == {"partial": 1}
+
+
 def test_the_oldest_waiting_job_has_an_age(client, store) -> None:  # noqa: ANN001
     import time
 

@@ -4,6 +4,7 @@ as stored jobs expire. A real Redis with a small maxmemory and noeviction, as de
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import redis
 from copydesk.core.settings import Settings
 from copydesk.devstack.redis_server import RedisServer
 from copydesk.devstack.waiting import wait_for
+from copydesk.intake.room import REREAD_SECONDS
 
 MAXMEMORY = 8 * 1024 * 1024
 
@@ -128,6 +130,7 @@ def test_jobs_accepted_before_the_store_filled_still_finish(
     while _memory(small_redis)[0] * 100 < MAXMEMORY * 93:  # past the mark, short of the limit
         small_redis.set(f"test:filler:{filler}", secrets.token_bytes(50_000))  # not a job
         filler += 1
+    time.sleep(REREAD_SECONDS)  # the intake's reading of Redis's memory, from before the filler
     _is_store_full(client.post("/v1/jobs", json={"article": {"text": "One more."}}))
     start_worker(settings)
     for job_id in first:
@@ -146,3 +149,30 @@ def test_the_embedded_redis_is_bounded_never_evicts_and_keeps_event_streams_smal
     config = redis_client.config_get("maxmemory-policy")
     config |= redis_client.config_get("stream-node-max-bytes")
     assert config == {"maxmemory-policy": "noeviction", "stream-node-max-bytes": "1024"}
+
+
+def _info_reads(client: redis.Redis) -> int:
+    return int(client.info("commandstats").get("cmdstat_info", {}).get("calls", 0))
+
+
+def test_far_from_the_mark_a_reading_of_redis_memory_serves_many_jobs_and_near_it_each_job(
+    small_redis: redis.Redis, make_client: Callable[[Settings], Any]
+) -> None:
+    """INFO memory for every submission cost a sixth of the intake's CPU per job: far from the
+    mark one reading serves many small jobs, near it every job reads afresh, and the store
+    still refuses at the mark."""
+    client = make_client(_settings(small_redis, job_ttl_seconds=3600))
+    short = {"article": {"text": "Shares rose after the report."}}
+    before = _info_reads(small_redis)
+    for _ in range(20):
+        assert client.post("/v1/jobs", json=short).status_code == 202
+    reads = _info_reads(small_redis) - before - 1  # this test's own INFO
+    assert 1 <= reads <= 3, reads
+
+    filled, refused = _fill(client)
+    _is_store_full(refused)
+    assert _memory(small_redis)[0] < MAXMEMORY
+    before = _info_reads(small_redis)
+    for _ in range(5):  # at the mark, each refusal is a fresh reading
+        _is_store_full(client.post("/v1/jobs", json=short))
+    assert _info_reads(small_redis) - before - 1 == 5

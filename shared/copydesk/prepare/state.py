@@ -14,16 +14,28 @@ from copydesk.core.document import Document
 from copydesk.core.ids import now_rfc3339
 from copydesk.store.base import INFLIGHT, StoreBase, Transition, text
 from copydesk.store.scripts import EMIT, NOW, Script
+from copydesk.store.stats import STATS
 
 SAVE_PREPARED = Script(
-    keys=("job", "channel", "stream", "doc", "vectors", "raw", "inflight", "*queues"),
-    args=("job_id", "doc", "vectors", "article", "now", "ttl", "step", "stall", "*messages"),
+    keys=("job", "channel", "stream", "doc", "vectors", "raw", "inflight", "stats", "*queues"),
+    args=(
+        "job_id",
+        "doc",
+        "vectors",
+        "article",
+        "now",
+        "ttl",
+        "step",
+        "stall",
+        "stats",
+        "*messages",
+    ),
     body=NOW
     + EMIT
     + """
 -- ``vectors`` is '' for none; ``messages`` go one to each of ``queues``. Step 'text' stores the
 -- document and queues the analyses that need no vectors (once); step 'final' stores the vectors
--- and queues the rest, and ends preparing.
+-- and queues the rest, and ends preparing, counting its ``stats`` for /metrics (once a job).
 if redis.call('EXISTS', K.job) == 0 then return 'missing' end
 if redis.call('HGET', K.job, 'prepared') == '1' then return 'done' end
 if redis.call('HEXISTS', K.job, 'completed_at') == 1 then  -- cancelled meanwhile: text only
@@ -39,6 +51,11 @@ redis.call('HSET', K.job, 'text_ready', '1', 'article', A.article, 'updated_at',
 if A.step == 'final' then
   redis.call('HSET', K.job, 'prepared', '1')
   redis.call('DEL', K.raw)
+  if A.stats ~= '' then
+    local stats = cjson.decode(A.stats)
+    for _, field in ipairs(stats.counts) do redis.call('HINCRBY', K.stats, field, 1) end
+    for _, sum in ipairs(stats.sums) do redis.call('HINCRBYFLOAT', K.stats, sum[1], sum[2]) end
+  end
 end
 emit({type='job.' .. A.step .. '_prepared'})
 redis.call('ZADD', K.inflight, 'GT', now() + tonumber(A.stall), A.job_id)
@@ -62,6 +79,7 @@ class PrepareState(StoreBase):
         article: dict[str, Any],
         messages: list[tuple[str, str]],
         step: str = "final",
+        stats: str = "",
     ) -> str:
         """Store the prepared document and vectors and queue the analyses, in one step.
 
@@ -71,6 +89,7 @@ class PrepareState(StoreBase):
         once even across deliveries, so they never wait for the encoder; ``"final"`` follows.
         Analyses that failed in the prepare stage are recorded before this, so the document
         is stored even when they ended the job (``GET .../text`` still shows it).
+        ``stats`` (``copydesk.store.stats.prepare_stats``) are counted with the final step.
         """
         job = self.keys_of(job_id)
         keys = {
@@ -81,6 +100,7 @@ class PrepareState(StoreBase):
             "vectors": job.vectors,
             "raw": job.raw,
             "inflight": INFLIGHT,
+            "stats": STATS,
             "queues": [queue for queue, _ in messages],
         }
         args = {
@@ -92,6 +112,7 @@ class PrepareState(StoreBase):
             "ttl": self.ttl,
             "step": step,
             "stall": self.stall,
+            "stats": stats,
             "messages": [payload for _, payload in messages],
         }
         return text(self.run(SAVE_PREPARED, keys=keys, args=args))

@@ -44,6 +44,7 @@ class JobStore(Protocol):
         article: dict[str, Any],
         messages: list[tuple[str, str]],
         step: str = "final",
+        stats: str = "",
     ) -> str: ...
     def start_analysis(
         self, job_id: str, analysis: str, *, token: str = "", retry: bool = False

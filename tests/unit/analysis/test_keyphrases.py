@@ -11,7 +11,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from copydesk.analyse.keyphrases import KeyphraseExtractor, candidates, key, mmr, trim
+from copydesk.analyse.keyphrases import (
+    Candidate,
+    SHORTLIST,
+    SHORTLIST_PER_PHRASE,
+    KeyphraseExtractor,
+    candidates,
+    key,
+    mmr,
+    relevance,
+    trim,
+)
 from copydesk.analyse.registry import AnalyserRegistry
 from copydesk.core.document import Document
 from copydesk.core.errors import AnalysisError
@@ -67,8 +77,19 @@ def test_mmr_ranks_by_score_alone_without_diversity_and_spreads_with_it() -> Non
     assert mmr(scores, vectors, top_k=5, diversity=0.3) == [0, 2, 1]
 
 
+def test_relevance_blends_closeness_with_how_often_the_article_names_a_phrase() -> None:
+    def named(times: int) -> Candidate:
+        return Candidate(surfaces=["x"] * times, spans={(i, i + 1) for i in range(times)})
+
+    often, once, close_once = named(4), named(1), named(1)
+    scores = relevance(np.array([0.5, 0.5, 0.6]), [often, once, close_once])
+    assert scores[0] > scores[2] > scores[1]  # frequency outweighs a little closeness
+    assert np.all(scores <= 1) and np.all(scores >= -1)
+    assert relevance(np.array([]), []).shape == (0,)
+
+
 def test_candidates_are_the_parse_phrases_with_spans_that_index_the_text(seed) -> None:
-    found = candidates(seed)
+    found = candidates(seed, most=1000)
     assert found and len({id(c) for c in found}) == len(found)
     texts = {c.text: c for c in found}
     assert texts["Russia"].entity == "place" and len(texts["Russia"].spans) >= 4
@@ -95,6 +116,18 @@ def test_keyphrases_choose_top_k_with_scores_and_spans(seed) -> None:
         for span in phrase["spans"]:
             assert seed.text[span["start"] : span["end"]]
     assert result["coverage"] == 1.0
+
+
+def test_the_shortlist_embedded_is_the_most_frequent_candidates_sized_by_top_k(seed) -> None:
+    """Embedding is most of what key phrases cost: only a shortlist is embedded."""
+    every = candidates(seed, most=1000)
+    assert len(every) > SHORTLIST  # the seed article has more candidates than the shortlist
+    analyser = KeyphraseExtractor()
+    default = analyser.preprocess(seed, {}).candidates
+    assert default == every[:SHORTLIST]
+    assert [len(c.spans) for c in default] == sorted((len(c.spans) for c in default), reverse=True)
+    wide = analyser.preprocess(seed, {"top_k": 50}).candidates
+    assert len(wide) == min(len(every), 50 * SHORTLIST_PER_PHRASE)
 
 
 @pytest.mark.parametrize("options", [{"top_k": 0}, {"top_k": 51}, {"diversity": 1.5}, {"x": 1}])

@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from copydesk.analyse.quotes import QuoteFinder, attribute, quotations
+from copydesk.analyse.canonical import merge
+from copydesk.analyse.quotes import Quote, QuoteFinder, Speakers, attribute, quotations
 from copydesk.analyse.registry import AnalyserRegistry
 from copydesk.core.errors import AnalysisError
-from copydesk.core.parse import Cue
+from copydesk.core.document import Span
+from copydesk.core.parse import Cue, Mention
 from copydesk.core.settings import Settings
 from copydesk.prepare.stage import PrepareStage
 
@@ -153,3 +155,90 @@ def test_bad_options_fail_the_analysis(stage, options) -> None:
     prepared = stage.text({"text": SEED}, analyses=["quotes"], options={"quotes": {}})
     with pytest.raises(AnalysisError):
         QuoteFinder().preprocess(prepared.doc, options)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a straight quote reopened after a sentence goes on: its paragraphs were joined
+        (
+            'She said: "We have doubled it already. "We will double it again." Then she left.',
+            ['"We have doubled it already. "We will double it again."'],
+        ),
+        # a mark after a space opens, before one closes: a stray one does not shift the rest
+        (
+            'A "stray mark in the words here and then "a real quote of words," he said.',
+            ['"a real quote of words,"'],
+        ),
+        # three words are a quote; capitalised words alone are a name or a title
+        ('It was a "very serious matter", he said.', ['"very serious matter"']),
+        ('Originally dubbed "Jerry\'s Guide to the World Wide Web" the firm grew.', []),
+    ],
+)
+def test_straight_marks_and_short_quotes(text: str, expected: list[str]) -> None:
+    assert quoted(text) == expected
+
+
+def test_a_quote_open_at_the_end_of_the_text_runs_to_its_end() -> None:
+    text = 'Then she said. "I want somebody there who will do a job there.'
+    assert quoted(text) == ['"I want somebody there who will do a job there.']
+
+
+def test_a_pronoun_with_no_speaker_before_it_is_the_one_person_just_named(stage) -> None:
+    text = (
+        "Grant Dean, chair of the committee, praised all the entrants warmly.\n\n"
+        "“Without a doubt, this has been a landmark year for us,” he added."
+    )
+    assert speakers(run(stage, text)) == ["Grant Dean"]
+
+
+def test_a_pronoun_after_two_people_named_together_is_ambiguous(stage) -> None:
+    text = (
+        "Grant Dean met Olaf Scholz in Berlin on Monday.\n\n"
+        "“Without a doubt, this has been a landmark year for us,” he added."
+    )
+    assert speakers(run(stage, text)) == [None]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "“We want a wide variety of people for the roles,” the Canada-based company said.",
+        "“It needs to be put in its context now,” the outgoing European Commissioner said.",
+    ],
+)
+def test_a_place_or_nationality_that_qualifies_the_subject_does_not_speak(stage, text) -> None:
+    assert speakers(run(stage, text)) == [None]
+
+
+def test_a_long_subject_that_ends_with_a_surname_names_the_person() -> None:
+    text = "Dominic Grieve spoke. But shadow attorney general Mr Grieve said: “Not now, no.”"
+    entities = merge(text, [Mention(0, 14, "PERSON", 0)])
+    said = text.index("said")
+    subject = text.index("shadow")
+    quote = Quote(
+        text.index("“"), len(text), "direct", cue(said, said + 4, 1, subject=(subject, said - 1))
+    )
+    speakers = Speakers(text, entities, [Span(0, 21), Span(22, len(text))])
+    assert speakers.resolve(quote).name == "Dominic Grieve"
+
+
+def test_a_name_in_the_attribution_is_no_new_voice_for_the_next_quote() -> None:
+    text = "“We started with it,” said Rachel Harker, spokeswoman for Hypertag. “It works well.”"
+    entities = merge(text, [Mention(27, 40, "PERSON", 0), Mention(58, 66, "PERSON", 0)])
+    said = text.index("said")
+    first = Quote(0, 21, "direct", cue(said, said + 4, 0, subject=(27, 40)))
+    second = Quote(text.rindex("“"), len(text), "direct")
+    speakers = Speakers(text, entities, [Span(0, 67), Span(68, len(text))])
+    assert [speakers.resolve(q).name for q in (first, second)] == ["Rachel Harker"] * 2
+
+
+def test_he_after_a_group_spoke_is_the_person_just_named() -> None:
+    text = "The Tories said it was “a grave breach of trust”. Andrew Tyrie spoke. “It is bad,” he said."
+    entities = merge(text, [Mention(4, 10, "NORP", 0), Mention(50, 62, "PERSON", 1)])
+    said = text.rindex("said")
+    he = text.index(" he ") + 1
+    first = Quote(23, 48, "direct", cue(11, 15, 0, subject=(0, 10)))
+    second = Quote(70, he - 1, "direct", cue(said, said + 4, 2, subject=(he, he + 2)))
+    speakers = Speakers(text, entities, [Span(0, 49), Span(50, 69), Span(70, len(text))])
+    assert [speakers.resolve(q).name for q in (first, second)] == ["Tories", "Andrew Tyrie"]

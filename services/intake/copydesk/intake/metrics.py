@@ -6,7 +6,9 @@ Two sources, so the figures are right however many processes and hosts run:
   ``PROMETHEUS_MULTIPROC_DIR`` is set (``make run`` and the image set it);
 - everything the workers and the dispatcher do, counted in Redis by the store's own scripts
   (``copydesk:stats``: jobs accepted and ended by status, analyses by analysis, model and
-  outcome with duration histograms, webhook attempts by outcome), plus queue depths per queue
+  outcome with duration histograms, the prepare stage's parse and sentence embedding with
+  duration histograms and how many parses read the whole text, webhook attempts by outcome),
+  plus queue depths per queue
   and priority, the age of the oldest waiting job, and from presence the live worker
   processes per queue, the dispatchers and each worker process's RSS, and Redis's memory
   against its maxmemory (new jobs get 503 store_full near it). The intake reads these at
@@ -88,8 +90,17 @@ class RedisCollector(Collector):
             "its row).",
             labels=["outcome"],
         )
+        parses = CounterMetricFamily(
+            "copydesk_parses",
+            "Prepare-stage parses (jobs asking for entities, keyphrases or quotes) by how much "
+            "of the text they read: whole, or partial (COPYDESK_PARSE_MAX_CHARS or "
+            "COPYDESK_PARSE_SECONDS stopped it; the results' coverage is below 1).",
+            labels=["outcome"],
+        )
         buckets: dict[str, dict[str, int]] = {}
         sums: dict[str, float] = {}
+        step_buckets: dict[str, dict[str, int]] = {}
+        step_sums: dict[str, float] = {}
         for field, value in stats.items():
             kind, _, rest = field.partition("|")
             if kind == "jobs":
@@ -106,17 +117,24 @@ class RedisCollector(Collector):
                 buckets.setdefault(analysis, {})[bound] = int(value)
             elif kind == "seconds_sum":
                 sums[rest] = float(value)
-        yield from (jobs, analyses, webhooks, archived)
-        durations = HistogramMetricFamily(
-            "copydesk_analysis_duration_seconds", "Time each analysis took.", labels=["analysis"]
-        )
-        for analysis, counts in sorted(buckets.items()):
-            running, cumulative = 0, []
-            for bound in [*map(repr, DURATION_BUCKETS), "+Inf"]:
-                running += counts.get(bound, 0)
-                cumulative.append((bound, running))
-            durations.add_metric([analysis], cumulative, sum_value=sums.get(analysis, 0.0))
-        yield durations
+            elif kind == "step_bucket":
+                step, bound = rest.split("|", 1)
+                step_buckets.setdefault(step, {})[bound] = int(value)
+            elif kind == "step_sum":
+                step_sums[rest] = float(value)
+            elif kind == "parse":
+                parses.add_metric([rest], float(value))
+        yield from (jobs, analyses, webhooks, archived, parses)
+        yield _histogram(
+            "copydesk_analysis_duration_seconds", "Time each analysis took.", "analysis",
+            buckets, sums,
+        )  # fmt: skip
+        yield _histogram(
+            "copydesk_prepare_duration_seconds",
+            "Time the prepare stage's costly steps took: parse (once per job asking for "
+            "entities, keyphrases or quotes) and embed (the sentence encoder).",
+            "step", step_buckets, step_sums,
+        )  # fmt: skip
         depth = GaugeMetricFamily(
             "copydesk_queue_depth", "Messages waiting per queue and priority.",
             labels=["queue", "priority"],
@@ -184,6 +202,24 @@ class RedisCollector(Collector):
             "Redis's maxmemory (0: unbounded, and noeviction then never applies).",
             value=float(memory.get("maxmemory", 0)),
         )
+
+
+def _histogram(
+    name: str,
+    documentation: str,
+    label: str,
+    buckets: dict[str, dict[str, int]],
+    sums: dict[str, float],
+) -> HistogramMetricFamily:
+    """A histogram family from per-bucket counts (each bucket's own, not yet cumulative)."""
+    family = HistogramMetricFamily(name, documentation, labels=[label])
+    for value, counts in sorted(buckets.items()):
+        running, cumulative = 0, []
+        for bound in [*map(repr, DURATION_BUCKETS), "+Inf"]:
+            running += counts.get(bound, 0)
+            cumulative.append((bound, running))
+        family.add_metric([value], cumulative, sum_value=sums.get(value, 0.0))
+    return family
 
 
 def _age(client, key: str, now: float) -> float:  # noqa: ANN001

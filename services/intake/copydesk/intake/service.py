@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +29,7 @@ from copydesk.core.ids import new_job_id, now_rfc3339
 from copydesk.store.idempotency import Idempotency
 from copydesk.store.jobs import RedisJobStore
 from copydesk.intake.auth import OPEN_TENANT, Keyring
-from copydesk.intake.room import StoreRoom
+from copydesk.intake.room import REREAD_SECONDS, StoreRoom, job_weight
 
 
 _NO_EXAMPLES = (
@@ -45,6 +46,8 @@ class IntakeService:
     keyring: Keyring = field(default_factory=lambda: Keyring(()))
     room: StoreRoom | None = None  # refuses new jobs while Redis is near its maxmemory
     archive: Archive | None = None  # finished jobs Redis let go (COPYDESK_DATABASE_URL)
+    _outbox_read_at: float = field(default=float("-inf"), repr=False)
+    _outbox_waiting: int = field(default=0, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> IntakeService:
@@ -84,7 +87,7 @@ class IntakeService:
         job instead of making a second; used for a different request, it is a 422.
         """
         self._check(request)
-        self._check_room()
+        self._check_room([request])
         try:
             job_id, record, article, message = self._entry(
                 request, base_url=base_url, tenant=tenant, priority=request.priority
@@ -133,7 +136,7 @@ class IntakeService:
         self._check_destination(request)
         for job in request.jobs:
             self._check(job)
-        self._check_room()
+        self._check_room(request.jobs)
         batch_id = new_job_id()
         entries = [
             self._entry(
@@ -185,19 +188,27 @@ class IntakeService:
         self._check_destination(request)
         self._check_available(request)
 
-    def _check_room(self) -> None:
+    def _check_room(self, jobs: list[JobRequest]) -> None:
         """503 store_full while Redis is near its maxmemory (see ``copydesk.intake.room``),
         503 archive_behind while the archive's outbox is full."""
         if self.room is not None:
-            self.room.check()
+            chars = (len(job.article.text or "") + len(job.article.html or "") for job in jobs)
+            self.room.check(sum(job_weight(n) for n in chars))
         if self.archive is not None:
             self._check_outbox()
 
     def _check_outbox(self) -> None:
         """503 archive_behind while COPYDESK_ARCHIVE_OUTBOX_MAX finished jobs wait for the
-        archive: each keeps its Redis copy until archived, so the wait is bounded here."""
-        waiting = self.store.outbox_depth()
+        archive: each keeps its Redis copy until archived, so the wait is bounded here. The
+        depth is read at most once a second (REREAD_SECONDS, as the store's room): a second
+        of jobs past the bound is nothing beside it, a round trip per job is not."""
+        now = time.monotonic()
+        if now - self._outbox_read_at >= REREAD_SECONDS:
+            self._outbox_waiting = self.store.outbox_depth()
+            self._outbox_read_at = now
+        waiting = self._outbox_waiting
         if waiting >= self.settings.archive_outbox_max:
+            self._outbox_read_at = float("-inf")  # read again on the next job
             raise errors.ArchiveBehind(
                 f"{waiting} finished jobs wait to be archived (PostgreSQL away or slow); new "
                 "jobs are accepted again as they are"

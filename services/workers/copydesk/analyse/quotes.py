@@ -2,24 +2,29 @@
 
 Direct quotes are found in the text by their quotation marks (``PAIRS``): curly, straight
 and guillemets, and quotes that run across paragraphs the way newspapers write them (a
-paragraph that opens a quote without closing it, and a next one that opens it again). A
-quote of fewer than ``MIN_WORDS`` words is a scare quote or a name ("Omar the Chechen") and
-is left out. Indirect speech is a speech verb's reported clause ("X said that ...") outside
-any quotation marks.
+paragraph that opens a quote without closing it, and a next one that opens it again, or
+the same in one paragraph when a text joined them). A straight mark opens or closes by the
+space around it. A quote of fewer than ``MIN_WORDS`` words, or of capitalised words only,
+is a scare quote, a name or a title ("Omar the Chechen") and is left out. Indirect speech
+is a speech verb's reported clause ("X said that ...") outside any quotation marks.
 
 Speakers come from the speech cues the prepare stage's parse stored (a speech verb, its
 subject, its clause). A quote takes the nearest cue outside it, in the same or the next
-sentence (or the cue whose clause holds it). Its speaker is:
+sentence (or the cue whose clause holds it). Its speaker (``speakers.Speakers``) is:
 
-1. the entity the cue's subject names (merged as entities are: "Batirashvili" is
-   "Temur Batirashvili"), or, when the parser tagged no entity there, the one entity whose
-   longer name ends with the subject's one or two capitalised words ("Scholz");
+1. the entity the cue's subject names as its head (merged as entities are: "Batirashvili"
+   is "Temur Batirashvili"), or, when the parser tagged no entity there, the one entity
+   whose longer name ends with the subject's last capitalised words ("Mr Scholz");
 2. for "he", "she" or "they", the last named speaker, when no other person was mentioned
-   since that speaker's quote (unambiguous), otherwise ``null``;
+   since that speaker's quote and its attribution (unambiguous); for "he" or "she" with no
+   speaker before them (or a group, "the Tories"), the one person named in the last
+   sentence that names people, two sentences back at most; otherwise ``null``;
 3. ``null`` when the subject names no entity ("an official said"); the cue and the words
    of the attribution are still given;
 4. for a direct quote with no cue, the speaker of the direct quote just before it, when no
    other person was mentioned in between (a quote that goes on in the next paragraph).
+
+Measured on a hand-checked set of BBC stories against textacy: bench/quality_quotes.py.
 """
 
 from __future__ import annotations
@@ -31,17 +36,21 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from copydesk.analyse.base import Analyser, Result, coverage, require_parse
-from copydesk.analyse.canonical import Entity, merge, tokens
+from copydesk.analyse.canonical import Entity, merge
+from copydesk.analyse.speakers import Speakers
 from copydesk.core.document import Document
 from copydesk.core.errors import UnsupportedLanguage
 from copydesk.core.options import QuotesOptions, checked
 from copydesk.core.parse import Cue
 
-VERSION = "copydesk-quotes/1"
+VERSION = "copydesk-quotes/2"  # /2: straight marks by their spaces, speakers by the subject head
 PAIRS: Final = {"“": "”", "«": "»", '"': '"'}
-MIN_WORDS: Final = 4
+MIN_WORDS: Final = 3
+_CLOSERS: Final = frozenset(PAIRS.values())
+_MARKS: Final = frozenset(PAIRS) | _CLOSERS
+_ENDS: Final = frozenset(".?!…")
+_SMALL: Final = frozenset("a an the of to in on at for and or but by with from de la".split())
 MAX_GAP: Final = 120  # characters between a quote and its cue
-PRONOUNS: Final = frozenset({"he", "she", "they"})
 _PARAGRAPH = re.compile(r"\n\s*\n")
 
 
@@ -59,30 +68,65 @@ def quotations(text: str) -> list[tuple[int, int]]:
     """Spans of the direct quotations in ``text``, marks included, across paragraphs.
 
     A quote left open at a paragraph's end goes on when the next paragraph opens with a
-    quotation mark; otherwise it was a stray mark, and is dropped.
+    quotation mark; otherwise it was a stray mark, and is dropped. Inside one paragraph, an
+    opening mark after a sentence's end goes on with the open quote too (text that joined a
+    quote's paragraphs keeps each one's opening mark); one mid-sentence means the first
+    was stray. A quote still open where the text ends runs to its end.
     """
     breaks = [m.start() for m in _PARAGRAPH.finditer(text)]
-    closers = set(PAIRS.values())
     found: list[tuple[int, int]] = []
     opened: tuple[int, str] | None = None
     last = 0  # the quote's latest mark: a paragraph break after it is crossed by the next
-    for index, mark in ((i, ch) for i, ch in enumerate(text) if ch in PAIRS or ch in closers):
+    for index, mark in ((i, ch) for i, ch in enumerate(text) if ch in _MARKS):
+        opens, closes = _roles(text, index)
         if opened is not None and _crossed(breaks, last, index):
-            if mark in PAIRS and _opens_paragraph(text, index):
+            if opens and mark == opened[1] and _opens_paragraph(text, index):
                 last = index  # the quote goes on in this paragraph
                 continue
             opened = None  # a stray mark: what follows starts afresh
         if opened is None:
-            if mark in PAIRS:
+            if opens:
                 opened, last = (index, mark), index
             continue
         start, opening = opened
-        if mark == PAIRS[opening]:
+        if closes and mark == PAIRS[opening]:
             found.append((start, index + 1))
             opened = None
-        elif mark in PAIRS:
+        elif opens and mark == opening and _after_sentence(text, index):
+            last = index  # a joined paragraph of the same quote
+        elif opens:
             opened, last = (index, mark), index  # a second opening: the first was stray
-    return [(a, b) for a, b in found if len(text[a + 1 : b - 1].split()) >= MIN_WORDS]
+    if opened is not None and text.rstrip()[-1:] in _ENDS:
+        found.append((opened[0], len(text.rstrip())))
+    return [(a, b) for a, b in found if _spoken(text[a:b])]
+
+
+def _roles(text: str, index: int) -> tuple[bool, bool]:
+    """Whether the mark at ``index`` may open a quote, and whether it may close one.
+
+    Curly marks and guillemets say which they are; a straight mark opens after white space
+    (or a bracket or dash) before a word, and closes otherwise.
+    """
+    mark = text[index]
+    if mark != '"':
+        return mark in PAIRS, mark in _CLOSERS
+    before = text[index - 1] if index else " "
+    after = text[index + 1] if index + 1 < len(text) else " "
+    opens = (before.isspace() or before in "([-—/") and not after.isspace()
+    return opens, not opens
+
+
+def _after_sentence(text: str, index: int) -> bool:
+    return text[:index].rstrip()[-1:] in _ENDS
+
+
+def _spoken(quote: str) -> bool:
+    """At least ``MIN_WORDS`` words, not all of them capitalised but the small ones
+    (a name or a title: "Omar the Chechen", "Jerry's Guide to the World Wide Web")."""
+    words = re.findall(r"[\w'’-]+", quote)
+    if len(words) < MIN_WORDS:
+        return False
+    return not all(w[0].isupper() or w.casefold() in _SMALL for w in words)
 
 
 def _crossed(breaks: list[int], after: int, before: int) -> bool:
@@ -159,7 +203,7 @@ class QuoteFinder(Analyser):
         assert doc.parse is not None
         opts = checked(QuotesOptions, options)
         entities = merge(doc.text, doc.parse.mentions)
-        speakers = Speakers(doc.text, entities)
+        speakers = Speakers(doc.text, entities, doc.sentences)
         quotes = []
         for quote in outputs:
             speaker = speakers.resolve(quote)
@@ -199,73 +243,3 @@ class QuoteFinder(Analyser):
                 else None
             ),
         }
-
-
-class Speakers:
-    """Resolve each quote's cue to an entity, in text order (pronouns need what came before)."""
-
-    def __init__(self, text: str, entities: Sequence[Entity]) -> None:
-        self.text = text
-        self.entities = entities
-        self.people = sorted(
-            (m.start, e) for e in entities if e.type == "person" for m in e.mentions
-        )
-        self.last: tuple[Entity, int] | None = None  # the last named speaker, and where
-        self.previous: tuple[Entity, int] | None = None  # the speaker of the quote before
-
-    def resolve(self, quote: Quote) -> Entity | None:
-        cue = quote.cue
-        if cue is None:
-            if quote.kind == "direct" and self.previous is not None:
-                speaker, since = self.previous
-                if self._alone(speaker, since, quote.start):
-                    return self._said(speaker, quote, quote.end)
-            self.previous = None
-            return None
-        if cue.subject_start < 0:
-            self.previous = None
-            return None
-        subject = self.text[cue.subject_start : cue.subject_end]
-        named = self._named(cue.subject_start, cue.subject_end)
-        if named is not None:
-            return self._said(named, quote, max(quote.end, cue.end))
-        if subject.strip().casefold() in PRONOUNS and self.last is not None:
-            speaker, since = self.last
-            if self._alone(speaker, since, min(quote.start, cue.start)):
-                return self._said(speaker, quote, max(quote.end, cue.end))
-        self.previous = None
-        return None
-
-    def _said(self, speaker: Entity, quote: Quote, end: int) -> Entity:
-        self.last = (speaker, end)
-        self.previous = (speaker, end) if quote.kind == "direct" else None
-        return speaker
-
-    def _alone(self, speaker: Entity, since: int, until: int) -> bool:
-        """No person but ``speaker`` is mentioned in ``[since, until)``."""
-        between = {id(e) for start, e in self.people if since <= start < until}
-        return between <= {id(speaker)}
-
-    def _named(self, start: int, end: int) -> Entity | None:
-        """The entity with a mention inside the subject; a person first, then the longest
-        mention ("Russia said" names a place: governments speak by their country's name)."""
-        inside = [
-            (e, m) for e in self.entities for m in e.mentions if start <= m.start and m.end <= end
-        ]
-        if not inside:
-            return self._by_surname(self.text[start:end])
-        inside.sort(key=lambda pair: (pair[0].type != "person", -(pair[1].end - pair[1].start)))
-        return inside[0][0]
-
-    def _by_surname(self, subject: str) -> Entity | None:
-        """The one entity whose longer name ends with ``subject`` ("Scholz" said, where the
-        parser did not tag the surname alone), people first."""
-        words = tokens(subject)
-        if not words or len(words) > 2 or not subject[:1].isupper():
-            return None
-        fuller = [
-            e for e in self.entities if len(e.key) > len(words) and e.key[-len(words) :] == words
-        ]
-        people = [e for e in fuller if e.type == "person"]
-        chosen = people or fuller
-        return chosen[0] if len(chosen) == 1 else None

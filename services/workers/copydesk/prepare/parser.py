@@ -24,6 +24,7 @@ from copydesk.analyse.base import MODEL_LOAD_LOCK
 from copydesk.core.document import Document, Span
 from copydesk.core.errors import AnalysisUnavailable, UnsupportedLanguage
 from copydesk.core.parse import Chunk, Cue, Mention, Parse
+from copydesk.prepare.pos_rules import PosRules
 
 PIPES_NOT_NEEDED = ("lemmatizer",)  # entities and noun chunks need tagger, parser and ner
 PARTS: Final = frozenset({"entities", "chunks", "cues"})  # what a parse may keep
@@ -95,6 +96,7 @@ class SpacyParser:
         self.model = f"spacy/{meta.get('lang', '')}_{meta.get('name', '')}-{meta.get('version')}"
         self.languages: tuple[str, ...] = (meta.get("lang") or "en",)
         self.only_entities = _not_for_entities(nlp)
+        self.pos_rules, self.replaced = _faster_pos(nlp)
 
     def parse(self, doc: Document, budget: Budget, *, parts: Set[str] = PARTS) -> Parse:
         """Parse ``doc``'s sentences window by window within ``budget``; keep ``parts``."""
@@ -106,10 +108,13 @@ class SpacyParser:
         cues: list[Cue] = []
         end, parsed = 0, 0
         texts = (doc.text[w.start : w.end] for w in spans)
-        skip = self.only_entities if parts <= {"entities"} else []
+        tagged = not parts <= {"entities"}  # chunks and cues read parts of speech
+        skip = self.replaced if tagged else self.only_entities
         parsed_docs = self.nlp.pipe(texts, batch_size=4, disable=skip)
         for window, parsed_doc in zip(spans, parsed_docs, strict=False):
             base = window.start
+            if tagged and self.pos_rules is not None:
+                self.pos_rules.apply(parsed_doc)  # what the attribute ruler would have set
             for ent in parsed_doc.ents if "entities" in parts else ():
                 start = base + ent.start_char
                 mentions.append(
@@ -170,6 +175,15 @@ def _not_for_entities(nlp: Any) -> list[str]:
     if "Listener" in str(tok2vec.get("@architectures", "")):
         return []  # it reads the shared tok2vec: keep it running
     return [name for name in nlp.pipe_names if name != "ner"]
+
+
+def _faster_pos(nlp: Any) -> tuple[Any, list[str]]:
+    """The attribute ruler's POS rules as ``PosRules`` and the pipe they replace, or
+    (None, []) when the pipeline has no ruler or one ``PosRules`` cannot read."""
+    if "attribute_ruler" not in nlp.pipe_names:
+        return None, []
+    rules = PosRules.from_ruler(nlp.get_pipe("attribute_ruler").patterns)
+    return (rules, ["attribute_ruler"]) if rules is not None else (None, [])
 
 
 def _index(starts: list[int], offset: int) -> int:

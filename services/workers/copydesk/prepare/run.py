@@ -9,6 +9,7 @@ stops a job whose input keeps killing the worker from looping forever.
 from __future__ import annotations
 
 import functools
+import time
 from typing import Any
 
 from copydesk.core import errors
@@ -18,6 +19,7 @@ from copydesk.core.names import ANALYSIS_TASKS, OPEN_TENANT, queue_key
 from copydesk.prepare.stage import PrepareStage
 from copydesk.store.base import Transition
 from copydesk.store.records import JobStore
+from copydesk.store.stats import prepare_stats
 from copydesk.workers.failures import as_failure
 
 
@@ -68,7 +70,10 @@ def run_prepare(
         save(vectors=None, messages=_messages(job, ready), step="text")
         ready = []
     vectors = None
+    parse = prepared.doc.parse
+    steps = {"parse": parse.ms / 1000} if parse is not None else {}
     if prepared.embedded:
+        began = time.perf_counter()
         try:
             vectors = stage.embed([prepared])[0].vectors
         except Exception as exc:
@@ -77,12 +82,22 @@ def run_prepare(
                 transition = store.record_result(job_id, analysis, failure)
         else:
             ready += list(prepared.embedded)
+            steps["embed"] = time.perf_counter() - began
     save(
         vectors=vectors.to_bytes() if vectors is not None and ready else None,
         messages=_messages(job, ready),
         step="final",
+        stats=prepare_stats(
+            steps=steps,
+            parse=None if parse is None else _reach(parse.end, len(prepared.doc.text)),
+        ),
     )
     return transition
+
+
+def _reach(end: int, length: int) -> str:
+    """``whole`` when the parse read the text to its end, else ``partial`` (a budget ran out)."""
+    return "whole" if end >= length else "partial"
 
 
 def with_label_set(

@@ -1,11 +1,15 @@
 // copydesk dashboard: submit an article, follow its events (SSE over fetch, so the API key
 // can travel in a header), show the summary highlighted in the text, the sentiment of each
-// sentence as a colour, the topic scores as bars, recent jobs and the queues.
+// sentence as a colour, the entities underlined by type and the quotes in the text, the topic
+// scores as bars, the entities, key phrases and quotes with their speakers, recent jobs and
+// the queues. Article text only ever reaches the page as text (textContent, text nodes,
+// attributes), never as markup: bodies come from anywhere.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
 const KEY = "copydesk-api-key";
 const TERMINAL = ["succeeded", "partially_succeeded", "failed", "cancelled"];
+const PANELS = ["entities", "keyphrases", "quotes"];  // each with a "<name>-status" line
 
 function headers(extra = {}) {
   const key = sessionStorage.getItem(KEY);
@@ -45,11 +49,16 @@ $("article-form").addEventListener("submit", async (event) => {
   const isHtml = /^\s*</.test(content) && /<\/?(html|body|p|div|article)\b/i.test(content);
   const article = isHtml ? { html: content } : { text: content };
   if ($("title").value.trim()) article.title = $("title").value.trim();
+  const analyses = Array.from(document.querySelectorAll("#analyses input:checked"), (box) => box.value);
+  if (!analyses.length) {
+    status("Choose at least one analysis");
+    return;
+  }
   try {
     const job = await api("/v1/jobs", {
       method: "POST",
       headers: { "Content-Type": "application/json", "Idempotency-Key": crypto.randomUUID() },
-      body: JSON.stringify({ article, priority: "high" }),
+      body: JSON.stringify({ article, analyses, priority: "high" }),
     });
     status(`Job ${job.id} queued`);
     show(job.id);
@@ -69,8 +78,18 @@ async function show(jobId) {
   $("events").textContent = "";
   for (const id of ["sentiment", "summary"]) $(id).textContent = "waiting…";
   $("topics").innerHTML = "<li>waiting…</li>";
+  for (const name of PANELS) $(`${name}-status`).textContent = "waiting…";
+  $("entities").hidden = true;
+  $("entities").tBodies[0].replaceChildren();
+  for (const id of ["keyphrases", "quotes"]) $(id).replaceChildren();
   articleText = null;
   const results = {};
+  api(`/v1/jobs/${jobId}`).then((job) => {  // the analyses the job asked for; the rest wait for none
+    if ($("result").dataset.job !== jobId) return;
+    for (const name of PANELS) {
+      if (!job.analyses.includes(name)) $(`${name}-status`).textContent = "not requested";
+    }
+  }).catch(() => {});
   const opened = performance.now();
   let ended = null;
   for await (const event of events(jobId)) {
@@ -207,42 +226,246 @@ function render(jobId, results) {
   }
   const summary = results.summary;
   if (summary && summary.status === "succeeded") $("summary").textContent = summary.text;
-  if (articleText !== null) renderText(summary, sentiment);
+  renderEntities(results.entities);
+  renderKeyphrases(results.keyphrases);
+  renderQuotes(results.quotes);
+  if (articleText !== null) renderText(results);
 }
 
-function renderText(summary, sentiment) {
-  // offsets count code points, as Python does; Array.from splits by code point too
+function succeeded(result) { return Boolean(result && result.status === "succeeded"); }
+
+// Whether a panel has its result; says "failed: <code>" for a failed one.
+function panelReady(name, result) {
+  if (!result) return false;
+  if (result.status !== "succeeded") {
+    $(`${name}-status`).textContent = `${result.status}: ${result.error ? result.error.code : ""}`;
+    return false;
+  }
+  return true;
+}
+
+function entityTip(entity) {
+  const mentions = entity.count === 1 ? "1 mention" : `${entity.count} mentions`;
+  const feeling = entity.sentiment
+    ? `sentiment ${entity.sentiment.label} (${entity.sentiment.score.toFixed(2)})`
+    : "no sentiment";
+  return `${entity.name}: ${entity.type}, ${mentions}, salience ${entity.salience.toFixed(3)}, ${feeling}`;
+}
+
+function renderEntities(result) {
+  if (!panelReady("entities", result)) return;
+  const shown = result.entities.length;
+  $("entities-status").textContent = shown
+    ? `${shown} of ${result.entities_total} entities` + (result.coverage < 1 ? `; parsed ${(100 * result.coverage).toFixed(0)}% of the text` : "")
+    : "none found";
+  const body = $("entities").tBodies[0];
+  body.replaceChildren();
+  for (const entity of result.entities) {
+    const row = body.insertRow();
+    row.className = "entity";
+    row.dataset.type = entity.type;
+    row.dataset.name = entity.name;
+    row.title = entityTip(entity);
+    const name = row.insertCell();
+    const swatch = document.createElement("span");
+    swatch.className = "swatch";
+    swatch.dataset.type = entity.type;
+    swatch.textContent = entity.type;
+    name.append(entity.name, " ", swatch);
+    row.insertCell().textContent = entity.count;
+    row.insertCell().textContent = entity.salience.toFixed(3);
+    const feeling = row.insertCell();
+    feeling.className = "feeling";
+    if (entity.sentiment) {
+      feeling.textContent = `${entity.sentiment.label} ${entity.sentiment.score.toFixed(2)}`;
+      feeling.style.background = colour(entity.sentiment.score);
+    }
+    row.addEventListener("mouseenter", () => focusEntity(entity.name, true));
+    row.addEventListener("mouseleave", () => focusEntity(entity.name, false));
+  }
+  $("entities").hidden = shown === 0;
+}
+
+function focusEntity(name, on) {  // compared as data, never put in a selector
+  for (const mark of document.querySelectorAll("#text .entity")) {
+    if (mark.dataset.entity === name) mark.classList.toggle("focus", on);
+  }
+}
+
+function renderKeyphrases(result) {
+  if (!panelReady("keyphrases", result)) return;
+  $("keyphrases-status").textContent = result.keyphrases.length ? "" : "none found";
+  const list = $("keyphrases");
+  list.replaceChildren();
+  for (const phrase of result.keyphrases) {
+    const item = document.createElement("li");
+    item.className = "keyphrase";
+    item.append(phrase.text, ` ${phrase.score.toFixed(2)}`);
+    item.title = phrase.count === 1 ? "1 mention" : `${phrase.count} mentions`;
+    if (phrase.entity) {
+      const swatch = document.createElement("span");
+      swatch.className = "swatch";
+      swatch.dataset.type = phrase.entity;
+      swatch.textContent = phrase.entity;
+      item.append(" ", swatch);
+    }
+    list.append(item);
+  }
+}
+
+function speakerName(quote) {
+  return quote.speaker ? quote.speaker.name : "unattributed";
+}
+
+function renderQuotes(result) {
+  if (!panelReady("quotes", result)) return;
+  $("quotes-status").textContent = result.quotes.length ? "" : "none found";
+  const list = $("quotes");
+  list.replaceChildren();
+  for (const quote of result.quotes) {
+    const item = document.createElement("li");
+    item.className = `quote ${quote.type}`;
+    item.dataset.start = quote.start;
+    item.dataset.end = quote.end;
+    const said = document.createElement("blockquote");
+    said.className = "quote-text";
+    said.textContent = quote.text;
+    const speaker = document.createElement("span");
+    speaker.className = "speaker";
+    speaker.dataset.attributed = quote.speaker ? "yes" : "no";
+    if (quote.speaker) speaker.dataset.type = quote.speaker.type;
+    speaker.textContent = speakerName(quote);
+    const cue = document.createElement("span");
+    cue.className = "cue";
+    cue.textContent = quote.cue ? quote.cue.text : "no cue";
+    const by = document.createElement("div");
+    by.className = "by";
+    by.append("— ", speaker);
+    if (!quote.speaker && quote.attribution) by.append(` (“${quote.attribution.text}”)`);
+    by.append("; cue: ", cue, `; ${quote.type}`);
+    item.append(said, by);
+    list.append(item);
+  }
+}
+
+// --- the text, with its layers --------------------------------------------------------------
+
+// Offsets count code points, as Python does. JavaScript strings count UTF-16 units, in which
+// an emoji or any other astral character is two: the text is split with Array.from (by code
+// point) and sliced as an array, so such a character never shifts a highlight after it.
+function renderText(results) {
   const chars = Array.from(articleText);
-  const chosen = new Set(
-    (summary && summary.status === "succeeded" ? summary.sentences : []).map((s) => `${s.start}:${s.end}`),
-  );
-  const spans = sentiment && sentiment.status === "succeeded" && sentiment.sentences
+  const layers = [sentenceLayer(results), quoteLayer(results.quotes), entityLayer(results.entities)];
+  const box = $("text");
+  box.replaceChildren();
+  build(box, chars, 0, chars.length, layers.filter((layer) => layer.spans.length));
+}
+
+// Append chars[start:end) to `parent`: the first layer's spans as elements (each clipped to
+// the range, so a quote running across sentences becomes one piece per sentence), and inside
+// and between them the next layers, down to text nodes.
+function build(parent, chars, start, end, layers) {
+  if (start >= end) return;
+  if (!layers.length) {
+    parent.append(chars.slice(start, end).join(""));
+    return;
+  }
+  const [layer, ...inner] = layers;
+  let at = start;
+  for (let i = firstEndingAfter(layer.spans, start); i < layer.spans.length; i += 1) {
+    const span = layer.spans[i];
+    if (span.start >= end) break;
+    const from = Math.max(span.start, at);
+    const to = Math.min(span.end, end);
+    if (to <= from) continue;
+    build(parent, chars, at, from, inner);
+    const element = layer.make(span);
+    build(element, chars, from, to, inner);
+    parent.append(element);
+    at = to;
+  }
+  build(parent, chars, at, end, inner);
+}
+
+function firstEndingAfter(spans, offset) {  // spans sorted and apart: their ends rise too
+  let low = 0;
+  let high = spans.length;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if (spans[middle].end <= offset) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+function apart(spans) {  // sorted by start; a span overlapping the one kept before it is left out
+  spans.sort((a, b) => a.start - b.start || b.end - a.end);
+  const kept = [];
+  for (const span of spans) {
+    if (span.end > span.start && (!kept.length || span.start >= kept[kept.length - 1].end)) kept.push(span);
+  }
+  return kept;
+}
+
+function sentenceLayer(results) {
+  const { summary, sentiment } = results;
+  const chosen = new Set((succeeded(summary) ? summary.sentences : []).map((s) => `${s.start}:${s.end}`));
+  const spans = succeeded(sentiment) && sentiment.sentences
     ? sentiment.sentences.map((s) => ({ start: s.start, end: s.end, score: s.score }))
     : [];
   for (const key of chosen) {
     const [start, end] = key.split(":").map(Number);
     if (!spans.some((s) => s.start === start && s.end === end)) spans.push({ start, end, score: null });
   }
-  spans.sort((a, b) => a.start - b.start);
-  const box = $("text");
-  box.textContent = "";
-  let at = 0;
-  for (const span of spans) {
-    if (span.start < at) continue;
-    box.append(chars.slice(at, span.start).join(""));
-    const element = document.createElement(chosen.has(`${span.start}:${span.end}`) ? "mark" : "span");
-    element.className = element.tagName === "MARK" ? "sentence summary" : "sentence";
-    element.dataset.start = span.start;
-    element.dataset.end = span.end;
-    if (span.score !== null) {
-      element.style.backgroundColor = colour(span.score);
-      element.title = `sentiment ${span.score.toFixed(2)}`;
-    }
-    element.textContent = chars.slice(span.start, span.end).join("");
-    box.append(element);
-    at = span.end;
-  }
-  box.append(chars.slice(at).join(""));
+  return {
+    spans: apart(spans),
+    make(span) {
+      const element = document.createElement(chosen.has(`${span.start}:${span.end}`) ? "mark" : "span");
+      element.className = element.tagName === "MARK" ? "sentence summary" : "sentence";
+      element.dataset.start = span.start;
+      element.dataset.end = span.end;
+      if (span.score !== null) {
+        element.style.backgroundColor = colour(span.score);
+        element.title = `sentiment ${span.score.toFixed(2)}`;
+      }
+      return element;
+    },
+  };
+}
+
+function quoteLayer(result) {
+  const quotes = succeeded(result) ? result.quotes : [];
+  return {
+    spans: apart(quotes.map((quote) => ({ start: quote.start, end: quote.end, quote }))),
+    make({ quote }) {
+      const element = document.createElement("span");
+      element.className = `quote ${quote.type}`;
+      element.dataset.start = quote.start;
+      element.dataset.end = quote.end;
+      element.dataset.speaker = speakerName(quote);
+      element.title = `${quote.type} quote: ${speakerName(quote)}`
+        + (quote.cue ? `, cue "${quote.cue.text}"` : ", no cue");
+      return element;
+    },
+  };
+}
+
+function entityLayer(result) {
+  const entities = succeeded(result) ? result.entities : [];
+  const spans = entities.flatMap((entity) => entity.mentions.map((m) => ({ start: m.start, end: m.end, entity })));
+  return {
+    spans: apart(spans),
+    make({ start, end, entity }) {
+      const element = document.createElement("mark");
+      element.className = "entity";
+      element.dataset.type = entity.type;
+      element.dataset.entity = entity.name;
+      element.dataset.start = start;
+      element.dataset.end = end;
+      element.title = entityTip(entity);
+      return element;
+    },
+  };
 }
 
 // --- recent jobs, queues, throughput ----------------------------------------------------
