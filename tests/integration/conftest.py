@@ -52,6 +52,8 @@ def make_client(redis_client: redis.Redis) -> Iterator[Callable[[Settings], Any]
     yield make
     for app in apps:  # the app's own Redis connections, one per thread that used it
         app.extensions["copydesk"].store.redis.close()
+        if app.extensions["copydesk"].archive is not None:
+            app.extensions["copydesk"].archive.close()
 
 
 @pytest.fixture

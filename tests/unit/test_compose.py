@@ -91,6 +91,8 @@ def top_level_names(path: Path) -> set[str]:
 def test_services_are_redis_intake_and_one_worker_per_queue(services: dict) -> None:
     assert set(services) == {
         "redis",
+        "postgres",
+        "migrate",
         "intake",
         "worker-prepare",
         "worker-summary",
@@ -193,6 +195,21 @@ def test_worker_healthcheck_pings_its_own_node(services: dict, name: str) -> Non
     assert args[:5] == ["celery", "-A", "copydesk.workers.celery_app", "inspect", "ping"]
     assert option(args, "-d", "--destination") == f"{queue}@$HOSTNAME"
     assert "$$HOSTNAME" in command  # unescaped, compose would interpolate it on the host
+
+
+def test_the_archive_is_migrated_once_before_the_services_that_read_or_write_it(
+    services: dict,
+) -> None:
+    migrate = services["migrate"]
+    assert argv(migrate["command"]) == ["python", "-m", "copydesk.archive.migrate"]
+    assert "main" in top_level_names(module_file("copydesk.archive.migrate"))
+    assert migrate["restart"] == "no"
+    assert migrate["depends_on"]["postgres"]["condition"] == "service_healthy"
+    for name in ("intake", "dispatcher"):
+        condition = services[name]["depends_on"]["migrate"]["condition"]
+        assert condition == "service_completed_successfully"
+    assert services["postgres"]["image"].startswith("pgvector/pgvector:pg")
+    assert "ports" not in services["postgres"]  # reached on the compose network only
 
 
 def test_dispatcher_runs_the_dispatcher_module_and_checks_it(services: dict) -> None:
@@ -362,7 +379,7 @@ def test_docker_compose_itself_accepts_the_file(tmp_path: Path) -> None:
     binary = shutil.which("docker-compose")
     assert binary, "docker-compose is missing: `make tools` installs it"
     bare = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
-    env = {**bare, "COPYDESK_REDIS_PASSWORD": "0123abcd"}
+    env = {**bare, "COPYDESK_REDIS_PASSWORD": "0123abcd", "COPYDESK_POSTGRES_PASSWORD": "4567ef"}
     result = subprocess.run(
         [binary, "-f", str(ROOT / "docker-compose.yml"), "config"],
         capture_output=True, text=True, timeout=60, env=env,
@@ -379,6 +396,10 @@ def test_docker_compose_itself_accepts_the_file(tmp_path: Path) -> None:
     for name in APP_SERVICES:
         url = urlsplit(resolved["services"][name]["environment"]["COPYDESK_REDIS_URL"])
         assert (url.password, url.hostname, url.port) == ("0123abcd", "redis", 6379)
+    for name in {"migrate", "intake", "dispatcher", *WORKER_SERVICES}:
+        url = urlsplit(resolved["services"][name]["environment"]["COPYDESK_DATABASE_URL"])
+        assert (url.password, url.hostname, url.path) == ("4567ef", "postgres", "/copydesk")
+    assert resolved["services"]["postgres"]["environment"]["POSTGRES_PASSWORD"] == "4567ef"
     sized = subprocess.run(
         [binary, "-f", str(ROOT / "docker-compose.yml"), "config"],
         capture_output=True, text=True, timeout=60,

@@ -82,7 +82,7 @@ def by_name(resources: list[dict], kind: str) -> dict[str, dict]:
 
 def test_core_resources_validate_strictly_against_kubernetes(resources: list[dict]) -> None:
     core = [r for r in resources if r["kind"] != "ScaledObject"]
-    assert {r["kind"] for r in core} == {"Deployment", "Service"}
+    assert {r["kind"] for r in core} == {"Deployment", "Service", "Job"}
     for resource in core:
         kubernetes_validate.validate(resource, KUBERNETES, strict=True)
 
@@ -155,7 +155,7 @@ def test_each_workload_mounts_only_the_secrets_its_code_reads(resources: list[di
     but Redis's (and Flower its basic auth)."""
     created = created_secrets()
     assert set(created) == {"copydesk-redis", "copydesk-intake", "copydesk-webhooks",
-                            "copydesk-flower"}  # fmt: skip
+                            "copydesk-flower", "copydesk-database"}  # fmt: skip
     for name, deployment in by_name(resources, "Deployment").items():
         [container] = deployment["spec"]["template"]["spec"]["containers"]
         mounted = [ref["secretRef"]["name"] for ref in container["envFrom"]]
@@ -176,6 +176,23 @@ def test_each_workload_mounts_only_the_secrets_its_code_reads(resources: list[di
     assert by_name(resources, "Service")["copydesk-flower"]["spec"].get("type", "ClusterIP") == (
         "ClusterIP"
     )  # inside the cluster only
+
+
+def test_the_archive_is_an_external_postgres_migrated_by_a_job(resources: list[dict]) -> None:
+    assert created_secrets()["copydesk-database"] == {"COPYDESK_DATABASE_URL"}
+    [job] = by_name(resources, "Job").values()
+    [container] = job["spec"]["template"]["spec"]["containers"]
+    assert container["command"] == ["python", "-m", "copydesk.archive.migrate"]
+    assert container["envFrom"] == [{"secretRef": {"name": "copydesk-database"}}]
+    for name, deployment in by_name(resources, "Deployment").items():
+        [app] = deployment["spec"]["template"]["spec"]["containers"]
+        mounted = {ref["secretRef"]["name"] for ref in app["envFrom"]}
+        assert ("copydesk-database" in mounted) == (name != "copydesk-flower"), name
+    notes = MANIFEST.read_text().split("---")[0]
+    assert (
+        "pgvector" in notes
+        and "kubectl wait --for=condition=complete job/copydesk-migrate" in notes
+    )
 
 
 def test_redis_notes_ask_for_a_password_a_bound_and_noeviction() -> None:

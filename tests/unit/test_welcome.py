@@ -18,6 +18,8 @@ def _stack() -> SimpleNamespace:
         processes={"intake": None, "worker": None},
         redis_url="redis://127.0.0.1:6379/0",
         redis=None,
+        database_url="postgresql://postgres@127.0.0.1:5432/copydesk",
+        postgres=None,
     )
 
 

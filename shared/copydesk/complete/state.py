@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from copydesk.archive.outbox import OUTBOX, QUEUE_ARCHIVE
 from copydesk.core.ids import now_rfc3339
 from copydesk.store.base import DUE, INFLIGHT, StoreBase, Transition, text
 from copydesk.store.scripts import DUE_NOW, EMIT, NOW, RELIST, STATUS_KEYS, Script
@@ -22,9 +23,18 @@ from copydesk.store.stats import STATS, duration_bucket
 FINISHED = """
 -- the job left the in-flight set and its listing of unfinished jobs for that of its status;
 -- its expiry marker outlives it by as long as ever; its webhook (if any) is due at once; and
--- when it was its batch's last job to end, the batch's webhook too
+-- when it was its batch's last job to end, the batch's webhook too. With the archive on, the
+-- job is queued for it (its outbox), and its vectors wait for the archiver, which reads them
+-- for the document's vector; otherwise they go now, with the raw article.
 local function finished(old)
   local status = redis.call('HGET', K.job, 'status')
+  if K.outbox then
+    queue_archive(K.job, A.job_id)
+    redis.call('EXPIRE', K.vectors, A.ttl)
+    redis.call('DEL', K.raw)
+  else
+    redis.call('DEL', K.vectors, K.raw)
+  end
   redis.call('ZREM', K.inflight, A.job_id)
   relist(old, status)
   redis.call('EXPIRE', K.gone, A.gone_ttl)
@@ -42,7 +52,9 @@ local function finished(old)
 end
 """
 # The keys and arguments every script that ends a job takes.
-ENDING_KEYS = ("job", "channel", "stream", "vectors", "raw", "gone", "inflight", "due", "stats")
+ENDING_KEYS = (
+    "job", "channel", "stream", "vectors", "raw", "gone", "inflight", "due", "stats", "outbox?"
+)  # fmt: skip
 ENDING_ARGS = ("job_id", "now", "ttl", "gone_ttl", "listed_seconds")
 
 RECORD = Script(
@@ -52,6 +64,7 @@ RECORD = Script(
     + EMIT
     + DUE_NOW
     + RELIST
+    + QUEUE_ARCHIVE
     + FINISHED
     + """
 -- ``succeeded`` is '1' if the analysis succeeded else '0'; ``label`` is 'model|outcome' and
@@ -90,7 +103,6 @@ else status = 'partially_succeeded' end
 redis.call('HSET', K.job, 'status', status, 'completed_at', A.now)
 redis.call('EXPIRE', K.job, A.ttl)
 redis.call('EXPIRE', K.doc, A.ttl)
-redis.call('DEL', K.vectors, K.raw)
 emit({type='job.' .. status, status=status})
 finished(was)
 return {'completed', status}
@@ -104,6 +116,7 @@ CANCEL = Script(
     + EMIT
     + DUE_NOW
     + RELIST
+    + QUEUE_ARCHIVE
     + FINISHED
     + """
 -- A finished job stays as it is; otherwise every analysis without a result gets the
@@ -118,7 +131,6 @@ end
 redis.call('HSET', K.job, 'status', 'cancelled', 'pending', 0, 'completed_at', A.now,
   'updated_at', A.now)
 redis.call('EXPIRE', K.job, A.ttl)
-redis.call('DEL', K.vectors, K.raw)
 emit({type='job.cancelled', status='cancelled'})
 finished(was)
 return 'cancelled'
@@ -149,6 +161,7 @@ class CompleteState(StoreBase):
             "inflight": INFLIGHT,
             "due": DUE,
             "stats": STATS,
+            "outbox": OUTBOX if self.archive else None,
             "batch": self.batch_key(batch) if batch else None,
             **self.status_indexes(tenant),
         }

@@ -192,6 +192,19 @@ class StoreFull(ServiceUnavailable):
     retry_after = 60  # room comes back as stored jobs expire, not in seconds
 
 
+class ArchiveBehind(ServiceUnavailable):
+    """The archive's outbox is full (PostgreSQL away or slow): new jobs wait for it."""
+
+    status, code, title = 503, "archive_behind", "Archive behind"
+    retry_after = 30
+
+
+class ArchiveUnavailable(ServiceUnavailable):
+    """A job no longer in Redis is read from the archive, which does not answer."""
+
+    status, code, title = 503, "archive_unavailable", "Archive unavailable"
+
+
 # --- analysis outcomes (recorded as a failed analysis, not raised to a client) ---
 
 

@@ -247,6 +247,37 @@ class Settings(BaseSettings):
         description="Answer 202 only after Redis has written the job to its AOF on disk "
         "(WAITAOF; Redis 7.2+ or Valkey), closing the one-second window of appendfsync everysec.",
     )
+    database_url: str = Field(
+        default="",
+        description="PostgreSQL (15 or later, with pgvector) that archives finished jobs, e.g. "
+        "postgresql://user:password@host:5432/copydesk; empty: no archive, jobs live in Redis "
+        "only (make run starts an embedded PostgreSQL and sets this).",
+    )
+    archive_retention_days: int = Field(
+        default=365,
+        ge=1,
+        description="Days an archived job is kept (by its creation time); whole monthly "
+        "partitions are dropped, so a job may stay up to a month longer.",
+    )
+    archive_kept_seconds: int = Field(
+        default=3600,
+        ge=0,
+        description="How long Redis still keeps a finished job once it is archived (and its "
+        "webhook settled); reads then come from the archive.",
+    )
+    archive_outbox_max: int = Field(
+        default=100_000,
+        ge=1,
+        description="Finished jobs that may wait to be archived (PostgreSQL away or slow) "
+        "before new jobs get 503 archive_behind with Retry-After; each keeps its Redis copy "
+        "until archived.",
+    )
+    archive_lease_seconds: int = Field(
+        default=60,
+        ge=5,
+        description="How long an archiver holds the jobs it took from the outbox: one that "
+        "dies leaves them to another after this.",
+    )
 
     summary_model: str = Field(
         default=EMBEDDED,

@@ -13,6 +13,7 @@ import json
 import zlib
 from typing import Any
 
+from copydesk.archive.outbox import OUTBOX, QUEUE_ARCHIVE
 from copydesk.store.base import DUE, PREFIX, StoreBase, text
 from copydesk.store.scripts import NOW, Script
 from copydesk.store.stats import STATS
@@ -35,15 +36,18 @@ return ids
 )
 
 SETTLE = Script(
-    keys=("subject", "due", "log", "stats"),
+    keys=("subject", "due", "log", "stats", "outbox?"),
     args=("member", "state", "retry_in", "entry", "error", "log_ttl", "log_length"),
     body=NOW
+    + QUEUE_ARCHIVE
     + """
 -- ``subject`` is the job's (or batch's) hash, ``member`` its id in the due set (job id, or
 -- 'batch:<id>'); ``state`` is where the webhook stands after the attempt (pending, delivered,
 -- failed), with the next attempt ``retry_in`` seconds away when pending; ``error`` is '' for
 -- none. Logs the attempt and moves the webhook on, in one step. Only a pending webhook moves:
--- an attempt that outlived its lease and finishes late cannot undo a later outcome.
+-- an attempt that outlived its lease and finishes late cannot undo a later outcome. A job
+-- archived while its webhook was pending is queued again (``outbox``, archive on), so its row
+-- ends with the webhook's outcome and Redis may then let it go.
 if redis.call('EXISTS', K.subject) == 0 then
   redis.call('ZREM', K.due, A.member)
   return 'missing'
@@ -65,6 +69,9 @@ else
   redis.call('ZREM', K.due, A.member)
   redis.call('HSET', K.subject, 'webhook_state', A.state)
   redis.call('HDEL', K.subject, 'webhook_next_at')
+  if K.outbox and redis.call('HGET', K.subject, 'archive') == 'done' then
+    queue_archive(K.subject, A.member)
+  end
 end
 return A.state
 """,
@@ -137,7 +144,13 @@ class DeliverState(StoreBase):
         """Log one attempt and set the webhook ``pending`` (due in ``retry_in`` s), ``delivered``
         or ``failed``; ``stale`` when the webhook was no longer pending, ``missing`` if gone."""
         key = self.subject_key(job_id)
-        keys = {"subject": key, "due": DUE, "log": key + ":deliveries", "stats": STATS}
+        keys = {
+            "subject": key,
+            "due": DUE,
+            "log": key + ":deliveries",
+            "stats": STATS,
+            "outbox": OUTBOX if self.archive else None,
+        }
         args = {
             "member": job_id,
             "state": state,

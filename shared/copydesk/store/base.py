@@ -120,11 +120,15 @@ class StoreBase:
         ttl_seconds: int,
         stall_seconds: int = 390,
         gone_seconds: int = 7 * 24 * 3600,
+        archive: bool = False,
+        archived_seconds: int = 3600,
     ) -> None:
         self.redis = client
         self.ttl = ttl_seconds
         self.stall = stall_seconds  # no progress for this long and the sweeper looks
         self.gone = gone_seconds  # an expired job answers 410, not 404, for this long
+        self.archive = archive  # a finished job is queued for the archive (PostgreSQL)
+        self.archived_seconds = archived_seconds  # Redis keeps an archived job this long
         self._scripts: dict[Script, RegisteredScript] = {}
 
     @property

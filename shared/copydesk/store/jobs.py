@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import redis
 
 from copydesk.accept.state import AcceptState
+from copydesk.archive.state import ArchiveState
 from copydesk.complete.state import CompleteState
 from copydesk.deliver.state import DeliverState
 from copydesk.prepare.state import PrepareState
@@ -32,6 +33,7 @@ class RedisJobStore(
     CompleteState,
     DeliverState,
     SweepState,
+    ArchiveState,
     JobListing,
     IdempotencyRecords,
 ):
@@ -60,4 +62,6 @@ class RedisJobStore(
             ttl_seconds=settings.job_ttl_seconds,
             stall_seconds=settings.stall_deadline,
             gone_seconds=settings.gone_seconds,
+            archive=bool(settings.database_url),
+            archived_seconds=settings.archive_kept_seconds,
         )

@@ -44,6 +44,8 @@ def main() -> int:
         http_port=settings.http_port,
         http_host=settings.http_host,
         redis_url=os.environ.get("COPYDESK_REDIS_URL") or None,
+        archive=True,
+        database_url=os.environ.get("COPYDESK_DATABASE_URL") or None,
         log_dir=log_dir,
         extra_env=extra_env,
         flower_port=int(os.environ["COPYDESK_FLOWER_PORT"])
@@ -93,6 +95,10 @@ def _welcome(stack: Stack, settings: Settings, *, secret: str, log_dir: Path) ->
     if stack.redis is not None:
         redis += f"  (its log: {shown_path(stack.redis.data_dir / 'redis.log')})"
     rows.append(("Redis", redis))
+    database = stack.database_url or "off"
+    if stack.postgres is not None:
+        database += f"  (its log: {shown_path(stack.postgres.data_dir / 'postgres.log')})"
+    rows.append(("archive", database))
     auth = " -H 'Authorization: Bearer <key>'" if tenants else ""
     return "\n".join(
         [

@@ -1,5 +1,6 @@
-"""Start and stop copydesk's processes: Redis (unless one is named), intake, the analysis
-worker and the dispatcher (webhooks and the sweeper)."""
+"""Start and stop copydesk's processes: Redis (unless one is named), PostgreSQL for the
+archive (when on, unless one is named), intake, the analysis worker and the dispatcher
+(webhooks, the sweeper and the archiver)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from copydesk.core.names import QUEUES
+from copydesk.devstack.postgres_server import PostgresServer
 from copydesk.devstack.redis_server import RedisServer, free_port
 
 ANALYSIS_QUEUES = ",".join(QUEUES)  # prepare, then every analysis of the table
@@ -34,7 +36,10 @@ class Stack:
     redis_maxmemory: str | None = None  # None: COPYDESK_REDIS_MAXMEMORY, else its default
     analysis_queues: str = ANALYSIS_QUEUES  # what the one analysis worker consumes
     extra_env: dict[str, str] = field(default_factory=dict)
+    archive: bool = False  # archive finished jobs in PostgreSQL (make run: on)
+    database_url: str | None = None  # the archive's PostgreSQL; None: start the embedded one
     redis: RedisServer | None = None
+    postgres: PostgresServer | None = None
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     commands: dict[str, tuple[list[str], int]] = field(default_factory=dict)
 
@@ -55,6 +60,7 @@ class Stack:
         env.update(
             {
                 "COPYDESK_REDIS_URL": self.redis_url or "",
+                "COPYDESK_DATABASE_URL": (self.database_url or "") if self.archive else "",
                 "COPYDESK_HTTP_PORT": str(self.http_port),
                 "HF_HUB_OFFLINE": "1",
                 "TRANSFORMERS_OFFLINE": "1",
@@ -83,6 +89,8 @@ class Stack:
                 data_dir=self.var_dir / "redis", maxmemory=self._redis_maxmemory()
             ).start()
             self.redis_url = self.redis.url
+        if self.archive:
+            self._start_archive()
         python = sys.executable
         celery = [python, "-m", "celery", "-A", "copydesk.workers.celery_app", "worker"]
         quiet = ["--without-gossip", "--without-mingle", "--loglevel", "INFO"]
@@ -113,6 +121,15 @@ class Stack:
         if wait:
             self.wait_ready(timeout=timeout)
         return self
+
+    def _start_archive(self) -> None:
+        """Start the embedded PostgreSQL unless one is named, and migrate its schema."""
+        from copydesk.archive import migrate
+
+        if self.database_url is None:  # on 127.0.0.1, trust: this user's box, like Redis
+            self.postgres = PostgresServer(data_dir=self.var_dir / "postgres").start()
+            self.database_url = self.postgres.url
+        migrate.upgrade(self.database_url)
 
     def _redis_maxmemory(self) -> str:
         """The embedded Redis's bound: this stack's, else the setting as its processes see it."""
@@ -206,6 +223,8 @@ class Stack:
                 process.wait(timeout=5)
         if self.redis is not None:
             self.redis.stop()
+        if self.postgres is not None:
+            self.postgres.stop()
 
 
 def kept_secret(path: Path, *, make: Callable[[], str]) -> str:

@@ -1,4 +1,4 @@
-"""The dispatcher process: sends due webhooks and runs the sweeper.
+"""The dispatcher process: sends due webhooks, runs the sweeper, and the archiver when on.
 
 ``python -m copydesk.deliver.dispatcher`` (``make run`` and compose start one). Any number may
 run against one Redis: deliveries are claimed with a lease and sweeps are atomic per job. It
@@ -23,6 +23,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import redis
 
+from copydesk.archive.archiver import Archiver
+from copydesk.archive.articles import Archive
 from copydesk.core.logs import configure
 from copydesk.store import presence
 from copydesk.core.settings import Settings, get_settings
@@ -51,6 +53,11 @@ class Dispatcher:
         self.store = store or RedisJobStore.from_settings(settings)
         self.deliverer = deliverer or Deliverer(store=self.store, settings=settings)
         self.sweeper = Sweeper(store=self.store, settings=settings)
+        self.archiver = (
+            Archiver(store=self.store, archive=Archive(settings.database_url), settings=settings)
+            if settings.database_url
+            else None
+        )
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self.process = f"dispatcher:{self.name}"  # its member in presence
         self.started = time.time()
@@ -62,6 +69,12 @@ class Dispatcher:
         """Work until :meth:`stop`; in-flight attempts finish (each has its deadline)."""
         sweeping = threading.Thread(target=self._sweep_loop, name="sweeper", daemon=True)
         sweeping.start()
+        archiving = None
+        if self.archiver is not None:
+            archiving = threading.Thread(
+                target=self.archiver.run, args=(self.stopping,), name="archiver", daemon=True
+            )
+            archiving.start()
         log.info(
             "dispatcher %s: %d deliveries at a time, retries after %s s; sweeping every %g s "
             "(stall %d s, %d rounds)",
@@ -88,6 +101,8 @@ class Dispatcher:
                 if not claimed:
                     self.stopping.wait(POLL_SECONDS)
             sweeping.join(timeout=5)  # it withdraws as it ends: no beat can follow that
+            if archiving is not None:
+                archiving.join(timeout=10)  # a write under way commits or puts its jobs back
 
     def stop(self) -> None:
         self.stopping.set()

@@ -83,6 +83,13 @@ class RedisCollector(Collector):
             "copydesk_webhook_attempts", "Webhook attempts by outcome (retry: will try again).",
             labels=["outcome"],
         )  # fmt: skip
+        archived = CounterMetricFamily(
+            "copydesk_archived_jobs",
+            "Finished jobs by what archiving did: written (a row committed), missing (expired "
+            "in Redis first), expired (older than the retention), refused (PostgreSQL refused "
+            "its row).",
+            labels=["outcome"],
+        )
         parses = CounterMetricFamily(
             "copydesk_parses",
             "Prepare-stage parses (jobs asking for entities, keyphrases or quotes) by how much "
@@ -103,6 +110,8 @@ class RedisCollector(Collector):
                 analyses.add_metric([analysis, model, outcome], float(value))
             elif kind == "webhook":
                 webhooks.add_metric([rest], float(value))
+            elif kind == "archive":
+                archived.add_metric([rest], float(value))
             elif kind == "seconds_bucket":
                 analysis, bound = rest.split("|", 1)
                 buckets.setdefault(analysis, {})[bound] = int(value)
@@ -115,7 +124,7 @@ class RedisCollector(Collector):
                 step_sums[rest] = float(value)
             elif kind == "parse":
                 parses.add_metric([rest], float(value))
-        yield from (jobs, analyses, webhooks, parses)
+        yield from (jobs, analyses, webhooks, archived, parses)
         yield _histogram(
             "copydesk_analysis_duration_seconds", "Time each analysis took.", "analysis",
             buckets, sums,
@@ -175,6 +184,12 @@ class RedisCollector(Collector):
                 float(worker.get("rss_mb", 0.0)) * 1024 * 1024,
             )
         yield rss
+        yield GaugeMetricFamily(
+            "copydesk_archive_outbox_depth",
+            "Finished jobs waiting to be archived in PostgreSQL (new jobs get 503 "
+            "archive_behind at COPYDESK_ARCHIVE_OUTBOX_MAX).",
+            value=float(self.store.outbox_depth()),
+        )
         memory = client.info("memory")
         yield GaugeMetricFamily(
             "copydesk_redis_used_memory_bytes",

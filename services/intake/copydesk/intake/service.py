@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import base64
 import secrets
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from copydesk.archive.articles import Archive
 from copydesk.core import errors
 from copydesk.deliver.destinations import check_destination
 from copydesk.core.messages import task_message
@@ -27,7 +29,7 @@ from copydesk.core.ids import new_job_id, now_rfc3339
 from copydesk.store.idempotency import Idempotency
 from copydesk.store.jobs import RedisJobStore
 from copydesk.intake.auth import OPEN_TENANT, Keyring
-from copydesk.intake.room import StoreRoom, job_weight
+from copydesk.intake.room import REREAD_SECONDS, StoreRoom, job_weight
 
 
 _NO_EXAMPLES = (
@@ -43,6 +45,9 @@ class IntakeService:
     box: SecretBox | None = None  # seals webhook secrets before they reach Redis
     keyring: Keyring = field(default_factory=lambda: Keyring(()))
     room: StoreRoom | None = None  # refuses new jobs while Redis is near its maxmemory
+    archive: Archive | None = None  # finished jobs Redis let go (COPYDESK_DATABASE_URL)
+    _outbox_read_at: float = field(default=float("-inf"), repr=False)
+    _outbox_waiting: int = field(default=0, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> IntakeService:
@@ -51,7 +56,15 @@ class IntakeService:
         box = SecretBox(key.get_secret_value()) if key is not None else None
         keys = settings.api_keys.get_secret_value() if settings.api_keys else None
         room = StoreRoom(store.redis, percent=settings.store_full_percent)
-        return cls(settings=settings, store=store, box=box, keyring=Keyring.parse(keys), room=room)
+        archive = Archive(settings.database_url) if settings.database_url else None
+        return cls(
+            settings=settings,
+            store=store,
+            box=box,
+            keyring=Keyring.parse(keys),
+            room=room,
+            archive=archive,
+        )
 
     def minted_secret(self, job: dict[str, Any]) -> str | None:
         """Return the secret minted for this job's webhook, for its 202 answer only."""
@@ -176,10 +189,30 @@ class IntakeService:
         self._check_available(request)
 
     def _check_room(self, jobs: list[JobRequest]) -> None:
-        """503 store_full while Redis is near its maxmemory (see ``copydesk.intake.room``)."""
+        """503 store_full while Redis is near its maxmemory (see ``copydesk.intake.room``),
+        503 archive_behind while the archive's outbox is full."""
         if self.room is not None:
             chars = (len(job.article.text or "") + len(job.article.html or "") for job in jobs)
             self.room.check(sum(job_weight(n) for n in chars))
+        if self.archive is not None:
+            self._check_outbox()
+
+    def _check_outbox(self) -> None:
+        """503 archive_behind while COPYDESK_ARCHIVE_OUTBOX_MAX finished jobs wait for the
+        archive: each keeps its Redis copy until archived, so the wait is bounded here. The
+        depth is read at most once a second (REREAD_SECONDS, as the store's room): a second
+        of jobs past the bound is nothing beside it, a round trip per job is not."""
+        now = time.monotonic()
+        if now - self._outbox_read_at >= REREAD_SECONDS:
+            self._outbox_waiting = self.store.outbox_depth()
+            self._outbox_read_at = now
+        waiting = self._outbox_waiting
+        if waiting >= self.settings.archive_outbox_max:
+            self._outbox_read_at = float("-inf")  # read again on the next job
+            raise errors.ArchiveBehind(
+                f"{waiting} finished jobs wait to be archived (PostgreSQL away or slow); new "
+                "jobs are accepted again as they are"
+            )
 
     def _check_destination(self, request: JobRequest | BatchRequest) -> None:
         if request.webhook is not None:

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from typing import Any
 
+import psycopg
 from flask import Response, current_app, g, jsonify, request
 
+from copydesk.archive.articles import Archived
 from copydesk.core import errors
 from copydesk.core.api_models import IDEMPOTENCY_KEY
 from copydesk.core.ids import JOB_ID
@@ -19,6 +22,8 @@ from copydesk.intake import body
 from copydesk.intake.auth import OPEN_TENANT
 from copydesk.intake.service import IntakeService
 from copydesk.store.idempotency import Idempotency
+
+log = logging.getLogger(__name__)
 
 
 def service() -> IntakeService:
@@ -117,13 +122,47 @@ def checked(job_id: str, missing: type[errors.CopydeskError] = errors.JobNotFoun
 
 
 def load(job_id: str) -> dict[str, Any]:
-    """The tenant's job; 404 for an unknown id or another tenant's, 410 once it expired."""
+    """The tenant's job in Redis; 404 for an unknown id or another tenant's, 410 once it
+    expired (there)."""
+    job, _ = _find(job_id, archived=False)
+    assert job is not None
+    return job
+
+
+def load_any(job_id: str) -> dict[str, Any] | Archived:
+    """The tenant's job from Redis, else from the archive (archive on): a finished job is read
+    with the same shape after Redis let it go. 404 and 410 as :func:`load`."""
+    job, kept = _find(job_id, archived=True)
+    return job if job is not None else kept  # type: ignore[return-value]
+
+
+def _find(job_id: str, *, archived: bool) -> tuple[dict[str, Any] | None, Archived | None]:
     store = service().store
     job = store.get(checked(job_id))
-    if job is not None and job.get("tenant", OPEN_TENANT) != g.tenant:
-        job = None  # another tenant's job does not exist, as far as this one can tell
-    elif job is None and store.expired(job_id, tenant=g.tenant):
+    if job is not None:
+        if job.get("tenant", OPEN_TENANT) != g.tenant:
+            # another tenant's job does not exist, as far as this one can tell
+            raise errors.JobNotFound(f"no job with id {job_id!r}")
+        return job, None
+    kept = from_archive(job_id) if archived else None
+    if kept is not None:
+        return None, kept
+    if store.expired(job_id, tenant=g.tenant):
         raise errors.JobExpired(f"job {job_id!r} has expired and its results were deleted")
-    if job is None:
-        raise errors.JobNotFound(f"no job with id {job_id!r}")
-    return job
+    raise errors.JobNotFound(f"no job with id {job_id!r}")
+
+
+def from_archive(job_id: str) -> Archived | None:
+    """The tenant's job in the archive, None without one (or with the archive off); 503
+    archive_unavailable when PostgreSQL does not answer."""
+    archive = service().archive
+    if archive is None:
+        return None
+    try:
+        return archive.job(job_id, tenant=g.tenant)
+    except psycopg.Error as exc:
+        log.warning("archive read of job %s failed: %s", job_id, exc)
+        raise errors.ArchiveUnavailable(
+            f"job {job_id!r} is no longer in the job store and the archive does not answer; "
+            "retry shortly"
+        ) from exc

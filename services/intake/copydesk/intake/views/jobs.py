@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request, url_for
 
+from copydesk.archive.articles import Archived
 from copydesk.core import errors
 from copydesk.core.api_models import CURSOR, JobList, JobOut, ListQuery, SubmitHeaders
 from copydesk.core.ids import JOB_ID
@@ -23,6 +24,7 @@ from copydesk.intake.views.common import (
     int_arg,
     json_object,
     load,
+    load_any,
     service,
 )
 
@@ -104,7 +106,8 @@ def _decode_cursor(cursor: str) -> tuple[int, str]:
 @documented(resp=responses({200: JobOut}, 404, 410), tags=["jobs"])
 def get_job(job_id: str) -> Response:
     """A job: its status, article, options, each analysis's result, and its webhook."""
-    return jsonify(render_job(load(job_id)))
+    job = load_any(job_id)
+    return jsonify(job.document if isinstance(job, Archived) else render_job(job))
 
 
 @bp.get("/v1/jobs/<job_id>/text")
@@ -114,7 +117,11 @@ def get_job_text(job_id: str) -> Response:
 
     409 text_not_ready (with Retry-After) until the article is prepared; 409 text_not_found
     (no Retry-After) when the job ended before it was."""
-    job = load(job_id)  # the tenant's job, or 404
+    job = load_any(job_id)  # the tenant's job, or 404
+    if isinstance(job, Archived):  # finished: its text was archived, if it was ever prepared
+        if job.text is None:
+            raise errors.TextNotFound(f"job {job_id!r} ended before its article was prepared")
+        return Response(job.text, mimetype="text/plain")
     doc = service().store.document(job["id"])
     if doc is None:
         if not job["prepared"] and not is_terminal(job["status"]):
@@ -127,7 +134,11 @@ def get_job_text(job_id: str) -> Response:
 @documented(resp=responses({202: JobOut}, 404, 410), tags=["jobs"])
 def cancel_job(job_id: str) -> Response:
     """Cancel a job: analyses not yet started never run. A finished job stays as it is."""
-    job = load(job_id)
+    job = load_any(job_id)
+    if isinstance(job, Archived):  # finished, and read from the archive
+        response = jsonify(job.document)
+        response.status_code = 202
+        return response
     service().cancel(job)
     response = jsonify(render_job(load(job_id)))
     response.status_code = 202

@@ -1,0 +1,172 @@
+"""Archive finished jobs: take them from the outbox, write their rows, then acknowledge them.
+
+The dispatcher runs one on a thread of its own when ``COPYDESK_DATABASE_URL`` is set. Nothing
+is lost to a fault: an entry leaves the outbox only after its row committed (``archived``), a
+write that fails puts its entries back, and an archiver that dies leaves its claims to come
+due when their lease runs out. While PostgreSQL is away the archiver waits with backoff and
+the outbox grows (bounded at the intake by ``COPYDESK_ARCHIVE_OUTBOX_MAX``); jobs complete and
+their webhooks go out meanwhile, since neither waits for the archive.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import numpy as np
+import psycopg
+import redis
+
+from copydesk.archive.articles import Archive, Row, parse_time
+from copydesk.archive.state import Entry
+from copydesk.core.document import Document
+from copydesk.core.names import OPEN_TENANT
+from copydesk.core.render import render_job
+from copydesk.core.settings import Settings
+from copydesk.prepare.vectors import DocVectors, embedded_texts
+from copydesk.store.jobs import RedisJobStore
+
+log = logging.getLogger("copydesk.archiver")
+BATCH = 100  # jobs per transaction
+MAINTAIN_SECONDS = 3600  # how often partitions are made ahead and old ones dropped
+POLL_SECONDS = 0.25  # how often an idle archiver looks at the outbox
+
+
+def row_of(job_id: str, entry: Entry) -> Row:
+    """The archive's row of a finished job, from what Redis holds of it."""
+    job = entry.job
+    doc = Document.from_json(entry.doc) if entry.doc is not None else None
+    article = job.get("article") or {}
+    encoder, embedding = _embedding(entry.vectors, doc)
+    return Row(
+        tenant=job.get("tenant", OPEN_TENANT),
+        job_id=job_id,
+        created_at=parse_time(job["created_at"]),
+        finished_at=parse_time(job.get("completed_at")),
+        status=job["status"],
+        ref=article.get("ref"),
+        language=article.get("language") or (doc.language if doc else None),
+        title=article.get("title") or (doc.title if doc else None),
+        analyses=list(job["analyses"]),
+        document=render_job(job),
+        text=doc.text if doc is not None else None,
+        encoder=encoder,
+        embedding=embedding,
+    )
+
+
+def _embedding(
+    vectors: bytes | None, doc: Document | None
+) -> tuple[str | None, list[float] | None]:
+    """The document's vector: the unit mean of its sentences' (and title's) vectors."""
+    if vectors is None or doc is None:
+        return None, None
+    try:
+        kept = DocVectors.from_bytes(vectors, doc)
+    except ValueError as exc:  # vectors of another shape than the document: none archived
+        log.warning("vectors not archived: %s", exc)
+        return None, None
+    rows = kept.matrix[: len(embedded_texts(doc))].astype(np.float32)
+    mean = rows.mean(axis=0) if len(rows) else None
+    if mean is None or not np.isfinite(mean).all() or not np.linalg.norm(mean):
+        return kept.model, None
+    return kept.model, [round(float(x), 6) for x in mean / np.linalg.norm(mean)]
+
+
+class Archiver:
+    """Move finished jobs from the outbox into the archive, acknowledging only what committed."""
+
+    def __init__(self, *, store: RedisJobStore, archive: Archive, settings: Settings) -> None:
+        self.store = store
+        self.archive = archive
+        self.settings = settings
+        self._maintained = 0.0
+
+    def run(self, stopping: threading.Event) -> None:
+        """Archive until ``stopping`` is set, waiting out PostgreSQL's and Redis's faults."""
+        failures = 0
+        while not stopping.is_set():
+            try:
+                self.maintain()
+                moved = self.archive_due()
+                failures = 0
+            except (psycopg.Error, redis.RedisError) as exc:
+                failures += 1
+                log.warning("archive paused (%s); retrying", str(exc).strip().splitlines()[0])
+                stopping.wait(min(10.0, 0.2 * 2**failures))
+                continue
+            except Exception:
+                log.exception("archiver error")
+                stopping.wait(5.0)
+                continue
+            if not moved:
+                stopping.wait(POLL_SECONDS)
+        self.archive.close()
+
+    def maintain(self, *, force: bool = False) -> list[str]:
+        """Every hour: make the coming months' partitions, drop those past the retention."""
+        if not force and time.monotonic() - self._maintained < MAINTAIN_SECONDS:
+            return []
+        dropped = self.archive.maintain(retention_days=self.settings.archive_retention_days)
+        self._maintained = time.monotonic()
+        if dropped:
+            log.info("archive retention dropped %s", ", ".join(dropped))
+        return dropped
+
+    def archive_due(self) -> int:
+        """Archive one batch of due jobs; returns how many were taken from the outbox."""
+        self.archive.partitions()  # PostgreSQL answers before anything is claimed
+        lease = self.settings.archive_lease_seconds
+        claimed = self.store.claim_archiving(lease_seconds=lease, limit=BATCH)
+        if not claimed:
+            return 0
+        try:
+            written = self._write(claimed)
+        except BaseException:
+            self._release(claimed)
+            raise
+        for job_id, version in written:
+            self.store.archived(job_id, version=version)
+        return len(claimed)
+
+    def _write(self, claimed: list[str]) -> list[tuple[str, str]]:
+        """Write the claimed jobs' rows in one transaction; returns (id, version) written."""
+        horizon = Archive.horizon(self.settings.archive_retention_days)
+        rows, written = [], []
+        for job_id, entry in self.store.archive_entries(claimed).items():
+            if entry is None:  # expired in Redis before it could be archived
+                log.error("job %s expired before it was archived", job_id)
+                self.store.drop_archiving(job_id, outcome="missing")
+                continue
+            row = row_of(job_id, entry)
+            if row.created_at < horizon:  # older than the archive keeps: nothing to write
+                self.store.drop_archiving(job_id, outcome="expired")
+                continue
+            rows.append(row)
+            written.append((job_id, entry.version))
+        try:
+            self.archive.write(rows)
+        except (psycopg.DataError, psycopg.IntegrityError):  # a row PostgreSQL refuses
+            return self._write_each(rows, written)
+        return written
+
+    def _write_each(self, rows: list[Row], written: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """Write rows one at a time, so that one PostgreSQL refuses (a NUL in a text, say)
+        leaves the outbox, counted and logged, instead of holding back every job after it."""
+        kept = []
+        for row, (job_id, version) in zip(rows, written, strict=True):
+            try:
+                self.archive.write([row])
+            except (psycopg.DataError, psycopg.IntegrityError) as exc:
+                log.error("job %s cannot be archived: %s", job_id, exc)
+                self.store.drop_archiving(job_id, outcome="refused")
+                continue
+            kept.append((job_id, version))
+        return kept
+
+    def _release(self, claimed: list[str]) -> None:
+        try:
+            self.store.release_archiving(claimed)
+        except redis.RedisError:  # their lease brings them back
+            pass
