@@ -28,6 +28,8 @@ ATTRIBUTES: Final = {
     "IS_SPACE": "is_space",
 }
 """The token attributes a pattern may test, by the Matcher's name."""
+MEMO: Final = 200_000
+"""Most token attribute combinations whose part of speech is kept (then forgotten at once)."""
 
 Test = tuple[str, Any]  # (token attribute, a value, or ("IN"|"NOT_IN", a set of values))
 Rule = tuple[int, int, tuple[tuple[Test, ...], ...], str]  # order, anchor, tokens' tests, POS
@@ -37,8 +39,22 @@ class PosRules:
     """The POS-setting patterns of an attribute ruler, indexed by the anchor token's tag."""
 
     def __init__(self, by_tag: Mapping[str, list[Rule]], anywhere: list[Rule]) -> None:
-        self.by_tag = dict(by_tag)
-        self.anywhere = anywhere  # rules whose anchor names no single tag: tried on every token
+        every = [*chain(*by_tag.values()), *anywhere]
+        self.attributes = sorted({a for rule in every for tests in rule[2] for a, _ in tests})
+        # A rule of one token depends on that token's attributes alone, so what the rules
+        # give a token is kept by those attributes (``_memo``, at most MEMO entries); a tag's
+        # rules and those naming no single tag are tried latest first, and the first that
+        # matches is the one the ruler would have applied last. Rules spanning tokens (a
+        # handful) are tried on every token after.
+        single = [rule for rule in every if len(rule[2]) == 1]
+        tags = {tag for tag in by_tag}
+        self.single = {
+            tag: _latest_first(r for r in single if r in by_tag.get(tag, ()) or r in anywhere)
+            for tag in tags
+        }
+        self.single_anywhere = _latest_first(r for r in single if r in anywhere)
+        self.spanning = _latest_first(rule for rule in every if len(rule[2]) > 1)
+        self._memo: dict[tuple[Any, ...], tuple[int, str] | None] = {}
 
     @classmethod
     def from_ruler(cls, patterns: Iterable[Mapping[str, Any]]) -> PosRules | None:
@@ -60,20 +76,35 @@ class PosRules:
 
     def apply(self, doc: Any) -> None:
         """Set ``pos_`` on every token of ``doc`` that a rule matches (the last rule wins)."""
+        values = {attribute: [getattr(t, attribute) for t in doc] for attribute in self.attributes}
+        columns = [values[attribute] for attribute in self.attributes]
         size = len(doc)
-        for token in doc:
-            best: Rule | None = None
-            for rule in chain(self.by_tag.get(token.tag_, ()), self.anywhere):
-                order, anchor, tests, _ = rule
-                if best is not None and order < best[0]:
-                    continue
-                start = token.i - anchor
-                if start < 0 or start + len(tests) > size:
-                    continue
-                if all(_holds(doc[start + j], t) for j, t in enumerate(tests)):
-                    best = rule
-            if best is not None:
-                token.pos_ = best[3]
+        if len(self._memo) > MEMO:
+            self._memo.clear()
+        for at, token in enumerate(doc):
+            key = tuple(column[at] for column in columns)
+            if key in self._memo:
+                found = self._memo[key]
+            else:
+                rules = self.single.get(values["tag_"][at], self.single_anywhere)
+                found = next(
+                    ((rule[0], rule[3]) for rule in rules if _holds(values, at, rule[2][0])), None
+                )
+                self._memo[key] = found
+            for order, anchor, tests, pos in self.spanning:
+                if found is not None and order < found[0]:
+                    break
+                start = at - anchor
+                if 0 <= start and start + len(tests) <= size:
+                    if all(_holds(values, start + j, t) for j, t in enumerate(tests)):
+                        found = (order, pos)
+                        break
+            if found is not None:
+                token.pos_ = found[1]
+
+
+def _latest_first(rules: Iterable[Rule]) -> tuple[Rule, ...]:
+    return tuple(sorted(rules, key=lambda rule: -rule[0]))
 
 
 def _tests(token: Mapping[str, Any]) -> tuple[Test, ...] | None:
@@ -92,12 +123,13 @@ def _tests(token: Mapping[str, Any]) -> tuple[Test, ...] | None:
     return tuple(tests)
 
 
-def _holds(token: Any, tests: Sequence[Test]) -> bool:
+def _holds(values: Mapping[str, list[Any]], at: int, tests: Sequence[Test]) -> bool:
+    """Whether the token at ``at`` passes ``tests``, read from ``values`` (by attribute)."""
     for attribute, want in tests:
-        have = getattr(token, attribute)
+        have = values[attribute][at]
         if isinstance(want, tuple):
-            operator, values = want
-            if (have in values) != (operator == "IN"):
+            operator, values_in = want
+            if (have in values_in) != (operator == "IN"):
                 return False
         elif have != want:
             return False
