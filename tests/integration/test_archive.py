@@ -121,7 +121,7 @@ def test_migrations_apply_on_an_empty_database(postgres_server) -> None:  # noqa
     url = postgres_server.url.rsplit("/", 1)[0] + "/" + name
     migrate.upgrade(url)
     with psycopg.connect(url) as conn:
-        (revision,) = conn.execute("SELECT version_num FROM archive_migrations").fetchone()
+        revisions = {row[0] for row in conn.execute("SELECT version_num FROM archive_migrations")}
         kind = conn.execute(
             "SELECT relkind FROM pg_class WHERE relname = 'archived_jobs'"
         ).fetchone()
@@ -131,7 +131,7 @@ def test_migrations_apply_on_an_empty_database(postgres_server) -> None:  # noqa
                 "SELECT indexname FROM pg_indexes WHERE tablename = 'archived_jobs'"
             )
         }
-    assert revision == "0001" and kind == ("p",)  # partitioned
+    assert "0003" in revisions and kind == ("p",)  # partitioned
     assert {
         "archived_jobs_key", "archived_jobs_listing", "archived_jobs_status", "archived_jobs_ref",
         "archived_jobs_search", "archived_jobs_embedding_384",

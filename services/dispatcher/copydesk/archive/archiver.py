@@ -13,12 +13,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import Any
 
 import numpy as np
 import psycopg
 import redis
 
-from copydesk.archive.articles import Archive, Row, parse_time
+from copydesk.archive.articles import Archive, EntityRow, Row, parse_time
 from copydesk.archive.state import Entry
 from copydesk.core.document import Document
 from copydesk.core.names import OPEN_TENANT
@@ -53,7 +54,32 @@ def row_of(job_id: str, entry: Entry) -> Row:
         text=doc.text if doc is not None else None,
         encoder=encoder,
         embedding=embedding,
+        **searched(job.get("results") or {}),
     )
+
+
+def searched(results: dict[str, Any]) -> dict[str, Any]:
+    """What search filters on, from a job's results: the sentiment score, the topic labels
+    and the entities, each only from an analysis that succeeded."""
+
+    def ok(name: str) -> dict[str, Any]:
+        result = results.get(name) or {}
+        return result if result.get("status") == "succeeded" else {}
+
+    sentiment, topics, entities = ok("sentiment"), ok("topics"), ok("entities")
+    return {
+        "sentiment": sentiment.get("score"),
+        "topics": [t["label"] for t in topics["labels"]] if topics.get("labels") else None,
+        "entities": tuple(
+            EntityRow(
+                name=e["name"],
+                type=e["type"],
+                salience=e.get("salience", 0.0),
+                sentiment=(e.get("sentiment") or {}).get("score"),
+            )
+            for e in entities.get("entities", ())
+        ),
+    }
 
 
 def _embedding(
