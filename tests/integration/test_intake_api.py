@@ -279,7 +279,10 @@ def test_models_names_every_analysis_and_what_live_workers_loaded(client, redis_
         "device": "cpu",
         "precision": "int8",
     }
-    queues = ["prepare", "summary", "sentiment", "topics", "entities", "keyphrases", "quotes"]
+    queues = [
+        "prepare", "summary", "sentiment", "topics", "entities", "keyphrases", "quotes",
+        "stories",
+    ]  # fmt: skip
     _worker(redis_client, "1", queues, {"encoder": encoder})
     warm = client.get("/v1/models").get_json()["analyses"]
     rules = warm.pop("quotes")  # rules over the parse: no model, nothing to revise

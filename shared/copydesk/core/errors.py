@@ -270,6 +270,12 @@ class AnalysisTimeout(AnalysisError):
     status, code, title = 504, "analysis_timeout", "Analysis ran out of time"
 
 
+class StoriesUnavailable(AnalysisError):
+    """The stories analysis waited out COPYDESK_STORIES_WAIT_SECONDS for PostgreSQL."""
+
+    status, code, title = 503, "stories_unavailable", "Story index unavailable"
+
+
 class InternalAnalysisError(AnalysisError):
     status, code, title = 500, "internal_error", "Analysis crashed"
 

@@ -279,6 +279,49 @@ class Settings(BaseSettings):
         "dies leaves them to another after this.",
     )
 
+    stories_window_days: int = Field(
+        default=7,
+        ge=1,
+        le=90,
+        description="The stories analysis finds duplicates and open stories among the tenant's "
+        "articles created this many days before the article.",
+    )
+    stories_wait_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        le=240,
+        description="How long the stories analysis retries while PostgreSQL is away before it "
+        "fails alone with stories_unavailable (the job's other analyses do not wait).",
+    )
+    stories_statement_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description="Longest the stories analysis waits for one PostgreSQL statement or "
+        "connection.",
+    )
+    stories_max_candidates: int = Field(
+        default=50,
+        ge=1,
+        le=1000,
+        description="Articles the stories analysis reads per lookup (same text, each LSH band) "
+        "and compares in all, earliest first.",
+    )
+    stories_neighbours: int = Field(
+        default=20,
+        ge=0,
+        le=200,
+        description="Nearest articles by document vector (rewrites, story neighbours) the "
+        "stories analysis reads.",
+    )
+    stories_max_scan: int = Field(
+        default=2000,
+        ge=100,
+        le=100_000,
+        description="Most index entries the nearest-vector search visits (pgvector's "
+        "hnsw.max_scan_tuples) when the tenant or window filters out many.",
+    )
+
     summary_model: str = Field(
         default=EMBEDDED,
         description="'embedded' (extractive, MiniLM) or a Hugging Face seq2seq model id or path.",

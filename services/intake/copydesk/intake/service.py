@@ -343,6 +343,11 @@ class IntakeService:
                 "abstractive summaries need a seq2seq model (COPYDESK_SUMMARY_MODEL); "
                 "this deployment offers extractive summaries"
             )
+        if "stories" in request.analyses and not self.settings.database_url:
+            raise errors.AnalysisUnavailable(
+                "stories compares articles in the archive, and this deployment has none "
+                "(COPYDESK_DATABASE_URL)"
+            )
         taught = any(label.examples for label in request.options.topics.labels or ())
         if "topics" in request.analyses and taught and not reads_label_examples(self.settings):
             raise errors.AnalysisUnavailable(_NO_EXAMPLES)
