@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel
 from pydantic.json_schema import SkipJsonSchema
 
 from copydesk.core.ids import JOB_ID
@@ -218,6 +218,105 @@ class ListQuery(BaseModel):
     cursor: Annotated[str, Field(pattern=f"^{CURSOR.pattern}$")] | SkipJsonSchema[None] = Field(
         default=None, description="Where the page starts: as given in the last page's `next`."
     )
+
+
+# a filter's text: no NUL, which PostgreSQL's text cannot hold (no archived job has one)
+FILTER_TEXT = r"^[^\x00]+$"
+EntityKind = Literal["person", "organisation", "place", "event", "product", "other"]
+
+
+def _text(length: int) -> Any:
+    """A filter's string: 1 to ``length`` characters, no NUL; or left out."""
+    return (
+        Annotated[str, Field(min_length=1, max_length=length, pattern=FILTER_TEXT)]
+        | SkipJsonSchema[None]
+    )
+
+
+Score = Annotated[float, Field(ge=-1, le=1)] | SkipJsonSchema[None]
+Moment = AwareDatetime | SkipJsonSchema[None]
+
+
+class ArticleQuery(BaseModel):
+    text: _text(500) = Field(  # type: ignore[valid-type]
+        default=None,
+        description="Full-text search of title and text (web search syntax: words, "
+        '"a phrase", or, -word).',
+    )
+    language: Annotated[str, Field(pattern="^[a-z]{2}$")] | SkipJsonSchema[None] = Field(
+        default=None,
+        description="Articles in this language (ISO 639-1); the text is then read with its "
+        "stemming.",
+    )
+    entity: _text(200) = Field(  # type: ignore[valid-type]
+        default=None, description="An entity's canonical name, exactly."
+    )
+    entity_type: EntityKind | SkipJsonSchema[None] = Field(
+        default=None, description="With `entity`: only where it is of this type."
+    )
+    topic: _text(200) = Field(  # type: ignore[valid-type]
+        default=None, description="A topic label the article's result lists."
+    )
+    sentiment_min: Score = Field(default=None, description="Sentiment score at least this.")
+    sentiment_max: Score = Field(default=None, description="Sentiment score at most this.")
+    since: Moment = Field(default=None, description="Created at or after (RFC 3339).")
+    until: Moment = Field(default=None, description="Created before (RFC 3339).")
+    ref: _text(1000) = Field(  # type: ignore[valid-type]
+        default=None, description="The article's `ref`, exactly."
+    )
+    status: JobStatus | SkipJsonSchema[None] = None
+    limit: int = Field(default=20, ge=1, le=100)
+    cursor: Annotated[str, Field(pattern=f"^{CURSOR.pattern}$")] | SkipJsonSchema[None] = Field(
+        default=None, description="Where the page starts: as given in the last page's `next`."
+    )
+
+
+class ArticleEntity(BaseModel):
+    name: str
+    type: str
+    salience: float
+    sentiment: float | None
+
+
+class ArticleItem(BaseModel):
+    id: str
+    created_at: str
+    title: str | None
+    ref: str | None
+    status: JobStatus
+    language: str | None
+    sentiment: float | None = Field(description="The sentiment analysis's score, if it ran.")
+    topics: list[str]
+    entities: list[ArticleEntity] = Field(description="The most salient (at most 5).")
+    links: JobLinks
+
+
+class ArticleList(BaseModel):
+    articles: list[ArticleItem]
+    next: str | None = Field(default=None, description="The next page; absent on the last.")
+
+
+class EntityQuery(BaseModel):
+    since: Moment = Field(
+        default=None, description="Counted from (RFC 3339); default: 7 days before `until`."
+    )
+    until: Moment = Field(default=None, description="Counted until (RFC 3339); default: now.")
+    type: EntityKind | SkipJsonSchema[None] = None
+    limit: int = Field(default=20, ge=1, le=100)
+
+
+class EntityCount(BaseModel):
+    name: str
+    type: str
+    articles: int = Field(description="Articles of the range that name it.")
+    sentiment: float | None = Field(description="Its mean sentiment in them.")
+
+
+class EntityList(BaseModel):
+    since: str = Field(description="The range counted: a longer one than "
+                       "COPYDESK_ENTITIES_MAX_DAYS is cut to its last days.")  # fmt: skip
+    until: str
+    entities: list[EntityCount]
 
 
 class IdempotencyHeaders(BaseModel):

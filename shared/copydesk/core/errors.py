@@ -205,6 +205,20 @@ class ArchiveUnavailable(ServiceUnavailable):
     status, code, title = 503, "archive_unavailable", "Archive unavailable"
 
 
+class ArchiveOff(ServiceUnavailable):
+    """Search reads the archive, and this deployment keeps none (no COPYDESK_DATABASE_URL)."""
+
+    status, code, title = 503, "archive_off", "No archive in this deployment"
+    retryable = False
+
+
+class SearchTimeout(ServiceUnavailable):
+    """A search ran past COPYDESK_ARCHIVE_SEARCH_TIMEOUT_MS: narrow it (a time range, an
+    entity, a ref) or retry when the archive is less busy."""
+
+    status, code, title = 503, "search_timeout", "Search took too long"
+
+
 # --- analysis outcomes (recorded as a failed analysis, not raised to a client) ---
 
 

@@ -278,6 +278,26 @@ class Settings(BaseSettings):
         description="How long an archiver holds the jobs it took from the outbox: one that "
         "dies leaves them to another after this.",
     )
+    archive_pool_size: int = Field(
+        default=4,
+        ge=1,
+        le=100,
+        description="PostgreSQL connections each intake process may hold for archive reads "
+        "and searches; a read that finds them all busy waits up to 5 s, then answers 503 "
+        "archive_unavailable.",
+    )
+    archive_search_timeout_ms: int = Field(
+        default=2000,
+        ge=100,
+        description="Longest a search or listing query may run in PostgreSQL (its "
+        "statement_timeout) before the request answers 503 search_timeout.",
+    )
+    entities_max_days: int = Field(
+        default=31,
+        ge=1,
+        description="Longest time range GET /v1/entities counts over; a longer one is cut to "
+        "its last this many days (the answer says the range counted).",
+    )
 
     stories_window_days: int = Field(
         default=7,

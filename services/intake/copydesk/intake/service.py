@@ -56,7 +56,11 @@ class IntakeService:
         box = SecretBox(key.get_secret_value()) if key is not None else None
         keys = settings.api_keys.get_secret_value() if settings.api_keys else None
         room = StoreRoom(store.redis, percent=settings.store_full_percent)
-        archive = Archive(settings.database_url) if settings.database_url else None
+        archive = (
+            Archive(settings.database_url, pool_size=settings.archive_pool_size)
+            if settings.database_url
+            else None
+        )
         return cls(
             settings=settings,
             store=store,

@@ -11,10 +11,12 @@ from __future__ import annotations
 from flask import Blueprint, Flask
 
 from copydesk.intake.views import (
+    articles,
     batches,
     dashboard,
     deliveries,
     docs,
+    entities,
     events,
     health,
     jobs,
@@ -25,7 +27,7 @@ from copydesk.intake.views.common import authenticate
 
 v1 = Blueprint("v1", __name__)
 v1.before_request(authenticate)
-for resource in (jobs, events, batches, label_sets, deliveries, models):
+for resource in (jobs, events, batches, label_sets, deliveries, models, articles, entities):
     v1.register_blueprint(resource.bp)
 
 
