@@ -102,7 +102,16 @@ class Settings(BaseSettings):
         default=200,
         ge=1,
         description="Most event streams one intake process holds open (each waits on its own "
-        "Redis connection); past it, 503 too_many_streams with Retry-After.",
+        "Redis connection, in a thread of its own); past it, 503 too_many_streams with "
+        "Retry-After.",
+    )
+    http_threads: int = Field(
+        default=8,
+        ge=1,
+        le=256,
+        description="Threads one intake process answers the API with, besides one per open "
+        "event stream: gunicorn runs COPYDESK_SSE_MAX_STREAMS + this many per process, so open "
+        "streams never take the API's threads.",
     )
     http_bodies_per_process: int = Field(
         default=8,
