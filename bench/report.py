@@ -43,6 +43,7 @@ SUITES: dict[str, list[tuple[str, ...]]] = {
         ("quality_ner.py", "--split", "test"),
         ("quality_keyphrases.py", "--split", "test"),
         ("quality_entity_sentiment.py", "--split", "both"),
+        ("quality_duplicates.py", "--split", "both"),
     ],
     "speed": [
         ("encoder.py",),

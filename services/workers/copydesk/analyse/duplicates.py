@@ -32,10 +32,11 @@ NUM_PERM = 128
 SCHEME = "affine32"  # datasketch 2's permutation scheme: stored signatures depend on it
 BANDS, ROWS = 32, 4  # LSH: 32 bands of 4 values; a pair at J = 0.42 shares one with p = 0.5
 SHINGLE = 3  # words per shingle
-NEAR = 0.5  # the least MinHash similarity (J or containment) of a near-copy
-REWRITE = 0.85  # the least cosine of two document vectors of a rewrite ...
-REWRITE_ENTITIES = 2  # ... that name at least this many entities in common
-REWRITE_ALONE = 0.95  # a cosine this high is a rewrite whatever the entities
+NEAR = 0.3  # the least MinHash similarity (J or containment) of a near-copy
+REWRITE = 0.95  # the least cosine of two document vectors of a rewrite ...
+REWRITE_ENTITIES = 1  # ... that name at least this many entities in common
+REWRITE_ALONE = 0.95  # a cosine this high is a rewrite whatever the entities (on dev, the
+# names in common added nothing at the precision asked: every pair at 0.95 shared one)
 MIN_WORDS = 20  # fewer words make no near or rewrite match (a one-line brief is no copy)
 
 _WORD = re.compile(r"\w+")
