@@ -44,6 +44,7 @@ SUITES: dict[str, list[tuple[str, ...]]] = {
         ("quality_keyphrases.py", "--split", "test"),
         ("quality_entity_sentiment.py", "--split", "both"),
         ("quality_duplicates.py", "--split", "both"),
+        ("quality_stories.py", "--split", "both"),
     ],
     "speed": [
         ("encoder.py",),

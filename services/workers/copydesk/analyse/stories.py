@@ -19,7 +19,7 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -38,7 +38,8 @@ from copydesk.analyse.duplicates import (
 from copydesk.analyse.embedded import EmbeddingAnalyser
 from copydesk.analyse.sentiment import EmbeddingSentimentAnalyser
 from copydesk.archive.articles import parse_time
-from copydesk.archive.stories import Candidate, Registration, Session, Story, StoryIndex
+from copydesk.analyse.stories_join import Article, choose, first, hexid, view
+from copydesk.archive.stories import Candidate, Registration, Session, StoryIndex
 from copydesk.core.document import Document
 from copydesk.core.errors import AnalysisError, AnalysisUnavailable, StoriesUnavailable
 from copydesk.core.names import OPEN_TENANT
@@ -46,8 +47,6 @@ from copydesk.core.options import StoriesOptions, checked
 from copydesk.core.settings import Settings
 from copydesk.prepare.vectors import DocVectors, embedded_texts
 
-STORY = 0.6  # the least cosine of an article to a story's centroid to join it (no duplicate)
-TOP = 5  # entities and topics a story result lists
 KINDS = {"exact": 0, "near": 1, "rewrite": 2}
 # a name: capitalised words (and "of", "de", ... between them), not the sentence's first word
 _NAME = re.compile(
@@ -64,22 +63,6 @@ class Inputs:
     """The texts whose vectors make the document vector (sentences, then the title)."""
 
     texts: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Article:
-    """What the analysis knows of this article before it looks at others."""
-
-    tenant: str
-    job_id: str
-    created_at: datetime
-    title: str | None
-    signature: Signature
-    names: list[str]  # its names as written, most mentioned first
-    encoder: str | None
-    embedding: np.ndarray | None  # unit document vector
-    sentiment: float | None
-    topics: list[str]
 
 
 def names(text: str) -> list[str]:
@@ -234,17 +217,17 @@ class StoryAnalyser(EmbeddingAnalyser):
                 max_scan=settings.stories_max_scan,
             )
             ids += [job_id for job_id, _ in nearest]
-        ids = [i for i in dict.fromkeys(_hex(i) for i in ids) if i != article.job_id]
+        ids = [i for i in dict.fromkeys(hexid(i) for i in ids) if i != article.job_id]
         candidates = session.candidates(ids, embedding=embedding)
         matches = self.matches(article, candidates)
-        story = self.story(session, article, candidates, matches, since=since)
-        original = _original(article, candidates, matches)
+        story = choose(session, article, candidates, matches, since=since)
+        original = first(article, candidates, matches)
         result = {
             "duplicates": [
                 {"job_id": m.job_id, "kind": m.kind, "similarity": m.similarity} for m in matches
             ],
             "original": original,
-            "story": _story_view(story, new=story.id == article.job_id),
+            "story": view(story, new=story.id == article.job_id),
             "window_days": settings.stories_window_days,
         }
         session.register(
@@ -290,115 +273,5 @@ class StoryAnalyser(EmbeddingAnalyser):
                 words=min(sig.words, c.words),
             )
             if kind is not None:
-                found.append(Match(_hex(c.job_id), *kind))
+                found.append(Match(hexid(c.job_id), *kind))
         return sorted(found, key=lambda m: (KINDS[m.kind], -m.similarity, m.job_id))
-
-    def story(
-        self,
-        session: Session,
-        article: Article,
-        candidates: list[Candidate],
-        matches: list[Match],
-        *,
-        since: datetime,
-    ) -> Story:
-        """Join the best open story (one holding a duplicate first, else the nearest
-        centroid at ``STORY`` or closer) or open a new one; saves it."""
-        duplicates = {m.job_id: m for m in matches}
-        by_id = {_hex(c.job_id): c for c in candidates}
-        stories = {
-            s.id: s
-            for s in session.stories(list({_hex(c.story_id) for c in candidates}), since=since)
-        }
-        best, score = None, STORY
-        for story_id, story in stories.items():
-            held = [m for j, m in duplicates.items() if _hex(by_id[j].story_id) == story_id]
-            value = 1.0 + max((m.similarity for m in held), default=0.0) if held else 0.0
-            if not held and story.centroid is not None and article.embedding is not None:
-                if len(story.centroid) == len(article.embedding):
-                    value = float(np.dot(article.embedding, np.asarray(story.centroid)))
-            if value >= score:
-                best, score = story, value
-        if best is None:
-            best = Story(
-                id=article.job_id, first_seen=article.created_at, last_seen=article.created_at,
-                size=0, representative=article.job_id, title=article.title, centroid=None,
-                encoder=article.encoder,
-            )  # fmt: skip
-        _join(session, best, article)
-        dims = len(best.centroid) if best.centroid is not None else None
-        session.save_story(best, dims=dims)
-        return best
-
-
-def _join(session: Session, story: Story, article: Article) -> None:
-    """Count the article in ``story``: size, times, centroid, representative, entities,
-    topics and the day's sentiment."""
-    story.id = _hex(story.id)
-    story.size += 1
-    story.first_seen = min(story.first_seen, article.created_at)
-    story.last_seen = max(story.last_seen, article.created_at)
-    if article.embedding is not None:
-        if story.centroid is None or len(story.centroid) != len(article.embedding):
-            centroid = article.embedding
-        else:
-            total = np.asarray(story.centroid) * (story.size - 1) + article.embedding
-            centroid = total / (np.linalg.norm(total) or 1.0)
-        story.centroid = [float(x) for x in centroid]
-        story.encoder = article.encoder
-        # the representative is the member nearest the centroid: the old one or this one
-        old = session.candidates([story.representative], embedding=story.centroid)
-        mine = float(np.dot(article.embedding, centroid))
-        if not old or old[0].cosine is None or mine > old[0].cosine:
-            story.representative, story.title = article.job_id, article.title
-    story.representative = _hex(story.representative)
-    for name in article.names[:TOP]:
-        entry = story.entities.get(name) or {"count": 0}
-        story.entities[name] = {"count": entry["count"] + 1}
-    story.entities = dict(sorted(story.entities.items(), key=lambda kv: -kv[1]["count"])[: 4 * TOP])
-    for label in article.topics:
-        story.topics[label] = story.topics.get(label, 0) + 1
-    if article.sentiment is not None:
-        day = article.created_at.date().isoformat()
-        trend = {entry["day"]: entry for entry in story.sentiment}
-        entry = trend.get(day) or {"day": day, "count": 0, "mean": 0.0}
-        count = entry["count"] + 1
-        mean = (entry["mean"] * entry["count"] + article.sentiment) / count
-        trend[day] = {"day": day, "count": count, "mean": round(mean, 4)}
-        story.sentiment = [trend[d] for d in sorted(trend)][-31:]
-
-
-def _original(article: Article, candidates: list[Candidate], matches: list[Match]) -> str | None:
-    """The earliest of the article and its duplicates (by creation time, then id), or None
-    when it duplicates nothing."""
-    if not matches:
-        return None
-    when = {_hex(c.job_id): c.created_at for c in candidates}
-    group = [(article.created_at, article.job_id)] + [(when[m.job_id], m.job_id) for m in matches]
-    return min(group)[1]
-
-
-def _story_view(story: Story, *, new: bool) -> dict[str, Any]:
-    entities = sorted(story.entities.items(), key=lambda kv: (-kv[1]["count"], kv[0]))
-    topics = sorted(story.topics.items(), key=lambda kv: (-kv[1], kv[0]))
-    return {
-        "id": story.id,
-        "new": new,
-        "size": story.size,
-        "first_seen": _time(story.first_seen),
-        "last_seen": _time(story.last_seen),
-        "representative": story.representative,
-        "title": story.title,
-        "entities": [{"name": n, "count": e["count"]} for n, e in entities[:TOP]],
-        "topics": [{"label": label, "count": count} for label, count in topics[:TOP]],
-        "sentiment": story.sentiment,
-    }
-
-
-def _time(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _hex(job_id: str) -> str:
-    """A job id as copydesk writes it (32 hex digits), from PostgreSQL's uuid text."""
-    return job_id.replace("-", "")
