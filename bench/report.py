@@ -52,6 +52,7 @@ SUITES: dict[str, list[tuple[str, ...]]] = {
         ("adversarial.py",),
         ("soak.py",),
         ("scale.py",),
+        ("search.py",),
     ],
 }
 ORDER = [run for runs in SUITES.values() for run in runs]

@@ -289,6 +289,8 @@ def test_top_entities_count_articles_and_mean_sentiment_over_a_range(api, archiv
         ("/v1/articles?sentiment_max=nan", "sentiment_max"),
         ("/v1/articles?since=yesterday", "since"),
         ("/v1/articles?until=2025-01-01T00:00:00", "until"),  # no offset
+        ("/v1/articles?until=0.5", "until"),  # a number is no time
+        ("/v1/entities?since=1733412345", "since"),
         ("/v1/articles?status=done", "status"),
         ("/v1/articles?entity_type=city", "entity_type"),
         ("/v1/articles?entity=", "entity"),

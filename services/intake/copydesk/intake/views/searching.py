@@ -22,8 +22,12 @@ from copydesk.core import errors
 from copydesk.intake.views.common import service
 
 Query = TypeVar("Query", bound=BaseModel)
-# RFC 3339 allows what Python's datetime cannot hold: a leap second, year 0
-LEAP_SECOND = re.compile(r"(?<=[Tt ]\d\d:\d\d:)60")
+# an RFC 3339 date-time, the only form a time may take (pydantic alone would also read a
+# number as a Unix time); it allows what Python's datetime cannot hold: a leap second, year 0
+RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9][0-9]-[0-9][0-9][Tt][0-9][0-9]:[0-9][0-9]:[0-9][0-9](\.\d+)?([Zz]|[+-][0-9][0-9]:[0-9][0-9])"
+)
+LEAP_SECOND = re.compile(r"(?<=[Tt]\d\d:\d\d:)60")
 YEAR_ZERO = re.compile(r"^0000(?=-)")
 
 
@@ -42,6 +46,11 @@ def query(model: type[Query]) -> Query:
     given: dict[str, Any] = {}
     for name, value in request.args.items():
         if name in ("since", "until"):
+            if not RFC3339.fullmatch(value):
+                raise errors.ValidationFailed(
+                    f"{name}: not an RFC 3339 date-time",
+                    errors=[{"field": name, "message": "not an RFC 3339 date-time"}],
+                )
             value = YEAR_ZERO.sub("0001", LEAP_SECOND.sub("59", value))
         given[name] = value
     try:
