@@ -18,7 +18,7 @@ import numpy as np
 from copydesk.analyse.duplicates import Match, Signature
 from copydesk.archive.stories import Candidate, Session, Story
 
-STORY = 0.8  # the least cosine of an article to a story's centroid to join it (no duplicate)
+STORY = 0.85  # the least cosine of an article to a story's centroid to join it (no duplicate)
 TOP = 5  # entities and topics a story result lists
 
 
