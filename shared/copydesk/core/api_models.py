@@ -8,11 +8,12 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from copydesk.core.ids import JOB_ID
 from copydesk.core.names import JOB_STATUSES, TERMINAL_STATUSES, JobStatus, Priority
+from copydesk.core.schemas import WebhookIn
 
 
 def decimal_at_most(limit: int) -> str:
@@ -237,7 +238,9 @@ Score = Annotated[float, Field(ge=-1, le=1)] | SkipJsonSchema[None]
 Moment = AwareDatetime | SkipJsonSchema[None]
 
 
-class ArticleQuery(BaseModel):
+class ArticleFilterFields(BaseModel):
+    """What an article search filters by; an alert saves the same filters."""
+
     text: _text(500) = Field(  # type: ignore[valid-type]
         default=None,
         description="Full-text search of title and text (web search syntax: words, "
@@ -259,12 +262,15 @@ class ArticleQuery(BaseModel):
     )
     sentiment_min: Score = Field(default=None, description="Sentiment score at least this.")
     sentiment_max: Score = Field(default=None, description="Sentiment score at most this.")
-    since: Moment = Field(default=None, description="Created at or after (RFC 3339).")
-    until: Moment = Field(default=None, description="Created before (RFC 3339).")
     ref: _text(1000) = Field(  # type: ignore[valid-type]
         default=None, description="The article's `ref`, exactly."
     )
     status: JobStatus | SkipJsonSchema[None] = None
+
+
+class ArticleQuery(ArticleFilterFields):
+    since: Moment = Field(default=None, description="Created at or after (RFC 3339).")
+    until: Moment = Field(default=None, description="Created before (RFC 3339).")
     limit: int = Field(default=20, ge=1, le=100)
     cursor: Annotated[str, Field(pattern=f"^{CURSOR.pattern}$")] | SkipJsonSchema[None] = Field(
         default=None, description="Where the page starts: as given in the last page's `next`."
@@ -415,3 +421,104 @@ class ModelInfo(_Open):
 
 class Models(BaseModel):
     analyses: dict[str, ModelInfo]
+
+
+# --- alerts: PUT /v1/alerts/{name} saves a search with story conditions and a webhook ---
+ALERT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+ALERT_NAME_RULE = "1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+MOST_ENTITY_CONDITIONS = 8  # entity-sentiment conditions of one alert
+LONGEST_STORY_WINDOW = 90 * 86_400  # the longest stories window (COPYDESK_STORIES_WINDOW_DAYS)
+
+
+class _Body(BaseModel):
+    """A JSON body: unknown fields refused, no type coerced (a string is not a number)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class AlertFilters(ArticleFilterFields):
+    """GET /v1/articles's filters (all must match), without its time range: an alert looks at
+    each article as it is archived."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nulls(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for name, value in data.items():
+                if value is None:
+                    raise ValueError(f"{name}: leave a filter out rather than send null")
+        return data
+
+
+class StorySizeCondition(_Body):
+    """Fire once the article's story holds this many articles created within the window that
+    ends at the article: once per story, when it crosses the size."""
+
+    articles: int = Field(ge=2, le=1000)
+    within_seconds: int = Field(default=86_400, ge=60, le=LONGEST_STORY_WINDOW)
+
+
+class EntitySentimentCondition(_Body):
+    """Fire only when the article speaks of the entity with its own sentiment below ``below``."""
+
+    entity: Annotated[str, Field(min_length=1, max_length=200, pattern=FILTER_TEXT)]
+    entity_type: EntityKind | None = None
+    below: float = Field(ge=-1, le=1)
+
+
+class AlertConditions(_Body):
+    story_size: StorySizeCondition | None = None
+    entity_sentiment: list[EntitySentimentCondition] = Field(
+        default_factory=list, max_length=MOST_ENTITY_CONDITIONS
+    )
+
+
+class AlertIn(_Body):
+    filters: AlertFilters = Field(default_factory=AlertFilters)
+    conditions: AlertConditions = Field(default_factory=AlertConditions)
+    webhook: WebhookIn | None = Field(
+        default=None,
+        description="Where `alert.fired` events go, signed like a job's webhook: `url`, and "
+        "`secret` (or one is minted and shown once, in this answer); null: the event "
+        "stream only.",
+    )
+
+
+class AlertWebhookView(BaseModel):
+    url: str
+    secret: str | None = Field(
+        default=None, description="A minted secret, in the PUT answer that minted it only."
+    )
+
+
+class AlertOut(BaseModel):
+    name: str
+    id: str
+    filters: AlertFilters
+    conditions: AlertConditions
+    webhook: AlertWebhookView | None
+    created_at: str
+    updated_at: str
+
+
+class AlertList(BaseModel):
+    alerts: list[AlertOut]
+    next: str | None = Field(default=None, description="The next page; absent on the last.")
+
+
+class AlertListQuery(BaseModel):
+    after: Annotated[str, Field(pattern=ALERT_NAME.pattern)] | SkipJsonSchema[None] = Field(
+        default=None, description="List the alerts named after this one (the last page's last)."
+    )
+    limit: int = Field(default=100, ge=1, le=1000)
+
+
+class AlertFired(_Open):
+    """An alert fired: the first matching article of a story (or, without a story, the
+    article), or the article that made its story cross the size."""
+
+    type: Literal["alert.fired"]
+    timestamp: str
+    data: dict[str, Any]

@@ -176,6 +176,28 @@ class DeliveryNotFound(CopydeskError):
     status, code, title = 404, "delivery_not_found", "Webhook delivery not found"
 
 
+class AlertNotFound(CopydeskError):
+    status, code, title = 404, "alert_not_found", "Alert not found"
+
+
+class TooManyAlerts(CopydeskError):
+    status, code, title = 409, "too_many_alerts", "Tenant has as many alerts as allowed"
+
+
+class TooManyAlertsOnTerm(CopydeskError):
+    """One entity, ref or topic holds as many of the tenant's alerts as allowed: each article
+    that names it is checked against all of them."""
+
+    status, code, title = 409, "too_many_alerts_on_term", "Too many alerts on one term"
+
+
+class TooManyBroadAlerts(CopydeskError):
+    """Alerts with no entity, ref or topic are checked against every article of the tenant,
+    so it keeps only a few."""
+
+    status, code, title = 409, "too_many_broad_alerts", "Too many alerts without a term"
+
+
 class JobNotFinished(CopydeskError):
     status, code, title = 409, "job_not_finished", "Job has not finished"
 

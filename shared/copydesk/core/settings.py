@@ -301,6 +301,34 @@ class Settings(BaseSettings):
         description="Longest a search or listing query may run in PostgreSQL (its "
         "statement_timeout) before the request answers 503 search_timeout.",
     )
+    alerts_max: int = Field(
+        default=10_000,
+        ge=1,
+        description="Most alerts a tenant keeps; one more is 409 too_many_alerts.",
+    )
+    alerts_max_on_term: int = Field(
+        default=100,
+        ge=1,
+        description="Most of a tenant's alerts on one entity, ref or topic (each article "
+        "naming it is checked against them all); one more is 409 too_many_alerts_on_term.",
+    )
+    alerts_max_broad: int = Field(
+        default=20,
+        ge=0,
+        description="Most of a tenant's alerts with no entity, ref or topic (checked against "
+        "every article); one more is 409 too_many_broad_alerts.",
+    )
+    alert_max_body_bytes: int = Field(
+        default=65_536,
+        ge=1024,
+        description="Largest body of PUT /v1/alerts/{name}; larger is 413 body_too_large.",
+    )
+    alert_events_kept: int = Field(
+        default=1000,
+        ge=10,
+        description="Events an alert's stream (GET /v1/alerts/{name}/events) keeps, newest; "
+        "the stream expires COPYDESK_JOB_TTL_SECONDS after its last event.",
+    )
     entities_max_days: int = Field(
         default=31,
         ge=1,

@@ -19,6 +19,7 @@ import numpy as np
 import psycopg
 import redis
 
+from copydesk.archive.alert_match import AlertMatcher
 from copydesk.archive.articles import Archive, EntityRow, Row, parse_time
 from copydesk.archive.state import Entry
 from copydesk.core.document import Document
@@ -107,6 +108,9 @@ class Archiver:
         self.store = store
         self.archive = archive
         self.settings = settings
+        self.alerts = AlertMatcher(
+            archive, client=store.redis, ttl=store.ttl, kept=settings.alert_events_kept
+        )
         self._maintained = 0.0
 
     def run(self, stopping: threading.Event) -> None:
@@ -135,6 +139,7 @@ class Archiver:
         if not force and time.monotonic() - self._maintained < MAINTAIN_SECONDS:
             return []
         dropped = self.archive.maintain(retention_days=self.settings.archive_retention_days)
+        self.alerts.trim(horizon=Archive.horizon(self.settings.archive_retention_days))
         self._maintained = time.monotonic()
         if dropped:
             log.info("archive retention dropped %s", ", ".join(dropped))
@@ -143,6 +148,7 @@ class Archiver:
     def archive_due(self) -> int:
         """Archive one batch of due jobs; returns how many were taken from the outbox."""
         self.archive.partitions()  # PostgreSQL answers before anything is claimed
+        self.alerts.flush()  # firings a fault kept from Redis go first
         lease = self.settings.archive_lease_seconds
         claimed = self.store.claim_archiving(lease_seconds=lease, limit=BATCH)
         if not claimed:
@@ -154,6 +160,7 @@ class Archiver:
             raise
         for job_id, version in written:
             self.store.archived(job_id, version=version)
+        self.alerts.flush()
         return len(claimed)
 
     def _write(self, claimed: list[str]) -> list[tuple[str, str]]:
@@ -175,6 +182,7 @@ class Archiver:
             self.archive.write(rows)
         except (psycopg.DataError, psycopg.IntegrityError):  # a row PostgreSQL refuses
             return self._write_each(rows, written)
+        self.alerts.evaluate(rows)  # committed: a retry evaluates again, and fires nothing twice
         return written
 
     def _write_each(self, rows: list[Row], written: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -188,6 +196,7 @@ class Archiver:
                 log.error("job %s cannot be archived: %s", job_id, exc)
                 self.store.drop_archiving(job_id, outcome="refused")
                 continue
+            self.alerts.evaluate([row])
             kept.append((job_id, version))
         return kept
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask
 
 from copydesk.intake.views import (
+    alerts,
     articles,
     batches,
     dashboard,
@@ -27,7 +28,9 @@ from copydesk.intake.views.common import authenticate
 
 v1 = Blueprint("v1", __name__)
 v1.before_request(authenticate)
-for resource in (jobs, events, batches, label_sets, deliveries, models, articles, entities):
+for resource in (
+    jobs, events, batches, label_sets, deliveries, models, articles, entities, alerts,
+):  # fmt: skip
     v1.register_blueprint(resource.bp)
 
 

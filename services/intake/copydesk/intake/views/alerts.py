@@ -1,0 +1,136 @@
+"""Serve alerts: a tenant's saved searches that fire a signed webhook once per story.
+
+An alert lives in the archive (PostgreSQL): the archiver evaluates it as each article is
+archived (``copydesk.archive.alert_match``), so without an archive the routes answer 503
+archive_off. Its webhook's secret is handled as a job's: given, or minted and shown once in
+the answer that minted it, and sealed before it is stored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, g, jsonify, request, url_for
+
+from copydesk.archive.alerts import Alert, AlertBook, Limits
+from copydesk.core import errors
+from copydesk.core.api_models import (
+    ALERT_NAME,
+    ALERT_NAME_RULE,
+    AlertIn,
+    AlertList,
+    AlertListQuery,
+    AlertOut,
+)
+from copydesk.intake.openapi import documented, responses
+from copydesk.intake.views.common import bad_arg, json_object, service
+from copydesk.intake.views.searching import query, run
+
+bp = Blueprint("alerts", __name__)
+
+
+@bp.put("/v1/alerts/<name>")
+@documented(
+    json=AlertIn,
+    resp=responses({200: AlertOut, 201: AlertOut}, 400, 409, 413, 415, 422),
+    tags=["alerts"],
+)
+def put_alert(name: str) -> Response:
+    """Create or replace an alert: GET /v1/articles's filters, conditions on the story, and a
+    webhook.
+
+    Each article archived from then on that matches fires it once per story: the first
+    matching article of a story fires an `alert.fired` event, its duplicates and later
+    articles do not (an article without a story fires once). With `conditions.story_size`
+    it fires once, when the story crosses the size. Replacing keeps what it fired."""
+    if not ALERT_NAME.fullmatch(name):
+        raise bad_arg("name", f"an alert's name is {ALERT_NAME_RULE}")
+    parsed, _ = json_object(ceiling=service().settings.alert_max_body_bytes)
+    alert_in = AlertIn.model_validate(parsed)
+    book = _book()
+    webhook = None
+    if alert_in.webhook is not None:
+        service()._check_destination(alert_in)
+        webhook = service()._webhook(alert_in)
+    saved, created = run(
+        lambda: book.put(
+            g.tenant,
+            name,
+            filters=alert_in.filters.model_dump(exclude_none=True),
+            conditions=alert_in.conditions.model_dump(exclude_none=True),
+            webhook=webhook,
+        )
+    )
+    shown = saved.view()
+    minted = service().minted_secret({"webhook": webhook})
+    if minted is not None:
+        shown["webhook"]["secret"] = minted
+    response = jsonify(shown)
+    response.status_code = 201 if created else 200
+    if created:
+        response.headers["Location"] = url_for(".get_alert", name=name)
+    return response
+
+
+@bp.get("/v1/alerts/<name>")
+@documented(resp=responses({200: AlertOut}, 404), tags=["alerts"])
+def get_alert(name: str) -> Response:
+    """An alert: its filters, conditions and webhook URL (never its secret)."""
+    return jsonify(load_alert(name).view())
+
+
+@bp.delete("/v1/alerts/<name>")
+@documented(resp=responses({204: None}, 404), tags=["alerts"])
+def delete_alert(name: str) -> Response:
+    """Forget an alert and what it fired; deliveries already queued still go out."""
+    book = _book()
+    if not run(lambda: book.delete(g.tenant, _alert_name(name))):
+        raise errors.AlertNotFound(f"no alert {name!r}")
+    return Response(status=204)
+
+
+@bp.get("/v1/alerts")
+@documented(query=AlertListQuery, resp=responses({200: AlertList}, 422), tags=["alerts"])
+def list_alerts() -> Response:
+    """The tenant's alerts by name, a page at a time (`after` the last name of a page)."""
+    asked = query(AlertListQuery)
+    book = _book()
+    found = run(lambda: book.page(g.tenant, after=asked.after, limit=asked.limit + 1))
+    page: dict[str, Any] = {"alerts": [alert.view() for alert in found[: asked.limit]]}
+    if len(found) > asked.limit:
+        args = {k: v for k, v in request.args.items() if k != "after"}
+        page["next"] = url_for(".list_alerts", **args, after=found[asked.limit - 1].name)
+    return jsonify(page)
+
+
+def load_alert(name: str) -> Alert:
+    """The tenant's alert by name; 404 alert_not_found for any other name."""
+    book = _book()
+    found = run(lambda: book.get(g.tenant, _alert_name(name)))
+    if found is None:
+        raise errors.AlertNotFound(f"no alert {name!r}")
+    return found
+
+
+def _alert_name(name: str) -> str:
+    """A name as alerts are named; anything else names none (404)."""
+    if not ALERT_NAME.fullmatch(name):
+        raise errors.AlertNotFound(f"no alert {name[:100]!r}: names are {ALERT_NAME_RULE}")
+    return name
+
+
+def _book() -> AlertBook:
+    """The tenant's alerts in the archive, or 503 archive_off without one."""
+    archive = service().archive
+    if archive is None:
+        raise errors.ArchiveOff(
+            "this deployment keeps no archive (COPYDESK_DATABASE_URL is not set): alerts "
+            "are kept and evaluated there"
+        )
+    settings = service().settings
+    limits = Limits(
+        most=settings.alerts_max,
+        on_term=settings.alerts_max_on_term,
+        broad=settings.alerts_max_broad,
+    )
+    return AlertBook(archive, limits=limits)
