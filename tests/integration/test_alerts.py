@@ -391,3 +391,34 @@ def test_bounds_are_409_with_their_codes_and_unknown_alerts_404(alerting, make_c
 def test_without_an_archive_alerts_answer_archive_off(settings, make_client) -> None:  # noqa: ANN001
     answer = make_client(settings).put("/v1/alerts/x", json={})
     assert (answer.status_code, answer.get_json()["code"]) == (503, "archive_off")
+
+
+def test_an_alerts_events_stream_as_server_sent_events_resumable_and_per_tenant(
+    alerting, archiving_store, archive, make_client
+) -> None:  # noqa: ANN001
+    streaming = alerting.model_copy(update={"sse_max_seconds": 5, "sse_keepalive_seconds": 1})
+    client = make_client(streaming)
+    assert _put(client, "acme", {"filters": {"entity": "Acme"}}).status_code == 201
+    archiver = Archiver(store=archiving_store, archive=archive, settings=alerting)
+    archiver.maintain(force=True)
+    fired = [_finished_job(archiving_store, entities=[("Acme", 0.0)]) for _ in range(2)]
+    assert archiver.archive_due() == 2
+
+    def events(headers: dict[str, str]) -> list[tuple[str, dict[str, Any]]]:
+        answer = client.get("/v1/alerts/acme/events", headers=headers)
+        assert answer.status_code == 200 and answer.mimetype == "text/event-stream"
+        found = []
+        for block in answer.get_data(as_text=True).split("\n\n"):
+            fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+            if fields.get("event") == "alert.fired":
+                found.append((fields["id"], json.loads(fields["data"])))
+        return found
+
+    both = events(ALICE)
+    assert [e["data"]["article"]["id"] for _, e in both] == fired
+    assert {e["type"] for _, e in both} == {"alert.fired"}
+    later = events(ALICE | {"Last-Event-ID": both[0][0]})
+    assert [e["data"]["article"]["id"] for _, e in later] == fired[1:]
+    assert client.get("/v1/alerts/acme/events", headers=BOB).status_code == 404
+    bad = client.get("/v1/alerts/acme/events", headers=ALICE | {"Last-Event-ID": "nope"})
+    assert (bad.status_code, bad.get_json()["code"]) == (422, "validation_failed")

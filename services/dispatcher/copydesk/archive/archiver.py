@@ -6,6 +6,9 @@ write that fails puts its entries back, and an archiver that dies leaves its cla
 due when their lease runs out. While PostgreSQL is away the archiver waits with backoff and
 the outbox grows (bounded at the intake by ``COPYDESK_ARCHIVE_OUTBOX_MAX``); jobs complete and
 their webhooks go out meanwhile, since neither waits for the archive.
+
+Once a batch's rows committed, the archiver evaluates the tenants' alerts on them
+(``copydesk.archive.alert_match``): a retried batch evaluates again and fires nothing twice.
 """
 
 from __future__ import annotations

@@ -8,22 +8,31 @@ the answer that minted it, and sealed before it is stored.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from typing import Any
 
+import redis
 from flask import Blueprint, Response, g, jsonify, request, url_for
 
+from copydesk.archive.alert_state import events_key
 from copydesk.archive.alerts import Alert, AlertBook, Limits
 from copydesk.core import errors
 from copydesk.core.api_models import (
     ALERT_NAME,
     ALERT_NAME_RULE,
+    EVENT_ID,
+    AlertFired,
     AlertIn,
     AlertList,
     AlertListQuery,
     AlertOut,
+    EventHeaders,
+    EventQuery,
 )
 from copydesk.intake.openapi import documented, responses
 from copydesk.intake.views.common import bad_arg, json_object, service
+from copydesk.intake.views.events import RETRY_MS, _slots, longest_wait
 from copydesk.intake.views.searching import query, run
 
 bp = Blueprint("alerts", __name__)
@@ -101,6 +110,67 @@ def list_alerts() -> Response:
         args = {k: v for k, v in request.args.items() if k != "after"}
         page["next"] = url_for(".list_alerts", **args, after=found[asked.limit - 1].name)
     return jsonify(page)
+
+
+@bp.get("/v1/alerts/<name>/events")
+@documented(
+    headers=EventHeaders,
+    query=EventQuery,
+    resp=responses({200: None}, 404, 422, media="text/event-stream", events=AlertFired),
+    tags=["alerts"],
+)
+def alert_events(name: str) -> Response:
+    """Stream the alert's `alert.fired` events (Server-Sent Events) as they happen.
+
+    From the oldest the stream keeps (the last COPYDESK_ALERT_EVENTS_KEPT, for
+    COPYDESK_JOB_TTL_SECONDS after the last), or after `Last-Event-ID`. An idle stream carries
+    a keep-alive comment every COPYDESK_SSE_KEEPALIVE_SECONDS; a stream lasts at most
+    COPYDESK_SSE_MAX_SECONDS, and the client then reconnects with Last-Event-ID and loses
+    nothing. Past COPYDESK_SSE_MAX_STREAMS in one process: 503 `too_many_streams`."""
+    alert = load_alert(name)
+    header, asked = request.headers.get("Last-Event-ID"), request.args.get("last_event_id")
+    for arg, given in (("Last-Event-ID", header), ("last_event_id", asked)):
+        if given not in (None, "", "0") and not EVENT_ID.fullmatch(given):
+            raise bad_arg(arg, "not an event id this API gave out")
+    settings = service().settings
+    release = _slots().take()
+    try:
+        events = follow(
+            service().store.redis,
+            events_key(alert.id),
+            after=header or asked or "0",
+            until=time.monotonic() + settings.sse_max_seconds,
+            keepalive=settings.sse_keepalive_seconds,
+        )
+        headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        response = Response(events, mimetype="text/event-stream", headers=headers)
+    except BaseException:
+        release()
+        raise
+    response.call_on_close(release)
+    return response
+
+
+def follow(
+    client: redis.Redis, stream: str, *, after: str, until: float, keepalive: float
+) -> Iterator[str]:
+    """Yield the stream's events after the entry ``after`` as SSE text until ``until`` (a
+    monotonic time), with a keep-alive comment whenever ``keepalive`` seconds pass without
+    one."""
+    cursor, longest = after, longest_wait(client, keepalive)
+    yield f"retry: {RETRY_MS}\n\n"
+    quiet_until = time.monotonic() + keepalive
+    while (now := time.monotonic()) < until:
+        block = max(1, int(1000 * (min(quiet_until, until, now + longest) - now)))
+        found = client.xread({stream: cursor}, block=block, count=100)
+        for entry_id, fields in found[0][1] if found else ():
+            cursor = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+            yield f"id: {cursor}\nevent: alert.fired\ndata: {fields[b'event'].decode()}\n\n"
+        if found:
+            quiet_until = time.monotonic() + keepalive
+        elif time.monotonic() >= quiet_until:
+            yield ": keep-alive\n\n"
+            quiet_until = time.monotonic() + keepalive
 
 
 def load_alert(name: str) -> Alert:
