@@ -422,3 +422,39 @@ def test_an_alerts_events_stream_as_server_sent_events_resumable_and_per_tenant(
     assert client.get("/v1/alerts/acme/events", headers=BOB).status_code == 404
     bad = client.get("/v1/alerts/acme/events", headers=ALICE | {"Last-Event-ID": "nope"})
     assert (bad.status_code, bad.get_json()["code"]) == (422, "validation_failed")
+
+
+def test_a_firings_delivery_is_logged_and_sent_again_under_the_same_id(
+    alerting, archiving_store, archive, make_client, dispatch, receiver
+) -> None:  # noqa: ANN001
+    client = make_client(alerting)
+    hook = {"url": receiver.url, "secret": SECRET}
+    assert _put(client, "acme", {"filters": {"entity": "Acme"}, "webhook": hook}).status_code == 201
+    archiver = Archiver(store=archiving_store, archive=archive, settings=alerting)
+    archiver.maintain(force=True)
+    dispatch(alerting, archiver=False)
+    job_id = _finished_job(archiving_store, entities=[("Acme", 0.0)])
+    assert archiver.archive_due() == 1
+    wait_for(lambda: len(receiver.requests) == 1, timeout=30)
+
+    def delivered() -> dict[str, Any] | None:
+        page = client.get("/v1/alerts/acme/deliveries", headers=ALICE).get_json()
+        [one] = page["deliveries"]
+        return one if one["webhook"]["state"] == "delivered" else None
+
+    delivery = wait_for(delivered, timeout=30)
+    assert delivery["article_id"] == job_id and delivery["story"] is None
+    assert [a["status"] for a in delivery["attempts"]] == [204]
+    again = client.post(
+        f"/v1/alerts/acme/deliveries/{delivery['delivery_id']}/redeliver", headers=ALICE
+    )
+    assert again.status_code == 202, again.get_json()
+    wait_for(lambda: len(receiver.requests) == 2, timeout=30)
+    assert receiver.ids() == [delivery["delivery_id"]] * 2
+    for _, headers, body in receiver.requests:
+        assert Webhook(SECRET).verify(body, headers)["data"]["article"]["id"] == job_id
+    for wrong in ("msg_alert_" + "0" * 32, "nope"):
+        missing = client.post(f"/v1/alerts/acme/deliveries/{wrong}/redeliver", headers=ALICE)
+        assert (missing.status_code, missing.get_json()["code"]) == (404, "delivery_not_found")
+    theirs = client.get("/v1/alerts/acme/deliveries", headers=BOB)
+    assert (theirs.status_code, theirs.get_json()["code"]) == (404, "alert_not_found")

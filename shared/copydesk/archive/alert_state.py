@@ -41,6 +41,28 @@ return 'queued'
 """,
 )
 
+REDELIVER = Script(
+    keys=("firing", "due", "url_gone"),
+    args=("member",),
+    body=NOW
+    + DUE_NOW
+    + """
+-- Start the firing's webhook again from its first attempt, under the same webhook-id, and
+-- forget an earlier 410 from its URL (``url_gone``): the client fixed its receiver.
+if redis.call('EXISTS', K.firing) == 0 then return 'missing' end
+if not redis.call('HGET', K.firing, 'webhook_state') then return 'none' end
+redis.call('DEL', K.url_gone)
+due_now(K.firing, A.member)
+redis.call('HDEL', K.firing, 'webhook_error')
+return 'pending'
+""",
+)
+
+
+def delivery_id(firing_id: str) -> str:
+    """A firing's ``webhook-id``, the same on every attempt and redelivery."""
+    return f"msg_alert_{firing_id}"
+
 
 def firing_key(firing_id: str) -> str:
     return FIRING + firing_id
@@ -84,3 +106,15 @@ def firing(client: redis.Redis, firing_id: str) -> dict[str, Any] | None:
     record = json.loads(fields["record"])
     record.update(webhook_fields(fields))
     return record
+
+
+def redeliver(client: redis.Redis, firing_id: str, *, url_gone: str) -> str:
+    """Send the firing's webhook again: ``pending``, ``none`` (no webhook) or ``missing``."""
+    keys = {"firing": firing_key(firing_id), "due": DUE, "url_gone": url_gone}
+    reply = run(client, REDELIVER, keys=keys, args={"member": MEMBER + firing_id})
+    return reply.decode() if isinstance(reply, bytes) else str(reply)
+
+
+def attempts(client: redis.Redis, firing_id: str) -> list[dict[str, Any]]:
+    """The firing's delivery log: each attempt's time, status, latency and error."""
+    return [json.loads(raw) for raw in client.lrange(firing_key(firing_id) + ":deliveries", 0, -1)]

@@ -178,6 +178,33 @@ class AlertBook:
             ).fetchone()
         return gone is not None
 
+    def firings(self, tenant: str, alert_id: str, *, limit: int) -> list[dict[str, Any]]:
+        """The alert's latest firings, newest first: id, scope, article, when."""
+        with self.archive.connection() as conn:
+            rows = conn.execute(
+                "SELECT id, scope, job_id, fired_at FROM alert_firings "
+                "WHERE alert_id = %s AND tenant = %s ORDER BY fired_at DESC LIMIT %s",
+                (alert_id, tenant, limit),
+            ).fetchall()
+        return [
+            {
+                "firing_id": firing_id.hex,
+                "story": None if scope.startswith("job:") else scope,
+                "article_id": job_id.hex,
+                "fired_at": _rfc3339(fired_at),
+            }
+            for firing_id, scope, job_id, fired_at in rows
+        ]
+
+    def fired(self, tenant: str, alert_id: str, firing_id: str) -> bool:
+        """Whether the alert fired ``firing_id`` (for this tenant)."""
+        with self.archive.connection() as conn:
+            found = conn.execute(
+                "SELECT 1 FROM alert_firings WHERE id = %s AND alert_id = %s AND tenant = %s",
+                (firing_id, alert_id, tenant),
+            ).fetchone()
+        return found is not None
+
 
 def _alert(row: tuple[Any, ...]) -> Alert:
     name, alert_id, filters, conditions, webhook, created_at, updated_at = row

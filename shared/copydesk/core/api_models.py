@@ -515,6 +515,30 @@ class AlertListQuery(BaseModel):
     limit: int = Field(default=100, ge=1, le=1000)
 
 
+ALERT_DELIVERY_ID = re.compile(r"msg_alert_[0-9a-f]{32}")
+
+
+class AlertDeliveryQuery(BaseModel):
+    limit: int = Field(default=20, ge=1, le=100)
+
+
+class AlertDelivery(BaseModel):
+    delivery_id: str = Field(description="The firing's `webhook-id`.")
+    firing_id: str
+    fired_at: str
+    story: str | None = Field(description="The story it fired for; null: an article alone.")
+    article_id: str
+    webhook: WebhookView | None = Field(
+        description="Where its webhook stands; null without one, or once Redis let it go."
+    )
+    attempts: list[DeliveryAttempt]
+
+
+class AlertDeliveries(BaseModel):
+    alert: str
+    deliveries: list[AlertDelivery]
+
+
 class AlertFired(_Open):
     """An alert fired: the first matching article of a story (or, without a story, the
     article), or the article that made its story cross the size."""

@@ -109,7 +109,7 @@ class Deliverer:
             fired = alert_state.firing(self.store.redis, member.removeprefix(alert_state.MEMBER))
             if fired is None or not fired.get("webhook") or fired["webhook_state"] != "pending":
                 return None
-            record, msg_id = fired, f"msg_alert_{fired['id']}"
+            record, msg_id = fired, alert_state.delivery_id(fired["id"])
         else:
             job = self.store.get(member)
             if job is None or not job.get("webhook") or job.get("webhook_state") != "pending":

@@ -15,13 +15,17 @@ from typing import Any
 import redis
 from flask import Blueprint, Response, g, jsonify, request, url_for
 
+from copydesk.archive import alert_state
 from copydesk.archive.alert_state import events_key
 from copydesk.archive.alerts import Alert, AlertBook, Limits
 from copydesk.core import errors
 from copydesk.core.api_models import (
+    ALERT_DELIVERY_ID,
     ALERT_NAME,
     ALERT_NAME_RULE,
     EVENT_ID,
+    AlertDeliveries,
+    AlertDeliveryQuery,
     AlertFired,
     AlertIn,
     AlertList,
@@ -31,6 +35,7 @@ from copydesk.core.api_models import (
     EventQuery,
 )
 from copydesk.intake.openapi import documented, responses
+from copydesk.core.render import webhook_view
 from copydesk.intake.views.common import bad_arg, json_object, service
 from copydesk.intake.views.events import RETRY_MS, _slots, longest_wait
 from copydesk.intake.views.searching import query, run
@@ -171,6 +176,52 @@ def follow(
         elif time.monotonic() >= quiet_until:
             yield ": keep-alive\n\n"
             quiet_until = time.monotonic() + keepalive
+
+
+@bp.get("/v1/alerts/<name>/deliveries")
+@documented(
+    query=AlertDeliveryQuery, resp=responses({200: AlertDeliveries}, 404, 422), tags=["alerts"]
+)
+def get_alert_deliveries(name: str) -> Response:
+    """The alert's latest firings, newest first, each with its webhook's attempts."""
+    asked = query(AlertDeliveryQuery)
+    return jsonify(_deliveries(load_alert(name), limit=asked.limit))
+
+
+@bp.post("/v1/alerts/<name>/deliveries/<delivery>/redeliver")
+@documented(resp=responses({202: AlertDeliveries}, 404), tags=["alerts"])
+def redeliver_alert(name: str, delivery: str) -> Response:
+    """Send a firing's event again (same `webhook-id`), from the first attempt of the schedule."""
+    alert = load_alert(name)
+    firing_id = delivery.removeprefix("msg_alert_")
+    book = _book()
+    if not ALERT_DELIVERY_ID.fullmatch(delivery) or not run(
+        lambda: book.fired(g.tenant, alert.id, firing_id)
+    ):
+        raise errors.DeliveryNotFound(f"alert {name!r} has no delivery {delivery[:100]!r}")
+    fired = alert_state.firing(service().store.redis, firing_id)
+    if fired is None or not fired.get("webhook"):
+        raise errors.DeliveryNotFound(
+            f"delivery {delivery!r} has no webhook to send again (none, or it expired)"
+        )
+    gone = service().store.gone_marker(fired["webhook"]["url"])
+    if alert_state.redeliver(service().store.redis, firing_id, url_gone=gone) != "pending":
+        raise errors.DeliveryNotFound(f"delivery {delivery!r} expired")
+    response = jsonify(_deliveries(alert, limit=20))
+    response.status_code = 202
+    return response
+
+
+def _deliveries(alert: Alert, *, limit: int) -> dict[str, Any]:
+    book, client = _book(), service().store.redis
+    shown = []
+    for firing in run(lambda: book.firings(g.tenant, alert.id, limit=limit)):
+        fired = alert_state.firing(client, firing["firing_id"])
+        webhook = webhook_view(fired) if fired and fired.get("webhook") else None
+        attempts = alert_state.attempts(client, firing["firing_id"]) if webhook else []
+        delivery = alert_state.delivery_id(firing["firing_id"])
+        shown.append({"delivery_id": delivery, **firing, "webhook": webhook, "attempts": attempts})
+    return {"alert": alert.name, "deliveries": shown}
 
 
 def load_alert(name: str) -> Alert:
