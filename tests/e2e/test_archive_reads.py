@@ -1,12 +1,12 @@
-"""The intake reads PostgreSQL under gunicorn's gevent workers without stalling them.
+"""The intake reads PostgreSQL under gunicorn's threaded workers without stalling them.
 
 The whole stack as ``make run`` starts it, with the archive on its own embedded PostgreSQL,
-and its intake command again with one gevent worker, which every request here goes to.
+and its intake command again with one worker process, which every request here goes to.
 Archived jobs (read by id once Redis let them go), the listing and /v1/articles are read
 together over HTTP from many threads; and while a lock holds PostgreSQL's readers waiting,
 the same intake processes keep answering everything else: a read waiting on PostgreSQL
-yields to the other requests (psycopg waits on gevent's patched select, the pool's
-semaphore is gevent's) instead of blocking the process.
+holds its own thread only (libpq waits with the GIL released) instead of blocking the
+process.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def archived_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 def _one_worker_intake(stack: Stack, var: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """The stack's intake command again, on another port, with one gevent worker: every
+    """The stack's intake command again, on another port, with one worker process: every
     request below is that one process's, so a read that blocked it would stall them all."""
     port = free_port()
     args = list(stack.commands["intake"][0])
@@ -87,7 +87,7 @@ def _one_worker_intake(stack: Stack, var: Path) -> tuple[subprocess.Popen[bytes]
     return process, url
 
 
-def test_archived_jobs_listing_and_search_read_concurrently_under_gevent(
+def test_archived_jobs_listing_and_search_read_concurrently_from_one_intake_process(
     archived_stack: Stack,
 ) -> None:
     base = archived_stack.one_worker_url  # type: ignore[attr-defined]

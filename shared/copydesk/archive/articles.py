@@ -118,10 +118,9 @@ class Archive:
 
     Each block of work takes a connection of its own (at most ``pool_size`` at once; one more
     waits up to ``timeout`` for a free one, then raises :class:`PoolTimeout`), so one slow
-    query holds one connection, not every reader of the process. Under gunicorn's gevent
-    workers the waits cooperate: the pool's semaphore and lock are the patched ones, and
-    psycopg sees gevent's patched ``select`` and waits on the socket with it (its documented
-    gevent support) instead of blocking the hub in libpq's C wait. A connection that met
+    query holds one connection, not every reader of the process. Under gunicorn's threaded
+    workers a read waiting on PostgreSQL holds only its own thread (libpq waits with the GIL
+    released) and the process's other threads answer meanwhile. A connection that met
     ``psycopg.OperationalError`` (PostgreSQL away) is closed and the next use reconnects.
     """
 
