@@ -458,3 +458,12 @@ def test_a_firings_delivery_is_logged_and_sent_again_under_the_same_id(
         assert (missing.status_code, missing.get_json()["code"]) == (404, "delivery_not_found")
     theirs = client.get("/v1/alerts/acme/deliveries", headers=BOB)
     assert (theirs.status_code, theirs.get_json()["code"]) == (404, "alert_not_found")
+
+
+def test_a_whole_number_written_with_a_fraction_is_a_size_as_json_schema_reads_it(
+    alerting, make_client
+) -> None:  # noqa: ANN001
+    body = {"conditions": {"story_size": {"articles": 86.0, "within_seconds": 600.0}}}
+    answer = _put(make_client(alerting), "big-story", body)  # schemathesis found 86.0 refused
+    assert answer.status_code == 201, answer.get_json()
+    assert answer.get_json()["conditions"]["story_size"] == {"articles": 86, "within_seconds": 600}

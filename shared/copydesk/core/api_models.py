@@ -13,6 +13,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from copydesk.core.ids import JOB_ID
 from copydesk.core.names import JOB_STATUSES, TERMINAL_STATUSES, JobStatus, Priority
+from copydesk.core.options import WholeNumber
 from copydesk.core.schemas import WebhookIn
 
 
@@ -325,6 +326,93 @@ class EntityList(BaseModel):
     entities: list[EntityCount]
 
 
+MOST_GROWTH_HOURS = 168  # growth counts at most a week's articles
+
+
+class StoryQuery(BaseModel):
+    sort: Literal["recent", "size", "growth"] = Field(
+        default="recent",
+        description="recent: last seen first; size: most articles first; growth: most "
+        "articles created in the last `hours` first.",
+    )
+    hours: int = Field(default=24, ge=1, le=MOST_GROWTH_HOURS, description="growth's window.")
+    since: Moment = Field(default=None, description="Last seen at or after (RFC 3339).")
+    until: Moment = Field(default=None, description="Last seen before (RFC 3339).")
+    limit: int = Field(default=20, ge=1, le=100)
+    cursor: Annotated[str, Field(pattern=f"^{CURSOR.pattern}$")] | SkipJsonSchema[None] = Field(
+        default=None, description="Where the page starts: as given in the last page's `next`."
+    )
+
+
+class StoryLinks(BaseModel):
+    self: str
+    representative: str
+
+
+class StorySummary(BaseModel):
+    id: str
+    size: int = Field(description="Its articles.")
+    first_seen: str
+    last_seen: str
+    title: str | None = Field(description="The representative article's title.")
+    representative: str = Field(description="The job id of the article that stands for it.")
+    growth: int | None = Field(description="Articles of the last `hours` (sort=growth only).")
+    links: StoryLinks
+
+
+class StoryList(BaseModel):
+    stories: list[StorySummary]
+    next: str | None = Field(default=None, description="The next page; absent on the last.")
+
+
+class StoryArticlesQuery(BaseModel):
+    limit: int = Field(default=20, ge=1, le=100, description="Articles on the page.")
+    cursor: Annotated[str, Field(pattern=f"^{CURSOR.pattern}$")] | SkipJsonSchema[None] = Field(
+        default=None, description="Where the articles' page starts: as in the last `next`."
+    )
+
+
+class StoryEntity(BaseModel):
+    name: str
+    type: str | None
+    count: int = Field(description="Its articles that name it.")
+
+
+class StoryTopic(BaseModel):
+    label: str
+    count: int
+
+
+class StoryDay(_Open):
+    day: str
+    count: int
+    mean: float | None
+
+
+class StoryArticle(BaseModel):
+    id: str
+    created_at: str
+    title: str | None
+    original: str | None = Field(description="The earliest article it duplicates, if any.")
+    sentiment: float | None
+    links: JobLinks
+
+
+class StoryOut(BaseModel):
+    id: str
+    size: int
+    first_seen: str
+    last_seen: str
+    title: str | None
+    representative: str
+    entities: list[StoryEntity] = Field(description="Its most named entities (at most 10).")
+    topics: list[StoryTopic] = Field(description="Its most frequent topics (at most 10).")
+    sentiment: list[StoryDay] = Field(description="Mean sentiment a day: the trend.")
+    links: StoryLinks
+    articles: list[StoryArticle] = Field(description="Its articles, newest first, a page.")
+    next: str | None = Field(default=None, description="The articles' next page; absent last.")
+
+
 class IdempotencyHeaders(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
@@ -456,8 +544,8 @@ class StorySizeCondition(_Body):
     """Fire once the article's story holds this many articles created within the window that
     ends at the article: once per story, when it crosses the size."""
 
-    articles: int = Field(ge=2, le=1000)
-    within_seconds: int = Field(default=86_400, ge=60, le=LONGEST_STORY_WINDOW)
+    articles: WholeNumber = Field(ge=2, le=1000)
+    within_seconds: WholeNumber = Field(default=86_400, ge=60, le=LONGEST_STORY_WINDOW)
 
 
 class EntitySentimentCondition(_Body):
