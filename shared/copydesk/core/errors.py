@@ -180,6 +180,10 @@ class AlertNotFound(CopydeskError):
     status, code, title = 404, "alert_not_found", "Alert not found"
 
 
+class StoryNotFound(CopydeskError):
+    status, code, title = 404, "story_not_found", "Story not found"
+
+
 class TooManyAlerts(CopydeskError):
     status, code, title = 409, "too_many_alerts", "Tenant has as many alerts as allowed"
 

@@ -23,13 +23,15 @@ from copydesk.intake.views import (
     jobs,
     label_sets,
     models,
+    stories,
 )
 from copydesk.intake.views.common import authenticate
 
 v1 = Blueprint("v1", __name__)
 v1.before_request(authenticate)
 for resource in (
-    jobs, events, batches, label_sets, deliveries, models, articles, entities, alerts,
+    jobs, events, batches, label_sets, deliveries, models, articles, entities, stories,
+    alerts,
 ):  # fmt: skip
     v1.register_blueprint(resource.bp)
 
