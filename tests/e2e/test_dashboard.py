@@ -1,7 +1,8 @@
 """The dashboard in a real browser (Debian's headless Chromium, driven by selenium): ask for
 the key, submit an article, watch its analyses arrive, and check that the highlighted summary
 sentences, entity mentions and quotes are exactly the job's offsets, emoji before them or
-not. Screenshots are saved beside the stack's logs."""
+not; the desk shows the day's stories and entities from the archive (the stack runs with
+it on). Screenshots are saved beside the stack's logs."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import KEYS
+import requests
+from conftest import KEYS, METRICS_KEY, SECRET
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
@@ -18,6 +20,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from copydesk.client import Client
+from copydesk.devstack.redis_server import free_port
+from copydesk.devstack.stack import Stack
+from copydesk.devstack.waiting import wait_for
 
 ARTICLE = (
     "Storm closes three ports on the east coast\n\n"
@@ -44,6 +49,30 @@ SEED_LIKE = (
     "Readers posted <img src=x onerror='window.pwned=1'> under the story on Monday."
 )  # the last line is markup only if the page lets article text become markup
 TYPES = {"person", "organisation", "place", "event", "product", "other"}
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The e2e stack as conftest's, with the archive on: the desk reads stories and entities."""
+    var = tmp_path_factory.mktemp("desk")
+    running = Stack(
+        var_dir=var,
+        http_port=free_port(),
+        log_dir=var / "logs",
+        archive=True,
+        extra_env={
+            "COPYDESK_WEBHOOK_ALLOW_NETWORKS": "127.0.0.0/8",
+            "COPYDESK_WEBHOOK_SECRET": SECRET,
+            "COPYDESK_API_KEYS": ",".join(f"{name}:{key}" for name, key in KEYS.items()),
+            "COPYDESK_METRICS_KEY": METRICS_KEY,
+            "COPYDESK_RATE_LIMIT": "100000/minute",
+        },
+    )
+    try:
+        running.start(timeout=180)
+        yield running
+    finally:
+        running.stop()
 
 
 @pytest.fixture(scope="module")
@@ -260,3 +289,63 @@ def long_story(sentences: int) -> str:
         for i in range(sentences)
     ]
     return "\n\n".join(" ".join(lines[i : i + 6]) for i in range(0, sentences, 6))
+
+
+def test_the_desk_shows_todays_story_and_entities_of_two_near_copies(stack, browser) -> None:  # noqa: ANN001
+    """Two near-copies of one wire story asked for stories and entities: the desk lists their
+    story (size 2, the representative's title) and an entity of the day, as text only."""
+    client = Client(stack.base_url, api_key=KEYS["alice"])
+    title = "Storm closes three ports <b>east</b>"
+    copies = [ARTICLE, ARTICLE.replace("Rescue teams", "Emergency teams") + " Officials said "
+              "the ports would reopen on Thursday."]  # fmt: skip
+    jobs = [
+        client.submit({"text": text, "title": title}, analyses=["stories", "entities"])["id"]
+        for text in copies
+    ]
+    finished = [client.wait(job_id, timeout=300) for job_id in jobs]
+    assert [job["status"] for job in finished] == ["succeeded", "succeeded"], finished
+    story_id = finished[1]["results"]["stories"]["story"]["id"]
+    assert finished[0]["results"]["stories"]["story"]["id"] == story_id
+
+    wait = WebDriverWait(browser, 120)
+    browser.get(stack.base_url + "/")
+    browser.execute_script(
+        "sessionStorage.setItem('copydesk-api-key', arguments[0])", KEYS["alice"]
+    )
+    browser.refresh()
+
+    def story_shown() -> object:
+        items = browser.find_elements(By.CSS_SELECTOR, "#stories li.story")
+        return next((i for i in items if i.get_attribute("data-story") == story_id), None)
+
+    story = wait.until(lambda _: story_shown())
+    assert story.get_attribute("data-size") == "2"
+    assert title in story.find_element(By.CSS_SELECTOR, ".what").text  # markup shown as text
+    assert not browser.find_elements(By.CSS_SELECTOR, "#stories b")
+    assert "last seen" in story.text
+    archived = wait_for(
+        lambda: (
+            requests.get(
+                f"{stack.base_url}/v1/entities?limit=100",
+                headers={"Authorization": f"Bearer {KEYS['alice']}"},
+                timeout=10,
+            ).json()["entities"]
+            or None
+        ),
+        timeout=120,
+        every=0.5,
+    )  # the archive has the articles' entities
+    names = {e["name"] for e in archived}
+    wait.until(
+        lambda _: (
+            {
+                i.get_attribute("data-name")
+                for i in browser.find_elements(By.CSS_SELECTOR, "#top-entities li.top-entity")
+            }
+            & names
+        )
+    )
+    assert browser.find_element(By.ID, "fired").text  # no alert: says none fired
+    screenshot = Path(stack.log_dir) / "dashboard-desk.png"
+    browser.find_element(By.ID, "desk").screenshot(str(screenshot))
+    print(f"dashboard screenshot: {screenshot}")

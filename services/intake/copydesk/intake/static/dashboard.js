@@ -517,5 +517,78 @@ async function refresh() {
   } catch (error) { $("workers").textContent = "queues unavailable"; }
 }
 
+// --- the desk: today's stories, top entities and alerts that fired ----------------------
+
+function deskItem(count, text, when) {  // every part as text: titles and names come from anywhere
+  const item = document.createElement("li");
+  const number = document.createElement("span");
+  number.className = "count";
+  number.textContent = count;
+  const what = document.createElement("span");
+  what.className = "what";
+  what.textContent = text;
+  item.append(number, what);
+  if (when) {
+    const at = document.createElement("span");
+    at.className = "when";
+    at.textContent = when;
+    item.append(at);
+  }
+  return item;
+}
+
+function fill(list, items, empty) {
+  list.replaceChildren(...items);
+  if (!items.length) list.replaceChildren(deskItem("", empty));
+}
+
+async function desk() {
+  const today = new Date();
+  today.setUTCHours(0, 0, 0, 0);
+  const since = encodeURIComponent(today.toISOString().replace(".000Z", "Z"));
+  try {
+    const [stories, entities] = await Promise.all([
+      api(`/v1/stories?sort=size&since=${since}&limit=10`),
+      api(`/v1/entities?since=${since}&limit=10`),
+    ]);
+    $("desk-status").textContent = "";
+    fill($("stories"), stories.stories.map((story) => {
+      const item = deskItem(story.size, story.title || `story ${story.id.slice(0, 8)}`,
+        `last seen ${story.last_seen}`);
+      item.className = "story";
+      item.dataset.story = story.id;
+      item.dataset.size = story.size;
+      return item;
+    }), "no story yet today");
+    fill($("top-entities"), entities.entities.map((entity) => {
+      const item = deskItem(entity.articles, `${entity.name} (${entity.type})`);
+      item.className = "top-entity";
+      item.dataset.name = entity.name;
+      return item;
+    }), "no entity yet today");
+  } catch (error) {
+    $("desk-status").textContent = `stories and entities unavailable: ${error.message}`;
+    return;
+  }
+  try {
+    const alerts = await api("/v1/alerts?limit=10");
+    const firings = await Promise.all(alerts.alerts.map(async (alert) => {
+      const name = encodeURIComponent(alert.name);
+      const log = await api(`/v1/alerts/${name}/deliveries?limit=5`);
+      return log.deliveries.map((d) => ({ alert: alert.name, ...d }));
+    }));
+    const fired = firings.flat().sort((a, b) => b.fired_at.localeCompare(a.fired_at)).slice(0, 10);
+    fill($("fired"), fired.map((firing) => {
+      const state = firing.webhook ? firing.webhook.state || "pending" : "stream only";
+      const item = deskItem("", `${firing.alert}: ${state}`, firing.fired_at);
+      item.className = "firing";
+      item.dataset.alert = firing.alert;
+      return item;
+    }), "no alert fired");
+  } catch (error) { fill($("fired"), [], `alerts unavailable: ${error.message}`); }
+}
+
 refresh();
+desk();
 setInterval(refresh, 5000);
+setInterval(desk, 5000);
