@@ -217,8 +217,14 @@ def test_path_parameters_are_documented_with_the_forms_the_views_check(
     job_id = new_job_id()
     delivery = delivery_id({"id": job_id, "status": "succeeded", "webhook": {"url": "x"}})
     assert delivery is not None and DELIVERY_ID.fullmatch(delivery)
-    given = {"job_id": job_id, "batch_id": job_id, "delivery": delivery, "name": "desk-7"}
-    wrong = {"job_id": "x" * 32, "batch_id": job_id.upper(), "delivery": "msg_1", "name": "-a"}
+    given = {
+        "job_id": job_id, "batch_id": job_id, "delivery": delivery, "name": "desk-7",
+        "story_id": new_job_id(),
+    }  # fmt: skip
+    wrong = {
+        "job_id": "x" * 32, "batch_id": job_id.upper(), "delivery": "msg_1", "name": "-a",
+        "story_id": "x" * 32,
+    }  # fmt: skip
     found = set()
     for item in document["paths"].values():
         for operation in item.values():

@@ -39,11 +39,11 @@ def links(story: dict[str, Any]) -> dict[str, Any]:
 @bp.get("/v1/stories")
 @documented(query=StoryQuery, resp=responses({200: StoryList}, 422), tags=["stories"])
 def list_stories() -> Response:
-    """A page of the tenant's stories: last seen first (`sort=recent`), most articles first
-    (`size`) or most articles of the last `hours` first (`growth`); ``cursor`` pages on.
+    """A page of the tenant's stories, by `sort`: recent, size or growth; `cursor` pages on.
 
-    `since` and `until` bound when a story was last seen; growth counts the articles created
-    in the `hours` before `until` (default: now)."""
+    `recent` puts the last seen first, `size` the most articles, `growth` the most articles
+    created in the `hours` before `until` (default: now). `since` and `until` bound when a
+    story was last seen."""
     asked = query(StoryQuery)
     story_reads = reads()
     until = utc(asked.until)
@@ -68,8 +68,10 @@ def list_stories() -> Response:
 @bp.get("/v1/stories/<story_id>")
 @documented(query=StoryArticlesQuery, resp=responses({200: StoryOut}, 404, 422), tags=["stories"])
 def get_story(story_id: str) -> Response:
-    """The story: its size, first and last seen, representative article, top entities and
-    topics, sentiment a day, and a page of its articles newest first (``cursor`` pages on)."""
+    """One story with a page of its articles, newest first; `cursor` pages on.
+
+    The story gives its size, first and last seen, representative article, top entities and
+    topics, and its sentiment a day."""
     asked = query(StoryArticlesQuery)
     story_reads = reads()
     if not JOB_ID.fullmatch(story_id):
