@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from copydesk.analyse.base import Analyser, split_rows
-from copydesk.analyse.embedder import Embedder, get_embedder
+from copydesk.analyse.embedder import SentenceEncoder, get_embedder
 from copydesk.prepare.vectors import DocVectors
 from copydesk.core.document import Document
 from copydesk.core.errors import UnsupportedLanguage
@@ -38,11 +38,11 @@ def require_english(doc: Document, *, analyser: str) -> None:
 class EmbeddingAnalyser(Analyser):
     """An analyser whose model input is the sentence texts that ``preprocess`` returns."""
 
-    def __init__(self, *, embedder: Embedder | None = None) -> None:
+    def __init__(self, *, embedder: SentenceEncoder | None = None) -> None:
         self._embedder = embedder
 
     @property
-    def embedder(self) -> Embedder:
+    def embedder(self) -> SentenceEncoder:
         if self._embedder is None:
             self._embedder = get_embedder()
         return self._embedder
@@ -57,11 +57,23 @@ class EmbeddingAnalyser(Analyser):
         """Analyse one document, from ``vectors`` when they hold every text it needs."""
         opts = options or {}
         inputs = self.preprocess(doc, opts)
+        vectors = self.own(vectors)
         found = vectors.lookup(inputs.texts) if vectors is not None else None
         if found is None:
             return self.postprocess(doc, self._forward(inputs), opts)
         assert vectors is not None
         return self.postprocess(doc, self._from_vectors(inputs, found, vectors), opts)
+
+    def own(self, vectors: DocVectors | None) -> DocVectors | None:
+        """The prepared vectors if this analyser's encoder made them, else None.
+
+        While a deployment changes COPYDESK_SENTENCE_ENCODER, a job prepared by the old encoder
+        may reach an analyser of the new one: it embeds for itself rather than mix the two
+        encoders' vectors (or score one's with the other's head).
+        """
+        if vectors is None or vectors.model != self.embedder.name:
+            return None
+        return vectors
 
     def ready(self, inputs: Any) -> None:
         """Compute what ``inputs`` need besides the document's vectors, in the prepare stage,
