@@ -1,7 +1,7 @@
-"""Share what the embedded analysers have in common: English only, sentences in, vectors out.
+"""Share what the embedded analysers have in common: sentences in, vectors out.
 
-Summary, topics and sentiment all work on MiniLM vectors of a document's sentence texts. In
-the service the prepare stage computes them once per article (``DocVectors``), so these
+Summary, topics and sentiment all work on the encoder's vectors of a document's sentences,
+and read the languages it reads (``ENCODER_LANGUAGES``). In the service the prepare stage computes them once per article (``DocVectors``), so these
 analysers run without loading a model; called alone (tests, notebooks) they embed for
 themselves through the same code.
 """
@@ -26,13 +26,20 @@ class HasTexts(Protocol):
     def texts(self) -> Sequence[str]: ...
 
 
-def require_english(doc: Document, *, analyser: str) -> None:
-    """Refuse text MiniLM was not trained on, rather than return confident nonsense."""
-    if doc.language and doc.language.split("-")[0].lower() not in ENCODER_LANGUAGES:
+def require_language(doc: Document, *, analyser: str, family: str = "minilm") -> None:
+    """Refuse text the encoder was not trained on, rather than return confident nonsense."""
+    codes = ENCODER_LANGUAGES[family]
+    if doc.language and doc.language.split("-")[0].lower() not in codes:
+        reads = "English only" if codes == ("en",) else f"{', '.join(codes)} ({family})"
         raise UnsupportedLanguage(
-            f"the embedded {analyser} reads English only; this article is {doc.language!r}",
+            f"the embedded {analyser} reads {reads}; this article is {doc.language!r}",
             language=doc.language,
         )
+
+
+def require_english(doc: Document, *, analyser: str) -> None:
+    """Refuse what the English parse cannot read (entities, keyphrases), whatever the encoder."""
+    require_language(doc, analyser=analyser, family="minilm")
 
 
 class EmbeddingAnalyser(Analyser):
@@ -46,6 +53,11 @@ class EmbeddingAnalyser(Analyser):
         if self._embedder is None:
             self._embedder = get_embedder()
         return self._embedder
+
+    def require_language(self, doc: Document, *, analyser: str) -> None:
+        """Refuse a language this analyser's encoder does not read."""
+        family = getattr(self.embedder, "family", "minilm")
+        require_language(doc, analyser=analyser, family=family)
 
     def __call__(
         self,

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from copydesk.analyse.base import Result, coverage, split_rows
-from copydesk.analyse.embedded import EmbeddingAnalyser, require_english
+from copydesk.analyse.embedded import EmbeddingAnalyser
 from copydesk.core.document import Document, Span
 from copydesk.core.errors import AnalysisError, AnalysisUnavailable
 
@@ -218,7 +218,7 @@ class EmbeddingSentimentAnalyser(EmbeddingAnalyser):
         return self.head.model_name
 
     def preprocess(self, doc: Document, options: Mapping[str, Any]) -> Prepared:
-        require_english(doc, analyser="sentiment model")
+        self.require_language(doc, analyser="sentiment model")
         spans = [s for s in doc.sentences if doc.text[s.start : s.end].strip()]
         if not spans:
             raise AnalysisError("document has no sentences to score")

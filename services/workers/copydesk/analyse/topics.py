@@ -30,7 +30,7 @@ import numpy as np
 
 from copydesk.analyse import iptc
 from copydesk.analyse.base import Result, coverage
-from copydesk.analyse.embedded import EmbeddingAnalyser, require_english
+from copydesk.analyse.embedded import EmbeddingAnalyser
 from copydesk.analyse.embedder import Embedder
 from copydesk.prepare.vectors import DocVectors
 from copydesk.core.document import Document, Span
@@ -116,7 +116,7 @@ class EmbeddingTopicClassifier(EmbeddingAnalyser):
     def preprocess(self, doc: Document, options: Mapping[str, Any]) -> TopicInputs:
         specs, taxonomy = read_labels(options)
         top_k = _top_k(options, len(specs))
-        require_english(doc, analyser="topic classifier")
+        self.require_language(doc, analyser="topic classifier")
         spans = [s for s in doc.sentences if doc.text[s.start : s.end].strip()]
         texts = [doc.text[s.start : s.end].strip() for s in spans]
         if not texts:

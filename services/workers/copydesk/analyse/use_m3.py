@@ -4,7 +4,8 @@ The graph (``model_files.use_m3_files``) takes raw strings: SentencePiece runs i
 an ``onnxruntime-extensions`` custom op, and it returns unit vectors of 512 dimensions. Its
 vectors for a sentence and its translation lie close (an English news sentence and its
 German and French versions: cosine 0.77 and 0.85; MiniLM gives ~0.1), so English labels
-can classify articles in other languages.
+can classify articles in other languages. Its languages are listed where the intake can read
+them too: ``copydesk.core.models_view.ENCODER_LANGUAGES``.
 
 Each text runs alone. The graph quantises its activations per call over the whole batch, so
 a batch would give a sentence a slightly different vector depending on its neighbours
@@ -30,10 +31,6 @@ from copydesk.analyse.model_files import ensure_use_m3
 NAME = "universal-sentence-encoder-multilingual-3"
 BACKEND = "onnx-int8"  # the graph as it ships: int8 weights, activations quantised per call
 DIM = 512
-LANGUAGES = (
-    "ar", "de", "en", "es", "fr", "it", "ja", "ko", "nl", "pl", "pt", "ru", "th", "tr", "zh",
-)  # fmt: skip
-"""ISO 639-1 codes of the 16 languages it was trained on (zh covers zh-CN and zh-TW)."""
 
 
 class UseM3Embedder:
