@@ -11,7 +11,7 @@ from copydesk.analyse.embedder import encoder_name, get_embedder
 from copydesk.analyse.registry import AnalyserRegistry
 from copydesk.analyse.sentiment import DEFAULT_HEAD, EmbeddingSentimentAnalyser
 from copydesk.analyse.summary import ExtractiveSummariser
-from copydesk.analyse.use_m3 import UseM3Embedder
+from copydesk.analyse.use_m3 import MAX_BATCH, MAX_BATCH_CHARS, UseM3Embedder, buckets
 from copydesk.core.errors import AnalysisUnavailable
 from copydesk.core.settings import Settings
 from copydesk.prepare.vectors import DocVectors, embedded_texts
@@ -54,10 +54,21 @@ def test_a_sentence_lies_closer_to_its_translations_than_to_unrelated_news(use_m
 
 
 def test_a_batch_gives_each_text_the_vector_it_gets_alone(use_m3) -> None:
-    texts = [ENGLISH, "Short.", *TRANSLATIONS.values(), "A long one " * 200]
+    texts = [ENGLISH, "Short.", *TRANSLATIONS.values(), *UNRELATED, "A long one " * 200]
     batch = use_m3.encode(texts)
     alone = np.vstack([use_m3.encode([text]) for text in texts])
-    assert np.array_equal(batch, alone)
+    assert (batch * alone).sum(1).min() > 0.995  # activations are quantised per call
+    assert np.array_equal(use_m3.encode(texts), batch)  # and the same batch, the same vectors
+
+
+def test_batches_are_bounded_and_cover_every_text_once() -> None:
+    lengths = list(np.random.default_rng(0).integers(1, 1500, size=500))
+    groups = buckets(lengths)
+    assert sorted(i for group in groups for i in group) == list(range(500))
+    for group in groups:
+        sizes = [lengths[i] for i in group]
+        assert len(group) <= MAX_BATCH and sum(sizes) <= max(MAX_BATCH_CHARS, max(sizes))
+        assert max(sizes) <= min(sizes) * 1.25 + 16
 
 
 def test_empty_input(use_m3) -> None:
