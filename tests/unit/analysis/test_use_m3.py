@@ -9,10 +9,16 @@ from documents import make_doc
 
 from copydesk.analyse.embedder import encoder_name, get_embedder
 from copydesk.analyse.registry import AnalyserRegistry
-from copydesk.analyse.sentiment import DEFAULT_HEAD, EmbeddingSentimentAnalyser
+from copydesk.analyse.sentiment import (
+    DEFAULT_HEAD,
+    HEADS,
+    EmbeddingSentimentAnalyser,
+    SentimentHead,
+)
 from copydesk.analyse.summary import ExtractiveSummariser
+from copydesk.analyse.topics import EmbeddingTopicClassifier
 from copydesk.analyse.use_m3 import MAX_BATCH, MAX_BATCH_CHARS, UseM3Embedder, buckets
-from copydesk.core.errors import AnalysisUnavailable
+from copydesk.core.errors import AnalysisUnavailable, UnsupportedLanguage
 from copydesk.core.settings import Settings
 from copydesk.prepare.vectors import DocVectors, embedded_texts
 
@@ -115,3 +121,39 @@ def test_vectors_of_another_encoder_are_not_mixed_in(use_m3, seed_article) -> No
     assert summariser(doc, {}, vectors=foreign) == summariser(doc, {})
     mine = DocVectors(use_m3.name, texts, use_m3.encode(texts))
     assert summariser.own(mine) is mine
+
+
+def test_use_m3_ships_its_own_head_with_its_own_band(use_m3) -> None:
+    head = SentimentHead.load(HEADS["use-m3"])
+    assert head.family == "use-m3" and head.dim == 512
+    assert head.meta["embedder"] == use_m3.name
+    assert head.meta["thresholds"]["chosen_by"] == "training/choose_neutral_band.py"
+    assert "nyt" not in head.meta["training_corpora"]
+    assert HEADS["use-m3"].stat().st_size < 1_000_000
+    assert SentimentHead.load(HEADS["minilm"]).family == "minilm"
+
+
+GERMAN = (
+    "Die Zentralbank hat die Zinsen erneut erhöht, um die hohe Inflation zu bekämpfen. "
+    "Unternehmen und Verbraucher klagen über steigende Kreditkosten. "
+    "Die Börse reagierte mit deutlichen Kursverlusten."
+)
+
+
+def test_a_german_article_gets_a_summary_sentiment_and_english_topics(use_m3) -> None:
+    doc = make_doc(GERMAN, language="de")
+    summary = ExtractiveSummariser(embedder=use_m3)(doc, {"max_sentences": 1})
+    (picked,) = summary["sentences"]
+    assert GERMAN[picked["start"] : picked["end"]] == picked["text"]
+    sentiment = EmbeddingSentimentAnalyser(embedder=use_m3)(doc, {})
+    assert sentiment["score"] < 0 and "multilingual" in sentiment["model"]
+    topics = EmbeddingTopicClassifier(embedder=use_m3)(doc, {})
+    assert topics["labels"][0]["label"] == "economy, business and finance"
+    custom = EmbeddingTopicClassifier(embedder=use_m3)(doc, {"labels": ["sport", "economy"]})
+    assert custom["labels"][0]["label"] == "economy"
+
+
+def test_minilm_still_refuses_german(seed_article) -> None:
+    doc = make_doc(GERMAN, language="de")
+    with pytest.raises(UnsupportedLanguage, match="English only"):
+        ExtractiveSummariser(embedder=get_embedder(family="minilm"))(doc, {})

@@ -43,7 +43,7 @@ CUSTOM = "custom"
 # (bench/topics_select.py --encoder); each encoder spreads its cosines differently
 TEMPERATURES = {
     "minilm": {CUSTOM: 0.045, iptc.TAXONOMY: 0.06},
-    "use-m3": {CUSTOM: 0.045, iptc.TAXONOMY: 0.06},
+    "use-m3": {CUSTOM: 0.04, iptc.TAXONOMY: 0.05},
 }
 TEMPERATURE = TEMPERATURES["minilm"]
 LEAD_BOOST = 1.0  # the first sentence weighs 1 + LEAD_BOOST, fading with LEAD_DECAY
