@@ -43,6 +43,7 @@ SUITES: dict[str, list[tuple[str, ...]]] = {
         ("quality_ner.py", "--split", "test"),
         ("quality_keyphrases.py", "--split", "test"),
         ("quality_entity_sentiment.py", "--split", "both"),
+        ("encoders.py",),  # every encoder's speed, memory and quality in one run
     ],
     "speed": [
         ("encoder.py",),
