@@ -312,7 +312,8 @@ class Settings(BaseSettings):
         default=60_000,
         ge=1000,
         description="Most model tokens per article for the sentence encoder (too_many_tokens); "
-        "bounds its time: a long English article has ~20,000.",
+        "bounds its time: a long English article has ~20,000. MiniLM counts WordPiece tokens, "
+        "USE-m3 the SentencePiece pieces of its own graph (about as many in English).",
     )
     max_sentences: int = Field(
         default=3000, ge=10, description="Most sentences per article (too_many_sentences)."
