@@ -237,12 +237,12 @@ def _normalise(matrix: np.ndarray) -> np.ndarray:
     return matrix / np.maximum(norms, 1e-12)
 
 
-_EMBEDDERS: dict[tuple[str, str | None, str], Any] = {}
+_EMBEDDERS: dict[tuple[str, str | None, str], SentenceEncoder] = {}
 
 
 def get_embedder(
     path: str | None = None, *, encoder: str | None = None, family: str | None = None
-) -> Any:
+) -> SentenceEncoder:
     """Return this process's encoder, loading it once on first use.
 
     ``family`` defaults to the configured model (``COPYDESK_SENTENCE_ENCODER``), ``encoder``
