@@ -43,6 +43,8 @@ SUITES: dict[str, list[tuple[str, ...]]] = {
         ("quality_ner.py", "--split", "test"),
         ("quality_keyphrases.py", "--split", "test"),
         ("quality_entity_sentiment.py", "--split", "both"),
+        ("quality_duplicates.py", "--split", "both"),
+        ("quality_stories.py", "--split", "both"),
         ("encoders.py",),  # every encoder's speed, memory and quality in one run
     ],
     "speed": [
@@ -51,6 +53,7 @@ SUITES: dict[str, list[tuple[str, ...]]] = {
         ("adversarial.py",),
         ("soak.py",),
         ("scale.py",),
+        ("search.py",),
     ],
 }
 ORDER = [run for runs in SUITES.values() for run in runs]

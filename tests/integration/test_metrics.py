@@ -57,9 +57,10 @@ def test_metrics_show_every_series_after_a_job(client, start_worker, store) -> N
     ]
     assert {s.labels["analysis"] for s in infinite} >= {"summary", "sentiment", "topics"}
     depths = {(s.labels["queue"], s.labels["priority"]) for s in samples["copydesk_queue_depth"]}
-    assert ("quotes", "high") in depths and len(depths) == 7 * 3
+    assert ("stories", "high") in depths and len(depths) == 8 * 3
     assert {s.labels["queue"] for s in samples["copydesk_oldest_queued_seconds"]} == {
-        "prepare", "summary", "sentiment", "topics", "entities", "keyphrases", "quotes"
+        "prepare", "summary", "sentiment", "topics", "entities", "keyphrases", "quotes",
+        "stories",
     }  # fmt: skip
     webhooks = {s.labels["outcome"]: s.value for s in samples["copydesk_webhook_attempts_total"]}
     assert webhooks["delivered"] == 1

@@ -111,7 +111,7 @@ def test_not_ready_when_redis_is_down(settings) -> None:  # noqa: ANN001
 
 
 def test_the_worker_report_names_the_queue_no_live_worker_serves(client, redis_client) -> None:  # noqa: ANN001
-    serving = ["prepare", "summary", "sentiment", "entities", "keyphrases", "quotes"]
+    serving = ["prepare", "summary", "sentiment", "entities", "keyphrases", "quotes", "stories"]
     _worker(redis_client, "1", serving)  # topics is stopped
     _dispatcher(redis_client, "9")
     response = client.get("/v1/workers")
@@ -126,6 +126,7 @@ def test_the_worker_report_names_the_queue_no_live_worker_serves(client, redis_c
         "entities": 1,
         "keyphrases": 1,
         "quotes": 1,
+        "stories": 1,
     }
     assert report["dispatchers"] == 1
     assert set(report["queues"]) == set(QUEUES) == set(report["queues_by_priority"])
@@ -135,7 +136,7 @@ def test_the_worker_report_names_the_queue_no_live_worker_serves(client, redis_c
     assert client.get("/v1/workers").get_json()["queues"]["prepare"] == 1
     assert _gauges(client, "copydesk_workers") == {
         "prepare": 1.0, "summary": 1.0, "sentiment": 1.0, "topics": 0.0, "entities": 1.0,
-        "keyphrases": 1.0, "quotes": 1.0,
+        "keyphrases": 1.0, "quotes": 1.0, "stories": 1.0,
     }  # fmt: skip
     assert _gauges(client, "copydesk_dispatchers") == {"": 1.0}
 

@@ -119,7 +119,9 @@ def test_a_registered_analysis_validates_its_options(wordcount, client) -> None:
 
 def test_unregistering_leaves_the_built_in_table(wordcount, client) -> None:
     analyses.unregister("wordcount")
-    builtin = ["summary", "sentiment", "topics", "entities", "keyphrases", "quotes"]
+    builtin = [
+        "summary", "sentiment", "topics", "entities", "keyphrases", "quotes", "stories"
+    ]  # fmt: skip
     assert list(ANALYSES) == builtin
     assert "wordcount" not in QUEUES and "wordcount" not in ANALYSIS_TASKS
     answer = _post(client, {"article": {"text": ARTICLE}, "analyses": ["wordcount"]})

@@ -30,7 +30,9 @@ def echo():
 
 
 def test_the_names_follow_the_table(echo) -> None:
-    builtin = ["summary", "sentiment", "topics", "entities", "keyphrases", "quotes"]
+    builtin = [
+        "summary", "sentiment", "topics", "entities", "keyphrases", "quotes", "stories"
+    ]  # fmt: skip
     assert list(ANALYSES) == [*builtin, "echo"]
     assert list(QUEUES) == ["prepare", *builtin, "echo"]
     assert dict(ANALYSIS_TASKS)["echo"] == "copydesk.analyse.echo"
@@ -59,6 +61,7 @@ def test_the_openapi_shape_lists_the_built_in_analyses_only(echo) -> None:
         "entities",
         "keyphrases",
         "quotes",
+        "stories",
     ]
 
 
@@ -73,7 +76,9 @@ def test_after_unregistering_the_names_are_the_built_in_ones_again() -> None:
 def test_a_name_that_cannot_be_an_analysis_is_refused(name: str) -> None:
     with pytest.raises(ValueError):
         analyses.register(analyses.Analysis(name=name, options="m:O", embedded="m:A"))
-    builtin = ("summary", "sentiment", "topics", "entities", "keyphrases", "quotes")
+    builtin = (
+        "summary", "sentiment", "topics", "entities", "keyphrases", "quotes", "stories"
+    )  # fmt: skip
     assert tuple(ANALYSES) == builtin
 
 

@@ -101,6 +101,7 @@ def test_services_are_redis_intake_and_one_worker_per_queue(services: dict) -> N
         "worker-entities",
         "worker-keyphrases",
         "worker-quotes",
+        "worker-stories",
         "dispatcher",
         "flower",
     }

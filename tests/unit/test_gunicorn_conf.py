@@ -9,6 +9,7 @@ import yaml
 from gunicorn.app.base import Application
 from gunicorn.config import Config
 
+from copydesk.core.settings import get_settings
 from copydesk.devstack.waiting import wait_for
 from copydesk.intake.gunicorn_conf import BodyTurns, has_body
 
@@ -34,13 +35,17 @@ def test_no_two_stacks_share_one_gunicorn_control_socket() -> None:
     assert sockets == [None, None] or len(set(sockets)) == 2, sockets
 
 
-def test_the_intake_serves_with_gevent_workers_in_every_shape() -> None:
-    """An open event stream must cost no thread: the config names gevent workers, and no
-    shape (make run, compose, Kubernetes, the image's own command) asks gunicorn for threads
-    or another class."""
-    from gunicorn.workers.ggevent import GeventWorker
+def test_the_intake_answers_with_threads_besides_one_per_event_stream_in_every_shape() -> None:
+    """Open event streams must never take the API's threads: the config names threaded
+    workers with COPYDESK_HTTP_THREADS + COPYDESK_SSE_MAX_STREAMS threads, and no shape (make
+    run, compose, Kubernetes, the image's own command) asks gunicorn for another count or
+    class."""
+    from gunicorn.workers.gthread import ThreadWorker
 
-    assert _built().worker_class is GeventWorker
+    cfg = _built()
+    settings = get_settings()
+    assert cfg.worker_class is ThreadWorker
+    assert cfg.threads == settings.http_threads + settings.sse_max_streams
     commands = {
         "make run": (ROOT / "services/devstack/copydesk/devstack/stack.py").read_text(),
         "compose": str(yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]),
@@ -63,8 +68,8 @@ def _app(log: list[str], gate: threading.Event) -> object:
 
 
 def test_requests_with_a_body_take_turns_and_the_others_never_wait() -> None:
-    """gevent workers accept every connection; at most ``size`` bodies are read at once, as
-    the threads used to allow, while a stream (no body) is never held back."""
+    """At most ``size`` bodies are read at once, however many threads the process has, while
+    a stream (no body) is never held back."""
     log: list[str] = []
     gate = threading.Event()
     turns = BodyTurns(_app(log, gate), size=2)

@@ -53,6 +53,7 @@ def test_the_embedded_analyses_read_english_and_a_hugging_face_model_any_languag
         "entities": ("en",),  # the parser and the sentiment head read English
         "keyphrases": ("en",),
         "quotes": ("en",),
+        "stories": ("en",),  # rewrites and stories read the encoder's vectors
     }
     hub = Settings(topics_model="MoritzLaurer/mDeBERTa-v3-base-mnli-xnli")
     assert languages(analyses.REGISTRY["topics"], hub) is None

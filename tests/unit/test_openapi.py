@@ -240,7 +240,7 @@ def test_last_event_id_and_cursor_are_documented_with_their_formats(
     document: dict[str, Any],
 ) -> None:
     from copydesk.core.api_models import EVENT_ID
-    from copydesk.intake.views.jobs import _decode_cursor, _encode_cursor
+    from copydesk.intake.views.jobs import decode_cursor, encode_cursor
 
     last = _validator(
         document, _parameter(document, "GET /v1/jobs/{job_id}/events", "Last-Event-ID")["schema"]
@@ -250,8 +250,8 @@ def test_last_event_id_and_cursor_are_documented_with_their_formats(
     for value in ("x", "1-", "-1", "1733412345123", "1-0-0", "1" * 21 + "-0"):
         assert not last.is_valid(value), value
     cursor = _validator(document, _parameter(document, "GET /v1/jobs", "cursor")["schema"])
-    given = _encode_cursor((1733412345123, "0" * 32))
-    assert cursor.is_valid(given) and _decode_cursor(given) == (1733412345123, "0" * 32)
+    given = encode_cursor((1733412345123, "0" * 32))
+    assert cursor.is_valid(given) and decode_cursor(given) == (1733412345123, "0" * 32)
     for value in ("", "x", "next", "1733412345123", "MTIzOmFiYw"):
         assert not cursor.is_valid(value), value
 

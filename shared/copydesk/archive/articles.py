@@ -21,9 +21,11 @@ from psycopg.types.json import Jsonb
 
 TABLE = "archived_jobs"
 PARTITION = TABLE + "_p{:04d}{:02d}"  # archived_jobs_p202612: jobs created in December 2026
+ENTITIES = "archived_entities"  # each job's entities, partitioned like its jobs
+PARTITIONED = (TABLE, ENTITIES)
 COLUMNS = (
     "tenant", "job_id", "created_at", "finished_at", "status", "ref", "language", "title",
-    "analyses", "document", "text", "encoder", "dims", "embedding",
+    "analyses", "document", "text", "encoder", "dims", "sentiment", "topics", "embedding",
 )  # fmt: skip
 UPSERT = f"""
 INSERT INTO {TABLE} ({", ".join(COLUMNS)})
@@ -31,6 +33,23 @@ VALUES ({", ".join(["%s"] * (len(COLUMNS) - 1))}, %s::vector)
 ON CONFLICT (tenant, job_id, created_at) DO UPDATE SET
   {", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS[3:])}, archived_at = now()
 """
+# a re-archive replaces the job's entities: its rows go, then its current ones come back
+FORGET_ENTITIES = f"DELETE FROM {ENTITIES} WHERE tenant = %s AND created_at = %s AND job_id = %s"
+ENTITY_COLUMNS = ("tenant", "job_id", "created_at", "name", "type", "salience", "sentiment")
+ADD_ENTITY = (
+    f"INSERT INTO {ENTITIES} ({', '.join(ENTITY_COLUMNS)}) "
+    f"VALUES ({', '.join(['%s'] * len(ENTITY_COLUMNS))})"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class EntityRow:
+    """One entity of an archived job: its canonical name and type, salience, own sentiment."""
+
+    name: str
+    type: str
+    salience: float
+    sentiment: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +69,9 @@ class Row:
     text: str | None  # the analysed text, None when the job ended before it was prepared
     encoder: str | None = None
     embedding: list[float] | None = None  # the document's unit vector
+    sentiment: float | None = None  # the sentiment analysis's score, when it succeeded
+    topics: list[str] | None = None  # the topic labels its result lists, best first
+    entities: tuple[EntityRow, ...] = ()  # its entities, most salient first
 
     def values(self) -> tuple[Any, ...]:
         dims = len(self.embedding) if self.embedding is not None else None
@@ -57,8 +79,15 @@ class Row:
         return (
             self.tenant, self.job_id, self.created_at, self.finished_at, self.status,
             self.ref, self.language, self.title, self.analyses, Jsonb(self.document),
-            self.text, self.encoder if dims else None, dims, vector,
+            self.text, self.encoder if dims else None, dims, self.sentiment, self.topics,
+            vector,
         )  # fmt: skip
+
+    def entity_values(self) -> list[tuple[Any, ...]]:
+        return [
+            (self.tenant, self.job_id, self.created_at, e.name, e.type, e.salience, e.sentiment)
+            for e in self.entities
+        ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,57 +109,94 @@ def month_start(moment: datetime, months: int = 0) -> datetime:
     return datetime(index // 12, index % 12 + 1, 1, tzinfo=UTC)
 
 
-class Archive:
-    """The archive database, on one connection opened on first use and again after a fault.
+class PoolTimeout(psycopg.OperationalError):
+    """Every connection of the pool stayed busy for the archive's timeout."""
 
-    psycopg serialises a connection's use across threads; a read or a write that finds
-    PostgreSQL away raises ``psycopg.OperationalError`` and the next call reconnects.
+
+class Archive:
+    """The archive database, on a bounded pool of connections opened as needed.
+
+    Each block of work takes a connection of its own (at most ``pool_size`` at once; one more
+    waits up to ``timeout`` for a free one, then raises :class:`PoolTimeout`), so one slow
+    query holds one connection, not every reader of the process. Under gunicorn's threaded
+    workers a read waiting on PostgreSQL holds only its own thread (libpq waits with the GIL
+    released) and the process's other threads answer meanwhile. A connection that met
+    ``psycopg.OperationalError`` (PostgreSQL away) is closed and the next use reconnects.
     """
 
-    def __init__(self, url: str, *, timeout: float = 5.0) -> None:
+    def __init__(self, url: str, *, timeout: float = 5.0, pool_size: int = 4) -> None:
         self.url = url
         self.timeout = timeout
-        self._conn: psycopg.Connection | None = None
+        self.pool_size = pool_size
+        self._idle: list[psycopg.Connection] = []
+        self._slots = threading.BoundedSemaphore(pool_size)
         self._lock = threading.Lock()
 
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection]:
-        """The connection, in a transaction that commits when the block ends."""
-        with self._lock:
-            if self._conn is None or self._conn.closed or self._conn.broken:
-                self._conn = psycopg.connect(
-                    self.url,
-                    connect_timeout=max(1, int(self.timeout)),
-                    options=f"-c statement_timeout={int(self.timeout * 1000)}",
-                )
-            conn = self._conn
+        """A connection of the pool, in a transaction that commits when the block ends."""
+        if not self._slots.acquire(timeout=self.timeout):
+            raise PoolTimeout(f"no archive connection free within {self.timeout:g} s")
         try:
-            with conn.transaction():
-                yield conn
-        except psycopg.OperationalError:
-            conn.close()
-            raise
+            conn = self._take()
+            try:
+                with conn.transaction():
+                    yield conn
+            except psycopg.OperationalError:
+                conn.close()
+                raise
+            finally:
+                self._give(conn)
+        finally:
+            self._slots.release()
+
+    def _take(self) -> psycopg.Connection:
+        with self._lock:
+            while self._idle:
+                conn = self._idle.pop()
+                if not (conn.closed or conn.broken):
+                    return conn
+        return psycopg.connect(
+            self.url,
+            connect_timeout=max(1, int(self.timeout)),
+            options=f"-c statement_timeout={int(self.timeout * 1000)}",
+        )
+
+    def _give(self, conn: psycopg.Connection) -> None:
+        if conn.closed or conn.broken:
+            return
+        with self._lock:
+            self._idle.append(conn)
 
     def close(self) -> None:
         with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
 
     def write(self, rows: list[Row]) -> None:
-        """Upsert ``rows`` in one transaction, making a missing month's partition on the way."""
+        """Upsert ``rows`` and replace their entities in one transaction, making a missing
+        month's partitions on the way."""
         if not rows:
             return
         try:
-            with self.connection() as conn, conn.cursor() as cursor:
-                cursor.executemany(UPSERT, [row.values() for row in rows])
+            self._write(rows)
         except psycopg.errors.CheckViolation as exc:  # no partition holds a row's month
             if "no partition" not in str(exc):
                 raise
             for row in rows:
                 self.ensure_partition(row.created_at)
-            with self.connection() as conn, conn.cursor() as cursor:
-                cursor.executemany(UPSERT, [row.values() for row in rows])
+            self._write(rows)
+
+    def _write(self, rows: list[Row]) -> None:
+        with self.connection() as conn, conn.cursor() as cursor:
+            cursor.executemany(UPSERT, [row.values() for row in rows])
+            cursor.executemany(
+                FORGET_ENTITIES, [(row.tenant, row.created_at, row.job_id) for row in rows]
+            )
+            added = [values for row in rows for values in row.entity_values()]
+            if added:
+                cursor.executemany(ADD_ENTITY, added)
 
     def job(self, job_id: str, *, tenant: str) -> Archived | None:
         """The tenant's archived job (another tenant's is None, as if it did not exist)."""
@@ -142,27 +208,29 @@ class Archive:
         return Archived(found[0], found[1]) if found else None
 
     def ensure_partition(self, moment: datetime) -> str:
-        """Make the partition of the month ``moment`` falls in, unless it exists."""
+        """Make the partitions (jobs and their entities) of the month ``moment`` falls in,
+        unless they exist; returns the jobs' partition."""
         start = month_start(moment)
-        name = PARTITION.format(start.year, start.month)
+        bounds = f"FROM ('{start.isoformat()}') TO ('{month_start(start, 1).isoformat()}')"
         with self.connection() as conn:
-            conn.execute(
-                f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF {TABLE} "
-                f"FOR VALUES FROM ('{start.isoformat()}') TO ('{month_start(start, 1).isoformat()}')"
-            )
-        return name
+            for table in PARTITIONED:
+                name = PARTITION.replace(TABLE, table, 1).format(start.year, start.month)
+                conn.execute(
+                    f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF {table} FOR VALUES {bounds}"
+                )
+        return PARTITION.format(start.year, start.month)
 
-    def partitions(self) -> list[tuple[str, datetime]]:
-        """Each partition with the first instant of its month, oldest first."""
+    def partitions(self, table: str = TABLE) -> list[tuple[str, datetime]]:
+        """Each partition of ``table`` with the first instant of its month, oldest first."""
         with self.connection() as conn:
             names = conn.execute(
                 "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
                 "WHERE i.inhparent = %s::regclass",
-                (TABLE,),
+                (table,),
             ).fetchall()
         found = []
         for (name,) in names:
-            stamp = name.removeprefix(TABLE + "_p")
+            stamp = name.removeprefix(table + "_p")
             if len(stamp) == 6 and stamp.isdigit():
                 found.append((name, datetime(int(stamp[:4]), int(stamp[4:]), 1, tzinfo=UTC)))
         return sorted(found, key=lambda item: item[1])
@@ -171,17 +239,19 @@ class Archive:
         self, *, retention_days: int, ahead: int = 2, now: datetime | None = None
     ) -> list[str]:
         """Make this month's partition and ``ahead`` more; drop each month that ended before
-        the retention's horizon. Returns the partitions dropped."""
+        the retention's horizon. Returns the jobs' partitions dropped (each month's entities
+        go with its jobs)."""
         now = now or datetime.now(UTC)
         for months in range(ahead + 1):
             self.ensure_partition(month_start(now, months))
         horizon = self.horizon(retention_days, now=now)
         dropped = []
-        for name, start in self.partitions():
-            if month_start(start, 1) <= horizon:
-                with self.connection() as conn:
-                    conn.execute(f"DROP TABLE IF EXISTS {name}")
-                dropped.append(name)
+        for table in PARTITIONED:
+            for name, start in self.partitions(table):
+                if month_start(start, 1) <= horizon:
+                    with self.connection() as conn:
+                        conn.execute(f"DROP TABLE IF EXISTS {name}")
+                    dropped += [name] if table == TABLE else []
         return dropped
 
     @staticmethod

@@ -31,7 +31,9 @@ def config(url: str) -> Config:
     return alembic
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "heads") -> None:
+    """Upgrade to ``revision``; by default every head, so migrations written side by side
+    on one parent apply until they are chained."""
     command.upgrade(config(url), revision)
 
 
@@ -47,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     if not url:
         print("COPYDESK_DATABASE_URL is not set: no archive to migrate", file=sys.stderr)
         return 0
-    upgrade(url, args[0] if args else "head")
+    upgrade(url, args[0] if args else "heads")
     return 0
 
 

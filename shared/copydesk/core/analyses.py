@@ -36,7 +36,9 @@ class Analysis:
       so that stage loads the encoder for it;
     - ``parse``: what it reads of the linguistic parse (``"entities"``, ``"chunks"``): the
       prepare stage parses only for jobs that ask for such an analysis, and stores only that;
-    - ``default``: it runs when a request leaves ``analyses`` out (the first three do).
+    - ``default``: it runs when a request leaves ``analyses`` out (the first three do);
+    - ``job``: its analyser reads the job itself (tenant, id, creation time, results so far),
+      as ``stories`` does to compare the article with the tenant's others.
     """
 
     name: str
@@ -47,6 +49,7 @@ class Analysis:
     encoder: bool = True
     parse: tuple[str, ...] = ()
     default: bool = True
+    job: bool = False
 
     def configured(self, settings: object) -> str | None:
         """The model this deployment names for it, or None when it has no setting."""
@@ -98,6 +101,13 @@ BUILTIN: Final[tuple[Analysis, ...]] = (
         encoder=False,  # the text and the parse: speech cues, and entities for the speakers
         parse=("entities", "cues"),
         default=False,
+    ),
+    Analysis(
+        name="stories",
+        options="copydesk.core.options:StoriesOptions",
+        embedded="copydesk.analyse.stories:StoryAnalyser",
+        default=False,  # the document vector from the sentence vectors; the rest in PostgreSQL
+        job=True,
     ),
 )
 

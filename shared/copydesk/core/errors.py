@@ -176,6 +176,32 @@ class DeliveryNotFound(CopydeskError):
     status, code, title = 404, "delivery_not_found", "Webhook delivery not found"
 
 
+class AlertNotFound(CopydeskError):
+    status, code, title = 404, "alert_not_found", "Alert not found"
+
+
+class StoryNotFound(CopydeskError):
+    status, code, title = 404, "story_not_found", "Story not found"
+
+
+class TooManyAlerts(CopydeskError):
+    status, code, title = 409, "too_many_alerts", "Tenant has as many alerts as allowed"
+
+
+class TooManyAlertsOnTerm(CopydeskError):
+    """One entity, ref or topic holds as many of the tenant's alerts as allowed: each article
+    that names it is checked against all of them."""
+
+    status, code, title = 409, "too_many_alerts_on_term", "Too many alerts on one term"
+
+
+class TooManyBroadAlerts(CopydeskError):
+    """Alerts with no entity, ref or topic are checked against every article of the tenant,
+    so it keeps only a few."""
+
+    status, code, title = 409, "too_many_broad_alerts", "Too many alerts without a term"
+
+
 class JobNotFinished(CopydeskError):
     status, code, title = 409, "job_not_finished", "Job has not finished"
 
@@ -203,6 +229,20 @@ class ArchiveUnavailable(ServiceUnavailable):
     """A job no longer in Redis is read from the archive, which does not answer."""
 
     status, code, title = 503, "archive_unavailable", "Archive unavailable"
+
+
+class ArchiveOff(ServiceUnavailable):
+    """Search reads the archive, and this deployment keeps none (no COPYDESK_DATABASE_URL)."""
+
+    status, code, title = 503, "archive_off", "No archive in this deployment"
+    retryable = False
+
+
+class SearchTimeout(ServiceUnavailable):
+    """A search ran past COPYDESK_ARCHIVE_SEARCH_TIMEOUT_MS: narrow it (a time range, an
+    entity, a ref) or retry when the archive is less busy."""
+
+    status, code, title = 503, "search_timeout", "Search took too long"
 
 
 # --- analysis outcomes (recorded as a failed analysis, not raised to a client) ---
@@ -268,6 +308,12 @@ class JobStalled(AnalysisError):
 
 class AnalysisTimeout(AnalysisError):
     status, code, title = 504, "analysis_timeout", "Analysis ran out of time"
+
+
+class StoriesUnavailable(AnalysisError):
+    """The stories analysis waited out COPYDESK_STORIES_WAIT_SECONDS for PostgreSQL."""
+
+    status, code, title = 503, "stories_unavailable", "Story index unavailable"
 
 
 class InternalAnalysisError(AnalysisError):

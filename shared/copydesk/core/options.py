@@ -205,6 +205,10 @@ class QuotesOptions(Strict):
     )
 
 
+class StoriesOptions(Strict):
+    """None yet: the window and the bounds are the deployment's (COPYDESK_STORIES_*)."""
+
+
 Model = TypeVar("Model", bound=BaseModel)
 
 

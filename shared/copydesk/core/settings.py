@@ -102,7 +102,16 @@ class Settings(BaseSettings):
         default=200,
         ge=1,
         description="Most event streams one intake process holds open (each waits on its own "
-        "Redis connection); past it, 503 too_many_streams with Retry-After.",
+        "Redis connection, in a thread of its own); past it, 503 too_many_streams with "
+        "Retry-After.",
+    )
+    http_threads: int = Field(
+        default=8,
+        ge=1,
+        le=256,
+        description="Threads one intake process answers the API with, besides one per open "
+        "event stream: gunicorn runs COPYDESK_SSE_MAX_STREAMS + this many per process, so open "
+        "streams never take the API's threads.",
     )
     http_bodies_per_process: int = Field(
         default=8,
@@ -277,6 +286,97 @@ class Settings(BaseSettings):
         ge=5,
         description="How long an archiver holds the jobs it took from the outbox: one that "
         "dies leaves them to another after this.",
+    )
+    archive_pool_size: int = Field(
+        default=4,
+        ge=1,
+        le=100,
+        description="PostgreSQL connections each intake process may hold for archive reads "
+        "and searches; a read that finds them all busy waits up to 5 s, then answers 503 "
+        "archive_unavailable.",
+    )
+    archive_search_timeout_ms: int = Field(
+        default=2000,
+        ge=100,
+        description="Longest a search or listing query may run in PostgreSQL (its "
+        "statement_timeout) before the request answers 503 search_timeout.",
+    )
+    alerts_max: int = Field(
+        default=10_000,
+        ge=1,
+        description="Most alerts a tenant keeps; one more is 409 too_many_alerts.",
+    )
+    alerts_max_on_term: int = Field(
+        default=100,
+        ge=1,
+        description="Most of a tenant's alerts on one entity, ref or topic (each article "
+        "naming it is checked against them all); one more is 409 too_many_alerts_on_term.",
+    )
+    alerts_max_broad: int = Field(
+        default=20,
+        ge=0,
+        description="Most of a tenant's alerts with no entity, ref or topic (checked against "
+        "every article); one more is 409 too_many_broad_alerts.",
+    )
+    alert_max_body_bytes: int = Field(
+        default=65_536,
+        ge=1024,
+        description="Largest body of PUT /v1/alerts/{name}; larger is 413 body_too_large.",
+    )
+    alert_events_kept: int = Field(
+        default=1000,
+        ge=10,
+        description="Events an alert's stream (GET /v1/alerts/{name}/events) keeps, newest; "
+        "the stream expires COPYDESK_JOB_TTL_SECONDS after its last event.",
+    )
+    entities_max_days: int = Field(
+        default=31,
+        ge=1,
+        description="Longest time range GET /v1/entities counts over; a longer one is cut to "
+        "its last this many days (the answer says the range counted).",
+    )
+
+    stories_window_days: int = Field(
+        default=7,
+        ge=1,
+        le=90,
+        description="The stories analysis finds duplicates and open stories among the tenant's "
+        "articles created this many days before the article.",
+    )
+    stories_wait_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        le=240,
+        description="How long the stories analysis retries while PostgreSQL is away before it "
+        "fails alone with stories_unavailable (the job's other analyses do not wait).",
+    )
+    stories_statement_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description="Longest the stories analysis waits for one PostgreSQL statement or "
+        "connection.",
+    )
+    stories_max_candidates: int = Field(
+        default=50,
+        ge=1,
+        le=1000,
+        description="Articles the stories analysis reads per lookup (same text, each LSH band) "
+        "and compares in all, earliest first.",
+    )
+    stories_neighbours: int = Field(
+        default=20,
+        ge=0,
+        le=200,
+        description="Nearest articles by document vector (rewrites, story neighbours) the "
+        "stories analysis reads.",
+    )
+    stories_max_scan: int = Field(
+        default=2000,
+        ge=100,
+        le=100_000,
+        description="Most index entries the nearest-vector search visits (pgvector's "
+        "hnsw.max_scan_tuples) when the tenant or window filters out many.",
     )
 
     summary_model: str = Field(

@@ -13,6 +13,7 @@ import json
 import zlib
 from typing import Any
 
+from copydesk.archive import alert_state
 from copydesk.archive.outbox import OUTBOX, QUEUE_ARCHIVE
 from copydesk.store.base import DUE, PREFIX, StoreBase, text
 from copydesk.store.scripts import NOW, Script
@@ -127,9 +128,12 @@ class DeliverState(StoreBase):
         return [text(job_id) for job_id in ids]
 
     def subject_key(self, member: str) -> str:
-        """The hash of a due webhook's subject: a job (its id) or a batch ('batch:<id>')."""
+        """The hash of a due webhook's subject: a job (its id), a batch ('batch:<id>') or an
+        alert's firing ('alert:<id>')."""
         if member.startswith("batch:"):
             return self.batch_key(member.removeprefix("batch:"))
+        if member.startswith(alert_state.MEMBER):
+            return alert_state.firing_key(member.removeprefix(alert_state.MEMBER))
         return self.job_key(member)
 
     def settle_delivery(

@@ -37,6 +37,21 @@ class JobListing(JobRecords):
 
         ``before`` is a cursor: (creation time in µs, job id) of the last job already listed.
         """
+        found, after = self.list_placed(
+            tenant=tenant, limit=limit, before=before, status=status, ref=ref
+        )
+        return [job for _, job in found], after
+
+    def list_placed(
+        self,
+        *,
+        tenant: str,
+        limit: int,
+        before: tuple[int, str] | None = None,
+        status: str | None = None,
+        ref: str | None = None,
+    ) -> tuple[list[tuple[tuple[int, str], dict[str, Any]]], tuple[int, str] | None]:
+        """As :meth:`list_jobs`, each job with its place (score, id) in the listing."""
         index = self._index(tenant, status=status, ref=ref)
         found: list[tuple[tuple[int, str], dict[str, Any]]] = []
         position, read, gone = before, 0, []
@@ -44,7 +59,7 @@ class JobListing(JobRecords):
         while len(found) <= limit:
             if read >= LIST_READ_LIMIT:  # a short page; the cursor goes on from the last row
                 self._forget(index, gone)
-                return [job for _, job in found], position
+                return found, position
             top = f"({position[0]}" if position else "+inf"
             rows = self.redis.zrevrangebyscore(index, top, "-inf", 0, chunk, withscores=True)
             if not rows:
@@ -60,7 +75,7 @@ class JobListing(JobRecords):
         self._forget(index, gone)
         page = found[:limit]
         more = len(found) > limit
-        return [job for _, job in page], (page[-1][0] if more and page else None)
+        return page, (page[-1][0] if more and page else None)
 
     def _index(self, tenant: str, *, status: str | None, ref: str | None) -> str:
         """The index a page walks: the filter's, the smaller of the two, or all jobs."""

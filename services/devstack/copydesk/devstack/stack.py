@@ -100,7 +100,7 @@ class Stack:
                 python, "-m", "gunicorn",
                 "--config", "python:copydesk.intake.gunicorn_conf",
                 "--bind", f"{self.http_host}:{self.http_port}",
-                "--workers", "2",  # gevent workers (gunicorn_conf): streams cost no thread
+                "--workers", "2",  # threaded (gunicorn_conf): a thread per stream beside the API's
                 "--graceful-timeout", "5",
                 "copydesk.intake.wsgi:app",
             ],

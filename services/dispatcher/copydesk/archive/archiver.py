@@ -6,6 +6,9 @@ write that fails puts its entries back, and an archiver that dies leaves its cla
 due when their lease runs out. While PostgreSQL is away the archiver waits with backoff and
 the outbox grows (bounded at the intake by ``COPYDESK_ARCHIVE_OUTBOX_MAX``); jobs complete and
 their webhooks go out meanwhile, since neither waits for the archive.
+
+Once a batch's rows committed, the archiver evaluates the tenants' alerts on them
+(``copydesk.archive.alert_match``): a retried batch evaluates again and fires nothing twice.
 """
 
 from __future__ import annotations
@@ -13,12 +16,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import Any
 
 import numpy as np
 import psycopg
 import redis
 
-from copydesk.archive.articles import Archive, Row, parse_time
+from copydesk.archive.alert_match import AlertMatcher
+from copydesk.archive.articles import Archive, EntityRow, Row, parse_time
 from copydesk.archive.state import Entry
 from copydesk.core.document import Document
 from copydesk.core.names import OPEN_TENANT
@@ -53,7 +58,32 @@ def row_of(job_id: str, entry: Entry) -> Row:
         text=doc.text if doc is not None else None,
         encoder=encoder,
         embedding=embedding,
+        **searched(job.get("results") or {}),
     )
+
+
+def searched(results: dict[str, Any]) -> dict[str, Any]:
+    """What search filters on, from a job's results: the sentiment score, the topic labels
+    and the entities, each only from an analysis that succeeded."""
+
+    def ok(name: str) -> dict[str, Any]:
+        result = results.get(name) or {}
+        return result if result.get("status") == "succeeded" else {}
+
+    sentiment, topics, entities = ok("sentiment"), ok("topics"), ok("entities")
+    return {
+        "sentiment": sentiment.get("score"),
+        "topics": [t["label"] for t in topics["labels"]] if topics.get("labels") else None,
+        "entities": tuple(
+            EntityRow(
+                name=e["name"],
+                type=e["type"],
+                salience=e.get("salience", 0.0),
+                sentiment=(e.get("sentiment") or {}).get("score"),
+            )
+            for e in entities.get("entities", ())
+        ),
+    }
 
 
 def _embedding(
@@ -81,6 +111,9 @@ class Archiver:
         self.store = store
         self.archive = archive
         self.settings = settings
+        self.alerts = AlertMatcher(
+            archive, client=store.redis, ttl=store.ttl, kept=settings.alert_events_kept
+        )
         self._maintained = 0.0
 
     def run(self, stopping: threading.Event) -> None:
@@ -109,6 +142,7 @@ class Archiver:
         if not force and time.monotonic() - self._maintained < MAINTAIN_SECONDS:
             return []
         dropped = self.archive.maintain(retention_days=self.settings.archive_retention_days)
+        self.alerts.trim(horizon=Archive.horizon(self.settings.archive_retention_days))
         self._maintained = time.monotonic()
         if dropped:
             log.info("archive retention dropped %s", ", ".join(dropped))
@@ -117,6 +151,7 @@ class Archiver:
     def archive_due(self) -> int:
         """Archive one batch of due jobs; returns how many were taken from the outbox."""
         self.archive.partitions()  # PostgreSQL answers before anything is claimed
+        self.alerts.flush()  # firings a fault kept from Redis go first
         lease = self.settings.archive_lease_seconds
         claimed = self.store.claim_archiving(lease_seconds=lease, limit=BATCH)
         if not claimed:
@@ -128,6 +163,7 @@ class Archiver:
             raise
         for job_id, version in written:
             self.store.archived(job_id, version=version)
+        self.alerts.flush()
         return len(claimed)
 
     def _write(self, claimed: list[str]) -> list[tuple[str, str]]:
@@ -149,6 +185,7 @@ class Archiver:
             self.archive.write(rows)
         except (psycopg.DataError, psycopg.IntegrityError):  # a row PostgreSQL refuses
             return self._write_each(rows, written)
+        self.alerts.evaluate(rows)  # committed: a retry evaluates again, and fires nothing twice
         return written
 
     def _write_each(self, rows: list[Row], written: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -162,6 +199,7 @@ class Archiver:
                 log.error("job %s cannot be archived: %s", job_id, exc)
                 self.store.drop_archiving(job_id, outcome="refused")
                 continue
+            self.alerts.evaluate([row])
             kept.append((job_id, version))
         return kept
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import redis
 
+from copydesk.archive import alert_state
 from copydesk.core.errors import WebhookRefused
 from copydesk.core.render import batch_view, delivery_id, render_job
 from copydesk.core.secrets import SecretBox
@@ -104,6 +105,11 @@ class Deliverer:
             if batch is None or not batch.get("webhook") or batch["webhook_state"] != "pending":
                 return None
             record, msg_id = batch, f"msg_batch_{batch['id']}_batch.completed"
+        elif member.startswith(alert_state.MEMBER):
+            fired = alert_state.firing(self.store.redis, member.removeprefix(alert_state.MEMBER))
+            if fired is None or not fired.get("webhook") or fired["webhook_state"] != "pending":
+                return None
+            record, msg_id = fired, alert_state.delivery_id(fired["id"])
         else:
             job = self.store.get(member)
             if job is None or not job.get("webhook") or job.get("webhook_state") != "pending":
@@ -115,7 +121,10 @@ class Deliverer:
         return None if payload is None else _Subject(member, record, msg_id, payload)
 
     def _event(self, member: str, record: dict[str, Any]) -> dict[str, Any]:
-        """The event a job or a batch announces, as it stands at its webhook's first attempt."""
+        """The event a job, a batch or an alert's firing announces, as it stands at its
+        webhook's first attempt."""
+        if member.startswith(alert_state.MEMBER):
+            return record["event"]
         if member.startswith("batch:"):
             view = batch_view(record, self.store.statuses(record["jobs"]))
             url = f"{record.get('base_url', '')}/v1/batches/{record['id']}"
@@ -218,6 +227,8 @@ def _context(member: str) -> dict[str, Any]:
     """The log fields naming a due webhook's subject: ``job_id``, or ``batch_id``."""
     if member.startswith("batch:"):
         return {"batch_id": member.removeprefix("batch:")}
+    if member.startswith(alert_state.MEMBER):
+        return {"firing_id": member.removeprefix(alert_state.MEMBER)}
     return {"job_id": member}
 
 

@@ -1,15 +1,16 @@
 """gunicorn settings for the intake: ``gunicorn -c python:copydesk.intake.gunicorn_conf ...``.
 
-- gevent workers (``worker_class``): an event stream (GET /v1/jobs/{id}/events) waits on
-  Redis for minutes, and with threads each open stream held one of the process's few threads,
-  so a handful of listeners starved the API. A gevent worker serves each connection as a
-  greenlet and waits on sockets cooperatively (gunicorn patches the standard library in the
-  worker before it loads the app, so redis-py, flask-limiter's Redis counters and
-  prometheus-client's locks all yield). The views bound what threads used to: open streams
-  (COPYDESK_SSE_MAX_STREAMS per process, see ``views/events.py``), and here, requests with a
-  body (``post_worker_init``): at most COPYDESK_HTTP_BODIES_PER_PROCESS of them run at once in
-  a process and the rest wait their turn before their body is read, so the memory bodies take
-  stays what 8 threads allowed, however many connections the worker accepts.
+- Threaded workers (``worker_class``, ``threads``): each process answers with
+  COPYDESK_HTTP_THREADS threads plus one per event stream it may hold open
+  (COPYDESK_SSE_MAX_STREAMS, enforced by ``views/events.py`` with 503 too_many_streams), so
+  open streams never take the threads the API answers with. A stream's thread waits on Redis
+  with the GIL released. gevent workers did the same with greenlets, but under load their tail
+  latency was several times the threads': POST /v1/jobs p99 115-385 ms against 45-100 ms for
+  threads, at the same rate, in the same runs (bench/throughput.py's wrk load). Threads the
+  pool never needs are never started. Requests with a body take turns
+  (``post_worker_init``): at most COPYDESK_HTTP_BODIES_PER_PROCESS of them run at once in a
+  process and the rest wait before their body is read, so the memory bodies take stays
+  bounded however many threads the process has.
 - gunicorn answers requests it cannot parse (a request line over ``limit_request_line``, bad
   headers) itself, before Flask sees them, with an HTML page. Each worker, once forked
   (``post_fork``), swaps gunicorn's error writer for one that answers with an RFC 9457
@@ -36,7 +37,17 @@ from typing import Any
 from gunicorn import util
 
 control_socket_disable = True  # gunicorn settings: see the module's docstring
-worker_class = "gevent"
+worker_class = "gthread"
+
+
+def _threads() -> int:
+    from copydesk.core.settings import get_settings
+
+    settings = get_settings()
+    return settings.http_threads + settings.sse_max_streams
+
+
+threads = _threads()
 
 CODES = {400: "bad_request", 414: "uri_too_long", 431: "headers_too_large", 501: "not_implemented"}
 
@@ -69,7 +80,7 @@ def post_fork(server, worker) -> None:  # noqa: ANN001 - gunicorn's hook
 
 
 def post_worker_init(worker) -> None:  # noqa: ANN001 - gunicorn's hook
-    """Give requests with a body turns, in the worker, once gevent has patched ``threading``."""
+    """Give requests with a body turns, in the worker that reads them."""
     from copydesk.core.settings import get_settings
 
     worker.wsgi = BodyTurns(worker.wsgi, size=get_settings().http_bodies_per_process)
@@ -82,7 +93,7 @@ class BodyTurns:
 
     def __init__(self, app: Callable[..., Iterable[bytes]], *, size: int) -> None:
         self.app = app
-        self.turns = threading.BoundedSemaphore(size)  # gevent's, once the worker is patched
+        self.turns = threading.BoundedSemaphore(size)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         if not has_body(environ):

@@ -20,6 +20,7 @@ import copy
 import functools
 import inspect
 import re
+import typing
 from collections.abc import Callable
 from typing import Any
 
@@ -84,20 +85,31 @@ class Answers(Response):
         for code, media in self.media.items():
             schema: dict[str, Any] = {"type": "string"}
             if media == EVENT_STREAM and self.events is not None:
-                schema = sse_event(f"#/components/schemas/{naming_strategy(self.events)}")
+                schema = sse_event(
+                    f"#/components/schemas/{naming_strategy(self.events)}",
+                    names=event_names(self.events),
+                )
             answers[str(code)]["content"] = {media: {"schema": schema}}
         return answers
 
 
-def sse_event(data: str) -> dict[str, Any]:
-    """One Server-Sent Event as a client's parser reads it: its ``event`` (the type), ``id``
-    (resume after it) and JSON ``data`` (the schema at ``data``)."""
+def event_names(model: Any) -> list[str]:
+    """The event types a stream's model admits: its ``type`` literal's values (an alert's
+    events), else a job's."""
+    field = getattr(model, "model_fields", {}).get("type")
+    names = typing.get_args(field.annotation) if field is not None else ()
+    return list(names) or list(EVENT_TYPES)
+
+
+def sse_event(data: str, *, names: list[str] | None = None) -> dict[str, Any]:
+    """One Server-Sent Event as a client's parser reads it: its ``event`` (the type, one of
+    ``names``), ``id`` (resume after it) and JSON ``data`` (the schema at ``data``)."""
     return {
         "type": "object",
         "description": "One event of the stream (its fields as an SSE parser reads them).",
         "required": ["event", "id", "data"],
         "properties": {
-            "event": {"type": "string", "enum": list(EVENT_TYPES)},
+            "event": {"type": "string", "enum": names or list(EVENT_TYPES)},
             "id": {"type": "string", "pattern": f"^{EVENT_ID.pattern}$"},
             "data": {
                 "type": "string",

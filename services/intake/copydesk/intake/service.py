@@ -56,7 +56,11 @@ class IntakeService:
         box = SecretBox(key.get_secret_value()) if key is not None else None
         keys = settings.api_keys.get_secret_value() if settings.api_keys else None
         room = StoreRoom(store.redis, percent=settings.store_full_percent)
-        archive = Archive(settings.database_url) if settings.database_url else None
+        archive = (
+            Archive(settings.database_url, pool_size=settings.archive_pool_size)
+            if settings.database_url
+            else None
+        )
         return cls(
             settings=settings,
             store=store,
@@ -342,6 +346,11 @@ class IntakeService:
             raise errors.AnalysisUnavailable(
                 "abstractive summaries need a seq2seq model (COPYDESK_SUMMARY_MODEL); "
                 "this deployment offers extractive summaries"
+            )
+        if "stories" in request.analyses and not self.settings.database_url:
+            raise errors.AnalysisUnavailable(
+                "stories compares articles in the archive, and this deployment has none "
+                "(COPYDESK_DATABASE_URL)"
             )
         taught = any(label.examples for label in request.options.topics.labels or ())
         if "topics" in request.analyses and taught and not reads_label_examples(self.settings):

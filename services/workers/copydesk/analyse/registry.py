@@ -81,6 +81,8 @@ class AnalyserRegistry:
             return build_analyser(analysis, model=model)
         cls = resolve(_declared(analysis).embedded)
         if issubclass(cls, EmbeddingAnalyser):
+            if getattr(cls, "reads_settings", False):  # stories: the database and its bounds
+                return cls(embedder=LazyEmbedder(self), settings=self.settings)
             return cls(embedder=LazyEmbedder(self))
         return cls()
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from copydesk.analyse.registry import AnalyserRegistry
 from copydesk.core import errors
+from copydesk.core.analyses import REGISTRY
 from copydesk.core.errors import failed_result as failed
 from copydesk.prepare.run import with_label_set
 from copydesk.prepare.vectors import DocVectors
@@ -59,6 +60,7 @@ def run_analysis(
         options=options[analysis],
         vectors=vectors,
         max_bytes=max_result_bytes,
+        job=job,
     )
     return store.record_result(job_id, analysis, result)
 
@@ -71,13 +73,18 @@ def analyse(
     options: dict[str, Any],
     vectors: DocVectors | None = None,
     max_bytes: int = 1_000_000,
+    job: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Return the JSON-ready result for one analysis, success or failure, of at most
     ``max_bytes`` (see :func:`bounded`)."""
     began = time.perf_counter()
     try:
         analyser = registry.for_request(analysis, options)
-        result = analyser(doc, options, vectors=vectors)
+        declared = REGISTRY.get(analysis)
+        if declared is not None and declared.job:  # stories: the job's tenant, id, time
+            result = analyser(doc, options, vectors=vectors, job=job)
+        else:
+            result = analyser(doc, options, vectors=vectors)
     except Exception as exc:
         return failed(as_failure(exc, stage=analysis))
     result = {"status": "succeeded", **result}

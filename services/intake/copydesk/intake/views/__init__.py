@@ -11,21 +11,28 @@ from __future__ import annotations
 from flask import Blueprint, Flask
 
 from copydesk.intake.views import (
+    alerts,
+    articles,
     batches,
     dashboard,
     deliveries,
     docs,
+    entities,
     events,
     health,
     jobs,
     label_sets,
     models,
+    stories,
 )
 from copydesk.intake.views.common import authenticate
 
 v1 = Blueprint("v1", __name__)
 v1.before_request(authenticate)
-for resource in (jobs, events, batches, label_sets, deliveries, models):
+for resource in (
+    jobs, events, batches, label_sets, deliveries, models, articles, entities, stories,
+    alerts,
+):  # fmt: skip
     v1.register_blueprint(resource.bp)
 
 

@@ -32,6 +32,7 @@ bp = Blueprint("docs", __name__)
 PATH_FORMATS = {  # the form of each path parameter, as the views check it
     "job_id": f"^{JOB_ID.pattern}$",
     "batch_id": f"^{JOB_ID.pattern}$",
+    "story_id": f"^{JOB_ID.pattern}$",
     "delivery": f"^{DELIVERY_ID.pattern}$",
     "name": LABEL_SET_NAME.pattern,
 }

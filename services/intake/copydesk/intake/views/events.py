@@ -1,10 +1,11 @@
 """Serve a job's events as Server-Sent Events, read from the job's Redis stream.
 
 Each event leaves as Redis gets it: the view returns a generator that the server writes event
-by event (``openapi.documented`` never reads a response). A stream is cheap to hold: the intake
-serves with gevent (``gunicorn_conf``), so an open stream is a greenlet waiting on a Redis
-connection, not a thread, and one process holds up to COPYDESK_SSE_MAX_STREAMS of them (503
-``too_many_streams`` past that, so streams never crowd out the rest of the API).
+by event (``openapi.documented`` never reads a response). An open stream is a thread waiting on
+a Redis connection with the GIL released; one process holds up to COPYDESK_SSE_MAX_STREAMS of
+them (503 ``too_many_streams`` past that), and gunicorn gives each process that many threads
+besides the API's own COPYDESK_HTTP_THREADS (``gunicorn_conf``), so streams never crowd out
+the rest of the API.
 
 A stream never waits on Redis longer than COPYDESK_SSE_KEEPALIVE_SECONDS, nor longer than
 half the client's socket timeout (a blocking read that outlasts it fails as a timeout), and

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, request, url_for
 
 from copydesk.archive.articles import Archived
+from copydesk.archive.listing import list_merged
 from copydesk.core import errors
 from copydesk.core.api_models import CURSOR, JobList, JobOut, ListQuery, SubmitHeaders
 from copydesk.core.ids import JOB_ID
@@ -17,6 +18,7 @@ from copydesk.core.names import JOB_STATUSES, is_terminal
 from copydesk.core.schemas import JobRequest
 from copydesk.intake import body
 from copydesk.intake.openapi import documented, responses
+from copydesk.intake.views.searching import run, search
 from copydesk.intake.views.common import (
     accepted,
     bad_arg,
@@ -66,13 +68,23 @@ def list_jobs() -> Response:
     status = args.get("status")
     if status is not None and status not in JOB_STATUSES:
         raise bad_arg("status", f"must be one of {', '.join(JOB_STATUSES)}")
-    before = _decode_cursor(args["cursor"]) if "cursor" in args else None
-    jobs, after = service().store.list_jobs(
-        tenant=g.tenant, limit=limit, before=before, status=status, ref=args.get("ref")
-    )
-    page: dict[str, Any] = {"jobs": [_summary(job) for job in jobs]}
+    before = decode_cursor(args["cursor"]) if "cursor" in args else None
+    if service().archive is None:
+        jobs, after = service().store.list_jobs(
+            tenant=g.tenant, limit=limit, before=before, status=status, ref=args.get("ref")
+        )
+        shown = [_summary(job) for job in jobs]
+    else:  # finished jobs stay listed from the archive once Redis let them go
+        searching = search()
+        shown, after = run(
+            lambda: list_merged(
+                store=service().store, search=searching, tenant=g.tenant, limit=limit,
+                before=before, status=status, ref=args.get("ref"), summary=_summary,
+            )
+        )  # fmt: skip
+    page: dict[str, Any] = {"jobs": shown}
     if after is not None:
-        query = {k: v for k, v in args.items() if k != "cursor"} | {"cursor": _encode_cursor(after)}
+        query = {k: v for k, v in args.items() if k != "cursor"} | {"cursor": encode_cursor(after)}
         page["next"] = url_for(".list_jobs", **query)
     return jsonify(page)
 
@@ -83,12 +95,12 @@ def _summary(job: dict[str, Any]) -> dict[str, Any]:
     return {key: rendered[key] for key in keep}
 
 
-def _encode_cursor(position: tuple[int, str]) -> str:
+def encode_cursor(position: tuple[int, str]) -> str:
     """The cursor of a place in the listing: ``number-id``, a form the document can state."""
     return f"{position[0]}-{position[1]}"
 
 
-def _decode_cursor(cursor: str) -> tuple[int, str]:
+def decode_cursor(cursor: str) -> tuple[int, str]:
     if CURSOR.fullmatch(cursor):
         number, job_id = cursor.split("-")
         return int(number), job_id
