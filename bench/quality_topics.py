@@ -158,9 +158,10 @@ def ours(classifier, blocks, labels: list[str] | list[LabelSpec] | None) -> list
     specs = [LabelSpec.of(label) for label in labels or iptc.topic_names()]
     names = tuple(spec.name for spec in specs)
     matrix = classifier.label_matrix(specs)
-    picks = []
+    picks, family = [], classifier.embedder.family  # each encoder's own temperatures
     for block in blocks:
-        scores = label_scores(matrix, block, taxonomy="custom" if labels else iptc.TAXONOMY)
+        taxonomy = "custom" if labels else iptc.TAXONOMY
+        scores = label_scores(matrix, block, taxonomy=taxonomy, family=family)
         best = int(scores.argmax())
         picks.append((names[best], float(scores[best])))
     return picks

@@ -45,6 +45,7 @@ SUITES: dict[str, list[tuple[str, ...]]] = {
         ("quality_entity_sentiment.py", "--split", "both"),
         ("quality_duplicates.py", "--split", "both"),
         ("quality_stories.py", "--split", "both"),
+        ("encoders.py",),  # every encoder's speed, memory and quality in one run
     ],
     "speed": [
         ("encoder.py",),

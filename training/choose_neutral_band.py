@@ -18,6 +18,7 @@ separately swing with a bootstrap resample. No NYT editorial sentence (the held-
 ``bench/quality_sentiment.py``) is read here.
 
     HF_HUB_OFFLINE=1 .venv/bin/python training/choose_neutral_band.py [--write] [--cache-dir DIR]
+        [--encoder minilm|use-m3]  # each encoder's head gets its own band, on the same dev sets
 
 Prints the criterion curve and the chosen band; ``--write`` stores the band, the curve and the
 dev scores (so ``tests/unit`` can re-run the choice) in the head file's metadata, leaving its
@@ -38,7 +39,8 @@ from pathlib import Path
 import numpy as np
 import sentiment_fit as sf
 
-from copydesk.analyse.sentiment import DEFAULT_HEAD, SentimentHead
+from copydesk.core.settings import get_settings
+from copydesk.analyse.sentiment import HEADS, SentimentHead
 
 ROOT = Path(__file__).resolve().parents[1]
 GRID = tuple(round(0.01 * i, 2) for i in range(41))
@@ -131,9 +133,13 @@ def write_band(head_path: Path, band: dict, dev: Mapping[str, tuple[np.ndarray, 
 def main(argv: list[str] | None = None) -> float:
     args = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     args.add_argument("--cache-dir", type=Path, default=None)
-    args.add_argument("--head", type=Path, default=DEFAULT_HEAD)
+    args.add_argument("--head", type=Path, default=None, help="default: the encoder's head")
+    args.add_argument("--encoder", choices=sorted(HEADS), default="minilm")
     args.add_argument("--write", action="store_true", help="store the band in the head file")
     opts = args.parse_args(argv)
+    os.environ["COPYDESK_SENTENCE_ENCODER"] = opts.encoder  # what get_embedder() loads
+    get_settings.cache_clear()
+    opts.head = opts.head or HEADS[opts.encoder]
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     import torch

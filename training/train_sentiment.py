@@ -27,7 +27,9 @@ embeds ~31k texts, ~4 min on one core, cached under ~/.cache/copydesk; then ~4 m
 
     HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 .venv/bin/python training/train_sentiment.py
 
-Options: ``--cache-dir DIR`` (data and embedding cache), ``--out PATH`` (head file). Seeds are
+Options: ``--cache-dir DIR`` (data and embedding cache), ``--out PATH`` (head file),
+``--encoder minilm|use-m3`` (the sentence encoder whose vectors the head reads; each has its
+own head file, ``copydesk.analyse.sentiment.HEADS``, and the same data and choices). Seeds are
 fixed and torch runs on one thread, so reruns give the same weights; only ``date`` changes.
 """
 
@@ -46,10 +48,10 @@ import choose_neutral_band
 import numpy as np
 import sentiment_fit as sf
 
-from copydesk.analyse.sentiment import SentimentHead, vader_compound
+from copydesk.core.settings import get_settings
+from copydesk.analyse.sentiment import HEADS, SentimentHead, vader_compound
 
 ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "services/workers/copydesk/analyse/data/sentiment_head_v1.npz"
 VAL_FRACTION = 0.15
 CANDIDATES = [
     *(
@@ -123,8 +125,12 @@ def select(train: list[sf.Part], lexicon: sf.Part) -> tuple[dict, dict, list[dic
 def main(argv: list[str] | None = None) -> None:
     args = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     args.add_argument("--cache-dir", type=Path, default=None)
-    args.add_argument("--out", type=Path, default=OUT)
+    args.add_argument("--out", type=Path, default=None, help="default: the encoder's head file")
+    args.add_argument("--encoder", choices=sorted(HEADS), default="minilm")
     opts = args.parse_args(argv)
+    os.environ["COPYDESK_SENTENCE_ENCODER"] = opts.encoder  # what get_embedder() loads
+    get_settings.cache_clear()
+    opts.out = opts.out or HEADS[opts.encoder]
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     import torch
@@ -164,6 +170,7 @@ def main(argv: list[str] | None = None) -> None:
         "name": "copydesk-sentiment-head",
         "version": "1",
         "embedder": embedder.name,
+        "encoder_family": embedder.family,
         "embedding_dim": int(embedder.dim),
         "kind": cand["kind"],
         "candidate": cand,
@@ -180,6 +187,8 @@ def main(argv: list[str] | None = None) -> None:
         "validation": validation,
         "selection": table,
         "aggregation": aggregation,
+        # scoring documents needs a band; choose_neutral_band.py (run below) replaces this one
+        "thresholds": {"negative": -0.1, "positive": 0.1, "criterion": "placeholder"},
     }
     opts.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(opts.out, meta=np.array(json.dumps(meta)), **fitted.arrays)
@@ -187,7 +196,7 @@ def main(argv: list[str] | None = None) -> None:
     summary["aggregation"] = {k: v for k, v in aggregation.items() if k != "table"}
     print(json.dumps(summary, indent=1))
     print(f"wrote {opts.out} in {time.monotonic() - started:.0f}s; choosing its neutral band")
-    band_args = ["--write", "--head", str(opts.out)]
+    band_args = ["--write", "--head", str(opts.out), "--encoder", opts.encoder]
     band_args += ["--cache-dir", str(opts.cache_dir)] if opts.cache_dir else []
     choose_neutral_band.main(band_args)
 

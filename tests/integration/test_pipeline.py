@@ -141,6 +141,36 @@ def test_unsupported_language_fails_each_analysis_with_a_problem(client, start_w
         )
 
 
+MULTILINGUAL = {
+    "de": (
+        "Die Bundesregierung hat am Mittwoch ein neues Gesetz zur Förderung erneuerbarer "
+        "Energien beschlossen. Der Bundestag soll noch vor der Sommerpause darüber abstimmen. "
+        "Die Opposition kritisierte die Pläne als zu zaghaft."
+    ),
+    "zh": "中国政府周三宣布了新的经济刺激措施。股市随即上涨。分析人士表示，增长仍将放缓。",
+}
+
+
+@pytest.mark.parametrize("language", sorted(MULTILINGUAL))
+def test_with_use_m3_other_languages_get_every_analysis(
+    make_client, start_worker, settings, language
+) -> None:  # noqa: ANN001
+    multilingual = settings.model_copy(update={"sentence_encoder": "use-m3"})
+    client = make_client(multilingual)
+    start_worker(multilingual)
+    text = MULTILINGUAL[language]
+    body = {"article": {"text": text}, "analyses": ["summary", "sentiment", "topics"]}
+    job = _finished(client, _submit(client, body)["id"])
+    assert job["status"] == "succeeded", job["results"]
+    assert job["article"]["language"] == language
+    analysed = client.get(f"/v1/jobs/{job['id']}/text").get_data(as_text=True)
+    for sentence in job["results"]["summary"]["sentences"]:
+        assert analysed[sentence["start"] : sentence["end"]] == sentence["text"]
+    assert -1 <= job["results"]["sentiment"]["score"] <= 1
+    assert "universal-sentence-encoder-multilingual-3" in job["results"]["topics"]["model"]
+    assert "universal-sentence-encoder-multilingual-3" in job["results"]["sentiment"]["model"]
+
+
 def test_poison_task_is_failed_after_max_deliveries(store: RedisJobStore, settings) -> None:  # noqa: ANN001
     from copydesk.analyse.registry import AnalyserRegistry
     from copydesk.core.document import Document, Span

@@ -104,3 +104,22 @@ def test_one_requested_analysis_that_reads_the_language_is_enough() -> None:
 def test_a_job_request_still_validates_without_settings() -> None:
     job = JobRequest.model_validate({"article": {"text": "Le budget.", "language": "fr"}})
     assert job.article.language == "fr"  # the deployment's check is the intake's, not the schema's
+
+
+def test_with_use_m3_the_encoder_analyses_read_its_16_languages() -> None:
+    use_m3 = Settings(sentence_encoder="use-m3")
+    read = {n: languages(a, use_m3) for n, a in analyses.REGISTRY.items()}
+    for name in ("summary", "sentiment", "topics"):
+        assert {"en", "de", "fr", "zh", "ja", "ar", "th", "ko", "tr"} <= set(read[name])
+        assert len(read[name]) == 15  # zh covers zh-CN and zh-TW
+    for name in ("entities", "keyphrases", "quotes"):
+        assert read[name] == ("en",)  # the English parse, whatever the encoder
+    check_language("de", ["summary", "sentiment", "topics"], use_m3)
+    check_language("zh-tw", ["topics"], use_m3)
+    with pytest.raises(errors.UnsupportedLanguage):
+        check_language("sv", ["summary"], use_m3)
+    with pytest.raises(errors.UnsupportedLanguage):
+        check_language("de", ["entities"], use_m3)
+    described = describe(use_m3, workers=[])
+    assert "de" in described["topics"]["languages"]
+    assert described["topics"]["model"] == "universal-sentence-encoder-multilingual-3"

@@ -534,3 +534,29 @@ def test_hint_wins_when_detection_is_unsure_and_loses_to_a_sure_detection() -> N
         "und die Länder müssten einen Teil davon tragen. Die Opposition kritisierte den Plan."
     )
     assert prepare(text=german, language="en").language == "de"
+
+
+THAI = (
+    "รัฐบาลประกาศมาตรการใหม่เพื่อช่วยเหลือธุรกิจขนาดเล็ก นายกรัฐมนตรีกล่าวว่าเศรษฐกิจจะฟื้นตัวในปีหน้า ตลาดหุ้นปรับตัวสูงขึ้น"
+)
+
+
+def test_thai_is_detected_and_cut_at_the_spaces_between_its_sentences():
+    doc = prepare(text=THAI, title=None)
+    assert doc.language == "th"
+    assert doc.sentence_texts() == THAI.split(" ")
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "count"),
+    [
+        ("zh", "中国经济增长放缓。政府宣布新的刺激措施！市场反应如何？专家表示乐观。", 4),
+        ("ja", "日本銀行は金利を据え置いた。市場は反応した！今後はどうなるのか？", 3),
+        # a space beside a number is no sentence end: "up 5 % today" stays one sentence
+        ("th", "ตลาดหุ้นปรับตัวสูงขึ้น 5 % วันนี้ นักลงทุนพอใจ", 2),
+    ],
+)
+def test_chinese_japanese_and_thai_sentences(language, text, count):
+    spans = split_sentences(text, language=language, max_chars=1500)
+    assert len(spans) == count
+    assert "".join(text[s.start : s.end] for s in spans).replace(" ", "") == text.replace(" ", "")

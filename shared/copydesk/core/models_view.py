@@ -19,10 +19,20 @@ from copydesk.core.names import PREPARE_QUEUE
 from copydesk.core.settings import EMBEDDED, Settings
 
 DEFAULT_ENCODER = "all-MiniLM-L6-v2"
+USE_M3_MODEL = "universal-sentence-encoder-multilingual-3"
 
-ENCODER_LANGUAGES: Final = ("en",)
-"""What the embedded analysers that read the encoder's vectors accept: MiniLM is English.
-The analysers refuse other text (``copydesk.analyse.embedded.require_english``)."""
+ENCODER_LANGUAGES: Final = {
+    "minilm": ("en",),
+    "use-m3": tuple("ar de en es fr it ja ko nl pl pt ru th tr zh".split()),
+}
+"""What the embedded analysers that read the encoder's vectors accept, per encoder
+(COPYDESK_SENTENCE_ENCODER): MiniLM is English; USE-m3 was trained on these 16 languages (zh
+is both zh-CN and zh-TW). The analysers refuse other text
+(``copydesk.analyse.embedded.require_language``)."""
+
+PARSER_LANGUAGES: Final = ("en",)
+"""What the embedded analyses that read the prepare stage's parse accept (its English
+pipeline), whatever the encoder."""
 
 
 def languages(declared: Analysis, settings: Settings) -> tuple[str, ...] | None:
@@ -33,9 +43,18 @@ def languages(declared: Analysis, settings: Settings) -> tuple[str, ...] | None:
     reads no encoder vectors (code alone, such as a word count).
     """
     configured = declared.configured(settings) or EMBEDDED
-    if configured == EMBEDDED and (declared.encoder or declared.parse):
-        return ENCODER_LANGUAGES  # the encoder and the default parser read English
+    if configured == EMBEDDED and declared.parse:
+        return PARSER_LANGUAGES
+    if configured == EMBEDDED and declared.encoder:
+        return ENCODER_LANGUAGES[settings.sentence_encoder]
     return None
+
+
+def encoder_model(settings: Settings) -> str:
+    """The configured encoder's model, as /v1/models names it before a worker reports."""
+    if settings.sentence_encoder == "use-m3":
+        return USE_M3_MODEL
+    return settings.embedding_model or DEFAULT_ENCODER
 
 
 def offers_abstractive(settings: Settings) -> bool:
@@ -86,7 +105,7 @@ def describe(settings: Settings, workers: list[dict[str, Any]]) -> dict[str, dic
         elif configured == EMBEDDED:
             info = {
                 "backend": "embedded",
-                "model": settings.embedding_model or DEFAULT_ENCODER,
+                "model": encoder_model(settings),
                 "encoder": settings.encoder,
             }
             if encoders:

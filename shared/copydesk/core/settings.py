@@ -412,7 +412,8 @@ class Settings(BaseSettings):
         default=60_000,
         ge=1000,
         description="Most model tokens per article for the sentence encoder (too_many_tokens); "
-        "bounds its time: a long English article has ~20,000.",
+        "bounds its time: a long English article has ~20,000. MiniLM counts WordPiece tokens, "
+        "USE-m3 the SentencePiece pieces of its own graph (about as many in English).",
     )
     max_sentences: int = Field(
         default=3000, ge=10, description="Most sentences per article (too_many_sentences)."
@@ -483,6 +484,15 @@ class Settings(BaseSettings):
         description="Backend of the embedded sentence encoder: onnx-int8, onnx-fp32 or "
         "torch-fp32 (the reference; bench/encoder.py compares them).",
     )
+    sentence_encoder: str = Field(
+        default="minilm",
+        pattern="^(minilm|use-m3)$",
+        description="The embedded analyses' sentence encoder: minilm (all-MiniLM-L6-v2, "
+        "English) or use-m3 (Universal Sentence Encoder multilingual v3, 16 languages, its "
+        "int8 ONNX graph; COPYDESK_ENCODER and COPYDESK_EMBEDDING_MODEL are MiniLM's). Each "
+        "has its own fitted sentiment head and topic temperatures (bench/encoders.py compares "
+        "them).",
+    )
     model_cache: str | None = Field(
         default=None,
         description="Folder of the exported ONNX encoders; default: share/copydesk/models "
@@ -510,6 +520,17 @@ class Settings(BaseSettings):
         description="Load each worker process's models when it starts (only those its queues "
         "need), rather than on its first task.",
     )
+
+    @model_validator(mode="after")
+    def _one_form_of_use_m3(self) -> Settings:
+        if self.sentence_encoder == "use-m3" and (
+            self.encoder != "onnx-int8" or self.embedding_model is not None
+        ):
+            raise ValueError(
+                "COPYDESK_SENTENCE_ENCODER=use-m3 runs its own int8 ONNX graph: leave "
+                "COPYDESK_ENCODER at onnx-int8 and COPYDESK_EMBEDDING_MODEL unset"
+            )
+        return self
 
     @model_validator(mode="after")
     def _visibility_above_tasks(self) -> Settings:

@@ -188,7 +188,10 @@ def split_sentences(
     pysbd is accurate but slow (~150k chars/s), so it gets a per-article character budget;
     lines past the budget, and giant single paragraphs, use a simple regex splitter. A
     sentence longer than ``max_chars`` (a page with no punctuation) is cut at spaces into
-    pieces no longer than that, so no model input grows without bound.
+    pieces no longer than that, so no model input grows without bound. Chinese and Japanese
+    end sentences with 。！？, which pysbd's rules and the regex both know. Thai has no
+    sentence punctuation and no rules in pysbd: a space between Thai words marks the end of
+    a sentence or clause there, so Thai lines are cut at those spaces (``_thai_cuts``).
     """
     import pysbd
     from pysbd.languages import LANGUAGE_CODES
@@ -200,7 +203,9 @@ def split_sentences(
     spans: list[Span] = []
     for match in re.finditer(r"[^\n]+", text):
         line, offset = match.group(), match.start()
-        if not _HAS_BOUNDARY.search(line):
+        if language == "th":
+            cuts = _thai_cuts(line)
+        elif not _HAS_BOUNDARY.search(line):
             cuts: list[int] = []
         elif len(line) <= min(budget, PYSBD_MAX_PARAGRAPH):
             budget -= len(line)
@@ -218,6 +223,17 @@ def split_sentences(
                 else:
                     spans.extend(_cut_long(text, begin, end, max_chars))
     return tuple(spans)
+
+
+_THAI_BREAK = re.compile(r"(?<=[\u0e01-\u0e5b]) +(?=[\u0e01-\u0e5b])")
+
+
+def _thai_cuts(line: str) -> list[int]:
+    """Cut Thai at the spaces between Thai words (Thai writes no spaces inside a clause);
+    sentence punctuation elsewhere in the line (a quoted English sentence) still cuts."""
+    cuts = {m.end() for m in _THAI_BREAK.finditer(line)}
+    cuts.update(m.end() for m in _REGEX_BOUNDARY.finditer(line) if m.end() < len(line))
+    return sorted(c for c in cuts if 0 < c < len(line))
 
 
 def _cut_long(text: str, begin: int, end: int, max_chars: int) -> list[Span]:

@@ -15,6 +15,7 @@ import pytest
 
 from copydesk.analyse.sentiment import (
     DEFAULT_HEAD,
+    HEADS,
     EmbeddingSentimentAnalyser,
     SentimentHead,
     aggregate,
@@ -135,18 +136,20 @@ def test_violent_news_paragraph_is_negative(analyser):
     assert result["score"] < -0.1
 
 
-def test_head_file_metadata_excludes_the_evaluation_corpus():
-    head = SentimentHead.load(DEFAULT_HEAD)
+@pytest.mark.parametrize(("family", "dim"), [("minilm", 384), ("use-m3", 512)])
+def test_head_file_metadata_excludes_the_evaluation_corpus(family, dim):
+    head = SentimentHead.load(HEADS[family])
     meta = head.meta
+    assert head.family == family
     assert meta["version"] == "1" and meta["name"] == "copydesk-sentiment-head"
     assert meta["excluded_corpora"] == ["nyt"]
     assert "nyt" not in meta["training_corpora"] and "nyt" not in meta["n"]
     assert set(meta["n"]) == {"tweets", "movie", "amazon", "lexicon"}
     negative, positive = head.thresholds
     assert -1.0 < negative < positive < 1.0
-    assert meta["embedding_dim"] == 384
+    assert meta["embedding_dim"] == dim
     assert all(a.dtype == np.float32 for a in head.arrays.values())
-    assert DEFAULT_HEAD.stat().st_size < 1_000_000
+    assert HEADS[family].stat().st_size < 1_000_000
 
 
 def _training_script(monkeypatch, name: str):
@@ -159,9 +162,10 @@ def _training_script(monkeypatch, name: str):
     return module
 
 
-def test_shipped_band_is_the_one_the_choice_script_picks_on_its_dev_data(monkeypatch):
+@pytest.mark.parametrize("family", ["minilm", "use-m3"])
+def test_shipped_band_is_the_one_the_choice_script_picks_on_its_dev_data(monkeypatch, family):
     band = _training_script(monkeypatch, "choose_neutral_band")
-    meta = SentimentHead.load(DEFAULT_HEAD).meta
+    meta = SentimentHead.load(HEADS[family]).meta
     dev = {
         name: (np.array(d["scores"]), np.array(d["gold"])) for name, d in meta["band_dev"].items()
     }

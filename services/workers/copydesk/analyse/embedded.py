@@ -1,7 +1,7 @@
-"""Share what the embedded analysers have in common: English only, sentences in, vectors out.
+"""Share what the embedded analysers have in common: sentences in, vectors out.
 
-Summary, topics and sentiment all work on MiniLM vectors of a document's sentence texts. In
-the service the prepare stage computes them once per article (``DocVectors``), so these
+Summary, topics and sentiment all work on the encoder's vectors of a document's sentences,
+and read the languages it reads (``ENCODER_LANGUAGES``). In the service the prepare stage computes them once per article (``DocVectors``), so these
 analysers run without loading a model; called alone (tests, notebooks) they embed for
 themselves through the same code.
 """
@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from copydesk.analyse.base import Analyser, split_rows
-from copydesk.analyse.embedder import Embedder, get_embedder
+from copydesk.analyse.embedder import SentenceEncoder, get_embedder
 from copydesk.prepare.vectors import DocVectors
 from copydesk.core.document import Document
 from copydesk.core.errors import UnsupportedLanguage
@@ -26,26 +26,38 @@ class HasTexts(Protocol):
     def texts(self) -> Sequence[str]: ...
 
 
-def require_english(doc: Document, *, analyser: str) -> None:
-    """Refuse text MiniLM was not trained on, rather than return confident nonsense."""
-    if doc.language and doc.language.split("-")[0].lower() not in ENCODER_LANGUAGES:
+def require_language(doc: Document, *, analyser: str, family: str = "minilm") -> None:
+    """Refuse text the encoder was not trained on, rather than return confident nonsense."""
+    codes = ENCODER_LANGUAGES[family]
+    if doc.language and doc.language.split("-")[0].lower() not in codes:
+        reads = "English only" if codes == ("en",) else f"{', '.join(codes)} ({family})"
         raise UnsupportedLanguage(
-            f"the embedded {analyser} reads English only; this article is {doc.language!r}",
+            f"the embedded {analyser} reads {reads}; this article is {doc.language!r}",
             language=doc.language,
         )
+
+
+def require_english(doc: Document, *, analyser: str) -> None:
+    """Refuse what the English parse cannot read (entities, keyphrases), whatever the encoder."""
+    require_language(doc, analyser=analyser, family="minilm")
 
 
 class EmbeddingAnalyser(Analyser):
     """An analyser whose model input is the sentence texts that ``preprocess`` returns."""
 
-    def __init__(self, *, embedder: Embedder | None = None) -> None:
+    def __init__(self, *, embedder: SentenceEncoder | None = None) -> None:
         self._embedder = embedder
 
     @property
-    def embedder(self) -> Embedder:
+    def embedder(self) -> SentenceEncoder:
         if self._embedder is None:
             self._embedder = get_embedder()
         return self._embedder
+
+    def require_language(self, doc: Document, *, analyser: str) -> None:
+        """Refuse a language this analyser's encoder does not read."""
+        family = getattr(self.embedder, "family", "minilm")
+        require_language(doc, analyser=analyser, family=family)
 
     def __call__(
         self,
@@ -57,11 +69,23 @@ class EmbeddingAnalyser(Analyser):
         """Analyse one document, from ``vectors`` when they hold every text it needs."""
         opts = options or {}
         inputs = self.preprocess(doc, opts)
+        vectors = self.own(vectors)
         found = vectors.lookup(inputs.texts) if vectors is not None else None
         if found is None:
             return self.postprocess(doc, self._forward(inputs), opts)
         assert vectors is not None
         return self.postprocess(doc, self._from_vectors(inputs, found, vectors), opts)
+
+    def own(self, vectors: DocVectors | None) -> DocVectors | None:
+        """The prepared vectors if this analyser's encoder made them, else None.
+
+        While a deployment changes COPYDESK_SENTENCE_ENCODER, a job prepared by the old encoder
+        may reach an analyser of the new one: it embeds for itself rather than mix the two
+        encoders' vectors (or score one's with the other's head).
+        """
+        if vectors is None or vectors.model != self.embedder.name:
+            return None
+        return vectors
 
     def ready(self, inputs: Any) -> None:
         """Compute what ``inputs`` need besides the document's vectors, in the prepare stage,

@@ -1,4 +1,9 @@
-"""Embed sentences with all-MiniLM-L6-v2, once per process, on ONNX Runtime or torch.
+"""Embed sentences with the deployment's encoder, once per process: MiniLM here, or USE-m3.
+
+``COPYDESK_SENTENCE_ENCODER`` names the model: ``minilm`` (all-MiniLM-L6-v2, English, this
+module) or ``use-m3`` (16 languages, ``use_m3``). Both give unit vectors through the same
+interface (``encode``, ``total_tokens``, ``lead``, ``name``, ``dim``), and every vector,
+head and fitted number downstream is tied to the encoder's ``name``.
 
 The embedded analysers all build on these vectors, so loading happens here and only here.
 Texts longer than the model's window are split into token windows and averaged rather than
@@ -19,16 +24,17 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from copydesk.analyse.base import MODEL_LOAD_LOCK
-from copydesk.analyse.model_files import default_model_path, ensure_model
-from copydesk.core.settings import get_settings
+from copydesk.analyse.model_files import default_model_path, ensure_model, model_file
+from copydesk.core.settings import Settings, get_settings
 
 DEFAULT_NAME = "all-MiniLM-L6-v2"
 ENCODERS = ("onnx-int8", "onnx-fp32", "torch-fp32")
+FAMILIES = ("minilm", "use-m3")
 MAX_BATCH = 64
 # Attention memory grows with batch x width^2, so a forward pass holds at most this many
 # (8 windows of 256 tokens: ~90 MB; short news sentences still go 64 at a time).
@@ -42,8 +48,31 @@ def embedder_name(path: str | None, encoder: str = "torch-fp32") -> str:
     return name if encoder == "torch-fp32" else f"{name}, {encoder}"
 
 
+class SentenceEncoder(Protocol):
+    """What the analysers and the prepare stage need of an encoder, whichever it is."""
+
+    family: str
+    name: str
+    dim: int
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+    def total_tokens(self, texts: Sequence[str]) -> int: ...
+    def lead(self, text: str, max_tokens: int) -> str: ...
+
+
+def encoder_name(settings: Settings) -> str:
+    """Name the configured encoder as its vectors and results report it, without loading it."""
+    if settings.sentence_encoder == "use-m3":
+        from copydesk.analyse.use_m3 import UseM3Embedder
+
+        return UseM3Embedder.name
+    return embedder_name(settings.embedding_model, settings.encoder)
+
+
 class Embedder:
     """Mean-pooled, L2-normalised sentence embeddings (sentence-transformers compatible)."""
+
+    family = "minilm"
 
     def __init__(
         self, *, path: str | None = None, encoder: str = "onnx-int8", max_tokens: int = 256
@@ -73,6 +102,13 @@ class Embedder:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         np.add.at(out, owners, vectors)
         return _normalise(out)
+
+    @property
+    def weights(self) -> Path | None:
+        """The file this encoder runs (its revision is that file's hash)."""
+        if self.encoder.startswith("onnx"):
+            return model_file(self.path, self.encoder.removeprefix("onnx-"))
+        return next(iter(sorted(Path(self.path).glob("*.safetensors"))), None)
 
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer.encode(text, add_special_tokens=False).ids)
@@ -201,18 +237,32 @@ def _normalise(matrix: np.ndarray) -> np.ndarray:
     return matrix / np.maximum(norms, 1e-12)
 
 
-_EMBEDDERS: dict[tuple[str | None, str], Embedder] = {}
+_EMBEDDERS: dict[tuple[str, str | None, str], SentenceEncoder] = {}
 
 
-def get_embedder(path: str | None = None, *, encoder: str | None = None) -> Embedder:
-    """Return this process's embedder for ``path`` and backend, loading it once on first use.
+def get_embedder(
+    path: str | None = None, *, encoder: str | None = None, family: str | None = None
+) -> SentenceEncoder:
+    """Return this process's encoder, loading it once on first use.
 
-    ``encoder`` defaults to the configured one (``COPYDESK_ENCODER``).
+    ``family`` defaults to the configured model (``COPYDESK_SENTENCE_ENCODER``), ``encoder``
+    to the configured backend (``COPYDESK_ENCODER``); ``path`` (MiniLM only) to the package's
+    weights. The result is an ``Embedder`` or a ``UseM3Embedder`` (both ``SentenceEncoder``).
     """
-    if encoder is None:
-        encoder = get_settings().encoder
+    settings = get_settings() if family is None or encoder is None else None
+    family = family or settings.sentence_encoder  # type: ignore[union-attr]
+    encoder = encoder or settings.encoder  # type: ignore[union-attr]
+    if family not in FAMILIES:
+        raise ValueError(f"unknown sentence encoder {family!r}; choose from {', '.join(FAMILIES)}")
+    if family == "use-m3":  # one form only: the graph as it ships
+        path, encoder = None, "onnx-int8"
     with MODEL_LOAD_LOCK:
-        key = (path, encoder)
+        key = (family, path, encoder)
         if key not in _EMBEDDERS:
-            _EMBEDDERS[key] = Embedder(path=path, encoder=encoder)
+            if family == "use-m3":
+                from copydesk.analyse.use_m3 import UseM3Embedder
+
+                _EMBEDDERS[key] = UseM3Embedder()
+            else:
+                _EMBEDDERS[key] = Embedder(path=path, encoder=encoder)
         return _EMBEDDERS[key]

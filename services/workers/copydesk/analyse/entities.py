@@ -109,6 +109,7 @@ class EntityAnalyser(EmbeddingAnalyser):
         ``end``; their sentences are scored on ``vectors`` when they hold them."""
         checked(EntitiesOptions, options)
         inputs = self._inputs(doc, mentions, parser=parser, end=end)
+        vectors = self.own(vectors)
         found = vectors.lookup(inputs.texts) if vectors is not None else None
         embeddings = found if found is not None else self.embedder.encode(inputs.texts)
         return self.postprocess(doc, (inputs, embeddings), options)

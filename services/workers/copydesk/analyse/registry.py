@@ -21,7 +21,7 @@ from copydesk.core.settings import EMBEDDED, Settings
 if TYPE_CHECKING:
     import numpy as np
 
-    from copydesk.analyse.embedder import Embedder
+    from copydesk.analyse.embedder import SentenceEncoder
 
 
 class AnalyserRegistry:
@@ -64,14 +64,17 @@ class AnalyserRegistry:
                 self._cache[key] = self._build(analysis, model)
             return self._cache[key]
 
-    def embedder(self) -> Embedder:
+    def embedder(self) -> SentenceEncoder:
         """Return this process's sentence encoder for the configured model and backend."""
         from copydesk.analyse.embedder import get_embedder
 
+        settings = self.settings
         with MODEL_LOAD_LOCK:
-            if self.settings.encoder.startswith("torch"):
+            if settings.sentence_encoder == "minilm" and settings.encoder.startswith("torch"):
                 import_transformers()
-            return get_embedder(self.settings.embedding_model, encoder=self.settings.encoder)
+            return get_embedder(
+                settings.embedding_model, encoder=settings.encoder, family=settings.sentence_encoder
+            )
 
     def _build(self, analysis: str, model: str) -> Analyser:
         if model != EMBEDDED:
@@ -103,10 +106,13 @@ class LazyEmbedder:
 
     @property
     def name(self) -> str:
-        from copydesk.analyse.embedder import embedder_name
+        from copydesk.analyse.embedder import encoder_name
 
-        settings = self._registry.settings
-        return embedder_name(settings.embedding_model, settings.encoder)
+        return encoder_name(self._registry.settings)
+
+    @property
+    def family(self) -> str:
+        return self._registry.settings.sentence_encoder
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         return self._registry.embedder().encode(texts)

@@ -10,7 +10,8 @@ valences), with weights fitted on corpora the head had not seen. The document sc
 sentence scores, and the label is neutral inside the band that
 ``training/choose_neutral_band.py`` chose on dev data (labelled news articles and rated review
 sentences; criterion and curve in the head file's ``thresholds``). Both live in the head file,
-next to the weights they belong to, since another head needs its own.
+next to the weights they belong to, since another head needs its own. Each sentence encoder
+has its own head (``HEADS``), and the analyser refuses a head fitted on another encoder.
 """
 
 from __future__ import annotations
@@ -26,11 +27,13 @@ from typing import Any
 import numpy as np
 
 from copydesk.analyse.base import Result, coverage, split_rows
-from copydesk.analyse.embedded import EmbeddingAnalyser, require_english
+from copydesk.analyse.embedded import EmbeddingAnalyser
 from copydesk.core.document import Document, Span
 from copydesk.core.errors import AnalysisError, AnalysisUnavailable
 
 DEFAULT_HEAD = Path(__file__).parent / "data" / "sentiment_head_v1.npz"
+HEADS = {"minilm": DEFAULT_HEAD, "use-m3": DEFAULT_HEAD.with_name("sentiment_head_use-m3_v1.npz")}
+"""The head fitted on each encoder's vectors (``training/train_sentiment.py --encoder``)."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,11 @@ class SentimentHead:
     @property
     def dim(self) -> int:
         return int(self.meta["embedding_dim"])
+
+    @property
+    def family(self) -> str:
+        """The encoder the head was fitted on (heads before USE-m3 name none: MiniLM's)."""
+        return str(self.meta.get("encoder_family", "minilm"))
 
     @property
     def thresholds(self) -> tuple[float, float]:
@@ -168,7 +176,7 @@ class EmbeddingSentimentAnalyser(EmbeddingAnalyser):
 
     def __init__(self, *, embedder: Any = None, head_path: str | Path | None = None) -> None:
         super().__init__(embedder=embedder)
-        self.head_path = Path(head_path) if head_path else DEFAULT_HEAD
+        self._head_path = Path(head_path) if head_path else None
         self._head: SentimentHead | None = None
         self._lock = threading.Lock()
 
@@ -182,21 +190,35 @@ class EmbeddingSentimentAnalyser(EmbeddingAnalyser):
         return self._head
 
     def warm_up(self) -> None:
+        """Read the head now, so a worker with a mismatched head fails at start."""
         if self.head.blend:
             _vader()
 
+    @property
+    def head_path(self) -> Path:
+        """The head given, or the one fitted on this analyser's encoder."""
+        return self._head_path or HEADS[getattr(self.embedder, "family", "minilm")]
+
     def _load_head(self) -> SentimentHead:
+        """Read the head; refuse one fitted on another encoder (a worker then fails to start)."""
         try:
-            return SentimentHead.load(self.head_path)
+            head = SentimentHead.load(self.head_path)
         except (OSError, KeyError, ValueError) as exc:
             raise AnalysisUnavailable(f"sentiment head {self.head_path} unreadable: {exc}") from exc
+        family = getattr(self.embedder, "family", "minilm")
+        if head.family != family:
+            raise AnalysisUnavailable(
+                f"sentiment head {self.head_path.name} was fitted on {head.family} vectors; "
+                f"this deployment's encoder is {family} (COPYDESK_SENTENCE_ENCODER)"
+            )
+        return head
 
     @property
     def model_name(self) -> str:
         return self.head.model_name
 
     def preprocess(self, doc: Document, options: Mapping[str, Any]) -> Prepared:
-        require_english(doc, analyser="sentiment model")
+        self.require_language(doc, analyser="sentiment model")
         spans = [s for s in doc.sentences if doc.text[s.start : s.end].strip()]
         if not spans:
             raise AnalysisError("document has no sentences to score")

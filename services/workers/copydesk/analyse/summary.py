@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from copydesk.analyse.base import Result, coverage
-from copydesk.analyse.embedded import EmbeddingAnalyser, require_english
+from copydesk.analyse.embedded import EmbeddingAnalyser
 from copydesk.prepare.boilerplate import (
     is_edge_furniture,
     is_furniture,
@@ -74,7 +74,7 @@ class ExtractiveSummariser(EmbeddingAnalyser):
 
     def preprocess(self, doc: Document, options: Mapping[str, Any]) -> Sentences:
         checked(SummaryOptions, options)  # a bad option fails before the model runs
-        require_english(doc, analyser="summariser")
+        self.require_language(doc, analyser="summariser")
         return split_candidates(doc)
 
     def postprocess(

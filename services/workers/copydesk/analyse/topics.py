@@ -1,4 +1,4 @@
-"""Classify an article into topics zero-shot by comparing MiniLM embeddings.
+"""Classify an article into topics zero-shot by comparing sentence embeddings.
 
 The article is the lead-weighted mean of all its sentence vectors (every sentence counts;
 ``coverage`` is the share of the text they hold); each label is the mean of texts that
@@ -30,7 +30,7 @@ import numpy as np
 
 from copydesk.analyse import iptc
 from copydesk.analyse.base import Result, coverage
-from copydesk.analyse.embedded import EmbeddingAnalyser, require_english
+from copydesk.analyse.embedded import EmbeddingAnalyser
 from copydesk.analyse.embedder import Embedder
 from copydesk.prepare.vectors import DocVectors
 from copydesk.core.document import Document, Span
@@ -39,8 +39,13 @@ from copydesk.prepare.text import prepare
 
 DEFAULT_TOP_K = 3
 CUSTOM = "custom"
-# softmax over cosines, per taxonomy: best dev log-likelihood (bench/topics_select.py)
-TEMPERATURE = {CUSTOM: 0.045, iptc.TAXONOMY: 0.06}
+# softmax over cosines, per encoder and taxonomy: best dev log-likelihood
+# (bench/topics_select.py --encoder); each encoder spreads its cosines differently
+TEMPERATURES = {
+    "minilm": {CUSTOM: 0.045, iptc.TAXONOMY: 0.06},
+    "use-m3": {CUSTOM: 0.04, iptc.TAXONOMY: 0.05},
+}
+TEMPERATURE = TEMPERATURES["minilm"]
 LEAD_BOOST = 1.0  # the first sentence weighs 1 + LEAD_BOOST, fading with LEAD_DECAY
 LEAD_DECAY = 3.0
 TEMPLATE_SHARE = 0.3  # for a label that names a known section: templates vs IPTC description
@@ -111,7 +116,7 @@ class EmbeddingTopicClassifier(EmbeddingAnalyser):
     def preprocess(self, doc: Document, options: Mapping[str, Any]) -> TopicInputs:
         specs, taxonomy = read_labels(options)
         top_k = _top_k(options, len(specs))
-        require_english(doc, analyser="topic classifier")
+        self.require_language(doc, analyser="topic classifier")
         spans = [s for s in doc.sentences if doc.text[s.start : s.end].strip()]
         texts = [doc.text[s.start : s.end].strip() for s in spans]
         if not texts:
@@ -140,7 +145,8 @@ class EmbeddingTopicClassifier(EmbeddingAnalyser):
             labels = given[0]
         else:
             labels = self.label_matrix(inputs.specs, key=inputs.key)
-        scores = label_scores(labels, vectors, taxonomy=inputs.taxonomy)
+        family = getattr(self.embedder, "family", "minilm")
+        scores = label_scores(labels, vectors, taxonomy=inputs.taxonomy, family=family)
         order = sorted(range(len(scores)), key=lambda i: -scores[i])[: inputs.top_k]
         return {
             "labels": [
@@ -176,9 +182,12 @@ def document_vector(vectors: np.ndarray) -> np.ndarray:
     return _unit(weights @ vectors)
 
 
-def label_scores(labels: np.ndarray, vectors: np.ndarray, *, taxonomy: str) -> np.ndarray:
-    """Return one probability per label row for a document's text vectors (title first)."""
-    return _softmax(labels @ document_vector(vectors) / TEMPERATURE[taxonomy])
+def label_scores(
+    labels: np.ndarray, vectors: np.ndarray, *, taxonomy: str, family: str = "minilm"
+) -> np.ndarray:
+    """Return one probability per label row for a document's text vectors (title first);
+    ``family`` names the encoder, whose temperatures apply."""
+    return _softmax(labels @ document_vector(vectors) / TEMPERATURES[family][taxonomy])
 
 
 def label_texts(label: str | LabelSpec, *, taxonomy: str) -> tuple[list[str], list[str]]:

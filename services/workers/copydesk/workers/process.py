@@ -16,7 +16,6 @@ import resource
 from collections.abc import Set
 from typing import Any
 
-from copydesk.analyse.model_files import model_file
 from copydesk.prepare import language
 from copydesk.core.analyses import REGISTRY
 from copydesk.core.names import ANALYSES, PREPARE_QUEUE
@@ -58,9 +57,9 @@ def models_for(settings: Settings, queues: Set[str]) -> dict[str, str]:
     configured = {a.name: a.configured(settings) or EMBEDDED for a in REGISTRY.values()}
     encoded = [a.name for a in REGISTRY.values() if a.encoder and configured[a.name] == EMBEDDED]
     if PREPARE_QUEUE in queues and encoded:
-        from copydesk.analyse.embedder import embedder_name
+        from copydesk.analyse.embedder import encoder_name
 
-        needed["embedder"] = embedder_name(settings.embedding_model, settings.encoder)
+        needed["embedder"] = encoder_name(settings)
     for name, model in configured.items():
         if name in queues and model != EMBEDDED:
             needed[name] = model
@@ -71,7 +70,9 @@ def load_models(settings: Settings, *, queues: Set[str]) -> dict[str, str]:
     """Load what ``models_for`` names, once, and log it; returns what was loaded."""
     needed = models_for(settings, queues)
     uses_torch = any(what != "embedder" for what in needed) or (
-        "embedder" in needed and settings.encoder.startswith("torch")
+        "embedder" in needed
+        and settings.sentence_encoder == "minilm"
+        and settings.encoder.startswith("torch")
     )
     if uses_torch:  # the ONNX encoder runs without torch: importing it costs ~200 MB
         import torch
@@ -139,12 +140,7 @@ def describe_models(settings: Settings, queues: Set[str]) -> dict[str, dict[str,
 
 
 def _encoder_revision(embedder: Any) -> str:
-    from pathlib import Path
-
-    if embedder.encoder.startswith("onnx"):
-        weights = model_file(embedder.path, embedder.encoder.removeprefix("onnx-"))
-    else:
-        weights = next(iter(sorted(Path(embedder.path).glob("*.safetensors"))), None)
+    weights = embedder.weights
     return _file_hash(weights) if weights is not None and weights.exists() else "unknown"
 
 
