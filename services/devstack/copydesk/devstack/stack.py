@@ -84,6 +84,15 @@ class Stack:
         return kept_secret(self.var_dir / "secrets_key", make=new_key)
 
     def start(self, *, timeout: float = 60.0, wait: bool = True) -> Stack:
+        """Start every process (and Redis, PostgreSQL); if the stack does not come up, stop
+        what was started before raising, so a failed start leaves no process behind."""
+        try:
+            return self._start(timeout=timeout, wait=wait)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self, *, timeout: float, wait: bool) -> Stack:
         if self.redis_url is None:  # bound on 127.0.0.1 with no password: this user's box
             self.redis = RedisServer(
                 data_dir=self.var_dir / "redis", maxmemory=self._redis_maxmemory()
