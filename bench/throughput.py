@@ -8,6 +8,9 @@ about 400-700 words, the default three analyses):
   and p50/p99 job latency (created_at -> completed_at);
 - all six analyses through the same stack, on the same articles, after the three: the
   parse-based analyses (entities, keyphrases, quotes) against the default three;
+- the same articles through a second stack with the archive on (an embedded PostgreSQL, the
+  dispatcher's archiver writing each finished job): job throughput against the stack
+  without it, and how long after the last job its last row was committed;
 - in-process: `copydesk analyze --local --processes N` on the same articles (start-up, that
   is model loading, excluded by the CLI itself); the ratio stack / in-process shows what the
   service layer costs;
@@ -203,10 +206,10 @@ def main() -> int:
         stack.start(timeout=300)
         try:
             through_stack(stack, articles[:4])  # warm: first jobs through every process
-            rss_start = rss_table(stack)
+            through_stack(stack, articles[:4], analyses=SIX)  # and the parser loads
+            rss_start = rss_table(stack)  # every model loaded: growth from here is a leak
             seconds, latencies, statuses = through_stack(stack, articles)
             rss_run = rss_table(stack)
-            through_stack(stack, articles[:4], analyses=SIX)  # warm: the parser loads
             seconds_six, _, statuses_six = through_stack(stack, articles, analyses=SIX)
             soaked, rss_soak = 0, rss_run
             if args.soak_jobs:
@@ -217,6 +220,8 @@ def main() -> int:
         finally:
             stack.stop()
 
+    archive_seconds, archive_statuses, drained_after = with_archive(articles, args.processes)
+    archive_rate = len(articles) / archive_seconds * 60
     stack_rate = len(articles) / seconds * 60
     six_rate = len(articles) / seconds_six * 60
     cuts = statistics.quantiles(latencies, n=100)
@@ -228,6 +233,10 @@ def main() -> int:
     print(f"through the stack, all six analyses ({', '.join(SIX[3:])} too): "
           f"{six_rate:7.1f} articles/min  statuses {statuses_six}")  # fmt: skip
     print(f"ratio six analyses / three: {six_rate / stack_rate:.2f}")
+    print(f"through the stack with the archive on:             {archive_rate:7.1f} articles/min  "
+          f"statuses {archive_statuses}; outbox empty {drained_after:.1f} s after every job "
+          "was seen ended")  # fmt: skip
+    print(f"ratio archive on / off: {archive_rate / stack_rate:.2f}")
     print(f"job latency (all submitted at once): p50 {statistics.median(latencies):.1f} s, "
           f"p99 {cuts[98]:.1f} s")  # fmt: skip
     print(f"intake (wrk, 16 connections, 10 s, short articles, workers running): "
@@ -257,6 +266,10 @@ def main() -> int:
             six_rate >= 0.7 * stack_rate,
             f"all six analyses >= 0.7 x the default three ({six_rate / stack_rate:.2f})",
         ),
+        (
+            archive_rate >= 0.9 * stack_rate,
+            f"archive on >= 0.9 x off ({archive_rate / stack_rate:.2f})",
+        ),
         (peak <= 700, f"analysis worker processes <= 700 MB RSS (peak {peak:.0f})"),
         (
             not soaked or growth <= 0.10,
@@ -271,6 +284,33 @@ def main() -> int:
     for ok, text in checks:
         print(f"{'PASS' if ok else 'FAIL'}  {text}")
     return 0 if all(ok for ok, _ in checks) else 1
+
+
+def with_archive(articles: list[dict], processes: int) -> tuple[float, dict[str, int], float]:
+    """The default three analyses through a stack with the archive on: (seconds, statuses,
+    seconds from the last job's end until the outbox was empty, every row committed)."""
+    import redis
+
+    from copydesk.archive.outbox import OUTBOX
+
+    with tempfile.TemporaryDirectory() as var:
+        stack = Stack(
+            var_dir=Path(var), http_port=free_port(), log_dir=Path(var) / "logs",
+            analysis_concurrency=processes, archive=True,
+        )  # fmt: skip
+        stack.start(timeout=300)
+        try:
+            through_stack(stack, articles[:4])  # warm, as the stack without it
+            seconds, _, statuses = through_stack(stack, articles)
+            ended = time.monotonic()
+            client = redis.Redis.from_url(stack.redis_url)
+            while client.zcard(OUTBOX) and time.monotonic() - ended < 300:
+                time.sleep(0.2)
+            drained = time.monotonic() - ended
+            client.close()
+        finally:
+            stack.stop()
+    return seconds, statuses, drained
 
 
 def _time(stamp: str) -> float:
