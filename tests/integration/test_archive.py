@@ -7,6 +7,7 @@ and leaves with its month when the retention passes.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 import uuid
@@ -18,7 +19,7 @@ import pytest
 from alembic.script import ScriptDirectory
 
 from copydesk.archive import migrate
-from copydesk.archive.archiver import Archiver
+from copydesk.archive.archiver import Archiver, row_of
 from copydesk.archive.articles import Archive, month_start
 from copydesk.archive.outbox import OUTBOX
 from copydesk.core.ids import now_rfc3339
@@ -283,3 +284,34 @@ def test_a_row_postgresql_refuses_leaves_the_outbox_without_holding_back_the_oth
     assert _rows(database_url) == [(good, "succeeded")]
     assert redis_client.zcard(OUTBOX) == 0
     assert redis_client.hget("copydesk:stats", "archive|refused") == b"1"
+
+
+def test_a_later_archiving_without_vectors_keeps_the_rows_embedding(
+    archived, archiving_store, archive, database_url
+) -> None:  # noqa: ANN001
+    """Redis frees a job's vectors once its first row committed; a webhook settling later
+    archives the job again, without them: the row keeps its vector."""
+    job_id = _finished_job(archiving_store)
+    first = row_of(job_id, archiving_store.archive_entries([job_id])[job_id])
+    unit = [1.0] + [0.0] * 383
+    archive.write([dataclasses.replace(first, encoder="all-MiniLM-L6-v2", embedding=unit)])
+    archive.write([dataclasses.replace(first, status="succeeded", encoder=None, embedding=None)])
+    with psycopg.connect(database_url) as conn:
+        encoder, dims, norm = conn.execute(
+            "SELECT encoder, dims, vector_norm(embedding) FROM archived_jobs"
+        ).fetchone()
+    assert (encoder, dims) == ("all-MiniLM-L6-v2", 384) and abs(norm - 1.0) < 1e-6
+
+
+def test_an_older_rows_acknowledgement_queues_its_job_again(
+    archived, archiving_store, archive, redis_client, database_url
+) -> None:  # noqa: ANN001
+    """Two archivers: one claims version 1, the webhook settles (version 2), a second
+    archiver writes and acknowledges version 2, then the first commits version 1 over it.
+    Its acknowledgement must put the job back in the outbox so version 2 is written again."""
+    job_id = _finished_job(archiving_store)
+    entry = archiving_store.archive_entries([job_id])[job_id]
+    redis_client.zrem(OUTBOX, job_id)  # the second archiver acknowledged the newer version
+    redis_client.hset(f"copydesk:job:{job_id}", "archive_version", "later")
+    assert archiving_store.archived(job_id, version=entry.version) == "requeued"
+    assert redis_client.zscore(OUTBOX, job_id) is not None

@@ -27,11 +27,17 @@ COLUMNS = (
     "tenant", "job_id", "created_at", "finished_at", "status", "ref", "language", "title",
     "analyses", "document", "text", "encoder", "dims", "sentiment", "topics", "embedding",
 )  # fmt: skip
+# the vector a job's first archiving wrote stays when a later one has none: Redis frees the
+# vectors once the first row committed, and a webhook settling after it archives the job again
+KEPT = {
+    c: f"CASE WHEN EXCLUDED.embedding IS NULL THEN {TABLE}.{c} ELSE EXCLUDED.{c} END"
+    for c in ("encoder", "dims", "embedding")
+}
 UPSERT = f"""
 INSERT INTO {TABLE} ({", ".join(COLUMNS)})
 VALUES ({", ".join(["%s"] * (len(COLUMNS) - 1))}, %s::vector)
 ON CONFLICT (tenant, job_id, created_at) DO UPDATE SET
-  {", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS[3:])}, archived_at = now()
+  {", ".join(f"{c} = {KEPT.get(c, 'EXCLUDED.' + c)}" for c in COLUMNS[3:])}, archived_at = now()
 """
 # a re-archive replaces the job's entities: its rows go, then its current ones come back
 FORGET_ENTITIES = f"DELETE FROM {ENTITIES} WHERE tenant = %s AND created_at = %s AND job_id = %s"

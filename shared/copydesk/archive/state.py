@@ -36,7 +36,12 @@ if redis.call('EXISTS', K.job) == 0 then
   redis.call('ZREM', K.outbox, A.job_id)
   return 'missing'
 end
-if redis.call('HGET', K.job, 'archive_version') ~= A.version then return 'requeued' end
+if redis.call('HGET', K.job, 'archive_version') ~= A.version then
+  -- a newer version is due: keep it queued even if another archiver's acknowledgement of
+  -- that newer version took it out before this older row committed over it
+  redis.call('ZADD', K.outbox, 'NX', 0, A.job_id)
+  return 'requeued'
+end
 redis.call('ZREM', K.outbox, A.job_id)
 redis.call('HSET', K.job, 'archive', 'done')
 redis.call('DEL', K.vectors)
