@@ -8,6 +8,8 @@ and leaves with its month when the retention passes.
 from __future__ import annotations
 
 import dataclasses
+import json
+import secrets
 import threading
 import time
 import uuid
@@ -315,3 +317,22 @@ def test_an_older_rows_acknowledgement_queues_its_job_again(
     redis_client.hset(f"copydesk:job:{job_id}", "archive_version", "later")
     assert archiving_store.archived(job_id, version=entry.version) == "requeued"
     assert redis_client.zscore(OUTBOX, job_id) is not None
+
+
+def test_a_row_past_an_index_row_size_is_refused_alone(
+    archived, archiving_store, archive, redis_client, database_url
+) -> None:  # noqa: ANN001
+    """PostgreSQL refuses an entity name past the name index's row size with 54000
+    (program_limit_exceeded, an OperationalError to psycopg): that row's job leaves the
+    outbox, refused, and the batch's other jobs are archived, not held back with it."""
+    archiver = Archiver(store=archiving_store, archive=archive, settings=archived)
+    archiver.maintain(force=True)
+    good = _finished_job(archiving_store)
+    bad = _finished_job(archiving_store)
+    name = secrets.token_hex(4000)  # 8,000 characters that do not compress
+    entities = {"status": "succeeded", "entities": [{"name": name, "type": "person"}]}
+    redis_client.hset(f"copydesk:job:{bad}", "result:entities", json.dumps(entities))
+    assert archiver.archive_due() == 2
+    assert _rows(database_url) == [(good, "succeeded")]
+    assert redis_client.zcard(OUTBOX) == 0
+    assert redis_client.hget("copydesk:stats", "archive|refused") == b"1"

@@ -104,6 +104,16 @@ def _embedding(
     return kept.model, [round(float(x), 6) for x in mean / np.linalg.norm(mean)]
 
 
+def transient(exc: psycopg.Error) -> bool:
+    """Whether ``exc`` is PostgreSQL's state, not a row's fault: no connection (no SQLSTATE, a
+    pool timeout), a connection exception (08), a deadlock or serialisation failure (40),
+    insufficient resources (53), an operator's intervention or a cancelled statement (57), or
+    a system error (58). Anything else (a NUL in a text, a name past an index's row size)
+    is the row's, and must not hold back the others."""
+    state = exc.sqlstate or ""
+    return not state or state[:2] in ("08", "40", "53", "57", "58")
+
+
 class Archiver:
     """Move finished jobs from the outbox into the archive, acknowledging only what committed."""
 
@@ -183,8 +193,10 @@ class Archiver:
             written.append((job_id, entry.version))
         try:
             self.archive.write(rows)
-        except (psycopg.DataError, psycopg.IntegrityError):  # a row PostgreSQL refuses
-            return self._write_each(rows, written)
+        except psycopg.Error as exc:
+            if transient(exc):
+                raise  # PostgreSQL away or busy: the whole batch waits and is tried again
+            return self._write_each(rows, written)  # a row PostgreSQL refuses
         self.alerts.evaluate(rows)  # committed: a retry evaluates again, and fires nothing twice
         return written
 
@@ -195,7 +207,9 @@ class Archiver:
         for row, (job_id, version) in zip(rows, written, strict=True):
             try:
                 self.archive.write([row])
-            except (psycopg.DataError, psycopg.IntegrityError) as exc:
+            except psycopg.Error as exc:
+                if transient(exc):
+                    raise
                 log.error("job %s cannot be archived: %s", job_id, exc)
                 self.store.drop_archiving(job_id, outcome="refused")
                 continue
