@@ -345,6 +345,9 @@ def test_tenants_fire_their_own_alerts_once_per_article_and_once_per_story(
         ("ok", {"webhook": {"url": "ftp://example.org/x"}}, 422, "validation_failed"),
         ("ok", {"webhook": {"url": "http://10.1.2.3/x"}}, 422, "webhook_refused"),
         ("ok", {"filters": {"text": "x" * 70_000}}, 413, "body_too_large"),
+        # a job's ref is at most 200 characters: a longer one could never match, and 1,000
+        # emoji passed PostgreSQL's index row size (a 503 the client would retry for ever)
+        ("ok", {"filters": {"ref": "\U0001f600" * 201}}, 422, "validation_failed"),
     ],
 )  # fmt: skip
 def test_bad_alerts_are_refused_with_their_codes(

@@ -263,7 +263,7 @@ class ArticleFilterFields(BaseModel):
     )
     sentiment_min: Score = Field(default=None, description="Sentiment score at least this.")
     sentiment_max: Score = Field(default=None, description="Sentiment score at most this.")
-    ref: _text(1000) = Field(  # type: ignore[valid-type]
+    ref: _text(200) = Field(  # type: ignore[valid-type]  # a job's ref is at most 200
         default=None, description="The article's `ref`, exactly."
     )
     status: JobStatus | SkipJsonSchema[None] = None
