@@ -128,3 +128,10 @@ def test_gunicorn_errors_are_problem_json() -> None:
     assert head.startswith("HTTP/1.1 414 URI Too Long")
     assert "Content-Type: application/problem+json" in head
     assert json.loads(body)["code"] == "uri_too_long"
+
+
+def test_event_streams_a_process_holds_are_bounded() -> None:
+    """Each may hold a thread of gunicorn's (gunicorn_conf) and a Redis connection."""
+    assert Settings(sse_max_streams=1000).sse_max_streams == 1000
+    with pytest.raises(ValidationError, match="sse_max_streams"):
+        Settings(sse_max_streams=1001)

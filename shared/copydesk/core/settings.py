@@ -101,6 +101,7 @@ class Settings(BaseSettings):
     sse_max_streams: int = Field(
         default=200,
         ge=1,
+        le=1000,  # a thread each (gunicorn_conf), and a Redis connection while it waits
         description="Most event streams one intake process holds open (each waits on its own "
         "Redis connection, in a thread of its own); past it, 503 too_many_streams with "
         "Retry-After.",

@@ -11,6 +11,7 @@ comes back as stored jobs expire.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 import redis
@@ -28,9 +29,9 @@ JOB_OVERHEAD_BYTES = 10_000  # a short finished job's keys (bench/scale.py: 10,3
 TEXT_COPIES = 4  # the article, its prepared text, its parse and results come to about this
 
 
-def job_weight(chars: int) -> int:
-    """What a job of ``chars`` characters of article is likely to come to in Redis."""
-    return JOB_OVERHEAD_BYTES + TEXT_COPIES * chars
+def job_weight(size: int) -> int:
+    """What a job whose article is ``size`` bytes (UTF-8) is likely to come to in Redis."""
+    return JOB_OVERHEAD_BYTES + TEXT_COPIES * size
 
 
 class StoreRoom:
@@ -52,12 +53,18 @@ class StoreRoom:
         self._used = self._limit = 0
         self._since = 0  # weight accepted by this process since the reading
         self._allowance = 0
+        self._lock = threading.Lock()
 
     def check(self, weight: int) -> None:
         """Raise :class:`~copydesk.core.errors.StoreFull` when a new job (or batch) of this
-        weight must wait; otherwise count its weight against the reading."""
+        weight must wait; otherwise count its weight against the reading. The intake's
+        threads share one reading, under a lock."""
         if self.percent >= 100 or self._unreadable:
             return  # only Redis's own refusal
+        with self._lock:
+            self._check(weight)
+
+    def _check(self, weight: int) -> None:
         now = time.monotonic()
         stale = now - self._read_at >= REREAD_SECONDS
         if stale or self._since + weight > self._allowance:

@@ -196,8 +196,8 @@ class IntakeService:
         """503 store_full while Redis is near its maxmemory (see ``copydesk.intake.room``),
         503 archive_behind while the archive's outbox is full."""
         if self.room is not None:
-            chars = (len(job.article.text or "") + len(job.article.html or "") for job in jobs)
-            self.room.check(sum(job_weight(n) for n in chars))
+            sizes = (_utf8(job.article.text) + _utf8(job.article.html) for job in jobs)
+            self.room.check(sum(job_weight(n) for n in sizes))
         if self.archive is not None:
             self._check_outbox()
 
@@ -367,3 +367,8 @@ class IntakeService:
             "webhook": self._webhook(request),
             "base_url": (self.settings.public_url or base_url).rstrip("/"),
         }
+
+
+def _utf8(text: str | None) -> int:
+    """The bytes ``text`` takes in Redis (Chinese or Thai: 3 a character)."""
+    return len(text.encode("utf-8", "surrogatepass")) if text else 0

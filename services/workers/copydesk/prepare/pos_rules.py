@@ -28,7 +28,7 @@ ATTRIBUTES: Final = {
     "IS_SPACE": "is_space",
 }
 """The token attributes a pattern may test, by the Matcher's name."""
-MEMO: Final = 200_000
+MEMO: Final = 20_000
 """Most token attribute combinations whose part of speech is kept (then forgotten at once)."""
 
 Test = tuple[str, Any]  # (token attribute, a value, or ("IN"|"NOT_IN", a set of values))
@@ -83,9 +83,8 @@ class PosRules:
             self._memo.clear()
         for at, token in enumerate(doc):
             key = tuple(column[at] for column in columns)
-            if key in self._memo:
-                found = self._memo[key]
-            else:
+            found = self._memo.get(key, _UNSEEN)
+            if found is _UNSEEN:
                 rules = self.single.get(values["tag_"][at], self.single_anywhere)
                 found = next(
                     ((rule[0], rule[3]) for rule in rules if _holds(values, at, rule[2][0])), None
@@ -101,6 +100,9 @@ class PosRules:
                         break
             if found is not None:
                 token.pos_ = found[1]
+
+
+_UNSEEN: Final = object()
 
 
 def _latest_first(rules: Iterable[Rule]) -> tuple[Rule, ...]:

@@ -138,8 +138,14 @@ class StreamSlots:
         return self._free.release
 
 
+_SLOTS_MADE = threading.Lock()
+
+
 def _slots() -> StreamSlots:
+    """The process's stream slots, made once: two first streams arriving together on two
+    threads must not each make a counter (the process would then hold more than its bound)."""
     extensions: dict[str, Any] = current_app.extensions
-    if "copydesk.streams" not in extensions:
-        extensions["copydesk.streams"] = StreamSlots(service().settings.sse_max_streams)
-    return extensions["copydesk.streams"]
+    with _SLOTS_MADE:
+        if "copydesk.streams" not in extensions:
+            extensions["copydesk.streams"] = StreamSlots(service().settings.sse_max_streams)
+        return extensions["copydesk.streams"]
