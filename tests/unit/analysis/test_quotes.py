@@ -184,6 +184,16 @@ def test_a_quote_open_at_the_end_of_the_text_runs_to_its_end() -> None:
     assert quoted(text) == ['"I want somebody there who will do a job there.']
 
 
+def test_a_stray_mark_in_an_earlier_paragraph_does_not_run_to_the_end() -> None:
+    """Only a quote open in the last paragraph runs to the text's end: a stray mark before
+    a paragraph break would swallow the rest (and every indirect quote in it)."""
+    text = (
+        'He called the plan "a disaster for the town.\n\n'
+        "The council said that it would review the plan next week."
+    )
+    assert quoted(text) == []
+
+
 def test_a_pronoun_with_no_speaker_before_it_is_the_one_person_just_named(stage) -> None:
     text = (
         "Grant Dean, chair of the committee, praised all the entrants warmly.\n\n"

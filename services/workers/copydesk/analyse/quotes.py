@@ -96,7 +96,8 @@ def quotations(text: str) -> list[tuple[int, int]]:
             last = index  # a joined paragraph of the same quote
         elif opens:
             opened, last = (index, mark), index  # a second opening: the first was stray
-    if opened is not None and text.rstrip()[-1:] in _ENDS:
+    ends_quoted = text.rstrip()[-1:] in _ENDS and not _crossed(breaks, last, len(text))
+    if opened is not None and ends_quoted:  # open in the last paragraph: runs to the end
         found.append((opened[0], len(text.rstrip())))
     return [(a, b) for a, b in found if _spoken(text[a:b])]
 
@@ -117,7 +118,12 @@ def _roles(text: str, index: int) -> tuple[bool, bool]:
 
 
 def _after_sentence(text: str, index: int) -> bool:
-    return text[:index].rstrip()[-1:] in _ENDS
+    """Whether the last character before ``index`` that is not white space ends a sentence
+    (read back from ``index``: copying the text up to every mark was quadratic)."""
+    at = index - 1
+    while at >= 0 and text[at].isspace():
+        at -= 1
+    return at >= 0 and text[at] in _ENDS
 
 
 def _spoken(quote: str) -> bool:
@@ -135,7 +141,10 @@ def _crossed(breaks: list[int], after: int, before: int) -> bool:
 
 
 def _opens_paragraph(text: str, index: int) -> bool:
-    return index == 0 or text[:index].rstrip(" \t").endswith("\n")
+    at = index - 1
+    while at >= 0 and text[at] in " \t":
+        at -= 1
+    return index == 0 or (at >= 0 and text[at] == "\n")
 
 
 def attribute(start: int, end: int, cues: Sequence[Cue], sentence_of: Any) -> Cue | None:
