@@ -112,7 +112,15 @@ def test_an_unreachable_server_fails_in_seconds_saying_it_retries(
 def test_ctrl_c_is_one_line_and_exit_130() -> None:
     url = f"http://127.0.0.1:{free_port()}"  # nothing listens: the command waits to retry
     command = [*COPYDESK, "get", UNKNOWN, "--url", url]
-    with subprocess.Popen(command, stderr=subprocess.PIPE, text=True) as process:
+    # SIGINT as a terminal's command gets it: a runner that started the tests in the
+    # background (a shell's `&`) hands its children SIGINT ignored, and Python then keeps it
+    # ignored; a handler here (not SIG_IGN) is reset to the default by the child's exec
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    finally:
+        signal.signal(signal.SIGINT, before)
+    with process:
         assert process.stderr is not None
         assert "retrying in" in process.stderr.readline()
         process.send_signal(signal.SIGINT)
