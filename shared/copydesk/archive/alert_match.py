@@ -31,6 +31,8 @@ from copydesk.archive.alerts import BROAD
 from copydesk.archive.articles import Archive, Row
 
 FLUSH_BATCH = 100  # firings queued in Redis per round
+TRIM_BATCH = 1000  # firings one transaction of the trim deletes
+TRIM_MOST = 200_000  # firings one maintenance deletes at most
 CANDIDATES = """
 SELECT a.id, a.name, a.filters, a.conditions
 FROM unnest(%(kinds)s::text[], %(values)s::text[]) AS k(kind, value)
@@ -56,6 +58,15 @@ INSERT INTO alert_firings (id, tenant, alert_id, scope, job_id, event)
 VALUES (%s, %s, %s, %s, %s, %s)
 ON CONFLICT (tenant, alert_id, scope) DO NOTHING RETURNING id
 """
+EXPIRED = """
+DELETE FROM alert_firings WHERE id = ANY(ARRAY(
+  SELECT f.id FROM alert_firings f
+  WHERE f.fired_at < %(horizon)s AND NOT EXISTS (
+    SELECT 1 FROM stories s
+    WHERE s.tenant = f.tenant AND s.last_seen >= %(horizon)s
+      AND s.id = CASE WHEN f.scope ~ '^[0-9a-f]{32}$' THEN f.scope::uuid END)
+  ORDER BY f.fired_at LIMIT %(batch)s))
+"""  # a story's scope is its id in 32 hex digits; an article's is job:<id>
 UNQUEUED = """
 SELECT f.id, f.alert_id, f.event, a.webhook FROM alert_firings f
 JOIN alerts a ON a.id = f.alert_id
@@ -221,14 +232,27 @@ class AlertMatcher:
                 )
         return len(waiting)
 
-    def trim(self, *, horizon: datetime, most: int = 1000) -> int:
-        """Forget up to ``most`` firings from before ``horizon`` (past the retention)."""
-        with self.archive.connection() as conn:
-            gone = conn.execute(
-                "DELETE FROM alert_firings WHERE id IN (SELECT id FROM alert_firings "
-                "WHERE fired_at < %s LIMIT %s)",
-                (horizon, most),
-            ).rowcount
+    def trim(self, *, horizon: datetime, batch: int = TRIM_BATCH, most: int = TRIM_MOST) -> int:
+        """Forget the firings from before ``horizon`` (past the retention) whose story is
+        over; returns how many went.
+
+        A firing is what keeps its alert from firing again for the same story, so one goes
+        by its time only once its story is gone or was last seen before the horizon (the
+        stories trim deletes such a story, and no article joins it again): a story still
+        growing keeps its firing however old. An article's own firing (``job:``) goes by
+        its time: its job is past the retention and is not archived again. Deletes in
+        transactions of ``batch``, oldest first through ``alert_firings_age``, until none
+        are left or ``most`` went (a backlog past that waits for the next maintenance), so
+        the trim keeps up with any firing rate up to ``most`` an hour.
+        """
+        gone = 0
+        while gone < most:
+            size = min(batch, most - gone)
+            with self.archive.connection() as conn:
+                deleted = conn.execute(EXPIRED, {"horizon": horizon, "batch": size}).rowcount
+            gone += deleted
+            if deleted < size:
+                break
         return gone
 
 
