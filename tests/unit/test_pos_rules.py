@@ -64,3 +64,65 @@ def test_a_pattern_beyond_the_rules_keeps_the_ruler() -> None:
     assert PosRules.from_ruler(rules) is None
     plain = [{"patterns": [[{"TAG": "NN"}]], "attrs": {"POS": "NOUN"}, "index": 0}]
     assert PosRules.from_ruler(plain) is not None
+
+
+SYNTHETIC = [
+    {"patterns": [[{"TAG": "NN"}]], "attrs": {"POS": "NOUN"}, "index": 0},
+    {"patterns": [[{"TAG": "VBD"}]], "attrs": {"POS": "VERB"}, "index": 0},
+    {"patterns": [[{"TAG": "NN", "LOWER": "nothing"}]], "attrs": {"POS": "PRON"}, "index": 0},
+    {"patterns": [[{"LOWER": {"IN": ["was", "had"]}}]], "attrs": {"POS": "AUX"}, "index": 0},
+    {"patterns": [[{"TAG": {"NOT_IN": ["NN", "VBD", ""]}}]], "attrs": {"POS": "X"}, "index": 0},
+    {"patterns": [[{"ORTH": "Nothing", "DEP": "nsubj"}]], "attrs": {"POS": "PROPN"}, "index": 0},
+    {"patterns": [[{"IS_SPACE": True}]], "attrs": {"POS": "SPACE"}, "index": 0},
+    {"patterns": [[{"TAG": "NN"}]], "attrs": {"LEMMA": "thing"}, "index": 0},  # not POS
+    # two tokens, anchored on the second: a spanning rule at the doc's start and end
+    {"patterns": [[{"LOWER": "it"}, {"LOWER": "was"}]], "attrs": {"POS": "VERB"}, "index": 1},
+    {"patterns": [[{"TAG": "VBD"}, {"TAG": "NN"}]], "attrs": {"POS": "ADV"}, "index": 0},
+]
+"""Rules that overlap every way: a later rule overrides an earlier one by word, by set, by
+exclusion, by dependency and across two tokens (the ruler's order), and one sets no POS."""
+
+
+@pytest.mark.parametrize(
+    ("words", "tags", "deps", "heads"),
+    [
+        (["it", "was", "Nothing"], ["PRP", "VBD", "NN"], ["nsubj", "ROOT", "attr"], [1, 1, 1]),
+        (
+            ["Nothing", "had", " ", "it"],
+            ["NN", "VBD", "_SP", "PRP"],
+            ["nsubj", "ROOT", "dep", "dobj"],
+            [1, 1, 1, 1],
+        ),
+        (["was"], ["VBD"], ["ROOT"], [0]),
+        (
+            ["said", "nothing", "it", "was"],
+            ["VBD", "NN", "PRP", "VBD"],
+            ["ROOT", "dobj", "nsubj", "ccomp"],
+            [0, 0, 3, 0],
+        ),
+    ],
+)
+def test_rules_that_overlap_give_what_the_ruler_gives(parser, words, tags, deps, heads) -> None:  # noqa: ANN001
+    import spacy  # loaded by the parser fixture, without torch
+    from spacy.tokens import Doc
+
+    nlp = spacy.blank("en")
+    ruler = nlp.add_pipe("attribute_ruler")
+    ruler.add_patterns(SYNTHETIC)
+    rules = PosRules.from_ruler(ruler.patterns)
+    assert rules is not None
+    spaces = [False] * len(words)
+    ruled = ruler(Doc(nlp.vocab, words=words, spaces=spaces, tags=tags, deps=deps, heads=heads))
+    mine = Doc(nlp.vocab, words=words, spaces=spaces, tags=tags, deps=deps, heads=heads)
+    rules.apply(mine)
+    assert [t.pos_ for t in mine] == [t.pos_ for t in ruled]
+    assert any(t.pos_ for t in mine)
+
+
+def test_rules_naming_too_many_values_for_one_table_keep_the_ruler() -> None:
+    many = [
+        {"patterns": [[{"TAG": f"T{i}", "LOWER": f"w{i}"}]], "attrs": {"POS": "X"}, "index": 0}
+        for i in range(2_001)
+    ]
+    assert PosRules.from_ruler(many) is None
+    assert PosRules.from_ruler(many[:1_000]) is not None

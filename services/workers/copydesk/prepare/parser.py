@@ -183,7 +183,10 @@ def _faster_pos(nlp: Any) -> tuple[Any, list[str]]:
     if "attribute_ruler" not in nlp.pipe_names:
         return None, []
     rules = PosRules.from_ruler(nlp.get_pipe("attribute_ruler").patterns)
-    return (rules, ["attribute_ruler"]) if rules is not None else (None, [])
+    if rules is None:
+        return None, []
+    rules.compile(nlp.vocab.strings)  # with the model's load, not on the first article
+    return rules, ["attribute_ruler"]
 
 
 def _index(starts: list[int], offset: int) -> int:
