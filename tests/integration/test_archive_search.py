@@ -18,6 +18,7 @@ import pytest
 
 from copydesk.archive.archiver import Archiver, searched
 from copydesk.archive.articles import Archive, EntityRow, Row
+from copydesk.archive.search import ArchiveSearch, SearchTimeout
 from copydesk.core.ids import now_rfc3339
 from copydesk.core.settings import Settings
 from copydesk.store.jobs import RedisJobStore
@@ -329,3 +330,30 @@ def test_search_without_an_archive_is_503_archive_off(settings: Settings, make_c
         assert answer.get_json()["code"] == "archive_off"
     assert client.get("/v1/articles?limit=0").status_code == 422  # the query is checked first
     assert client.get("/v1/jobs").status_code == 200  # the listing as before, Redis only
+
+
+def _backend(archive: Archive) -> int:
+    with archive.connection() as conn:
+        return conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+
+
+def test_a_search_timeout_keeps_its_healthy_connection_and_a_broken_one_is_dropped(
+    archive, database_url
+) -> None:  # noqa: ANN001
+    """A statement timeout leaves the connection idle and sound: the next search reuses it
+    instead of connecting again. One PostgreSQL cut is not reused."""
+    search = ArchiveSearch(archive, timeout_ms=200)
+    pid = _backend(archive)
+    with psycopg.connect(database_url) as locker:  # the search waits past its timeout
+        locker.execute("LOCK TABLE archived_jobs IN ACCESS EXCLUSIVE MODE")
+        with pytest.raises(SearchTimeout):
+            search.listing(tenant="alice", limit=10)
+    assert search.listing(tenant="alice", limit=10) == []
+    assert _backend(archive) == pid  # the pool's one connection, still
+    with psycopg.connect(database_url, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    with pytest.raises(psycopg.OperationalError):
+        search.listing(tenant="alice", limit=10)
+    assert search.listing(tenant="alice", limit=10) == []
+    assert _backend(archive) != pid
+    assert len(archive._idle) == 1  # the broken one was not given back

@@ -129,8 +129,9 @@ class Archive:
     waits up to ``timeout`` for a free one, then raises :class:`PoolTimeout`), so one slow
     query holds one connection, not every reader of the process. Under gunicorn's threaded
     workers a read waiting on PostgreSQL holds only its own thread (libpq waits with the GIL
-    released) and the process's other threads answer meanwhile. A connection that met
-    ``psycopg.OperationalError`` (PostgreSQL away) is closed and the next use reconnects.
+    released) and the process's other threads answer meanwhile. A connection PostgreSQL cut
+    (``broken``: PostgreSQL away or restarted) is closed and the next use reconnects; one
+    whose statement failed (a timeout, say) rolled back and is kept.
     """
 
     def __init__(self, url: str, *, timeout: float = 5.0, pool_size: int = 4) -> None:
@@ -151,9 +152,6 @@ class Archive:
             try:
                 with conn.transaction():
                     yield conn
-            except psycopg.OperationalError:
-                conn.close()
-                raise
             finally:
                 self._give(conn)
         finally:
@@ -172,7 +170,14 @@ class Archive:
         )
 
     def _give(self, conn: psycopg.Connection) -> None:
-        if conn.closed or conn.broken:
+        """Keep the connection for the next block, unless PostgreSQL cut it (``broken``) or
+        it is left inside a transaction. A statement's own error (a search's timeout, a lock
+        wait given up, a row refused) rolled back and left it sound: closing it would make
+        every timed-out search cost the next one a new connection."""
+        if conn.closed:
+            return
+        if conn.broken or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            conn.close()
             return
         with self._lock:
             self._idle.append(conn)
