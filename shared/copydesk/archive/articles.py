@@ -1,10 +1,9 @@
-"""The archived jobs in PostgreSQL: write them idempotently, read one back, keep the partitions.
+"""The archived jobs in PostgreSQL: write them idempotently, read one back.
 
 One row per finished job, keyed by (tenant, job id, creation time): the archiver's upsert of
 the same job twice, or of a job queued again after its webhook settled, leaves one row with
-the latest document. Rows sit in monthly partitions by creation time (the schema is in
-``migrations/``); the archiver makes the coming months ahead of time and retention detaches
-and drops whole months, so deleting old jobs never scans or bloats the table.
+the latest document. Rows sit in monthly partitions by creation time, which
+``copydesk.archive.partitions`` makes ahead of time and drops past the retention.
 """
 
 from __future__ import annotations
@@ -13,16 +12,16 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
 
-TABLE = "archived_jobs"
-PARTITION = TABLE + "_p{:04d}{:02d}"  # archived_jobs_p202612: jobs created in December 2026
-ENTITIES = "archived_entities"  # each job's entities, partitioned like its jobs
-PARTITIONED = (TABLE, ENTITIES)
+from copydesk.archive.partitions import ENTITIES, TABLE, Partitions, month_start
+
+__all__ = ["ENTITIES", "TABLE", "Archive", "Archived", "EntityRow", "Row", "month_start"]
+
 COLUMNS = (
     "tenant", "job_id", "created_at", "finished_at", "status", "ref", "language", "title",
     "analyses", "document", "text", "encoder", "dims", "sentiment", "topics", "embedding",
@@ -109,20 +108,11 @@ def parse_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
 
 
-def month_start(moment: datetime, months: int = 0) -> datetime:
-    """The first instant (UTC) of the month ``months`` after the one ``moment`` falls in."""
-    index = moment.astimezone(UTC).year * 12 + moment.astimezone(UTC).month - 1 + months
-    return datetime(index // 12, index % 12 + 1, 1, tzinfo=UTC)
-
-
-LOCK_TIMEOUT = 2.0  # seconds retention waits for a lock before leaving the month to next time
-
-
 class PoolTimeout(psycopg.OperationalError):
     """Every connection of the pool stayed busy for the archive's timeout."""
 
 
-class Archive:
+class Archive(Partitions):
     """The archive database, on a bounded pool of connections opened as needed.
 
     Each block of work takes a connection of its own (at most ``pool_size`` at once; one more
@@ -131,7 +121,8 @@ class Archive:
     workers a read waiting on PostgreSQL holds only its own thread (libpq waits with the GIL
     released) and the process's other threads answer meanwhile. A connection PostgreSQL cut
     (``broken``: PostgreSQL away or restarted) is closed and the next use reconnects; one
-    whose statement failed (a timeout, say) rolled back and is kept.
+    whose statement failed (a timeout, say) rolled back and is kept. Its monthly partitions
+    are kept by :class:`~copydesk.archive.partitions.Partitions`.
     """
 
     def __init__(self, url: str, *, timeout: float = 5.0, pool_size: int = 4) -> None:
@@ -190,7 +181,8 @@ class Archive:
 
     def write(self, rows: list[Row]) -> None:
         """Upsert ``rows`` and replace their entities in one transaction, making a missing
-        month's partitions on the way."""
+        month's partitions on the way: behind a long reader that gives up after the lock
+        timeout (``PartitionBusy``, a fault the archiver retries) instead of the statement's."""
         if not rows:
             return
         try:
@@ -198,8 +190,8 @@ class Archive:
         except psycopg.errors.CheckViolation as exc:  # no partition holds a row's month
             if "no partition" not in str(exc):
                 raise
-            for row in rows:
-                self.ensure_partition(row.created_at)
+            for month in sorted({month_start(row.created_at) for row in rows}):
+                self.ensure_partition(month)
             self._write(rows)
 
     def _write(self, rows: list[Row]) -> None:
@@ -220,110 +212,3 @@ class Archive:
                 (tenant, job_id),
             ).fetchone()
         return Archived(found[0], found[1]) if found else None
-
-    def ensure_partition(self, moment: datetime) -> str:
-        """Make the partitions (jobs and their entities) of the month ``moment`` falls in,
-        unless they exist; returns the jobs' partition."""
-        with self.connection() as conn:
-            return _make_month(conn, moment)
-
-    def partitions(self, table: str = TABLE) -> list[tuple[str, datetime]]:
-        """Each partition of ``table`` with the first instant of its month, oldest first."""
-        with self.connection() as conn:
-            names = conn.execute(
-                "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-                "WHERE i.inhparent = %s::regclass",
-                (table,),
-            ).fetchall()
-        found = []
-        for (name,) in names:
-            stamp = name.removeprefix(table + "_p")
-            if len(stamp) == 6 and stamp.isdigit():
-                found.append((name, datetime(int(stamp[:4]), int(stamp[4:]), 1, tzinfo=UTC)))
-        return sorted(found, key=lambda item: item[1])
-
-    def maintain(
-        self,
-        *,
-        retention_days: int,
-        ahead: int = 2,
-        now: datetime | None = None,
-        lock_timeout: float = LOCK_TIMEOUT,
-    ) -> list[str]:
-        """Make this month's partition and ``ahead`` more; detach and drop each month that
-        ended before the retention's horizon. Returns the jobs' partitions dropped (each
-        month's entities go with its jobs).
-
-        A plain DROP of a partition takes ACCESS EXCLUSIVE on the partitioned table: queued
-        behind one long reader, it holds every read and write of the archive behind it. So a
-        month is detached CONCURRENTLY (SHARE UPDATE EXCLUSIVE on the parent, which readers
-        and writers pass; it then waits for the transactions that still see the month) and
-        the detached table dropped alone. Each lock wait gives up after ``lock_timeout``
-        (``LockNotAvailable``) and the month waits for the next run: a detach cut short stays
-        pending, which that run finishes with FINALIZE. Making a month's partition locks the
-        parent too, under the same timeout, but once a month and ``ahead`` months early.
-        """
-        now = now or datetime.now(UTC)
-        horizon = self.horizon(retention_days, now=now)
-        dropped = []
-        with self._outside_transactions(lock_timeout=lock_timeout) as conn:
-            for months in range(ahead + 1):
-                _make_month(conn, month_start(now, months))
-            for table in PARTITIONED:
-                for name, start, state in _months(conn, table):
-                    if month_start(start, 1) > horizon:
-                        continue
-                    if state == "pending":
-                        conn.execute(f"ALTER TABLE {table} DETACH PARTITION {name} FINALIZE")
-                    elif state == "attached":
-                        conn.execute(f"ALTER TABLE {table} DETACH PARTITION {name} CONCURRENTLY")
-                    conn.execute(f"DROP TABLE IF EXISTS {name}")
-                    dropped += [name] if table == TABLE else []
-        return dropped
-
-    @contextmanager
-    def _outside_transactions(self, *, lock_timeout: float) -> Iterator[psycopg.Connection]:
-        """A connection of its own in autocommit (DETACH ... CONCURRENTLY refuses to run in
-        a transaction block), whose lock waits give up after ``lock_timeout`` seconds."""
-        with psycopg.connect(
-            self.url,
-            autocommit=True,
-            connect_timeout=max(1, int(self.timeout)),
-            options=f"-c statement_timeout={int(self.timeout * 1000)} "
-            f"-c lock_timeout={max(1, int(lock_timeout * 1000))}",
-        ) as conn:
-            yield conn
-
-    @staticmethod
-    def horizon(retention_days: int, *, now: datetime | None = None) -> datetime:
-        """Jobs created before this are past the retention."""
-        return (now or datetime.now(UTC)) - timedelta(days=retention_days)
-
-
-def _make_month(conn: psycopg.Connection, moment: datetime) -> str:
-    """Make the month's partitions of each partitioned table unless they exist (an existing
-    one takes no lock); returns the jobs' partition."""
-    start = month_start(moment)
-    bounds = f"FROM ('{start.isoformat()}') TO ('{month_start(start, 1).isoformat()}')"
-    for table in PARTITIONED:
-        name = PARTITION.replace(TABLE, table, 1).format(start.year, start.month)
-        conn.execute(f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF {table} FOR VALUES {bounds}")
-    return PARTITION.format(start.year, start.month)
-
-
-def _months(conn: psycopg.Connection, table: str) -> list[tuple[str, datetime, str]]:
-    """Each monthly table of ``table`` with its month and its state: ``attached``,
-    ``pending`` (a detach cut short) or ``detached`` (a drop cut short), pending first:
-    a partitioned table holds one pending detach at most and refuses another meanwhile."""
-    rows = conn.execute(
-        "SELECT c.relname, i.inhdetachpending FROM pg_class c "
-        "LEFT JOIN pg_inherits i ON i.inhrelid = c.oid AND i.inhparent = %s::regclass "
-        "WHERE c.relkind = 'r' AND c.relname ~ %s AND pg_table_is_visible(c.oid)",
-        (table, f"^{table}_p[0-9]{{6}}$"),
-    ).fetchall()
-    found = []
-    for name, pending in rows:
-        stamp = name.removeprefix(table + "_p")
-        state = "detached" if pending is None else "pending" if pending else "attached"
-        found.append((name, datetime(int(stamp[:4]), int(stamp[4:]), 1, tzinfo=UTC), state))
-    return sorted(found, key=lambda item: (item[2] != "pending", item[1]))
