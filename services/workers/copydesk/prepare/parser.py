@@ -1,10 +1,11 @@
 """Parse an article once, in the prepare stage, for the analyses that read a parse.
 
-spaCy's pipeline (tagger, dependency parser, entity recogniser) finds what the requested
-analyses read (``PARTS``: entity mentions, noun chunks, speech cues with their subjects and
-reported clauses) in the document's own sentences, grouped into windows of whole sentences,
-so a long article never becomes one huge parser input and every offset is a code-point
-offset into the document's text. The parse is bounded three ways: ``parse_max_chars``
+spaCy's pipeline finds what the requested analyses read (``PARTS``): entity mentions (the
+recogniser), noun chunks (patterns of the tagger's tags, ``chunks.TagChunker``) and speech
+cues with their subjects and reported clauses (the dependency parser, run on the sentences
+that hold a speech verb alone). It reads the document's own sentences, grouped into windows
+of whole sentences, so a long article never becomes one huge parser input and every offset
+is a code-point offset into the document's text. The parse is bounded three ways: ``parse_max_chars``
 characters, ``parse_seconds`` of time (checked between windows), and the worker process's
 memory cap. What a budget leaves unparsed is reported as coverage, never a crash. The model
 loads once per process, on the first job that asks for a parse, so a deployment that never
@@ -20,13 +21,16 @@ from collections.abc import Iterator, Sequence, Set
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
+import numpy as np
+
 from copydesk.analyse.base import MODEL_LOAD_LOCK
 from copydesk.core.document import Document, Span
 from copydesk.core.errors import AnalysisUnavailable, UnsupportedLanguage
 from copydesk.core.parse import Chunk, Cue, Mention, Parse
+from copydesk.prepare.chunks import TagChunker
 from copydesk.prepare.pos_rules import PosRules
 
-PIPES_NOT_NEEDED = ("lemmatizer",)  # entities and noun chunks need tagger, parser and ner
+PIPES_NOT_NEEDED = ("lemmatizer",)  # chunks need the tagger, cues the parser, entities ner
 PARTS: Final = frozenset({"entities", "chunks", "cues"})  # what a parse may keep
 CUE_FORMS: Final = frozenset(
     """say says said saying tell tells told telling add adds added state states stated
@@ -97,6 +101,8 @@ class SpacyParser:
         self.languages: tuple[str, ...] = (meta.get("lang") or "en",)
         self.only_entities = _not_for_entities(nlp)
         self.pos_rules, self.replaced = _faster_pos(nlp)
+        self.chunker = TagChunker()
+        self.cue_forms = np.array(sorted(nlp.vocab.strings[form] for form in CUE_FORMS))
 
     def parse(self, doc: Document, budget: Budget, *, parts: Set[str] = PARTS) -> Parse:
         """Parse ``doc``'s sentences window by window within ``budget``; keep ``parts``."""
@@ -108,23 +114,22 @@ class SpacyParser:
         cues: list[Cue] = []
         end, parsed = 0, 0
         texts = (doc.text[w.start : w.end] for w in spans)
-        tagged = not parts <= {"entities"}  # chunks and cues read parts of speech
-        skip = self.replaced if tagged else self.only_entities
-        parsed_docs = self.nlp.pipe(texts, batch_size=4, disable=skip)
+        parsed_docs = self.nlp.pipe(texts, batch_size=4, disable=self._not_for(parts))
         for window, parsed_doc in zip(spans, parsed_docs, strict=False):
             base = window.start
-            if tagged and self.pos_rules is not None:
-                self.pos_rules.apply(parsed_doc)  # what the attribute ruler would have set
             for ent in parsed_doc.ents if "entities" in parts else ():
                 start = base + ent.start_char
                 mentions.append(
                     Mention(start, base + ent.end_char, ent.label_, _index(starts, start))
                 )
-            for chunk in parsed_doc.noun_chunks if "chunks" in parts else ():
-                start = base + chunk.start_char
-                chunks.append(Chunk(start, base + chunk.end_char, _index(starts, start)))
-            for cue in _cues(parsed_doc, base) if "cues" in parts else ():
-                cues.append(Cue(*cue, _index(starts, cue[0])))
+            for first, last in self.chunker.chunks(parsed_doc) if "chunks" in parts else ():
+                start, stop = parsed_doc[first].idx, parsed_doc[last - 1]
+                chunks.append(
+                    Chunk(base + start, base + stop.idx + len(stop), _index(starts, base + start))
+                )
+            for offset, sentence in self._cue_sentences(parsed_doc, doc, window, parts):
+                for cue in _cues(sentence, base + offset):
+                    cues.append(Cue(*cue, _index(starts, cue[0])))
             end, parsed = window.end, parsed + 1
             if time.perf_counter() - began > budget.seconds:
                 break
@@ -132,6 +137,50 @@ class SpacyParser:
             end = len(doc.text)
         ms = round((time.perf_counter() - began) * 1000, 1)
         return Parse(self.model, end, tuple(mentions), tuple(chunks), tuple(cues), parsed, ms)
+
+    def _not_for(self, parts: Set[str]) -> list[str]:
+        """The pipes a window need not run for ``parts``: entities alone need the
+        recogniser alone; noun chunks come from tags, and the dependency parser runs on the
+        sentences with a speech verb only (``_cue_sentences``)."""
+        if parts <= {"entities"}:
+            return self.only_entities
+        skip = [*self.replaced, "parser"] if "parser" in self.nlp.pipe_names else []
+        return skip if "entities" in parts else [*skip, "ner"]
+
+    def _cue_sentences(
+        self, parsed: Any, doc: Document, window: Span, parts: Set[str]
+    ) -> Iterator[tuple[int, Any]]:
+        """Parse the window's sentences that hold a speech verb (``CUE_FORMS``), each alone,
+        and yield each with its offset in the window.
+
+        Speech cues are all that reads the dependency parse, and fewer than half of a news
+        story's sentences hold one: parsing those alone, on the window's token vectors, is
+        about half the parser's time and finds the same cues (tests/unit/test_parse_cues.py).
+        """
+        if "cues" not in parts or "parser" not in self.nlp.pipe_names:
+            return
+        at = np.flatnonzero(np.isin(parsed.to_array("LOWER"), self.cue_forms))
+        if not len(at):
+            return
+        sentences = [s for s in doc.sentences if window.start <= s.start < window.end]
+        begins = [s.start - window.start for s in sentences]
+        chosen = sorted({max(bisect.bisect_right(begins, parsed[int(i)].idx) - 1, 0) for i in at})
+        offsets, docs = [], []
+        for index in chosen:
+            sentence = sentences[index]
+            span = parsed.char_span(
+                sentence.start - window.start, sentence.end - window.start, alignment_mode="expand"
+            )
+            if span is not None and len(span):
+                offsets.append(span.start_char)
+                docs.append(span.as_doc())  # with its slice of the window's token vectors
+        ruler = self.pos_rules is None and "attribute_ruler" in self.nlp.pipe_names
+        for name in ["parser", *(["attribute_ruler"] if ruler else [])]:
+            docs = list(self.nlp.get_pipe(name).pipe(docs))
+        for offset, sentence_doc in zip(offsets, docs, strict=True):
+            if self.pos_rules is not None:
+                self.pos_rules.apply(sentence_doc)  # what the attribute ruler would have set
+            yield offset, sentence_doc
 
 
 def _cues(parsed: Any, base: int) -> Iterator[tuple[int, int, int, int, int, int]]:
