@@ -86,3 +86,7 @@ def start_worker(settings: Settings) -> Iterator[Callable[..., Any]]:
     yield start
     for context in reversed(contexts):
         context.__exit__(None, None, None)
+    if contexts:  # an embedded worker stops cold, without worker_shutdown: close as it would
+        from copydesk.analyse.registry import close_registries
+
+        close_registries()

@@ -36,6 +36,10 @@ class Analyser(ABC):
     def warm_up(self) -> None:
         """Load what the first call would (weights, lexicons), so the first job is not slower."""
 
+    def close(self) -> None:
+        """Close what the analyser holds open (connections) as its process ends; a later call
+        opens them again."""
+
     @abstractmethod
     def preprocess(self, doc: Document, options: Mapping[str, Any]) -> Any: ...
 

@@ -64,6 +64,13 @@ class AnalyserRegistry:
                 self._cache[key] = self._build(analysis, model)
             return self._cache[key]
 
+    def close(self) -> None:
+        """Close what the analysers built so far hold open; they stay, and reopen on use."""
+        with MODEL_LOAD_LOCK:
+            built = list(self._cache.values())
+        for analyser in built:
+            analyser.close()
+
     def embedder(self) -> SentenceEncoder:
         """Return this process's sentence encoder for the configured model and backend."""
         from copydesk.analyse.embedder import get_embedder
@@ -142,3 +149,12 @@ def registry_for(settings: Settings) -> AnalyserRegistry:
     key = settings.model_dump_json()
     with MODEL_LOAD_LOCK:
         return _REGISTRIES.setdefault(key, AnalyserRegistry(settings))
+
+
+def close_registries() -> None:
+    """Close what every registry of the process holds open, as the process's worker ends
+    (the stories analyser's PostgreSQL connections)."""
+    with MODEL_LOAD_LOCK:
+        registries = list(_REGISTRIES.values())
+    for registry in registries:
+        registry.close()

@@ -107,6 +107,10 @@ class StoryAnalyser(EmbeddingAnalyser):
     def model_name(self) -> str:
         return VERSION
 
+    def close(self) -> None:
+        if self.index is not None:
+            self.index.close()
+
     def preprocess(self, doc: Document, options: Mapping[str, Any]) -> Inputs:
         checked(StoriesOptions, options)
         if self.index is None:

@@ -9,7 +9,12 @@ visibility timeout rather than kombu's default ~100 s.
 from __future__ import annotations
 
 from celery import Celery
-from celery.signals import setup_logging, worker_process_init
+from celery.signals import (
+    setup_logging,
+    worker_process_init,
+    worker_process_shutdown,
+    worker_shutdown,
+)
 from kombu import Exchange, Queue
 
 from copydesk.core.names import (
@@ -103,6 +108,21 @@ def _prepare_process(**_: object) -> None:
     queues = set(consumed) if consumed else set(QUEUES)
     load_models(settings, queues=queues)
     start_heartbeat(settings, queues)  # /readyz and /v1/models read it
+
+
+@worker_process_shutdown.connect  # a prefork pool process, as it exits
+@worker_shutdown.connect  # the worker itself: the solo and threads pools run tasks in it
+def _release_process(**_: object) -> None:
+    """Close the analysers' PostgreSQL connections before the interpreter tears them down.
+
+    Left open, psycopg finds them at exit and warns; PostgreSQL sees an abrupt disconnect. A
+    process that never imported the analysers has nothing to close and imports nothing.
+    """
+    import sys
+
+    registry = sys.modules.get("copydesk.analyse.registry")
+    if registry is not None:
+        registry.close_registries()
 
 
 @setup_logging.connect
