@@ -1,7 +1,7 @@
-"""Keyphrases: candidates from the prepared parse, their spans, MMR, the vectors' extra rows.
+"""Keyphrases: candidates from the prepared parse, their spans, their scores and MMR.
 
-The parse is the real spaCy model; vectors are random unit vectors where only arithmetic is
-checked. tests/integration/test_entities.py runs the whole path with the real encoder.
+The parse is the real spaCy model; tests/integration/test_entities.py runs the whole path
+through a worker.
 """
 
 from __future__ import annotations
@@ -19,10 +19,12 @@ from copydesk.analyse.keyphrases import (
     candidates,
     key,
     mmr,
+    overlap,
     relevance,
     trim,
 )
 from copydesk.analyse.registry import AnalyserRegistry
+from copydesk.analyse.run import analyse
 from copydesk.core.document import Document
 from copydesk.core.errors import AnalysisError
 from copydesk.core.settings import Settings
@@ -71,21 +73,37 @@ def test_mmr_ranks_by_score_alone_without_diversity_and_spreads_with_it() -> Non
     near_a = a + 0.01 * b
     near_a /= np.linalg.norm(near_a)
     vectors = np.stack([a, near_a, b])
+    similar = vectors @ vectors.T
     scores = np.array([0.9, 0.89, 0.5])
-    assert mmr(scores, vectors, top_k=3, diversity=0.0) == [0, 1, 2]
-    assert mmr(scores, vectors, top_k=2, diversity=0.5) == [0, 2]  # not the near copy
-    assert mmr(scores, vectors, top_k=5, diversity=0.3) == [0, 2, 1]
+    assert mmr(scores, similar, top_k=3, diversity=0.0) == [0, 1, 2]
+    assert mmr(scores, similar, top_k=2, diversity=0.5) == [0, 2]  # not the near copy
+    assert mmr(scores, similar, top_k=5, diversity=0.3) == [0, 2, 1]
+    assert mmr(np.array([0.5, 0.5]), np.eye(2), top_k=2, diversity=0.3) == [0, 1]  # first wins
 
 
-def test_relevance_blends_closeness_with_how_often_the_article_names_a_phrase() -> None:
-    def named(times: int) -> Candidate:
-        return Candidate(surfaces=["x"] * times, spans={(i, i + 1) for i in range(times)})
+def named(text: str, times: int) -> Candidate:
+    return Candidate(surfaces=[text] * times, spans={(i, i + 1) for i in range(times)})
 
-    often, once, close_once = named(4), named(1), named(1)
-    scores = relevance(np.array([0.5, 0.5, 0.6]), [often, once, close_once])
-    assert scores[0] > scores[2] > scores[1]  # frequency outweighs a little closeness
-    assert np.all(scores <= 1) and np.all(scores >= -1)
-    assert relevance(np.array([]), []).shape == (0,)
+
+def test_relevance_is_how_often_the_article_names_a_phrase_against_the_most_named() -> None:
+    scores = relevance([named("a", 4), named("b", 1), named("c", 2)])
+    assert scores[0] == 1.0 and scores[0] > scores[2] > scores[1] > 0
+    assert relevance([]).shape == (0,)
+
+
+def test_overlap_is_the_share_of_words_two_phrases_have_in_common() -> None:
+    found = [named(t, 1) for t in ("Chechen fighters", "Chechen militants", "fighter", "Georgia")]
+    shares = overlap(found)
+    assert shares[0, 1] == pytest.approx(1 / 3) and shares[0, 2] == pytest.approx(1 / 2)
+    assert shares[0, 3] == 0 and np.allclose(np.diag(shares), 1) and np.allclose(shares, shares.T)
+    assert overlap([]).shape == (0, 0)
+
+
+def test_a_phrase_sharing_words_with_a_chosen_one_waits_for_a_distinct_one() -> None:
+    found = [named("Chechen fighters", 5), named("Chechen militants", 4), named("Georgia", 3)]
+    scores = relevance(found)
+    assert mmr(scores, overlap(found), top_k=2, diversity=0.0) == [0, 1]
+    assert mmr(scores, overlap(found), top_k=2, diversity=0.3) == [0, 2]
 
 
 def test_candidates_are_the_parse_phrases_with_spans_that_index_the_text(seed) -> None:
@@ -105,21 +123,18 @@ def test_candidates_are_the_parse_phrases_with_spans_that_index_the_text(seed) -
 
 
 def test_keyphrases_choose_top_k_with_scores_and_spans(seed) -> None:
-    analyser = KeyphraseExtractor()
-    inputs = analyser.preprocess(seed, {"top_k": 5})
-    assert list(analyser.extra_texts(inputs)) == [c.text for c in inputs.candidates]
-    result = analyser.postprocess(seed, (inputs, unit_rows(len(inputs.texts))), {"top_k": 5})
-    assert len(result["keyphrases"]) == 5 and result["keyphrases_total"] == len(inputs.candidates)
+    result = KeyphraseExtractor()(seed, {"top_k": 5})
+    assert len(result["keyphrases"]) == 5 and result["keyphrases_total"] == SHORTLIST
     assert len({k["text"] for k in result["keyphrases"]}) == 5
+    assert result["keyphrases"][0]["score"] == 1.0  # the most named phrase comes first
     for phrase in result["keyphrases"]:
-        assert -1 <= phrase["score"] <= 1 and phrase["count"] == len(phrase["spans"])
+        assert 0 < phrase["score"] <= 1 and phrase["count"] == len(phrase["spans"])
         for span in phrase["spans"]:
             assert seed.text[span["start"] : span["end"]]
     assert result["coverage"] == 1.0
 
 
-def test_the_shortlist_embedded_is_the_most_frequent_candidates_sized_by_top_k(seed) -> None:
-    """Embedding is most of what key phrases cost: only a shortlist is embedded."""
+def test_the_shortlist_is_the_most_frequent_candidates_sized_by_top_k(seed) -> None:
     every = candidates(seed, most=1000)
     assert len(every) > SHORTLIST  # the seed article has more candidates than the shortlist
     analyser = KeyphraseExtractor()
@@ -134,6 +149,18 @@ def test_the_shortlist_embedded_is_the_most_frequent_candidates_sized_by_top_k(s
 def test_bad_options_fail_the_analysis(seed, options) -> None:
     with pytest.raises(AnalysisError):
         KeyphraseExtractor().preprocess(seed, options)
+
+
+def test_keyphrases_need_no_vectors(seed) -> None:
+    """Candidates are scored by frequency and word overlap: the prepare stage embeds nothing
+    for a keyphrases job (it embedded the shortlist beside the sentences until /4)."""
+    registry = AnalyserRegistry(Settings())
+    prepared = PrepareStage(registry).text(
+        {"text": SEED, "language": "en"}, analyses=["keyphrases"], options={"keyphrases": {}}
+    )
+    assert prepared.embedded == {} and prepared.vectors is None and not prepared.failures
+    result = analyse(registry=registry, analysis="keyphrases", doc=prepared.doc, options={})
+    assert result["status"] == "succeeded" and result["keyphrases"]
 
 
 def test_the_candidates_vectors_travel_beside_the_documents(seed) -> None:

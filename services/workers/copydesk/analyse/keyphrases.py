@@ -1,21 +1,24 @@
-"""Pick an article's key phrases: its noun phrases and entities closest to what it is about.
+"""Pick an article's key phrases: the noun phrases and entities it names most, told apart.
 
 Candidates come from the parse the prepare stage made once (noun chunks and entity
-mentions, merged as ``copydesk.analyse.canonical`` merges entities); the prepare stage also
-embeds them, beside the sentences, so this analysis loads no model. A candidate's score is
-its cosine similarity to the article (the length-weighted mean of its sentence vectors and
-its title's) blended with how often the article names it:
+mentions, merged as ``copydesk.analyse.canonical`` merges entities), so this analysis loads
+no model. A candidate's score is how often the article names it:
 
-    score(c) = (1 - FREQUENCY_WEIGHT) * cos(c, article)
-               + FREQUENCY_WEIGHT * log(1 + count(c)) / log(1 + the most any candidate has)
+    score(c) = log(1 + count(c)) / log(1 + the most any candidate has)
 
-since closeness alone favours long descriptive phrases an editor would not tag ("Even the
-costliest natural disaster"). Candidates are then chosen by maximal marginal relevance,
-which trades that score against similarity to the phrases already chosen:
+and candidates are chosen by maximal marginal relevance, which trades that score against
+the words a candidate shares with the phrases already chosen:
 
-    next = argmax over candidates c of (1 - diversity) * score(c) - diversity * max_s cos(c, s)
+    next = argmax over candidates c of (1 - diversity) * score(c) - diversity * max_s overlap(c, s)
 
-so "Chechen fighters" does not crowd out everything else with "Chechen militants".
+where overlap is the share of their words in common (``key``'s words, Jaccard), so "Chechen
+fighters" does not crowd out everything else with "Chechen militants" and "fighters". Ties
+go to the more frequent candidate, then the first written.
+
+Until /3 the score also held each candidate's cosine closeness to the article, with the
+candidates embedded beside the sentences (a second encoder pass, about 20 ms an article):
+on the dev split of bench/quality_keyphrases.py it chose no better (F1@10 0.437 exact,
+0.579 partial with it; 0.470 and 0.568 without).
 """
 
 from __future__ import annotations
@@ -28,23 +31,19 @@ from typing import Any, Final
 
 import numpy as np
 
-from copydesk.analyse.base import Result, coverage, require_parse
+from copydesk.analyse.base import Analyser, Result, coverage, require_parse
 from copydesk.analyse.canonical import TYPES, merge
-from copydesk.analyse.embedded import EmbeddingAnalyser, require_english
+from copydesk.analyse.embedded import require_english
 from copydesk.core.document import Document
 from copydesk.core.options import KeyphrasesOptions, checked
 
-VERSION = "copydesk-keyphrases/3"
+VERSION = "copydesk-keyphrases/4"  # /4: scored by frequency and word overlap, not embedded
 SHORTLIST: Final = 30
 SHORTLIST_PER_PHRASE: Final = 3
-"""Candidates embedded per article: the most frequent, then the first, max(SHORTLIST,
-SHORTLIST_PER_PHRASE x top_k) of them. Embedding is most of what key phrases cost (about
-1 ms a candidate), and on the dev split of bench/quality_keyphrases.py the 30 most frequent
-chose what 200 did (F1@10 0.426 exact, 0.590 partial, with top_k 10); 25 lost partial hits."""
+"""Candidates ranked per article: the most frequent, then the first, max(SHORTLIST,
+SHORTLIST_PER_PHRASE x top_k) of them. On the dev split of bench/quality_keyphrases.py the
+30 most frequent chose what 200 did (with top_k 10), when each was embedded (/3)."""
 MAX_WORDS: Final = 6
-FREQUENCY_WEIGHT: Final = 0.5
-"""How much a candidate's frequency weighs against its closeness (tuned on the dev split of
-bench/quality_keyphrases.py: F1@10 0.208 with closeness alone, 0.426 at a half)."""
 
 LEADING: Final = frozenset(
     """a an the this that these those his her its their our my your some any each every no
@@ -77,17 +76,13 @@ class Candidate:
 
 @dataclass(frozen=True, slots=True)
 class Inputs:
-    """The sentence texts (the article), then the candidates' texts, all to be embedded."""
+    """The shortlisted candidates, how many to choose and how diverse, and the parse's reach."""
 
-    sentences: list[str]
-    weights: list[float]
     candidates: list[Candidate]
+    top_k: int
+    diversity: float
     parser: str
     parsed_to: int
-
-    @property
-    def texts(self) -> list[str]:
-        return [*self.sentences, *(c.text for c in self.candidates)]
 
 
 def key(phrase: str) -> tuple[str, ...]:
@@ -147,19 +142,30 @@ def candidates(doc: Document, *, most: int) -> list[Candidate]:
     return unique[:most]
 
 
-def relevance(closeness: np.ndarray, found: Sequence[Candidate]) -> np.ndarray:
-    """Each candidate's score: its closeness to the article blended with how often the
-    article names it (the module docstring's formula)."""
+def relevance(found: Sequence[Candidate]) -> np.ndarray:
+    """Each candidate's score: how often the article names it (the module docstring's)."""
     counts = np.array([len(c.spans) for c in found], dtype=np.float64)
-    often = np.log1p(counts) / np.log1p(counts.max()) if len(found) else counts
-    return (1 - FREQUENCY_WEIGHT) * closeness + FREQUENCY_WEIGHT * often
+    return np.log1p(counts) / np.log1p(counts.max()) if len(found) else counts
 
 
-def mmr(scores: np.ndarray, vectors: np.ndarray, *, top_k: int, diversity: float) -> list[int]:
-    """Indices chosen by maximal marginal relevance (the module docstring's rule)."""
+def overlap(found: Sequence[Candidate]) -> np.ndarray:
+    """The share of words each two candidates have in common (Jaccard over ``key``)."""
+    words = [set(key(c.text)) for c in found]
+    vocabulary = {word: at for at, word in enumerate(set().union(*words))}
+    holds = np.zeros((len(found), len(vocabulary)))
+    for row, these in enumerate(words):
+        holds[row, [vocabulary[w] for w in these]] = 1.0
+    common = holds @ holds.T
+    sizes = holds.sum(axis=1)
+    either = sizes[:, None] + sizes[None, :] - common
+    return np.divide(common, either, out=np.zeros_like(common), where=either > 0)
+
+
+def mmr(scores: np.ndarray, similar: np.ndarray, *, top_k: int, diversity: float) -> list[int]:
+    """Indices chosen by maximal marginal relevance (the module docstring's rule), given each
+    two candidates' ``similar``ity; the first of equals wins."""
     chosen: list[int] = []
     left = list(range(len(scores)))
-    similar = vectors @ vectors.T
     while left and len(chosen) < top_k:
         if chosen:
             redundancy = similar[np.ix_(left, chosen)].max(axis=1)
@@ -172,51 +178,38 @@ def mmr(scores: np.ndarray, vectors: np.ndarray, *, top_k: int, diversity: float
     return chosen
 
 
-class KeyphraseExtractor(EmbeddingAnalyser):
-    """Key phrases from the prepared parse, ranked on the prepared vectors."""
+class KeyphraseExtractor(Analyser):
+    """Key phrases from the prepared parse: its most named phrases, told apart by their words."""
 
     name = "keyphrases"
-
-    @property
-    def model_name(self) -> str:
-        return f"{VERSION} ({self.embedder.name})"
+    model_name = VERSION
 
     def preprocess(self, doc: Document, options: Mapping[str, Any]) -> Inputs:
         opts = checked(KeyphrasesOptions, options)
         require_english(doc, analyser="keyphrase ranking")
         require_parse(doc, analysis="keyphrases")
-        spans = [s for s in doc.sentences if s.end <= doc.parse.end]
-        texts = [doc.text[s.start : s.end].strip() for s in spans]
-        kept = [(t, float(len(t))) for t in texts if t]
-        if doc.title and doc.title.strip():  # the title weighs as much as an average sentence
-            mean = float(np.mean([w for _, w in kept])) if kept else 1.0
-            kept.append((doc.title.strip(), mean))
         return Inputs(
-            sentences=[t for t, _ in kept],
-            weights=[w for _, w in kept],
             candidates=candidates(doc, most=max(SHORTLIST, SHORTLIST_PER_PHRASE * opts.top_k)),
+            top_k=opts.top_k,
+            diversity=opts.diversity,
             parser=doc.parse.model,
             parsed_to=doc.parse.end,
         )
 
-    def extra_texts(self, inputs: Inputs) -> Sequence[str]:
-        return [c.text for c in inputs.candidates]
+    def _forward(self, inputs: Inputs) -> tuple[Inputs, list[int], np.ndarray]:
+        """Score the candidates and choose among them: the chosen indices and every score."""
+        scores = relevance(inputs.candidates)
+        similar = overlap(inputs.candidates)
+        chosen = mmr(scores, similar, top_k=inputs.top_k, diversity=inputs.diversity)
+        return inputs, chosen, scores
 
     def postprocess(
-        self, doc: Document, outputs: tuple[Inputs, np.ndarray], options: Mapping[str, Any]
+        self,
+        doc: Document,
+        outputs: tuple[Inputs, list[int], np.ndarray],
+        options: Mapping[str, Any],
     ) -> Result:
-        inputs, vectors = outputs
-        opts = checked(KeyphrasesOptions, options)
-        vectors = np.asarray(vectors, dtype=np.float32)
-        rows = len(inputs.sentences)
-        article, phrases = vectors[:rows], vectors[rows:]
-        chosen: list[int] = []
-        scores = np.zeros(len(inputs.candidates))
-        if rows and len(inputs.candidates):
-            centre = (np.asarray(inputs.weights)[:, None] * article).sum(axis=0)
-            centre /= np.linalg.norm(centre) or 1.0
-            scores = relevance(phrases @ centre, inputs.candidates)
-            chosen = mmr(scores, phrases, top_k=opts.top_k, diversity=opts.diversity)
+        inputs, chosen, scores = outputs
         parsed = [s for s in doc.sentences if s.end <= inputs.parsed_to]
         return {
             "keyphrases": [self._phrase(inputs.candidates[i], float(scores[i])) for i in chosen],
