@@ -37,7 +37,7 @@ from copydesk.core.api_models import (
 from copydesk.intake.openapi import documented, responses
 from copydesk.core.render import webhook_view
 from copydesk.intake.views.common import bad_arg, json_object, service
-from copydesk.intake.views.events import RETRY_MS, _slots, longest_wait
+from copydesk.intake.views.events import RETRY_MS, event_stream, longest_wait
 from copydesk.intake.views.searching import query, run
 
 bp = Blueprint("alerts", __name__)
@@ -138,22 +138,15 @@ def alert_events(name: str) -> Response:
         if given not in (None, "", "0") and not EVENT_ID.fullmatch(given):
             raise bad_arg(arg, "not an event id this API gave out")
     settings = service().settings
-    release = _slots().take()
-    try:
-        events = follow(
+    return event_stream(
+        follow(
             service().store.redis,
             events_key(alert.id),
             after=header or asked or "0",
             until=time.monotonic() + settings.sse_max_seconds,
             keepalive=settings.sse_keepalive_seconds,
         )
-        headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-        response = Response(events, mimetype="text/event-stream", headers=headers)
-    except BaseException:
-        release()
-        raise
-    response.call_on_close(release)
-    return response
+    )
 
 
 def follow(

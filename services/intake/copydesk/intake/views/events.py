@@ -60,22 +60,15 @@ def job_events(job_id: str) -> Response:
         if given not in (None, "", "0") and not EVENT_ID.fullmatch(given):
             raise bad_arg(name, "not an event id this API gave out")  # both, if both are sent
     settings = service().settings
-    release = _slots().take()
-    try:
-        events = follow(
+    return event_stream(
+        follow(
             service().store,
             job["id"],
             after=header or query or "0",
             until=time.monotonic() + settings.sse_max_seconds,
             keepalive=settings.sse_keepalive_seconds,
         )
-        headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-        response = Response(events, mimetype="text/event-stream", headers=headers)
-    except BaseException:
-        release()
-        raise
-    response.call_on_close(release)  # the server closes the response however the stream ends
-    return response
+    )
 
 
 def follow(
@@ -136,6 +129,21 @@ class StreamSlots:
                 "(COPYDESK_SSE_MAX_STREAMS); retry later, or poll GET /v1/jobs/{id}"
             )
         return self._free.release
+
+
+def event_stream(events: Iterator[str]) -> Response:
+    """Send ``events`` (SSE text) as the server writes them, holding one of the process's
+    stream slots until it closes the response, however the stream ends; 503
+    too_many_streams when none is free. Neither a cache nor a proxy may hold them back."""
+    release = _slots().take()
+    try:
+        headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        response = Response(events, mimetype="text/event-stream", headers=headers)
+    except BaseException:
+        release()
+        raise
+    response.call_on_close(release)
+    return response
 
 
 _SLOTS_MADE = threading.Lock()
