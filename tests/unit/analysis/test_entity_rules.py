@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from copydesk.analyse.canonical import merge
-from copydesk.analyse.entities import HEADLINE_WEIGHT, EntityAnalyser, salience
+from copydesk.analyse.entities import HEADLINE_WEIGHT, EntityAnalyser, named_in, salience
 from copydesk.analyse.registry import AnalyserRegistry
 from copydesk.core.document import Document, Span
 from copydesk.core.errors import AnalysisError
@@ -237,3 +237,21 @@ def test_a_long_article_without_sentence_ends_is_parsed_in_bounded_windows() -> 
     assert doc.parse is not None and 0 < doc.parse.end <= 20_000
     assert doc.parse.windows >= 10
     assert all(m.end <= doc.parse.end for m in doc.parse.mentions)
+
+
+@pytest.mark.parametrize(
+    ("title", "names", "named"),
+    [
+        ("Scholz meets Macron", ["Olaf Scholz", "Scholz"], True),  # any of the names
+        ("SCHOLZ MEETS MACRON", ["Scholz"], True),  # case set aside
+        ("Scholzes meet", ["Scholz"], False),  # whole words only
+        ("U.S. economy grows", ["U.S."], True),
+        ("ZÜRICH votes", ["Zürich"], True),  # outside ASCII the pattern decides
+        ("Kelvin sign \u212a votes", ["k"], True),  # re's case rules, not str.lower's
+        ("Berlin votes", ["Bonn"], False),
+    ],
+)
+def test_a_title_names_an_entity_by_any_of_its_names_as_whole_words(
+    title: str, names: list[str], named: bool
+) -> None:
+    assert named_in(title, names) is named

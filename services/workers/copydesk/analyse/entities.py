@@ -66,10 +66,18 @@ def salience(entities: Sequence[Entity], *, length: int, title: str | None) -> l
 
 
 def named_in(title: str, names: Sequence[str]) -> bool:
-    """Whether ``title`` holds one of ``names`` as whole words (case set aside)."""
+    """Whether ``title`` holds one of ``names`` as whole words (case set aside).
+
+    Most names are not in the title, and compiling a pattern for each was most of what this
+    cost: an ASCII name that is not even a substring of an ASCII title, lower-cased, is
+    passed over without one (outside ASCII, case rules differ from ``re``'s; the pattern
+    decides).
+    """
+    lowered = title.lower() if title.isascii() else None
     return any(
         re.search(rf"(?<!\w){re.escape(name)}(?!\w)", title, flags=re.IGNORECASE)
         for name in set(names)
+        if lowered is None or not name.isascii() or name.lower() in lowered
     )
 
 

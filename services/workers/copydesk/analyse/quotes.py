@@ -47,7 +47,7 @@ VERSION = "copydesk-quotes/2"  # /2: straight marks by their spaces, speakers by
 PAIRS: Final = {"“": "”", "«": "»", '"': '"'}
 MIN_WORDS: Final = 3
 _CLOSERS: Final = frozenset(PAIRS.values())
-_MARKS: Final = frozenset(PAIRS) | _CLOSERS
+_MARKS: Final = re.compile("[" + re.escape("".join(sorted(set(PAIRS) | _CLOSERS))) + "]")
 _ENDS: Final = frozenset(".?!…")
 _SMALL: Final = frozenset("a an the of to in on at for and or but by with from de la".split())
 MAX_GAP: Final = 120  # characters between a quote and its cue
@@ -77,7 +77,7 @@ def quotations(text: str) -> list[tuple[int, int]]:
     found: list[tuple[int, int]] = []
     opened: tuple[int, str] | None = None
     last = 0  # the quote's latest mark: a paragraph break after it is crossed by the next
-    for index, mark in ((i, ch) for i, ch in enumerate(text) if ch in _MARKS):
+    for index, mark in ((m.start(), m.group()) for m in _MARKS.finditer(text)):
         opens, closes = _roles(text, index)
         if opened is not None and _crossed(breaks, last, index):
             if opens and mark == opened[1] and _opens_paragraph(text, index):
