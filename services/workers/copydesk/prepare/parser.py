@@ -165,6 +165,12 @@ class SpacyParser:
         sentences = [s for s in doc.sentences if window.start <= s.start < window.end]
         begins = [s.start - window.start for s in sentences]
         chosen = sorted({max(bisect.bisect_right(begins, parsed[int(i)].idx) - 1, 0) for i in at})
+        # as_doc would turn the whole window into an array of every attribute for each
+        # sentence: the tags (for the parts of speech) are all the parse needs besides the
+        # token vectors, which it copies anyway, so they are read once per window
+        from spacy.attrs import TAG
+
+        tags = parsed.to_array([TAG])
         offsets, docs = [], []
         for index in chosen:
             sentence = sentences[index]
@@ -173,7 +179,7 @@ class SpacyParser:
             )
             if span is not None and len(span):
                 offsets.append(span.start_char)
-                docs.append(span.as_doc())  # with its slice of the window's token vectors
+                docs.append(span.as_doc(array_head=[TAG], array=tags))  # with its token vectors
         ruler = self.pos_rules is None and "attribute_ruler" in self.nlp.pipe_names
         for name in ["parser", *(["attribute_ruler"] if ruler else [])]:
             docs = list(self.nlp.get_pipe(name).pipe(docs))
