@@ -287,8 +287,10 @@ def test_models_names_every_analysis_and_what_live_workers_loaded(client, redis_
     ]  # fmt: skip
     _worker(redis_client, "1", queues, {"encoder": encoder})
     warm = client.get("/v1/models").get_json()["analyses"]
-    rules = warm.pop("quotes")  # rules over the parse: no model, nothing to revise
-    assert rules["loaded"] and rules["workers"] == 1 and rules["stages"]["parser"] == "prepare"
+    for name in ("quotes", "keyphrases"):  # rules over the parse: no model, nothing to revise
+        rules = warm.pop(name)
+        assert rules["loaded"] and rules["workers"] == 1
+        assert rules["stages"] == {"parser": "prepare", "rules": name}
     for info in warm.values():
         assert info["loaded"] and info["workers"] == 1
         assert (info["revision"], info["precision"], info["max_input_tokens"]) == (

@@ -7,9 +7,11 @@ import redis
 from pydantic import Field, ValidationError
 
 from copydesk.core import analyses, errors
+from copydesk.core.models_view import describe
 from copydesk.core.names import ANALYSES, ANALYSIS_TASKS, QUEUES
 from copydesk.core.options import Strict, SummaryOptions, checked
 from copydesk.core.schemas import JobRequest, Options
+from copydesk.core.settings import Settings
 from copydesk.workers.failures import as_failure, is_retryable, retryable_errors
 
 
@@ -94,6 +96,18 @@ def test_every_built_in_reference_resolves() -> None:
                 assert analysis.hf is None and analysis.setting is None
                 continue
             assert analyses.resolve(reference)
+
+
+def test_keyphrases_declare_no_encoder_and_models_says_so() -> None:
+    """Keyphrases read the parse alone since /4: the prepare stage embeds nothing for them, so
+    /v1/models names their rules and parser, not the encoder, and a worker serving their queue
+    is enough for them to be loaded."""
+    assert not analyses.REGISTRY["keyphrases"].encoder
+    worker = {"queues": ["prepare", "keyphrases"], "models": {}}
+    keyphrases = describe(Settings(), workers=[worker])["keyphrases"]
+    assert keyphrases["model"] == analyses.REGISTRY["keyphrases"].embedded
+    assert keyphrases["stages"] == {"parser": "prepare", "rules": "keyphrases"}
+    assert "encoder" not in keyphrases and keyphrases["loaded"]
 
 
 def test_options_models_hold_the_defaults_and_bounds_analysers_read() -> None:

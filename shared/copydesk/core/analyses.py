@@ -91,7 +91,8 @@ BUILTIN: Final[tuple[Analysis, ...]] = (
         name="keyphrases",
         options="copydesk.core.options:KeyphrasesOptions",
         embedded="copydesk.analyse.keyphrases:KeyphraseExtractor",
-        parse=("entities", "chunks"),  # candidates; the prepare stage embeds them too
+        encoder=False,  # scored by frequency and shared words over the parse: no vectors
+        parse=("entities", "chunks"),  # candidates: noun chunks and entity mentions
         default=False,
     ),
     Analysis(
