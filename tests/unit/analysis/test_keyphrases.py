@@ -6,6 +6,8 @@ through a worker.
 
 from __future__ import annotations
 
+import json
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -163,12 +165,17 @@ def test_keyphrases_need_no_vectors(seed) -> None:
     assert result["status"] == "succeeded" and result["keyphrases"]
 
 
-def test_the_candidates_vectors_travel_beside_the_documents(seed) -> None:
+def test_vectors_prepared_before_4_still_read_without_the_candidates(seed) -> None:
+    """A job prepared by a /3 worker holds its candidates' rows after the document's: an
+    analysis of /4 reads the document's and leaves those."""
     own = embedded_texts(seed)
-    extra = ("Chechen fighters", "Pankisi Gorge")
+    extra = ["Chechen fighters", "Pankisi Gorge"]
     matrix = unit_rows(len(own) + len(extra))
-    vectors = DocVectors("m", own + extra, matrix, extra=extra)
-    again = DocVectors.from_bytes(vectors.to_bytes(), seed)
-    assert again.extra == extra and again.texts == own + extra
-    found = again.lookup(["Pankisi Gorge"])
-    assert found is not None and np.allclose(found, matrix[-1:], atol=2e-3)
+    header = {"model": "m", "rows": len(matrix), "dim": 384, "labels": [], "extra": extra}
+    head = json.dumps(header).encode()
+    data = struct.pack("<I", len(head)) + head + matrix.astype("<f2").tobytes()
+    again = DocVectors.from_bytes(data, seed)
+    assert again.texts == own and again.matrix.shape == (len(own), 384)
+    found = again.lookup(own[-1:])
+    assert found is not None and np.allclose(found, matrix[len(own) - 1 : len(own)], atol=2e-3)
+    assert again.lookup(extra[:1]) is None

@@ -91,11 +91,6 @@ class EmbeddingAnalyser(Analyser):
         """Compute what ``inputs`` need besides the document's vectors, in the prepare stage,
         so that a bad option fails this analysis alone (topics: the label set)."""
 
-    def extra_texts(self, inputs: Any) -> Sequence[str]:
-        """Texts besides the document's sentences and title that the prepare stage should
-        embed for ``inputs`` (keyphrases: their candidate phrases)."""
-        return ()
-
     def _from_vectors(self, inputs: Any, found: np.ndarray, vectors: DocVectors) -> Any:
         """Shape precomputed rows like ``_forward``'s output; analysers with more override."""
         return inputs, found

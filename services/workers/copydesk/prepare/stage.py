@@ -123,8 +123,7 @@ class PrepareStage:
         if not needing:
             return list(prepared)
         embedder = next(iter(needing[0].embedded.values()))[0].embedder
-        extras = [_extra_texts(item) for item in needing]
-        texts = [embedded_texts(item.doc) + extra for item, extra in zip(needing, extras)]
+        texts = [embedded_texts(item.doc) for item in needing]
         for group in texts:
             tokens = embedder.total_tokens(group)
             if tokens > self.max_tokens:
@@ -136,7 +135,7 @@ class PrepareStage:
                 )
         matrix = embedder.encode([t for group in texts for t in group])
         offset = 0
-        for item, group, extra in zip(needing, texts, extras, strict=True):
+        for item, group in zip(needing, texts, strict=True):
             rows = matrix[offset : offset + len(group)]
             offset += len(group)
             labels, label_matrix, key = (), None, ""
@@ -144,7 +143,7 @@ class PrepareStage:
                 topics, inputs = item.embedded["topics"]
                 labels, key = inputs.labels, inputs.key
                 label_matrix = topics.label_matrix(inputs.specs, key=key)  # type: ignore[attr-defined]
-            item.vectors = DocVectors(embedder.name, group, rows, labels, label_matrix, key, extra)
+            item.vectors = DocVectors(embedder.name, group, rows, labels, label_matrix, key)
         return list(prepared)
 
     def _embedded(
@@ -166,12 +165,3 @@ class PrepareStage:
             except AnalysisError as exc:
                 failures[name] = exc
         return embedded, failures
-
-
-def _extra_texts(item: Prepared) -> tuple[str, ...]:
-    """The texts an article's analysers need embedded besides its own, each once, in order."""
-    own = set(embedded_texts(item.doc))
-    wanted = (
-        t for analyser, inputs in item.embedded.values() for t in analyser.extra_texts(inputs)
-    )
-    return tuple(dict.fromkeys(t for t in wanted if t not in own))

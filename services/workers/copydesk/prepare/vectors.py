@@ -1,8 +1,9 @@
 """Carry a document's sentence embeddings from the prepare stage to the embedded analysers.
 
-The prepare stage embeds every sentence (and the title, the label set a topics request
-needs, and the candidate phrases of a keyphrases request) once; summary, sentiment and topics then work on these vectors without loading a
-model. They travel through Redis as float16 (half the bytes; cosines move by ~1e-3) behind
+The prepare stage embeds every sentence (and the title, and the label set a topics request
+needs) once; summary, sentiment, topics, entities and stories then work on these vectors
+without loading a model. Keyphrases and quotes read none: a job of those alone embeds
+nothing. They travel through Redis as float16 (half the bytes; cosines move by ~1e-3) behind
 a small JSON header, and are deleted when the job ends.
 """
 
@@ -30,7 +31,6 @@ class DocVectors:
     labels: tuple[str, ...] = ()
     label_matrix: np.ndarray | None = None
     label_key: str = ""  # names the label set (with descriptions, examples) the matrix is for
-    extra: tuple[str, ...] = ()  # texts embedded after the document's own (keyphrase candidates)
 
     @property
     def dim(self) -> int:
@@ -58,8 +58,6 @@ class DocVectors:
             "labels": list(self.labels),
             "label_key": self.label_key,
         }
-        if self.extra:  # the reader cannot rebuild these from the document
-            header["extra"] = list(self.extra)
         head = json.dumps(header).encode()
         parts = [_HEADER.pack(len(head)), head, self.matrix.astype("<f2").tobytes()]
         if self.label_matrix is not None:
@@ -74,12 +72,13 @@ class DocVectors:
         values = np.frombuffer(data, dtype="<f2", offset=_HEADER.size + size)
         matrix = values[: rows * dim].reshape(rows, dim)
         label_matrix = values[rows * dim :].reshape(len(labels), dim) if labels else None
-        extra = tuple(header.get("extra", ()))
-        texts = embedded_texts(doc) + extra
-        if len(texts) != rows:
-            raise ValueError(f"vectors hold {rows} rows for {len(texts)} texts")
+        texts = embedded_texts(doc)
+        # a job prepared before keyphrases /4 holds its candidates' rows after the document's
+        own = rows - len(header.get("extra", ()))
+        if len(texts) != own:
+            raise ValueError(f"vectors hold {own} rows for {len(texts)} texts")
         key = header.get("label_key", "")
-        return cls(header["model"], texts, matrix, labels, label_matrix, key, extra)
+        return cls(header["model"], texts, matrix[:own], labels, label_matrix, key)
 
 
 def embedded_texts(doc: Document) -> tuple[str, ...]:
