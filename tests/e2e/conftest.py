@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import subprocess
+from collections.abc import Callable, Iterator
 
 import pytest
 import requests
@@ -17,6 +18,16 @@ METRICS_KEY = "prometheus-key-0123456789"  # the scraper's own: tenant keys do n
 TERMINAL = {"succeeded", "partially_succeeded", "failed", "cancelled"}
 
 
+STACK_ENV = {
+    "COPYDESK_WEBHOOK_ALLOW_NETWORKS": "127.0.0.0/8",
+    "COPYDESK_WEBHOOK_SECRET": SECRET,
+    "COPYDESK_WEBHOOK_RETRY_DELAYS": "0.5,0.5,0.5",
+    "COPYDESK_API_KEYS": ",".join(f"{name}:{key}" for name, key in KEYS.items()),
+    "COPYDESK_METRICS_KEY": METRICS_KEY,
+    "COPYDESK_RATE_LIMIT": "100000/minute",
+}  # the session's stack: two tenants, fast webhook retries, no rate limit to speak of
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     var = tmp_path_factory.mktemp("stack")
@@ -25,20 +36,80 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         http_port=free_port(),
         log_dir=var / "logs",
         flower_port=free_port(),
-        extra_env={
-            "COPYDESK_WEBHOOK_ALLOW_NETWORKS": "127.0.0.0/8",
-            "COPYDESK_WEBHOOK_SECRET": SECRET,
-            "COPYDESK_WEBHOOK_RETRY_DELAYS": "0.5,0.5,0.5",
-            "COPYDESK_API_KEYS": ",".join(f"{name}:{key}" for name, key in KEYS.items()),
-            "COPYDESK_METRICS_KEY": METRICS_KEY,
-            "COPYDESK_RATE_LIMIT": "100000/minute",
-        },
+        extra_env=STACK_ENV,
     )
     try:
         running.start(timeout=120)
         yield running
     finally:
         running.stop()
+
+
+@pytest.fixture(scope="module")
+def start_archived_stack(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Callable[[str, dict[str, str]], Stack]]:
+    """Start a stack of the module's own with the archive on (on its own embedded
+    PostgreSQL): ``start(name, env)``, its settings in ``env``. Stopped when the module ends."""
+    started: list[Stack] = []
+
+    def start(name: str, env: dict[str, str]) -> Stack:
+        var = tmp_path_factory.mktemp(name)
+        running = Stack(
+            var_dir=var, http_port=free_port(), log_dir=var / "logs", archive=True, extra_env=env
+        )
+        started.append(running)  # stopped even when it fails to start
+        return running.start(timeout=180)
+
+    yield start
+    for running in reversed(started):
+        running.stop()
+
+
+@pytest.fixture(scope="module")
+def start_intake(
+    start_archived_stack: Callable[..., Stack],
+) -> Iterator[Callable[..., str]]:
+    """Start a stack's intake command again on another port, ``workers`` processes (the
+    stack's number when None) and the settings in ``without`` left out: ``start(stack, name,
+    ...)`` returns its URL once it is ready. Stopped when the module ends, before its stack."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(
+        stack: Stack, name: str, *, workers: int | None = None, without: tuple[str, ...] = ()
+    ) -> str:
+        port, var = free_port(), stack.var_dir
+        args = list(stack.commands["intake"][0])
+        args[args.index("--bind") + 1] = f"127.0.0.1:{port}"
+        if workers is not None:
+            args[args.index("--workers") + 1] = str(workers)
+        metrics = var / f"prometheus-{name}"
+        metrics.mkdir(exist_ok=True)
+        env = stack.env() | {
+            "COPYDESK_HTTP_PORT": str(port),
+            "PROMETHEUS_MULTIPROC_DIR": str(metrics),
+        }
+        for setting in without:
+            del env[setting]
+        with (var / "logs" / f"{name}-intake.log").open("ab") as log:
+            process = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
+        started.append(process)
+        url = f"http://127.0.0.1:{port}"
+
+        def ready() -> bool:
+            assert process.poll() is None, f"the {name} intake exited with {process.returncode}"
+            try:
+                return requests.get(url + "/readyz", timeout=2).status_code == 200
+            except requests.RequestException:
+                return False
+
+        wait_for(ready, timeout=60, every=0.2)
+        return url
+
+    yield start
+    for process in started:
+        process.terminate()
+        process.wait(timeout=30)
 
 
 class Jobs:

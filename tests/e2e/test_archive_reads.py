@@ -11,9 +11,8 @@ process.
 
 from __future__ import annotations
 
-import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -22,7 +21,6 @@ import pytest
 import redis
 import requests
 
-from copydesk.devstack.redis_server import free_port
 from copydesk.devstack.stack import Stack
 from copydesk.devstack.waiting import wait_for
 
@@ -33,14 +31,10 @@ JOBS = 4
 
 
 @pytest.fixture(scope="module")
-def archived_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    var = tmp_path_factory.mktemp("archive-reads")
-    running = Stack(
-        var_dir=var,
-        http_port=free_port(),
-        log_dir=var / "logs",
-        archive=True,
-        extra_env={
+def archived_stack(start_archived_stack: Callable[..., Stack]) -> Stack:
+    return start_archived_stack(
+        "archive-reads",
+        {
             "COPYDESK_API_KEYS": f"alice:{KEY}",
             "COPYDESK_RATE_LIMIT": "100000/minute",
             "COPYDESK_ARCHIVE_KEPT_SECONDS": "1",
@@ -48,49 +42,19 @@ def archived_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "COPYDESK_ARCHIVE_SEARCH_TIMEOUT_MS": "30000",
         },
     )
-    intake: subprocess.Popen[bytes] | None = None
-    try:
-        running.start(timeout=180)
-        intake, running.one_worker_url = _one_worker_intake(running, var)  # type: ignore[attr-defined]
-        yield running
-    finally:
-        if intake is not None:
-            intake.terminate()
-            intake.wait(timeout=30)
-        running.stop()
 
 
-def _one_worker_intake(stack: Stack, var: Path) -> tuple[subprocess.Popen[bytes], str]:
+@pytest.fixture(scope="module")
+def one_worker_url(archived_stack: Stack, start_intake: Callable[..., str]) -> str:
     """The stack's intake command again, on another port, with one worker process: every
     request below is that one process's, so a read that blocked it would stall them all."""
-    port = free_port()
-    args = list(stack.commands["intake"][0])
-    args[args.index("--bind") + 1] = f"127.0.0.1:{port}"
-    args[args.index("--workers") + 1] = "1"
-    env = stack.env() | {
-        "COPYDESK_HTTP_PORT": str(port),
-        "PROMETHEUS_MULTIPROC_DIR": str(var / "prometheus-one"),
-    }
-    (var / "prometheus-one").mkdir(exist_ok=True)
-    with (var / "logs" / "one-worker-intake.log").open("ab") as log:
-        process = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-
-    def ready() -> bool:
-        assert process.poll() is None, f"the one-worker intake exited with {process.returncode}"
-        try:
-            return requests.get(url + "/readyz", timeout=2).status_code == 200
-        except requests.RequestException:
-            return False
-
-    wait_for(ready, timeout=60, every=0.2)
-    return process, url
+    return start_intake(archived_stack, "one-worker", workers=1)
 
 
 def test_archived_jobs_listing_and_search_read_concurrently_from_one_intake_process(
-    archived_stack: Stack,
+    archived_stack: Stack, one_worker_url: str
 ) -> None:
-    base = archived_stack.one_worker_url  # type: ignore[attr-defined]
+    base = one_worker_url
     auth = {"Authorization": f"Bearer {KEY}"}
     text = (FIXTURES / "seed_article.txt").read_text(encoding="utf-8")
     ids = []

@@ -7,12 +7,12 @@ it on). Screenshots are saved beside the stack's logs."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import requests
-from conftest import KEYS, METRICS_KEY, SECRET
+from conftest import KEYS, STACK_ENV
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
@@ -20,7 +20,6 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from copydesk.client import Client
-from copydesk.devstack.redis_server import free_port
 from copydesk.devstack.stack import Stack
 from copydesk.devstack.waiting import wait_for
 
@@ -52,27 +51,9 @@ TYPES = {"person", "organisation", "place", "event", "product", "other"}
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(start_archived_stack: Callable[..., Stack]) -> Stack:
     """The e2e stack as conftest's, with the archive on: the desk reads stories and entities."""
-    var = tmp_path_factory.mktemp("desk")
-    running = Stack(
-        var_dir=var,
-        http_port=free_port(),
-        log_dir=var / "logs",
-        archive=True,
-        extra_env={
-            "COPYDESK_WEBHOOK_ALLOW_NETWORKS": "127.0.0.0/8",
-            "COPYDESK_WEBHOOK_SECRET": SECRET,
-            "COPYDESK_API_KEYS": ",".join(f"{name}:{key}" for name, key in KEYS.items()),
-            "COPYDESK_METRICS_KEY": METRICS_KEY,
-            "COPYDESK_RATE_LIMIT": "100000/minute",
-        },
-    )
-    try:
-        running.start(timeout=180)
-        yield running
-    finally:
-        running.stop()
+    return start_archived_stack("desk", STACK_ENV)
 
 
 @pytest.fixture(scope="module")

@@ -24,15 +24,13 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import requests
 
-from copydesk.devstack.redis_server import free_port
 from copydesk.devstack.stack import Stack
-from copydesk.devstack.waiting import wait_for
 
 KEY = "fuzzer-key-0123456789"
 HOOKS = Path(__file__).with_name("schemathesis_hooks.py")
@@ -41,17 +39,15 @@ SEED = 21
 
 
 @pytest.fixture(scope="module")
-def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+def fuzzed(
+    start_archived_stack: Callable[..., Stack], start_intake: Callable[..., str]
+) -> dict[str, str]:
     """A stack of its own, so that the jobs and label sets fuzzing makes stay off the other
     tests' tenants and queues: its intake with a key, and a second one without keys on the
-    same Redis and workers."""
-    var = tmp_path_factory.mktemp("fuzz")
-    stack = Stack(
-        var_dir=var,
-        http_port=free_port(),
-        log_dir=var / "logs",
-        archive=True,  # search answers from the archive (without one it is 503 archive_off)
-        extra_env={
+    same Redis and workers. Search answers from the archive (503 archive_off without one)."""
+    stack = start_archived_stack(
+        "fuzz",
+        {
             "COPYDESK_API_KEYS": f"fuzzer:{KEY}",
             "COPYDESK_RATE_LIMIT": "100000/minute",
             "COPYDESK_WEBHOOK_ALLOW_NETWORKS": "127.0.0.0/8",
@@ -59,41 +55,8 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
             "COPYDESK_SSE_MAX_SECONDS": "5",
         },
     )
-    keyless: subprocess.Popen[bytes] | None = None
-    try:
-        stack.start(timeout=120)
-        keyless, url = _keyless_intake(stack, var)
-        yield {"on": stack.base_url, "off": url}
-    finally:
-        if keyless is not None:
-            keyless.terminate()
-            keyless.wait(timeout=30)
-        stack.stop()
-
-
-def _keyless_intake(stack: Stack, var: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """Start the stack's intake command again on another port, without API keys."""
-    port = free_port()
-    args = list(stack.commands["intake"][0])
-    args[args.index("--bind") + 1] = f"127.0.0.1:{port}"
-    env = stack.env() | {
-        "COPYDESK_HTTP_PORT": str(port),
-        "PROMETHEUS_MULTIPROC_DIR": str(var / "prometheus-keyless"),
-    }
-    del env["COPYDESK_API_KEYS"]
-    with (var / "logs" / "keyless-intake.log").open("ab") as log:
-        process = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-
-    def ready() -> bool:
-        assert process.poll() is None, f"the keyless intake exited with {process.returncode}"
-        try:
-            return requests.get(url + "/readyz", timeout=2).status_code == 200
-        except requests.RequestException:
-            return False
-
-    wait_for(ready, timeout=60, every=0.2)
-    return process, url
+    keyless = start_intake(stack, "keyless", without=("COPYDESK_API_KEYS",))
+    return {"on": stack.base_url, "off": keyless}
 
 
 @pytest.mark.timeout(600)
