@@ -29,7 +29,7 @@ from copydesk.core.document import Document
 from copydesk.core.names import OPEN_TENANT
 from copydesk.core.render import render_job
 from copydesk.core.settings import Settings
-from copydesk.prepare.vectors import DocVectors, embedded_texts
+from copydesk.prepare.vectors import DocVectors
 from copydesk.store.jobs import RedisJobStore
 
 log = logging.getLogger("copydesk.archiver")
@@ -98,7 +98,7 @@ def _embedding(
     except ValueError as exc:  # vectors of another shape than the document: none archived
         log.warning("vectors not archived: %s", exc)
         return None, None
-    rows = kept.matrix[: len(embedded_texts(doc))].astype(np.float32)
+    rows = kept.matrix.astype(np.float32)
     mean = rows.mean(axis=0) if len(rows) else None
     if mean is None or not np.isfinite(mean).all() or not np.linalg.norm(mean):
         return kept.model, None
