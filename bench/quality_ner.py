@@ -25,8 +25,10 @@ figure. The guidelines, fixed before any system ran:
 - Spans leave out a leading "the" and a possessive "'s", but keep a band's "The".
 
 Systems, all run here on the same texts: copydesk's entities (the prepare stage's parse with
-en_core_web_sm, then ``canonical.merge``: types by the merged entity's vote, names cleaned of
-articles and honorifics); the same spaCy model's raw entities on the same text (PERSON ->
+en_core_web_sm and the default recogniser, the head on its shared token vectors, then
+``canonical.merge``: types by the merged entity's vote, names cleaned of articles and
+honorifics); the same with spaCy's own recogniser (``COPYDESK_PARSER_RECOGNISER=spacy``,
+the ablation); the same spaCy model's raw entities on the same text (PERSON ->
 PER, ORG -> ORG, GPE/LOC/FAC -> LOC, no merging or cleaning); and runs of capitalised words
 (not sentence-initial alone, "of"/"and"/"the" allowed inside), typed ORG, the commonest dev
 type, which is a baseline for the type-blind row. Exact: same span and type. Partial: an
@@ -147,9 +149,13 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings()
     stage = PrepareStage(AnalyserRegistry(settings))
+    spacy_ner = Settings(parser_recogniser="spacy")
     nlp = get_parser(settings.parser_model).nlp
     systems = {
-        "copydesk entities": copydesk_spans(stage),
+        f"copydesk entities ({settings.parser_recogniser}, the default)": copydesk_spans(stage),
+        "copydesk entities, spaCy's own recogniser": copydesk_spans(
+            PrepareStage(AnalyserRegistry(spacy_ner))
+        ),
         f"raw spaCy {nlp.meta['name']} {nlp.meta['version']}": spacy_spans(nlp),
         "capitalised runs (typed ORG)": capitalised_spans,
     }

@@ -431,6 +431,14 @@ class Settings(BaseSettings):
         "English with, once per article and only for a job that asks for entities; it reads "
         "its language alone (unsupported_language for the others).",
     )
+    parser_recogniser: str = Field(
+        default="head",
+        pattern="^(head|spacy)$",
+        description="What finds entities in the parse: 'head', copydesk's tagger on the "
+        "parse's shared token vectors (trained by training/train_ner_head.py for "
+        "en_core_web_sm; 3 ms an article against 40), or 'spacy', the pipeline's own "
+        "recogniser (a few points more F1 on the NER benchmark). Another pipeline than the head was trained on uses its own recogniser.",
+    )
     parse_max_chars: int = Field(
         default=100_000,
         ge=1000,

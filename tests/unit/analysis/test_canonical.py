@@ -96,6 +96,22 @@ def test_a_place_is_not_taken_for_a_surname() -> None:
     ]
 
 
+def test_a_surname_typed_as_an_organisation_after_the_person_joins_them_as_a_person() -> None:
+    text = "Olaf Scholz spoke. Scholz left; Scholz came back, and Scholz smiled."
+    alone = [Mention(m.start(), m.end(), "ORG", 0) for m in re.finditer(r"(?<!Olaf )Scholz", text)]
+    entities = merge(text, [*spans(text, ("Olaf Scholz", "PERSON")), *alone])
+    assert [(e.name, e.type, len(e.mentions)) for e in entities] == [("Olaf Scholz", "person", 4)]
+
+
+def test_an_organisation_named_before_a_person_of_its_name_stays_an_organisation() -> None:
+    text = "Ford recalled cars. Gerald Ford was president."
+    entities = merge(text, [Mention(0, 4, "ORG", 0), *spans(text, ("Gerald Ford", "PERSON"))])
+    assert [(e.name, e.type) for e in entities] == [
+        ("Ford", "organisation"),
+        ("Gerald Ford", "person"),
+    ]
+
+
 def test_an_acronym_joins_the_organisation_it_spells() -> None:
     text = "The European Central Bank raised rates. The ECB meets again in June."
     merged = names(text, ("European Central Bank", "ORG"), ("ECB", "ORG"))

@@ -215,8 +215,10 @@ def test_a_result_over_the_byte_limit_keeps_its_most_salient_entities(seed: Docu
 def test_entities_alone_run_only_the_recogniser_and_find_the_same(seed: Document) -> None:
     from copydesk.prepare.parser import get_parser
 
-    parser = get_parser(Settings().parser_model)
-    assert parser.only_entities == ["tok2vec", "tagger", "parser", "attribute_ruler"]
+    parser = get_parser(Settings().parser_model)  # the head reads the shared token vectors
+    assert parser.only_entities == ["tagger", "parser", "attribute_ruler", "ner"]
+    spacy_ner = get_parser(Settings().parser_model, recogniser="spacy")  # its own vectors
+    assert spacy_ner.only_entities == ["tok2vec", "tagger", "parser", "attribute_ruler"]
     full = prepared(analyses=("keyphrases",)).doc.parse
     assert full is not None and full.chunks
     assert full.mentions == seed.parse.mentions

@@ -13,6 +13,9 @@ Rule-based, as a newsroom style guide would state it, in small tables with a tes
    "Olaf Scholz") joins that person; when several people share it ("Temur" and "Tarkhan
    Batirashvili"), each mention joins the one named most recently before it, and stays alone
    when none was.
+   A one-word organisation that ends the name of a person named before it ("Scholz" after
+   "Olaf Scholz": a small recogniser may type a lone surname so) joins that person the same
+   way. A mention that joins a person counts as a person in its type's vote.
 5. An acronym joins the one organisation (or place, or event) whose capitalised words it
    spells ("ECB" and "European Central Bank"); a name that is a longer organisation's name
    without its legal form ("Siemens" and "Siemens AG") joins it.
@@ -176,24 +179,32 @@ def _join_short_person_names(entities: list[Entity]) -> list[Entity]:
     people = [e for e in entities if e.type == "person" and len(e.key) > 1]
     kept: list[Entity] = []
     for entity in entities:
-        if "person" not in entity.types or entity in people:
+        if entity in people or not ("person" in entity.types or _surname(entity, people)):
             kept.append(entity)
             continue
         short = entity.key
         fuller = [p for p in people if len(p.key) > len(short) and p.key[-len(short) :] == short]
-        if len(fuller) == 1:
-            fuller[0].absorb(entity)
-            continue
         alone = Entity()
         for mention, name, kind in zip(entity.mentions, entity.names, entity.types, strict=True):
             latest = max(fuller, key=lambda p: p.last_before(mention.start), default=None)
-            if latest is not None and latest.last_before(mention.start) >= 0:
-                latest.add(mention, name, kind)
+            if len(fuller) == 1:
+                fuller[0].add(mention, name, "person")
+            elif latest is not None and latest.last_before(mention.start) >= 0:
+                latest.add(mention, name, "person")
             else:
                 alone.add(mention, name, kind)
         if alone.mentions:
             kept.append(alone)
     return kept
+
+
+def _surname(entity: Entity, people: Sequence[Entity]) -> bool:
+    """Whether ``entity`` is a one-word organisation that ends the name of a person named
+    before it: "Scholz" after "Olaf Scholz", which a small recogniser may type as one."""
+    if len(entity.key) != 1 or set(entity.types) != {"organisation"}:
+        return False
+    first = min(m.start for m in entity.mentions)
+    return any(p.key[-1:] == entity.key and p.last_before(first) >= 0 for p in people)
 
 
 def _join_acronyms_and_legal_forms(entities: list[Entity]) -> list[Entity]:

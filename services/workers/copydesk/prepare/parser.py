@@ -1,7 +1,8 @@
 """Parse an article once, in the prepare stage, for the analyses that read a parse.
 
-spaCy's pipeline finds what the requested analyses read (``PARTS``): entity mentions (the
-recogniser), noun chunks (patterns of the tagger's tags, ``chunks.TagChunker``) and speech
+spaCy's pipeline finds what the requested analyses read (``PARTS``): entity mentions (by
+default ``ner_head.NerHead`` on the shared token vectors, a fifteenth of the cost of the
+pipeline's own recogniser, which ``COPYDESK_PARSER_RECOGNISER=spacy`` keeps), noun chunks (patterns of the tagger's tags, ``chunks.TagChunker``) and speech
 cues with their subjects and reported clauses (the dependency parser, run on the sentences
 that hold a speech verb alone). It reads the document's own sentences, grouped into windows
 of whole sentences, so a long article never becomes one huge parser input and every offset
@@ -28,6 +29,7 @@ from copydesk.core.document import Document, Span
 from copydesk.core.errors import AnalysisUnavailable, UnsupportedLanguage
 from copydesk.core.parse import Chunk, Cue, Mention, Parse
 from copydesk.prepare.chunks import TagChunker
+from copydesk.prepare.ner_head import HEAD_FILE, NerHead
 from copydesk.prepare.pos_rules import PosRules
 
 PIPES_NOT_NEEDED = ("lemmatizer",)  # chunks need the tagger, cues the parser, entities ner
@@ -94,12 +96,17 @@ def windows(sentences: Sequence[Span], *, size: int, limit: int) -> Iterator[Spa
 class SpacyParser:
     """A spaCy pipeline, loaded once; ``languages`` are those its package says it reads."""
 
-    def __init__(self, nlp: Any) -> None:
+    def __init__(self, nlp: Any, *, recogniser: str = "head") -> None:
         self.nlp = nlp
         meta = nlp.meta
         self.model = f"spacy/{meta.get('lang', '')}_{meta.get('name', '')}-{meta.get('version')}"
         self.languages: tuple[str, ...] = (meta.get("lang") or "en",)
-        self.only_entities = _not_for_entities(nlp)
+        self.head = NerHead.load(nlp) if recogniser == "head" else None
+        if self.head is not None:  # entities from the shared vectors: spaCy's recogniser rests
+            self.model += f"+{HEAD_FILE.stem}"
+            self.only_entities = [name for name in nlp.pipe_names if name != "tok2vec"]
+        else:
+            self.only_entities = _not_for_entities(nlp)
         self.pos_rules, self.replaced = _faster_pos(nlp)
         self.chunker = TagChunker()
         self.cue_forms = np.array(sorted(nlp.vocab.strings[form] for form in CUE_FORMS))
@@ -117,6 +124,8 @@ class SpacyParser:
         parsed_docs = self.nlp.pipe(texts, batch_size=4, disable=self._not_for(parts))
         for window, parsed_doc in zip(spans, parsed_docs, strict=False):
             base = window.start
+            if self.head is not None and "entities" in parts:
+                self.head.apply(parsed_doc)
             for ent in parsed_doc.ents if "entities" in parts else ():
                 start = base + ent.start_char
                 mentions.append(
@@ -145,7 +154,7 @@ class SpacyParser:
         if parts <= {"entities"}:
             return self.only_entities
         skip = [*self.replaced, "parser"] if "parser" in self.nlp.pipe_names else []
-        return skip if "entities" in parts else [*skip, "ner"]
+        return skip if "entities" in parts and self.head is None else [*skip, "ner"]
 
     def _cue_sentences(
         self, parsed: Any, doc: Document, window: Span, parts: Set[str]
@@ -250,24 +259,25 @@ def _index(starts: list[int], offset: int) -> int:
     return max(bisect.bisect_right(starts, offset) - 1, 0)
 
 
-_PARSERS: dict[str, SpacyParser] = {}
+_PARSERS: dict[tuple[str, str], SpacyParser] = {}
 
 
-def get_parser(model: str) -> SpacyParser:
-    """Return this process's parser for ``model`` (a package name or a folder), loading it once.
+def get_parser(model: str, *, recogniser: str = "head") -> SpacyParser:
+    """Return this process's parser for ``model`` (a package name or a folder), loading it once;
+    ``recogniser`` says what finds entities (``Settings.parser_recogniser``).
 
     Weights come from the installed package: nothing is downloaded.
     """
     with MODEL_LOAD_LOCK:
-        if model not in _PARSERS:
+        if (model, recogniser) not in _PARSERS:
             try:
                 nlp = _spacy().load(model, exclude=list(PIPES_NOT_NEEDED))
             except (ImportError, OSError) as exc:
                 raise AnalysisUnavailable(
                     f"the parser {model!r} cannot be loaded (COPYDESK_PARSER_MODEL): {exc}"
                 ) from exc
-            _PARSERS[model] = SpacyParser(nlp)
-        return _PARSERS[model]
+            _PARSERS[model, recogniser] = SpacyParser(nlp, recogniser=recogniser)
+        return _PARSERS[model, recogniser]
 
 
 def _spacy() -> Any:

@@ -54,7 +54,8 @@ class PrepareStage:
 
     def parser(self) -> Parser:
         """This process's parser, loaded on the first article that needs a parse."""
-        return get_parser(self.registry.settings.parser_model)
+        settings = self.registry.settings
+        return get_parser(settings.parser_model, recogniser=settings.parser_recogniser)
 
     def __call__(
         self,
