@@ -205,8 +205,9 @@ def main() -> int:
         )
         stack.start(timeout=300)
         try:
-            through_stack(stack, articles[:4])  # warm: first jobs through every process
-            through_stack(stack, articles[:4], analyses=SIX)  # and the parser loads
+            warm = articles[: 12 * args.processes]  # enough that every process takes several
+            through_stack(stack, warm)  # warm: first jobs through every process
+            through_stack(stack, warm, analyses=SIX)  # and the parser loads in each
             rss_start = rss_table(stack)  # every model loaded: growth from here is a leak
             seconds, latencies, statuses = through_stack(stack, articles)
             rss_run = rss_table(stack)
@@ -300,7 +301,7 @@ def with_archive(articles: list[dict], processes: int) -> tuple[float, dict[str,
         )  # fmt: skip
         stack.start(timeout=300)
         try:
-            through_stack(stack, articles[:4])  # warm, as the stack without it
+            through_stack(stack, articles[: 12 * processes])  # warm, as the stack without it
             seconds, _, statuses = through_stack(stack, articles)
             ended = time.monotonic()
             client = redis.Redis.from_url(stack.redis_url)
