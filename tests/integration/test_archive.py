@@ -21,14 +21,16 @@ import pytest
 from alembic.script import ScriptDirectory
 
 from copydesk.archive import migrate
-from copydesk.archive.archiver import Archiver, row_of
-from copydesk.archive.articles import Archive, month_start
+from copydesk.archive.archiver import Archiver, row_of, transient
+from copydesk.archive.articles import Archive, PoolTimeout, Row, month_start
 from copydesk.archive.outbox import OUTBOX
+from copydesk.archive.partitions import PartitionBusy
 from copydesk.core.ids import now_rfc3339
 from copydesk.core.settings import Settings
 from copydesk.intake.room import REREAD_SECONDS
 from copydesk.devstack.receiver import Receiver
 from copydesk.devstack.waiting import wait_for
+from copydesk.prepare.text import prepare
 from copydesk.store.jobs import RedisJobStore
 
 KEYS = {"alice": "alice-key-0123456789", "bob": "bob-key-0123456789"}
@@ -89,7 +91,11 @@ def dispatch(redis_client) -> Iterator[Callable[[Settings], object]]:  # noqa: A
 
 
 def _finished_job(
-    store: RedisJobStore, *, webhook: str | None = None, tenant: str = "alice"
+    store: RedisJobStore,
+    *,
+    webhook: str | None = None,
+    tenant: str = "alice",
+    article: dict[str, object] | None = None,
 ) -> str:
     """Store a job and end it through the store's own scripts (as a worker would)."""
     job_id = uuid.uuid4().hex
@@ -99,7 +105,8 @@ def _finished_job(
         "created_at": now_rfc3339(),
         "analyses": ["sentiment"],
         "options": {"sentiment": {}},
-        "article": {"title": "A title", "ref": f"ref-{job_id[:6]}", "characters": 9},
+        "article": {"title": "A title", "ref": f"ref-{job_id[:6]}", "characters": 9}
+        | (article or {}),
         "base_url": "http://127.0.0.1:8000",
         **({"webhook": {"url": webhook}} if webhook else {}),
     }
@@ -274,18 +281,52 @@ def test_a_full_outbox_refuses_new_jobs_with_archive_behind(
     assert "copydesk_archive_outbox_depth 2.0" in metrics
 
 
-def test_a_row_postgresql_refuses_leaves_the_outbox_without_holding_back_the_others(
+def test_a_job_whose_article_holds_nul_is_archived_without_it_and_its_batch_with_it(
     archived, archiving_store, archive, redis_client, database_url
 ) -> None:  # noqa: ANN001
+    """The intake accepts U+0000 in an article's text, title and ref; PostgreSQL's text and
+    jsonb hold none (psycopg refuses it before sending, with no SQLSTATE). The job is
+    archived with its NULs removed, as preparing removes them from the analysed text, and
+    the jobs claimed beside it are archived in the same batch."""
     archiver = Archiver(store=archiving_store, archive=archive, settings=archived)
     archiver.maintain(force=True)
-    good = _finished_job(archiving_store)
-    bad = _finished_job(archiving_store)
-    redis_client.hset(f"copydesk:job:{bad}", "result:sentiment", '{"status": "x\\u0000"}')
-    assert archiver.archive_due() == 2
-    assert _rows(database_url) == [(good, "succeeded")]
+    before = _finished_job(archiving_store)
+    bad = _finished_job(archiving_store, article={"title": "A\x00 title", "ref": "wire\x00-7"})
+    after = _finished_job(archiving_store)
+    doc = prepare(text="Hi\x00 there. The council met on Monday to approve the school budget.")
+    redis_client.set(f"copydesk:job:{bad}:doc", doc.to_json())
+    topics = {"status": "succeeded", "labels": [{"label": "sch\x00ools", "score": 0.9}]}
+    redis_client.hset(f"copydesk:job:{bad}", "result:topics", json.dumps(topics))
+    sentiment = {"status": "succeeded", "label": "neu\x00tral", "score": 0.0}
+    redis_client.hset(f"copydesk:job:{bad}", "result:sentiment", json.dumps(sentiment))
+    assert archiver.archive_due() == 3
+    assert sorted(_rows(database_url)) == sorted((j, "succeeded") for j in (before, bad, after))
     assert redis_client.zcard(OUTBOX) == 0
-    assert redis_client.hget("copydesk:stats", "archive|refused") == b"1"
+    assert redis_client.hget("copydesk:stats", "archive|refused") is None
+    with psycopg.connect(database_url) as conn:
+        title, ref, text, topics, document = conn.execute(
+            "SELECT title, ref, text, topics, document FROM archived_jobs WHERE job_id = %s",
+            (bad,),
+        ).fetchone()
+    assert (title, ref, topics) == ("A title", "wire-7", ["schools"])
+    assert text.startswith("Hi there.")
+    assert document["article"]["title"] == "A title"
+    assert document["results"]["sentiment"]["label"] == "neutral"
+
+
+def test_a_nul_psycopg_refuses_before_sending_is_the_rows_fault(archive) -> None:  # noqa: ANN001
+    """psycopg refuses a NUL in a text on the client side with a DataError that carries no
+    SQLSTATE: the row's fault, refused alone, not a fault of PostgreSQL's that the whole
+    batch waits out for ever (as the pool's timeout and a busy partition are)."""
+    row = Row(
+        tenant="alice", job_id=uuid.uuid4().hex, created_at=datetime.now(UTC), finished_at=None,
+        status="succeeded", ref=None, language=None, title="A\x00 title",
+        analyses=["sentiment"], document={}, text=None,
+    )  # fmt: skip
+    with pytest.raises(psycopg.DataError) as refused:
+        archive.write([row])
+    assert refused.value.sqlstate is None and not transient(refused.value)
+    assert transient(PoolTimeout("no connection")) and transient(PartitionBusy("busy"))
 
 
 def test_a_later_archiving_without_vectors_keeps_the_rows_embedding(

@@ -40,8 +40,12 @@ POLL_SECONDS = 0.25  # how often an idle archiver looks at the outbox
 
 
 def row_of(job_id: str, entry: Entry) -> Row:
-    """The archive's row of a finished job, from what Redis holds of it."""
-    job = entry.job
+    """The archive's row of a finished job, from what Redis holds of it, without U+0000.
+
+    The intake accepts a NUL in an article's title, ref and text (and results may quote one),
+    and PostgreSQL's text and jsonb hold none: the row leaves them out, as preparing already
+    leaves them out of the analysed text, whose offsets the results give."""
+    job = _without_nul(entry.job)
     doc = Document.from_json(entry.doc) if entry.doc is not None else None
     article = job.get("article") or {}
     encoder, embedding = _embedding(entry.vectors, doc)
@@ -53,14 +57,25 @@ def row_of(job_id: str, entry: Entry) -> Row:
         status=job["status"],
         ref=article.get("ref"),
         language=article.get("language") or (doc.language if doc else None),
-        title=article.get("title") or (doc.title if doc else None),
+        title=article.get("title") or (_without_nul(doc.title) if doc else None),
         analyses=list(job["analyses"]),
         document=render_job(job),
-        text=doc.text if doc is not None else None,
+        text=_without_nul(doc.text) if doc is not None else None,
         encoder=encoder,
         embedding=embedding,
         **searched(job.get("results") or {}),
     )
+
+
+def _without_nul(value: Any) -> Any:
+    """``value`` with U+0000 taken out of every string in it, keys of mappings included."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    return value
 
 
 def searched(results: dict[str, Any]) -> dict[str, Any]:
@@ -106,13 +121,16 @@ def _embedding(
 
 
 def transient(exc: psycopg.Error) -> bool:
-    """Whether ``exc`` is PostgreSQL's state, not a row's fault: no connection (no SQLSTATE, a
-    pool timeout), a connection exception (08), a deadlock or serialisation failure (40),
-    insufficient resources (53), an operator's intervention or a cancelled statement (57), or
-    a system error (58). Anything else (a NUL in a text, a name past an index's row size)
-    is the row's, and must not hold back the others."""
-    state = exc.sqlstate or ""
-    return not state or state[:2] in ("08", "40", "53", "57", "58")
+    """Whether ``exc`` is PostgreSQL's state, not a row's fault: a connection exception (08),
+    a deadlock or serialisation failure (40), insufficient resources (53), an operator's
+    intervention or a cancelled statement (57), a system error (58), or an error without a
+    SQLSTATE (no connection, the pool's timeout, a busy partition) other than psycopg's own
+    refusal of a value (a ``DataError``: a NUL in a text). Anything else (that refusal, a
+    name past an index's row size) is the row's, and must not hold back the others."""
+    state = exc.sqlstate
+    if not state:  # raised in this process, before or without PostgreSQL's answer
+        return not isinstance(exc, psycopg.DataError)
+    return state[:2] in ("08", "40", "53", "57", "58")
 
 
 class Archiver:
@@ -224,8 +242,9 @@ class Archiver:
         return written
 
     def _write_each(self, rows: list[Row], written: list[tuple[str, str]]) -> list[tuple[str, str]]:
-        """Write rows one at a time, so that one PostgreSQL refuses (a NUL in a text, say)
-        leaves the outbox, counted and logged, instead of holding back every job after it."""
+        """Write rows one at a time, so that one PostgreSQL refuses (a name past an index's
+        row size, say) leaves the outbox, counted and logged, instead of holding back every
+        job after it."""
         kept = []
         for row, (job_id, version) in zip(rows, written, strict=True):
             try:
