@@ -6,7 +6,7 @@ Create Date: 2026-12-06
 
 Partitions by ``created_at`` so that retention drops whole months (``DROP TABLE`` of a
 partition: no scan, no bloat) and a listing by time reads only the months it spans. The
-archiver creates the coming months' partitions itself (``copydesk.archive.articles``); this
+archiver creates the coming months' partitions itself (``copydesk.archive.partitions``); this
 makes none, so the schema does not depend on the day it was applied.
 
 ``embedding`` is a ``vector`` without a fixed dimension, beside ``dims`` and ``encoder``:
