@@ -50,6 +50,7 @@ SUITES: dict[str, list[tuple[str, ...]]] = {
     "speed": [
         ("encoder.py",),
         ("throughput.py",),
+        ("parse_cost.py",),
         ("adversarial.py",),
         ("soak.py",),
         ("scale.py",),
