@@ -172,3 +172,45 @@ def test_without_an_archive_stories_is_refused_at_intake(client) -> None:  # noq
     assert answer.status_code == 422
     assert answer.get_json()["code"] == "analysis_unavailable"
     assert "COPYDESK_DATABASE_URL" in answer.get_json()["detail"]
+
+
+def test_a_story_counts_the_topics_of_an_article_whose_topics_analysis_has_not_finished(
+    stories_settings,
+) -> None:  # noqa: ANN001
+    """stories runs beside topics: the article's topics count towards its story whether or
+    not the job's own topics result is there yet."""
+    from copydesk.analyse.registry import AnalyserRegistry
+    from copydesk.prepare.stage import PrepareStage
+
+    registry = AnalyserRegistry(stories_settings)
+    stage = PrepareStage(registry)
+    analyser = registry.for_request("stories", {})
+    seed = _bbc("bbc/tech/258.txt")
+    prepared = stage(
+        {"text": seed["text"], "title": seed["title"]},
+        analyses=["topics", "stories"],
+        options={"topics": {}, "stories": {}},
+    )
+    created = datetime(2026, 3, 2, 9, tzinfo=UTC).isoformat()
+    stories = {}
+    for case, results in (
+        ("pending", {}),  # topics not finished: stories classifies the article itself
+        ("finished", {"topics": {"status": "succeeded", "labels": [{"label": "desk"}]}}),
+        ("not asked", None),
+    ):
+        job = {
+            "id": uuid.uuid4().hex, "tenant": f"topics-{case.replace(' ', '-')}",
+            "created_at": created, "results": results or {},
+            "analyses": ["stories"] if results is None else ["topics", "stories"],
+            "options": {"topics": {}, "stories": {}},
+        }  # fmt: skip
+        result = analyser(prepared.doc, {}, vectors=prepared.vectors, job=job)
+        with psycopg.connect(stories_settings.database_url) as conn:
+            (stories[case],) = conn.execute(
+                "SELECT topics FROM stories WHERE tenant = %s AND id = %s",
+                (job["tenant"], uuid.UUID(result["story"]["id"])),
+            ).fetchone()
+    assert stories["pending"] and "desk" not in stories["pending"]
+    assert stories["finished"] == {"desk": 1}
+    assert stories["not asked"] == {}
+    analyser.index.close()

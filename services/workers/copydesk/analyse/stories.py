@@ -37,6 +37,7 @@ from copydesk.analyse.duplicates import (
 )
 from copydesk.analyse.embedded import EmbeddingAnalyser
 from copydesk.analyse.sentiment import EmbeddingSentimentAnalyser
+from copydesk.analyse.topics import EmbeddingTopicClassifier
 from copydesk.archive.articles import parse_time
 from copydesk.analyse.stories_join import Article, choose, first, hexid, view
 from copydesk.archive.stories import Candidate, Registration, Session, StoryIndex
@@ -98,6 +99,7 @@ class StoryAnalyser(EmbeddingAnalyser):
         super().__init__(embedder=embedder)
         self.settings = settings or Settings()
         self.sentiment = EmbeddingSentimentAnalyser(embedder=embedder)
+        self.topics = EmbeddingTopicClassifier(embedder=embedder)
         url = self.settings.database_url
         self.index = (
             StoryIndex(url, timeout=self.settings.stories_statement_seconds) if url else None
@@ -165,6 +167,8 @@ class StoryAnalyser(EmbeddingAnalyser):
         except AnalysisError:
             sentiment = None
         topics = (job.get("results") or {}).get("topics") or {}
+        if topics.get("status") != "succeeded":
+            topics = self._topics(doc, job, vectors=vectors)
         labels = [item["label"] for item in topics.get("labels") or []][:3]
         return Article(
             tenant=job.get("tenant") or OPEN_TENANT,
@@ -178,6 +182,23 @@ class StoryAnalyser(EmbeddingAnalyser):
             sentiment=sentiment,
             topics=labels if topics.get("status") == "succeeded" else [],
         )
+
+    def _topics(
+        self, doc: Document, job: Mapping[str, Any], *, vectors: DocVectors | None
+    ) -> dict[str, Any]:
+        """The job's topics when its own topics analysis has not finished yet: this analysis
+        runs beside it, and a story's topics would otherwise miss every article that won the
+        race. The same classifier and options; a stored label set (which only the store
+        resolves) or a job without topics gives none."""
+        if "topics" not in (job.get("analyses") or []):
+            return {}
+        options = dict((job.get("options") or {}).get("topics") or {})
+        if options.get("label_set"):
+            return {}
+        try:
+            return {"status": "succeeded", **self.topics(doc, options, vectors=vectors)}
+        except AnalysisError:
+            return {}
 
     def decide(self, article: Article) -> dict[str, Any]:
         """Look up, decide and register in one transaction, waiting out PostgreSQL's faults
