@@ -254,6 +254,11 @@ def entity_f1(weights, known, vectors, norms, tags, labels) -> float:
         predicted = set(decode(head.scores(vec, norm), len(labels)))
         gold = set(_spans([names[t] for t in tag], labels))
         true, found, both = true + len(gold), found + len(predicted), both + len(gold & predicted)
+    return f1(both, found=found, true=true)
+
+
+def f1(both: int, *, found: int, true: int) -> float:
+    """Exact-span F1 from the spans both sides hold, those predicted and those true."""
     precision, recall = both / max(found, 1), both / max(true, 1)
     return 2 * precision * recall / max(precision + recall, 1e-9)
 
@@ -296,8 +301,7 @@ def baseline(data: dict[str, list], labels: list[str], articles: int | None = No
         predicted = {(e.start, e.end, labels.index(e.label_)) for e in doc.ents}
         gold = set(_spans([names[t] for t in tag], labels))
         true, found, both = true + len(gold), found + len(predicted), both + len(gold & predicted)
-    precision, recall = both / max(found, 1), both / max(true, 1)
-    return 2 * precision * recall / max(precision + recall, 1e-9)
+    return f1(both, found=found, true=true)
 
 
 def main() -> int:
