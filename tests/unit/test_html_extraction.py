@@ -88,3 +88,25 @@ def test_a_layout_class_never_hides_the_page() -> None:
 )
 def test_a_class_or_id_names_furniture_by_a_whole_word(name: str, furniture: bool) -> None:
     assert names_furniture(name) is furniture
+
+
+ZH_PROSE = (
+    "香港行政长官梁振英在各方压力下就其大宅的违章建筑问题到立法会接受质询，并向香港民众道歉。"
+    "梁振英强调承诺将在两周内解决其住宅的违建问题。"
+)
+
+
+def test_a_frame_whose_class_names_furniture_keeps_the_headline_and_article() -> None:
+    # BBC Chinese wraps the whole page in <div id="blq-container" class="... blq-int-nav">:
+    # a variant class on the frame, not a menu, since the page's <h1> sits inside it
+    page = (
+        "<html><body><div id='blq-container' class='blq-lang-zh-Hans-CN blq-int-nav'>"
+        "<div class='masthead'><a>首页</a></div><h1>港特首梁振英就住宅违建事件道歉</h1>"
+        f"<p>{ZH_PROSE}</p><p>{ZH_PROSE}</p><ul class='site-nav'><li>国际</li></ul>"
+        "</div></body></html>"
+    )
+    text, _ = extract_html(page)
+    assert "梁振英强调承诺" in text
+    fallback = strip_tags(page)
+    assert "梁振英强调承诺" in fallback and "国际" not in fallback
+    assert prepare(html=page, limits=Limits(html_timeout_seconds=None)).language == "zh"

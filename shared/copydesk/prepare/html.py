@@ -173,6 +173,7 @@ def _content_text(tree: HtmlElement) -> tuple[str, str]:
 
     parts: list[str] = []
     sources: list[str] = []
+    frames = _frames(tree)
     walk = etree.iterwalk(tree, events=("start", "end"))
     content_depth = 0
     for event, element in walk:
@@ -182,7 +183,9 @@ def _content_text(tree: HtmlElement) -> tuple[str, str]:
                 content_depth += 1
             if tag == "script" and "ld+json" in (element.get("type") or ""):
                 sources.append(element.text or "")
-            if not tag or _is_furniture(element.attrib, tag, inside_content=content_depth > 0):
+            if not tag or _is_furniture(
+                element.attrib, tag, inside_content=content_depth > 0, frame=element in frames
+            ):
                 walk.skip_subtree()
                 continue
             if tag in _BLOCK:
@@ -197,13 +200,36 @@ def _content_text(tree: HtmlElement) -> tuple[str, str]:
     return _blocks(parts), "\n".join(sources)
 
 
+def _frames(tree: HtmlElement) -> set[HtmlElement]:
+    """The elements that hold the page's headline (<h1>) or its <article> or <main>.
+
+    Such an element is the page's frame whatever its class says: BBC Chinese wraps the
+    whole page in ``class="blq-int-nav"``, a variant of its frame, not a menu. Each
+    ancestor chain is walked up only to the first element already marked, so a page costs
+    one step per element however deep it nests.
+    """
+    frames: set[HtmlElement] = set()
+    for element in tree.iter("h1", "article", "main"):
+        parent = element.getparent()
+        while parent is not None and parent not in frames:
+            frames.add(parent)
+            parent = parent.getparent()
+    return frames
+
+
 def _blocks(parts: list[str]) -> str:
     blocks = (" ".join(block.split()) for block in "".join(parts).split("\n\n"))
     return "\n\n".join(block for block in blocks if block)
 
 
-def _is_furniture(attrs: Mapping[str, str | None], tag: str, *, inside_content: bool) -> bool:
-    """Tell whether an element (its tag and attributes) is page furniture, not content."""
+def _is_furniture(
+    attrs: Mapping[str, str | None], tag: str, *, inside_content: bool, frame: bool = False
+) -> bool:
+    """Tell whether an element (its tag and attributes) is page furniture, not content.
+
+    A ``frame`` (an element holding the headline or the article) is never furniture by
+    its class or id alone.
+    """
     if tag in _SKIP or (tag == "header" and not inside_content):
         return True
     if tag in ("html", "body", "main", "article"):
@@ -213,7 +239,7 @@ def _is_furniture(attrs: Mapping[str, str | None], tag: str, *, inside_content: 
     if (attrs.get("role") or "").strip().lower() in _ROLES:
         return True
     names = f"{attrs.get('class') or ''} {attrs.get('id') or ''}".split()
-    return any(names_furniture(name) for name in names)
+    return not frame and any(names_furniture(name) for name in names)
 
 
 class _DeepReader(HTMLParser):
