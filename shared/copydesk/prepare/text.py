@@ -20,6 +20,13 @@ from copydesk.core.document import Document, Span
 from copydesk.prepare.html import check_page, extract_html, strip_tags
 from copydesk.prepare.language import detect, language_code
 from copydesk.prepare.prose import check_prose
+from copydesk.prepare.segment import (
+    cjk_cuts,
+    keeps_cut,
+    regex_cuts,
+    thai_cuts,
+    uses_cjk_rules,
+)
 
 PYSBD_BUDGET = 200_000
 """Characters segmented with pysbd per article (~1.3 s); the rest uses the regex splitter."""
@@ -44,15 +51,7 @@ _INVISIBLE = re.compile(
 _HORIZONTAL_SPACE = re.compile(r"[^\S\n]+")
 # Runs of punctuation are matched from their first character only, possessively, so a page
 # of "......" stays linear instead of backtracking quadratically.
-_HAS_BOUNDARY = re.compile(r"""[.!?…؟۔।]["'”’»)\]]*+\s|[。！？](?=.)""")
-_REGEX_BOUNDARY = re.compile(
-    r"""(?<![.!?…؟۔।])[.!?…؟۔।]++["'”’»)\]]*+\s++(?=["'“‘«(\[]?[^\sa-z])"""
-    r"""|(?<![。！？])[。！？]++["'”’」』)]*+"""
-)
-_ABBREVIATIONS = frozenset(
-    "mr mrs ms dr prof sr jr st mt ft no vs etc inc ltd co corp gen col lt sgt capt gov sen rep "
-    "jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k u.n e.g i.e a.m p.m approx".split()
-)
+_HAS_BOUNDARY = re.compile(r"""[.!?…؟۔।]["'”’»)\]]*+\s|[。！？｡](?=.)""")
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,9 +188,9 @@ def split_sentences(
     lines past the budget, and giant single paragraphs, use a simple regex splitter. A
     sentence longer than ``max_chars`` (a page with no punctuation) is cut at spaces into
     pieces no longer than that, so no model input grows without bound. Chinese and Japanese
-    end sentences with 。！？, which pysbd's rules and the regex both know. Thai has no
-    sentence punctuation and no rules in pysbd: a space between Thai words marks the end of
-    a sentence or clause there, so Thai lines are cut at those spaces (``_thai_cuts``).
+    (and any line with a full-width stop), and Thai, have rules of their own
+    (``copydesk.prepare.segment``); pysbd's cuts in other languages are checked against
+    each language's abbreviations.
     """
     import pysbd
     from pysbd.languages import LANGUAGE_CODES
@@ -203,15 +202,19 @@ def split_sentences(
     spans: list[Span] = []
     for match in re.finditer(r"[^\n]+", text):
         line, offset = match.group(), match.start()
+        cuts: list[int]
         if language == "th":
-            cuts = _thai_cuts(line)
+            cuts = thai_cuts(line)
+        elif uses_cjk_rules(line, language):
+            cuts = cjk_cuts(line, language)
         elif not _HAS_BOUNDARY.search(line):
-            cuts: list[int] = []
+            cuts = []
         elif len(line) <= min(budget, PYSBD_MAX_PARAGRAPH):
             budget -= len(line)
-            cuts = sorted({s.start for s in segmenter.segment(line) if 0 < s.start < len(line)})
+            found = {s.start for s in segmenter.segment(line) if 0 < s.start < len(line)}
+            cuts = sorted(c for c in found if keeps_cut(line, c, language))
         else:
-            cuts = _regex_cuts(line)
+            cuts = regex_cuts(line, language)
         for start, end in zip([0, *cuts], [*cuts, len(line)]):
             piece = line[start:end]
             lead = len(piece) - len(piece.lstrip())
@@ -223,17 +226,6 @@ def split_sentences(
                 else:
                     spans.extend(_cut_long(text, begin, end, max_chars))
     return tuple(spans)
-
-
-_THAI_BREAK = re.compile(r"(?<=[\u0e01-\u0e5b]) +(?=[\u0e01-\u0e5b])")
-
-
-def _thai_cuts(line: str) -> list[int]:
-    """Cut Thai at the spaces between Thai words (Thai writes no spaces inside a clause);
-    sentence punctuation elsewhere in the line (a quoted English sentence) still cuts."""
-    cuts = {m.end() for m in _THAI_BREAK.finditer(line)}
-    cuts.update(m.end() for m in _REGEX_BOUNDARY.finditer(line) if m.end() < len(line))
-    return sorted(c for c in cuts if 0 < c < len(line))
 
 
 def _cut_long(text: str, begin: int, end: int, max_chars: int) -> list[Span]:
@@ -303,16 +295,3 @@ def unwrap_lines(text: str) -> tuple[str, list[int]]:
 def _unwrap_hard_breaks(text: str) -> str:
     """Join lines a hard wrap split mid-sentence, so sentence spans see whole sentences."""
     return _HARD_BREAK.sub(lambda m: " " if text[m.end()].islower() else "\n", text)
-
-
-def _regex_cuts(line: str) -> list[int]:
-    """Split at sentence punctuation followed by a capitalised word, skipping abbreviations."""
-    cuts = []
-    for match in _REGEX_BOUNDARY.finditer(line):
-        if match.group().startswith(".") and not match.group().startswith(".."):
-            word = line[line.rfind(" ", 0, match.start()) + 1 : match.start()].lower()
-            if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
-                continue
-        if match.end() < len(line):
-            cuts.append(match.end())
-    return cuts
