@@ -171,6 +171,31 @@ def test_with_use_m3_other_languages_get_every_analysis(
     assert "universal-sentence-encoder-multilingual-3" in job["results"]["sentiment"]["model"]
 
 
+def test_a_mix_of_encoders_embeds_each_article_with_the_one_for_its_language(
+    make_client, start_worker, settings
+) -> None:  # noqa: ANN001
+    mix = settings.model_copy(update={"sentence_encoder": "minilm+use-m3"})
+    client = make_client(mix)
+    start_worker(mix)
+    english = (
+        "The government announced new measures to support renewable energy on Wednesday. "
+        "Parliament is expected to vote on the plans before the summer recess. "
+        "The opposition criticised the proposals as too timid."
+    )
+    jobs = {
+        language: _submit(client, {"article": {"text": text}})["id"]
+        for language, text in (("en", english), ("de", MULTILINGUAL["de"]))
+    }
+    models = {}
+    for language, job_id in jobs.items():
+        job = _finished(client, job_id)
+        assert job["status"] == "succeeded", job["results"]
+        assert job["article"]["language"] == language
+        models[language] = {job["results"][name]["model"] for name in ("sentiment", "topics")}
+    assert all("all-MiniLM-L6-v2" in model for model in models["en"]), models
+    assert all("multilingual-3" in model for model in models["de"]), models
+
+
 def test_poison_task_is_failed_after_max_deliveries(store: RedisJobStore, settings) -> None:  # noqa: ANN001
     from copydesk.analyse.registry import AnalyserRegistry
     from copydesk.core.document import Document, Span

@@ -7,7 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from copydesk.core import analyses, errors
-from copydesk.core.models_view import check_language, describe, languages
+from copydesk.core.models_view import check_language, describe, encoder_family, languages
 from copydesk.core.schemas import ArticleIn, JobRequest
 from copydesk.core.settings import Settings
 
@@ -123,3 +123,32 @@ def test_with_use_m3_the_encoder_analyses_read_its_16_languages() -> None:
     described = describe(use_m3, workers=[])
     assert "de" in described["topics"]["languages"]
     assert described["topics"]["model"] == "universal-sentence-encoder-multilingual-3"
+
+
+def test_a_mix_of_encoders_reads_each_ones_languages_and_names_who_reads_which() -> None:
+    mix = Settings(sentence_encoder="minilm+use-m3")
+    assert mix.encoder_families == ("minilm", "use-m3")
+    assert languages(analyses.REGISTRY["summary"], mix) == languages(
+        analyses.REGISTRY["summary"], Settings(sentence_encoder="use-m3")
+    )
+    assert encoder_family("en", mix) == encoder_family("en-GB", mix) == "minilm"
+    assert encoder_family("de", mix) == encoder_family("zh-TW", mix) == "use-m3"
+    assert encoder_family(None, mix) == "minilm"  # undetected text goes to the first
+    assert encoder_family("sv", mix) == "use-m3"  # refused by the one that reads most
+    assert encoder_family("en", Settings(sentence_encoder="use-m3+minilm")) == "use-m3"
+    check_language("de", ["sentiment"], mix)
+    with pytest.raises(errors.UnsupportedLanguage):
+        check_language("sv", ["sentiment"], mix)
+    described = describe(mix, workers=[])["topics"]
+    assert described["model"] == "all-MiniLM-L6-v2"
+    shares = {share["model"]: share["languages"] for share in described["encoders"]}
+    assert shares["all-MiniLM-L6-v2"] == ["en"]
+    assert "en" not in shares["universal-sentence-encoder-multilingual-3"]
+    assert len(shares["universal-sentence-encoder-multilingual-3"]) == 14
+    assert "encoders" not in describe(Settings(sentence_encoder="use-m3"), workers=[])["topics"]
+
+
+@pytest.mark.parametrize("value", ["minilm+minilm", "minilm+", "bert", "use-m3 + minilm"])
+def test_a_sentence_encoder_setting_names_known_encoders_once(value: str) -> None:
+    with pytest.raises(ValueError):
+        Settings(sentence_encoder=value)

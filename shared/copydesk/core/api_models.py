@@ -492,6 +492,11 @@ class JobEvent(RootModel[StatusEvent | PreparedEvent | AnalysisCompleted]):
     """One event of a job: the `data` of an SSE event, whose `event` is its `type`."""
 
 
+class EncoderShare(BaseModel):
+    model: str
+    languages: list[str] = Field(description="ISO 639-1 codes this encoder embeds")
+
+
 class ModelInfo(_Open):
     backend: str
     model: str
@@ -502,6 +507,11 @@ class ModelInfo(_Open):
     languages: list[str] | None = Field(
         default=None,
         description="ISO 639-1 codes of the languages it reads; null: any (the model decides)",
+    )
+    encoders: list[EncoderShare] | None = Field(
+        default=None,
+        description="With a mix of sentence encoders (COPYDESK_SENTENCE_ENCODER=minilm+use-m3), "
+        "which embeds which languages; absent with one",
     )
     loaded: bool
     workers: int

@@ -20,9 +20,11 @@ from copydesk.core.settings import EMBEDDED, Settings
 
 DEFAULT_ENCODER = "all-MiniLM-L6-v2"
 USE_M3_MODEL = "universal-sentence-encoder-multilingual-3"
+MPNET_MODEL = "all-mpnet-base-v2"
 
 ENCODER_LANGUAGES: Final = {
     "minilm": ("en",),
+    "mpnet": ("en",),  # all-mpnet-base-v2, English as MiniLM
     "use-m3": tuple("ar de en es fr it ja ko nl pl pt ru th tr zh".split()),
 }
 """What the embedded analysers that read the encoder's vectors accept, per encoder
@@ -46,14 +48,39 @@ def languages(declared: Analysis, settings: Settings) -> tuple[str, ...] | None:
     if configured == EMBEDDED and declared.parse:
         return PARSER_LANGUAGES
     if configured == EMBEDDED and declared.encoder:
-        return ENCODER_LANGUAGES[settings.sentence_encoder]
+        return encoder_languages(settings)
     return None
 
 
-def encoder_model(settings: Settings) -> str:
-    """The configured encoder's model, as /v1/models names it before a worker reports."""
-    if settings.sentence_encoder == "use-m3":
+def encoder_languages(settings: Settings) -> tuple[str, ...]:
+    """Every language some configured sentence encoder reads (a mix reads each one's)."""
+    codes = {code for family in settings.encoder_families for code in ENCODER_LANGUAGES[family]}
+    return tuple(sorted(codes))
+
+
+def encoder_family(language: str | None, settings: Settings) -> str:
+    """The configured encoder that embeds an article in ``language``: the first (in the
+    order COPYDESK_SENTENCE_ENCODER names them) that reads it. Undetected text goes to the
+    first; a language none reads, to the one that reads most, whose analysers refuse it
+    naming those languages."""
+    families = settings.encoder_families
+    code = (language or "").split("-")[0].lower()
+    for family in families:
+        if code in ENCODER_LANGUAGES[family]:
+            return family
+    if not code:
+        return families[0]
+    return max(families, key=lambda family: len(ENCODER_LANGUAGES[family]))
+
+
+def encoder_model(settings: Settings, family: str | None = None) -> str:
+    """An encoder's model (the first configured by default), as /v1/models names it before
+    a worker reports."""
+    family = family or settings.encoder_families[0]
+    if family == "use-m3":
         return USE_M3_MODEL
+    if family == "mpnet":
+        return MPNET_MODEL
     return settings.embedding_model or DEFAULT_ENCODER
 
 
@@ -111,6 +138,18 @@ def describe(settings: Settings, workers: list[dict[str, Any]]) -> dict[str, dic
             if encoders:
                 info.update(encoders[0], backend="embedded", encoder=encoders[0]["backend"])
             loaded = bool(serving) and bool(encoders)
+            if len(settings.encoder_families) > 1:  # which encoder reads which language
+                info["encoders"] = [
+                    {
+                        "model": encoder_model(settings, family),
+                        "languages": [
+                            code
+                            for code in ENCODER_LANGUAGES[family]
+                            if encoder_family(code, settings) == family
+                        ],
+                    }
+                    for family in settings.encoder_families
+                ]
             info["stages"] = {"encoder": PREPARE_QUEUE, "head": analysis}
             if declared.parse:  # the prepare stage parses for it, on its first such job
                 info["parser"] = settings.parser_model

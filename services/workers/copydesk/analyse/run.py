@@ -79,7 +79,7 @@ def analyse(
     ``max_bytes`` (see :func:`bounded`)."""
     began = time.perf_counter()
     try:
-        analyser = registry.for_request(analysis, options)
+        analyser = registry.for_request(analysis, options, language=doc.language)
         declared = REGISTRY.get(analysis)
         if declared is not None and declared.job:  # stories: the job's tenant, id, time
             result = analyser(doc, options, vectors=vectors, job=job)

@@ -17,7 +17,7 @@ from typing import Any
 
 from copydesk.analyse.embedded import EmbeddingAnalyser
 from copydesk.analyse.registry import AnalyserRegistry
-from copydesk.prepare.parser import Budget, Parser, check_language, get_parser
+from copydesk.prepare.parser import Budget, Parser, parser_for, refusal
 from copydesk.prepare.vectors import DocVectors, embedded_texts
 from copydesk.core.analyses import REGISTRY
 from copydesk.core.document import Document
@@ -52,10 +52,12 @@ class PrepareStage:
         self.max_tokens = registry.settings.max_tokens
         self.budget = Budget.from_settings(registry.settings)
 
-    def parser(self) -> Parser:
-        """This process's parser, loaded on the first article that needs a parse."""
+    def parser(self, language: str | None = None) -> Parser:
+        """This process's parser for ``language``, loaded on the first article that needs it."""
         settings = self.registry.settings
-        return get_parser(settings.parser_model, recogniser=settings.parser_recogniser)
+        return parser_for(
+            language, model=settings.parser_model, recogniser=settings.parser_recogniser
+        )
 
     def __call__(
         self,
@@ -93,8 +95,9 @@ class PrepareStage:
     ) -> tuple[Document, dict[str, AnalysisError]]:
         """Parse ``doc`` once when a requested analysis reads a parse; else leave it be.
 
-        A language the parser does not read, or a parser that cannot load, fails those
-        analyses alone.
+        A language no parser reads, or a parser that cannot load, fails those analyses alone;
+        so does a part its language's parser does not find (noun chunks and speech cues are
+        English: in French and Russian only entities run).
         """
         needing = [
             name
@@ -105,24 +108,39 @@ class PrepareStage:
         ]
         if not needing:
             return doc, {}
-        parts = frozenset(part for name in needing for part in REGISTRY[name].parse)
         try:
-            parser = self.parser()
-            check_language(doc, parser.languages)
-            parse = parser.parse(doc, self.budget, parts=parts)
+            parser = self.parser(doc.language)
         except AnalysisError as exc:
             return doc, dict.fromkeys(needing, exc)
-        return replace(doc, parse=parse), {}
+        refused = {name: refusal(name, REGISTRY[name].parse, parser, doc) for name in needing}
+        failures: dict[str, AnalysisError] = {k: v for k, v in refused.items() if v is not None}
+        needing = [name for name in needing if name not in failures]
+        if not needing:
+            return doc, failures
+        parts = frozenset(part for name in needing for part in REGISTRY[name].parse)
+        try:
+            parse = parser.parse(doc, self.budget, parts=parts)
+        except AnalysisError as exc:
+            return doc, {**failures, **dict.fromkeys(needing, exc)}
+        return replace(doc, parse=parse), failures
 
     def embed(self, prepared: Sequence[Prepared]) -> list[Prepared]:
-        """Fill in the vectors of every article that needs them, in one encoder call.
+        """Fill in the vectors of every article that needs them, in one call per encoder
+        (with a mix of encoders, each article's language chose its analysers' encoder).
 
         Raises TooManyTokens for the first article over the limit; a caller that needs the
         others isolates it by embedding it alone.
         """
-        needing = [item for item in prepared if item.embedded]
-        if not needing:
-            return list(prepared)
+        groups: dict[str, list[Prepared]] = {}
+        for item in prepared:
+            if item.embedded:
+                family = next(iter(item.embedded.values()))[0].embedder.family
+                groups.setdefault(family, []).append(item)
+        for needing in groups.values():
+            self._embed_with_one_encoder(needing)
+        return list(prepared)
+
+    def _embed_with_one_encoder(self, needing: Sequence[Prepared]) -> None:
         embedder = next(iter(needing[0].embedded.values()))[0].embedder
         texts = [embedded_texts(item.doc) for item in needing]
         for group in texts:
@@ -145,7 +163,6 @@ class PrepareStage:
                 labels, key = inputs.labels, inputs.key
                 label_matrix = topics.label_matrix(inputs.specs, key=key)  # type: ignore[attr-defined]
             item.vectors = DocVectors(embedder.name, group, rows, labels, label_matrix, key)
-        return list(prepared)
 
     def _embedded(
         self, doc: Document, names: Sequence[str], options: Mapping[str, Mapping[str, Any]]
@@ -158,7 +175,7 @@ class PrepareStage:
             try:
                 if self.registry.model_for(name, opts) != EMBEDDED:
                     continue  # a Hugging Face model: its own worker reads the text
-                analyser = self.registry.get(name, EMBEDDED)
+                analyser = self.registry.get(name, EMBEDDED, language=doc.language)
                 if isinstance(analyser, EmbeddingAnalyser):
                     inputs = analyser.preprocess(doc, opts)
                     analyser.ready(inputs)

@@ -59,7 +59,9 @@ def models_for(settings: Settings, queues: Set[str]) -> dict[str, str]:
     if PREPARE_QUEUE in queues and encoded:
         from copydesk.analyse.embedder import encoder_name
 
-        needed["embedder"] = encoder_name(settings)
+        needed["embedder"] = " + ".join(
+            encoder_name(settings, family) for family in settings.encoder_families
+        )
     for name, model in configured.items():
         if name in queues and model != EMBEDDED:
             needed[name] = model
@@ -71,7 +73,7 @@ def load_models(settings: Settings, *, queues: Set[str]) -> dict[str, str]:
     needed = models_for(settings, queues)
     uses_torch = any(what != "embedder" for what in needed) or (
         "embedder" in needed
-        and settings.sentence_encoder == "minilm"
+        and "minilm" in settings.encoder_families
         and settings.encoder.startswith("torch")
     )
     if uses_torch:  # the ONNX encoder runs without torch: importing it costs ~200 MB
@@ -94,6 +96,8 @@ def load_models(settings: Settings, *, queues: Set[str]) -> dict[str, str]:
             PrepareStage(registry)(
                 {"text": WARM_UP_ARTICLE}, analyses=embedded, options=dict.fromkeys(embedded, {})
             )
+            for family in settings.encoder_families[1:]:  # a mix: the others load now too
+                registry.embedder(family).encode(["Warm-up."])
             language.warm_up()  # the warm-up article is English by its function words alone
         for name in ANALYSES:
             if name in queues:
