@@ -50,7 +50,7 @@ def test_the_embedded_analyses_read_english_and_a_hugging_face_model_any_languag
         "summary": ("en",),
         "sentiment": ("en",),
         "topics": ("en",),
-        "entities": ("en",),  # the parser and the sentiment head read English
+        "entities": ("en", "fr", "ru"),  # the parse finds entities in these three
         "keyphrases": ("en",),
         "quotes": ("en",),
         "stories": ("en",),  # rewrites and stories read the encoder's vectors
@@ -112,8 +112,9 @@ def test_with_use_m3_the_encoder_analyses_read_its_16_languages() -> None:
     for name in ("summary", "sentiment", "topics"):
         assert {"en", "de", "fr", "zh", "ja", "ar", "th", "ko", "tr"} <= set(read[name])
         assert len(read[name]) == 15  # zh covers zh-CN and zh-TW
-    for name in ("entities", "keyphrases", "quotes"):
-        assert read[name] == ("en",)  # the English parse, whatever the encoder
+    assert read["entities"] == ("en", "fr", "ru")  # the parse's, whatever the encoder
+    for name in ("keyphrases", "quotes"):
+        assert read[name] == ("en",)  # noun chunks and speech cues: the English parse
     check_language("de", ["summary", "sentiment", "topics"], use_m3)
     check_language("zh-tw", ["topics"], use_m3)
     with pytest.raises(errors.UnsupportedLanguage):

@@ -32,9 +32,10 @@ ENCODER_LANGUAGES: Final = {
 is both zh-CN and zh-TW). The analysers refuse other text
 (``copydesk.analyse.embedded.require_language``)."""
 
-PARSER_LANGUAGES: Final = ("en",)
-"""What the embedded analyses that read the prepare stage's parse accept (its English
-pipeline), whatever the encoder."""
+PARSER_LANGUAGES: Final = {"entities": ("en", "fr", "ru"), "chunks": ("en",), "cues": ("en",)}
+"""What the embedded analyses that read the prepare stage's parse accept, per part of the
+parse, whatever the encoder: English pipeline finds all three; fr_core_news_md (French) and
+natasha (Russian) find entities alone, so keyphrases (chunks) and quotes (cues) read English."""
 
 
 def languages(declared: Analysis, settings: Settings) -> tuple[str, ...] | None:
@@ -46,7 +47,11 @@ def languages(declared: Analysis, settings: Settings) -> tuple[str, ...] | None:
     """
     configured = declared.configured(settings) or EMBEDDED
     if configured == EMBEDDED and declared.parse:
-        return PARSER_LANGUAGES
+        return tuple(
+            code
+            for code in PARSER_LANGUAGES["entities"]
+            if all(code in PARSER_LANGUAGES[part] for part in declared.parse)
+        )
     if configured == EMBEDDED and declared.encoder:
         return encoder_languages(settings)
     return None

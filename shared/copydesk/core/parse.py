@@ -15,12 +15,14 @@ from typing import Any
 
 @dataclass(frozen=True, slots=True)
 class Mention:
-    """An entity mention ``[start, end)`` with the parser's label and its sentence's index."""
+    """An entity mention ``[start, end)`` with the parser's label and its sentence's index;
+    ``norm`` is its name in the nominative where the parser inflects names (Russian), else ""."""
 
     start: int
     end: int
     label: str
     sentence: int
+    norm: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +66,10 @@ class Parse:
             "end": self.end,
             "windows": self.windows,
             "ms": self.ms,
-            "ents": [[m.start, m.end, m.label, m.sentence] for m in self.mentions],
+            "ents": [
+                [m.start, m.end, m.label, m.sentence, *([m.norm] if m.norm else [])]
+                for m in self.mentions
+            ],
             "chunks": [[c.start, c.end, c.sentence] for c in self.chunks],
             "cues": [
                 [c.start, c.end, c.subject_start, c.subject_end, c.content_start, c.content_end]
@@ -80,7 +85,7 @@ class Parse:
             end=data["end"],
             windows=data.get("windows", 0),
             ms=data.get("ms", 0.0),
-            mentions=tuple(Mention(a, b, label, s) for a, b, label, s in data["ents"]),
+            mentions=tuple(Mention(*mention) for mention in data["ents"]),
             chunks=tuple(Chunk(a, b, s) for a, b, s in data["chunks"]),
             cues=tuple(Cue(*cue) for cue in data.get("cues", ())),
         )

@@ -2,13 +2,16 @@
 
 Rule-based, as a newsroom style guide would state it, in small tables with a test per rule:
 
-1. A mention's parser label gives its type (``TYPES``); numbers, dates and amounts are not
-   entities and are dropped. A nationality right before an organisation is part of its
+1. A mention's parser label gives its type (``TYPES``: spaCy's English labels, and the
+   PER, LOC, ORG, MISC of the French and Russian recognisers); numbers, dates and amounts are
+   not entities and are dropped. A nationality right before an organisation is part of its
    name ("Islamic" + "State", "Russian" + "Foreign Ministry"): small parsers split them.
 2. Its name is its text without a leading article ("the"), a trailing possessive ("'s") or,
    for people, a leading honorific or title (``HONORIFICS``: "Mr", "Dr", "Chancellor", ...).
-   The mention's span shrinks to that name, so it still indexes the text exactly.
-3. Mentions whose names match once case, dots and spacing are set aside are one entity.
+   The mention's span shrinks to that name, so it still indexes the text exactly. Where the
+   parser named the mention in the nominative (``Mention.norm``: Russian declines names,
+   "Путина" is "Путин"), that is its name; its span stays the text as written.
+3. Mentions whose names match once case, dots, spacing and ё/е are set aside are one entity.
 4. A shorter name of a person that ends a longer person's name ("Scholz", "Mr Scholz" after
    "Olaf Scholz") joins that person; when several people share it ("Temur" and "Tarkhan
    Batirashvili"), each mention joins the one named most recently before it, and stays alone
@@ -37,6 +40,7 @@ from copydesk.core.parse import Mention
 
 TYPES: Final[dict[str, str]] = {
     "PERSON": "person",
+    "PER": "person",  # WikiNER's and natasha's labels (French, Russian) and CoNLL's
     "ORG": "organisation",
     "GPE": "place",  # countries, cities, states
     "LOC": "place",  # mountains, rivers, regions
@@ -49,8 +53,9 @@ TYPES: Final[dict[str, str]] = {
     "LANGUAGE": "other",
     "MISC": "other",  # CoNLL-2003's miscellany, which most Hugging Face NER models use
 }
-"""spaCy's OntoNotes labels to copydesk's six types; DATE, TIME, PERCENT, MONEY, QUANTITY,
-ORDINAL and CARDINAL are not entities."""
+"""spaCy's OntoNotes labels (and the French and Russian recognisers' PER, LOC, ORG, MISC) to
+copydesk's six types; DATE, TIME, PERCENT, MONEY, QUANTITY, ORDINAL and CARDINAL are not
+entities."""
 
 TYPE_ORDER: Final = ("person", "organisation", "place", "event", "product", "other")
 
@@ -58,9 +63,11 @@ HONORIFICS: Final = frozenset(
     """mr mrs ms miss mx dr prof sir dame lord lady rev fr president vice prime minister
     chancellor secretary senator sen rep gov governor mayor judge justice general gen colonel
     col captain capt sergeant sgt lieutenant lt commander pope king queen prince princess
-    sheikh ayatollah""".split()
+    sheikh ayatollah
+    m mme mlle mgr me président présidente ministre chancelier chancelière général""".split()
 )
-"""Words that open a person's mention but are not their name ("Prime Minister Olaf Scholz")."""
+"""Words that open a person's mention but are not their name ("Prime Minister Olaf Scholz",
+"M. Scholz")."""
 
 LEGAL_FORMS: Final = frozenset(
     "inc inc. ltd ltd. plc ag se sa gmbh corp corp. co co. llc group holdings nv bv spa".split()
@@ -68,7 +75,7 @@ LEGAL_FORMS: Final = frozenset(
 _ACRONYM_SKIP: Final = frozenset("of for the and & de du des la le von der".split())
 _ARTICLE = re.compile(r"^(?:the|The|THE)\s+")
 _POSSESSIVE = re.compile(r"(?:['’]s|(?<=s)['’])$")
-_ACRONYM = re.compile(r"^(?:[A-Z]\.?){2,6}$")
+_ACRONYM = re.compile(r"^(?:[A-ZА-ЯЁ]\.?){2,6}$")
 
 
 @dataclass(eq=False)  # two entities are the same only when they are one object
@@ -117,7 +124,7 @@ _DERIVED: Final = ("type", "name", "key")
 
 def tokens(name: str) -> tuple[str, ...]:
     """A name's words for matching: case, dots and spacing set aside."""
-    return tuple(name.casefold().replace(".", "").split())
+    return tuple(name.casefold().replace(".", "").replace("ё", "е").split())
 
 
 def clean(text: str, start: int, kind: str) -> tuple[str, int, int]:
@@ -148,6 +155,8 @@ def merge(text: str, mentions: Sequence[Mention]) -> list[Entity]:
         if kind is None:
             continue
         name, start, end = clean(text[mention.start : mention.end], mention.start, kind)
+        if mention.norm:
+            name = mention.norm
         if not tokens(name):
             continue
         span = Mention(start, end, mention.label, mention.sentence)

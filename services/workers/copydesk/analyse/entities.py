@@ -1,10 +1,12 @@
 """Name who and what an article is about: entities, their salience and their own sentiment.
 
 No model is loaded here. The mentions come from the parse the prepare stage made once for
-the article (``Document.parse``); ``copydesk.analyse.canonical`` merges them into entities.
-Each entity's sentiment is that of the sentences that mention it, scored by the sentiment
-analysis's own head on the prepare stage's sentence vectors, so an entity's sentence scores
-are the very ones the sentiment analysis reports for those sentences.
+the article (``Document.parse``: English, French and Russian); ``copydesk.analyse.canonical``
+merges them into entities. Each entity's sentiment is that of the sentences that mention it,
+scored by the sentiment analysis's own head on the prepare stage's sentence vectors, so an
+entity's sentence scores are the very ones the sentiment analysis reports for those
+sentences. Where the deployment's sentence encoder does not read the article's language
+(MiniLM reads English), the entities still come, each with ``sentiment: null``.
 
 Salience is each entity's share of the article's attention (docs/analyses.md):
 
@@ -28,9 +30,10 @@ import numpy as np
 
 from copydesk.analyse.base import Result, coverage, require_parse
 from copydesk.analyse.canonical import Entity, merge
-from copydesk.analyse.embedded import EmbeddingAnalyser, require_english
+from copydesk.analyse.embedded import EmbeddingAnalyser
 from copydesk.analyse.sentiment import EmbeddingSentimentAnalyser
 from copydesk.core.document import Document, Span
+from copydesk.core.errors import UnsupportedLanguage
 from copydesk.core.options import EntitiesOptions, checked
 from copydesk.core.parse import Mention
 from copydesk.prepare.vectors import DocVectors
@@ -51,6 +54,7 @@ class Inputs:
     index: dict[int, int]  # document sentence index -> row of ``texts``
     parser: str
     parsed_to: int
+    scored: bool = True  # whether the sentiment head reads the article's language
 
 
 def salience(entities: Sequence[Entity], *, length: int, title: str | None) -> list[float]:
@@ -99,9 +103,22 @@ class EntityAnalyser(EmbeddingAnalyser):
 
     def preprocess(self, doc: Document, options: Mapping[str, Any]) -> Inputs:
         checked(EntitiesOptions, options)
-        require_english(doc, analyser="entity sentiment")
         require_parse(doc, analysis="entities")
-        return self._inputs(doc, doc.parse.mentions, parser=doc.parse.model, end=doc.parse.end)
+        return self._inputs(
+            doc,
+            doc.parse.mentions,
+            parser=doc.parse.model,
+            end=doc.parse.end,
+            scored=self.scores(doc),
+        )
+
+    def scores(self, doc: Document) -> bool:
+        """Whether the sentiment head reads ``doc``'s language (its encoder's languages)."""
+        try:
+            self.require_language(doc, analyser="entity sentiment")
+        except UnsupportedLanguage:
+            return False
+        return True
 
     def from_mentions(
         self,
@@ -116,16 +133,27 @@ class EntityAnalyser(EmbeddingAnalyser):
         """Entities from mentions another recogniser found (a Hugging Face model), up to
         ``end``; their sentences are scored on ``vectors`` when they hold them."""
         checked(EntitiesOptions, options)
-        inputs = self._inputs(doc, mentions, parser=parser, end=end)
+        inputs = self._inputs(doc, mentions, parser=parser, end=end, scored=self.scores(doc))
+        if not inputs.texts:
+            return self.postprocess(doc, (inputs, np.zeros((0, 1), np.float32)), options)
         vectors = self.own(vectors)
         found = vectors.lookup(inputs.texts) if vectors is not None else None
         embeddings = found if found is not None else self.embedder.encode(inputs.texts)
         return self.postprocess(doc, (inputs, embeddings), options)
 
+    def _forward(self, inputs: Inputs) -> tuple[Inputs, np.ndarray]:
+        """No sentence to score (none names an entity, or the head does not read the
+        language): no encoder either."""
+        if not inputs.texts:
+            return inputs, np.zeros((0, 1), np.float32)
+        return super()._forward(inputs)
+
     @staticmethod
-    def _inputs(doc: Document, mentions: Sequence[Mention], *, parser: str, end: int) -> Inputs:
+    def _inputs(
+        doc: Document, mentions: Sequence[Mention], *, parser: str, end: int, scored: bool
+    ) -> Inputs:
         entities = merge(doc.text, mentions)
-        rows = sorted({m.sentence for e in entities for m in e.mentions})
+        rows = sorted({m.sentence for e in entities for m in e.mentions}) if scored else []
         spans = [doc.sentences[i] for i in rows if i < len(doc.sentences)]
         return Inputs(
             entities=entities,
@@ -134,6 +162,7 @@ class EntityAnalyser(EmbeddingAnalyser):
             index={i: row for row, i in enumerate(rows)},
             parser=parser,
             parsed_to=end,
+            scored=scored,
         )
 
     def postprocess(
@@ -174,27 +203,33 @@ class EntityAnalyser(EmbeddingAnalyser):
         weights = np.array([per_sentence[i] for i in sorted(per_sentence)], dtype=np.float64)
         values = scores[rows] if rows else np.zeros(0)
         score = float((weights * values).sum() / weights.sum()) if rows else 0.0
-        head = self.sentiment.head
+        written = [doc.text[m.start : m.end] for m in mentions]
         return {
             "name": entity.name,
             "type": entity.type,
             "count": len(mentions),
             "salience": round(share, 4),
-            "in_title": bool(doc.title and named_in(doc.title, entity.names)),
+            "in_title": bool(doc.title and named_in(doc.title, [*entity.names, *written])),
             "mentions": [
-                {"text": doc.text[m.start : m.end], "start": m.start, "end": m.end}
-                for m in mentions
+                {"text": text, "start": m.start, "end": m.end}
+                for text, m in zip(written, mentions, strict=True)
             ],
-            "sentiment": {
-                "label": head.label(score),
-                "score": round(score, 4),
-                "sentences": [
-                    {
-                        "start": inputs.spans[row].start,
-                        "end": inputs.spans[row].end,
-                        "score": round(float(scores[row]), 4),
-                    }
-                    for row in rows
-                ],
-            },
+            "sentiment": self._sentiment(score, rows, inputs, scores) if inputs.scored else None,
+        }
+
+    def _sentiment(
+        self, score: float, rows: list[int], inputs: Inputs, scores: np.ndarray
+    ) -> dict[str, Any]:
+        head = self.sentiment.head
+        return {
+            "label": head.label(score),
+            "score": round(score, 4),
+            "sentences": [
+                {
+                    "start": inputs.spans[row].start,
+                    "end": inputs.spans[row].end,
+                    "score": round(float(scores[row]), 4),
+                }
+                for row in rows
+            ],
         }

@@ -11,6 +11,11 @@ characters, ``parse_seconds`` of time (checked between windows), and the worker 
 memory cap. What a budget leaves unparsed is reported as coverage, never a crash. The model
 loads once per process, on the first job that asks for a parse, so a deployment that never
 asks pays nothing.
+
+Each language has its own parser (``parser_for``): English the configured pipeline, French
+fr_core_news_md's recogniser (``parse_fr``), Russian natasha (``parse_ru``), each loaded on
+the first article in its language. Outside English they find entities alone (``parts``):
+noun chunks and speech cues read English tags and verbs.
 """
 
 from __future__ import annotations
@@ -63,17 +68,37 @@ class Parser(Protocol):
     """Parse a document into a compact ``Parse``; the prepare stage's only parser interface."""
 
     languages: tuple[str, ...]
+    parts: frozenset[str]  # what it can find: PARTS in English, entities elsewhere
 
     def parse(self, doc: Document, budget: Budget, *, parts: Set[str] = PARTS) -> Parse: ...
 
 
-def check_language(doc: Document, languages: Sequence[str]) -> None:
+def check_language(language: str | None, languages: Sequence[str]) -> None:
     """Refuse a language the parser was not trained on, rather than return nonsense."""
-    if doc.language and doc.language.split("-")[0].lower() not in languages:
+    if language and language.split("-")[0].lower() not in languages:
         raise UnsupportedLanguage(
-            f"the parser reads {', '.join(languages)} only; this article is {doc.language!r}",
-            language=doc.language,
+            f"the parse reads {', '.join(languages)} only; this article is {language!r}",
+            language=language,
         )
+
+
+PART_NAMES: Final = {"entities": "entities", "chunks": "noun chunks", "cues": "speech cues"}
+
+
+def refusal(
+    analysis: str, needs: Sequence[str], parser: Parser, doc: Document
+) -> UnsupportedLanguage | None:
+    """Why ``analysis`` cannot run on ``doc``: it reads parts of the parse that ``parser``
+    (its language's) does not find; None when it can."""
+    missing = sorted(set(needs) - parser.parts)
+    if not missing:
+        return None
+    return UnsupportedLanguage(
+        f"{analysis} read English only: their {' and '.join(PART_NAMES[p] for p in missing)} "
+        f"come from the English parse; in {doc.language!r} the parse finds "
+        f"{', '.join(PART_NAMES[p] for p in sorted(parser.parts))} alone",
+        language=doc.language,
+    )
 
 
 def windows(sentences: Sequence[Span], *, size: int, limit: int) -> Iterator[Span]:
@@ -94,10 +119,12 @@ def windows(sentences: Sequence[Span], *, size: int, limit: int) -> Iterator[Spa
 
 
 class SpacyParser:
-    """A spaCy pipeline, loaded once; ``languages`` are those its package says it reads."""
+    """A spaCy pipeline, loaded once; ``languages`` are those its package says it reads, and
+    ``parts`` what it finds there (noun chunks and speech cues are English rules)."""
 
-    def __init__(self, nlp: Any, *, recogniser: str = "head") -> None:
+    def __init__(self, nlp: Any, *, recogniser: str = "head", parts: Set[str] = PARTS) -> None:
         self.nlp = nlp
+        self.parts = frozenset(parts)
         meta = nlp.meta
         self.model = f"spacy/{meta.get('lang', '')}_{meta.get('name', '')}-{meta.get('version')}"
         self.languages: tuple[str, ...] = (meta.get("lang") or "en",)
@@ -113,6 +140,7 @@ class SpacyParser:
 
     def parse(self, doc: Document, budget: Budget, *, parts: Set[str] = PARTS) -> Parse:
         """Parse ``doc``'s sentences window by window within ``budget``; keep ``parts``."""
+        parts = self.parts & parts
         began = time.perf_counter()
         spans = list(windows(doc.sentences, size=budget.window_chars, limit=budget.max_chars))
         starts = [s.start for s in doc.sentences]
@@ -260,6 +288,39 @@ def _index(starts: list[int], offset: int) -> int:
 
 
 _PARSERS: dict[tuple[str, str], SpacyParser] = {}
+_BUILT_IN: dict[str, Parser] = {}
+BUILT_IN: Final = ("fr", "ru")
+"""Languages with a parser of their own whatever COPYDESK_PARSER_MODEL names (entities)."""
+
+
+def parser_for(language: str | None, *, model: str, recogniser: str = "head") -> Parser:
+    """Return this process's parser for an article in ``language`` (undetected: the
+    configured one), loading it on the first such article; raises UnsupportedLanguage for a
+    language no parser reads."""
+    code = (language or "").split("-")[0].lower()
+    if code not in BUILT_IN:
+        parser = get_parser(model, recogniser=recogniser)
+        if code:
+            check_language(code, (*parser.languages, *BUILT_IN))
+        return parser
+    with MODEL_LOAD_LOCK:
+        if code not in _BUILT_IN:
+            _BUILT_IN[code] = _load_built_in(code)
+        return _BUILT_IN[code]
+
+
+def _load_built_in(code: str) -> Parser:
+    try:
+        if code == "ru":
+            from copydesk.prepare.parse_ru import NatashaParser
+
+            return NatashaParser()
+        from copydesk.prepare import parse_fr
+
+        nlp = parse_fr.load(_spacy())
+    except (ImportError, OSError) as exc:
+        raise AnalysisUnavailable(f"the {code!r} parser cannot be loaded: {exc}") from exc
+    return SpacyParser(nlp, recogniser="spacy", parts={"entities"})
 
 
 def get_parser(model: str, *, recogniser: str = "head") -> SpacyParser:
