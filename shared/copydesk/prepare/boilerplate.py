@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from copydesk.prepare import furniture
 from copydesk.prepare.dateline import split_dateline
 
 SHORT_LINE = 200
@@ -76,11 +77,11 @@ _DATE_WORDS = frozenset(
     "jan feb mar apr may jun jul aug sep sept oct nov dec january february march april june july "
     "august september october november december mon tue wed thu fri sat sun monday tuesday "
     "wednesday thursday friday saturday sunday".split()
-)
+) | set(furniture.DATE_WORDS.split())
 _DATE_FILLER = frozenset(
     "published updated posted last first modified on at am pm gmt utc bst cet cest est edt pst pdt "
     "et pt msk st nd rd th of".split()
-)
+) | set(furniture.DATE_FILLER.split())
 _NUMERIC_DATE = re.compile(r"\b\d{1,4}[-./]\d{1,2}[-./]\d{1,4}\b")
 _COOKIE_NOTICE = re.compile(
     r"(?i)^(?:we|this (?:web)?site|our (?:web)?site) uses? cookies\b"
@@ -103,11 +104,36 @@ _LAYOUT_NAME = re.compile(
 )
 
 
+def _phrases(table: dict[str, str]) -> str:
+    """One alternation of a table's phrases, longest first, any spaces where one is."""
+    phrases = {p for phrases in table.values() for p in phrases.split("|")}
+    ordered = sorted(phrases, key=len, reverse=True)
+    return "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in ordered)
+
+
+_MARKS_BEFORE = r"[\s【\[（(〔《<▶►▸»>·•|※■●◆-]*"
+_MARKS_AFTER = r"[\s】\]）)〕》>»:：.。!！]*"
+_OTHER_LIST_HEADING = re.compile(
+    rf"(?i)^{_MARKS_BEFORE}(?:{_phrases(furniture.LIST_HEADINGS)}){_MARKS_AFTER}$"
+)
+_OTHER_FURNITURE = re.compile(
+    rf"""(?ix) ^{_MARKS_BEFORE}(?:
+        (?:{_phrases(furniture.LIST_HEADINGS)})\s*[】\]）)]?\s*[:：]\s*[^.!?。！？]{{1,150}}
+      | (?:{_phrases(furniture.LINES)}){_MARKS_AFTER}
+      | (?:{_phrases(furniture.OPENINGS)})[^.!?。！？]{{0,100}}[.!。]?
+      | .{{0,160}}(?:{_phrases(furniture.RIGHTS_RESERVED)}).{{0,60}}
+      | (?:{_phrases(furniture.CREDITS)})\s*[:：=/|]\s*.{{0,160}}
+    )$"""
+)
+"""Furniture in the other languages, from the tables in ``copydesk.prepare.furniture``."""
+
 _LINK = re.compile(r"https?://|www\.")
 _PROMO_OPENING = re.compile(
     r"(?i)^\s*(?:read more|click here|sign up|subscribe|follow us|share (?:this|on)|advertisement"
     r"|related:|see also|image (?:source|caption)|photo(?:graph)?:|copyright|©)"
     r"|all rights reserved"
+    rf"|^\s*(?:{_phrases(furniture.PROMOTIONS)}|{_phrases(furniture.OPENINGS)})"
+    rf"|(?:{_phrases(furniture.RIGHTS_RESERVED)})"
 )
 """Sentences opening with a promotion or a credit: kept in the text, never quoted."""
 
@@ -180,13 +206,16 @@ def remove_boilerplate(
 
 def is_list_heading(line: str) -> bool:
     """Tell whether a line is a link-list heading such as "Top stories" or "Related"."""
-    return bool(_LIST_HEADING.match(line))
+    return bool(_LIST_HEADING.match(line) or _OTHER_LIST_HEADING.match(line))
 
 
 def is_furniture(line: str) -> bool:
     """Tell whether a line is page furniture on its own, wherever it stands."""
     return bool(
-        _ALWAYS_FURNITURE.match(line) or _INLINE_PROMO.match(line) or _ONLY_SYMBOLS.match(line)
+        _ALWAYS_FURNITURE.match(line)
+        or _INLINE_PROMO.match(line)
+        or _ONLY_SYMBOLS.match(line)
+        or _OTHER_FURNITURE.match(line)
     )
 
 
@@ -257,7 +286,7 @@ def _drop_list_runs(lines: list[str | None]) -> int:
     removed = 0
     n = 1  # the first line is the article's, whatever it says
     while n < len(content):
-        if not _LIST_HEADING.match(lines[content[n]]):
+        if not is_list_heading(lines[content[n]]):
             n += 1
             continue
         lines[content[n]] = None
@@ -273,7 +302,7 @@ def _drop_list_runs(lines: list[str | None]) -> int:
 def _continues_list(line: str, *, glued: bool) -> bool:
     return (
         is_headline_like(line)
-        or bool(_LIST_HEADING.match(line))
+        or is_list_heading(line)
         or is_furniture(line)
         or (glued and len(line) <= SHORT_LINE)
     )
