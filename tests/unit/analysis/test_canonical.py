@@ -181,3 +181,31 @@ def test_an_entitys_name_type_and_key_follow_each_mention_added() -> None:
     other.add(Mention(30, 41, "PERSON", 1), "Olaf Scholz", "person")
     entity.absorb(other)
     assert (entity.name, entity.type, entity.key) == ("Olaf Scholz", "person", ("olaf", "scholz"))
+
+
+def test_a_french_honorific_is_not_part_of_the_name() -> None:
+    text = "Olaf Scholz est arrivé. M. Scholz a parlé."
+    assert names(text, ("Olaf Scholz", "PER"), ("M. Scholz", "PER")) == {
+        "Olaf Scholz": ["Olaf Scholz", "Scholz"]
+    }
+
+
+def test_a_nominative_name_from_the_parser_is_the_mentions_name() -> None:
+    """Russian declines names: the parser's nominative merges them; spans stay as written."""
+    text = "Владимир Путин провёл переговоры. По словам Путина, всё хорошо."
+    mentions = [Mention(0, 14, "PER", 0), Mention(44, 50, "PER", 1, "Путин")]
+    (entity,) = merge(text, mentions)
+    assert entity.name == "Владимир Путин" and entity.type == "person"
+    assert [text[m.start : m.end] for m in entity.mentions] == ["Владимир Путин", "Путина"]
+
+
+def test_a_cyrillic_acronym_joins_the_organisation_it_spells() -> None:
+    text = "Министерство иностранных дел сообщило, что глава МИД уехал."
+    assert names(text, ("Министерство иностранных дел", "ORG"), ("МИД", "ORG")) == {
+        "Министерство иностранных дел": ["Министерство иностранных дел", "МИД"]
+    }
+
+
+def test_yo_and_ye_are_one_letter_for_matching() -> None:
+    text = "Артём Иванов пришёл. Артем Иванов ушёл."
+    assert len(merge(text, spans(text, ("Артём Иванов", "PER"), ("Артем Иванов", "PER")))) == 1

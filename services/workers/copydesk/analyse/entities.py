@@ -30,11 +30,12 @@ import numpy as np
 
 from copydesk.analyse.base import Result, coverage, require_parse
 from copydesk.analyse.canonical import Entity, merge
-from copydesk.analyse.embedded import EmbeddingAnalyser
+from copydesk.analyse.embedded import EmbeddingAnalyser, require_language
 from copydesk.analyse.sentiment import EmbeddingSentimentAnalyser
 from copydesk.core.document import Document, Span
 from copydesk.core.errors import UnsupportedLanguage
 from copydesk.core.options import EntitiesOptions, checked
+from copydesk.core.settings import get_settings
 from copydesk.core.parse import Mention
 from copydesk.prepare.vectors import DocVectors
 
@@ -113,9 +114,14 @@ class EntityAnalyser(EmbeddingAnalyser):
         )
 
     def scores(self, doc: Document) -> bool:
-        """Whether the sentiment head reads ``doc``'s language (its encoder's languages)."""
+        """Whether the sentiment head reads ``doc``'s language (its encoder's languages),
+        without loading the encoder to ask."""
+        if self._embedder is None:  # the one get_embedder() would load
+            family = get_settings().encoder_families[0]
+        else:
+            family = getattr(self._embedder, "family", "minilm")
         try:
-            self.require_language(doc, analyser="entity sentiment")
+            require_language(doc, analyser="entity sentiment", family=family)
         except UnsupportedLanguage:
             return False
         return True
