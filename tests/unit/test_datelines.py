@@ -151,3 +151,41 @@ def test_a_dateline_in_the_second_paragraph_after_prose_stays() -> None:
 def test_cleaning_turned_off_keeps_the_dateline() -> None:
     text = f"LONDON (Reuters) - {REST}"
     assert prepare(text=text, clean=False).text == text
+
+
+# --- other languages ----------------------------------------------------------------------
+
+OTHER_LANGUAGES = [
+    ("Berlin (dpa) - ", "Die Bundesregierung hat am Dienstag ein neues Klimapaket beschlossen."),
+    ("Paris (AFP) - ", "Le gouvernement a présenté mardi un nouveau plan pour le climat."),
+    ("MADRID, 5 dic (EFE).- ", "El Gobierno aprobó el martes un nuevo paquete de medidas."),
+    ("ROMA, 5 DIC - ", "Il governo ha approvato martedì la manovra di bilancio."),
+    ("МОСКВА, 5 дек — РИА Новости. ", "Правительство утвердило новый бюджет."),
+    ("МОСКВА, 5 декабря. /ТАСС/. ", "Правительство утвердило новый бюджет."),
+    ("新华社北京12月5日电（记者 张三）", "国务院总理李强主持召开国务院常务会议。"),
+    ("中新网北京12月5日电 ", "中国人民银行宣布下调存款准备金率。"),
+    ("【北京12月5日讯】", "国务院总理李强主持召开国务院常务会议。"),
+    ("（共同社）", "日本政府5日召开内阁会议，决定了新的经济对策。"),
+    ("【ワシントン共同】", "米政府は５日、新たな制裁を発表した。"),
+    ("(서울=연합뉴스) 홍길동 기자 = ", "한국은행은 5일 기준금리를 동결했다."),
+    ("القاهرة (رويترز) - ", "أعلنت الحكومة المصرية اليوم عن خطة جديدة لدعم الاقتصاد."),
+    ("دمشق، سوريا (CNN) -- ", "أكدت جهات سورية معارضة أن فصائل مسلحة سيطرت على مستودعات."),
+]
+
+
+@pytest.mark.parametrize(("dateline", "rest"), OTHER_LANGUAGES)
+def test_datelines_of_other_languages_are_split_off(dateline: str, rest: str) -> None:
+    assert split_dateline(dateline + rest) == (dateline, rest)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Berlin (dpa) - die Regierung hat lower case after the dash, so it stays.",
+        "Die Regierung (dpa) - sagte am Dienstag, das Paket sei fertig.",
+        "新华社报道，国务院总理李强主持召开国务院常务会议。",
+        "北京12月5日的天气晴朗，气温较低。",
+    ],
+)
+def test_what_is_not_a_dateline_in_other_languages_stays(line: str) -> None:
+    assert split_dateline(line) is None
