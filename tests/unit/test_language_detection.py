@@ -62,3 +62,31 @@ def test_a_script_only_one_language_writes_is_sure_and_beats_a_wrong_hint(
 
 def test_short_english_that_looks_nordic_still_gets_no_other_language() -> None:
     assert detect_language("Purses jammed under arms, tokens jammed in hands.") in (None, "en")
+
+
+@pytest.mark.parametrize(
+    ("code", "text"),
+    [
+        (
+            "hi",
+            "नई दिल्ली (PTI) - केंद्र सरकार ने मंगलवार को नए बजट की घोषणा की। "
+            "वित्त मंत्री ने कहा कि कर नहीं बढ़ेंगे।\n\nAdvertisement\n\n"
+            "विपक्ष ने इस फैसले की आलोचना की।",
+        ),
+        (
+            "el",
+            "Η κυβέρνηση ανακοίνωσε την Τρίτη νέο πακέτο μέτρων για την οικονομία. "
+            "Ο υπουργός Οικονομικών είπε ότι οι φόροι δεν θα αυξηθούν.\n\nShare\n\n"
+            "Η αντιπολίτευση άσκησε κριτική.",
+        ),
+    ],
+)
+def test_a_language_no_encoder_reads_is_still_extracted_cleaned_and_named(
+    code: str, text: str
+) -> None:
+    # the analyses refuse it one by one (unsupported_language); the cleaned text stays
+    doc = prepare(text=text)
+    assert doc.language == code
+    assert "Advertisement" not in doc.text and "Share" not in doc.text
+    assert "(PTI)" not in doc.text
+    assert len(doc.sentences) == 3
