@@ -2,10 +2,9 @@
 (fr_core_news_md, natasha), canonical names, spans that index the text, and the analyses
 that stay English failing alone.
 
-The prepare stage here is the real one, with the deployment's default encoder (MiniLM,
-English): no encoder loads, and the entities carry no sentiment. tests/integration/
-test_entities_languages.py runs the whole path through a worker, with an encoder that reads
-both languages.
+The prepare stage here is the real one, with MiniLM as the encoder (English): no encoder
+loads, and the entities carry no sentiment. tests/integration/test_entities_fr_ru.py runs
+the whole path through a worker, also with an encoder that reads both languages.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ import pytest
 
 from copydesk.analyse.canonical import TYPES
 from copydesk.analyse.entities import EntityAnalyser
-from copydesk.analyse.registry import AnalyserRegistry
+from copydesk.analyse.registry import AnalyserRegistry, LazyEmbedder
 from copydesk.core.document import Document
 from copydesk.core.errors import UnsupportedLanguage
 from copydesk.core.settings import Settings
@@ -37,13 +36,14 @@ GERMAN = (
 
 
 def prepared(text: str, *, analyses=("entities",), **settings) -> Prepared:
-    stage = PrepareStage(AnalyserRegistry(Settings(**settings)))
+    stage = PrepareStage(AnalyserRegistry(Settings(sentence_encoder="minilm", **settings)))
     article = {"text": text, "title": None, "language": None}
     return stage.text(article, analyses=list(analyses), options={a: {} for a in analyses})
 
 
 def entities_of(doc: Document) -> dict:
-    analyser = EntityAnalyser()
+    registry = AnalyserRegistry(Settings(sentence_encoder="minilm"))
+    analyser = EntityAnalyser(embedder=LazyEmbedder(registry, "minilm"))  # loads nothing
     inputs = analyser.preprocess(doc, {"top_k": 200})
     assert not inputs.texts  # MiniLM does not read the language: nothing to embed
     return analyser.postprocess(doc, (inputs, np.zeros((0, 1), np.float32)), {"top_k": 200})
