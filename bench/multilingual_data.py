@@ -49,7 +49,7 @@ source, so a choice made on a language's dev split is not held out by source for
 language; say so beside any figure that follows such a choice.
 
 ``materialise`` writes the chosen articles as JSONL (id, language, source, section, label,
-title, text, url, licence) under ``var/bench-cache/multilingual/``, outside the repository.
+title, text, url, licence, split) under ``var/bench-cache/multilingual/``, outside the repository.
 """
 
 from __future__ import annotations
@@ -171,12 +171,13 @@ def materialise(test_file: Path, out: Path = OUT) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for name in SOURCES:
-        items = [*dev_items(name), *listed(name, test_file)]
+        splits = {"dev": dev_items(name), "test": listed(name, test_file)}
         path = out / f"{SOURCES[name].language}-{name}.jsonl"
         with path.open("w", encoding="utf-8") as handle:
-            for item in items:
-                row = {k: v for k, v in asdict(item).items() if k != "pool"}
-                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+            for split, items in splits.items():
+                for item in items:
+                    row = {k: v for k, v in asdict(item).items() if k != "pool"} | {"split": split}
+                    handle.write(json.dumps(row, ensure_ascii=False) + "\n")
         written.append(path)
     return written
 

@@ -17,9 +17,13 @@ prints n/a. Rows:
   ours      the deployed analyser, default options, the six English labels
   baseline  bare label names embedded, plain mean of the article's sentence vectors
   gap       ours in this language minus ours on English, same encoder
+  en-mix    English re-weighted to the language's own label counts (its labels and their mix
+            differ from English's), and the gap to that
 
-The verdict: PASS when, with use-m3, every non-English language is at most 0.08 below
-English (issue 19, acceptance 2).
+The verdicts: PASS when, with use-m3, every non-English language is at most 0.08 below
+English (issue 19, acceptance 2), once against English overall and once against English on
+the language's label mix. The second comparison was added after the first run had printed
+the per-label figures; neither changes what is measured.
 
     OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python bench/quality_multilingual.py [--encoders minilm,use-m3]
 
@@ -85,6 +89,7 @@ def run(family: str, corpora: dict[str, list]) -> dict[str, dict]:
         row = {"n": len(truth), "refused": refused, "seconds": seconds}
         if truth:
             row |= {"ours": _accuracy(ours, truth), "baseline": _accuracy(base, truth)}
+            row["counts"] = dict(Counter(truth))
             row["per_label"] = {
                 label: _accuracy([o for o, t in zip(ours, truth) if t == label], [label] * n)
                 for label, n in sorted(Counter(truth).items())
@@ -116,32 +121,54 @@ def classify(classifier, item, labels: list[str]) -> tuple[str, np.ndarray] | No
 
 
 def summary(table: dict[str, dict[str, dict]], corpora: dict[str, list]) -> None:
-    """Print one table of top-1 per language and encoder, the gap to English, and the verdict."""
+    """Print one table of top-1 per language and encoder, the gaps to English, and the verdicts.
+
+    A language's labels and their mix differ from English's (French has no entertainment,
+    Japanese only sport, entertainment and technology), so beside English overall the table
+    gives English on the language's mix: English's accuracy on each label, weighted by how
+    many articles of that label the language has (``en-mix``).
+    """
     sources = list(corpora)
     english = next(n for n in sources if multilingual_data.SOURCES[n].language == "en")
-    print("\nlanguage  source         n    " + "  ".join(f"{f:>24}" for f in table))
-    print(" " * 31 + "  ".join(f"{'ours / baseline / gap':>24}" for _ in table))
+    head = "ours / base / gap / en-mix / gap"
+    print("\nlanguage  source           n  " + "  ".join(f"{f:>40}" for f in table))
+    print(" " * 32 + "  ".join(f"{head:>40}" for _ in table))
     for name in sources:
         cells = []
         for rows in table.values():
             row, en = rows[name], rows[english]
-            if "ours" not in row:
-                cells.append(f"{'n/a':>24}")
+            if "ours" not in row or "ours" not in en:
+                cells.append(f"{'n/a':>40}")
                 continue
-            gap = f"{row['ours'] - en['ours']:+.3f}" if "ours" in en else "  n/a"
-            cells.append(f"{row['ours']:.3f} / {row['baseline']:.3f} / {gap}".rjust(24))
+            mix = _on_mix(en, row["counts"])
+            cells.append(
+                f"{row['ours']:.3f} / {row['baseline']:.3f} / {row['ours'] - en['ours']:+.3f}"
+                f" / {mix:.3f} / {row['ours'] - mix:+.3f}".rjust(40)
+            )
         language = multilingual_data.SOURCES[name].language
-        print(f"{language:9} {name:14} {len(corpora[name]):4} " + "  ".join(cells))
-    if "use-m3" in table:
-        rows = table["use-m3"]
-        en = rows[english]["ours"]
-        low = {
-            n: rows[n]["ours"] for n in sources if n != english and en - rows[n]["ours"] > MARGIN
-        }
-        verdict = "PASS" if not low else "FAIL"
-        detail = ", ".join(f"{n} {v:.3f}" for n, v in low.items()) or "none"
-        print(f"\n{verdict}: every non-English language within {MARGIN} of English "
-              f"({en:.3f}) with use-m3; below the margin: {detail}")  # fmt: skip
+        print(f"{language:9} {name:14} {len(corpora[name]):4}  " + "  ".join(cells))
+    if "use-m3" not in table:
+        return
+    rows = table["use-m3"]
+    others = [n for n in sources if n != english]
+    for what, english_figure in (
+        ("English overall", lambda n: rows[english]["ours"]),
+        (
+            "English on the language's label mix",
+            lambda n: _on_mix(rows[english], rows[n]["counts"]),
+        ),
+    ):
+        low = {n: rows[n]["ours"] - english_figure(n) for n in others}
+        low = {n: gap for n, gap in low.items() if gap < -MARGIN}
+        detail = ", ".join(f"{n} {gap:+.3f}" for n, gap in low.items()) or "none"
+        print(f"{'PASS' if not low else 'FAIL'}: use-m3, every non-English language within "
+              f"{MARGIN} of {what}; below the margin: {detail}")  # fmt: skip
+
+
+def _on_mix(english: dict, counts: dict[str, int]) -> float:
+    """English top-1 re-weighted to another language's label counts."""
+    total = sum(counts.values())
+    return sum(english["per_label"][label] * n for label, n in counts.items()) / total
 
 
 def _print_row(name: str, row: dict) -> None:
