@@ -126,4 +126,9 @@ def test_another_language_fails_entities_alone_and_the_hint_is_checked(
     assert refused.status_code == 422 and refused.get_json()["code"] == "unsupported_language"
     assert refused.get_json()["supported"] == ["en", "fr", "ru"]
     russian = {"article": {"text": ARTICLES["ru"], "language": "ru"}, "analyses": ["entities"]}
-    assert _post(client, russian).status_code == 202
+    accepted = _post(client, russian)
+    assert accepted.status_code == 202
+    assert _finished(client, accepted.get_json()["id"])["status"] == "succeeded"
+    listed = client.get("/v1/models").get_json()["analyses"]
+    assert listed["entities"]["languages"] == ["en", "fr", "ru"]
+    assert listed["keyphrases"]["languages"] == listed["quotes"]["languages"] == ["en"]
