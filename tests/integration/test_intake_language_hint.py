@@ -6,7 +6,7 @@ from __future__ import annotations
 from copydesk.core.names import queue_key
 
 PROBLEM = "application/problem+json"
-TEXT = "Le gouvernement a présenté mercredi un nouveau budget."
+TEXT = "Η κυβέρνηση παρουσίασε την Τετάρτη νέο προϋπολογισμό."  # Greek: no encoder reads it
 
 
 def _problem(response, status: int, code: str) -> dict:  # noqa: ANN001
@@ -28,13 +28,14 @@ def test_an_unknown_language_is_422_naming_the_field(client, redis_client) -> No
 
 
 def test_a_language_no_analysis_reads_is_422_unsupported_language(client, redis_client) -> None:  # noqa: ANN001
-    response = client.post("/v1/jobs", json={"article": {"text": TEXT, "language": "fr"}})
+    response = client.post("/v1/jobs", json={"article": {"text": TEXT, "language": "el"}})
     problem = _problem(response, 422, "unsupported_language")
-    assert problem["language"] == "fr" and problem["supported"] == ["en"]
+    assert problem["language"] == "el" and "en" in problem["supported"]
+    assert "fr" in problem["supported"] and "el" not in problem["supported"]
     batch = {
         "jobs": [
             {"article": {"text": "Shares rose."}},
-            {"article": {"text": TEXT, "language": "fr"}},
+            {"article": {"text": TEXT, "language": "el"}},
         ]
     }
     _problem(client.post("/v1/batches", json=batch), 422, "unsupported_language")
@@ -47,9 +48,9 @@ def test_a_language_no_analysis_reads_is_422_unsupported_language(client, redis_
 
 def test_a_hugging_face_model_takes_the_language_and_models_says_so(settings, make_client) -> None:  # noqa: ANN001
     client = make_client(settings.model_copy(update={"topics_model": "some/nli-model"}))
-    response = client.post("/v1/jobs", json={"article": {"text": TEXT, "language": "fr"}})
+    response = client.post("/v1/jobs", json={"article": {"text": TEXT, "language": "el"}})
     assert response.status_code == 202
     listed = client.get("/v1/models").get_json()["analyses"]
-    assert listed["summary"]["languages"] == ["en"] and listed["topics"]["languages"] is None
-    only_summary = {"article": {"text": TEXT, "language": "fr"}, "analyses": ["summary"]}
+    assert "el" not in listed["summary"]["languages"] and listed["topics"]["languages"] is None
+    only_summary = {"article": {"text": TEXT, "language": "el"}, "analyses": ["summary"]}
     _problem(client.post("/v1/jobs", json=only_summary), 422, "unsupported_language")

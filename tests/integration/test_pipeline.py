@@ -128,12 +128,12 @@ def test_a_label_example_without_text_fails_topics_alone(client, start_worker) -
 
 def test_unsupported_language_fails_each_analysis_with_a_problem(client, start_worker) -> None:
     start_worker()
-    text = (
-        "Die Bundesregierung hat am Mittwoch ein neues Gesetz zur Förderung erneuerbarer "
-        "Energien beschlossen. Der Bundestag soll noch vor der Sommerpause darüber abstimmen."
+    text = (  # Greek: no encoder of the default mix reads it
+        "Η κυβέρνηση ανακοίνωσε την Τετάρτη νέο νόμο για την προώθηση των ανανεώσιμων πηγών "
+        "ενέργειας. Η Βουλή αναμένεται να τον ψηφίσει πριν από το καλοκαίρι."
     )
     job = _finished(client, _submit(client, {"article": {"text": text}})["id"])
-    assert job["status"] == "failed"
+    assert job["status"] == "failed" and job["article"]["language"] == "el"
     for result in job["results"].values():
         assert result["status"] == "failed"
         assert (
@@ -194,6 +194,29 @@ def test_a_mix_of_encoders_embeds_each_article_with_the_one_for_its_language(
         models[language] = {job["results"][name]["model"] for name in ("sentiment", "topics")}
     assert all("all-MiniLM-L6-v2" in model for model in models["en"]), models
     assert all("multilingual-3" in model for model in models["de"]), models
+
+
+def test_with_mpnet_an_english_article_gets_every_analysis(
+    make_client, start_worker, settings, seed_article
+) -> None:  # noqa: ANN001
+    english = settings.model_copy(update={"sentence_encoder": "mpnet"})
+    client = make_client(english)
+    start_worker(english)
+    body = {"article": {"text": seed_article}, "analyses": ["summary", "sentiment", "topics"]}
+    job = _finished(client, _submit(client, body)["id"])
+    assert job["status"] == "succeeded", job["results"]
+    analysed = client.get(f"/v1/jobs/{job['id']}/text").get_data(as_text=True)
+    summary = job["results"]["summary"]
+    assert 1 <= len(summary["sentences"]) <= 3
+    for sentence in summary["sentences"]:
+        assert analysed[sentence["start"] : sentence["end"]] == sentence["text"]
+    assert job["results"]["sentiment"]["label"] == "negative"
+    labels = [entry["label"] for entry in job["results"]["topics"]["labels"]]
+    assert "conflict, war and peace" in labels[:3]
+    for name in ("summary", "sentiment", "topics"):
+        assert "all-mpnet-base-v2" in job["results"][name]["model"]
+    topics = client.get("/v1/models").get_json()["analyses"]["topics"]
+    assert topics["model"].startswith("all-mpnet-base-v2") and topics["languages"] == ["en"]
 
 
 def test_poison_task_is_failed_after_max_deliveries(store: RedisJobStore, settings) -> None:  # noqa: ANN001
@@ -265,7 +288,7 @@ def test_hf_sentiment_on_other_language_gives_partial_success(
     hf = settings.model_copy(update={"sentiment_model": str(tiny_models["sentiment"])})
     client = make_client(hf)
     start_worker(hf)
-    text = "Le gouvernement a présenté mercredi un nouveau budget. Les syndicats ont protesté."
+    text = "Η κυβέρνηση παρουσίασε την Τετάρτη νέο προϋπολογισμό. Τα συνδικάτα διαμαρτυρήθηκαν."
     job = _finished(client, _submit(client, {"article": {"text": text}})["id"])
     assert job["status"] == "partially_succeeded"
     assert job["results"]["sentiment"]["status"] == "succeeded"

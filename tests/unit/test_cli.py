@@ -28,6 +28,7 @@ def test_analyze_local_on_text_html_and_jsonl(tmp_path: Path, seed_article: str)
         {
             "text": "Le gouvernement a présenté un nouveau budget mercredi. Les syndicats ont protesté."
         },
+        {"text": "Η κυβέρνηση παρουσίασε νέο προϋπολογισμό την Τετάρτη. Τα συνδικάτα διαμαρτυρήθηκαν."},
     ]
     batch = tmp_path / "batch.jsonl"
     batch.write_text("".join(json.dumps(line) + "\n" for line in lines) + '{"text": "cut off\n')
@@ -42,13 +43,13 @@ def test_analyze_local_on_text_html_and_jsonl(tmp_path: Path, seed_article: str)
     jobs = [json.loads(line) for line in run.stdout.splitlines()]
     assert [job["id"] for job in jobs] == [
         "seed.txt", "page.html", "batch.jsonl:1", "batch.jsonl:2", "batch.jsonl:3", "batch.jsonl:4",
-        "batch.jsonl:5",
+        "batch.jsonl:5", "batch.jsonl:6",
     ]  # fmt: skip
     assert [job["source"] for job in jobs] == [
         str(tmp_path / "seed.txt"), str(tmp_path / "page.html"),
-        *(f"{batch}:{number}" for number in range(1, 6)),
+        *(f"{batch}:{number}" for number in range(1, 7)),
     ]  # fmt: skip
-    seed, page, first, second, invalid, french, cut = jobs
+    seed, page, first, second, invalid, french, greek, cut = jobs
     assert seed["status"] == "succeeded" and seed["article"]["language"] == "en"
     assert seed["results"]["sentiment"]["label"] == "negative"
     assert page["status"] == "succeeded" and page["article"]["title"] == "Budget"
@@ -59,11 +60,13 @@ def test_analyze_local_on_text_html_and_jsonl(tmp_path: Path, seed_article: str)
     refused = [line for line in run.stderr.splitlines() if "articles/min" not in line]
     assert len(refused) == 2 and "Traceback" not in run.stderr
     assert refused[0].startswith(f"{batch}:3: validation_failed: colour: Extra inputs")
-    assert refused[1].startswith(f"{batch}:5: malformed_json: ")
-    assert french["status"] == "failed"
-    assert {r["error"]["code"] for r in french["results"].values()} == {"unsupported_language"}
+    assert refused[1].startswith(f"{batch}:6: malformed_json: ")
+    assert french["status"] == "succeeded"  # the default mix reads French with USE-m3
+    assert "multilingual-3" in french["results"]["sentiment"]["model"]
+    assert greek["status"] == "failed"  # no configured encoder reads Greek
+    assert {r["error"]["code"] for r in greek["results"].values()} == {"unsupported_language"}
     figures = json.loads(stats.read_text())
-    assert figures["articles"] == 7 and figures["processes"] == 2 and figures["seconds"] > 0
+    assert figures["articles"] == 8 and figures["processes"] == 2 and figures["seconds"] > 0
     assert "articles/min" in run.stderr
 
 

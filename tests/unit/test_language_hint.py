@@ -44,8 +44,22 @@ def test_the_openapi_pattern_says_what_the_validator_checks() -> None:
             assert bool(pattern.match(f"{a}{b}-GB")) is valid, a + b
 
 
-def test_the_embedded_analyses_read_english_and_a_hugging_face_model_any_language() -> None:
-    embedded = Settings()
+def test_by_default_the_encoder_analyses_read_the_mix_of_minilm_and_use_m3() -> None:
+    default = Settings()
+    assert default.encoder_families == ("minilm", "use-m3")
+    for name in ("summary", "sentiment", "topics", "stories"):
+        assert languages(analyses.REGISTRY[name], default) == languages(
+            analyses.REGISTRY[name], Settings(sentence_encoder="use-m3")
+        )
+    check_language("de", ["summary"], default)
+    with pytest.raises(errors.UnsupportedLanguage):
+        check_language("sv", ["summary"], default)
+
+
+def test_with_minilm_alone_the_embedded_analyses_read_english_and_a_hugging_face_model_any_language() -> (
+    None
+):
+    embedded = Settings(sentence_encoder="minilm")
     assert {n: languages(a, embedded) for n, a in analyses.REGISTRY.items()} == {
         "summary": ("en",),
         "sentiment": ("en",),
@@ -55,7 +69,9 @@ def test_the_embedded_analyses_read_english_and_a_hugging_face_model_any_languag
         "quotes": ("en",),
         "stories": ("en",),  # rewrites and stories read the encoder's vectors
     }
-    hub = Settings(topics_model="MoritzLaurer/mDeBERTa-v3-base-mnli-xnli")
+    hub = Settings(
+        topics_model="MoritzLaurer/mDeBERTa-v3-base-mnli-xnli", sentence_encoder="minilm"
+    )
     assert languages(analyses.REGISTRY["topics"], hub) is None
 
 
@@ -75,7 +91,9 @@ def test_an_analysis_without_the_encoder_reads_any_language() -> None:
 
 
 def test_models_lists_the_languages_of_each_analysis() -> None:
-    described = describe(Settings(topics_model="some/nli-model"), workers=[])
+    described = describe(
+        Settings(topics_model="some/nli-model", sentence_encoder="minilm"), workers=[]
+    )
     assert described["summary"]["languages"] == ["en"]
     assert described["topics"]["languages"] is None
 
@@ -87,7 +105,7 @@ def test_a_language_the_analyses_read_passes(hint: str | None) -> None:
 
 def test_a_language_no_requested_analysis_reads_is_unsupported() -> None:
     with pytest.raises(errors.UnsupportedLanguage) as caught:
-        check_language("fr-ca", ["summary", "topics"], Settings())
+        check_language("fr-ca", ["summary", "topics"], Settings(sentence_encoder="minilm"))
     problem = caught.value.to_problem()
     assert problem["status"] == 422 and problem["code"] == "unsupported_language"
     assert problem["language"] == "fr" and problem["supported"] == ["en"]
@@ -95,7 +113,7 @@ def test_a_language_no_requested_analysis_reads_is_unsupported() -> None:
 
 
 def test_one_requested_analysis_that_reads_the_language_is_enough() -> None:
-    hub = Settings(topics_model="some/nli-model")
+    hub = Settings(topics_model="some/nli-model", sentence_encoder="minilm")
     check_language("fr", ["summary", "topics"], hub)  # topics reads it; summary fails alone
     with pytest.raises(errors.UnsupportedLanguage):
         check_language("fr", ["summary", "sentiment"], hub)

