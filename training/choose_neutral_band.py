@@ -18,7 +18,7 @@ separately swing with a bootstrap resample. No NYT editorial sentence (the held-
 ``bench/quality_sentiment.py``) is read here.
 
     HF_HUB_OFFLINE=1 .venv/bin/python training/choose_neutral_band.py [--write] [--cache-dir DIR]
-        [--encoder minilm|use-m3]  # each encoder's head gets its own band, on the same dev sets
+        [--encoder minilm|use-m3|mpnet]  # each encoder's head gets its own band, on the same dev sets
 
 Prints the criterion curve and the chosen band; ``--write`` stores the band, the curve and the
 dev scores (so ``tests/unit`` can re-run the choice) in the head file's metadata, leaving its

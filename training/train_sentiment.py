@@ -28,7 +28,7 @@ embeds ~31k texts, ~4 min on one core, cached under ~/.cache/copydesk; then ~4 m
     HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 .venv/bin/python training/train_sentiment.py
 
 Options: ``--cache-dir DIR`` (data and embedding cache), ``--out PATH`` (head file),
-``--encoder minilm|use-m3`` (the sentence encoder whose vectors the head reads; each has its
+``--encoder minilm|use-m3|mpnet`` (the sentence encoder whose vectors the head reads; each has its
 own head file, ``copydesk.analyse.sentiment.HEADS``, and the same data and choices). Seeds are
 fixed and torch runs on one thread, so reruns give the same weights; only ``date`` changes.
 """
