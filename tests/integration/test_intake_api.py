@@ -201,6 +201,24 @@ def test_unknown_job_is_404_problem(client) -> None:
             "options.topics.labels.1.colour",
         ),
         (
+            {
+                "article": {"text": "Some text."},
+                "options": {"topics": {"labels": [{"label": "a", "names": ["x"] * 21}]}},
+            },
+            422,
+            "validation_failed",
+            "options.topics.labels.0.names",
+        ),
+        (
+            {
+                "article": {"text": "Some text."},
+                "options": {"topics": {"labels": [{"label": "a", "names": [" "]}]}},
+            },
+            422,
+            "validation_failed",
+            "options.topics.labels.0.names.0",
+        ),
+        (
             {"article": {"text": "Some text."}, "options": {"topics": {"labels": ["sport", 3]}}},
             422,
             "validation_failed",

@@ -32,6 +32,7 @@ from copydesk.core.errors import AnalysisError
 LABEL_SET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 LABEL_SET_NAME_RULE = "1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
 MAX_LABEL_EXAMPLES = 20  # per label
+MAX_LABEL_NAMES = 20  # per label: its names in other languages
 MAX_EXAMPLES = 200  # per job: the prepare worker embeds each example's lead once per label set
 
 # A character other than white space (Unicode White_Space: what strip_whitespace removes),
@@ -74,7 +75,8 @@ class SentimentOptions(Strict):
 
 
 class LabelIn(Strict):
-    """A custom label with what the client can tell about it: a description, example articles.
+    """A custom label with what the client can tell about it: a description, example articles,
+    its names in other languages.
 
     A bare string is the same as ``{"label": ...}``, and such a label is stored (and echoed in
     the job's options) as the string again.
@@ -85,11 +87,21 @@ class LabelIn(Strict):
     examples: list[Example] | None = Field(
         default=None, min_length=1, max_length=MAX_LABEL_EXAMPLES
     )
+    names: list[Label] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_LABEL_NAMES,
+        description="What the label is called in other languages (\"Wirtschaft\", "
+        "\"économie\"): the embedded classifier blends them into the label for articles not in "
+        "English, in place of the section names it knows for a label such as \"business\". "
+        "English articles read the label itself; a Hugging Face model reads the label alone.",
+    )
 
     @model_serializer(mode="wrap")
     def _bare_name(self, handler: SerializerFunctionWrapHandler) -> Any:
         data = handler(self)
-        return self.label if not self.description and not self.examples else data
+        told = self.description or self.examples or self.names
+        return data if told else self.label
 
 
 def _label_object(value: Any) -> Any:
@@ -97,7 +109,8 @@ def _label_object(value: Any) -> Any:
         return {"label": value}
     if not isinstance(value, dict):
         raise PydanticCustomError(
-            "label_type", "a label is a string, or an object with label, description, examples"
+            "label_type",
+            "a label is a string, or an object with label, description, examples, names",
         )
     return value
 

@@ -103,3 +103,31 @@ def test_the_label_row_for_another_language_moves_towards_its_section_names(clas
 def test_a_german_business_story_is_business_with_english_labels(classifier):
     result = classifier(make_doc(GERMAN, language="de"), {"labels": ["business", "sport"]})
     assert result["labels"][0]["label"] == "business"
+
+
+def test_a_client_may_name_a_label_in_other_languages_and_english_articles_ignore_them(
+    classifier,
+):
+    desk = {"label": "desk 7", "names": ["Wirtschaft", "économie"]}
+    options = {"labels": [desk, "sport"]}
+    german = classifier.preprocess(make_doc(GERMAN, language="de"), options)
+    english = classifier.preprocess(make_doc(ENGLISH, language="en"), options)
+    assert german.specs[0].names == ("Wirtschaft", "économie")  # not a section's: its own
+    assert english.specs[0].names == ()
+    assert english.key == label_key([LabelSpec("desk 7"), LabelSpec("sport")])
+    named = classifier.label_matrix(german.specs)[0]
+    plain = classifier.label_matrix([LabelSpec("desk 7")])[0]
+    wirtschaft = classifier.embedder.encode(["Wirtschaft"])[0]
+    assert named @ wirtschaft > plain @ wirtschaft + 0.1
+    result = classifier(make_doc(GERMAN, language="de"), options)
+    assert result["labels"][0]["label"] == "desk 7"
+
+
+@pytest.mark.parametrize("names", ["Wirtschaft", [""], [3]])
+def test_names_that_are_not_a_list_of_text_fail_topics(classifier, names):
+    from copydesk.core.errors import AnalysisError
+
+    with pytest.raises(AnalysisError, match="names"):
+        classifier.preprocess(
+            make_doc(GERMAN, language="de"), {"labels": [{"label": "x", "names": names}]}
+        )

@@ -190,9 +190,10 @@ def all_texts(label: str) -> tuple[str, ...]:
 
 def with_names(specs: Sequence[Any], language: str | None) -> tuple[Any, ...]:
     """Give each label spec that names a section its texts in other languages, for an article
-    in ``language``; English (or no language) keeps the specs as they are."""
-    if language in (None, "en"):
-        return tuple(specs)
+    in ``language``, unless the client named the label in other languages itself (``names``);
+    an English article (or one of no language) reads every label without such names."""
+    if (language or "en").split("-")[0].lower() == "en":
+        return tuple(replace(spec, names=()) if spec.names else spec for spec in specs)
     return tuple(
         replace(spec, names=all_texts(spec.name)) if not spec.names else spec for spec in specs
     )

@@ -368,10 +368,12 @@ def read_labels(options: Mapping[str, Any]) -> tuple[tuple[LabelSpec, ...], str]
 
 def _spec(raw: object) -> LabelSpec:
     """Read one label as the intake validated it: a name, or {label, description, examples}."""
+    names: Any = ()
     if isinstance(raw, Mapping):
         name, description, examples = (
             raw.get("label"), raw.get("description") or "", raw.get("examples") or ()
         )  # fmt: skip
+        names = raw.get("names") or ()
     else:
         name, description, examples = raw, "", ()
     if not isinstance(name, str) or not name.strip():
@@ -380,7 +382,14 @@ def _spec(raw: object) -> LabelSpec:
         raise AnalysisError("a label's description must be a string, its examples a list")
     if not all(isinstance(text, str) and text.strip() for text in examples):
         raise AnalysisError("every label example must be a non-empty string")
-    return LabelSpec(name.strip(), description.strip(), tuple(t.strip() for t in examples))
+    if isinstance(names, str | bytes) or not all(isinstance(n, str) and n.strip() for n in names):
+        raise AnalysisError("a label's names must be a list of non-empty strings")
+    return LabelSpec(
+        name.strip(),
+        description.strip(),
+        tuple(t.strip() for t in examples),
+        tuple(n.strip() for n in names),
+    )
 
 
 def _top_k(options: Mapping[str, Any], count: int) -> int:
