@@ -46,11 +46,14 @@ SUITES: dict[str, list[tuple[str, ...]]] = {
         ("quality_duplicates.py", "--split", "both"),
         ("quality_stories.py", "--split", "both"),
         ("encoders.py",),  # every encoder's speed, memory and quality in one run
+        ("quality_multilingual.py",),  # reads repository snapshots (docs/multilingual-data.md)
     ],
     "speed": [
         ("encoder.py",),
         ("throughput.py",),
+        ("throughput_encoders.py",),
         ("parse_cost.py",),
+        ("parse_languages.py",),
         ("adversarial.py",),
         ("soak.py",),
         ("scale.py",),
