@@ -22,7 +22,8 @@ prints n/a. Rows:
 
 The verdicts: PASS when, with use-m3, every non-English language is at most 0.08 below
 English (issue 19, acceptance 2), once against English overall and once against English on
-the language's label mix. The second comparison was added after the first run had printed
+the language's label mix; and the same for the default mix, whose English articles MiniLM
+reads (the minilm column's English) while USE-m3 reads the others. The second comparison was added after the first run had printed
 the per-label figures; neither changes what is measured.
 
 One change to the classifier was chosen for these languages, on the dev split only
@@ -156,20 +157,23 @@ def summary(table: dict[str, dict[str, dict]], corpora: dict[str, list]) -> None
         print(f"{language:9} {name:14} {len(corpora[name]):4}  " + "  ".join(cells))
     if "use-m3" not in table:
         return
-    rows = table["use-m3"]
+    setups = {"use-m3": table["use-m3"]}
+    if "minilm" in table:  # the default mix: English read by MiniLM, the rest by USE-m3
+        setups["minilm+use-m3 (default)"] = {**table["use-m3"], english: table["minilm"][english]}
     others = [n for n in sources if n != english]
-    for what, english_figure in (
-        ("English overall", lambda n: rows[english]["ours"]),
-        (
-            "English on the language's label mix",
-            lambda n: _on_mix(rows[english], rows[n]["counts"]),
-        ),
-    ):
-        low = {n: rows[n]["ours"] - english_figure(n) for n in others}
-        low = {n: gap for n, gap in low.items() if gap < -MARGIN}
-        detail = ", ".join(f"{n} {gap:+.3f}" for n, gap in low.items()) or "none"
-        print(f"{'PASS' if not low else 'FAIL'}: use-m3, every non-English language within "
-              f"{MARGIN} of {what}; below the margin: {detail}")  # fmt: skip
+    for setup, rows in setups.items():
+        for what, english_figure in (
+            ("English overall", lambda n, rows=rows: rows[english]["ours"]),
+            (
+                "English on the language's label mix",
+                lambda n, rows=rows: _on_mix(rows[english], rows[n]["counts"]),
+            ),
+        ):
+            low = {n: rows[n]["ours"] - english_figure(n) for n in others}
+            low = {n: gap for n, gap in low.items() if gap < -MARGIN}
+            detail = ", ".join(f"{n} {gap:+.3f}" for n, gap in low.items()) or "none"
+            print(f"{'PASS' if not low else 'FAIL'}: {setup}, every non-English language within "
+                  f"{MARGIN} of {what}; below the margin: {detail}")  # fmt: skip
 
 
 def _on_mix(english: dict, counts: dict[str, int]) -> float:
