@@ -110,3 +110,20 @@ def test_a_frame_whose_class_names_furniture_keeps_the_headline_and_article() ->
     fallback = strip_tags(page)
     assert "梁振英强调承诺" in fallback and "国际" not in fallback
     assert prepare(html=page, limits=Limits(html_timeout_seconds=None)).language == "zh"
+
+
+def test_line_breaks_inside_a_paragraph_of_the_source_are_spaces_as_in_a_browser() -> None:
+    wrapped = (
+        "Seit\ndie schwedische Klimaaktivistin mit Zügen und Segelbooten die Welt bereist,\n"
+        "träumen viele Menschen wieder davon, Europa ohne Flugzeug zu erkunden. "
+    ) * 3
+    page = (  # a <br> in the paragraph made trafilatura keep the source's line breaks
+        "<html><head><title>Zugverkehr</title></head><body><article>"
+        f"<p>{wrapped}<br></p><p>Der zweite Absatz\nfolgt hier mit mehr Text über die Bahn "
+        "und ihre Pläne für schnellere Verbindungen zwischen den Hauptstädten Europas.</p>"
+        "<pre>keep\nthis</pre></article></body></html>"
+    )
+    text, _ = extract_html(page)
+    first, second = text.split("\n\n")[:2]
+    assert first.startswith("Seit die schwedische Klimaaktivistin") and "\n" not in first
+    assert second.startswith("Der zweite Absatz folgt hier")

@@ -39,6 +39,9 @@ _ROLES = frozenset(
     "toolbar tablist".split()
 )
 _WORD = re.compile(r"\w+")
+_SOURCE_BREAK = re.compile(r"[ \t\r\f]*\n[ \t\r\n\f]*")  # a line break of the page's source
+# where line breaks mean something: preformatted text, and code (JSON-LD, scripts)
+_PREFORMATTED = frozenset({"pre", "textarea", "listing", "plaintext", "xmp", "script", "style"})
 _TAG_START = re.compile(r"<([A-Za-z][A-Za-z0-9-]*)")
 # elements whose content every parser here reads as text, not markup: a "<" inside them starts
 # no tag. libxml2 also reads <textarea> and <title> so, but Python's HTMLParser (the fallback
@@ -155,12 +158,25 @@ def _parse(html: str) -> HtmlElement | None:
     from trafilatura import load_html
 
     tree = load_html(html)
-    if tree is not None:
-        return tree
-    try:
-        return lxml.html.document_fromstring(html)
-    except (ParserError, ValueError):
-        return None
+    if tree is None:
+        try:
+            tree = lxml.html.document_fromstring(html)
+        except (ParserError, ValueError):
+            return None
+    _unwrap_source_lines(tree)
+    return tree
+
+
+def _unwrap_source_lines(tree: HtmlElement) -> None:
+    """Read a line break of the page's source as a space, as a browser renders it, outside
+    preformatted text. Trafilatura keeps them in a paragraph that holds a <br>, and its
+    output's line breaks are paragraph breaks, so a hard-wrapped paragraph came out cut."""
+    kept = {node for block in tree.iter(*_PREFORMATTED) for node in block.iter()}
+    for element in tree.iter():
+        if element not in kept and element.text and "\n" in element.text:
+            element.text = _SOURCE_BREAK.sub(" ", element.text)
+        if element.getparent() not in kept and element.tail and "\n" in element.tail:
+            element.tail = _SOURCE_BREAK.sub(" ", element.tail)
 
 
 def _content_text(tree: HtmlElement) -> tuple[str, str]:
