@@ -157,3 +157,25 @@ def test_minilm_still_refuses_german(seed_article) -> None:
     doc = make_doc(GERMAN, language="de")
     with pytest.raises(UnsupportedLanguage, match="English only"):
         ExtractiveSummariser(embedder=get_embedder(family="minilm"))(doc, {})
+
+
+def test_text_vader_cannot_read_is_scored_by_the_head_alone(use_m3) -> None:
+    from copydesk.analyse.sentiment import EmbeddingSentimentAnalyser
+    from copydesk.core.document import Document, Span
+
+    analyser = EmbeddingSentimentAnalyser(embedder=use_m3)
+    german = "Die Regierung ist gescheitert, und die Lage ist katastrophal und furchtbar."
+    doc = Document(text=german, sentences=(Span(0, len(german)),), language="de")
+    result = analyser(doc)
+    head = analyser.head
+    raw = head.raw(use_m3.encode([german]))
+    assert result["sentences"][0]["score"] == pytest.approx(float(np.clip(raw, -1, 1)[0]), abs=1e-4)
+    assert "VADER" not in result["model"] and "VADER" in head.model_name
+    from copydesk.analyse.sentiment import vader_compound
+
+    english = Document(text=german, sentences=doc.sentences, language="en")  # as if English
+    compound = vader_compound([german])  # German "die" (the) is English "die" to VADER
+    assert compound[0] < 0
+    blended = head.combine(raw, compound)
+    assert analyser(english)["sentences"][0]["score"] == pytest.approx(float(blended[0]), abs=1e-4)
+    assert abs(result["sentences"][0]["score"] - float(blended[0])) > 0.05

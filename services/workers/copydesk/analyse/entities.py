@@ -177,7 +177,9 @@ class EntityAnalyser(EmbeddingAnalyser):
         inputs, embeddings = outputs
         opts = checked(EntitiesOptions, options)
         scores = (
-            self.sentiment.sentence_scores(inputs.texts, embeddings=embeddings)
+            self.sentiment.sentence_scores(
+                inputs.texts, embeddings=embeddings, language=doc.language
+            )
             if inputs.texts
             else np.zeros(0)
         )

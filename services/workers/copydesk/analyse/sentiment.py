@@ -53,8 +53,12 @@ class SentimentHead:
 
     @property
     def model_name(self) -> str:
+        return self.name_for(lexicon=True)
+
+    def name_for(self, *, lexicon: bool) -> str:
+        """The model's name; ``lexicon=False``: as it scores text VADER cannot read."""
         meta = self.meta
-        blend = meta.get("blend")
+        blend = meta.get("blend") if lexicon else None
         parts = meta["embedder"] + (f" + VADER {blend['vader_version']}" if blend else "")
         return f"{meta['name']}/{meta['version']} ({parts})"
 
@@ -77,9 +81,17 @@ class SentimentHead:
     def blend(self) -> Mapping[str, float] | None:
         return self.meta.get("blend")
 
-    def score(self, embeddings: np.ndarray, texts: Sequence[str]) -> np.ndarray:
-        """Map sentences (unit embeddings ``(n, dim)`` and their texts) to scores in [-1, 1]."""
-        compound = vader_compound(texts) if self.blend else None
+    def score(
+        self, embeddings: np.ndarray, texts: Sequence[str], *, lexicon: bool = True
+    ) -> np.ndarray:
+        """Map sentences (unit embeddings ``(n, dim)`` and their texts) to scores in [-1, 1].
+
+        ``lexicon=False`` for text VADER cannot read (its lexicon is English): VADER would
+        score it 0, and the blend, fitted where VADER carries half the signal, would then
+        shrink every score towards neutral; the head alone (itself fitted to the ratings)
+        scores it instead.
+        """
+        compound = vader_compound(texts) if self.blend and lexicon else None
         return self.combine(self.raw(embeddings), compound)
 
     def raw(self, embeddings: np.ndarray) -> np.ndarray:
@@ -95,7 +107,7 @@ class SentimentHead:
     def combine(self, raw: np.ndarray, compound: np.ndarray | None) -> np.ndarray:
         """Blend head output with VADER compound scores as the head file says, then clip."""
         blend = self.blend
-        if blend:
+        if blend and compound is not None:
             raw = blend["head"] * raw + blend["vader"] * np.asarray(compound) + blend["bias"]
         return np.clip(raw, -1.0, 1.0)
 
@@ -159,6 +171,12 @@ class Prepared:
 
     texts: list[str]
     spans: list[Span]
+    lexicon: bool = True  # English: VADER reads it (see SentimentHead.score)
+
+
+def reads_lexicon(language: str | None) -> bool:
+    """Whether VADER's English lexicon can read text in ``language`` (undetected: yes)."""
+    return (language or "en").split("-")[0].lower() == "en"
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,27 +240,41 @@ class EmbeddingSentimentAnalyser(EmbeddingAnalyser):
         spans = [s for s in doc.sentences if doc.text[s.start : s.end].strip()]
         if not spans:
             raise AnalysisError("document has no sentences to score")
-        return Prepared(texts=[doc.text[s.start : s.end] for s in spans], spans=spans)
+        texts = [doc.text[s.start : s.end] for s in spans]
+        return Prepared(texts=texts, spans=spans, lexicon=reads_lexicon(doc.language))
 
     def _forward(self, inputs: Prepared) -> Scored:
         return self._forward_batch([inputs])[0]
 
     def _forward_batch(self, batch: Sequence[Prepared]) -> list[Scored]:
         """Score all documents' sentences in one embedding call."""
-        scores = self._score([t for p in batch for t in p.texts])
-        blocks = split_rows(scores, [len(p.texts) for p in batch])
-        return [Scored(p, block) for p, block in zip(batch, blocks, strict=True)]
+        embeddings = self.embedder.encode([t for p in batch for t in p.texts])
+        blocks = split_rows(embeddings, [len(p.texts) for p in batch])
+        return [
+            Scored(p, self._score(p.texts, embeddings=block, lexicon=p.lexicon))
+            for p, block in zip(batch, blocks, strict=True)
+        ]
 
     def _from_vectors(self, inputs: Prepared, found: np.ndarray, vectors: Any) -> Scored:
-        return Scored(inputs, self._score(inputs.texts, embeddings=found))
+        return Scored(inputs, self._score(inputs.texts, embeddings=found, lexicon=inputs.lexicon))
 
     def sentence_scores(
-        self, texts: Sequence[str], *, embeddings: np.ndarray | None = None
+        self,
+        texts: Sequence[str],
+        *,
+        embeddings: np.ndarray | None = None,
+        language: str | None = None,
     ) -> np.ndarray:
         """Score sentences as this analysis does (entities score their sentences with it)."""
-        return self._score(texts, embeddings=embeddings)
+        return self._score(texts, embeddings=embeddings, lexicon=reads_lexicon(language))
 
-    def _score(self, texts: Sequence[str], *, embeddings: np.ndarray | None = None) -> np.ndarray:
+    def _score(
+        self,
+        texts: Sequence[str],
+        *,
+        embeddings: np.ndarray | None = None,
+        lexicon: bool = True,
+    ) -> np.ndarray:
         head = self.head
         if embeddings is None:
             embeddings = self.embedder.encode(list(texts))
@@ -250,7 +282,7 @@ class EmbeddingSentimentAnalyser(EmbeddingAnalyser):
             raise AnalysisUnavailable(
                 f"embedder gives {embeddings.shape[1]}-d vectors; head expects {head.dim}"
             )
-        return head.score(embeddings, texts)
+        return head.score(embeddings, texts, lexicon=lexicon)
 
     def postprocess(self, doc: Document, outputs: Scored, options: Mapping[str, Any]) -> Result:
         head, prepared = self.head, outputs.prepared
@@ -265,6 +297,6 @@ class EmbeddingSentimentAnalyser(EmbeddingAnalyser):
                     prepared.texts, prepared.spans, outputs.scores, strict=True
                 )
             ],
-            "model": head.model_name,
+            "model": head.name_for(lexicon=prepared.lexicon),
             "coverage": coverage(doc.text, prepared.spans),
         }
