@@ -210,7 +210,7 @@ def test_with_mpnet_an_english_article_gets_every_analysis(
     assert 1 <= len(summary["sentences"]) <= 3
     for sentence in summary["sentences"]:
         assert analysed[sentence["start"] : sentence["end"]] == sentence["text"]
-    assert job["results"]["sentiment"]["label"] == "negative"
+    assert -1 <= job["results"]["sentiment"]["score"] < 0
     labels = [entry["label"] for entry in job["results"]["topics"]["labels"]]
     assert "conflict, war and peace" in labels[:3]
     for name in ("summary", "sentiment", "topics"):

@@ -10,8 +10,10 @@ from documents import make_doc
 from copydesk.analyse.embedder import MPNET_MAX_TOKENS, Embedder, encoder_name, get_embedder
 from copydesk.analyse.model_files import ensure_mpnet, model_file, mpnet_parts
 from copydesk.analyse.registry import AnalyserRegistry
-from copydesk.analyse.sentiment import HEADS, EmbeddingSentimentAnalyser
+from copydesk.analyse import iptc
+from copydesk.analyse.sentiment import HEADS, EmbeddingSentimentAnalyser, SentimentHead
 from copydesk.analyse.summary import ExtractiveSummariser
+from copydesk.analyse.topics import CUSTOM, TEMPERATURES, EmbeddingTopicClassifier
 from copydesk.core.errors import AnalysisUnavailable, UnsupportedLanguage
 from copydesk.core.models_view import ENCODER_LANGUAGES, encoder_model
 from copydesk.core.settings import Settings
@@ -113,3 +115,25 @@ def test_mpnet_refuses_german(mpnet) -> None:
     doc = make_doc("Die Zentralbank hat die Zinsen erneut erhöht.", language="de")
     with pytest.raises(UnsupportedLanguage):
         ExtractiveSummariser(embedder=mpnet)(doc, {})
+
+
+def test_mpnet_ships_its_own_head_band_and_temperatures(mpnet) -> None:
+    head = SentimentHead.load(HEADS["mpnet"])
+    assert head.family == "mpnet" and head.dim == 768
+    assert head.meta["embedder"] == mpnet.name
+    assert head.meta["thresholds"]["chosen_by"] == "training/choose_neutral_band.py"
+    assert set(TEMPERATURES["mpnet"]) == {CUSTOM, iptc.TAXONOMY}
+
+
+def test_an_english_article_gets_a_summary_sentiment_and_topics(mpnet, seed_article) -> None:
+    doc = make_doc(seed_article, title="IS Chechen commander vows to revenge Russia")
+    summary = ExtractiveSummariser(embedder=mpnet)(doc, {"max_sentences": 2})
+    assert len(summary["sentences"]) == 2
+    for sentence in summary["sentences"]:
+        assert seed_article[sentence["start"] : sentence["end"]] == sentence["text"]
+    sentiment = EmbeddingSentimentAnalyser(embedder=mpnet)(doc, {})
+    assert sentiment["score"] < 0 and "all-mpnet-base-v2" in sentiment["model"]
+    topics = EmbeddingTopicClassifier(embedder=mpnet)(doc, {})
+    assert "conflict, war and peace" in [t["label"] for t in topics["labels"]]
+    custom = EmbeddingTopicClassifier(embedder=mpnet)(doc, {"labels": ["sport", "war", "economy"]})
+    assert custom["labels"][0]["label"] == "war"

@@ -136,7 +136,7 @@ def test_violent_news_paragraph_is_negative(analyser):
     assert result["score"] < -0.1
 
 
-@pytest.mark.parametrize(("family", "dim"), [("minilm", 384), ("use-m3", 512)])
+@pytest.mark.parametrize(("family", "dim"), [("minilm", 384), ("use-m3", 512), ("mpnet", 768)])
 def test_head_file_metadata_excludes_the_evaluation_corpus(family, dim):
     head = SentimentHead.load(HEADS[family])
     meta = head.meta
@@ -162,7 +162,7 @@ def _training_script(monkeypatch, name: str):
     return module
 
 
-@pytest.mark.parametrize("family", ["minilm", "use-m3"])
+@pytest.mark.parametrize("family", ["minilm", "use-m3", "mpnet"])
 def test_shipped_band_is_the_one_the_choice_script_picks_on_its_dev_data(monkeypatch, family):
     band = _training_script(monkeypatch, "choose_neutral_band")
     meta = SentimentHead.load(HEADS[family]).meta

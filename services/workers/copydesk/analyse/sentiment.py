@@ -32,7 +32,11 @@ from copydesk.core.document import Document, Span
 from copydesk.core.errors import AnalysisError, AnalysisUnavailable
 
 DEFAULT_HEAD = Path(__file__).parent / "data" / "sentiment_head_v1.npz"
-HEADS = {"minilm": DEFAULT_HEAD, "use-m3": DEFAULT_HEAD.with_name("sentiment_head_use-m3_v1.npz")}
+HEADS = {
+    "minilm": DEFAULT_HEAD,
+    "use-m3": DEFAULT_HEAD.with_name("sentiment_head_use-m3_v1.npz"),
+    "mpnet": DEFAULT_HEAD.with_name("sentiment_head_mpnet_v1.npz"),
+}
 """The head fitted on each encoder's vectors (``training/train_sentiment.py --encoder``)."""
 
 
