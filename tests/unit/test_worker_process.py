@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from copydesk.core.settings import Settings
-from copydesk.workers.process import models_for
+from copydesk.workers.process import models_for, uses_torch
 
 
 @pytest.mark.parametrize(
@@ -30,6 +30,24 @@ from copydesk.workers.process import models_for
 def test_models_follow_the_queues(queues, update, expected) -> None:
     settings = Settings(**update)
     assert set(models_for(settings, queues)) == expected
+
+
+@pytest.mark.parametrize(
+    ("encoder", "backend", "torch"),
+    [
+        ("minilm", "torch-fp32", True),
+        ("mpnet", "torch-fp32", True),
+        ("minilm+use-m3", "torch-fp32", True),
+        ("minilm", "onnx-int8", False),
+        ("mpnet", "onnx-int8", False),
+        ("use-m3", "onnx-int8", False),
+    ],
+)
+def test_a_prepare_process_sets_up_torch_when_its_encoder_runs_on_it(
+    encoder, backend, torch
+) -> None:
+    settings = Settings(sentence_encoder=encoder, encoder=backend)
+    assert uses_torch(settings, models_for(settings, {"prepare"})) is torch
 
 
 def _run(code: str) -> dict:

@@ -90,7 +90,7 @@ class AnalyserRegistry:
         settings = self.settings
         family = family or settings.encoder_families[0]
         with MODEL_LOAD_LOCK:
-            if family == "minilm" and settings.encoder.startswith("torch"):
+            if family in ("minilm", "mpnet") and settings.encoder.startswith("torch"):
                 import_transformers()
             return get_embedder(settings.embedding_model, encoder=settings.encoder, family=family)
 

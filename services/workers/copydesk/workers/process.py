@@ -13,7 +13,7 @@ import hashlib
 import json
 import logging
 import resource
-from collections.abc import Set
+from collections.abc import Mapping, Set
 from typing import Any
 
 from copydesk.prepare import language
@@ -68,15 +68,19 @@ def models_for(settings: Settings, queues: Set[str]) -> dict[str, str]:
     return needed
 
 
+def uses_torch(settings: Settings, needed: Mapping[str, str]) -> bool:
+    """Whether the models ``models_for`` named run on torch: a Hugging Face model, or MiniLM
+    or mpnet with COPYDESK_ENCODER=torch-fp32 (USE-m3 is an ONNX graph only)."""
+    if any(what != "embedder" for what in needed):
+        return True
+    transformers = {"minilm", "mpnet"} & set(settings.encoder_families)
+    return "embedder" in needed and bool(transformers) and settings.encoder.startswith("torch")
+
+
 def load_models(settings: Settings, *, queues: Set[str]) -> dict[str, str]:
     """Load what ``models_for`` names, once, and log it; returns what was loaded."""
     needed = models_for(settings, queues)
-    uses_torch = any(what != "embedder" for what in needed) or (
-        "embedder" in needed
-        and "minilm" in settings.encoder_families
-        and settings.encoder.startswith("torch")
-    )
-    if uses_torch:  # the ONNX encoder runs without torch: importing it costs ~200 MB
+    if uses_torch(settings, needed):  # the ONNX encoders run without it: it costs ~200 MB
         import torch
 
         torch.set_num_threads(settings.torch_threads)
