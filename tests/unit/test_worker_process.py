@@ -116,6 +116,26 @@ def test_the_intake_needs_neither_celery_nor_text_or_model_libraries() -> None:
     assert loaded == []
 
 
+def test_a_prepare_process_of_the_default_mix_loads_use_m3_on_its_first_other_language() -> None:
+    loaded = _run(
+        "import json\n"
+        "from copydesk.core.settings import Settings\n"
+        "from copydesk.analyse import embedder\n"
+        "from copydesk.analyse.registry import registry_for\n"
+        "from copydesk.prepare.stage import PrepareStage\n"
+        "from copydesk.workers.process import load_models\n"
+        "settings = Settings()\n"
+        "load_models(settings, queues={'prepare', 'summary', 'sentiment', 'topics'})\n"
+        "started = sorted(family for family, _, _ in embedder._EMBEDDERS)\n"
+        "stage = PrepareStage(registry_for(settings))\n"
+        "text = 'Die Regierung hat am Mittwoch einen neuen Haushalt vorgelegt. Die Opposition "
+        "kritisierte die Pläne scharf.'\n"
+        "stage.embed([stage({'text': text}, analyses=['sentiment'], options={'sentiment': {}})])\n"
+        "print(json.dumps([started, sorted(family for family, _, _ in embedder._EMBEDDERS)]))"
+    )
+    assert loaded == [["minilm"], ["minilm", "use-m3"]]
+
+
 def test_a_prepare_process_with_the_onnx_encoder_imports_no_torch() -> None:
     loaded = _run(
         "import json, sys\n"

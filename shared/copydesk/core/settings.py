@@ -504,8 +504,9 @@ class Settings(BaseSettings):
         "multilingual v3, 16 languages, its int8 ONNX graph; COPYDESK_ENCODER is the backend of "
         "MiniLM and mpnet, COPYDESK_EMBEDDING_MODEL MiniLM's weights), or a "
         "mix joined by '+': each article goes to the first encoder that reads its language "
-        "(minilm+use-m3: English to MiniLM, USE-m3's 14 other languages to it; a worker "
-        "loads both). Each encoder has its own fitted sentiment head and topic temperatures "
+        "(minilm+use-m3: English to MiniLM, USE-m3's 14 other languages to it). A worker "
+        "loads the first encoder at start and another on its first article in that one's "
+        "languages (USE-m3: about 2 s, +80 MB). Each encoder has its own fitted sentiment head and topic temperatures "
         "(bench/encoders.py compares them).",
     )
     model_cache: str | None = Field(

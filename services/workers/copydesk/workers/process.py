@@ -100,8 +100,6 @@ def load_models(settings: Settings, *, queues: Set[str]) -> dict[str, str]:
             PrepareStage(registry)(
                 {"text": WARM_UP_ARTICLE}, analyses=embedded, options=dict.fromkeys(embedded, {})
             )
-            for family in settings.encoder_families[1:]:  # a mix: the others load now too
-                registry.embedder(family).encode(["Warm-up."])
             language.warm_up()  # the warm-up article is English by its function words alone
         for name in ANALYSES:
             if name in queues:
