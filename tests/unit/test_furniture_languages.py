@@ -130,6 +130,8 @@ def test_furniture_lines_of_each_language(line: str) -> None:
         "Le ministre a voulu partager cet article de loi avec les syndicats.",
         "相关新闻报道引发了公众对预算问题的广泛关注。",
         "Читайте также внимательно условия договора, советует юрист.",
+        "Melden Sie sich bei der Polizei, wenn Sie den Mann gesehen haben.",
+        "Zapisz się na szczepienie w najbliższej przychodni.",
     ],
 )
 def test_sentences_that_open_like_furniture_stay(line: str) -> None:

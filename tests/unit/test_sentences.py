@@ -83,6 +83,18 @@ def test_cjk_korean_and_arabic_sentences(monkeypatch, budget, language, text, ex
     assert sentences(text, language) == expected
 
 
+def test_a_full_width_point_between_digits_is_a_decimal_point_not_a_stop():
+    text = "日経平均株価は１．５％上昇した。円相場は１ドル＝１５０．２５円だった。"
+    assert sentences(text, "ja") == [
+        "日経平均株価は１．５％上昇した。",
+        "円相場は１ドル＝１５０．２５円だった。",
+    ]
+    assert sentences("上涨了１．５％．收盘价为３２００点．", "zh") == [
+        "上涨了１．５％．",
+        "收盘价为３２００点．",
+    ]
+
+
 def test_a_thai_quote_ends_its_clause_at_the_space_after_it():
     text = 'นายกรัฐมนตรีกล่าวว่า "เศรษฐกิจจะฟื้นตัว" นักลงทุนตอบรับในเชิงบวก'
     assert sentences(text, "th") == [

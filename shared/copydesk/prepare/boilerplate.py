@@ -120,7 +120,7 @@ _OTHER_FURNITURE = re.compile(
     rf"""(?ix) ^{_MARKS_BEFORE}(?:
         (?:{_phrases(furniture.LIST_HEADINGS)})\s*[】\]）)]?\s*[:：]\s*[^.!?。！？]{{1,150}}
       | (?:{_phrases(furniture.LINES)}){_MARKS_AFTER}
-      | (?:{_phrases(furniture.OPENINGS)})[^.!?。！？]{{0,100}}[.!。]?
+      | (?:{_phrases(furniture.OPENINGS)})[^.!?。！？]{{0,60}}
       | .{{0,160}}(?:{_phrases(furniture.RIGHTS_RESERVED)}).{{0,60}}
       | (?:{_phrases(furniture.CREDITS)})\s*[:：=/|]\s*.{{0,160}}
     )$"""

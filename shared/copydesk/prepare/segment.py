@@ -20,7 +20,9 @@ quote at the start of the next sentence, and it knows no half-width stops."""
 
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
 _CLOSERS = "”’」』）)】》〉〕\"'"
-_CJK_STOP = re.compile(rf"(?:[。！？｡．]|(?<=[{_CJK}])[.!?])[。！？｡．!?]*+[{_CLOSERS}]*+")
+_CJK_STOP = re.compile(  # a full-width point between digits is a decimal point: １．５％
+    rf"(?:[。！？｡]|(?<![0-9０-９])．(?![0-9０-９])|(?<=[{_CJK}])[.!?])[。！？｡．!?]*+[{_CLOSERS}]*+"
+)
 _FULL_WIDTH_STOP = re.compile(r"[。！？｡]")
 _JAPANESE_GOES_ON = ("と", "って", "っ", "など")
 """Particles that carry a sentence on after a quote: 「増税はしない。」と語った."""
