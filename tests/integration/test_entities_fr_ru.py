@@ -92,6 +92,8 @@ def test_with_a_multilingual_encoder_russian_entities_carry_sentiment(
     scores = {(s["start"], s["end"]): s["score"] for s in job["results"]["sentiment"]["sentences"]}
     entities = job["results"]["entities"]["entities"]
     assert entities and "multilingual-3" in job["results"]["entities"]["model"]
+    assert "VADER" not in job["results"]["entities"]["model"]  # VADER reads English only
+    assert job["results"]["entities"]["model"].endswith(job["results"]["sentiment"]["model"] + ")")
     for entity in entities:
         sentiment = entity["sentiment"]
         assert -1 <= sentiment["score"] <= 1 and sentiment["sentences"]

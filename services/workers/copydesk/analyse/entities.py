@@ -31,7 +31,7 @@ import numpy as np
 from copydesk.analyse.base import Result, coverage, require_parse
 from copydesk.analyse.canonical import Entity, merge
 from copydesk.analyse.embedded import EmbeddingAnalyser, require_language
-from copydesk.analyse.sentiment import EmbeddingSentimentAnalyser
+from copydesk.analyse.sentiment import EmbeddingSentimentAnalyser, reads_lexicon
 from copydesk.core.document import Document, Span
 from copydesk.core.errors import UnsupportedLanguage
 from copydesk.core.options import EntitiesOptions, checked
@@ -98,6 +98,14 @@ class EntityAnalyser(EmbeddingAnalyser):
     @property
     def model_name(self) -> str:
         return f"{VERSION} (sentiment: {self.sentiment.model_name})"
+
+    def name_for(self, doc: Document, *, scored: bool) -> str:
+        """The model as it read ``doc``: its sentiment head without VADER outside English, and
+        none when the encoder does not read the language (every entity's sentiment null)."""
+        if not scored:
+            return VERSION
+        head = self.sentiment.head.name_for(lexicon=reads_lexicon(doc.language))
+        return f"{VERSION} (sentiment: {head})"
 
     def warm_up(self) -> None:
         self.sentiment.warm_up()
@@ -197,7 +205,7 @@ class EntityAnalyser(EmbeddingAnalyser):
                 for entity, share in chosen[: opts.top_k]
             ],
             "entities_total": len(chosen),
-            "model": self.model_name,
+            "model": self.name_for(doc, scored=inputs.scored),
             "parser": inputs.parser,
             "coverage": coverage(doc.text, parsed),
         }
