@@ -112,6 +112,20 @@ def test_a_frame_whose_class_names_furniture_keeps_the_headline_and_article() ->
     assert prepare(html=page, limits=Limits(html_timeout_seconds=None)).language == "zh"
 
 
+def test_a_teaser_marked_up_as_an_article_in_a_sidebar_stays_furniture() -> None:
+    from copydesk.prepare.html import _content_text, _parse
+
+    page = (
+        "<html><body><main><h1>Budget</h1><p>" + PROSE + "</p></main>"
+        "<div class='sidebar'><article><p>Most read: the mayor's dog wins a prize at the "
+        "county show for the third year running.</p></article></div></body></html>"
+    )
+    tree = _parse(page)
+    assert tree is not None
+    content, _ = _content_text(tree)
+    assert "city council approved" in content and "mayor's dog" not in content
+
+
 def test_line_breaks_inside_a_paragraph_of_the_source_are_spaces_as_in_a_browser() -> None:
     wrapped = (
         "Seit\ndie schwedische Klimaaktivistin mit Zügen und Segelbooten die Welt bereist,\n"

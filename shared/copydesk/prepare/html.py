@@ -217,15 +217,18 @@ def _content_text(tree: HtmlElement) -> tuple[str, str]:
 
 
 def _frames(tree: HtmlElement) -> set[HtmlElement]:
-    """The elements that hold the page's headline (<h1>) or its <article> or <main>.
+    """The elements that hold the page's headline (its first <h1>) or its <main>.
 
     Such an element is the page's frame whatever its class says: BBC Chinese wraps the
-    whole page in ``class="blq-int-nav"``, a variant of its frame, not a menu. Each
-    ancestor chain is walked up only to the first element already marked, so a page costs
-    one step per element however deep it nests.
+    whole page in ``class="blq-int-nav"``, a variant of its frame, not a menu. Not any
+    <article>: sidebars and promotions hold teasers marked up as articles. Each ancestor
+    chain is walked up only to the first element already marked.
     """
     frames: set[HtmlElement] = set()
-    for element in tree.iter("h1", "article", "main"):
+    for tag in ("h1", "main"):
+        element = next(tree.iter(tag), None)
+        if element is None:
+            continue
         parent = element.getparent()
         while parent is not None and parent not in frames:
             frames.add(parent)
