@@ -154,7 +154,6 @@ def test_a_mix_of_encoders_reads_each_ones_languages_and_names_who_reads_which()
     assert encoder_family("de", mix) == encoder_family("zh-TW", mix) == "use-m3"
     assert encoder_family(None, mix) == "minilm"  # undetected text goes to the first
     assert encoder_family("sv", mix) == "use-m3"  # refused by the one that reads most
-    assert encoder_family("en", Settings(sentence_encoder="use-m3+minilm")) == "use-m3"
     check_language("de", ["sentiment"], mix)
     with pytest.raises(errors.UnsupportedLanguage):
         check_language("sv", ["sentiment"], mix)
@@ -165,6 +164,16 @@ def test_a_mix_of_encoders_reads_each_ones_languages_and_names_who_reads_which()
     assert "en" not in shares["universal-sentence-encoder-multilingual-3"]
     assert len(shares["universal-sentence-encoder-multilingual-3"]) == 14
     assert "encoders" not in describe(Settings(sentence_encoder="use-m3"), workers=[])["topics"]
+
+
+def test_an_encoder_setting_whose_later_encoder_would_embed_nothing_is_refused() -> None:
+    with pytest.raises(ValueError, match="would embed no article"):
+        Settings(sentence_encoder="use-m3+minilm")  # USE-m3 reads English too
+    with pytest.raises(ValueError, match="would embed no article"):
+        Settings(sentence_encoder="minilm+mpnet")
+    with pytest.raises(ValueError, match="no MiniLM"):
+        Settings(sentence_encoder="mpnet+use-m3", embedding_model="/some/minilm")
+    assert Settings(sentence_encoder="mpnet+use-m3").encoder_families == ("mpnet", "use-m3")
 
 
 @pytest.mark.parametrize("value", ["minilm+minilm", "minilm+", "bert", "use-m3 + minilm"])

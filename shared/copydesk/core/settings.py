@@ -551,11 +551,20 @@ class Settings(BaseSettings):
                 "COPYDESK_SENTENCE_ENCODER=use-m3 runs its own int8 ONNX graph: leave "
                 "COPYDESK_ENCODER at onnx-int8 and COPYDESK_EMBEDDING_MODEL unset"
             )
-        if self.sentence_encoder == "mpnet" and self.embedding_model is not None:
+        if "minilm" not in families and self.embedding_model is not None:
             raise ValueError(
-                "COPYDESK_EMBEDDING_MODEL names MiniLM's weights; COPYDESK_SENTENCE_ENCODER=mpnet "
-                "reads its own (the all-mpnet-base-v2 parts): leave it unset"
+                "COPYDESK_EMBEDDING_MODEL names MiniLM's weights, and "
+                f"COPYDESK_SENTENCE_ENCODER={self.sentence_encoder} has no MiniLM: leave it unset"
             )
+        from copydesk.core.models_view import ENCODER_LANGUAGES  # it imports this module
+
+        for index, family in enumerate(families):
+            earlier = {code for f in families[:index] for code in ENCODER_LANGUAGES[f]}
+            if set(ENCODER_LANGUAGES[family]) <= earlier:
+                raise ValueError(
+                    f"COPYDESK_SENTENCE_ENCODER={self.sentence_encoder}: {family} would embed no "
+                    f"article, since an encoder before it reads all its languages; name it first"
+                )
         return self
 
     @model_validator(mode="after")
