@@ -33,8 +33,8 @@ _AGENCY = rf"(?:{AGENCIES})(?:\s*[/,&]\s*(?:{AGENCIES}))*"
 _LETTER = r"[^\W\d_\u0900-\u0dff]|[\u0900-\u0dff\u064b-\u065f\u0670\u0300-\u036f]"
 """A letter, or a vowel sign or mark that Indic, Arabic and Latin letters carry ("दिल्ली")."""
 _CITY = rf"(?P<city>(?:{_LETTER})+(?:(?:\.\ |[ ./'’-])(?:{_LETTER})+){{0,4}}\.?)"
-_PART = r"[^\W_][\w.'’]*(?:[ -][\w.'’]+){0,4}"
 _COMMA = "[,،]"  # and the Arabic comma
+_PART = r"[^\W_][\w.'’]*(?:[ -][\w.'’]+){0,4}"
 """A region ("England", "N.C.") or date ("March 3", "3 mars", "2024") after a comma."""
 
 _WITH_AGENCY = re.compile(
