@@ -12,7 +12,7 @@ sentences that hold a mention, the parser only on those that hold an organisatio
 Memory: each of natasha's three models keeps its own copy of navec's 250,002-word
 vocabulary (50 MB each), and the vectors object keeps a fourth. The models read the same
 list, so they share one copy and the vectors object is let go once its arrays are in the
-models: 115 MB after loading, against 270 as natasha loads them (bench/parse_languages.py).
+models: loading them adds 79 MB to a worker's RSS (bench/parse_languages.py).
 """
 
 from __future__ import annotations
