@@ -28,7 +28,9 @@ def test_analyze_local_on_text_html_and_jsonl(tmp_path: Path, seed_article: str)
         {
             "text": "Le gouvernement a présenté un nouveau budget mercredi. Les syndicats ont protesté."
         },
-        {"text": "Η κυβέρνηση παρουσίασε νέο προϋπολογισμό την Τετάρτη. Τα συνδικάτα διαμαρτυρήθηκαν."},
+        {
+            "text": "Η κυβέρνηση παρουσίασε νέο προϋπολογισμό την Τετάρτη. Τα συνδικάτα διαμαρτυρήθηκαν."
+        },
     ]
     batch = tmp_path / "batch.jsonl"
     batch.write_text("".join(json.dumps(line) + "\n" for line in lines) + '{"text": "cut off\n')

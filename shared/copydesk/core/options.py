@@ -91,9 +91,9 @@ class LabelIn(Strict):
         default=None,
         min_length=1,
         max_length=MAX_LABEL_NAMES,
-        description="What the label is called in other languages (\"Wirtschaft\", "
-        "\"économie\"): the embedded classifier blends them into the label for articles not in "
-        "English, in place of the section names it knows for a label such as \"business\". "
+        description='What the label is called in other languages ("Wirtschaft", '
+        '"économie"): the embedded classifier blends them into the label for articles not in '
+        'English, in place of the section names it knows for a label such as "business". '
         "English articles read the label itself; a Hugging Face model reads the label alone.",
     )
 
