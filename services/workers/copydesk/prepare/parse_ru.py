@@ -23,7 +23,7 @@ from typing import Any, Final
 
 from copydesk.core.document import Document
 from copydesk.core.parse import Mention, Parse
-from copydesk.prepare.parser import PARTS, Budget, _index, windows
+from copydesk.prepare.parser import PARTS, Budget, _index, reached, windows
 
 LANGUAGE: Final = "ru"
 MODEL: Final = "natasha-1.6.0/slovnet_ner_news_v1"
@@ -79,8 +79,7 @@ class NatashaParser:
             end, parsed = window.end, parsed + 1
             if time.perf_counter() - began > budget.seconds:
                 break
-        if parsed == len(spans) and (not doc.sentences or end >= doc.sentences[-1].end):
-            end = len(doc.text)
+        end = reached(doc, spans, parsed=parsed, end=end)
         ms = round((time.perf_counter() - began) * 1000, 1)
         return Parse(self.model, end, tuple(mentions), (), (), parsed, ms)
 

@@ -118,6 +118,14 @@ def windows(sentences: Sequence[Span], *, size: int, limit: int) -> Iterator[Spa
         yield Span(start, end)
 
 
+def reached(doc: Document, spans: Sequence[Span], *, parsed: int, end: int) -> int:
+    """How far a parse of ``spans`` (its windows) read when it stopped after ``parsed`` of them
+    at ``end``: the whole text once every window was read and they reach the last sentence."""
+    if parsed == len(spans) and (not doc.sentences or end >= doc.sentences[-1].end):
+        return len(doc.text)
+    return end
+
+
 class SpacyParser:
     """A spaCy pipeline, loaded once; ``languages`` are those its package says it reads, and
     ``parts`` what it finds there (noun chunks and speech cues are English rules)."""
@@ -170,8 +178,7 @@ class SpacyParser:
             end, parsed = window.end, parsed + 1
             if time.perf_counter() - began > budget.seconds:
                 break
-        if parsed == len(spans) and (not doc.sentences or end >= doc.sentences[-1].end):
-            end = len(doc.text)
+        end = reached(doc, spans, parsed=parsed, end=end)
         ms = round((time.perf_counter() - began) * 1000, 1)
         return Parse(self.model, end, tuple(mentions), tuple(chunks), tuple(cues), parsed, ms)
 
