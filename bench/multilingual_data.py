@@ -33,6 +33,15 @@ text is committed, see ``docs/multilingual-data.md``). ``SOURCES`` pins each com
                      not named; the texts read as g1/Globo copy), label = the folder
                        economia->business, politica->politics, esportes->sport,
                        entretenimento->entertainment, ciencia e tecnologia->technology
+  tr  ttc-3600       TTC-3600 (Kilinc et al.): 3,600 Turkish news texts of six portals and
+                     agencies (Radikal, HaberTurk, Posta among them), 600 per category, each
+                     collected from a portal's category feed; label = that category (the
+                     folder of ``TTC-3600_Orj/`` in a copy of the dataset)
+                       ekonomi->business, kultursanat->entertainment, saglik->health,
+                       siyaset->politics, spor->sport, teknoloji->technology
+                     The texts keep the portals' page layout: line breaks followed by deep
+                     indentation are joined, other whitespace runs collapsed, and the
+                     Windows-1252 quotes stored as C1 control characters read as quotes.
 
 Split. MasakhaNEWS has its own dev and test files: its dev file feeds our dev split, its
 test file our test split. The others have no usable split of their own: an article is in
@@ -59,6 +68,7 @@ import functools
 import hashlib
 import io
 import json
+import re
 import subprocess
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -120,6 +130,13 @@ SOURCES = {
         "no licence stated; article text (c) its publisher",
         {"economia": "business", "politica": "politics", "esportes": "sport",
          "entretenimento": "entertainment", "ciencia e tecnologia": "technology"},
+    ),
+    "ttc-3600": Source(
+        "tr", "ttc-3600", "ertanusta/Metin-Isleme",
+        "3e602113c82870593c47a2fb338bd00231e30571", "six Turkish news portals and agencies",
+        "CC BY 4.0 (TTC-3600, per its UCI listing; the copy states none); text (c) its portals",
+        {"ekonomi": "business", "kultursanat": "entertainment", "saglik": "health",
+         "siyaset": "politics", "spor": "sport", "teknoloji": "technology"},
     ),
 }  # fmt: skip
 
@@ -196,7 +213,7 @@ def _chosen(name: str) -> dict[str, list[Item]]:
 @functools.cache
 def _all(name: str) -> list[Item]:
     reader = {"masakhane-eng": _masakhane, "masakhane-fra": _masakhane, "10kgnad": _gnad,
-              "livedoor": _livedoor, "ptbr-500": _ptbr}[name]  # fmt: skip
+              "livedoor": _livedoor, "ptbr-500": _ptbr, "ttc-3600": _ttc}[name]  # fmt: skip
     seen: set[str] = set()
     items = []
     for item in reader(SOURCES[name]):
@@ -257,6 +274,23 @@ def _ptbr(source: Source) -> Iterator[Item]:
     for path, text in zip(paths, _show_many(source, paths), strict=True):
         title, _, body = text.strip().partition("\n")
         yield _item(source, path, path.partition("/")[0], title, body, "", _rule(path))
+
+
+def _ttc(source: Source) -> Iterator[Item]:
+    paths = [p for p in _ls(source, "TTC-3600_Orj/") if p.split("/")[1] in source.sections]
+    for path, text in zip(paths, _show_many(source, paths), strict=True):
+        yield _item(source, path, path.split("/")[1], "", _unwrap(text), "", _rule(path))
+
+
+# Windows-1252 punctuation that the source stores as C1 control characters (U+0080-U+009F)
+_CP1252 = {c: bytes([c]).decode("cp1252", errors="ignore") for c in range(0x80, 0xA0)}
+
+
+def _unwrap(text: str) -> str:
+    """Undo page layout: a break before deep indentation joins, blank lines go, runs collapse."""
+    text = re.sub(r"\n {8,}", " ", text.lstrip("\ufeff").translate(_CP1252))
+    lines = (" ".join(line.split()) for line in text.split("\n"))
+    return "\n".join(line for line in lines if line)
 
 
 def _rule(key: str) -> str:
