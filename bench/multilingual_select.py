@@ -1,7 +1,7 @@
 """Compare cross-lingual custom-label candidates on dev articles only: the selection step.
 
 Reads ``multilingual_data.dev_items`` (the dev list: en MasakhaNEWS BBC, fr BBC Afrique,
-de derStandard, ja livedoor, pt a Brazilian site) and never the test list, so whatever is
+de derStandard, ja livedoor, pt a Brazilian site, tr TTC-3600) and never the test list, so whatever is
 chosen here is reported on the test list by quality_multilingual.py
 (tests/unit/test_multilingual_splits.py checks that this file cannot reach the test list).
 Every article goes through the real ``prepare`` (no hint: detection names the language) and
