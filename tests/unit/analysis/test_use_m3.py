@@ -179,3 +179,18 @@ def test_text_vader_cannot_read_is_scored_by_the_head_alone(use_m3) -> None:
     blended = head.combine(raw, compound)
     assert analyser(english)["sentences"][0]["score"] == pytest.approx(float(blended[0]), abs=1e-4)
     assert abs(result["sentences"][0]["score"] - float(blended[0])) > 0.05
+
+
+def test_use_m3_expands_custom_labels_against_its_own_pool(use_m3, monkeypatch) -> None:
+    from copydesk.analyse import topics
+
+    count, share = topics.EXPAND["use-m3"]
+    names = ("armed conflict", "terrorism", "foreign policy")
+    after = EmbeddingTopicClassifier(embedder=use_m3).label_matrix(names)
+    articles = topics.pool(use_m3)
+    assert articles.shape[1] == 512
+    monkeypatch.setattr(topics, "EXPAND", {})
+    before = EmbeddingTopicClassifier(embedder=use_m3).label_matrix(names)
+    expected = topics.expand_labels(before, articles, count=count, share=share)
+    assert after == pytest.approx(expected, abs=1e-5)
+    assert np.all(np.sum(after * before, axis=1) < 0.999)
