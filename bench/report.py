@@ -49,6 +49,8 @@ SUITES: dict[str, list[tuple[str, ...]]] = {
         # embeddings take over an hour and a half here the first time: encoders.py says)
         ("encoders.py",),
         ("quality_multilingual.py",),  # reads repository snapshots (docs/multilingual-data.md)
+        # tweets, not news: UMSAB from a repository snapshot (docs/multilingual-data.md)
+        ("quality_sentiment_languages.py",),
     ],
     "speed": [
         ("encoder.py",),
