@@ -434,3 +434,17 @@ def test_the_pool_is_the_encoders_unit_document_vectors(classifier):
     vectors = pool(classifier.embedder)
     assert vectors.shape[1] == classifier.embedder.dim and len(vectors) > 2000
     assert np.linalg.norm(vectors, axis=1) == pytest.approx(np.ones(len(vectors)), abs=2e-3)
+
+
+def test_another_backend_of_the_model_reads_the_pool_and_another_model_does_not(monkeypatch):
+    fp32 = CountingEmbedder(get_embedder())
+    fp32.name = "all-MiniLM-L6-v2"  # the torch-fp32 backend's name
+    assert pool(fp32) is not None
+    other = CountingEmbedder(get_embedder())
+    other.name = "/models/my-own-minilm, onnx-int8"  # COPYDESK_EMBEDDING_MODEL
+    assert pool(other) is None
+    names = ("terrorism", "armed conflict", "corruption")
+    mine = EmbeddingTopicClassifier(embedder=other).label_matrix(names)
+    monkeypatch.setattr(topics, "EXPAND", {})
+    plain = EmbeddingTopicClassifier(embedder=get_embedder()).label_matrix(names)
+    assert mine == pytest.approx(plain, abs=1e-5)

