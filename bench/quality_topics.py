@@ -29,6 +29,8 @@ Rows:
   ours-no-alias  custom labels through the templates only, without the IPTC description
                  that section names such as "business" or "environment" borrow, or the IPTC
                  texts a bare label borrows (ablation)
+  ours-no-expand custom labels as deployed but not expanded against the pool of unlabelled
+                 dev news (``topics.EXPAND``; ablation)
   ours-no-pool   IPTC topics by the cosine to their mean vector alone, without the soft
                  maximum over their texts (ablation; the temperature is the pooled one)
   ours+10 examples  custom labels that each bring 10 example articles (the API's label
@@ -58,7 +60,7 @@ from collections import Counter
 import numpy as np
 
 import topics_data
-from copydesk.analyse import iptc
+from copydesk.analyse import iptc, topics
 from copydesk.analyse.topics import (
     TEMPLATES,
     LabelSpec,
@@ -115,6 +117,7 @@ def report(classifier, items, blocks, *, corpus: str) -> None:
             {
                 "ours": ours(classifier, blocks, labels),
                 "ours-no-alias": _nearest(docs, templates, labels),
+                "ours-no-expand": ours(classifier, blocks, labels, expand=False),
                 "ours+10 examples": ours(
                     classifier, blocks, _timed(classifier, taught(corpus, labels, k=10))
                 ),
@@ -171,12 +174,25 @@ def _timed(classifier, specs: list[LabelSpec]) -> list[LabelSpec]:
 
 
 def ours(
-    classifier, blocks, labels: list[str] | list[LabelSpec] | None, *, pool: bool = True
+    classifier,
+    blocks,
+    labels: list[str] | list[LabelSpec] | None,
+    *,
+    pool: bool = True,
+    expand: bool = True,
 ) -> list[tuple[str, float]]:
-    """Return (top label, its score) as the deployed classifier scores each document."""
+    """Return (top label, its score) as the deployed classifier scores each document
+    (``expand=False``: its labels not expanded against the pool)."""
     specs = [LabelSpec.of(label) for label in labels or iptc.topic_names()]
     names = tuple(spec.name for spec in specs)
-    matrix = classifier.label_matrix(specs)
+    if expand:
+        matrix = classifier.label_matrix(specs)
+    else:
+        deployed, topics.EXPAND = topics.EXPAND, {}
+        try:  # a classifier of its own, so the deployed one's label cache stays as deployed
+            matrix = type(classifier)(embedder=classifier.embedder).label_matrix(specs)
+        finally:
+            topics.EXPAND = deployed
     picks, family = [], classifier.embedder.family  # each encoder's own temperatures
     taxonomy = "custom" if labels else iptc.TAXONOMY
     texts = None if labels or not pool else prototypes(classifier.embedder)  # IPTC's pool
