@@ -32,7 +32,7 @@ at most INTAKE_COPIES copies of each body in flight.
 
 Phase 2 starts a stack with COPYDESK_WORKER_MEMORY_LIMIT_MB just above what a pool process
 holds once its models are loaded: the VmData that RLIMIT_DATA caps, measured in phase 1,
-plus 40%, 50% and 60% of the big article's growth (one stack each,
+plus 30%, 40% and 50% of the big article's growth (one stack each,
 margins of at least 93 MiB), since where an allocation fails moves with the cap. Under
 each cap it sends the big article and checks four things: the analysis that needs more
 memory fails with resource_exhausted; the job ends; every main process keeps its PID while
@@ -799,12 +799,12 @@ def phase1(var: Path, *, payloads: list[Payload], short_body: bytes, page: bytes
         stack.stop()
 
 
-CAP_SHARES = (0.4, 0.5, 0.6)
+CAP_SHARES = (0.3, 0.4, 0.5)
 
 
 def choose_caps(*, loaded_mb: float, big: Outcome | None) -> list[int]:
     """Data-segment caps between what a loaded pool process holds and what the big article
-    needs: loaded + 40%, 50% and 60% of the big article's measured VmData growth, each
+    needs: loaded + 30%, 40% and 50% of the big article's measured VmData growth, each
     margin at least 93 MiB: pool processes differ by ~20 MiB after loading, and loading
     itself peaks above what stays (margins of 46, 57 and 72 MiB kept a worker from ever
     starting; 93 was enough), and a short article must still fit. Several caps, because where
@@ -813,7 +813,8 @@ def choose_caps(*, loaded_mb: float, big: Outcome | None) -> list[int]:
     125 MiB, yet it fit under margins of 109 and 113 MiB; growth 146, and it did not fit
     under 131), so a 90% cap was sometimes above the need and the check failed itself. Since
     the parse and the second encoder, the growth overstates the need more (growth 224 MiB,
-    and it fit under margins of 157 and 179, 70% and 80%), so the shares are 40-60%."""
+    and it fit under margins of 157 and 179, 70% and 80%; growth 245, and it fit under 147,
+    60%), so the shares are 30-50%."""
     growth = big.data_growth_mb if big is not None else 0.0
     margins = [max(93.0, share * growth) for share in CAP_SHARES]
     return sorted({int(math.ceil(loaded_mb + margin)) for margin in margins})
