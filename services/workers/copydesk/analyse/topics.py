@@ -76,8 +76,9 @@ POOL_SHARE = 0.7  # the soft maximum's share; the cosine to the topic's mean vec
 BORROW_FROM = {"minilm": 0.5}
 BORROW_TEXTS = 3  # at most this many texts, the closest
 BORROW_SHARE = 0.5  # the templates' share against the borrowed texts
-# custom labels move towards the pool articles each wins most clearly: (articles, their share)
-EXPAND = {"minilm": (20, 0.2), "use-m3": (20, 0.3), "mpnet": (20, 0.2)}  # bench/topics_select.py --expand
+# custom labels move towards the pool articles each wins most clearly: (articles, their share),
+# per encoder (bench/topics_select.py --expand)
+EXPAND = {"minilm": (20, 0.2), "use-m3": (20, 0.3), "mpnet": (20, 0.2)}
 POOLS = Path(__file__).parent / "data"
 LEAD_BOOST = 1.0  # the first sentence weighs 1 + LEAD_BOOST, fading with LEAD_DECAY
 LEAD_DECAY = 3.0
