@@ -30,7 +30,8 @@ Rows:
                  that section names such as "business" or "environment" borrow, or the IPTC
                  texts a bare label borrows (ablation)
   ours-no-expand custom labels as deployed but not expanded against the pool of unlabelled
-                 dev news (``topics.EXPAND``; ablation)
+                 dev news (``topics.EXPAND``; ablation); IPTC topics by their texts as
+                 written, not expanded against it (``topics.IPTC_EXPAND``)
   ours-no-pool   IPTC topics by the cosine to their mean vector alone, without the soft
                  maximum over their texts (ablation; the temperature is the pooled one)
   ours+10 examples  custom labels that each bring 10 example articles (the API's label
@@ -65,8 +66,10 @@ from copydesk.analyse.topics import (
     TEMPLATES,
     LabelSpec,
     document_vector,
+    expanded_prototypes,
     label_scores,
     prototypes,
+    topic_rows,
 )
 
 TEST_FILE = topics_data.SPLITS / "topics_test.txt"  # read here and nowhere else
@@ -129,6 +132,7 @@ def report(classifier, items, blocks, *, corpus: str) -> None:
             {
                 "ours": ours(classifier, blocks, None),
                 "ours-no-pool": ours(classifier, blocks, None, pool=False),
+                "ours-no-expand": ours(classifier, blocks, None, expand=False),
                 "baseline": _nearest(plain, embedder.encode(names), names),
             },
         ),
@@ -182,11 +186,14 @@ def ours(
     expand: bool = True,
 ) -> list[tuple[str, float]]:
     """Return (top label, its score) as the deployed classifier scores each document
-    (``expand=False``: its labels not expanded against the pool)."""
+    (``expand=False``: its labels, or the IPTC topics' texts, not expanded against the pool)."""
     specs = [LabelSpec.of(label) for label in labels or iptc.topic_names()]
     names = tuple(spec.name for spec in specs)
+    texts = expanded_prototypes(classifier.embedder) if expand else prototypes(classifier.embedder)
     if expand:
         matrix = classifier.label_matrix(specs)
+    elif not labels:  # the IPTC topics by their texts as written
+        matrix = topic_rows(texts)
     else:
         deployed, topics.EXPAND = topics.EXPAND, {}
         try:  # a classifier of its own, so the deployed one's label cache stays as deployed
@@ -195,7 +202,7 @@ def ours(
             topics.EXPAND = deployed
     picks, family = [], classifier.embedder.family  # each encoder's own temperatures
     taxonomy = "custom" if labels else iptc.TAXONOMY
-    texts = None if labels or not pool else prototypes(classifier.embedder)  # IPTC's pool
+    texts = None if labels or not pool else texts  # IPTC's pool
     for block in blocks:
         scores = label_scores(matrix, block, taxonomy=taxonomy, family=family, prototypes=texts)
         best = int(scores.argmax())

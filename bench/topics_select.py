@@ -118,6 +118,7 @@ from copydesk.analyse.topics import (
     EXAMPLE_PRIOR,
     EXAMPLE_SENTENCES,
     EXPAND,
+    IPTC_EXPAND,
     POOL_SHARE,
     PROTOTYPE_POOL,
     TEMPERATURES,
@@ -141,10 +142,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--temperature", action="store_true", help="the temperature step alone")
     parser.add_argument("--ensemble", choices=sorted(TEMPERATURES), help="a second encoder")
     parser.add_argument("--expand", action="store_true", help="the label expansion step alone")
+    parser.add_argument(
+        "--expand-iptc", action="store_true", help="the IPTC texts' expansion step alone"
+    )
     args = parser.parse_args(argv)
-    # every label matrix here is the one before the expansion: the deployed pool holds these
-    # dev articles, so _expansion scores it with pools that leave the scored fold out
+    # every label matrix here is the one before the expansions: the deployed pool holds these
+    # dev articles, so _expansion and _iptc_expansion score them with pools that leave the
+    # scored fold out. The temperature step alone scores the IPTC topics as deployed, expanded
+    # texts and all: a temperature only calibrates, and choosing it on unexpanded cosines
+    # would calibrate a classifier that no longer ships
     topics.EXPAND = {}
+    if not args.temperature:
+        topics.IPTC_EXPAND = {}
     if args.encoder:
         os.environ["COPYDESK_SENTENCE_ENCODER"] = args.encoder
     classifier = topics_embed.classifier()
@@ -156,7 +165,7 @@ def main(argv: list[str] | None = None) -> None:
         items, blocks, _ = topics_embed.embed(topics_data.dev_items(corpus), classifier=classifier)
         dev[corpus] = (items, blocks, np.stack([document_vector(b) for b in blocks]))
     family = embedder.family
-    texts = prototypes(embedder)
+    texts = topics.expanded_prototypes(embedder)  # as written, unless --temperature
     iptc_matrix = classifier.label_matrix(tuple(names))
 
     deployed_tau = PROTOTYPE_POOL.get(family)
@@ -172,6 +181,11 @@ def main(argv: list[str] | None = None) -> None:
         _expansion(
             dev, folds, lambda corpus: classifier.label_matrix(tuple(topics_data.LABELS[corpus]))
         )
+        return
+    if args.expand_iptc:
+        print(f"encoder {embedder.name}")
+        folds = {c: _folds(items) for c, (items, _, _) in dev.items()}
+        _iptc_expansion(dev, folds, texts, deployed_tau, index)
         return
     if args.temperature:
         print(f"encoder {embedder.name}")
@@ -283,7 +297,7 @@ def main(argv: list[str] | None = None) -> None:
     _temperatures(dev, classifier, names, iptc_cosines, grid=TEMPERATURE_GRID)
 
 
-TEMPERATURE_GRID = (0.02, 0.025, 0.03, 0.035, 0.04, 0.045, 0.05, 0.06, 0.075, 0.09)
+TEMPERATURE_GRID = (0.02, 0.025, 0.03, 0.035, 0.04, 0.045, 0.05, 0.055, 0.06, 0.075, 0.09)
 
 
 def _pooled_texts(docs: np.ndarray, texts: topics.Prototypes, tau: float) -> np.ndarray:
@@ -555,6 +569,56 @@ def _expansion(dev, folds, custom_matrix) -> None:
     print(
         f"expand: best mean zero-shot {means[best]:.4f} at {best} "
         f"(off {means[(0, 0.0)]:.4f}); deployed EXPAND {EXPAND}",
+        flush=True,
+    )
+
+
+IPTC_EXPAND_GRID = tuple(
+    (count, share) for count in (5, 20, 50, 100, 200) for share in (0.1, 0.2, 0.3, 0.4, 0.6, 0.8)
+)
+
+
+def _iptc_expansion(dev, folds, texts: topics.Prototypes, tau: float | None, index) -> None:
+    """The IPTC topics' texts expanded against a pool of unlabelled news, each text against
+    all the topics' texts (``expand_labels`` over the text rows); a topic's row is the mean of
+    its moved texts and it scores as deployed (mean and soft maximum). The pools are those of
+    ``_expansion``: never the scored fold."""
+    news = [c for c in ("bbc", "newsnlp") if c in dev]
+    means = {}
+    for count, share in ((0, 0.0), *IPTC_EXPAND_GRID):
+        scores, cells = [], []
+        for corpus, (items, _, docs) in dev.items():
+            y = np.array([index[i.iptc] for i in items])
+            hits = []
+            for fold in range(5):
+                test = folds[corpus] == fold
+                if not test.any():
+                    continue
+                pool = [dev[c][2] for c in news if c != corpus]
+                if corpus in news:
+                    pool.append(docs[~test])
+                moved = texts
+                if count:
+                    rows = expand_labels(
+                        texts.matrix, np.concatenate(pool), count=count, share=share
+                    )
+                    moved = topics.Prototypes(rows, texts.topic)
+                cosines = docs[test] @ topics.topic_rows(moved).T
+                if tau:
+                    cosines = (1 - POOL_SHARE) * cosines + POOL_SHARE * _pooled_texts(
+                        docs[test], moved, tau
+                    )
+                hits += list(cosines.argmax(1) == y[test])
+            scores.append(float(np.mean(hits)))
+            cells.append(f"{corpus} {scores[-1]:.3f}")
+        means[(count, share)] = float(np.mean(scores))
+        name = f"iptc expand {count} {share:g}" if count else "iptc expand off"
+        print(f"{name:22} IPTC: " + "   ".join(cells) + f"   mean {means[(count, share)]:.4f}",
+              flush=True)  # fmt: skip
+    best = max(means, key=means.__getitem__)
+    print(
+        f"iptc expand: best mean {means[best]:.4f} at {best} (off {means[(0, 0.0)]:.4f}); "
+        f"deployed IPTC_EXPAND {IPTC_EXPAND}",
         flush=True,
     )
 

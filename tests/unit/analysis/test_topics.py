@@ -22,6 +22,7 @@ from copydesk.analyse.topics import (
     blend_examples,
     example_texts,
     expand_labels,
+    expanded_prototypes,
     label_scores,
     pool,
     prototypes,
@@ -413,12 +414,10 @@ def test_a_label_that_wins_nothing_and_a_set_of_one_stay_as_they_are():
     assert expand_labels(labels, articles[:0], count=5, share=0.3) == pytest.approx(labels)
 
 
-def test_custom_labels_are_expanded_against_the_pool_and_iptc_topics_are_not(
-    classifier, monkeypatch
-):
+def test_custom_labels_are_expanded_against_the_pool(classifier, monkeypatch):
     count, share = topics.EXPAND["minilm"]
-    names, iptc_names = ("terrorism", "armed conflict", "corruption"), tuple(iptc.topic_names())
-    after, iptc_after = classifier.label_matrix(names), classifier.label_matrix(iptc_names)
+    names = ("terrorism", "armed conflict", "corruption")
+    after = classifier.label_matrix(names)
     monkeypatch.setattr(topics, "EXPAND", {})
     unexpanded = EmbeddingTopicClassifier(embedder=get_embedder())
     before = unexpanded.label_matrix(names)
@@ -427,7 +426,32 @@ def test_custom_labels_are_expanded_against_the_pool_and_iptc_topics_are_not(
         expand_labels(before, articles, count=count, share=share), abs=1e-5
     )
     assert np.all(np.sum(after * before, axis=1) < 0.999)
-    assert iptc_after == pytest.approx(unexpanded.label_matrix(iptc_names))
+
+
+def test_iptc_texts_are_expanded_against_the_pool_each_against_all_the_topics_texts(
+    classifier, iptc_texts
+):
+    count, share = topics.IPTC_EXPAND["minilm"]
+    scored = expanded_prototypes(classifier.embedder)
+    moved = expand_labels(iptc_texts.matrix, pool(classifier.embedder), count=count, share=share)
+    assert scored.matrix == pytest.approx(moved, abs=1e-6)
+    assert scored.topic.tolist() == iptc_texts.topic.tolist()
+    assert np.median(np.sum(scored.matrix * iptc_texts.matrix, axis=1)) < 0.99  # they moved
+    # a topic's row is the mean of its moved texts, and the classifier scores with them
+    rows = classifier.label_matrix(tuple(IPTC_NAMES))
+    for index, name in enumerate(IPTC_NAMES):
+        mean = scored.matrix[scored.topic == index].mean(0)
+        assert rows[index] == pytest.approx(mean / np.linalg.norm(mean), abs=1e-6), name
+
+
+def test_iptc_texts_stay_as_written_without_a_pool_or_a_fitted_value(monkeypatch, iptc_texts):
+    other = CountingEmbedder(get_embedder())
+    other.name = "/models/my-own-minilm, onnx-int8"  # COPYDESK_EMBEDDING_MODEL: no pool
+    assert expanded_prototypes(other).matrix == pytest.approx(iptc_texts.matrix, abs=1e-6)
+    monkeypatch.setattr(topics, "IPTC_EXPAND", {})
+    unfitted = CountingEmbedder(get_embedder())
+    unfitted.name = "all-MiniLM-L6-v2, unfitted"
+    assert expanded_prototypes(unfitted).matrix == pytest.approx(iptc_texts.matrix, abs=1e-6)
 
 
 def test_the_pool_is_the_encoders_unit_document_vectors(classifier):
