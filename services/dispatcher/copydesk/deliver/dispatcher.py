@@ -62,6 +62,7 @@ class Dispatcher:
         self.process = f"dispatcher:{self.name}"  # its member in presence
         self.started = time.time()
         self.stopping = threading.Event()
+        self.signalled = False  # set by stop_on_signal; run() turns it into ``stopping``
         self._busy = 0
         self._lock = threading.Lock()
 
@@ -86,26 +87,40 @@ class Dispatcher:
             self.settings.sweep_max_rounds,
         )
         with ThreadPoolExecutor(self.settings.webhook_concurrency, "deliver") as pool:
-            failures = 0
-            while not self.stopping.is_set():
+            failures, retry_at = 0, 0.0
+            while not (self.stopping.is_set() or self.signalled):
+                if time.monotonic() < retry_at:  # short waits: a signal cannot end a wait
+                    self.stopping.wait(POLL_SECONDS)
+                    continue
                 try:
                     claimed = self._claim()
                     failures = 0
                 except redis.RedisError as exc:
                     failures += 1
                     log.warning("Redis unavailable (%s); dispatcher waits", exc)
-                    self.stopping.wait(min(5.0, 0.2 * 2**failures))
+                    retry_at = time.monotonic() + min(5.0, 0.2 * 2**failures)
                     continue
                 for job_id in claimed:
                     pool.submit(self._deliver, job_id)
                 if not claimed:
                     self.stopping.wait(POLL_SECONDS)
+            self.stopping.set()  # after a signal: the sweeper and the archiver stop too
             sweeping.join(timeout=5)  # it withdraws as it ends: no beat can follow that
             if archiving is not None:
                 archiving.join(timeout=10)  # a write under way commits or puts its jobs back
 
     def stop(self) -> None:
         self.stopping.set()
+
+    def stop_on_signal(self, *_: object) -> None:
+        """Stop within ``POLL_SECONDS``: the SIGTERM and SIGINT handler, which takes no lock.
+
+        Python runs a handler on the main thread between two bytecodes, wherever it is, and
+        that can be inside ``stopping.wait()`` holding the Event's lock: ``stopping.set()``
+        there waited for its own thread forever, and the process hung until SIGKILL with its
+        presence still live. So the handler only sets a flag that :meth:`run` reads.
+        """
+        self.signalled = True
 
     def _about(self) -> dict[str, object]:
         return {
@@ -177,8 +192,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if alive_here(redis_client(settings)) else 1
     configure("dispatcher", fmt=settings.log_format, level=settings.log_level)
     dispatcher = Dispatcher(settings)
-    signal.signal(signal.SIGTERM, lambda *_: dispatcher.stop())
-    signal.signal(signal.SIGINT, lambda *_: dispatcher.stop())
+    signal.signal(signal.SIGTERM, dispatcher.stop_on_signal)
+    signal.signal(signal.SIGINT, dispatcher.stop_on_signal)
     dispatcher.run()
     return 0
 
