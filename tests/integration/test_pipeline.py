@@ -499,3 +499,16 @@ def test_cleaning_is_reported_and_can_be_turned_off(client, start_worker, seed_a
     }
     refused = client.post("/v1/jobs", json={"article": {"text": "x", "clean": "no"}})
     assert refused.status_code == 422
+
+
+def test_a_post_that_cleaning_would_empty_is_analysed_as_sent(client, start_worker) -> None:  # noqa: ANN001
+    start_worker()
+    post = "Pictures: Floods sweep through the city as rivers burst their banks"
+    job = _finished(client, _submit(client, {"article": {"text": post}})["id"])
+    assert job["status"] == "succeeded"
+    assert client.get(f"/v1/jobs/{job['id']}/text").get_data(as_text=True) == post
+    assert job["article"]["cleaning"] == {
+        "enabled": False,
+        "removed_lines": 0,
+        "removed_characters": 0,
+    }

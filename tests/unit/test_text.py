@@ -12,7 +12,7 @@ import pytest
 from copydesk.prepare import language as language_module
 from copydesk.prepare import text as text_module
 from copydesk.core.document import Document, Span
-from copydesk.core.errors import EmptyArticle
+from copydesk.core.errors import EmptyArticle, NotProse
 from copydesk.prepare.language import detect_language
 from copydesk.prepare.text import normalise, prepare, split_sentences
 
@@ -411,6 +411,9 @@ def test_spans_invariant_on_generated_texts(seed):
     except EmptyArticle:
         assert not any(c.isalnum() for c in text) or "Related" in text or "(Photo" in text
         return
+    except NotProse:  # nothing but symbols: read as sent, since cleaning would empty it
+        assert not any(c.isalpha() for c in text)
+        return
     assert_spans_valid(doc)
 
 
@@ -420,6 +423,33 @@ def test_spans_invariant_on_long_text_with_either_splitter(monkeypatch, budget):
     doc = prepare(text="\n\n".join(seed_paragraphs()) * 20)
     assert_spans_valid(doc)
     assert len(doc.sentences) > 200
+
+
+@pytest.mark.parametrize(
+    "post",
+    [
+        "Pictures: Floods sweep through the city as rivers burst their banks",
+        "Foto: Hochwasser in Köln, Tausende Menschen evakuiert",
+        "Read more: Floods sweep the city",
+    ],
+)
+def test_a_text_that_cleaning_would_empty_is_read_as_sent(post):
+    doc = prepare(text=post)
+    assert doc.text == post and doc.sentences
+    assert doc.meta["cleaned"] is False
+    assert doc.meta["removed"] == {
+        "title_repeats": 0, "boilerplate_lines": 0, "lines": 0, "characters": 0
+    }  # fmt: skip
+
+
+def test_a_text_that_repeats_only_its_title_is_read_as_sent():
+    doc = prepare(text="Floods sweep the city", title="Floods sweep the city")
+    assert doc.text == "Floods sweep the city" and doc.meta["cleaned"] is False
+
+
+def test_a_page_whose_text_is_all_furniture_is_still_empty():
+    with pytest.raises(EmptyArticle):
+        prepare(html="<html><body><p>Advertisement</p><p>Share</p></body></html>")
 
 
 def test_nothing_left_after_cleaning_is_an_empty_article_error():

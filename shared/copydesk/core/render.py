@@ -26,10 +26,12 @@ def article_view(article: Mapping[str, Any], doc: Document | None = None) -> dic
 
 
 def _cleaning_view(article: Mapping[str, Any], doc: Document | None) -> dict[str, Any]:
-    """What cleaning removed, so a client can see it (``enabled: false`` when turned off)."""
+    """What cleaning removed, so a client can see it (``enabled: false`` when turned off, or
+    when it was not applied because it would have left no text)."""
     removed = doc.meta.get("removed", {}) if doc else {}
+    enabled = article.get("clean", True)
     return {
-        "enabled": article.get("clean", True),
+        "enabled": doc.meta.get("cleaned", enabled) if doc else enabled,
         "removed_lines": removed.get("lines") if doc else None,
         "removed_characters": removed.get("characters") if doc else None,
     }

@@ -84,7 +84,8 @@ def prepare(
     ``language`` is the client's hint: a confident detection wins over it, and both are kept
     in ``meta`` so a wrong hint is visible rather than silently applied. On short texts,
     where detection is weakest, or unsure, the hint wins. ``clean=False`` keeps page
-    furniture (the client's choice). Text past ``limits.max_chars`` stays in the document but
+    furniture (the client's choice); so does a ``text`` that cleaning would empty
+    (``meta["cleaned"]`` says which was done). Text past ``limits.max_chars`` stays in the document but
     gets no sentences, so no analysis reads it and each reports ``coverage`` below 1. Every
     step is linear in the input, and ``limits`` bound the rest (an AnalysisError with the
     limit's code).
@@ -106,6 +107,11 @@ def prepare(
         if clean
         else Cleaned(unwrapped, None, 0, 0)
     )
+    if clean and html is None and not cleaned.text.strip():
+        # every line the client sent reads as furniture (a post opening "Pictures:", a lone
+        # headline): read it as sent rather than refuse it, and say cleaning was not applied.
+        # A page is different: one whose text is all furniture has no article
+        cleaned, clean = Cleaned(unwrapped, None, 0, 0), False
     body = _unwrap_hard_breaks(cleaned.text)
     if not body.strip():
         raise errors.EmptyArticle("no article text remained after cleaning the input")
