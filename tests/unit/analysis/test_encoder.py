@@ -52,6 +52,11 @@ def test_buckets_cover_every_index_once_and_pad_little() -> None:
         assert len(group) == 1 or len(group) * max(sizes) ** 2 <= BATCH_ATTENTION
 
 
+def test_full_windows_go_one_at_a_time_and_news_sentences_in_full_batches() -> None:
+    assert buckets([256] * 8) == [[i] for i in range(8)]  # attention memory of one window
+    assert [len(group) for group in buckets([30] * 128)] == [MAX_BATCH, MAX_BATCH]
+
+
 def test_unknown_encoder_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown encoder"):
         Embedder(encoder="gpu-magic")
