@@ -155,12 +155,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     # every label matrix here is the one before the expansions: the deployed pool holds these
     # dev articles, so _expansion and _iptc_expansion score them with pools that leave the
-    # scored fold out. The temperature step alone scores the IPTC topics as deployed, expanded
-    # texts and all: a temperature only calibrates, and choosing it on unexpanded cosines
-    # would calibrate a classifier that no longer ships
-    topics.EXPAND = {}
-    if not args.temperature:
-        topics.IPTC_EXPAND = {}
+    # scored fold out. The temperature step scores the IPTC topics as deployed, expanded texts
+    # and all: a temperature only calibrates, and choosing it on unexpanded cosines would
+    # calibrate a classifier that no longer ships
+    deployed_iptc_expand = topics.IPTC_EXPAND
+    topics.EXPAND, topics.IPTC_EXPAND = {}, {}
     if args.encoder:
         os.environ["COPYDESK_SENTENCE_ENCODER"] = args.encoder
     classifier = topics_embed.classifier()
@@ -172,15 +171,28 @@ def main(argv: list[str] | None = None) -> None:
         items, blocks, _ = topics_embed.embed(topics_data.dev_items(corpus), classifier=classifier)
         dev[corpus] = (items, blocks, np.stack([document_vector(b) for b in blocks]))
     family = embedder.family
-    texts = topics.expanded_prototypes(embedder)  # as written, unless --temperature
+    texts = prototypes(embedder)
     iptc_matrix = classifier.label_matrix(tuple(names))
 
     deployed_tau = PROTOTYPE_POOL.get(family)
 
-    def iptc_cosines(docs, tau=deployed_tau, share=POOL_SHARE) -> np.ndarray:
-        """The IPTC cosines as the deployed classifier blends them (label_scores)."""
-        mean = docs @ iptc_matrix.T
-        return mean if not tau else (1 - share) * mean + share * _pooled_texts(docs, texts, tau)
+    def iptc_cosines(docs, tau=deployed_tau, share=POOL_SHARE, *, with_texts=texts) -> np.ndarray:
+        """The IPTC cosines as the deployed classifier blends them (label_scores), the texts
+        as written unless ``with_texts``."""
+        mean = docs @ topics.topic_rows(with_texts).T
+        if not tau:
+            return mean
+        return (1 - share) * mean + share * _pooled_texts(docs, with_texts, tau)
+
+    expanded = texts
+    if family in deployed_iptc_expand and topics.pool(embedder) is not None:
+        count, share = deployed_iptc_expand[family]
+        moved = expand_labels(texts.matrix, topics.pool(embedder), count=count, share=share)
+        expanded = topics.Prototypes(moved, texts.topic)
+
+    def deployed_iptc_cosines(docs) -> np.ndarray:
+        """The IPTC cosines as deployed, the texts expanded against the deployed pool."""
+        return iptc_cosines(docs, with_texts=expanded)
 
     if args.expand:
         print(f"encoder {embedder.name}")
@@ -196,7 +208,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.temperature:
         print(f"encoder {embedder.name}")
-        _temperatures(dev, classifier, names, iptc_cosines, grid=TEMPERATURE_GRID)
+        _temperatures(dev, classifier, names, deployed_iptc_cosines, grid=TEMPERATURE_GRID)
         return
     news = _unit(np.mean([_unit(docs.mean(0)) for _, _, docs in dev.values()], axis=0))
 
@@ -301,7 +313,7 @@ def main(argv: list[str] | None = None) -> None:
     _taught_variants(dev, folds, custom_matrix)
     _expansion(dev, folds, custom_matrix)
 
-    _temperatures(dev, classifier, names, iptc_cosines, grid=TEMPERATURE_GRID)
+    _temperatures(dev, classifier, names, deployed_iptc_cosines, grid=TEMPERATURE_GRID)
 
 
 TEMPERATURE_GRID = (0.02, 0.025, 0.03, 0.035, 0.04, 0.045, 0.05, 0.055, 0.06, 0.075, 0.09)
