@@ -187,8 +187,7 @@ def main(argv: list[str] | None = None) -> None:
     expanded = texts
     if family in deployed_iptc_expand and topics.pool(embedder) is not None:
         count, share = deployed_iptc_expand[family]
-        moved = expand_labels(texts.matrix, topics.pool(embedder), count=count, share=share)
-        expanded = topics.Prototypes(moved, texts.topic)
+        expanded = texts.expanded(topics.pool(embedder), count=count, share=share)
 
     def deployed_iptc_cosines(docs) -> np.ndarray:
         """The IPTC cosines as deployed, the texts expanded against the deployed pool."""
@@ -618,10 +617,7 @@ def _iptc_expansion(dev, folds, texts: topics.Prototypes, tau: float | None, ind
                     pool.append(docs[~test])
                 moved = texts
                 if count:
-                    rows = expand_labels(
-                        texts.matrix, np.concatenate(pool), count=count, share=share
-                    )
-                    moved = topics.Prototypes(rows, texts.topic)
+                    moved = texts.expanded(np.concatenate(pool), count=count, share=share)
                 cosines = docs[test] @ topics.topic_rows(moved).T
                 if tau:
                     cosines = (1 - POOL_SHARE) * cosines + POOL_SHARE * _pooled_texts(

@@ -267,6 +267,13 @@ class Prototypes:
         total = np.bincount(self.topic, weights=np.exp(z - top[self.topic]))
         return tau * (top + np.log(total / np.bincount(self.topic)))
 
+    def expanded(self, articles: np.ndarray, *, count: int, share: float) -> Prototypes:
+        """Each text moved towards the ``count`` articles it wins most clearly among all the
+        texts (``expand_labels`` over the rows), each still its topic's."""
+        return Prototypes(
+            expand_labels(self.matrix, articles, count=count, share=share), self.topic
+        )
+
     def near(self, vector: np.ndarray, *, at_least: float, count: int) -> np.ndarray:
         """The rows closest to ``vector`` (at most ``count``) whose cosine reaches ``at_least``."""
         cosines = self.matrix @ vector
@@ -307,9 +314,7 @@ def expanded_prototypes(embedder: Embedder) -> Prototypes:
     articles = pool(embedder) if expand is not None else None
     if articles is not None:
         count, share = expand
-        texts = Prototypes(
-            expand_labels(texts.matrix, articles, count=count, share=share), texts.topic
-        )
+        texts = texts.expanded(articles, count=count, share=share)
     with _PROTOTYPES_LOCK:
         return _EXPANDED.setdefault(embedder.name, texts)
 
