@@ -121,6 +121,21 @@ def test_unknown_job_is_404_problem(client) -> None:
         ({"article": {"text": 42}}, 422, "validation_failed", "article.text"),
         ({"article": {"text": "   "}}, 422, "validation_failed", "article.text"),
         ({"article": {"text": "x", "html": "<p>x</p>"}}, 422, "validation_failed", "article.text"),
+        # a ref is an id to list and search by: a control character (NUL, a line break) in it
+        # would not survive the archive or a log line as sent
+        (
+            {"article": {"text": "Some text.", "ref": "a\x00b"}},
+            422,
+            "validation_failed",
+            "article.ref",
+        ),
+        (
+            {"article": {"text": "Some text.", "ref": "a\nb"}},
+            422,
+            "validation_failed",
+            "article.ref",
+        ),
+        ({"article": {"text": "Some text.", "ref": ""}}, 422, "validation_failed", "article.ref"),
         (
             {"article": {"text": "Some text."}, "analyses": ["summary", "nope"]},
             422,

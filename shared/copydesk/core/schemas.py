@@ -110,6 +110,10 @@ def _one_of_text_and_html(schema: dict[str, Any]) -> None:
     ]
 
 
+REF = r"^[^\x00-\x1f\x7f]+$"  # no C0 control character or DEL: a ref outlives the job as sent
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 class ArticleIn(Strict):
     model_config = ConfigDict(json_schema_extra=_one_of_text_and_html)
 
@@ -125,7 +129,14 @@ class ArticleIn(Strict):
         "reads.",
         json_schema_extra={"pattern": language_pattern()},
     )
-    ref: str | None = Field(default=None, max_length=200)
+    ref: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        json_schema_extra={"pattern": REF},
+        description="Your id for the article, up to 200 characters with no control character: "
+        "jobs are listed by it, and archived articles searched by it, exactly as sent.",
+    )
     clean: bool = Field(default=True, strict=True)
 
     @field_validator("text")
@@ -140,6 +151,20 @@ class ArticleIn(Strict):
             raise PydanticCustomError("conflict", "give article.text or article.html, not both")
         if not HAS_TEXT.search(value if value is not None else html):
             raise PydanticCustomError("empty", "the article has no text")
+        return value
+
+    @field_validator("ref")
+    @classmethod
+    def _ref(cls, value: str | None) -> str | None:
+        """An id to list and search by: no control character, which the archive or a log
+        line would not keep as sent."""
+        if value is not None and (found := _CONTROL.search(value)):
+            raise PydanticCustomError(
+                "control_character",
+                "the ref holds a control character ({found} at {at}); send an id of printable "
+                "characters",
+                {"found": repr(found.group()), "at": found.start()},
+            )
         return value
 
     @field_validator("language")
