@@ -63,3 +63,39 @@ def test_ctrl_c_stops_the_dispatcher_even_inside_its_stop_events_wait(
         _, stderr = dispatcher.communicate(timeout=10)
     assert dispatcher.returncode == 0, stderr.decode(errors="replace")[-2000:]
     assert presence.dispatchers(presence.live(redis_client)) == []
+
+
+# A sweep pass still running when the dispatcher stops (a slow Redis, a huge backlog): the
+# sweep thread, which withdraws as it ends, is not done within the join's 5 s.
+SLOW_SWEEP = """
+import os, signal, sys, threading, time
+from copydesk.deliver import dispatcher as module
+
+
+class SlowSweep(module.Dispatcher):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.sweeper.sweep = self.slow_sweep
+
+    def slow_sweep(self):
+        threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGTERM)).start()
+        time.sleep(30)  # far past the join's 5 s
+        return {}
+
+
+module.Dispatcher = SlowSweep
+sys.exit(module.main([]))
+"""
+
+
+def test_a_dispatcher_stopped_mid_sweep_still_withdraws(redis_url: str, redis_client) -> None:  # noqa: ANN001
+    """It used to exit with the sweep thread unjoined and its presence live for 30 s more."""
+    from conftest import SECRETS_KEY
+
+    env = {key: value for key, value in os.environ.items() if not key.startswith("COPYDESK_")}
+    env |= {"COPYDESK_REDIS_URL": redis_url, "COPYDESK_SECRETS_KEY": SECRETS_KEY}
+    dispatcher = subprocess.run(
+        [sys.executable, "-c", SLOW_SWEEP], env=env, capture_output=True, timeout=25
+    )
+    assert dispatcher.returncode == 0, dispatcher.stderr.decode(errors="replace")[-2000:]
+    assert presence.dispatchers(presence.live(redis_client)) == []

@@ -106,6 +106,8 @@ class Dispatcher:
                     self.stopping.wait(POLL_SECONDS)
             self.stopping.set()  # after a signal: the sweeper and the archiver stop too
             sweeping.join(timeout=5)  # it withdraws as it ends: no beat can follow that
+            if sweeping.is_alive():  # a sweep pass still under way: it cannot beat again
+                self._withdraw()  # (it checks ``stopping`` before each beat), so withdraw here
             if archiving is not None:
                 archiving.join(timeout=10)  # a write under way commits or puts its jobs back
 
