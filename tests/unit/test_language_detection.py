@@ -90,3 +90,14 @@ def test_a_language_no_encoder_reads_is_still_extracted_cleaned_and_named(
     assert "Advertisement" not in doc.text and "Share" not in doc.text
     assert "(PTI)" not in doc.text
     assert len(doc.sentences) == 3
+
+
+def test_a_kanji_headline_takes_a_japanese_hint() -> None:
+    """Han alone is Chinese, but a Japanese headline can be all kanji: a short one takes the
+    client's "ja"; any other hint, or a Han text too long to be Japanese without kana, does not."""
+    headline = "東京都知事選挙 投票率上昇"
+    assert prepare(text=headline, language="ja").language == "ja"
+    assert prepare(text=headline).language == "zh"
+    assert prepare(text=headline, language="en").language == "zh"
+    chinese = "国务院总理李强主持召开国务院常务会议，研究部署进一步稳经济的措施，会议指出要加大宏观政策调控力度。"
+    assert prepare(text=chinese, language="ja").language == "zh"

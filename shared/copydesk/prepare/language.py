@@ -79,7 +79,11 @@ SCRIPT_SHARE = 0.5
 """Share of the sample's letters in one such script that names its language for sure."""
 KANA_SHARE = 0.1
 """Japanese prose is a third kana; a kana or two among Han (a brand name) is Chinese still.
-Han alone is called Chinese, so a Japanese headline all in kanji is too."""
+Han alone is called Chinese, so a Japanese headline all in kanji is too, unless a client's
+hint says Japanese (``HAN_SURE_LETTERS``)."""
+HAN_SURE_LETTERS = 40
+"""Han without kana is surely Chinese from this many letters on: Japanese prose is a third
+kana, but a Japanese headline can be all kanji, so below it a "ja" hint wins."""
 
 DETECTED_LANGUAGES = (
     "ENGLISH GERMAN FRENCH SPANISH ITALIAN PORTUGUESE DUTCH RUSSIAN UKRAINIAN POLISH CZECH "
@@ -96,15 +100,19 @@ def detect_language(text: str) -> str | None:
     return detect(text)[0]
 
 
-def detect(text: str) -> tuple[str | None, bool]:
+def detect(text: str, *, hint: str | None = None) -> tuple[str | None, bool]:
     """Detect the opening's language; also tell whether the detection is sure.
 
     English written without capitals or punctuation (chat, transcripts, headlines typed
     fast) fools the n-gram detector into Danish or French; its function words do not lie,
-    so a sample that is mostly made of them is English whatever the n-grams say.
+    so a sample that is mostly made of them is English whatever the n-grams say. ``hint``
+    (an ISO 639-1 code) only matters where a script is shared: a short run of Han with a
+    "ja" hint is unsure, as a Japanese headline may be all kanji.
     """
     sample = text[:LANGUAGE_SAMPLE]
     script = _script_language(sample)
+    if script == "zh" and hint == "ja" and _letters(sample) < HAN_SURE_LETTERS:
+        return script, False
     if script is not None:
         return script, True
     if _letters(sample) < LANGUAGE_MIN_LETTERS:

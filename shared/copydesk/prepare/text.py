@@ -117,8 +117,8 @@ def prepare(
         raise errors.EmptyArticle("no article text remained after cleaning the input")
     analysed = _analysed_part(body, limits.max_chars)
     check_prose(analysed)  # what the analyses read must be words, not "xxxx" or digits
-    detected, sure = detect(body)
     hint = language_code(language)
+    detected, sure = detect(body, hint=hint)
     chosen = hint if hint and not sure else detected or hint
     sentences = split_sentences(analysed, language=chosen, max_chars=limits.max_sentence_chars)
     if not sentences:
