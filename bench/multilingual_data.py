@@ -79,6 +79,14 @@ DEV_FILE = SPLITS / "multilingual_dev.txt"
 MIRROR = Path("/work/.mirror")
 OUT = Path(__file__).resolve().parent.parent / "var" / "bench-cache" / "multilingual"
 LABELS = ["business", "entertainment", "health", "politics", "sport", "technology"]
+IPTC = {  # each label's IPTC Media Topic, as topics_data.BBC maps the same sections
+    "business": "economy, business and finance",
+    "entertainment": "arts, culture, entertainment and media",
+    "health": "health",
+    "politics": "politics",
+    "sport": "sport",
+    "technology": "science and technology",
+}
 MAX_CHARS = 4000  # title + body
 DEV_PER_LABEL = 15
 TEST_PER_LABEL = 40

@@ -9,7 +9,14 @@ from documents import make_doc
 
 from copydesk.analyse import iptc, sections
 from copydesk.analyse.embedder import get_embedder
-from copydesk.analyse.topics import EmbeddingTopicClassifier, LabelSpec, label_key
+from copydesk.analyse.topics import (
+    EmbeddingTopicClassifier,
+    LabelSpec,
+    expanded_prototypes,
+    label_key,
+    label_scores,
+    prototypes_for,
+)
 from copydesk.core.models_view import ENCODER_LANGUAGES
 
 GERMAN = (
@@ -131,3 +138,33 @@ def test_names_that_are_not_a_list_of_text_fail_topics(classifier, names):
         classifier.preprocess(
             make_doc(GERMAN, language="de"), {"labels": [{"label": "x", "names": names}]}
         )
+
+
+def test_an_article_in_another_language_scores_iptc_topics_by_their_section_names_too(
+    classifier,
+):
+    embedder, names = classifier.embedder, iptc.topic_names()
+    texts = expanded_prototypes(embedder)
+    assert prototypes_for(embedder, "en") is texts and prototypes_for(embedder, None) is texts
+    named = prototypes_for(embedder, "de")
+    assert prototypes_for(embedder, "pt-BR") is named  # one set for every other language
+    added = [text for name in names for text in sections.all_texts(name)]
+    assert len(named.matrix) == len(texts.matrix) + len(added)
+    assert named.matrix[: len(texts.matrix)] == pytest.approx(texts.matrix)
+    heading = named.topic[len(texts.matrix) + added.index("Rubrik: Wirtschaft")]
+    assert names[heading] == "economy, business and finance"
+
+    doc = make_doc(GERMAN, language="de")
+    result = classifier(doc, {"top_k": len(names)})
+    scored = np.array([{x["label"]: x["score"] for x in result["labels"]}[n] for n in names])
+    vectors = embedder.encode(list(classifier.preprocess(doc, {}).texts))
+    rows = classifier.label_matrix(tuple(names))  # the rows are the same in every language
+
+    def scores(prototypes):
+        return label_scores(
+            rows, vectors, taxonomy=iptc.TAXONOMY, family="use-m3", prototypes=prototypes
+        )
+
+    assert scored == pytest.approx(scores(named), abs=1e-4)
+    assert not np.allclose(scores(named), scores(texts), atol=1e-3)
+    assert result["labels"][0]["label"] == "economy, business and finance"
