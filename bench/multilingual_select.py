@@ -27,7 +27,7 @@ labels of the bench are scored top-1 per language. Candidates:
 Then the default taxonomy (no labels sent: the 17 IPTC topics), each article's IPTC topic
 against its section's (``multilingual_data.IPTC``), scored as ``label_scores`` scores it:
 
-  iptc texts        the topics' English texts as they ship (``expanded_prototypes``)
+  iptc texts        the topics' English texts alone (``expanded_prototypes``)
   +names in pool    every topic's section texts in the 14 languages (``sections.all_texts``)
                     join the soft maximum over its texts, not its mean vector. Chosen, for
                     articles in other languages (``topics.prototypes_for``): on 45 to 90 dev
