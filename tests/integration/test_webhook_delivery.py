@@ -21,6 +21,7 @@ from copydesk.core.ids import now_rfc3339
 from copydesk.store.base import DUE
 from copydesk.store.jobs import RedisJobStore
 from copydesk.devstack.receiver import Receiver
+from copydesk.devstack.redis_server import free_port
 from copydesk.devstack.waiting import wait_for
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -321,9 +322,7 @@ def test_a_receiver_down_for_an_hour_still_gets_its_event(dispatch, settings, st
     scale = 1000
     compressed = [delay / scale for delay in settings.webhook_retry_delays]
     squeezed = settings.model_copy(update={"webhook_retry_delays": compressed})
-    with socket.socket() as probe:  # a port nothing listens on yet: connections are refused
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()  # nothing listens on it yet: connections are refused
     _job(store, "w10", f"http://127.0.0.1:{port}/hooks/copydesk")
     dispatch(squeezed)
     time.sleep(3600 / scale)

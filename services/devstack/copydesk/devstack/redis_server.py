@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -30,8 +31,34 @@ def redis_server_binary() -> str:
     return found
 
 
+def ephemeral_ports() -> tuple[int, int]:
+    """The kernel's range for the ports of outgoing connections (Linux's default elsewhere)."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
+    """A port free on 127.0.0.1 now, drawn at random below the ephemeral range.
+
+    A port picked by binding to 0 comes from that range, which every outgoing connection on
+    the box takes its own port from: one that a worker's connection to Redis takes before the
+    server binds it keeps the server from starting ("Address already in use"). Below the range
+    only another server can take it, and a random draw from 20,000 ports makes that unlikely.
+    """
+    low, _ = ephemeral_ports()
+    draw = random.SystemRandom()
+    for _ in range(100):
+        port = draw.randrange(max(1024, low - 20_000), low)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    with socket.socket() as sock:  # below the range is full: any port the kernel gives
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
