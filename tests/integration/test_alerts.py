@@ -10,6 +10,7 @@ another's alerts.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -193,6 +194,18 @@ def test_a_story_size_alert_fires_once_when_its_story_crosses_the_size(
     assert event["data"]["story"]["id"] == jobs[0]["id"]
 
 
+_LAST_CREATED = [""]
+
+
+def _later() -> str:
+    """Now, to the millisecond, and later than the job made before: alerts fire the earliest
+    article first, and two jobs made in the same millisecond would go by their random ids."""
+    while (moment := now_rfc3339()) <= _LAST_CREATED[0]:
+        time.sleep(0.001)
+    _LAST_CREATED[0] = moment
+    return moment
+
+
 def _finished_job(
     store: RedisJobStore,
     *,
@@ -207,7 +220,7 @@ def _finished_job(
     record = {
         "id": job_id,
         "tenant": tenant,
-        "created_at": now_rfc3339(),
+        "created_at": _later(),
         "analyses": analyses,
         "options": {name: {} for name in analyses},
         "article": {"title": "A title", "ref": f"ref-{job_id[:6]}", "characters": 9},
