@@ -152,12 +152,10 @@ def _iptc(classifier, dev: dict[str, list[tuple[np.ndarray, str]]]) -> None:
     embedder, names = classifier.embedder, iptc.topic_names()
     texts = topics.expanded_prototypes(embedder)
     rows = topics.topic_rows(texts)
-    named = [embedder.encode(list(sections.all_texts(name))) for name in names]
-    pooled = Prototypes(
-        np.concatenate([texts.matrix, *named]),
-        np.concatenate([texts.topic, *[np.full(len(v), i) for i, v in enumerate(named)]]),
-    )
-    blended = _units(np.stack([sections.blend(rows[i], v) for i, v in enumerate(named)]))
+    pooled = topics.prototypes_for(embedder, "de")  # the same set for every other language
+    added = Prototypes(pooled.matrix[len(texts.matrix) :], pooled.topic[len(texts.topic) :])
+    blended = _units(np.stack([sections.blend(rows[i], added.matrix[added.topic == i])
+                               for i in range(len(names))]))  # fmt: skip
     candidates = {
         "iptc texts": (rows, texts),
         "+names in pool": (rows, pooled),

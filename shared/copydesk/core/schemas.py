@@ -110,8 +110,9 @@ def _one_of_text_and_html(schema: dict[str, Any]) -> None:
     ]
 
 
-REF = r"^[^\x00-\x1f\x7f]+$"  # no C0 control character or DEL: a ref outlives the job as sent
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROLS = r"\x00-\x1f\x7f"  # C0 control characters and DEL: a ref outlives the job as sent
+REF = f"^[^{_CONTROLS}]+$"
+_CONTROL = re.compile(f"[{_CONTROLS}]")
 
 
 class ArticleIn(Strict):

@@ -209,6 +209,12 @@ def _language_detector() -> LanguageDetector:
     return LanguageDetectorBuilder.from_languages(*languages).with_low_accuracy_mode().build()
 
 
+def is_english(language: str | None) -> bool:
+    """Whether an article in ``language`` ("en", "en-GB") reads as English; one of no named
+    language does too, as the English-only analyses have always read it."""
+    return (language or "en").split("-")[0].lower() == "en"
+
+
 def language_code(hint: str | None) -> str | None:
     """Reduce a client's language hint ("en-US", "EN") to an ISO 639-1 code, if it is one."""
     code = re.split(r"[-_]", hint.strip().lower())[0] if hint else ""

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from copydesk.analyse import iptc
+from copydesk.prepare.language import is_english
 
 SHARE = 0.7  # the names' share of a label's row, against its English templates and description
 
@@ -192,7 +193,7 @@ def with_names(specs: Sequence[Any], language: str | None) -> tuple[Any, ...]:
     """Give each label spec that names a section its texts in other languages, for an article
     in ``language``, unless the client named the label in other languages itself (``names``);
     an English article (or one of no language) reads every label without such names."""
-    if (language or "en").split("-")[0].lower() == "en":
+    if is_english(language):
         return tuple(replace(spec, names=()) if spec.names else spec for spec in specs)
     return tuple(
         replace(spec, names=all_texts(spec.name)) if not spec.names else spec for spec in specs

@@ -30,6 +30,7 @@ from copydesk.analyse.base import Result, coverage, split_rows
 from copydesk.analyse.embedded import EmbeddingAnalyser
 from copydesk.core.document import Document, Span
 from copydesk.core.errors import AnalysisError, AnalysisUnavailable
+from copydesk.prepare.language import is_english
 
 DEFAULT_HEAD = Path(__file__).parent / "data" / "sentiment_head_v1.npz"
 HEADS = {
@@ -180,7 +181,7 @@ class Prepared:
 
 def reads_lexicon(language: str | None) -> bool:
     """Whether VADER's English lexicon can read text in ``language`` (undetected: yes)."""
-    return (language or "en").split("-")[0].lower() == "en"
+    return is_english(language)
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,6 +46,7 @@ from copydesk.core.errors import AnalysisError, AnalysisUnavailable, StoriesUnav
 from copydesk.core.names import OPEN_TENANT
 from copydesk.core.options import StoriesOptions, checked
 from copydesk.core.settings import Settings
+from copydesk.prepare.language import is_english
 from copydesk.prepare.vectors import DocVectors, embedded_texts
 
 KINDS = {"exact": 0, "near": 1, "rewrite": 2}
@@ -160,7 +161,7 @@ class StoryAnalyser(EmbeddingAnalyser):
         vectors: DocVectors | None = None,
     ) -> Article:
         """Everything about this article the lookup needs, computed before the transaction."""
-        english = not doc.language or doc.language.split("-")[0].lower() == "en"
+        english = is_english(doc.language)
         embedding = document_vector(rows) if english else None
         try:
             sentiment = self.sentiment(doc, {}, vectors=vectors)["score"] if english else None

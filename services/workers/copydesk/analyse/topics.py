@@ -63,6 +63,7 @@ from copydesk.analyse.embedder import Embedder
 from copydesk.prepare.vectors import DocVectors
 from copydesk.core.document import Document, Span
 from copydesk.core.errors import AnalysisError
+from copydesk.prepare.language import is_english
 from copydesk.prepare.text import prepare
 
 DEFAULT_TOP_K = 3
@@ -335,7 +336,7 @@ def prototypes_for(embedder: Embedder, language: str | None) -> Prototypes:
     the gain did not carry over (bench/quality_multilingual.py prints both).
     """
     texts = expanded_prototypes(embedder)
-    if (language or "en").split("-")[0].lower() == "en":
+    if is_english(language):
         return texts
     with _PROTOTYPES_LOCK:
         cached = _NAMED.get(embedder.name)
