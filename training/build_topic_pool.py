@@ -37,7 +37,12 @@ CORPORA = ("bbc", "newsnlp")  # news only: 20 Newsgroups is Usenet
 def main(argv: list[str] | None = None) -> Path:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--encoder", default="minilm")
+    parser.add_argument(
+        "--terms", action="store_true", help="the vocabulary and the pool's term vectors alone"
+    )
     args = parser.parse_args(argv)
+    if args.terms:
+        return build_terms()
     os.environ["COPYDESK_SENTENCE_ENCODER"] = args.encoder
     from copydesk.analyse.topics import POOLS, document_vector
 
@@ -63,6 +68,26 @@ def main(argv: list[str] | None = None) -> Path:
     np.savez_compressed(path, vectors=vectors, meta=np.array(json.dumps(meta)))
     print(f"wrote {path.relative_to(ROOT)}: {len(vectors)} articles {counts}, {embedder.name}")
     return path
+
+
+def build_terms() -> Path:
+    """Fit the custom labels' vocabulary on the pool's articles (headline and body) and keep
+    their term vectors (``copydesk.analyse.terms``), ordered by digest like the pools."""
+    from copydesk.analyse import terms
+
+    items = sorted(
+        (item for corpus in CORPORA for item in topics_data.dev_items(corpus)),
+        key=lambda item: item.digest,
+    )
+    texts = [terms.article_text(item.title, item.body) for item in items]
+    fitted = terms.vectorizer(texts)
+    made = terms.Terms(fitted, fitted.transform(texts), tuple(item.digest for item in items))
+    made.save()
+    print(
+        f"wrote {terms.TERMS_FILE.relative_to(ROOT)}: {made.size} terms, "
+        f"{made.pool.shape[0]} articles, {made.pool.nnz} stored weights"
+    )
+    return terms.TERMS_FILE
 
 
 if __name__ == "__main__":

@@ -105,3 +105,12 @@ def test_the_label_pool_holds_dev_news_articles_only():
         assert set(meta["articles"]) == {"bbc", "newsnlp"}  # news: not 20 Newsgroups
         assert not pooled & {d for _, d in test}
         assert pooled <= {d for corpus, d in dev if corpus in meta["articles"]}
+
+
+def test_the_label_vocabulary_is_fitted_on_dev_news_articles_only():
+    from copydesk.analyse import terms
+
+    dev, test = _digests("topics_dev.txt"), _digests(TEST_LIST)
+    counted = set(terms.Terms.read().digests)
+    assert counted and not counted & {d for _, d in test}
+    assert counted <= {d for corpus, d in dev if corpus in ("bbc", "newsnlp")}

@@ -55,8 +55,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy import sparse
 
-from copydesk.analyse import iptc, sections
+from copydesk.analyse import iptc, sections, terms
 from copydesk.analyse.base import Result, coverage
 from copydesk.analyse.embedded import EmbeddingAnalyser
 from copydesk.analyse.embedder import Embedder
@@ -90,6 +91,11 @@ EXPAND = {"minilm": (20, 0.2), "use-m3": (20, 0.3), "mpnet": (20, 0.2)}
 # the IPTC topics' texts move the same way, each against every topic's other texts
 # (bench/topics_select.py --expand-iptc)
 IPTC_EXPAND = {"minilm": (100, 0.6), "use-m3": (100, 0.6), "mpnet": (200, 0.3)}
+# an English article's labels also score by its words (``terms``): (pool articles each label's
+# term row is drawn from, the share of the term cosine), per encoder and taxonomy
+# (bench/topics_select.py --terms); an encoder without a value scores by meaning alone
+TERMS = {"minilm": {CUSTOM: (400, 1.0), iptc.TAXONOMY: (200, 3.0)}}
+TERM_CACHE = 8  # label sets whose term rows a process keeps (50 labels: 2.9 MB as float16)
 POOLS = Path(__file__).parent / "data"
 LEAD_BOOST = 1.0  # the first sentence weighs 1 + LEAD_BOOST, fading with LEAD_DECAY
 LEAD_DECAY = 3.0
@@ -153,6 +159,7 @@ class EmbeddingTopicClassifier(EmbeddingAnalyser):
         super().__init__(embedder=embedder)
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
+        self._terms: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
     @property
@@ -198,7 +205,12 @@ class EmbeddingTopicClassifier(EmbeddingAnalyser):
         if inputs.taxonomy == iptc.TAXONOMY:
             pooled = prototypes_for(self.embedder, doc.language)
         scores = label_scores(
-            labels, vectors, taxonomy=inputs.taxonomy, family=family, prototypes=pooled
+            labels,
+            vectors,
+            taxonomy=inputs.taxonomy,
+            family=family,
+            prototypes=pooled,
+            lexical=self.lexical(doc, inputs, labels),
         )
         order = sorted(range(len(scores)), key=lambda i: -scores[i])[: inputs.top_k]
         return {
@@ -209,6 +221,50 @@ class EmbeddingTopicClassifier(EmbeddingAnalyser):
             "taxonomy": inputs.taxonomy,
             "coverage": coverage(doc.text, inputs.spans),
         }
+
+    def lexical(self, doc: Document, inputs: TopicInputs, labels: np.ndarray) -> np.ndarray | None:
+        """What an English article's words add to each label's cosine (``TERMS``): the share
+        times the cosine between its term vector and the label's term row; None when the
+        encoder has no fitted share, the article is not English, or the pool is not the
+        encoder's."""
+        chosen = TERMS.get(getattr(self.embedder, "family", "minilm"), {}).get(inputs.taxonomy)
+        if chosen is None or not is_english(doc.language):
+            return None
+        count, share = chosen
+        rows = self.term_matrix(inputs, labels, count=count)
+        if rows is None:
+            return None
+        words = terms.load().vectors([terms.article_text(doc.title, doc.text)])
+        return share * np.asarray(words @ rows.T, dtype=np.float32).ravel()
+
+    def term_matrix(
+        self, inputs: TopicInputs, labels: np.ndarray, *, count: int
+    ) -> np.ndarray | None:
+        """The label set's term rows (``term_rows``), made once per set and process and kept
+        for the last ``TERM_CACHE`` sets; the IPTC topics' are ``iptc_term_rows``."""
+        if inputs.taxonomy == iptc.TAXONOMY:
+            return iptc_term_rows(self.embedder, count=count)
+        with self._lock:
+            cached = self._terms.get(inputs.key)
+            if cached is not None:
+                self._terms.move_to_end(inputs.key)
+                return cached
+        articles, article_terms = pool_terms(self.embedder)
+        if articles is None or article_terms is None:
+            return None
+        vocabulary = terms.load()
+        examples = [
+            vocabulary.vectors([text[:EXAMPLE_CHARS] for text in spec.examples])
+            for spec in inputs.specs
+        ]
+        made = term_rows(
+            labels, articles, article_terms, examples, count=count, vocabulary=vocabulary
+        ).astype(np.float16)
+        with self._lock:
+            self._terms[inputs.key] = made
+            while len(self._terms) > TERM_CACHE:
+                self._terms.popitem(last=False)
+        return made
 
     def label_matrix(
         self, labels: Sequence[str | LabelSpec], *, key: str | None = None
@@ -242,16 +298,20 @@ def label_scores(
     taxonomy: str,
     family: str = "minilm",
     prototypes: Prototypes | None = None,
+    lexical: np.ndarray | None = None,
 ) -> np.ndarray:
     """Return one probability per label row for a document's text vectors (title first);
     ``family`` names the encoder, whose temperatures apply. With ``prototypes`` (the IPTC
     topics' texts, rows in ``iptc.topic_names()`` order) each topic also scores by its
-    nearest texts."""
+    nearest texts; ``lexical`` (``EmbeddingTopicClassifier.lexical``) adds what its words
+    say."""
     doc = document_vector(vectors)
     cosines = labels @ doc
     tau = PROTOTYPE_POOL.get(family)
     if prototypes is not None and tau:
         cosines = (1 - POOL_SHARE) * cosines + POOL_SHARE * prototypes.pooled(doc, tau)
+    if lexical is not None:
+        cosines = cosines + lexical
     return _softmax(cosines / TEMPERATURES[family][taxonomy])
 
 
@@ -455,20 +515,53 @@ def expand_labels(
     """
     if len(rows) < 2 or not len(articles):
         return rows
-    scores = articles @ rows.T
-    best = scores.argmax(1)
-    ordered = np.sort(scores, axis=1)
-    margin = ordered[:, -1] - ordered[:, -2]
     moved = rows.copy()
-    for j in range(len(rows)):
-        won = np.flatnonzero(best == j)
-        if len(won):
-            clearest = won[np.argsort(-margin[won], kind="stable")[:count]]
+    for j, clearest in enumerate(clearest_wins(articles @ rows.T, count=count)):
+        if len(clearest):
             moved[j] = _unit((1 - share) * rows[j] + share * _unit(articles[clearest].mean(0)))
     return moved
 
 
-_POOLS: dict[str, tuple[str, np.ndarray]] = {}
+def clearest_wins(scores: np.ndarray, *, count: int) -> list[np.ndarray]:
+    """For each label (a column of ``scores``, one row per pool article), the ``count`` pool
+    articles it wins by the widest margin over the other labels (fewer if it wins fewer)."""
+    best = scores.argmax(1)
+    ordered = np.sort(scores, axis=1)
+    margin = ordered[:, -1] - ordered[:, -2]
+    wins = []
+    for j in range(scores.shape[1]):
+        won = np.flatnonzero(best == j)
+        wins.append(won[np.argsort(-margin[won], kind="stable")[:count]])
+    return wins
+
+
+def term_rows(
+    rows: np.ndarray,
+    articles: np.ndarray,
+    article_terms: sparse.csr_matrix,
+    examples: Sequence[sparse.csr_matrix],
+    *,
+    count: int,
+    vocabulary: terms.Terms,
+) -> np.ndarray:
+    """One unit term row per label row: the mean term vector of the ``count`` pool articles
+    (``articles``, their terms ``article_terms``) it wins most clearly, blended with its
+    examples' mean term vector as ``blend_examples`` blends vectors (``examples``: one matrix
+    of term rows per label, possibly empty)."""
+    wins = clearest_wins(articles @ rows.T, count=count) if len(rows) > 1 else [[]] * len(rows)
+    out = []
+    for won, own in zip(wins, examples, strict=True):
+        row = vocabulary.mean(article_terms[won])
+        if own.shape[0]:
+            weight = own.shape[0] / (own.shape[0] + EXAMPLE_PRIOR)
+            row = _unit((1 - weight) * row + weight * vocabulary.mean(own))
+        out.append(row)
+    return np.stack(out).astype(np.float32)
+
+
+_POOLS: dict[str, tuple[str, np.ndarray, tuple[str, ...]]] = {}
+_POOL_TERMS: dict[str, sparse.csr_matrix] = {}
+_IPTC_TERMS: dict[str, np.ndarray] = {}
 
 
 def pool(embedder: Embedder) -> np.ndarray | None:
@@ -482,11 +575,54 @@ def pool(embedder: Embedder) -> np.ndarray | None:
     if cached is None:
         with np.load(POOLS / f"topic_pool_{family}.npz", allow_pickle=False) as data:
             vectors = data["vectors"].astype(np.float32)
-            model = _model(json.loads(str(data["meta"]))["embedder"])
+            meta = json.loads(str(data["meta"]))
+        made = (_model(meta["embedder"]), vectors, tuple(meta["digests"]))
         with _PROTOTYPES_LOCK:
-            cached = _POOLS.setdefault(family, (model, vectors))
-    model, vectors = cached
+            cached = _POOLS.setdefault(family, made)
+    model, vectors, _ = cached
     return vectors if _model(embedder.name) == model else None
+
+
+def pool_terms(embedder: Embedder) -> tuple[np.ndarray | None, sparse.csr_matrix | None]:
+    """The pool's document vectors (``pool``) and its articles' term vectors in the same
+    order (``terms``: the vocabulary's file keeps every pool article, by digest), or Nones."""
+    vectors = pool(embedder)
+    if vectors is None:
+        return None, None
+    family = getattr(embedder, "family", "minilm")
+    with _PROTOTYPES_LOCK:
+        cached = _POOL_TERMS.get(family)
+    if cached is None:
+        vocabulary = terms.load()
+        where = {digest: row for row, digest in enumerate(vocabulary.digests)}
+        cached = vocabulary.pool[[where[digest] for digest in _POOLS[family][2]]]
+        with _PROTOTYPES_LOCK:
+            cached = _POOL_TERMS.setdefault(family, cached)
+    return vectors, cached
+
+
+def iptc_term_rows(embedder: Embedder, *, count: int) -> np.ndarray | None:
+    """The IPTC topics' term rows, once per process and encoder: the mean term vector of the
+    ``count`` pool articles each topic wins most clearly, scored as ``label_scores`` scores
+    the topics (their expanded texts' mean vectors and soft maximum)."""
+    with _PROTOTYPES_LOCK:
+        cached = _IPTC_TERMS.get(embedder.name)
+    if cached is not None:
+        return cached
+    articles, article_terms = pool_terms(embedder)
+    if articles is None or article_terms is None:
+        return None
+    texts = expanded_prototypes(embedder)
+    cosines = articles @ topic_rows(texts).T
+    tau = PROTOTYPE_POOL.get(getattr(embedder, "family", "minilm"))
+    if tau:
+        soft = np.stack([texts.pooled(article, tau) for article in articles])
+        cosines = (1 - POOL_SHARE) * cosines + POOL_SHARE * soft
+    vocabulary = terms.load()
+    rows = [vocabulary.mean(article_terms[won]) for won in clearest_wins(cosines, count=count)]
+    made = np.stack(rows).astype(np.float16)
+    with _PROTOTYPES_LOCK:
+        return _IPTC_TERMS.setdefault(embedder.name, made)
 
 
 def _model(encoder_name: str) -> str:

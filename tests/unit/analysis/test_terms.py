@@ -1,0 +1,144 @@
+"""Custom labels and IPTC topics also score an English article by its words (``terms``)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from documents import make_doc
+
+from copydesk.analyse import iptc, terms, topics
+from copydesk.analyse.embedder import get_embedder
+from copydesk.analyse.topics import (
+    EXAMPLE_PRIOR,
+    EmbeddingTopicClassifier,
+    clearest_wins,
+    pool,
+    pool_terms,
+    term_rows,
+)
+
+NEWS = [
+    "Police arrested the minister over bribes paid by a construction firm.",
+    "The court heard how officials took bribes for building permits.",
+    "Militants attacked a checkpoint and the army answered with air strikes.",
+    "Rebels and the army fought for the city as air strikes hit the suburbs.",
+    "The central bank raised interest rates as inflation climbed again.",
+    "Shares fell after the bank warned that inflation would hurt profits.",
+]
+
+
+@pytest.fixture(scope="module")
+def classifier() -> EmbeddingTopicClassifier:
+    torch.set_num_threads(1)
+    return EmbeddingTopicClassifier(embedder=get_embedder())
+
+
+def test_the_shipped_form_counts_words_as_the_fitted_vectorizer_does(tmp_path):
+    fitted = terms.vectorizer(NEWS)
+    made = terms.Terms(fitted, fitted.transform(NEWS), tuple(f"d{i}" for i in range(len(NEWS))))
+    made.save(tmp_path / "terms.npz")
+    read = terms.Terms.read(tmp_path / "terms.npz")
+    text = ["The army said militants took bribes; inflation, the Bank said, climbed."]
+    reference = TfidfVectorizer(**terms.SETTINGS).fit(NEWS)
+    assert read.vectors(text).toarray() == pytest.approx(reference.transform(text).toarray())
+    assert read.pool.toarray() == pytest.approx(fitted.transform(NEWS).toarray(), abs=1e-3)
+    assert read.digests == made.digests
+    assert "bribes" in fitted.vocabulary_ and "the" not in fitted.vocabulary_  # a stop word
+
+
+def test_the_shipped_vocabulary_covers_the_pool_of_every_encoder():
+    vocabulary = terms.load()
+    assert vocabulary.size > 10_000 and vocabulary.pool.shape == (
+        len(vocabulary.digests),
+        vocabulary.size,
+    )
+    row = vocabulary.vectors(["Militants attacked the parliament."])
+    assert row.nnz == 3 and np.sqrt(row.multiply(row).sum()) == pytest.approx(1.0)
+    for family in topics.EXPAND:
+        with np.load(topics.POOLS / f"topic_pool_{family}.npz", allow_pickle=False) as data:
+            assert set(json.loads(str(data["meta"]))["digests"]) <= set(vocabulary.digests)
+
+
+def test_a_label_term_row_is_its_clearest_pool_articles_blended_with_its_examples():
+    fitted = terms.vectorizer(NEWS)
+    vocabulary = terms.Terms(fitted, fitted.transform(NEWS), ())
+    articles = np.eye(6, 3)[[0, 0, 1, 1, 2, 2]] + 0.01  # two pool articles near each label
+    rows = np.eye(3)
+    examples = [vocabulary.vectors(NEWS[4:5]), vocabulary.vectors([]), vocabulary.vectors([])]
+    made = term_rows(rows, articles, vocabulary.pool, examples, count=2, vocabulary=vocabulary)
+    corrupt = vocabulary.mean(vocabulary.pool[[0, 1]])
+    weight = 1 / (1 + EXAMPLE_PRIOR)
+    mixed = (1 - weight) * corrupt + weight * vocabulary.mean(vocabulary.pool[[4]])
+    assert made[0] == pytest.approx(mixed / np.linalg.norm(mixed), abs=1e-6)
+    assert made[1] == pytest.approx(vocabulary.mean(vocabulary.pool[[2, 3]]), abs=1e-6)
+    assert [w.tolist() for w in clearest_wins(articles @ rows.T, count=1)] == [[0], [2], [4]]
+
+
+def test_an_english_article_adds_its_words_to_every_label(classifier, monkeypatch):
+    labels = {"labels": ["corruption", "armed conflict", "environment"]}
+    text = (
+        "Prosecutors charged three officials with taking bribes from a mining company. "
+        "The money paid for permits to clear the forest near the river."
+    )
+    doc = make_doc(text, title="Officials charged over mining bribes")
+    inputs = classifier.preprocess(doc, labels)
+    rows = classifier.label_matrix(inputs.specs, key=inputs.key)
+    count, share = topics.TERMS["minilm"][topics.CUSTOM]
+    added = classifier.lexical(doc, inputs, rows)
+    vocabulary = terms.load()
+    articles, article_terms = pool_terms(classifier.embedder)
+    expected = term_rows(
+        rows, articles, article_terms, [fitted_none(vocabulary)] * 3, count=count,
+        vocabulary=vocabulary,
+    )  # fmt: skip
+    words = vocabulary.vectors([terms.article_text(doc.title, doc.text)])
+    assert added == pytest.approx(share * (words @ expected.T).ravel(), abs=2e-3)
+    assert added[0] > added[2] > 0  # its words are corruption's more than the environment's
+    with_words = classifier(doc, labels)
+    monkeypatch.setattr(topics, "TERMS", {})
+    meaning_only = EmbeddingTopicClassifier(embedder=classifier.embedder)(doc, labels)
+    assert with_words["labels"] != meaning_only["labels"]
+
+
+def fitted_none(vocabulary: terms.Terms) -> sparse.csr_matrix:
+    return vocabulary.vectors([])
+
+
+def test_other_languages_and_unfitted_encoders_score_by_meaning_alone(classifier, monkeypatch):
+    labels = {"labels": ["corruption", "armed conflict"]}
+    doc = make_doc("Officials took bribes from a mining company.", language="de")
+    inputs = topics.TopicInputs(("x",), topics.read_labels(labels)[0], topics.CUSTOM, 1, key="k")
+    rows = np.eye(2, classifier.embedder.dim)
+    assert classifier.lexical(doc, inputs, rows) is None
+    english = make_doc("Officials took bribes from a mining company.", language="en")
+    assert classifier.lexical(english, inputs, rows) is not None
+    monkeypatch.setattr(topics, "TERMS", {"mpnet": topics.TERMS["minilm"]})
+    assert classifier.lexical(english, inputs, rows) is None
+
+
+def test_the_iptc_topics_term_rows_are_the_pool_articles_each_wins(classifier):
+    count, share = topics.TERMS["minilm"][iptc.TAXONOMY]
+    rows = topics.iptc_term_rows(classifier.embedder, count=count)
+    assert rows.shape == (len(iptc.TOPICS), terms.load().size)
+    vocabulary = terms.load()
+    crime = iptc.topic_names().index("crime, law and justice")
+    top = np.argsort(-rows[crime].astype(np.float32))[:30]
+    words = set(vocabulary.vectorizer.get_feature_names_out()[top])
+    assert words & {"police", "court", "arrested", "charged", "prison", "judge"}
+    assert topics.iptc_term_rows(classifier.embedder, count=count) is rows  # once per process
+    assert pool(classifier.embedder) is not None
+
+
+def test_term_rows_are_kept_for_a_bounded_number_of_label_sets(classifier, monkeypatch):
+    monkeypatch.setattr(topics, "TERM_CACHE", 2)
+    mine = EmbeddingTopicClassifier(embedder=classifier.embedder)
+    doc = make_doc("Officials took bribes from a mining company.")
+    for n in range(4):
+        mine(doc, {"labels": ["corruption", f"label {n}"]})
+    assert len(mine._terms) == 2
