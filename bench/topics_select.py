@@ -114,6 +114,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from types import SimpleNamespace
 
 import numpy as np
 from scipy import sparse
@@ -326,7 +327,9 @@ def main(argv: list[str] | None = None) -> None:
     _temperatures(dev, classifier, names, deployed_iptc_cosines, grid=TEMPERATURE_GRID)
 
 
-TEMPERATURE_GRID = (0.02, 0.025, 0.03, 0.035, 0.04, 0.045, 0.05, 0.055, 0.06, 0.075, 0.09)
+TEMPERATURE_GRID = (
+    0.02, 0.025, 0.03, 0.035, 0.04, 0.045, 0.05, 0.055, 0.06, 0.075, 0.09, 0.11, 0.13, 0.15, 0.2
+)  # fmt: skip
 
 
 def _pooled_texts(docs: np.ndarray, texts: topics.Prototypes, tau: float) -> np.ndarray:
@@ -428,8 +431,15 @@ def _taught_variants(dev, folds, custom_matrix) -> None:
 
 
 def _temperatures(dev, classifier, names, iptc_cosines, *, grid) -> dict[str, float]:
-    """Mean dev log-loss of the softmax per temperature and task; the lowest is chosen."""
+    """Mean dev log-loss of the softmax per temperature and task; the lowest is chosen. The
+    cosines are the deployed ones, with what an English article's words add (``TERMS``)."""
     table: dict[str, dict[float, float]] = {"custom": {}, "iptc": {}}
+    words = {
+        (task, corpus): _words(classifier, items, topics_data.LABELS[corpus] if task == "custom"
+                               else None)
+        for task in ("custom", "iptc")
+        for corpus, (items, _, _) in dev.items()
+    }  # fmt: skip
     for t in grid:
         cells = []
         for task in ("custom", "iptc"):
@@ -442,7 +452,7 @@ def _temperatures(dev, classifier, names, iptc_cosines, *, grid) -> dict[str, fl
                     if task == "custom"
                     else iptc_cosines(docs)
                 )
-                p = _softmax(cosines / t)
+                p = _softmax((cosines + words[(task, corpus)]) / t)
                 losses.append(-np.log(p[np.arange(len(truth)), truth]).mean())
             table[task][t] = float(np.mean(losses))
             cells.append(f"{task} {np.mean(losses):.3f} ({' / '.join(f'{x:.3f}' for x in losses)})")
@@ -451,6 +461,19 @@ def _temperatures(dev, classifier, names, iptc_cosines, *, grid) -> dict[str, fl
     deployed = TEMPERATURES[classifier.embedder.family]
     print(f"lowest mean dev log-loss: {chosen}; deployed for this encoder: {deployed}", flush=True)
     return chosen
+
+
+def _words(classifier, items, labels: list[str] | None) -> np.ndarray | float:
+    """What each article's words add to its labels' cosines as deployed (0 without terms)."""
+    specs = tuple(LabelSpec(label) for label in labels or iptc.topic_names())
+    taxonomy = topics.CUSTOM if labels else iptc.TAXONOMY
+    inputs = topics.TopicInputs((), specs, taxonomy, 1, key=topics.label_key(specs))
+    rows = classifier.label_matrix(specs)
+    added = [
+        classifier.lexical(SimpleNamespace(title=i.title, text=i.body, language="en"), inputs, rows)
+        for i in items
+    ]
+    return 0.0 if added[0] is None else np.stack(added)
 
 
 def _heads(dev, folds, protos, iptc_matrix, index) -> None:
