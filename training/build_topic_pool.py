@@ -12,7 +12,11 @@ Each article is embedded as the service embeds it (``bench/topics_embed.py``: th
 prepare stage, headline first, the lead-weighted document vector); vectors are stored as
 float16, ordered by digest.
 
-    .venv/bin/python training/build_topic_pool.py [--encoder minilm]
+``--terms`` writes ``data/topic_terms.npz`` instead: the English vocabulary and IDF that
+custom labels and IPTC topics count an article's words with (``copydesk.analyse.terms``),
+fitted on the same articles (headline and body), and their term vectors, by digest.
+
+    .venv/bin/python training/build_topic_pool.py [--encoder minilm] [--terms]
 """
 
 from __future__ import annotations
