@@ -84,8 +84,7 @@ def build_terms() -> Path:
         key=lambda item: item.digest,
     )
     texts = [terms.article_text(item.title, item.body) for item in items]
-    fitted = terms.vectorizer(texts)
-    made = terms.Terms(fitted, fitted.transform(texts), tuple(item.digest for item in items))
+    made = terms.Terms.fit(texts, [item.digest for item in items])
     made.save()
     print(
         f"wrote {terms.TERMS_FILE.relative_to(ROOT)}: {made.size} terms, "

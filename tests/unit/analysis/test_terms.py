@@ -39,17 +39,25 @@ def classifier() -> EmbeddingTopicClassifier:
     return EmbeddingTopicClassifier(embedder=get_embedder())
 
 
-def test_the_shipped_form_counts_words_as_the_fitted_vectorizer_does(tmp_path):
-    fitted = terms.vectorizer(NEWS)
-    made = terms.Terms(fitted, fitted.transform(NEWS), tuple(f"d{i}" for i in range(len(NEWS))))
+def test_the_workers_count_words_as_the_fitted_vectorizer_does(tmp_path):
+    made = terms.Terms.fit(NEWS, [f"d{i}" for i in range(len(NEWS))])
     made.save(tmp_path / "terms.npz")
     read = terms.Terms.read(tmp_path / "terms.npz")
-    text = ["The army said militants took bribes; inflation, the Bank said, climbed."]
     reference = TfidfVectorizer(**terms.SETTINGS).fit(NEWS)
-    assert read.vectors(text).toarray() == pytest.approx(reference.transform(text).toarray())
-    assert read.pool.toarray() == pytest.approx(fitted.transform(NEWS).toarray(), abs=1e-3)
-    assert read.digests == made.digests
-    assert "bribes" in fitted.vocabulary_ and "the" not in fitted.vocabulary_  # a stop word
+    texts = [
+        "The army said MILITANTS took bribes; inflation, the Bank said, climbed and climbed.",
+        "Militants' bribes: 2 officials (the_army) took bribes-bribes\nand INFLATION",
+        "Nothing here is known.",
+        "",
+    ]
+    for counter in (made, read):
+        assert counter.vectors(texts).toarray() == pytest.approx(
+            reference.transform(texts).toarray(), abs=1e-12
+        )
+    assert read.pool.toarray() == pytest.approx(reference.transform(NEWS).toarray(), abs=1e-3)
+    assert read.digests == made.digests and read.words == list(reference.get_feature_names_out())
+    assert "bribes" in read.index and "the" not in read.index  # a stop word
+    assert read.vectors([]).shape == (0, read.size)
 
 
 def test_the_shipped_vocabulary_covers_the_pool_of_every_encoder():
@@ -66,8 +74,7 @@ def test_the_shipped_vocabulary_covers_the_pool_of_every_encoder():
 
 
 def test_a_label_term_row_is_its_clearest_pool_articles_blended_with_its_examples():
-    fitted = terms.vectorizer(NEWS)
-    vocabulary = terms.Terms(fitted, fitted.transform(NEWS), ())
+    vocabulary = terms.Terms.fit(NEWS, ())
     articles = np.eye(6, 3)[[0, 0, 1, 1, 2, 2]] + 0.01  # two pool articles near each label
     rows = np.eye(3)
     examples = [vocabulary.vectors(NEWS[4:5]), vocabulary.vectors([]), vocabulary.vectors([])]
@@ -94,7 +101,7 @@ def test_an_english_article_adds_its_words_to_every_label(classifier, monkeypatc
     vocabulary = terms.load()
     articles, article_terms = pool_terms(classifier.embedder)
     expected = term_rows(
-        rows, articles, article_terms, [fitted_none(vocabulary)] * 3, count=count,
+        rows, articles, article_terms, [_no_examples(vocabulary)] * 3, count=count,
         vocabulary=vocabulary,
     )  # fmt: skip
     words = vocabulary.vectors([terms.article_text(doc.title, doc.text)])
@@ -106,7 +113,7 @@ def test_an_english_article_adds_its_words_to_every_label(classifier, monkeypatc
     assert with_words["labels"] != meaning_only["labels"]
 
 
-def fitted_none(vocabulary: terms.Terms) -> sparse.csr_matrix:
+def _no_examples(vocabulary: terms.Terms) -> sparse.csr_matrix:
     return vocabulary.vectors([])
 
 
@@ -129,7 +136,7 @@ def test_the_iptc_topics_term_rows_are_the_pool_articles_each_wins(classifier):
     vocabulary = terms.load()
     crime = iptc.topic_names().index("crime, law and justice")
     top = np.argsort(-rows[crime].astype(np.float32))[:30]
-    words = set(vocabulary.vectorizer.get_feature_names_out()[top])
+    words = {vocabulary.words[i] for i in top}
     assert words & {"police", "court", "arrested", "charged", "prison", "judge"}
     assert topics.iptc_term_rows(classifier.embedder, count=count) is rows  # once per process
     assert pool(classifier.embedder) is not None
