@@ -248,7 +248,8 @@ class EmbeddingTopicClassifier(EmbeddingAnalyser):
         if rows is None:
             return None
         words = terms.load().vectors([terms.article_text(doc.title, doc.text)])
-        return share * np.asarray(words @ rows.T, dtype=np.float32).ravel()
+        # only the article's own words' columns: a few hundred, not the whole vocabulary
+        return share * (rows[:, words.indices].astype(np.float32) @ words.data.astype(np.float32))
 
     def term_matrix(
         self, inputs: TopicInputs, labels: np.ndarray, *, count: int
