@@ -78,13 +78,34 @@ def test_a_label_term_row_is_its_clearest_pool_articles_blended_with_its_example
     articles = np.eye(6, 3)[[0, 0, 1, 1, 2, 2]] + 0.01  # two pool articles near each label
     rows = np.eye(3)
     examples = [vocabulary.vectors(NEWS[4:5]), vocabulary.vectors([]), vocabulary.vectors([])]
-    made = term_rows(rows, articles, vocabulary.pool, examples, count=2, vocabulary=vocabulary)
+    made = term_rows(
+        rows, articles, vocabulary.pool, examples, count=2, vocabulary=vocabulary, evidence=0.0
+    )
     corrupt = vocabulary.mean(vocabulary.pool[[0, 1]])
     weight = 1 / (1 + EXAMPLE_PRIOR)
     mixed = (1 - weight) * corrupt + weight * vocabulary.mean(vocabulary.pool[[4]])
     assert made[0] == pytest.approx(mixed / np.linalg.norm(mixed), abs=1e-6)
     assert made[1] == pytest.approx(vocabulary.mean(vocabulary.pool[[2, 3]]), abs=1e-6)
     assert [w.tolist() for w in clearest_wins(articles @ rows.T, count=1)] == [[0], [2], [4]]
+
+
+def test_a_label_the_pool_barely_covers_leans_to_the_sets_mean_row():
+    vocabulary = terms.Terms.fit(NEWS, ())
+    articles = np.eye(6, 3)[[0, 0, 1, 1, 1, 1]] + 0.01  # the third label wins no article
+    rows, none = np.eye(3), [vocabulary.vectors([])] * 3
+    own = term_rows(
+        rows, articles, vocabulary.pool, none, count=4, vocabulary=vocabulary, evidence=0.0
+    )
+    made = term_rows(
+        rows, articles, vocabulary.pool, none, count=4, vocabulary=vocabulary, evidence=2.0
+    )
+    mean = own.mean(0)
+    assert not own[2].any()  # no article of its own: no words of its own
+    assert made[2] == pytest.approx(mean, abs=1e-6)
+    assert made[0] == pytest.approx(0.5 * own[0] + 0.5 * mean, abs=1e-6)  # 2 articles
+    assert made[1] == pytest.approx(4 / 6 * own[1] + 2 / 6 * mean, abs=1e-6)  # 4 articles
+    words = vocabulary.vectors([NEWS[0]])  # its words add what they add to the set, on average
+    assert (words @ made.T).ravel()[2] == pytest.approx((words @ own.T).ravel().mean(), abs=1e-6)
 
 
 def test_an_english_article_adds_its_words_to_every_label(classifier, monkeypatch):
@@ -140,6 +161,24 @@ def test_the_iptc_topics_term_rows_are_the_pool_articles_each_wins(classifier):
     assert words & {"police", "court", "arrested", "charged", "prison", "judge"}
     assert topics.iptc_term_rows(classifier.embedder, count=count) is rows  # once per process
     assert pool(classifier.embedder) is not None
+
+
+def test_an_iptc_topic_that_wins_few_pool_articles_leans_to_the_topics_mean_row(
+    classifier, monkeypatch
+):
+    count, _ = topics.TERMS["minilm"][iptc.TAXONOMY]
+    evidence = topics.IPTC_TERM_EVIDENCE["minilm"]
+    deployed = topics.iptc_term_rows(classifier.embedder, count=count).astype(np.float64)
+    monkeypatch.setattr(topics, "IPTC_TERM_EVIDENCE", {})
+    monkeypatch.setattr(topics, "_IPTC_TERMS", {})
+    own = topics.iptc_term_rows(classifier.embedder, count=count).astype(np.float64)
+    mean = own.mean(0)
+    kept = [float((d - mean) @ (r - mean) / ((r - mean) @ (r - mean))) for d, r in
+            zip(deployed, own, strict=True)]  # fmt: skip
+    for d, r, share in zip(deployed, own, kept, strict=True):  # on the line from its row
+        assert d == pytest.approx(share * r + (1 - share) * mean, abs=2e-3)
+    assert max(kept) == pytest.approx(count / (count + evidence), abs=0.01)  # a full topic
+    assert 0 < min(kept) < 0.5  # a topic that wins a few dozen articles or fewer
 
 
 def test_term_rows_are_kept_for_a_bounded_number_of_label_sets(classifier, monkeypatch):

@@ -82,8 +82,9 @@ CUSTOM = "custom"
 # softmax over cosines, per encoder and taxonomy: best dev log-likelihood
 # (bench/topics_select.py --encoder); each encoder spreads its cosines differently
 TEMPERATURES = {
-    "minilm": {CUSTOM: 0.055, iptc.TAXONOMY: 0.11},  # 0.045 / 0.055 before the words (TERMS)
-    "use-m3": {CUSTOM: 0.04, iptc.TAXONOMY: 0.13},  # IPTC 0.045 before its texts, 0.06 words
+    # 0.045 / 0.055 before the words (TERMS), IPTC 0.11 before they leaned (IPTC_TERM_EVIDENCE)
+    "minilm": {CUSTOM: 0.055, iptc.TAXONOMY: 0.09},
+    "use-m3": {CUSTOM: 0.04, iptc.TAXONOMY: 0.11},  # IPTC 0.045, 0.06, 0.13 before the same
     "mpnet": {CUSTOM: 0.04, iptc.TAXONOMY: 0.05},  # IPTC 0.045 before it
 }
 TEMPERATURE = TEMPERATURES["minilm"]
@@ -108,6 +109,11 @@ TERMS = {
     "minilm": {CUSTOM: (400, 1.0), iptc.TAXONOMY: (200, 3.0)},
     "use-m3": {CUSTOM: (100, 0.5), iptc.TAXONOMY: (400, 3.0)},
 }
+# an IPTC topic's own term row counts as much as the topics' mean row once it rests on this
+# many pool articles; with fewer it leans to the mean, so a topic the pool barely covers
+# (health, labour, lifestyle) draws few articles by a handful of articles' words, per encoder
+# (bench/topics_select.py --terms, "leaning"; custom labels lean not: taught ones lose)
+IPTC_TERM_EVIDENCE = {"minilm": 50.0, "use-m3": 20.0}
 TERM_CACHE = 8  # label sets whose term rows a process keeps (50 labels: 2.9 MB as float16)
 POOLS = Path(__file__).parent / "data"
 LEAD_BOOST = 1.0  # the first sentence weighs 1 + LEAD_BOOST, fading with LEAD_DECAY
@@ -557,20 +563,35 @@ def term_rows(
     *,
     count: int,
     vocabulary: terms.Terms,
+    prior: float = EXAMPLE_PRIOR,
+    evidence: float = 0.0,
 ) -> np.ndarray:
-    """One unit term row per label row: the mean term vector of the ``count`` pool articles
+    """One term row per label row: the mean term vector of the ``count`` pool articles
     (``articles``, their terms ``article_terms``) it wins most clearly, blended with its
-    examples' mean term vector as ``blend_examples`` blends vectors (``examples``: one matrix
-    of term rows per label, possibly empty)."""
+    examples' mean term vector as ``blend_examples`` blends vectors, with ``prior``
+    (``examples``: one matrix of term rows per label, possibly empty). A label whose row
+    rests on n articles (wins and examples) keeps n / (n + ``evidence``) of it and takes the
+    rest from the set's mean row, so its words' score leans to the set's mean (0: none)."""
     wins = clearest_wins(articles @ rows.T, count=count) if len(rows) > 1 else [[]] * len(rows)
-    out = []
+    out, support = [], []
     for won, own in zip(wins, examples, strict=True):
         row = vocabulary.mean(article_terms[won])
         if own.shape[0]:
-            weight = own.shape[0] / (own.shape[0] + EXAMPLE_PRIOR)
+            weight = own.shape[0] / (own.shape[0] + prior)
             row = _unit((1 - weight) * row + weight * vocabulary.mean(own))
         out.append(row)
-    return np.stack(out).astype(np.float32)
+        support.append(len(won) + own.shape[0])
+    return lean_to_mean(np.stack(out), support, evidence=evidence).astype(np.float32)
+
+
+def lean_to_mean(rows: np.ndarray, support: Sequence[int], *, evidence: float) -> np.ndarray:
+    """Each term row keeps n / (n + ``evidence``) of itself, n its ``support`` (the articles
+    it rests on), and takes the rest from the rows' mean; ``evidence`` 0 keeps them as they
+    are."""
+    if not evidence:
+        return rows
+    n = np.asarray(support, dtype=np.float64)[:, None]
+    return n / (n + evidence) * rows + evidence / (n + evidence) * rows.mean(0)
 
 
 _POOLS: dict[str, tuple[str, np.ndarray, tuple[str, ...]]] = {}
@@ -618,7 +639,8 @@ def pool_terms(embedder: Embedder) -> tuple[np.ndarray | None, sparse.csr_matrix
 def iptc_term_rows(embedder: Embedder, *, count: int) -> np.ndarray | None:
     """The IPTC topics' term rows, once per process and encoder: the mean term vector of the
     ``count`` pool articles each topic wins most clearly, scored as ``label_scores`` scores
-    the topics (their expanded texts' mean vectors and soft maximum)."""
+    the topics (their expanded texts' mean vectors and soft maximum), leaning to the
+    topics' mean row as ``IPTC_TERM_EVIDENCE`` says (``lean_to_mean``)."""
     with _PROTOTYPES_LOCK:
         cached = _IPTC_TERMS.get(embedder.name)
     if cached is not None:
@@ -633,8 +655,11 @@ def iptc_term_rows(embedder: Embedder, *, count: int) -> np.ndarray | None:
         soft = np.stack([texts.pooled(article, tau) for article in articles])
         cosines = (1 - POOL_SHARE) * cosines + POOL_SHARE * soft
     vocabulary = terms.load()
-    rows = [vocabulary.mean(article_terms[won]) for won in clearest_wins(cosines, count=count)]
-    made = np.stack(rows).astype(np.float16)
+    wins = clearest_wins(cosines, count=count)
+    rows = np.stack([vocabulary.mean(article_terms[won]) for won in wins])
+    evidence = IPTC_TERM_EVIDENCE.get(getattr(embedder, "family", "minilm"), 0.0)
+    made = lean_to_mean(rows, [len(won) for won in wins], evidence=evidence)
+    made = made.astype(np.float16)
     with _PROTOTYPES_LOCK:
         return _IPTC_TERMS.setdefault(embedder.name, made)
 
