@@ -751,7 +751,7 @@ def _terms(dev, folds, classifier, family: str, iptc_cosines, texts) -> None:
     }
     count, share = EXPAND[family]
     iptc_count, iptc_share = IPTC_EXPAND[family]
-    taught_count, taught_share = topics.TERMS.get(family, {}).get(topics.CUSTOM, (0, 0.0))
+    custom_count, custom_share = topics.TERMS.get(family, {}).get(topics.CUSTOM, (0, 0.0))
     iptc_terms = topics.TERMS.get(family, {}).get(iptc.TAXONOMY)
     leaning: dict[tuple, list[bool]] = {}  # (corpus, task, pool fraction, evidence): hits
     names = iptc.topic_names()
@@ -808,19 +808,19 @@ def _terms(dev, folds, classifier, family: str, iptc_cosines, texts) -> None:
                             hits.setdefault((task, n, b), []).extend(
                                 (cosines + b * lexical).argmax(1) == truth
                             )
-                if task == "taught" and taught_count:  # its own prior and share (TAUGHT_TERMS)
+                if task == "taught" and custom_count:  # its own prior and share
                     for prior in TAUGHT_PRIORS:
                         rows_t = topics.term_rows(rows, pool_vectors, pool_terms, examples,
-                                                  count=taught_count, vocabulary=vocabulary,
+                                                  count=custom_count, vocabulary=vocabulary,
                                                   prior=prior)  # fmt: skip
                         lexical = np.asarray(doc_terms @ rows_t.T)
                         for b in TAUGHT_SHARES:
                             hits.setdefault(("taught+", prior, b), []).extend(
                                 (cosines + b * lexical).argmax(1) == truth
                             )
-            if taught_count and iptc_terms:
+            if custom_count and iptc_terms:
                 _leaning(leaning, corpus, fold, cells, docs[test], pool_vectors, pool_terms,
-                         doc_terms, base, none, (taught_count, taught_share), iptc_terms,
+                         doc_terms, base, none, (custom_count, custom_share), iptc_terms,
                          lambda vectors: iptc_cosines(vectors, moved), vocabulary,
                          (count, share))  # fmt: skip
         for key in [k for k in hits if len(k) == 3]:
@@ -842,14 +842,14 @@ def _terms(dev, folds, classifier, family: str, iptc_cosines, texts) -> None:
         best = max(allowed, key=allowed.__getitem__) if allowed else None
         gain = f"mean +{allowed[best]:.4f}" if best else "none kept every cell"
         print(f"terms chosen {name}: {best} ({gain})", flush=True)
-    if not taught_count:
+    if not custom_count:
         return
     if iptc_terms:
         _choose_leaning(leaning, corpora)
     # taught labels, their own examples' prior in the term rows and share, at the deployed
     # count: against the shared setting (prior EXAMPLE_PRIOR, the custom share), the best
     # mean over the corpora among those where no corpus falls by more than 0.002
-    shared = {c: figures[(c, "taught", taught_count, taught_share)] for c in corpora}
+    shared = {c: figures[(c, "taught", custom_count, custom_share)] for c in corpora}
     allowed = {}
     for prior in TAUGHT_PRIORS:
         for b in TAUGHT_SHARES:
@@ -861,7 +861,7 @@ def _terms(dev, folds, classifier, family: str, iptc_cosines, texts) -> None:
     best = max(allowed, key=allowed.__getitem__) if allowed else None
     gain = f"mean {allowed[best]:+.4f}" if best else "none kept every cell"
     print(f"terms best taught (prior, share): {best} ({gain}); taught sets keep the shared "
-          f"prior {EXAMPLE_PRIOR} and share {taught_share}", flush=True)  # fmt: skip
+          f"prior {EXAMPLE_PRIOR} and share {custom_share}", flush=True)  # fmt: skip
 
 
 def _leaning(leaning, corpus, fold, cells, docs, pool_vectors, pool_terms, doc_terms, base,

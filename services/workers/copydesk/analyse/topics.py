@@ -111,8 +111,8 @@ TERMS = {
 }
 # an IPTC topic's own term row counts as much as the topics' mean row once it rests on this
 # many pool articles; with fewer it leans to the mean, so a topic the pool barely covers
-# (health, labour, lifestyle) draws few articles by a handful of articles' words, per encoder
-# (bench/topics_select.py --terms, "leaning"; custom labels lean not: taught ones lose)
+# (health, labour, lifestyle) does not draw articles by a dozen articles' words, per encoder
+# (bench/topics_select.py --terms, "leaning"; custom labels do not lean: taught ones lost)
 IPTC_TERM_EVIDENCE = {"minilm": 50.0, "use-m3": 20.0}
 TERM_CACHE = 8  # label sets whose term rows a process keeps (50 labels: 2.9 MB as float16)
 POOLS = Path(__file__).parent / "data"
