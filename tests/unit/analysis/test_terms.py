@@ -106,6 +106,15 @@ def test_a_label_the_pool_barely_covers_leans_to_the_sets_mean_row():
     assert made[1] == pytest.approx(4 / 6 * own[1] + 2 / 6 * mean, abs=1e-6)  # 4 articles
     words = vocabulary.vectors([NEWS[0]])  # its words add what they add to the set, on average
     assert (words @ made.T).ravel()[2] == pytest.approx((words @ own.T).ravel().mean(), abs=1e-6)
+    taught = [vocabulary.vectors([]), vocabulary.vectors(NEWS[2:3]), vocabulary.vectors([])]
+    own = term_rows(
+        rows, articles, vocabulary.pool, taught, count=4, vocabulary=vocabulary, evidence=0.0
+    )
+    made = term_rows(
+        rows, articles, vocabulary.pool, taught, count=4, vocabulary=vocabulary, evidence=2.0
+    )
+    assert made[1] == pytest.approx(own[1], abs=1e-6)  # a taught label keeps its row
+    assert made[2] == pytest.approx(own.mean(0), abs=1e-6)
 
 
 def test_an_english_article_adds_its_words_to_every_label(classifier, monkeypatch):
@@ -123,7 +132,7 @@ def test_an_english_article_adds_its_words_to_every_label(classifier, monkeypatc
     articles, article_terms = pool_terms(classifier.embedder)
     expected = term_rows(
         rows, articles, article_terms, [_no_examples(vocabulary)] * 3, count=count,
-        vocabulary=vocabulary,
+        vocabulary=vocabulary, evidence=topics.TERM_EVIDENCE["minilm"],
     )  # fmt: skip
     words = vocabulary.vectors([terms.article_text(doc.title, doc.text)])
     assert added == pytest.approx(share * (words @ expected.T).ravel(), abs=2e-3)

@@ -112,8 +112,11 @@ TERMS = {
 # an IPTC topic's own term row counts as much as the topics' mean row once it rests on this
 # many pool articles; with fewer it leans to the mean, so a topic the pool barely covers
 # (health, labour, lifestyle) does not draw articles by a dozen articles' words, per encoder
-# (bench/topics_select.py --terms, "leaning"; custom labels do not lean: taught ones lost)
+# (bench/topics_select.py --terms, "leaning")
 IPTC_TERM_EVIDENCE = {"minilm": 50.0, "use-m3": 20.0}
+# the same for a custom label that brings no examples (a taught label keeps its row: its
+# examples are the client's own word), per encoder; labels a small pool barely covers gain
+TERM_EVIDENCE = {"minilm": 20.0, "use-m3": 5.0}
 TERM_CACHE = 8  # label sets whose term rows a process keeps (50 labels: 2.9 MB as float16)
 POOLS = Path(__file__).parent / "data"
 LEAD_BOOST = 1.0  # the first sentence weighs 1 + LEAD_BOOST, fading with LEAD_DECAY
@@ -277,9 +280,11 @@ class EmbeddingTopicClassifier(EmbeddingAnalyser):
             vocabulary.vectors([text[:EXAMPLE_CHARS] for text in spec.examples])
             for spec in inputs.specs
         ]
+        evidence = TERM_EVIDENCE.get(getattr(self.embedder, "family", "minilm"), 0.0)
         made = term_rows(
-            labels, articles, article_terms, examples, count=count, vocabulary=vocabulary
-        ).astype(np.float16)
+            labels, articles, article_terms, examples, count=count, vocabulary=vocabulary,
+            evidence=evidence,
+        ).astype(np.float16)  # fmt: skip
         with self._lock:
             self._terms[inputs.key] = made
             while len(self._terms) > TERM_CACHE:
@@ -569,9 +574,10 @@ def term_rows(
     """One term row per label row: the mean term vector of the ``count`` pool articles
     (``articles``, their terms ``article_terms``) it wins most clearly, blended with its
     examples' mean term vector as ``blend_examples`` blends vectors, with ``prior``
-    (``examples``: one matrix of term rows per label, possibly empty). A label whose row
-    rests on n articles (wins and examples) keeps n / (n + ``evidence``) of it and takes the
-    rest from the set's mean row, so its words' score leans to the set's mean (0: none)."""
+    (``examples``: one matrix of term rows per label, possibly empty). A label without
+    examples whose row rests on n pool articles keeps n / (n + ``evidence``) of it and takes
+    the rest from the set's mean row, so its words' score leans to the set's mean (0: none);
+    a taught label keeps its row."""
     wins = clearest_wins(articles @ rows.T, count=count) if len(rows) > 1 else [[]] * len(rows)
     out, support = [], []
     for won, own in zip(wins, examples, strict=True):
@@ -580,18 +586,21 @@ def term_rows(
             weight = own.shape[0] / (own.shape[0] + prior)
             row = _unit((1 - weight) * row + weight * vocabulary.mean(own))
         out.append(row)
-        support.append(len(won) + own.shape[0])
+        support.append(len(won) if not own.shape[0] else np.inf)
     return lean_to_mean(np.stack(out), support, evidence=evidence).astype(np.float32)
 
 
-def lean_to_mean(rows: np.ndarray, support: Sequence[int], *, evidence: float) -> np.ndarray:
+def lean_to_mean(rows: np.ndarray, support: Sequence[float], *, evidence: float) -> np.ndarray:
     """Each term row keeps n / (n + ``evidence``) of itself, n its ``support`` (the articles
-    it rests on), and takes the rest from the rows' mean; ``evidence`` 0 keeps them as they
-    are."""
+    it rests on; infinite: all of it), and takes the rest from the rows' mean; ``evidence``
+    0 keeps them as they are."""
     if not evidence:
         return rows
     n = np.asarray(support, dtype=np.float64)[:, None]
-    return n / (n + evidence) * rows + evidence / (n + evidence) * rows.mean(0)
+    keep = np.ones_like(n)
+    finite = np.isfinite(n)
+    keep[finite] = n[finite] / (n[finite] + evidence)
+    return keep * rows + (1 - keep) * rows.mean(0)
 
 
 _POOLS: dict[str, tuple[str, np.ndarray, tuple[str, ...]]] = {}
