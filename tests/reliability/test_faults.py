@@ -120,6 +120,10 @@ def _diagnosis(stack: Stack, ids: list[str]) -> str:
             score = client.zscore("copydesk:inflight", job_id)
             lines.append(f"{job_id} look at {score}: {fields}")
     client.close()
+    if stack.log_dir is not None:  # what went wrong in the worker, if it said so
+        log = (stack.log_dir / "analysis-worker.log").read_text(errors="replace").splitlines()
+        worse = [line[:400] for line in log if '"level": "info"' not in line and "{" in line]
+        lines += ["worker log, not info:", *worse[-6:]]
     return "\n".join(lines)
 
 

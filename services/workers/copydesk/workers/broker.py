@@ -1,0 +1,55 @@
+"""kombu's Redis transports, with the fault that took a worker down on a Redis restart mended.
+
+When a worker loses Redis, Celery collects the broken connection and then closes it. If the
+channel's first close did not finish (a read that times out on a Redis that is still dying),
+collecting drops the transport's link to its connection anyway; the second close then goes on to
+restore the channel's unacked messages, finds no connection to build a client from and raises
+``AttributeError``. Celery ignores only connection errors there, so the worker exited with
+"Unrecoverable error" and consumed nothing until something restarted it. It happened in one CI
+run of tests/reliability/test_faults.py; tests/integration/test_broker.py reproduces it.
+
+Here a channel whose connection was collected raises the transport's own connection error
+instead, which Celery ignores as it reconnects. The unacked messages are not lost: they stay in
+kombu's unacked hash in Redis, and its visibility sweep (``unacked_restore_interval``) puts them
+back on their queues, as it does for a worker that died.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis
+from kombu.transport import redis as kombu_redis
+
+
+class _CollectedConnection:
+    """Refuse to build a client once the channel's connection has been collected."""
+
+    connection: Any
+
+    def _connparams(self, asynchronous: bool = False) -> dict[str, Any]:
+        if self.connection.client is None:
+            raise redis.exceptions.ConnectionError("the broker connection was collected")
+        return super()._connparams(asynchronous=asynchronous)  # type: ignore[misc]
+
+
+class Channel(_CollectedConnection, kombu_redis.Channel):
+    pass
+
+
+class SentinelChannel(_CollectedConnection, kombu_redis.SentinelChannel):
+    pass
+
+
+class Transport(kombu_redis.Transport):
+    Channel = Channel
+
+
+class SentinelTransport(kombu_redis.SentinelTransport):
+    Channel = SentinelChannel
+
+
+def transport_for(broker_url: str) -> str:
+    """The transport class for Celery's ``broker_transport``: Sentinel's for a Sentinel URL."""
+    name = "SentinelTransport" if broker_url.startswith("sentinel://") else "Transport"
+    return f"{__name__}:{name}"
