@@ -18,7 +18,7 @@ from kombu.transport import redis as kombu_redis
 
 from copydesk.devstack.redis_server import RedisServer, free_port
 from copydesk.workers.app import create_celery_app
-from copydesk.workers.broker import SentinelTransport, Transport, transport_for
+from copydesk.workers import broker
 
 TASKS = Queue("tasks", Exchange("tasks", type="direct"), routing_key="tasks")
 
@@ -41,7 +41,9 @@ def _collected_mid_close(connection: Connection) -> None:
 def test_a_channel_closed_after_its_connection_was_collected_loses_nothing(
     server: RedisServer,
 ) -> None:
-    connection = Connection(server.url, transport=transport_for(server.url))
+    broker.register()
+    connection = Connection(server.url)
+    assert isinstance(connection.transport, broker.Transport)
     channel = connection.default_channel
     for n in range(2):
         Producer(channel).publish({"n": n}, exchange=TASKS.exchange, routing_key="tasks",
@@ -60,8 +62,7 @@ def test_a_channel_closed_after_its_connection_was_collected_loses_nothing(
 
     server.start()
     options = {"visibility_timeout": 1}
-    with Connection(server.url, transport=transport_for(server.url),
-                    transport_options=options) as again:  # fmt: skip
+    with Connection(server.url, transport_options=options) as again:
         time.sleep(1.1)
         again.default_channel.qos.restore_visible(interval=1)  # kombu's visibility sweep
     client = redis.Redis.from_url(server.url)
@@ -69,10 +70,11 @@ def test_a_channel_closed_after_its_connection_was_collected_loses_nothing(
     client.close()
 
 
-def test_workers_use_the_mended_transport(server: RedisServer) -> None:
-    assert transport_for(server.url).endswith(":Transport")
-    assert transport_for("sentinel://127.0.0.1:26379/0").endswith(":SentinelTransport")
-    assert issubclass(SentinelTransport, kombu_redis.SentinelTransport)
-    app = create_celery_app()
+def test_workers_use_the_mended_transports_behind_redis_urls(server: RedisServer) -> None:
+    app = create_celery_app()  # registers them, as every worker process does
     with app.connection_for_read() as connection:
-        assert isinstance(connection.transport, Transport)
+        assert isinstance(connection.transport, broker.Transport)
+        assert connection.as_uri().startswith("redis://")  # Flower finds the queues by it
+    with Connection("sentinel://127.0.0.1:26379/0") as sentinel:
+        assert isinstance(sentinel.transport, broker.SentinelTransport)
+        assert isinstance(sentinel.transport, kombu_redis.SentinelTransport)

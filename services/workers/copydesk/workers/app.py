@@ -25,7 +25,7 @@ from copydesk.core.names import (
     QUEUES,
 )
 from copydesk.core.settings import Settings, get_settings
-from copydesk.workers.broker import transport_for
+from copydesk.workers import broker
 
 
 def create_celery_app(settings: Settings | None = None) -> Celery:
@@ -33,10 +33,9 @@ def create_celery_app(settings: Settings | None = None) -> Celery:
     from copydesk.workers import tasks
 
     settings = settings or get_settings()
-    broker = broker_url(settings)
-    app = Celery("copydesk", broker=broker, set_as_current=True)
+    broker.register()  # kombu's Redis transports, mended: see copydesk.workers.broker
+    app = Celery("copydesk", broker=broker_url(settings), set_as_current=True)
     app.conf.update(
-        broker_transport=transport_for(broker),  # kombu's, mended: see copydesk.workers.broker
         # each queue on its own direct exchange: a task Celery re-sends (a retry) reaches
         # its own queue only
         task_queues=[

@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 import redis
+from kombu import transport as kombu_transport
 from kombu.transport import redis as kombu_redis
 
 
@@ -49,7 +50,17 @@ class SentinelTransport(kombu_redis.SentinelTransport):
     Channel = SentinelChannel
 
 
-def transport_for(broker_url: str) -> str:
-    """The transport class for Celery's ``broker_transport``: Sentinel's for a Sentinel URL."""
-    name = "SentinelTransport" if broker_url.startswith("sentinel://") else "Transport"
-    return f"{__name__}:{name}"
+SCHEMES = {"redis": "Transport", "rediss": "Transport", "sentinel": "SentinelTransport"}
+
+
+def register() -> None:
+    """Make this process's ``redis://``, ``rediss://`` and ``sentinel://`` URLs use these
+    transports (kombu resolves a URL's scheme through its alias table).
+
+    Registering the schemes, rather than naming the class in Celery's ``broker_transport``,
+    keeps the broker URL a ``redis://`` URL wherever it is shown or parsed: Flower reads the
+    scheme to find the queues' lengths.
+    """
+    for scheme, name in SCHEMES.items():
+        kombu_transport.TRANSPORT_ALIASES[scheme] = f"{__name__}:{name}"
+        kombu_transport._transport_cache.pop(scheme, None)  # resolved before: resolve again
