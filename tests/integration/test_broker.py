@@ -17,8 +17,8 @@ from kombu import Connection, Consumer, Exchange, Producer, Queue
 from kombu.transport import redis as kombu_redis
 
 from copydesk.devstack.redis_server import RedisServer, free_port
-from copydesk.workers.app import create_celery_app
 from copydesk.workers import broker
+from copydesk.workers.app import create_celery_app
 
 TASKS = Queue("tasks", Exchange("tasks", type="direct"), routing_key="tasks")
 

@@ -61,6 +61,7 @@ def register() -> None:
     keeps the broker URL a ``redis://`` URL wherever it is shown or parsed: Flower reads the
     scheme to find the queues' lengths.
     """
+    resolved = getattr(kombu_transport, "_transport_cache", {})  # kombu's, by scheme
     for scheme, name in SCHEMES.items():
         kombu_transport.TRANSPORT_ALIASES[scheme] = f"{__name__}:{name}"
-        kombu_transport._transport_cache.pop(scheme, None)  # resolved before: resolve again
+        resolved.pop(scheme, None)  # resolved before registering: resolve it again
