@@ -468,11 +468,7 @@ def _taught_variants(dev, folds, custom_matrix) -> None:
         for fold in range(5):
             train = np.flatnonzero(folds[corpus] != fold)
             test = folds[corpus] == fold
-            picks = [
-                rng.choice(train[y[train] == j], size=min(10, int((y[train] == j).sum())),
-                           replace=False)
-                for j in range(len(labels))
-            ]  # fmt: skip
+            picks = _ten_examples(rng, train, y, len(labels))
             examples = leads[corpus]
             matrix = np.stack([
                 blend_examples(row, examples[p], prior=EXAMPLE_PRIOR)
@@ -757,14 +753,7 @@ def _terms(dev, folds, classifier, family: str, iptc_cosines, texts) -> None:
 
     vocabulary = terms.load()
     news = [c for c in ("bbc", "newsnlp") if c in dev]
-    article_terms = {
-        c: vocabulary.vectors([terms.article_text(i.title, i.body) for i in dev[c][0]]) for c in dev
-    }
-    example_terms = {
-        c: vocabulary.vectors([terms.article_text(i.title, i.body)[:EXAMPLE_CHARS]
-                               for i in dev[c][0]])
-        for c in dev
-    }  # fmt: skip
+    article_terms, example_terms = _term_vectors(dev, vocabulary)
     leads = {
         corpus: np.stack([document_vector(b[:EXAMPLE_SENTENCES]) for b in blocks])
         for corpus, (_, blocks, _) in dev.items()
@@ -788,15 +777,9 @@ def _terms(dev, folds, classifier, family: str, iptc_cosines, texts) -> None:
             if not test.any():
                 continue
             train = np.flatnonzero(~test)
-            keep = {c: np.ones(len(dev[c][0]), bool) if c != corpus else ~test for c in news}
-            pool_vectors = np.concatenate([dev[c][2][keep[c]] for c in news])
-            pool_terms = sparse.vstack([article_terms[c][keep[c]] for c in news]).tocsr()
+            pool_vectors, pool_terms = _pool_without(dev, news, article_terms, corpus, test)
             zero = expand_labels(base, pool_vectors, count=count, share=share)
-            picks = [
-                rng.choice(train[y[train] == j], size=min(10, int((y[train] == j).sum())),
-                           replace=False)
-                for j in range(len(labels))
-            ]  # fmt: skip
+            picks = _ten_examples(rng, train, y, len(labels))
             taught = np.stack([
                 blend_examples(row, leads[corpus][p]) for row, p in zip(zero, picks, strict=True)
             ])  # fmt: skip
@@ -902,14 +885,7 @@ def _headline(dev, folds, classifier, family: str) -> None:
     custom_count, custom_share = topics.TERMS[family][topics.CUSTOM]
     own_t, their_t = TEMPERATURES[family][topics.CUSTOM], TEMPERATURES["use-m3"][topics.CUSTOM]
     news = [c for c in ("bbc", "newsnlp") if c in dev]
-    article_terms = {
-        c: vocabulary.vectors([terms.article_text(i.title, i.body) for i in dev[c][0]]) for c in dev
-    }
-    example_terms = {
-        c: vocabulary.vectors([terms.article_text(i.title, i.body)[:EXAMPLE_CHARS]
-                               for i in dev[c][0]])
-        for c in dev
-    }  # fmt: skip
+    article_terms, example_terms = _term_vectors(dev, vocabulary)
     hits: dict[tuple, list[bool]] = {}
     for corpus, (items, blocks, docs) in dev.items():
         kept, theirs, _ = topics_embed.embed(items, classifier=second)
@@ -929,15 +905,9 @@ def _headline(dev, folds, classifier, family: str) -> None:
             if not test.any():
                 continue
             train = np.flatnonzero(~test)
-            keep = {c: np.ones(len(dev[c][0]), bool) if c != corpus else ~test for c in news}
-            pool_vectors = np.concatenate([dev[c][2][keep[c]] for c in news])
-            pool_terms = sparse.vstack([article_terms[c][keep[c]] for c in news]).tocsr()
+            pool_vectors, pool_terms = _pool_without(dev, news, article_terms, corpus, test)
             zero = expand_labels(base, pool_vectors, count=count, share=share)
-            picks = [
-                rng.choice(train[y[train] == j], size=min(10, int((y[train] == j).sum())),
-                           replace=False)
-                for j in range(len(labels))
-            ]  # fmt: skip
+            picks = _ten_examples(rng, train, y, len(labels))
             taught = np.stack(
                 [blend_examples(r, leads[p]) for r, p in zip(zero, picks, strict=True)]
             )
@@ -1070,9 +1040,7 @@ def _self_train(dev, folds, family: str, iptc_cosines, texts) -> None:
 
     vocabulary = terms.load()
     news = [c for c in ("bbc", "newsnlp") if c in dev]
-    article_terms = {
-        c: vocabulary.vectors([terms.article_text(i.title, i.body) for i in dev[c][0]]) for c in dev
-    }
+    article_terms, _ = _term_vectors(dev, vocabulary)
     iptc_count, iptc_share = IPTC_EXPAND[family]
     count, share = topics.TERMS[family][iptc.TAXONOMY]
     tau = TEMPERATURES[family][iptc.TAXONOMY]
@@ -1085,9 +1053,7 @@ def _self_train(dev, folds, family: str, iptc_cosines, texts) -> None:
             test = folds[corpus] == fold
             if not test.any():
                 continue
-            keep = {c: np.ones(len(dev[c][0]), bool) if c != corpus else ~test for c in news}
-            pool_vectors = np.concatenate([dev[c][2][keep[c]] for c in news])
-            pool_terms = sparse.vstack([article_terms[c][keep[c]] for c in news]).tocsr()
+            pool_vectors, pool_terms = _pool_without(dev, news, article_terms, corpus, test)
             moved = texts.expanded(pool_vectors, count=iptc_count, share=iptc_share)
             scored = iptc_cosines(pool_vectors, moved)
             rows = np.stack([vocabulary.mean(pool_terms[w])
@@ -1131,6 +1097,33 @@ def _self_train(dev, folds, family: str, iptc_cosines, texts) -> None:
 SELF_TRAIN_COUNTS = (100, 200, 400)
 SELF_TRAIN_C = (0.3, 1.0, 3.0, 10.0)
 SELF_TRAIN_WEIGHTS = (0.25, 0.5, 1.0, 2.0, None)  # None: the head alone
+
+
+def _term_vectors(dev, vocabulary) -> tuple[dict, dict]:
+    """Each dev corpus's articles as term vectors, whole and as an example reads them."""
+    from copydesk.analyse import terms
+
+    texts = {c: [terms.article_text(i.title, i.body) for i in dev[c][0]] for c in dev}
+    return (
+        {c: vocabulary.vectors(t) for c, t in texts.items()},
+        {c: vocabulary.vectors([text[:EXAMPLE_CHARS] for text in t]) for c, t in texts.items()},
+    )
+
+
+def _pool_without(dev, news, article_terms, corpus: str, test: np.ndarray):
+    """The pool (the news corpora's dev articles, as deployed) without the scored fold: its
+    document vectors and term vectors."""
+    keep = {c: np.ones(len(dev[c][0]), bool) if c != corpus else ~test for c in news}
+    vectors = np.concatenate([dev[c][2][keep[c]] for c in news])
+    return vectors, sparse.vstack([article_terms[c][keep[c]] for c in news]).tocsr()
+
+
+def _ten_examples(rng, train: np.ndarray, y: np.ndarray, labels: int) -> list[np.ndarray]:
+    """Ten training-fold articles a label (fewer if it has fewer), drawn label by label."""
+    return [
+        rng.choice(train[y[train] == j], size=min(10, int((y[train] == j).sum())), replace=False)
+        for j in range(labels)
+    ]
 
 
 def _folds(items) -> np.ndarray:
