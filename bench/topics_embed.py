@@ -56,8 +56,16 @@ def embed(items: Sequence[Item], *, classifier) -> tuple[list[Item], list[np.nda
 
 
 def classifier():
-    """Return the deployed topic classifier on one thread, as a worker runs it."""
+    """Return the deployed topic classifier on one thread, as a worker of the configured
+    encoders (``COPYDESK_SENTENCE_ENCODER``) runs it on English: with the encoder that reads
+    the headline beside the first (``topics.HEADLINE``) when that one is configured too."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from copydesk.analyse.embedder import get_embedder
     from copydesk.analyse.topics import EmbeddingTopicClassifier
+    from copydesk.core.settings import get_settings
 
-    return EmbeddingTopicClassifier()
+    families = get_settings().encoder_families
+    second = EmbeddingTopicClassifier.second_encoder(families[0], families)
+    return EmbeddingTopicClassifier(
+        embedder=get_embedder(), second=get_embedder(family=second) if second else None
+    )

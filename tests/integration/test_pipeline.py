@@ -194,6 +194,16 @@ def test_a_mix_of_encoders_embeds_each_article_with_the_one_for_its_language(
         models[language] = {job["results"][name]["model"] for name in ("sentiment", "topics")}
     assert all("all-MiniLM-L6-v2" in model for model in models["en"]), models
     assert all("multilingual-3" in model for model in models["de"]), models
+    # custom labels of an English article: USE-m3 reads its headline beside MiniLM's vectors
+    labelled = {"article": {"text": english, "title": "Parliament to vote on green energy plans"},
+                "analyses": ["topics"],
+                "options": {"topics": {"labels": ["environment", "sport", "crime"]}}}  # fmt: skip
+    job = _finished(client, _submit(client, labelled)["id"])
+    assert job["status"] == "succeeded", job["results"]
+    topics = job["results"]["topics"]
+    assert topics["model"].startswith("copydesk-zeroshot/1 (all-MiniLM-L6-v2"), topics
+    assert "; headline: universal-sentence-encoder-multilingual-3" in topics["model"], topics
+    assert topics["labels"][0]["label"] == "environment", topics
 
 
 def test_with_mpnet_an_english_article_gets_every_analysis(

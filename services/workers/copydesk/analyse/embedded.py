@@ -54,6 +54,12 @@ class EmbeddingAnalyser(Analyser):
             self._embedder = get_embedder()
         return self._embedder
 
+    @classmethod
+    def second_encoder(cls, family: str, families: Sequence[str]) -> str | None:
+        """A second encoder, among the configured ``families``, that this analyser reads
+        beside ``family`` (passed as ``second``); none by default (topics: the headline)."""
+        return None
+
     def require_language(self, doc: Document, *, analyser: str) -> None:
         """Refuse a language this analyser's encoder does not read."""
         family = getattr(self.embedder, "family", "minilm")

@@ -102,6 +102,9 @@ class AnalyserRegistry:
             embedder = LazyEmbedder(self, family)
             if getattr(cls, "reads_settings", False):  # stories: the database and its bounds
                 return cls(embedder=embedder, settings=self.settings)
+            second = cls.second_encoder(family, self.settings.encoder_families)
+            if second is not None:  # topics: a second encoder reads the headline
+                return cls(embedder=embedder, second=LazyEmbedder(self, second))
             return cls(embedder=embedder)
         return cls()
 

