@@ -18,7 +18,7 @@ Then the same articles with custom labels (the five BBC sections as the topics' 
 article's headline with USE-m3 and sends USE-m3's label rows (``topics.HEADLINE``), and its
 worker holds both encoders.
 
-    .venv/bin/python bench/throughput_encoders.py [--articles 240] [--processes 2] [--rounds 2]
+    .venv/bin/python bench/throughput_encoders.py [--articles 240] [--processes 2] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=240)
     parser.add_argument("--processes", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=SETTINGS)
     args = parser.parse_args()
     settings = [BASELINE, *(s for s in args.settings if s != BASELINE)]
