@@ -28,7 +28,8 @@ prints n/a. Rows:
 The verdicts: PASS when, with use-m3, every non-English language is at most 0.08 below
 English (issue 19, acceptance 2), once against English overall and once against English on
 the language's label mix; and the same for the default mix, whose English articles MiniLM
-reads (the minilm column's English) while USE-m3 reads the others. The second comparison was added after the first run had printed
+reads (the minilm column's English, with USE-m3 on the headline as the mix reads it) while
+USE-m3 reads the others. The second comparison was added after the first run had printed
 the per-label figures; neither changes what is measured.
 
 One change to the classifier was chosen for these languages, on the dev split only
@@ -88,7 +89,11 @@ def run(family: str, corpora: dict[str, list]) -> dict[str, dict]:
     from copydesk.analyse.topics import EmbeddingTopicClassifier
 
     embedder = get_embedder(family=family)
-    classifier = EmbeddingTopicClassifier(embedder=embedder)
+    # as the default mix (minilm+use-m3) reads English: USE-m3 on the headline beside MiniLM
+    second = EmbeddingTopicClassifier.second_encoder(family, ("minilm", "use-m3"))
+    classifier = EmbeddingTopicClassifier(
+        embedder=embedder, second=get_embedder(family=second) if second else None
+    )
     labels = multilingual_data.LABELS
     bare = embedder.encode(labels)
     topics = iptc.topic_names()
