@@ -131,19 +131,21 @@ def report(classifier, items, blocks, *, corpus: str) -> None:
     articles = _articles(items)
     heads = _headlines(classifier, articles)
     examples = _timed(classifier, taught(corpus, labels, k=10))
-    custom = {
-        "ours": ours(classifier, blocks, labels, articles=articles, headlines=heads),
-        "ours-no-headline": ours(classifier, blocks, labels, articles=articles),
+    custom = {"ours": ours(classifier, blocks, labels, articles=articles, headlines=heads)}
+    if heads is not None:  # without a second encoder the headline's ablation is the row itself
+        custom["ours-no-headline"] = ours(classifier, blocks, labels, articles=articles)
+    custom |= {
         "ours-no-terms": ours(classifier, blocks, labels),
         "ours-no-alias": _nearest(docs, templates, labels),
         "ours-no-expand": ours(classifier, blocks, labels, expand=False),
         "ours+10 examples": ours(classifier, blocks, examples, articles=articles, headlines=heads),
-        "ours+10 no-headline": ours(classifier, blocks, examples, articles=articles),
+    }
+    if heads is not None:
+        custom["ours+10 no-headline"] = ours(classifier, blocks, examples, articles=articles)
+    custom |= {
         "ours+10 no-terms": ours(classifier, blocks, examples),
         "baseline": _nearest(plain, embedder.encode(labels), labels),
     }
-    if heads is None:  # no second encoder: the headline's ablations are the rows themselves
-        del custom["ours-no-headline"], custom["ours+10 no-headline"]
     rows = {
         "custom": ([i.custom for i in items], custom),
         "iptc": (

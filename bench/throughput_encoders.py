@@ -10,15 +10,16 @@ from the first accepted submission to the last completion (server timestamps). T
   English news it should cost what MiniLM does: a worker holds both encoders);
 - ``use-m3``: USE-m3 for every article;
 - ``mpnet``: all-mpnet-base-v2 for every article (English only; the slowest).
-Every setting runs ``--rounds`` times, the settings interleaved (A B C D A B C D), and the best
-round of each counts, so a busy moment of the shared machine does not pick the winner.
+Every setting runs ``--rounds`` times, the settings interleaved and their order reversed every
+other round (A B C D D C B A), and the best round of each counts, so neither a busy moment of
+the shared machine nor a setting's place after another picks the winner.
 Also printed: the analysis worker processes' peak RSS, against the 700 MB bound.
 Then the same articles with custom labels (the five BBC sections as the topics' labels), with
 ``minilm`` and the default: there the default's prepare stage also embeds each English
 article's headline with USE-m3 and sends USE-m3's label rows (``topics.HEADLINE``), and its
 worker holds both encoders.
 
-    .venv/bin/python bench/throughput_encoders.py [--articles 240] [--processes 2] [--rounds 3]
+    .venv/bin/python bench/throughput_encoders.py [--articles 240] [--processes 2] [--rounds 4]
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from throughput import news, rss_table, through_stack
 
 BASELINE = "minilm"
 SETTINGS = ("minilm", "minilm+use-m3", "use-m3", "mpnet")
-LABELED = {"topics": {"labels": ["business", "entertainment", "politics", "sport", "technology"]}}
+LABELLED = {"topics": {"labels": ["business", "entertainment", "politics", "sport", "technology"]}}
 
 
 def one_round(
@@ -66,7 +67,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=240)
     parser.add_argument("--processes", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=SETTINGS)
     args = parser.parse_args()
     settings = [BASELINE, *(s for s in args.settings if s != BASELINE)]
@@ -77,7 +78,7 @@ def main() -> int:
           f"the default setting is {default}")  # fmt: skip
     best: dict[str, tuple[float, dict, float]] = {}
     for round_no in range(args.rounds):
-        for encoder in settings:
+        for encoder in settings if round_no % 2 == 0 else settings[::-1]:
             rate, statuses, peak = one_round(encoder, articles, args.processes)
             print(f"round {round_no + 1} {encoder:14} {rate:7.1f} articles/min  "
                   f"statuses {statuses}  worker peak RSS {peak:.0f} MB", flush=True)  # fmt: skip
@@ -87,8 +88,8 @@ def main() -> int:
     table(best, settings)
     labelled: dict[str, tuple[float, dict, float]] = {}
     for round_no in range(args.rounds):
-        for encoder in (BASELINE, default):
-            rate, statuses, peak = one_round(encoder, articles, args.processes, LABELED)
+        for encoder in (BASELINE, default) if round_no % 2 == 0 else (default, BASELINE):
+            rate, statuses, peak = one_round(encoder, articles, args.processes, LABELLED)
             print(f"custom labels, round {round_no + 1} {encoder:14} {rate:7.1f} articles/min  "
                   f"statuses {statuses}  worker peak RSS {peak:.0f} MB", flush=True)  # fmt: skip
             if encoder not in labelled or rate > labelled[encoder][0]:

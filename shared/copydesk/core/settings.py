@@ -507,8 +507,8 @@ class Settings(BaseSettings):
         "(minilm+use-m3: English to MiniLM, USE-m3's 14 other languages to it). A worker "
         "loads the first encoder at start and another on its first article in that one's "
         "languages (USE-m3: about 2 s, +80 MB); with minilm+use-m3, USE-m3 also reads the "
-        "headline of an English article with custom labels. Each encoder has its own fitted sentiment head and topic temperatures "
-        "(bench/encoders.py compares them).",
+        "headline of an English article with custom labels. Each encoder has its own fitted "
+        "sentiment head and topic temperatures (bench/encoders.py compares them).",
     )
     model_cache: str | None = Field(
         default=None,

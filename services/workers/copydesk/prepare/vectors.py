@@ -4,8 +4,9 @@ The prepare stage embeds every sentence (and the title, and the label set a topi
 needs) once; summary, sentiment, topics, entities and stories then work on these vectors
 without loading a model. Keyphrases and quotes read none: a job of those alone embeds
 nothing. An English article scored against custom labels also carries a second encoder's
-vector of its headline and that encoder's label rows (``Headline``, topics.HEADLINE). They travel through Redis as float16 (half the bytes; cosines move by ~1e-3) behind
-a small JSON header, and are deleted when the job ends.
+vector of its headline and that encoder's label rows (``Headline``, topics.HEADLINE). They
+travel through Redis as float16 (half the bytes; cosines move by ~1e-3) behind a small JSON
+header, and are deleted when the job ends.
 """
 
 from __future__ import annotations
@@ -96,9 +97,9 @@ class DocVectors:
         label_matrix = values[rows * dim : end].reshape(len(labels), dim) if labels else None
         headline = None
         if second := header.get("headline"):
-            size, count = second["dim"], second["labels"]
-            vector = values[end : end + size].astype(np.float32)
-            rest = values[end + size : end + size + count * size].reshape(count, size)
+            width, count = second["dim"], second["labels"]
+            vector = values[end : end + width].astype(np.float32)
+            rest = values[end + width : end + width + count * width].reshape(count, width)
             headline = Headline(second["model"], vector, rest.astype(np.float32))
         texts = embedded_texts(doc)
         # a job prepared before keyphrases /4 holds its candidates' rows after the document's
