@@ -772,18 +772,9 @@ def _terms(dev, folds, classifier, family: str, iptc_cosines, texts) -> None:
         y = np.array([labels.index(i.custom) for i in items])
         yi = np.array([index[i.iptc] for i in items])
         base = classifier.label_matrix(tuple(labels))
-        rng = np.random.default_rng(0)
-        for fold in range(5):
-            test = folds[corpus] == fold
-            if not test.any():
-                continue
-            train = np.flatnonzero(~test)
-            pool_vectors, pool_terms = _pool_without(dev, news, article_terms, corpus, test)
-            zero = expand_labels(base, pool_vectors, count=count, share=share)
-            picks = _ten_examples(rng, train, y, len(labels))
-            taught = np.stack([
-                blend_examples(row, leads[corpus][p]) for row, p in zip(zero, picks, strict=True)
-            ])  # fmt: skip
+        for fold, test, pool_vectors, pool_terms, zero, picks, taught in _fold_sets(
+            dev, folds, news, article_terms, corpus, base, y, leads[corpus], (count, share)
+        ):
             moved = texts.expanded(pool_vectors, count=iptc_count, share=iptc_share)
             iptc_rows = topics.topic_rows(moved)
             none = [example_terms[corpus][[]] for _ in labels]
@@ -900,18 +891,9 @@ def _headline(dev, folds, classifier, family: str) -> None:
             classifier.label_matrix(tuple(labels)),
             second.label_matrix(tuple(labels)),
         )
-        rng = np.random.default_rng(0)  # the examples _terms draws
-        for fold in range(5):
-            test = folds[corpus] == fold
-            if not test.any():
-                continue
-            train = np.flatnonzero(~test)
-            pool_vectors, pool_terms = _pool_without(dev, news, article_terms, corpus, test)
-            zero = expand_labels(base, pool_vectors, count=count, share=share)
-            picks = _ten_examples(rng, train, y, len(labels))
-            taught = np.stack(
-                [blend_examples(r, leads[p]) for r, p in zip(zero, picks, strict=True)]
-            )
+        for _, test, pool_vectors, pool_terms, zero, picks, taught in _fold_sets(
+            dev, folds, news, article_terms, corpus, base, y, leads, (count, share)
+        ):  # the folds, pools and examples of _terms
             their_taught = np.stack([
                 blend_examples(r, their_leads[p]) for r, p in zip(their_base, picks, strict=True)
             ])  # fmt: skip
@@ -1117,6 +1099,25 @@ def _pool_without(dev, news, article_terms, corpus: str, test: np.ndarray):
     keep = {c: np.ones(len(dev[c][0]), bool) if c != corpus else ~test for c in news}
     vectors = np.concatenate([dev[c][2][keep[c]] for c in news])
     return vectors, sparse.vstack([article_terms[c][keep[c]] for c in news]).tocsr()
+
+
+def _fold_sets(dev, folds, news, article_terms, corpus: str, base, y, leads, expand):
+    """For each dev fold of ``corpus`` that holds articles: (fold, its articles as a mask, the
+    pool without them as vectors and terms, the label rows ``base`` expanded against it, ten
+    examples a label from the other folds, and the rows taught by the examples' ``leads``).
+    One draw of examples per corpus, the same in every step that calls it."""
+    count, share = expand
+    rng = np.random.default_rng(0)
+    for fold in range(5):
+        test = folds[corpus] == fold
+        if not test.any():
+            continue
+        train = np.flatnonzero(~test)
+        pool_vectors, pool_terms = _pool_without(dev, news, article_terms, corpus, test)
+        zero = expand_labels(base, pool_vectors, count=count, share=share)
+        picks = _ten_examples(rng, train, y, len(base))
+        taught = np.stack([blend_examples(r, leads[p]) for r, p in zip(zero, picks, strict=True)])
+        yield fold, test, pool_vectors, pool_terms, zero, picks, taught
 
 
 def _ten_examples(rng, train: np.ndarray, y: np.ndarray, labels: int) -> list[np.ndarray]:
