@@ -135,12 +135,34 @@ def test_an_english_article_adds_its_words_to_every_label(classifier, monkeypatc
         vocabulary=vocabulary, evidence=topics.TERM_EVIDENCE["minilm"],
     )  # fmt: skip
     words = vocabulary.vectors([terms.article_text(doc.title, doc.text)])
-    assert added == pytest.approx(share * (words @ expected.T).ravel(), abs=2e-3)
+    title = vocabulary.vectors([doc.title])
+    title_share = topics.TITLE_TERMS["minilm"][topics.CUSTOM]
+    assert added == pytest.approx(
+        share * (words @ expected.T).ravel() + title_share * (title @ expected.T).ravel(), abs=2e-3
+    )
     assert added[0] > added[2] > 0  # its words are corruption's more than the environment's
     with_words = classifier(doc, labels)
     monkeypatch.setattr(topics, "TERMS", {})
     meaning_only = EmbeddingTopicClassifier(embedder=classifier.embedder)(doc, labels)
     assert with_words["labels"] != meaning_only["labels"]
+
+
+def test_a_title_adds_its_own_words_and_text_without_one_adds_none(classifier, monkeypatch):
+    labels = {"labels": ["corruption", "armed conflict", "environment"]}
+    text = "The hearing went on for a second day. Several witnesses spoke to the court."
+    titled = make_doc(text, title="Minister took bribes, court hears")
+    plain = make_doc(text)
+    inputs = classifier.preprocess(titled, labels)
+    rows = classifier.label_matrix(inputs.specs, key=inputs.key)
+    plain_inputs = classifier.preprocess(plain, labels)
+    with_title = classifier.lexical(titled, inputs, rows)
+    without_one = classifier.lexical(plain, plain_inputs, rows)
+    monkeypatch.setattr(topics, "TITLE_TERMS", {})
+    body_only = classifier.lexical(titled, inputs, rows)  # the title's words counted once
+    assert with_title[0] - body_only[0] > 0.05  # "bribes" is corruption's word
+    assert with_title[0] - body_only[0] > with_title[2] - body_only[2]
+    # text without a title: its lead sentence does not stand in for one
+    assert without_one == pytest.approx(classifier.lexical(plain, plain_inputs, rows))
 
 
 def _no_examples(vocabulary: terms.Terms) -> sparse.csr_matrix:

@@ -117,6 +117,11 @@ TERMS = {
     "minilm": {CUSTOM: (400, 1.0), iptc.TAXONOMY: (200, 3.0)},
     "use-m3": {CUSTOM: (100, 0.5), iptc.TAXONOMY: (400, 3.0)},
 }
+# an English article's headline (its title, when it has one) also scores by its own words: the
+# cosine between its term vector and each label's term row, times this share, joins the
+# article's, per encoder and taxonomy (bench/topics_select.py --title); none for text without
+# a title, whose lead sentence is no headline as often as not (20 Newsgroups fell with it)
+TITLE_TERMS = {"minilm": {CUSTOM: 2.5}}
 # an IPTC topic's own term row counts as much as the topics' mean row once it rests on this
 # many pool articles; with fewer it leans to the mean, so a topic the pool barely covers
 # (health, labour, lifestyle) does not draw articles by a dozen articles' words, per encoder
@@ -302,19 +307,27 @@ class EmbeddingTopicClassifier(EmbeddingAnalyser):
 
     def lexical(self, doc: Document, inputs: TopicInputs, labels: np.ndarray) -> np.ndarray | None:
         """What an English article's words add to each label's cosine (``TERMS``): the share
-        times the cosine between its term vector and the label's term row; None when the
+        times the cosine between its term vector and the label's term row, plus, for an
+        article with a title, ``TITLE_TERMS``'s share times the title's own; None when the
         encoder has no fitted share, the article is not English, or the pool is not the
         encoder's."""
-        chosen = TERMS.get(getattr(self.embedder, "family", "minilm"), {}).get(inputs.taxonomy)
+        family = getattr(self.embedder, "family", "minilm")
+        chosen = TERMS.get(family, {}).get(inputs.taxonomy)
         if chosen is None or not is_english(doc.language):
             return None
         count, share = chosen
         rows = self.term_matrix(inputs, labels, count=count)
         if rows is None:
             return None
-        words = terms.load().vectors([terms.article_text(doc.title, doc.text)])
-        # only the article's own words' columns: a few hundred, not the whole vocabulary
-        return share * (rows[:, words.indices].astype(np.float32) @ words.data.astype(np.float32))
+        vocabulary = terms.load()
+        words = share * _term_cosines(
+            rows, vocabulary.vectors([terms.article_text(doc.title, doc.text)])
+        )
+        title = (doc.title or "").strip()
+        title_share = TITLE_TERMS.get(family, {}).get(inputs.taxonomy)
+        if title and title_share:
+            words += title_share * _term_cosines(rows, vocabulary.vectors([title]))
+        return words
 
     def term_matrix(
         self, inputs: TopicInputs, labels: np.ndarray, *, count: int
@@ -751,6 +764,12 @@ def iptc_term_rows(embedder: Embedder, *, count: int) -> np.ndarray | None:
     made = made.astype(np.float16)
     with _PROTOTYPES_LOCK:
         return _IPTC_TERMS.setdefault(embedder.name, made)
+
+
+def _term_cosines(rows: np.ndarray, vector: sparse.csr_matrix) -> np.ndarray:
+    """Each term row's cosine to one unit term vector, over the vector's own words' columns
+    only (a few hundred, not the whole vocabulary)."""
+    return rows[:, vector.indices].astype(np.float32) @ vector.data.astype(np.float32)
 
 
 def _model(encoder_name: str) -> str:
