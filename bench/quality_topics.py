@@ -26,6 +26,9 @@ Tasks:
 Rows:
   ours           the classifier as deployed, default options; ECE = expected calibration
                  error of its top-1 score (10 bins)
+  ours-no-title  custom labels as deployed but without the title's own words
+                 (``topics.TITLE_TERMS``; ablation of that part alone: the article's words,
+                 title included once, stay; ``ours+10 no-title`` the same for taught labels)
   ours-no-headline  custom labels without the second encoder's reading of the headline
                  (``topics.HEADLINE``; ablation; printed when the configured encoders have
                  one, as the default minilm+use-m3 does): the rows below leave it out too
@@ -131,7 +134,11 @@ def report(classifier, items, blocks, *, corpus: str) -> None:
     articles = _articles(items)
     heads = _headlines(classifier, articles)
     examples = _timed(classifier, taught(corpus, labels, k=10))
-    custom = {"ours": ours(classifier, blocks, labels, articles=articles, headlines=heads)}
+    custom = {
+        "ours": ours(classifier, blocks, labels, articles=articles, headlines=heads),
+        "ours-no-title": ours(classifier, blocks, labels, articles=articles, headlines=heads,
+                              title=False),
+    }  # fmt: skip
     if heads is not None:  # without a second encoder the headline's ablation is the row itself
         custom["ours-no-headline"] = ours(classifier, blocks, labels, articles=articles)
     custom |= {
@@ -139,7 +146,9 @@ def report(classifier, items, blocks, *, corpus: str) -> None:
         "ours-no-alias": _nearest(docs, templates, labels),
         "ours-no-expand": ours(classifier, blocks, labels, expand=False),
         "ours+10 examples": ours(classifier, blocks, examples, articles=articles, headlines=heads),
-    }
+        "ours+10 no-title": ours(classifier, blocks, examples, articles=articles, headlines=heads,
+                                 title=False),
+    }  # fmt: skip
     if heads is not None:
         custom["ours+10 no-headline"] = ours(classifier, blocks, examples, articles=articles)
     custom |= {
@@ -208,12 +217,14 @@ def ours(
     expand: bool = True,
     articles: list[Document] | None = None,
     headlines: np.ndarray | None = None,
+    title: bool = True,
 ) -> list[tuple[str, float]]:
     """Return (top label, its score) as the deployed classifier scores each document
     (``expand=False``: its labels, or the IPTC topics' texts, not expanded against the pool;
     ``articles``, the prepared articles, add what their words say as deployed, without them
     the rows score by meaning alone; ``headlines``, the second encoder's vectors of their
-    first texts (``_headlines``), add its reading of custom labels as deployed)."""
+    first texts (``_headlines``), add its reading of custom labels as deployed; ``title=False``
+    leaves out the title's own words, ``topics.TITLE_TERMS``)."""
     specs = [LabelSpec.of(label) for label in labels or iptc.topic_names()]
     names = tuple(spec.name for spec in specs)
     texts = expanded_prototypes(classifier.embedder) if expand else prototypes(classifier.embedder)
@@ -234,10 +245,17 @@ def ours(
     second = None
     if headlines is not None and labels:
         second = headlines @ classifier.headline_matrix(specs, key=inputs.key).T
+    deployed_title = topics.TITLE_TERMS
+    if not title:
+        topics.TITLE_TERMS = {}
+    try:
+        lexical = [classifier.lexical(doc, inputs, matrix) for doc in articles or ()]
+    finally:
+        topics.TITLE_TERMS = deployed_title
     for n, block in enumerate(blocks):
-        lexical = classifier.lexical(articles[n], inputs, matrix) if articles else None
         scores = label_scores(
-            matrix, block, taxonomy=taxonomy, family=family, prototypes=texts, lexical=lexical,
+            matrix, block, taxonomy=taxonomy, family=family, prototypes=texts,
+            lexical=lexical[n] if lexical else None,
             headline=second[n] if second is not None else None,
         )  # fmt: skip
         best = int(scores.argmax())
