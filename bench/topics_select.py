@@ -297,21 +297,12 @@ def main(argv: list[str] | None = None) -> None:
         folds = {c: _folds(items) for c, (items, _, _) in dev.items()}
         _self_train(dev, folds, family, lambda docs, t: iptc_cosines(docs, with_texts=t), texts)
         return
-    if args.headline:
-        print(f"encoder {embedder.name}")
-        folds = {c: _folds(items) for c, (items, _, _) in dev.items()}
-        _headline(dev, folds, classifier, family)
-        return
-    if args.taught:
-        print(f"encoder {embedder.name}")
-        folds = {c: _folds(items) for c, (items, _, _) in dev.items()}
-        _taught(dev, folds, classifier, family)
-        return
-    if args.title:
-        print(f"encoder {embedder.name}")
-        folds = {c: _folds(items) for c, (items, _, _) in dev.items()}
-        _title(dev, folds, classifier, family)
-        return
+    custom_steps = {"headline": _headline, "taught": _taught, "title": _title}
+    for name, step in custom_steps.items():  # the custom labels' steps after the words
+        if getattr(args, name):
+            print(f"encoder {embedder.name}")
+            step(dev, {c: _folds(items) for c, (items, _, _) in dev.items()}, classifier, family)
+            return
     if args.temperature:
         print(f"encoder {embedder.name}")
         _temperatures(dev, classifier, names, deployed_iptc_cosines, grid=TEMPERATURE_GRID)
@@ -972,9 +963,8 @@ def _cells(dev, folds, classifier, family: str, *, draws: int):
     """Custom labels' dev cells as deployed, for the steps after the headline: per corpus,
     draw of examples (``_fold_sets``, seeded by the draw) and fold, a namespace of the scored
     articles (``test``, truth ``y``), the unexpanded, expanded and taught rows, the examples
-    (``picks``) and their term vectors, the pool without the fold, the articles' and titles'
-    term vectors (``firsts``: the lead sentence's where there is no title), and USE-m3's
-    rows, examples' leads and headline vectors."""
+    (``picks``) and their term vectors, the pool without the fold, the articles' term
+    vectors, and USE-m3's rows, examples' leads and headline vectors."""
     from copydesk.analyse import terms
     from copydesk.analyse.embedder import get_embedder
 
@@ -994,8 +984,6 @@ def _cells(dev, folds, classifier, family: str, *, draws: int):
             their_base=second.label_matrix(tuple(labels)),
             their_leads=np.stack([document_vector(b[:EXAMPLE_SENTENCES]) for b in theirs]),
             heads=np.stack([document_vector(b[:1]) for b in theirs]),
-            titles=vocabulary.vectors([i.title for i in items]),  # untitled: a zero row
-            firsts=vocabulary.vectors([i.title or _lead_sentence(i.body) for i in items]),
         )  # fmt: skip
         for draw in range(draws):
             for _, test, pool_vectors, pool_terms, zero, picks, taught in _fold_sets(
@@ -1082,10 +1070,21 @@ def _title(dev, folds, classifier, family: str) -> None:
     as deployed, plus s x the cosine between the article title's own term vector and each
     label's term row: an article without a title adds nothing ("title"), or its lead
     sentence's ("or lead"). Chosen by the headline's rule over corpora and tasks."""
+    from copydesk.analyse import terms
+
     custom_count, custom_share = topics.TERMS[family][topics.CUSTOM]
     own_t, their_t = TEMPERATURES[family][topics.CUSTOM], TEMPERATURES["use-m3"][topics.CUSTOM]
     _, weight = topics.HEADLINE[family][:2]
     evidence = topics.TERM_EVIDENCE.get(family, 0.0)
+    vocabulary = terms.load()
+    read = {  # per corpus: the titles' term vectors (untitled: a zero row), and the same
+        # with the lead sentence standing in for a missing title
+        corpus: {
+            "title": vocabulary.vectors([i.title for i in items]),
+            "or lead": vocabulary.vectors([i.title or _lead_sentence(i.body) for i in items]),
+        }
+        for corpus, (items, _, _) in dev.items()
+    }
     hits: dict[tuple, list[bool]] = {}
     for cell in _cells(dev, folds, classifier, family, draws=TAUGHT_DRAWS):
         their_taught = np.stack([
@@ -1103,7 +1102,7 @@ def _title(dev, folds, classifier, family: str) -> None:
                 cell.doc_terms @ rows_t.T
             )
             other = cell.heads[cell.test] @ their_rows.T / their_t
-            for variant, vectors in (("title", cell.titles), ("or lead", cell.firsts)):
+            for variant, vectors in read[cell.corpus].items():
                 title = np.asarray(vectors[cell.test] @ rows_t.T)
                 for s in (0.0, *TITLE_SHARES):
                     logits = (1 - weight) * (own + s * title) / own_t + weight * other
