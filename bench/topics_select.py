@@ -233,6 +233,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--title", action="store_true", help="the title's own words (topics.TITLE_TERMS)"
     )
+    parser.add_argument(
+        "--backends", action="store_true", help="MiniLM's backends against fp32 (custom labels)"
+    )
     args = parser.parse_args(argv)
     # every label matrix here is the one before the expansions: the deployed pool holds these
     # dev articles, so _expansion and _iptc_expansion score them with pools that leave the
@@ -243,6 +246,9 @@ def main(argv: list[str] | None = None) -> None:
     topics.EXPAND, topics.IPTC_EXPAND = {}, {}
     if args.encoder:
         os.environ["COPYDESK_SENTENCE_ENCODER"] = args.encoder
+    if args.backends:
+        _backends()
+        return
     classifier = topics_embed.classifier()
     embedder = classifier.embedder
     names = iptc.topic_names()
@@ -957,6 +963,7 @@ TAUGHT_GRID = tuple(
 )
 TAUGHT_WEIGHTS = (0.2, 0.3, 0.4)
 TITLE_SHARES = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0)
+BACKENDS = ("onnx-fp32", "onnx-int8-ffn32", "onnx-int8")  # MiniLM's (--backends): reference first
 
 
 def _cells(dev, folds, classifier, family: str, *, draws: int):
@@ -1070,6 +1077,66 @@ def _title(dev, folds, classifier, family: str) -> None:
     as deployed, plus s x the cosine between the article title's own term vector and each
     label's term row: an article without a title adds nothing ("title"), or its lead
     sentence's ("or lead"). Chosen by the headline's rule over corpora and tasks."""
+    hits = _title_hits(dev, folds, classifier, family, (0.0, *TITLE_SHARES), lead=True)
+    figures = {key: float(np.mean(h)) for key, h in hits.items()}
+    corpora, tasks = list(dev), ("zero-shot", "taught")
+    allowed = {}
+    for variant in ("title", "or lead"):
+        for s in (0.0, *TITLE_SHARES):
+            for task in tasks:
+                cells = "  ".join(f"{c} {figures[(c, task, variant, s)]:.3f}" for c in corpora)
+                print(f"{variant:7} {task:9} s={s:<3} {cells}", flush=True)
+            deltas = [figures[(c, t, variant, s)] - figures[(c, t, variant, 0.0)]
+                      for c in corpora for t in tasks]  # fmt: skip
+            if s and min(deltas) >= -0.002:
+                allowed[(variant, s)] = float(np.mean(deltas))
+    best = max(allowed, key=allowed.__getitem__) if allowed else None
+    gain = f"mean +{allowed[best]:.4f}" if best else "none kept every cell"
+    print(f"title chosen: {best} ({gain}); deployed {topics.TITLE_TERMS.get(family)}")
+
+
+def _backends() -> None:
+    """MiniLM's custom labels on each of its backends (``BACKENDS``), zero-shot and taught,
+    scored as deployed (the title's words at their deployed share): top-1 per dev corpus, and
+    how many scorings each backend gets right (+) and wrong (-) where fp32, the reference,
+    does not. A backend is as faithful as another when it disagrees with fp32 as often and
+    as evenly; the dev figures alone differ by a few articles either way."""
+    share = topics.TITLE_TERMS["minilm"][topics.CUSTOM]
+    hits = {}
+    for backend in BACKENDS:
+        classifier = topics_embed.classifier(backend=backend)
+        dev = {}
+        for corpus in topics_data.LABELS:
+            found = topics_data.dev_items(corpus)
+            items, blocks, _ = topics_embed.embed(found, classifier=classifier)
+            dev[corpus] = (items, blocks, np.stack([document_vector(b) for b in blocks]))
+        folds = {c: _folds(items) for c, (items, _, _) in dev.items()}
+        scored = _title_hits(dev, folds, classifier, "minilm", (share,), lead=False)
+        hits[backend] = {key[:2]: np.asarray(h) for key, h in scored.items()}
+    reference = hits[BACKENDS[0]]
+    totals = {backend: [0, 0] for backend in BACKENDS[1:]}
+    print(f"custom labels, dev, as deployed (title share {share}); + / -: right / wrong where "
+          f"{BACKENDS[0]} is not")  # fmt: skip
+    for key in sorted(reference):
+        cells = [f"{key[0]:7} {key[1]:9} n {len(reference[key]):5}  "
+                 f"{BACKENDS[0]} {reference[key].mean():.3f}"]  # fmt: skip
+        for backend in BACKENDS[1:]:
+            mine = hits[backend][key]
+            right, wrong = int((mine & ~reference[key]).sum()), int((~mine & reference[key]).sum())
+            totals[backend][0] += right
+            totals[backend][1] += wrong
+            cells.append(f"{backend} {mine.mean():.3f} +{right}/-{wrong}")
+        print("   ".join(cells))
+    scorings = sum(len(h) for h in reference.values())
+    for backend, (right, wrong) in totals.items():
+        print(f"{backend}: differs from {BACKENDS[0]} on {right + wrong} of {scorings} scorings "
+              f"(+{right} / -{wrong})")  # fmt: skip
+
+
+def _title_hits(dev, folds, classifier, family: str, shares, *, lead: bool) -> dict:
+    """Whether each dev article's custom label comes out right, per (corpus, task, variant,
+    share): the headline's and the words' channels as deployed, plus share x the title's
+    words ("title"; with ``lead``, also "or lead": the lead sentence for a missing title)."""
     from copydesk.analyse import terms
 
     custom_count, custom_share = topics.TERMS[family][topics.CUSTOM]
@@ -1077,11 +1144,15 @@ def _title(dev, folds, classifier, family: str) -> None:
     _, weight = topics.HEADLINE[family][:2]
     evidence = topics.TERM_EVIDENCE.get(family, 0.0)
     vocabulary = terms.load()
-    read = {  # per corpus: the titles' term vectors (untitled: a zero row), and the same
-        # with the lead sentence standing in for a missing title
+    read = {  # per corpus: the titles' term vectors (untitled: a zero row), and with ``lead``
+        # the same with the lead sentence standing in for a missing title
         corpus: {
             "title": vocabulary.vectors([i.title for i in items]),
-            "or lead": vocabulary.vectors([i.title or _lead_sentence(i.body) for i in items]),
+            **(
+                {"or lead": vocabulary.vectors([i.title or _lead_sentence(i.body) for i in items])}
+                if lead
+                else {}
+            ),
         }
         for corpus, (items, _, _) in dev.items()
     }
@@ -1104,26 +1175,12 @@ def _title(dev, folds, classifier, family: str) -> None:
             other = cell.heads[cell.test] @ their_rows.T / their_t
             for variant, vectors in read[cell.corpus].items():
                 title = np.asarray(vectors[cell.test] @ rows_t.T)
-                for s in (0.0, *TITLE_SHARES):
+                for s in shares:
                     logits = (1 - weight) * (own + s * title) / own_t + weight * other
                     hits.setdefault((cell.corpus, task, variant, s), []).extend(
                         logits.argmax(1) == cell.y[cell.test]
                     )
-    figures = {key: float(np.mean(h)) for key, h in hits.items()}
-    corpora, tasks = list(dev), ("zero-shot", "taught")
-    allowed = {}
-    for variant in ("title", "or lead"):
-        for s in (0.0, *TITLE_SHARES):
-            for task in tasks:
-                cells = "  ".join(f"{c} {figures[(c, task, variant, s)]:.3f}" for c in corpora)
-                print(f"{variant:7} {task:9} s={s:<3} {cells}", flush=True)
-            deltas = [figures[(c, t, variant, s)] - figures[(c, t, variant, 0.0)]
-                      for c in corpora for t in tasks]  # fmt: skip
-            if s and min(deltas) >= -0.002:
-                allowed[(variant, s)] = float(np.mean(deltas))
-    best = max(allowed, key=allowed.__getitem__) if allowed else None
-    gain = f"mean +{allowed[best]:.4f}" if best else "none kept every cell"
-    print(f"title chosen: {best} ({gain}); deployed {topics.TITLE_TERMS.get(family)}")
+    return hits
 
 
 def _leaning(leaning, corpus, fold, cells, docs, pool_vectors, pool_terms, doc_terms, base,

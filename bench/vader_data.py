@@ -157,14 +157,16 @@ def documents(snippets: Iterable[Snippet]) -> dict[str, list[Snippet]]:
 def cached_embeddings(
     texts: list[str], *, embedder: Any, tag: str, cache_dir: Path | None = None
 ) -> Any:
-    """Embed ``texts`` once and keep the matrix as .npy, keyed by the texts and the model name.
+    """Embed ``texts`` once and keep the matrix as .npy, keyed by the texts and the encoder (its name and the file it runs).
 
     Embedding ~24k sentences takes minutes on one core; reruns of training and benchmarks then
-    load in milliseconds. A changed text list or model gives a new key, never a stale matrix.
+    load in milliseconds. A changed text list, model or export recipe gives a new key, never a stale matrix.
     """
     import numpy as np
 
-    key = hashlib.sha256("\x00".join([embedder.name, *texts]).encode()).hexdigest()[:16]
+    from copydesk.analyse.embedder import vectors_tag
+
+    key = hashlib.sha256("\x00".join([vectors_tag(embedder), *texts]).encode()).hexdigest()[:16]
     path = (Path(cache_dir) if cache_dir else default_cache_dir()) / "embeddings"
     path = path / f"{tag}-{key}.npy"
     if path.exists():

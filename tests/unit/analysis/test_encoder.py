@@ -27,12 +27,34 @@ def reference() -> np.ndarray:
     return get_embedder(encoder="torch-fp32").encode(SENTENCES)
 
 
-@pytest.mark.parametrize(("encoder", "floor"), [("onnx-fp32", 0.9999), ("onnx-int8", 0.97)])
+@pytest.mark.parametrize(
+    ("encoder", "floor"), [("onnx-fp32", 0.9999), ("onnx-int8", 0.97), ("onnx-int8-ffn32", 0.97)]
+)
 def test_onnx_backends_agree_with_the_torch_reference(reference, encoder, floor) -> None:
     vectors = get_embedder(encoder=encoder).encode(SENTENCES)
     cosines = (vectors * reference).sum(1)
     assert cosines.min() >= floor, cosines
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_int8_gives_five_feed_forward_outputs_8_bit_blocks_and_ffn32_keeps_all_fp32() -> None:
+    import onnx
+
+    def feed_forward(encoder: str) -> dict[str, list[str]]:
+        graph = onnx.load(str(get_embedder(encoder=encoder).weights)).graph
+        weights = {tensor.name for tensor in graph.initializer}
+        return {
+            "fp32": [n.name for n in graph.node if n.op_type == "MatMul" and n.input[1] in weights],
+            "blocks": [n.name for n in graph.node if n.op_type == "MatMulNBits"],
+        }
+
+    layers = [f"/model/encoder/layer.{n}/output/dense/MatMul" for n in range(6)]
+    assert feed_forward("onnx-int8") == {
+        "fp32": layers[:1],  # the first layer's error would pass through all the others
+        "blocks": [f"{n}_Q8" for n in layers[1:]],
+    }
+    assert feed_forward("onnx-int8-ffn32") == {"fp32": layers, "blocks": []}
+    assert get_embedder(encoder="onnx-int8-ffn32").name == "all-MiniLM-L6-v2, onnx-int8-ffn32"
 
 
 def test_long_texts_are_windowed_not_truncated() -> None:

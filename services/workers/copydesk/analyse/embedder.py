@@ -13,8 +13,11 @@ truncated: nothing a client sent is silently dropped. Windows are sorted by leng
 into buckets of similar length, so a batch pads little.
 
 Backends (``COPYDESK_ENCODER``), chosen by bench/encoder.py and bench/quality_*:
-- ``onnx-int8``: ONNX Runtime with dynamic int8 weights, the feed-forward output layers kept
-  in fp32 (quantising them cost the most accuracy); no torch in the process;
+- ``onnx-int8``: ONNX Runtime with int8 weights, activations quantised per call, except the
+  feed-forward outputs: MiniLM's last five in 8-bit blocks, its first and mpnet's in fp32
+  (``onnx_build``); no torch in the process;
+- ``onnx-int8-ffn32``: the same with MiniLM's feed-forward outputs in fp32 (its int8 before
+  export recipe 2: as close to fp32, about 15% more encoder time);
 - ``onnx-fp32``: ONNX Runtime, numerically the torch model;
 - ``torch-fp32``: the transformers model itself, the reference the others are held to.
 The ONNX files are exported from the packaged weights by ``onnx_build`` (no download) and
@@ -42,7 +45,7 @@ from copydesk.core.settings import Settings, get_settings
 DEFAULT_NAME = "all-MiniLM-L6-v2"
 MPNET_NAME = "all-mpnet-base-v2"
 MPNET_MAX_TOKENS = 384  # its sentence-transformers max_seq_length
-ENCODERS = ("onnx-int8", "onnx-fp32", "torch-fp32")
+ENCODERS = ("onnx-int8", "onnx-int8-ffn32", "onnx-fp32", "torch-fp32")
 FAMILIES = ("minilm", "use-m3", "mpnet")
 MAX_BATCH = 64
 # Attention memory grows with batch x width^2, so a forward pass holds at most this many:
@@ -58,6 +61,13 @@ def embedder_name(path: str | None, encoder: str = "torch-fp32") -> str:
     """Name the encoder as results report it: the model, and its backend unless the reference."""
     name = DEFAULT_NAME if path is None else str(path)
     return name if encoder == "torch-fp32" else f"{name}, {encoder}"
+
+
+def vectors_tag(encoder: Any) -> str:
+    """Name an encoder's vectors for a cache of them: its name and the file it runs, whose name
+    holds the weights' digest and the export recipe (a new recipe keeps the encoder's name)."""
+    weights = getattr(encoder, "weights", None)
+    return f"{encoder.name}, {Path(weights).stem}" if weights is not None else encoder.name
 
 
 class SentenceEncoder(Protocol):

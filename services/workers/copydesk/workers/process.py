@@ -128,7 +128,7 @@ def describe_models(settings: Settings, queues: Set[str]) -> dict[str, dict[str,
             "revision": _encoder_revision(embedder),
             "max_input_tokens": embedder.max_tokens,
             "device": "cpu",
-            "precision": "int8" if embedder.encoder == "onnx-int8" else "fp32",
+            "precision": "int8" if embedder.encoder.startswith("onnx-int8") else "fp32",
         }
     for name in ANALYSES:
         if name in needed:
