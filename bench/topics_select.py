@@ -963,7 +963,7 @@ TAUGHT_GRID = tuple(
 )
 TAUGHT_WEIGHTS = (0.2, 0.3, 0.4)
 TITLE_SHARES = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0)
-BACKENDS = ("onnx-fp32", "onnx-int8-ffn32", "onnx-int8")  # MiniLM's (--backends): reference first
+BACKENDS = ("onnx-fp32", "onnx-int8", "onnx-int8-blocks")  # MiniLM's (--backends): reference first
 
 
 def _cells(dev, folds, classifier, family: str, *, draws: int):

@@ -28,7 +28,7 @@ def reference() -> np.ndarray:
 
 
 @pytest.mark.parametrize(
-    ("encoder", "floor"), [("onnx-fp32", 0.9999), ("onnx-int8", 0.97), ("onnx-int8-ffn32", 0.97)]
+    ("encoder", "floor"), [("onnx-fp32", 0.9999), ("onnx-int8", 0.97), ("onnx-int8-blocks", 0.97)]
 )
 def test_onnx_backends_agree_with_the_torch_reference(reference, encoder, floor) -> None:
     vectors = get_embedder(encoder=encoder).encode(SENTENCES)
@@ -37,7 +37,7 @@ def test_onnx_backends_agree_with_the_torch_reference(reference, encoder, floor)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
 
 
-def test_int8_gives_five_feed_forward_outputs_8_bit_blocks_and_ffn32_keeps_all_fp32() -> None:
+def test_int8_keeps_the_feed_forward_outputs_fp32_and_blocks_gives_five_8_bit_blocks() -> None:
     import onnx
 
     def feed_forward(encoder: str) -> dict[str, list[str]]:
@@ -49,10 +49,10 @@ def test_int8_gives_five_feed_forward_outputs_8_bit_blocks_and_ffn32_keeps_all_f
         }
 
     layers = [f"/model/encoder/layer.{n}/output/dense/MatMul" for n in range(6)]
+    assert feed_forward("onnx-int8") == {"fp32": layers, "blocks": []}
     blocked = {"fp32": layers[:1], "blocks": [f"{n}_Q8" for n in layers[1:]]}
-    assert feed_forward("onnx-int8") == blocked  # the first layer's error would reach them all
-    assert feed_forward("onnx-int8-ffn32") == {"fp32": layers, "blocks": []}
-    assert get_embedder(encoder="onnx-int8-ffn32").name == "all-MiniLM-L6-v2, onnx-int8-ffn32"
+    assert feed_forward("onnx-int8-blocks") == blocked  # the first layer's error reaches them all
+    assert get_embedder(encoder="onnx-int8-blocks").name == "all-MiniLM-L6-v2, onnx-int8-blocks"
 
 
 def test_long_texts_are_windowed_not_truncated() -> None:

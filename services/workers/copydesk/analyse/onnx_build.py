@@ -10,17 +10,17 @@ The int8 files quantise weights per channel and activations per call (dynamic in
 in each layer's feed-forward output (``output.dense``), whose input is the GELU's: one
 outlier there sets the scale of the whole batch, and quantising those six cost the most
 accuracy (mean cosine to fp32 0.993 against 0.996).
-- ``int8-ffn32`` (COPYDESK_ENCODER=onnx-int8-ffn32) keeps them in fp32: recipe 1's int8
-  file, MiniLM's encoder before recipe 2, exported when first asked for.
-- ``int8`` (onnx-int8, the default) gives MiniLM's last five to ONNX Runtime's MatMulNBits
-  instead: 8-bit weights in blocks of 256 (``FEED_FORWARD_BLOCKS``), activations quantised
-  per token and block rather than per batch. The first layer's stays in fp32, since its error
-  passes through every later layer. On 60 BBC articles' sentences (bench/encoder.py) the file
-  stays as close to fp32 as int8-ffn32 (mean cosine 0.996) at about 15% less encoder time.
-  On the topic bench's dev articles, as deployed, its top-1 custom labels differ from fp32's
-  on as many scorings as int8-ffn32's do (270 against 269 of 36,155: bench/topics_select.py
-  --backends); with the first layer's in blocks too they lost more to fp32 than they won.
-  mpnet keeps all twelve in fp32 in both files; nothing measured it otherwise.
+- ``int8`` (COPYDESK_ENCODER=onnx-int8, the default) keeps them in fp32.
+- ``int8-blocks`` (onnx-int8-blocks, exported when first asked for) gives MiniLM's last five
+  to ONNX Runtime's MatMulNBits instead: 8-bit weights in blocks of 256
+  (``FEED_FORWARD_BLOCKS``), activations quantised per token and block rather than per
+  batch; the first layer's stays in fp32, since its error passes through every later layer.
+  On 60 BBC articles' sentences (bench/encoder.py) it is as close to fp32 as ``int8`` (mean
+  cosine 0.996) at about 15% less encoder time, and on the topic bench's dev articles its
+  top-1 custom labels differ from fp32's as often (bench/topics_select.py --backends). It is
+  not the default: it moves sentiment scores further from fp32's, and the seed article
+  (tests/e2e) that fp32 and ``int8`` score negative falls inside the neutral band
+  (docs/quality.md, Speed). mpnet keeps all twelve in fp32 in both files.
 
 Files are named by the weights' hash and this recipe's version (``model_files.RECIPE``), so
 new weights or a new recipe never reuse a stale export.
@@ -39,7 +39,7 @@ all 12 of its feed-forward outputs kept in fp32 in both int8 files. Plain int8 b
 
 ``python -m copydesk.analyse.onnx_build`` does all three encoders (mpnet when its parts are
 installed, as ``make install`` does); ``... use-m3`` or ``... mpnet`` one of them; ``... PATH``
-the weights in that folder; a variant's name after them (``... PATH int8-ffn32``) exports
+the weights in that folder; a variant's name after them (``... PATH int8-blocks``) exports
 that variant, not the two install time does.
 """
 
@@ -70,9 +70,9 @@ from copydesk.analyse.model_files import (
 
 
 FEED_FORWARD = r"layer\.\d+/output/dense"  # each layer's feed-forward output (module docstring)
-# By the model's type (config.json): the block size of the int8 file's 8-bit feed-forward
-# outputs (all but the first layer's). Other models (mpnet, other COPYDESK_EMBEDDING_MODEL
-# weights) keep them all in fp32.
+# By the model's type (config.json): the block size of the int8-blocks file's 8-bit
+# feed-forward outputs (all but the first layer's). Other models (mpnet, other
+# COPYDESK_EMBEDDING_MODEL weights) keep them all in fp32 there too.
 FEED_FORWARD_BLOCKS = {"bert": 256}
 
 
@@ -121,7 +121,7 @@ def build(model_path: str, variants: Sequence[str] = BUILT) -> list[Path]:
             extra_options={"DefaultTensorType": 1},
         )
         block = FEED_FORWARD_BLOCKS.get(model.config.model_type)
-        if variant == "int8" and block:
+        if variant == "int8-blocks" and block:
             later = [name for name in feed_forward if "/layer.0/" not in name]
             _eight_bit_blocks(quantised, later, block)
         os.replace(quantised, model_file(model_path, variant))
