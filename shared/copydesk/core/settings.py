@@ -493,9 +493,9 @@ class Settings(BaseSettings):
         default="onnx-int8",
         pattern="^(onnx-int8|onnx-int8-blocks|onnx-fp32|torch-fp32)$",
         description="Backend of the embedded sentence encoder: onnx-int8, onnx-int8-blocks "
-        "(MiniLM's feed-forward outputs in 8-bit blocks: about 15% less encoder time, sentiment "
-        "scores further from fp32's), onnx-fp32 or torch-fp32 (the reference; bench/encoder.py "
-        "compares them).",
+        "(MiniLM's feed-forward outputs in 8-bit blocks: about 10% less encoder time; "
+        "docs/quality.md says why it is not the default), onnx-fp32 or torch-fp32 (the "
+        "reference; bench/encoder.py compares them).",
     )
     sentence_encoder: str = Field(
         default="minilm+use-m3",

@@ -159,19 +159,17 @@ def _script_language(sample: str) -> str | None:
     Hangul, kana, Thai or Han say the language at a glance, even in a headline too short
     for the n-gram detector to be sure, and even when a client's hint says otherwise.
     """
-    counts = dict.fromkeys((code for code, _ in SCRIPTS), 0)
-    letters = 0
-    for char in sample:
-        if not char.isalpha():
-            continue
-        letters += 1
-        point = ord(char)
-        for code, ranges in SCRIPTS:
-            if any(low <= point <= high for low, high in ranges):
-                counts[code] += 1
-                break
+    letters = _letters(sample)
     if letters < LANGUAGE_MIN_LETTERS // 2:
         return None
+    counts = dict.fromkeys((code for code, _ in SCRIPTS), 0)
+    for char in _IN_A_SCRIPT.findall(sample):  # Latin letters, most of most samples, skip this
+        if char.isalpha():
+            point = ord(char)
+            for code, ranges in SCRIPTS:
+                if any(low <= point <= high for low, high in ranges):
+                    counts[code] += 1
+                    break
     kana, han = counts["ja"], counts["zh"]
     if kana >= KANA_SHARE * (kana + han) and kana + han >= SCRIPT_SHARE * letters:
         return "ja"
@@ -181,8 +179,15 @@ def _script_language(sample: str) -> str | None:
     return None
 
 
+_IN_A_SCRIPT = re.compile(
+    "["
+    + "".join(f"{re.escape(chr(lo))}-{re.escape(chr(hi))}" for _, r in SCRIPTS for lo, hi in r)
+    + "]"
+)
+
+
 def _letters(text: str) -> int:
-    return sum(c.isalpha() for c in text)
+    return sum(map(str.isalpha, text))
 
 
 def _is_short(text: str) -> bool:

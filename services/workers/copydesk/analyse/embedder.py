@@ -16,7 +16,7 @@ Backends (``COPYDESK_ENCODER``), chosen by bench/encoder.py and bench/quality_*:
 - ``onnx-int8``: ONNX Runtime with dynamic int8 weights, the feed-forward output layers kept
   in fp32 (quantising them cost the most accuracy); no torch in the process;
 - ``onnx-int8-blocks``: the same with MiniLM's last five feed-forward outputs in 8-bit blocks
-  (``onnx_build``): about 15% less encoder time, sentiment scores further from fp32's;
+  (``onnx_build``): about 10% less encoder time; not the default (docs/quality.md, Speed);
 - ``onnx-fp32``: ONNX Runtime, numerically the torch model;
 - ``torch-fp32``: the transformers model itself, the reference the others are held to.
 The ONNX files are exported from the packaged weights by ``onnx_build`` (no download) and

@@ -8,19 +8,19 @@ its own process never imports torch. Pooling (masked mean, then L2) is part of t
 
 The int8 files quantise weights per channel and activations per call (dynamic int8) except
 in each layer's feed-forward output (``output.dense``), whose input is the GELU's: one
-outlier there sets the scale of the whole batch, and quantising those six cost the most
-accuracy (mean cosine to fp32 0.993 against 0.996).
+outlier there sets the scale of the whole batch, and quantising those cost the most accuracy
+(mean cosine to fp32 0.992 with, 0.996 without).
 - ``int8`` (COPYDESK_ENCODER=onnx-int8, the default) keeps them in fp32.
 - ``int8-blocks`` (onnx-int8-blocks, exported when first asked for) gives MiniLM's last five
   to ONNX Runtime's MatMulNBits instead: 8-bit weights in blocks of 256
   (``FEED_FORWARD_BLOCKS``), activations quantised per token and block rather than per
   batch; the first layer's stays in fp32, since its error passes through every later layer.
   On 60 BBC articles' sentences (bench/encoder.py) it is as close to fp32 as ``int8`` (mean
-  cosine 0.996) at about 15% less encoder time, and on the topic bench's dev articles its
+  cosine 0.996) at about 10% less encoder time, and on the topic bench's dev articles its
   top-1 custom labels differ from fp32's as often (bench/topics_select.py --backends). It is
-  not the default: it moves sentiment scores further from fp32's, and the seed article
-  (tests/e2e) that fp32 and ``int8`` score negative falls inside the neutral band
-  (docs/quality.md, Speed). mpnet keeps all twelve in fp32 in both files.
+  not the default: with it the seed article (tests/e2e), which ``int8`` scores negative,
+  falls inside the neutral band (docs/quality.md, Speed).
+mpnet keeps all twelve of its feed-forward outputs in fp32 in both files.
 
 Files are named by the weights' hash and this recipe's version (``model_files.RECIPE``), so
 new weights or a new recipe never reuse a stale export.
