@@ -3,8 +3,9 @@
 Each article goes through the real ``copydesk.prepare.text.prepare`` and the real topic
 classifier's ``preprocess`` (headline as title, then every sentence), and its texts are
 embedded by the configured encoder. The sentence vectors are cached under
-``var/bench-cache/`` by article digest and encoder (``vectors_tag``), so tuning and reporting runs that
-look at the same articles do not embed them again; the cache holds vectors, not choices.
+``var/bench-cache/`` by article digest and encoder (``vectors_tag``: its name and the file it
+runs), so tuning and reporting runs that look at the same articles do not embed them again;
+the cache holds vectors, not choices.
 """
 
 from __future__ import annotations

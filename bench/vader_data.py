@@ -157,10 +157,12 @@ def documents(snippets: Iterable[Snippet]) -> dict[str, list[Snippet]]:
 def cached_embeddings(
     texts: list[str], *, embedder: Any, tag: str, cache_dir: Path | None = None
 ) -> Any:
-    """Embed ``texts`` once and keep the matrix as .npy, keyed by the texts and the encoder (its name and the file it runs).
+    """Embed ``texts`` once and keep the matrix as .npy, keyed by the texts and the encoder
+    (its name and the file it runs).
 
     Embedding ~24k sentences takes minutes on one core; reruns of training and benchmarks then
-    load in milliseconds. A changed text list, model or export recipe gives a new key, never a stale matrix.
+    load in milliseconds. A changed text list, model or export recipe gives a new key, never a
+    stale matrix.
     """
     import numpy as np
 
