@@ -259,10 +259,7 @@ def main(argv: list[str] | None = None) -> None:
     embedder = classifier.embedder
     names = iptc.topic_names()
     index = {name: i for i, name in enumerate(names)}
-    dev = {}
-    for corpus in topics_data.LABELS:
-        items, blocks, _ = topics_embed.embed(topics_data.dev_items(corpus), classifier=classifier)
-        dev[corpus] = (items, blocks, np.stack([document_vector(b) for b in blocks]))
+    dev = _dev_sets(classifier)
     family = embedder.family
     texts = prototypes(embedder)
     iptc_matrix = classifier.label_matrix(tuple(names))
@@ -1101,6 +1098,16 @@ def _title(dev, folds, classifier, family: str) -> None:
     print(f"title chosen: {best} ({gain}); deployed {topics.TITLE_TERMS.get(family)}")
 
 
+def _dev_sets(classifier) -> dict:
+    """Per dev corpus: the articles the classifier accepts, their text vectors and their
+    document vectors, embedded by ``classifier``'s encoder (cached by topics_embed)."""
+    dev = {}
+    for corpus in topics_data.LABELS:
+        items, blocks, _ = topics_embed.embed(topics_data.dev_items(corpus), classifier=classifier)
+        dev[corpus] = (items, blocks, np.stack([document_vector(b) for b in blocks]))
+    return dev
+
+
 def _backends() -> None:
     """MiniLM's custom labels on each of its backends (``BACKENDS``), zero-shot and taught,
     scored as deployed (the title's words at their deployed share): top-1 per dev corpus, and
@@ -1111,11 +1118,7 @@ def _backends() -> None:
     hits = {}
     for backend in BACKENDS:
         classifier = topics_embed.classifier(backend=backend)
-        dev = {}
-        for corpus in topics_data.LABELS:
-            found = topics_data.dev_items(corpus)
-            items, blocks, _ = topics_embed.embed(found, classifier=classifier)
-            dev[corpus] = (items, blocks, np.stack([document_vector(b) for b in blocks]))
+        dev = _dev_sets(classifier)
         folds = {c: _folds(items) for c, (items, _, _) in dev.items()}
         scored = _title_hits(dev, folds, classifier, "minilm", (share,), lead=False)
         hits[backend] = {key[:2]: np.asarray(h) for key, h in scored.items()}

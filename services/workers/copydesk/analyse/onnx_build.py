@@ -108,9 +108,11 @@ def build(model_path: str, variants: Sequence[str] = BUILT) -> list[Path]:
     )
     names = [n.name for n in onnx.load(str(scratch)).graph.node if n.op_type == "MatMul"]
     feed_forward = [name for name in names if re.search(FEED_FORWARD, name)]
+    block = FEED_FORWARD_BLOCKS.get(model.config.model_type)
     written = []
     for variant in (v for v in variants if v != "fp32"):
-        quantised = model_file(model_path, variant).with_suffix(f".{os.getpid()}.tmp")
+        target = model_file(model_path, variant)  # hashes the weights: mpnet's are 438 MB
+        quantised = target.with_suffix(f".{os.getpid()}.tmp")
         quantize_dynamic(
             str(scratch),
             str(quantised),
@@ -120,12 +122,11 @@ def build(model_path: str, variants: Sequence[str] = BUILT) -> list[Path]:
             nodes_to_exclude=feed_forward,
             extra_options={"DefaultTensorType": 1},
         )
-        block = FEED_FORWARD_BLOCKS.get(model.config.model_type)
         if variant == "int8-blocks" and block:
             later = [name for name in feed_forward if "/layer.0/" not in name]
             _eight_bit_blocks(quantised, later, block)
-        os.replace(quantised, model_file(model_path, variant))
-        written.append(model_file(model_path, variant))
+        os.replace(quantised, target)
+        written.append(target)
     os.replace(scratch, fp32)
     return [fp32, *written]
 
