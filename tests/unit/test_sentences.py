@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from copydesk.prepare import text as text_module
@@ -166,3 +168,28 @@ def test_titles_and_abbreviations_of_each_language_end_no_sentence(
 ):
     monkeypatch.setattr(text_module, "PYSBD_BUDGET", budget)
     assert sentences(text, language) == expected
+
+
+@pytest.mark.parametrize("language", ["en", "de", "fr", "ru"])
+def test_pysbd_starts_are_the_starts_pysbd_finds_with_its_own_regexes(language: str) -> None:
+    import pysbd
+
+    from copydesk.prepare.segment import pysbd_starts
+
+    fixtures = Path(__file__).parent / "fixtures"
+    lines = [
+        line
+        for name in ("seed_article.txt", "article_fr.txt", "article_ru.txt")
+        for line in (fixtures / name).read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    lines += [  # repeated sentences: pysbd takes the first copy that ends past the last one
+        "He said. He said. He said.",
+        "Yes. Yes.  Yes. No.",
+        "Mr. Smith went home. Mr. Smith went home.  ",
+        "Hi!! Hi!! Hi!!",
+        "A. B. A. B.",
+    ]
+    segmenter = pysbd.Segmenter(language=language, clean=False, char_span=True)
+    for line in lines:
+        assert pysbd_starts(segmenter, line) == {s.start for s in segmenter.segment(line)}, line

@@ -13,6 +13,8 @@ ends; the caller turns them into spans, so offsets always index the text as it i
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from typing import Any
 
 CJK_LANGUAGES = frozenset({"zh", "ja"})
 """Languages cut with ``cjk_cuts`` rather than pysbd: its Chinese rules leave a closing
@@ -88,6 +90,41 @@ def thai_cuts(line: str) -> list[int]:
     cuts = {m.end() for m in _THAI_BREAK.finditer(line)}
     cuts.update(m.end() for m in REGEX_BOUNDARY.finditer(line))
     return sorted(c for c in cuts if 0 < c < len(line))
+
+
+def pysbd_starts(segmenter: Any, line: str) -> set[int]:
+    r"""Where pysbd's sentences start in ``line``: ``segmenter.segment(line)`` with
+    ``char_span=True``, but each sentence is found with ``str.find``.
+
+    pysbd finds a sentence by compiling ``re.escape(sentence) + r"\s*"`` and scanning the
+    line with it: one new pattern per sentence, which also pushes the patterns pysbd reuses
+    (one per abbreviation) out of Python's regex cache. The rule here is pysbd's: the first
+    occurrence, scanning left to right without overlaps, that ends (with the spaces after
+    it) past the previous sentence's end; a sentence not in the line is dropped.
+    """
+    starts: set[int] = set()
+    prior = 0
+    for sentence in segmenter.processor(line).process():
+        for start, end in _occurrences(line, sentence):
+            if end > prior:
+                starts.add(start)
+                prior = end
+                break
+    return starts
+
+
+def _occurrences(line: str, sentence: str) -> Iterator[tuple[int, int]]:
+    r"""The spans ``re.finditer(re.escape(sentence) + r"\s*", line)`` yields, in its order."""
+    if not sentence:  # the pattern matches empty; pysbd never yields an empty sentence
+        yield from (m.span() for m in re.finditer(r"\s*", line))
+        return
+    start = line.find(sentence)
+    while start >= 0:
+        end = start + len(sentence)
+        while end < len(line) and line[end].isspace():  # what \s matches, character by character
+            end += 1
+        yield start, end
+        start = line.find(sentence, end)
 
 
 def regex_cuts(line: str, language: str | None = None) -> list[int]:

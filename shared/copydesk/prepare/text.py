@@ -23,6 +23,7 @@ from copydesk.prepare.prose import check_prose
 from copydesk.prepare.segment import (
     cjk_cuts,
     keeps_cut,
+    pysbd_starts,
     regex_cuts,
     thai_cuts,
     uses_cjk_rules,
@@ -217,7 +218,7 @@ def split_sentences(
             cuts = []
         elif len(line) <= min(budget, PYSBD_MAX_PARAGRAPH):
             budget -= len(line)
-            found = {s.start for s in segmenter.segment(line) if 0 < s.start < len(line)}
+            found = {s for s in pysbd_starts(segmenter, line) if 0 < s < len(line)}
             cuts = sorted(c for c in found if keeps_cut(line, c, language))
         else:
             cuts = regex_cuts(line, language)

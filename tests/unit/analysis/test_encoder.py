@@ -62,6 +62,31 @@ def test_long_texts_are_windowed_not_truncated() -> None:
     assert (owners == 4).sum() > 1  # the long sentence spans several windows
 
 
+def test_an_article_counted_then_embedded_is_tokenised_once() -> None:
+    embedder = Embedder(encoder="onnx-int8")
+    calls = []
+
+    class Counting:
+        def __init__(self, tokenizer) -> None:  # noqa: ANN001
+            self.tokenizer = tokenizer
+
+        def encode_batch(self, texts, **kwargs):  # noqa: ANN001, ANN003, ANN201
+            calls.append(list(texts))
+            return self.tokenizer.encode_batch(texts, **kwargs)
+
+        def __getattr__(self, name: str):  # noqa: ANN204
+            return getattr(self.tokenizer, name)
+
+    embedder.tokenizer = Counting(embedder.tokenizer)
+    tokens = embedder.total_tokens(SENTENCES)
+    vectors = embedder.encode(SENTENCES)
+    assert len(calls) == 1
+    assert tokens == sum(embedder.count_tokens(text) for text in SENTENCES)
+    assert np.array_equal(vectors, get_embedder().encode(SENTENCES))
+    embedder.encode(SENTENCES[:2])  # other texts: tokenised for themselves
+    assert calls[-1] == SENTENCES[:2]
+
+
 def test_buckets_cover_every_index_once_and_pad_little() -> None:
     lengths = list(np.random.default_rng(0).integers(3, 256, size=500))
     groups = buckets(lengths)

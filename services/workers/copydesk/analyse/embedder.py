@@ -130,6 +130,7 @@ class Embedder:
         )
         self.dim = int(self._forward(np.array([[self._cls, self._sep]]), np.ones((1, 2))).shape[1])
         self._lock = threading.Lock()
+        self._counted: tuple[tuple[str, ...], list[list[int]]] | None = None
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Return one unit vector per text, shape ``(len(texts), dim)``, float32."""
@@ -157,17 +158,27 @@ class Embedder:
         return text[: offsets[max_tokens][0]] if len(offsets) > max_tokens else text
 
     def total_tokens(self, texts: Sequence[str]) -> int:
-        """Count the tokens of all ``texts`` together (Rust tokenizer: ~ms per article)."""
+        """Count the tokens of all ``texts`` together (Rust tokenizer: ~ms per article).
+
+        The ids are kept for an ``encode`` of the same texts, which follows when the prepare
+        stage has counted an article's tokens against its limit.
+        """
+        ids = self._token_ids(texts)
+        self._counted = (tuple(texts), ids)
+        return sum(map(len, ids))
+
+    def _token_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        counted = self._counted  # one read: another thread may replace it
+        if counted is not None and counted[0] == tuple(texts):
+            return counted[1]
         encoded = self.tokenizer.encode_batch(list(texts), add_special_tokens=False)
-        return sum(len(encoding.ids) for encoding in encoded)
+        return [encoding.ids for encoding in encoded]
 
     def _windows(self, texts: Sequence[str]) -> tuple[list[list[int]], np.ndarray]:
         """Split every text into model-sized token windows; the mapping says whose each is."""
         body = self.max_tokens - 2
         windows, owners = [], []
-        encoded = self.tokenizer.encode_batch(list(texts), add_special_tokens=False)
-        for owner, encoding in enumerate(encoded):
-            ids = encoding.ids
+        for owner, ids in enumerate(self._token_ids(texts)):
             for begin in range(0, max(len(ids), 1), body):
                 windows.append([self._cls, *ids[begin : begin + body], self._sep])
                 owners.append(owner)
