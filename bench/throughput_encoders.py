@@ -1,13 +1,19 @@
-"""Measure throughput through the stack per sentence encoder (COPYDESK_SENTENCE_ENCODER).
+"""Measure throughput through the stack per sentence encoder (COPYDESK_SENTENCE_ENCODER), and
+against the code issue 19 started from.
 
 In one run, on the same real BBC News articles (about 400-700 words, the default three
 analyses) as bench/throughput.py: a fresh stack (Redis, intake, one analysis worker with N
-processes, the dispatcher) per encoder setting, warmed with 12 jobs per process, then timed
-from the first accepted submission to the last completion (server timestamps). The settings:
-- ``minilm``: all-MiniLM-L6-v2 for every article, the default before the encoder mix (the
-  baseline every ratio is to);
+processes, the dispatcher) per setting, warmed with 12 jobs per process, then timed from the
+first accepted submission to the last completion (server timestamps). The settings:
+- ``today``: the code as it stood before the encoder mix (commit ``TODAY``, MiniLM for
+  every article), checked out into a temporary git worktree and run through its own stack:
+  "today's" throughput in the issue's acceptance, the baseline every ratio is to. Its intake
+  ran gunicorn's gevent workers; gevent is installed for it alone, under
+  ``var/bench-cache/today-packages``;
+- ``minilm``: all-MiniLM-L6-v2 for every article, with today's code;
 - ``minilm+use-m3``: the default, English to MiniLM and the other languages to USE-m3 (on
-  English news it should cost what MiniLM does: a worker holds both encoders);
+  English news it runs what ``minilm`` runs: a worker holds both encoders, so the two differ
+  only by the machine's noise, and the ``x minilm`` column shows by how much);
 - ``use-m3``: USE-m3 for every article;
 - ``mpnet``: all-mpnet-base-v2 for every article (English only; the slowest).
 Every setting runs ``--rounds`` times, the settings interleaved and their order reversed every
@@ -16,9 +22,9 @@ the shared machine nor a setting's place after another picks the winner; each se
 median round is printed beside it (one fast round can make the best).
 Also printed: the analysis worker processes' peak RSS, against the 700 MB bound.
 Then the same articles with custom labels (the five BBC sections as the topics' labels), with
-``minilm`` and the default: there the default's prepare stage also embeds each English
-article's headline with USE-m3 and sends USE-m3's label rows (``topics.HEADLINE``), and its
-worker holds both encoders.
+today's code, ``minilm`` and the default: there the default's prepare stage also embeds each
+English article's headline with USE-m3 and sends USE-m3's label rows (``topics.HEADLINE``),
+and its worker holds both encoders.
 
     .venv/bin/python bench/throughput_encoders.py [--articles 240] [--processes 2] [--rounds 8]
 """
@@ -26,8 +32,12 @@ worker holds both encoders.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -37,22 +47,58 @@ from copydesk.devstack.redis_server import free_port
 from copydesk.devstack.stack import Stack
 from throughput import news, rss_table, through_stack
 
-BASELINE = "minilm"
-SETTINGS = ("minilm", "minilm+use-m3", "use-m3", "mpnet")
+ROOT = Path(__file__).resolve().parent.parent
+TODAY = "aaaf5b7"
+"""The parent of issue 19's first commit (6a70e17, USE-m3 as an encoder): the code whose
+throughput the issue calls today's."""
+TODAY_PACKAGES = ("gevent>=24.10.1",)  # what TODAY's pyproject needs and today's does not
+BASELINE = "today"
+SETTINGS = ("today", "minilm", "minilm+use-m3", "use-m3", "mpnet")
 LABELLED = {"topics": {"labels": ["business", "entertainment", "politics", "sport", "technology"]}}
 
 
+@contextlib.contextmanager
+def todays_code() -> Iterator[dict[str, str]]:
+    """Check TODAY out into a temporary worktree; yield the environment that runs a stack
+    on it (its packages first on the path; every process a stack starts inherits it)."""
+    packages = ROOT / "var" / "bench-cache" / "today-packages"
+    if not (packages / "gevent").is_dir():
+        subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--quiet", "--target", str(packages),
+             *TODAY_PACKAGES],
+            check=True,
+        )  # fmt: skip
+    with tempfile.TemporaryDirectory() as scratch:
+        tree = Path(scratch) / "today"
+        git = ["git", "-C", str(ROOT), "worktree"]
+        subprocess.run([*git, "add", "--detach", str(tree), TODAY], check=True, capture_output=True)
+        try:
+            services = [
+                tree / "services" / name for name in ("devstack", "dispatcher", "intake", "workers")
+            ]
+            path = [*services, tree / "shared", packages]
+            yield {"PYTHONPATH": os.pathsep.join(map(str, path))}
+        finally:
+            subprocess.run([*git, "remove", "--force", str(tree)], check=True)
+
+
 def one_round(
-    encoder: str, articles: list[dict], processes: int, options: dict | None = None
+    encoder: str,
+    articles: list[dict],
+    processes: int,
+    options: dict | None = None,
+    *,
+    today: dict[str, str],
 ) -> tuple[float, dict, float]:
-    """Start a stack with ``encoder``; return (articles/min, statuses, peak worker RSS MB)."""
+    """Start a stack with ``encoder`` (``today``: TODAY's code, whose environment is
+    ``today``); return (articles/min, statuses, peak worker RSS MB)."""
     with tempfile.TemporaryDirectory() as var:
         stack = Stack(
             var_dir=Path(var),
             http_port=free_port(),
             log_dir=Path(var) / "logs",
             analysis_concurrency=processes,
-            extra_env={"COPYDESK_SENTENCE_ENCODER": encoder},
+            extra_env=today if encoder == BASELINE else {"COPYDESK_SENTENCE_ENCODER": encoder},
         )
         stack.start(timeout=600)
         try:
@@ -75,77 +121,80 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=SETTINGS)
     args = parser.parse_args()
-    settings = [BASELINE, *(s for s in args.settings if s != BASELINE)]
     default = Settings.model_fields["sentence_encoder"].default
+    settings = [BASELINE, *(s for s in args.settings if s != BASELINE)]
+    labelled_settings = [BASELINE, *(s for s in ("minilm", default) if s in settings)]
     articles = news(args.articles)
     print(f"articles: {len(articles)} BBC News stories, the default three analyses, "
           f"{args.processes} worker processes, best of {args.rounds} interleaved rounds; "
-          f"the default setting is {default}")  # fmt: skip
-    best: dict[str, tuple[float, dict, float]] = {}
-    rates: dict[str, list[float]] = {}
-    for round_no in range(args.rounds):
-        for encoder in settings if round_no % 2 == 0 else settings[::-1]:
-            rate, statuses, peak = one_round(encoder, articles, args.processes)
-            rates.setdefault(encoder, []).append(rate)
-            print(f"round {round_no + 1} {encoder:14} {rate:7.1f} articles/min  "
-                  f"statuses {statuses}  worker peak RSS {peak:.0f} MB", flush=True)  # fmt: skip
-            if encoder not in best or rate > best[encoder][0]:
-                best[encoder] = (rate, statuses, peak)
-    base = best[BASELINE][0]
-    table(best, rates, settings)
-    labelled: dict[str, tuple[float, dict, float]] = {}
-    labelled_rates: dict[str, list[float]] = {}
-    for round_no in range(args.rounds):
-        for encoder in (BASELINE, default) if round_no % 2 == 0 else (default, BASELINE):
-            rate, statuses, peak = one_round(encoder, articles, args.processes, LABELLED)
-            labelled_rates.setdefault(encoder, []).append(rate)
-            print(f"custom labels, round {round_no + 1} {encoder:14} {rate:7.1f} articles/min  "
-                  f"statuses {statuses}  worker peak RSS {peak:.0f} MB", flush=True)  # fmt: skip
-            if encoder not in labelled or rate > labelled[encoder][0]:
-                labelled[encoder] = (rate, statuses, peak)
+          f"the default setting is {default}; today's code is commit {TODAY}")  # fmt: skip
+    with todays_code() as today:
+        best, rates = rounds(settings, articles, args, today=today)
+        table(best, rates, settings)
+        labelled, labelled_rates = rounds(
+            labelled_settings, articles, args, today=today, options=LABELLED
+        )
     print("\nwith custom labels (the five sections):")
-    table(labelled, labelled_rates, [BASELINE, default])
+    table(labelled, labelled_rates, labelled_settings)
+    base = best[BASELINE][0]
+    ratio = best[default][0] / base if default in best else float("nan")
+    use_m3 = best["use-m3"][0] / base if "use-m3" in best else float("nan")
+    ended = [*best.values(), *labelled.values()]
     checks = [
+        (ratio >= 1, f"the default ({default}) >= today's code ({ratio:.2f}x)"),
+        (use_m3 >= 1.5, f"use-m3 >= 1.5x today's code ({use_m3:.2f}x)"),
         (
-            default in best and best[default][0] >= base,
-            f"the default ({default}) >= minilm alone "
-            f"({best[default][0] / base if default in best else float('nan'):.2f}x)",
+            all(peak <= 700 for _, _, peak in ended),
+            f"analysis worker processes <= 700 MB RSS (peak {max(p for _, _, p in ended):.0f})",
         ),
-        (
-            "use-m3" in best and best["use-m3"][0] >= 1.5 * base,
-            f"use-m3 >= 1.5x minilm ({best.get('use-m3', (float('nan'),))[0] / base:.2f}x)",
-        ),
-        (
-            all(peak <= 700 for _, _, peak in [*best.values(), *labelled.values()]),
-            f"analysis worker processes <= 700 MB RSS "
-            f"(peak {max(peak for _, _, peak in [*best.values(), *labelled.values()]):.0f})",
-        ),
-        (
-            all(
-                set(statuses) == {"succeeded"}
-                for _, statuses, _ in [*best.values(), *labelled.values()]
-            ),
-            "every job succeeded",
-        ),
+        (all(set(statuses) == {"succeeded"} for _, statuses, _ in ended), "every job succeeded"),
     ]
     for ok, text in checks:
         print(f"{'PASS' if ok else 'FAIL'}  {text}")
     return 0 if all(ok for ok, _ in checks) else 1
 
 
+def rounds(
+    settings: list[str],
+    articles: list[dict],
+    args: argparse.Namespace,
+    *,
+    today: dict[str, str],
+    options: dict | None = None,
+) -> tuple[dict[str, tuple[float, dict, float]], dict[str, list[float]]]:
+    """Run every setting ``args.rounds`` times, interleaved; return each one's best round
+    (articles/min, statuses, peak RSS) and all its rates."""
+    best: dict[str, tuple[float, dict, float]] = {}
+    rates: dict[str, list[float]] = {}
+    label = "custom labels, " if options else ""
+    for round_no in range(args.rounds):
+        for encoder in settings if round_no % 2 == 0 else settings[::-1]:
+            rate, statuses, peak = one_round(
+                encoder, articles, args.processes, options, today=today
+            )
+            rates.setdefault(encoder, []).append(rate)
+            print(f"{label}round {round_no + 1} {encoder:14} {rate:7.1f} articles/min  "
+                  f"statuses {statuses}  worker peak RSS {peak:.0f} MB", flush=True)  # fmt: skip
+            if encoder not in best or rate > best[encoder][0]:
+                best[encoder] = (rate, statuses, peak)
+    return best, rates
+
+
 def table(
     best: dict[str, tuple[float, dict, float]], rates: dict[str, list[float]], settings: list[str]
 ) -> None:
-    """Print each setting's best rate and its ratio to ``minilm`` alone, the same for the
-    median round, and its peak RSS."""
-    base, middle = best[BASELINE][0], float(np.median(rates[BASELINE]))
-    print(f"\n{'setting':16} {'articles/min':>12} {'x minilm':>9} {'median':>8} {'x minilm':>9} "
-          f"{'peak RSS MB':>12}")  # fmt: skip
+    """Print each setting's best rate and its ratio to today's code and to ``minilm`` alone,
+    the same for the median round, and its peak RSS."""
+    medians = {encoder: float(np.median(rates[encoder])) for encoder in settings}
+    minilm = "minilm" if "minilm" in settings else BASELINE
+    print(f"\n{'setting':16} {'articles/min':>12} {'x today':>8} {'x minilm':>9} "
+          f"{'median':>8} {'x today':>8} {'x minilm':>9} {'peak RSS MB':>12}")  # fmt: skip
     for encoder in settings:
         rate, _, peak = best[encoder]
-        median = float(np.median(rates[encoder]))
-        print(f"{encoder:16} {rate:12.1f} {rate / base:9.2f} {median:8.1f} {median / middle:9.2f} "
-              f"{peak:12.0f}")  # fmt: skip
+        median = medians[encoder]
+        print(f"{encoder:16} {rate:12.1f} {rate / best[BASELINE][0]:8.2f} "
+              f"{rate / best[minilm][0]:9.2f} {median:8.1f} {median / medians[BASELINE]:8.2f} "
+              f"{median / medians[minilm]:9.2f} {peak:12.0f}")  # fmt: skip
 
 
 if __name__ == "__main__":
