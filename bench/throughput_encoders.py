@@ -71,7 +71,11 @@ def todays_code() -> Iterator[dict[str, str]]:
     with tempfile.TemporaryDirectory() as scratch:
         tree = Path(scratch) / "today"
         git = ["git", "-C", str(ROOT), "worktree"]
-        subprocess.run([*git, "add", "--detach", str(tree), TODAY], check=True, capture_output=True)
+        added = subprocess.run(
+            [*git, "add", "--detach", str(tree), TODAY], capture_output=True, text=True
+        )
+        if added.returncode:
+            raise SystemExit(f"cannot check out today's code ({TODAY}): {added.stderr.strip()}")
         try:
             services = [
                 tree / "services" / name for name in ("devstack", "dispatcher", "intake", "workers")
@@ -92,15 +96,9 @@ def one_round(
 ) -> tuple[float, dict, float]:
     """Start a stack with ``encoder`` (``today``: TODAY's code, whose environment is
     ``today``); return (articles/min, statuses, peak worker RSS MB)."""
+    extra_env = today if encoder == BASELINE else {"COPYDESK_SENTENCE_ENCODER": encoder}
     with tempfile.TemporaryDirectory() as var:
-        stack = Stack(
-            var_dir=Path(var),
-            http_port=free_port(),
-            log_dir=Path(var) / "logs",
-            analysis_concurrency=processes,
-            extra_env=today if encoder == BASELINE else {"COPYDESK_SENTENCE_ENCODER": encoder},
-        )
-        stack.start(timeout=600)
+        stack = started(Path(var), processes, extra_env)
         try:
             # every process takes several
             through_stack(stack, articles[: 12 * processes], options=options)
@@ -110,6 +108,30 @@ def one_round(
             stack.stop()
     peak = max((mb for name, mb in rss.items() if name.startswith("analysis-worker")), default=0)
     return len(articles) / seconds * 60, statuses, peak
+
+
+def started(var: Path, processes: int, extra_env: dict[str, str]) -> Stack:
+    """Start a stack under ``var``; a start that fails prints its processes' logs and is
+    tried once more, on another port (one run of this bench lost a round to an intake that
+    exited while starting)."""
+    for attempt in (1, 2):
+        (var / str(attempt)).mkdir()
+        stack = Stack(
+            var_dir=var / str(attempt),
+            http_port=free_port(),
+            log_dir=var / str(attempt) / "logs",
+            analysis_concurrency=processes,
+            extra_env=extra_env,
+        )
+        try:
+            return stack.start(timeout=600)
+        except RuntimeError as exc:
+            print(f"the stack did not start ({exc}); attempt {attempt} of 2", flush=True)
+            for log in sorted((var / str(attempt) / "logs").glob("*.log")):
+                print(f"--- {log.name}:", *log.read_text().splitlines()[-15:], sep="\n")
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 def main() -> int:
