@@ -51,6 +51,23 @@ def stack_processes(processes: dict[str, object]) -> list[Proc]:
     return out
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time (user + system) that ``pids`` and all their children have used so far.
+
+    A process's own time plus what its reaped children used (``cutime``, ``cstime``), and
+    the same for each live child: a pool process that exits between two readings still
+    counts once, in its parent.
+    """
+    total = 0.0
+    for pid in [*pids, *(child for pid in pids for child in children(pid))]:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(tick) for tick in fields[11:15])  # utime stime cutime cstime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def _status_kb(pid: int, field: str) -> float | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():

@@ -7,10 +7,11 @@ processes, the dispatcher) per setting, warmed with 12 jobs per process, then ti
 first accepted submission to the last completion (server timestamps). The settings:
 - ``today``: the code as it stood before the encoder mix (commit ``TODAY``, MiniLM for
   every article), checked out into a temporary git worktree and run through its own stack:
-  "today's" throughput in the issue's acceptance, the baseline every ratio is to. Its intake
+  "today's" throughput in the issue's acceptance, which the checks compare with. Its intake
   ran gunicorn's gevent workers; gevent is installed for it alone, under
   ``var/bench-cache/today-packages``;
-- ``minilm``: all-MiniLM-L6-v2 for every article, with today's code;
+- ``minilm``: all-MiniLM-L6-v2 for every article, on this checkout's code (the ``x minilm``
+  columns compare with it);
 - ``minilm+use-m3``: the default, English to MiniLM and the other languages to USE-m3 (on
   English news it runs what ``minilm`` runs: a worker holds both encoders, so the two differ
   only by the machine's noise, and the ``x minilm`` column shows by how much);
@@ -19,8 +20,12 @@ first accepted submission to the last completion (server timestamps). The settin
 Every setting runs ``--rounds`` times, the settings interleaved and their order reversed every
 other round (A B C D D C B A), and the best round of each counts, so neither a busy moment of
 the shared machine nor a setting's place after another picks the winner; each setting's
-median round is printed beside it (one fast round can make the best).
-Also printed: the analysis worker processes' peak RSS, against the 700 MB bound.
+median round is printed beside it (one fast round can make the best). So is the CPU time
+every process of the stack (Redis included) used in each timed run, per article, as its
+median round: when the workers keep both cores busy, today's CPU per article over a
+setting's is its capacity against today's, and CPU time moves less than the wall clock with
+the shared machine's other work. Also printed: the analysis worker processes' peak RSS,
+against the 700 MB bound.
 Then the same articles with custom labels (the five BBC sections as the topics' labels), with
 today's code, ``minilm`` and the default: there the default's prepare stage also embeds each
 English article's headline with USE-m3 and sends USE-m3's label rows (``topics.HEADLINE``),
@@ -38,6 +43,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +51,7 @@ import numpy as np
 from copydesk.core.settings import Settings
 from copydesk.devstack.redis_server import free_port
 from copydesk.devstack.stack import Stack
+from procs import cpu_seconds
 from throughput import news, rss_table, through_stack
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,21 +100,26 @@ def one_round(
     options: dict | None = None,
     *,
     today: dict[str, str],
-) -> tuple[float, dict, float]:
+) -> tuple[float, dict, float, float]:
     """Start a stack with ``encoder`` (``today``: TODAY's code, whose environment is
-    ``today``); return (articles/min, statuses, peak worker RSS MB)."""
+    ``today``); return (articles/min, statuses, peak worker RSS MB, CPU ms per article of
+    all the stack's processes, Redis included)."""
     extra_env = today if encoder == BASELINE else {"COPYDESK_SENTENCE_ENCODER": encoder}
     with tempfile.TemporaryDirectory() as var:
         stack = started(Path(var), processes, extra_env)
         try:
             # every process takes several
             through_stack(stack, articles[: 12 * processes], options=options)
+            pids = [popen.pid for popen in stack.processes.values()]
+            pids += [stack.redis.process.pid] if stack.redis and stack.redis.process else []
+            used = cpu_seconds(pids)
             seconds, _, statuses = through_stack(stack, articles, options=options)
+            used = cpu_seconds(pids) - used
             rss = rss_table(stack)
         finally:
             stack.stop()
     peak = max((mb for name, mb in rss.items() if name.startswith("analysis-worker")), default=0)
-    return len(articles) / seconds * 60, statuses, peak
+    return len(articles) / seconds * 60, statuses, peak, used / len(articles) * 1000
 
 
 def started(var: Path, processes: int, extra_env: dict[str, str]) -> Stack:
@@ -151,29 +163,50 @@ def main() -> int:
           f"{args.processes} worker processes, best of {args.rounds} interleaved rounds; "
           f"the default setting is {default}; today's code is commit {TODAY}")  # fmt: skip
     with todays_code() as today:
-        best, rates = rounds(settings, articles, args, today=today)
-        table(best, rates, settings)
-        labelled, labelled_rates = rounds(
-            labelled_settings, articles, args, today=today, options=LABELLED
-        )
+        plain = rounds(settings, articles, args, today=today)
+        table(plain)
+        labelled = rounds(labelled_settings, articles, args, today=today, options=LABELLED)
     print("\nwith custom labels (the five sections):")
-    table(labelled, labelled_rates, labelled_settings)
-    base = best[BASELINE][0]
-    ratio = best[default][0] / base if default in best else float("nan")
-    use_m3 = best["use-m3"][0] / base if "use-m3" in best else float("nan")
-    ended = [*best.values(), *labelled.values()]
+    table(labelled)
+    base = plain[BASELINE].best
+    ratio = plain[default].best / base if default in plain else float("nan")
+    use_m3 = plain["use-m3"].best / base if "use-m3" in plain else float("nan")
+    ended = [*plain.values(), *labelled.values()]
+    peak = max(max(measured.peaks) for measured in ended)
     checks = [
         (ratio >= 1, f"the default ({default}) >= today's code ({ratio:.2f}x)"),
         (use_m3 >= 1.5, f"use-m3 >= 1.5x today's code ({use_m3:.2f}x)"),
+        (peak <= 700, f"analysis worker processes <= 700 MB RSS (peak {peak:.0f})"),
         (
-            all(peak <= 700 for _, _, peak in ended),
-            f"analysis worker processes <= 700 MB RSS (peak {max(p for _, _, p in ended):.0f})",
+            all(set(s) == {"succeeded"} for measured in ended for s in measured.statuses),
+            "every job of every round succeeded",
         ),
-        (all(set(statuses) == {"succeeded"} for _, statuses, _ in ended), "every job succeeded"),
     ]
     for ok, text in checks:
         print(f"{'PASS' if ok else 'FAIL'}  {text}")
     return 0 if all(ok for ok, _ in checks) else 1
+
+
+@dataclass
+class Measured:
+    """One setting's rounds: articles a minute, CPU ms per article, statuses, peak RSS."""
+
+    rates: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+    statuses: list[dict] = field(default_factory=list)
+    peaks: list[float] = field(default_factory=list)
+
+    @property
+    def best(self) -> float:
+        return max(self.rates)
+
+    @property
+    def median(self) -> float:
+        return float(np.median(self.rates))
+
+    @property
+    def median_cpu(self) -> float:
+        return float(np.median(self.cpu))
 
 
 def rounds(
@@ -183,40 +216,42 @@ def rounds(
     *,
     today: dict[str, str],
     options: dict | None = None,
-) -> tuple[dict[str, tuple[float, dict, float]], dict[str, list[float]]]:
-    """Run every setting ``args.rounds`` times, interleaved; return each one's best round
-    (articles/min, statuses, peak RSS) and all its rates."""
-    best: dict[str, tuple[float, dict, float]] = {}
-    rates: dict[str, list[float]] = {}
+) -> dict[str, Measured]:
+    """Run every setting ``args.rounds`` times, interleaved, the order reversed every other
+    round."""
+    measured = {encoder: Measured() for encoder in settings}
     label = "custom labels, " if options else ""
     for round_no in range(args.rounds):
         for encoder in settings if round_no % 2 == 0 else settings[::-1]:
-            rate, statuses, peak = one_round(
+            rate, statuses, peak, cpu = one_round(
                 encoder, articles, args.processes, options, today=today
             )
-            rates.setdefault(encoder, []).append(rate)
+            runs = measured[encoder]
+            runs.rates.append(rate)
+            runs.cpu.append(cpu)
+            runs.statuses.append(statuses)
+            runs.peaks.append(peak)
             print(f"{label}round {round_no + 1} {encoder:14} {rate:7.1f} articles/min  "
-                  f"statuses {statuses}  worker peak RSS {peak:.0f} MB", flush=True)  # fmt: skip
-            if encoder not in best or rate > best[encoder][0]:
-                best[encoder] = (rate, statuses, peak)
-    return best, rates
+                  f"{cpu:5.1f} CPU ms/article  statuses {statuses}  "
+                  f"worker peak RSS {peak:.0f} MB", flush=True)  # fmt: skip
+    return measured
 
 
-def table(
-    best: dict[str, tuple[float, dict, float]], rates: dict[str, list[float]], settings: list[str]
-) -> None:
-    """Print each setting's best rate and its ratio to today's code and to ``minilm`` alone,
-    the same for the median round, and its peak RSS."""
-    medians = {encoder: float(np.median(rates[encoder])) for encoder in settings}
-    minilm = "minilm" if "minilm" in settings else BASELINE
+def table(measured: dict[str, Measured]) -> None:
+    """Print each setting's best and median rate, each against today's code and ``minilm``
+    alone; its median CPU per article, as capacity against both (their CPU over its own);
+    and its peak RSS."""
+    today = measured[BASELINE]
+    minilm = measured.get("minilm", today)
     print(f"\n{'setting':16} {'articles/min':>12} {'x today':>8} {'x minilm':>9} "
-          f"{'median':>8} {'x today':>8} {'x minilm':>9} {'peak RSS MB':>12}")  # fmt: skip
-    for encoder in settings:
-        rate, _, peak = best[encoder]
-        median = medians[encoder]
-        print(f"{encoder:16} {rate:12.1f} {rate / best[BASELINE][0]:8.2f} "
-              f"{rate / best[minilm][0]:9.2f} {median:8.1f} {median / medians[BASELINE]:8.2f} "
-              f"{median / medians[minilm]:9.2f} {peak:12.0f}")  # fmt: skip
+          f"{'median':>8} {'x today':>8} {'x minilm':>9} {'CPU ms/art':>11} {'x today':>8} "
+          f"{'x minilm':>9} {'peak RSS MB':>12}")  # fmt: skip
+    for encoder, runs in measured.items():
+        print(f"{encoder:16} {runs.best:12.1f} {runs.best / today.best:8.2f} "
+              f"{runs.best / minilm.best:9.2f} {runs.median:8.1f} "
+              f"{runs.median / today.median:8.2f} {runs.median / minilm.median:9.2f} "
+              f"{runs.median_cpu:11.1f} {today.median_cpu / runs.median_cpu:8.2f} "
+              f"{minilm.median_cpu / runs.median_cpu:9.2f} {max(runs.peaks):12.0f}")  # fmt: skip
 
 
 if __name__ == "__main__":
