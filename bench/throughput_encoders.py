@@ -58,7 +58,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TODAY = "aaaf5b7"
 """The parent of issue 19's first commit (6a70e17, USE-m3 as an encoder): the code whose
 throughput the issue calls today's."""
-TODAY_PACKAGES = ("gevent>=24.10.1",)  # what TODAY's pyproject needs and today's does not
+TODAY_PACKAGES = ("gevent>=24.10.1",)  # what TODAY requires and this checkout does not
 BASELINE = "today"
 SETTINGS = ("today", "minilm", "minilm+use-m3", "use-m3", "mpnet")
 LABELLED = {"topics": {"labels": ["business", "entertainment", "politics", "sport", "technology"]}}
